@@ -1,0 +1,45 @@
+"""Locate and load the editable business rules in `config/` (YAML and templates).
+
+`NEGOTIATION_CONFIG_DIR` points elsewhere (tests, deployments); by default the repository's
+`config/` folder is used. This is the only module that reads config files from disk; the domain
+receives parsed objects.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+class ConfigError(ValueError):
+    """A config file is missing or malformed; the message names the file."""
+
+
+def config_dir() -> Path:
+    return Path(os.environ.get("NEGOTIATION_CONFIG_DIR", REPO_ROOT / "config"))
+
+
+def load_yaml(name: str, directory: Path | None = None) -> dict[str, Any]:
+    """Load `config/<name>` as a mapping. Missing or non-mapping files raise ConfigError:
+    silently falling back to defaults is how the earlier product shipped wrong rules."""
+    path = (directory or config_dir()) / name
+    return _load_yaml_cached(path)
+
+
+@lru_cache(maxsize=64)
+def _load_yaml_cached(path: Path) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ConfigError(f"config file not found: {path}") from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"config file {path} is not valid YAML: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ConfigError(f"config file {path} must hold a mapping at top level")
+    return data
