@@ -1,0 +1,1 @@
+"""Mail integration: MIME parsing, threading rules, IMAP/SMTP and a Maildir sandbox."""

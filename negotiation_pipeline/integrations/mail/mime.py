@@ -1,0 +1,266 @@
+"""Parse one RFC 5322 message into the few fields the negotiation needs.
+
+`parse_message` never raises anything but `MalformedMessageError`: mail comes from strangers, and
+one broken message must not stop a sensor tick. The modern `email.policy.default` parser is tried
+first (it decodes RFC 2047 headers and gives structured addresses); any header it chokes on is read
+again through the lenient `compat32` parser.
+"""
+
+from __future__ import annotations
+
+import email
+import email.header
+import email.policy
+import email.utils
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.message import Message
+from html.parser import HTMLParser
+
+# Headers kept verbatim so auto-reply / bulk-mail detection can look at them later.
+DETECTION_HEADERS = (
+    "auto-submitted",
+    "x-autoreply",
+    "x-autorespond",
+    "x-auto-response-suppress",
+    "precedence",
+    "list-id",
+    "x-failed-recipients",
+)
+
+_HEADER_NAMES_THAT_MAKE_A_MESSAGE = ("from", "to", "subject", "date", "message-id")
+_MSG_ID_RE = re.compile(r"<[^<>\s]+>")
+# WHATWG: labels "iso-8859-1", "latin1" and "us-ascii" are decoded as windows-1252 in practice
+# (senders label cp1252 text as latin-1 constantly: curly quotes, euro sign).
+_CHARSET_ALIASES = {
+    "iso-8859-1": "cp1252",
+    "iso8859-1": "cp1252",
+    "latin1": "cp1252",
+    "latin-1": "cp1252",
+    "l1": "cp1252",
+    "windows-1252": "cp1252",
+}
+
+
+class MalformedMessageError(ValueError):
+    """The bytes are not a usable email message; the text says why."""
+
+
+@dataclass(frozen=True)
+class ParsedMessage:
+    message_id: str | None  # "<id@host>" with angle brackets, or None when absent
+    in_reply_to: str | None  # first "<id>" of In-Reply-To
+    references: tuple[str, ...]  # oldest first, as in the header
+    from_addr: str  # bare lower-case address; "" when the message has no usable From
+    from_name: str  # display name, "" when none
+    to_addrs: tuple[str, ...]  # bare lower-case addresses
+    subject: str
+    date: datetime | None  # timezone-aware; None when missing or unparsable
+    text_body: str  # plain text (HTML-only mail converted), charset-decoded
+    detection_headers: tuple[tuple[str, str], ...] = ()  # (lower-case name, value)
+
+    def header(self, name: str) -> str | None:
+        """Value of one of DETECTION_HEADERS (case-insensitive), or None."""
+        wanted = name.lower()
+        for key, value in self.detection_headers:
+            if key == wanted:
+                return value
+        return None
+
+
+def parse_message(raw: bytes) -> ParsedMessage:
+    """Parse raw message bytes; raise MalformedMessageError if they are not a message."""
+    if not isinstance(raw, bytes | bytearray):
+        raise MalformedMessageError(f"expected message bytes, got {type(raw).__name__}")
+    if not raw.strip():
+        raise MalformedMessageError("message is empty")
+    try:
+        return _parse(bytes(raw))
+    except MalformedMessageError:
+        raise
+    except Exception as exc:  # the stdlib parser has many odd failure modes; name it once
+        raise MalformedMessageError(f"cannot parse message: {type(exc).__name__}: {exc}") from exc
+
+
+def _parse(raw: bytes) -> ParsedMessage:
+    modern = email.message_from_bytes(raw, policy=email.policy.default)
+    lenient = email.message_from_bytes(raw, policy=email.policy.compat32)
+    present = {key.lower() for key in lenient}
+    if not present.intersection(_HEADER_NAMES_THAT_MAKE_A_MESSAGE):
+        raise MalformedMessageError(
+            "no message headers found (expected at least one of From, To, Subject, Date, "
+            "Message-ID before a blank line)"
+        )
+    headers = _Headers(modern, lenient)
+    from_name, from_addr = _first_address(headers.get("from"))
+    return ParsedMessage(
+        message_id=_first_msg_id(headers.get("message-id")),
+        in_reply_to=_first_msg_id(headers.get("in-reply-to")),
+        references=tuple(_MSG_ID_RE.findall(headers.get("references") or "")),
+        from_addr=from_addr,
+        from_name=from_name,
+        to_addrs=_all_addresses(headers.get("to")),
+        subject=_one_line(headers.get("subject") or ""),
+        date=_parse_date(headers.get("date")),
+        text_body=_text_body(lenient),
+        detection_headers=tuple(
+            (name, _one_line(value))
+            for name in DETECTION_HEADERS
+            if (value := headers.get(name)) is not None
+        ),
+    )
+
+
+class _Headers:
+    """Header values as decoded text, modern parser first, compat32 when it fails."""
+
+    def __init__(self, modern: Message, lenient: Message) -> None:
+        self._modern = modern
+        self._lenient = lenient
+
+    def get(self, name: str) -> str | None:
+        try:
+            value = self._modern.get(name)
+            return None if value is None else str(value)
+        except Exception:  # policy.default raises on some malformed headers
+            return self._get_lenient(name)
+
+    def _get_lenient(self, name: str) -> str | None:
+        value = self._lenient.get(name)
+        if value is None:
+            return None
+        try:
+            return str(email.header.make_header(email.header.decode_header(str(value))))
+        except Exception:
+            return str(value)
+
+
+def _one_line(value: str) -> str:
+    return " ".join(value.split())
+
+
+def _first_msg_id(value: str | None) -> str | None:
+    if not value:
+        return None
+    found = _MSG_ID_RE.search(value)
+    if found:
+        return found.group(0)
+    bare = value.strip().split()
+    # Some broken clients omit the angle brackets; keep the id comparable to well-formed ones.
+    return f"<{bare[0]}>" if bare and "@" in bare[0] else None
+
+
+def _first_address(value: str | None) -> tuple[str, str]:
+    if not value:
+        return "", ""
+    name, addr = email.utils.parseaddr(value)
+    return _one_line(name), addr.strip().lower()
+
+
+def _all_addresses(value: str | None) -> tuple[str, ...]:
+    if not value:
+        return ()
+    return tuple(addr.strip().lower() for _, addr in email.utils.getaddresses([value]) if addr)
+
+
+def _parse_date(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        parsed = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    # "-0000" means "zone unknown": the value is UTC by RFC 5322 §3.3.
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+
+
+# --- body ------------------------------------------------------------------------------------
+
+
+def _text_body(message: Message) -> str:
+    plain: str | None = None
+    html: str | None = None
+    for part in message.walk():
+        if part.is_multipart() or _is_attachment(part):
+            continue
+        content_type = part.get_content_type()
+        if content_type == "text/plain" and plain is None:
+            plain = _decode_part(part)
+        elif content_type == "text/html" and html is None:
+            html = _decode_part(part)
+    if plain is not None and plain.strip():
+        return _normalise_newlines(plain)
+    if html is not None:
+        return html_to_text(html)
+    return _normalise_newlines(plain or "")
+
+
+def _is_attachment(part: Message) -> bool:
+    disposition = (part.get("Content-Disposition") or "").split(";")[0].strip().lower()
+    return disposition == "attachment"
+
+
+def _decode_part(part: Message) -> str:
+    payload = part.get_payload(decode=True)
+    if not isinstance(payload, bytes):
+        return str(part.get_payload() or "")
+    return decode_bytes(payload, part.get_content_charset())
+
+
+def decode_bytes(payload: bytes, charset: str | None) -> str:
+    """Decode body bytes by their declared charset; never raises (bad bytes become U+FFFD)."""
+    label = (charset or "").strip().lower()
+    if not label or label in ("us-ascii", "ascii"):
+        # Undeclared or "ascii" 8-bit text is usually UTF-8, otherwise Windows-1252.
+        try:
+            return payload.decode("utf-8")
+        except UnicodeDecodeError:
+            return payload.decode("cp1252", errors="replace")
+    codec = _CHARSET_ALIASES.get(label, label)
+    try:
+        return payload.decode(codec, errors="replace")
+    except LookupError:  # unknown charset name
+        return payload.decode("utf-8", errors="replace")
+
+
+def _normalise_newlines(text: str) -> str:
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+class _HTMLText(HTMLParser):
+    _BLOCK_TAGS = frozenset(
+        {"p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote", "pre"}
+    )
+    _SKIP_TAGS = frozenset({"script", "style", "head", "title"})
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.chunks: list[str] = []
+        self._skip_depth = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in self._SKIP_TAGS:
+            self._skip_depth += 1
+        elif tag in self._BLOCK_TAGS:
+            self.chunks.append("\n")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in self._SKIP_TAGS:
+            self._skip_depth = max(0, self._skip_depth - 1)
+        elif tag in self._BLOCK_TAGS:
+            self.chunks.append("\n")
+
+    def handle_data(self, data: str) -> None:
+        if not self._skip_depth:
+            self.chunks.append(data)
+
+
+def html_to_text(html: str) -> str:
+    """Readable plain text from an HTML body: tags dropped, blocks on their own lines."""
+    parser = _HTMLText()
+    parser.feed(html)
+    parser.close()
+    lines = (" ".join(line.split()) for line in "".join(parser.chunks).splitlines())
+    text = "\n".join(lines)
+    return re.sub(r"\n{3,}", "\n\n", text).strip()

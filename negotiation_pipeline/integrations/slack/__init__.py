@@ -1,0 +1,1 @@
+"""Slack integration: Block Kit message builders, webhook/bot clients and a JSONL sandbox."""
