@@ -1,0 +1,32 @@
+"""ClickUp: the campaign task source (real API or sandbox folder) and the form-field parser."""
+
+from negotiation_pipeline.integrations.clickup.client import (
+    DEFAULT_CLICKUP_API_URL,
+    CampaignTaskSource,
+    ClickUpClient,
+    ClickUpError,
+    TaskListing,
+    task_date_updated,
+)
+from negotiation_pipeline.integrations.clickup.fields import (
+    CampaignValidationError,
+    FieldMapping,
+    load_task_json,
+    parse_campaign_task,
+)
+from negotiation_pipeline.integrations.clickup.sandbox import SandboxTaskError, SandboxTaskSource
+
+__all__ = [
+    "DEFAULT_CLICKUP_API_URL",
+    "CampaignTaskSource",
+    "CampaignValidationError",
+    "ClickUpClient",
+    "ClickUpError",
+    "FieldMapping",
+    "SandboxTaskError",
+    "SandboxTaskSource",
+    "TaskListing",
+    "load_task_json",
+    "parse_campaign_task",
+    "task_date_updated",
+]

@@ -1,0 +1,161 @@
+"""ClickUp API v2 client for the campaign List, and the interface the Dagster layer uses.
+
+Polling query (reference/external_apis.md §1.3): GET /list/{id}/task with page from 0,
+order_by=updated, reverse=true (oldest first), date_updated_gt=<cursor ms> (ClickUp treats it as
+>=, so callers dedupe on (task id, date_updated)), include_closed and subtasks. A listing stops
+on `last_page` true or a page of fewer than 100 tasks.
+
+The personal token goes in `Authorization` raw (no "Bearer"). It never appears in a log line,
+an exception message or repr: httpx errors carry the URL, never the headers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+import httpx
+
+from negotiation_pipeline.integrations.clickup.fields import load_task_json
+from negotiation_pipeline.integrations.resilience import resilient_api_call
+
+DEFAULT_CLICKUP_API_URL = "https://api.clickup.com/api/v2"
+PAGE_SIZE = 100
+API_NAME = "clickup"
+
+
+@dataclass(frozen=True)
+class TaskListing:
+    """Tasks of one listing call, oldest update first. `more_pages` is True when `max_pages`
+    stopped the listing before ClickUp's last page: call again from the newest date_updated."""
+
+    tasks: list[dict[str, Any]] = field(default_factory=list)
+    more_pages: bool = False
+
+
+@runtime_checkable
+class CampaignTaskSource(Protocol):
+    """Where campaign tasks come from: the real ClickUp List or the sandbox folder."""
+
+    def list_tasks_updated_since(self, updated_gt_ms: int, max_pages: int) -> TaskListing: ...
+
+    def get_task(self, task_id: str) -> dict[str, Any]: ...
+
+    def post_comment(self, task_id: str, text: str) -> None: ...
+
+
+class ClickUpError(RuntimeError):
+    """ClickUp answered something that is not the documented shape."""
+
+
+def task_date_updated(task: dict[str, Any]) -> int:
+    """A task's `date_updated` (ms, sent as a string) as an int; 0 when absent."""
+    value = task.get("date_updated")
+    try:
+        return int(value) if value is not None else 0
+    except (TypeError, ValueError):
+        return 0
+
+
+class ClickUpClient:
+    """`CampaignTaskSource` over the real ClickUp API (every call retried per resilience)."""
+
+    def __init__(
+        self,
+        base_url: str,
+        api_token: str,
+        list_id: str,
+        timeout: float = 30.0,
+        *,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        if not api_token.strip():
+            raise ValueError("ClickUp API token is empty")
+        if not list_id.strip():
+            raise ValueError("ClickUp list id is empty")
+        self.base_url = base_url.rstrip("/")
+        self.list_id = list_id.strip()
+        self._http = httpx.Client(
+            base_url=self.base_url,
+            timeout=timeout,
+            headers={
+                "Authorization": api_token.strip(),
+                "Content-Type": "application/json",
+                "Accept": "application/json",
+            },
+            transport=transport,
+        )
+
+    def __repr__(self) -> str:
+        return f"ClickUpClient(base_url={self.base_url!r}, list_id={self.list_id!r})"
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> ClickUpClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # --- calls ---------------------------------------------------------------------------------
+    @resilient_api_call(API_NAME)
+    def _get_json(self, path: str, params: dict[str, str] | None = None) -> dict[str, Any]:
+        response = self._http.get(path, params=params)
+        response.raise_for_status()
+        try:
+            return load_task_json(response.content)
+        except ValueError as exc:
+            raise ClickUpError(f"GET {path}: response is not a JSON object") from exc
+
+    @resilient_api_call(API_NAME)
+    def _post_json(self, path: str, body: dict[str, Any]) -> None:
+        response = self._http.post(path, json=body)
+        response.raise_for_status()
+
+    def fetch_task_page(self, updated_gt_ms: int, page: int) -> tuple[list[dict[str, Any]], bool]:
+        """One page of the List: (tasks, is_last_page)."""
+        params = {
+            "page": str(page),
+            "order_by": "updated",
+            "reverse": "true",
+            "date_updated_gt": str(updated_gt_ms),
+            "include_closed": "true",
+            "subtasks": "true",
+        }
+        body = self._get_json(f"/list/{self.list_id}/task", params)
+        tasks = body.get("tasks")
+        if not isinstance(tasks, list):
+            raise ClickUpError(f"list {self.list_id} page {page}: response has no 'tasks' list")
+        is_last = body.get("last_page") is True or len(tasks) < PAGE_SIZE
+        return [t for t in tasks if isinstance(t, dict)], is_last
+
+    def list_tasks_updated_since(self, updated_gt_ms: int, max_pages: int = 10) -> TaskListing:
+        if max_pages < 1:
+            raise ValueError("max_pages must be at least 1")
+        tasks: list[dict[str, Any]] = []
+        for page in range(max_pages):
+            page_tasks, is_last = self.fetch_task_page(updated_gt_ms, page)
+            tasks.extend(page_tasks)
+            if is_last:
+                return TaskListing(tasks, more_pages=False)
+        return TaskListing(tasks, more_pages=True)
+
+    def get_task(self, task_id: str) -> dict[str, Any]:
+        task = self._get_json(f"/task/{_path_segment(task_id)}")
+        if not task.get("id"):
+            raise ClickUpError(f"task {task_id}: response has no task id")
+        return task
+
+    def post_comment(self, task_id: str, text: str) -> None:
+        self._post_json(
+            f"/task/{_path_segment(task_id)}/comment",
+            {"comment_text": text, "notify_all": False},
+        )
+
+
+def _path_segment(task_id: str) -> str:
+    cleaned = task_id.strip()
+    if not cleaned or "/" in cleaned or "?" in cleaned or "#" in cleaned:
+        raise ValueError(f"invalid ClickUp task id {task_id!r}")
+    return cleaned

@@ -1,0 +1,159 @@
+"""Retries for outbound HTTP calls (seed 05-01 `resilient_api_call`, SPEC §7).
+
+Policy: 3 attempts; exponential backoff with jitter; retry ONLY httpx transport errors, 429 and
+5xx (another 4xx will fail the same way again); on 429 wait until `X-RateLimit-Reset` (ClickUp
+sends no Retry-After), capped; after the last failure the original exception is re-raised and
+the registered error notifier is called exactly once.
+
+The earlier product retried every exception and, through tenacity's `retry_error_callback`,
+returned None after the last attempt. Here the callback is not used: the wrapper re-raises.
+
+Tests replace the module-level `sleep` and `clock` so that no test waits for real.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import logging
+import random
+import time
+from collections.abc import Callable
+from email.utils import parsedate_to_datetime
+from typing import ParamSpec, TypeVar
+
+import httpx
+from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
+
+log = logging.getLogger(__name__)
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+ErrorNotifier = Callable[[str, BaseException, int], None]
+
+DEFAULT_ATTEMPTS = 3
+BACKOFF_INITIAL_S = 1.0
+BACKOFF_MAX_S = 30.0
+BACKOFF_JITTER_S = 1.0
+RATE_LIMIT_MAX_WAIT_S = 60.0
+
+# Overridable in tests (monkeypatch.setattr(resilience, "sleep", fake)).
+sleep: Callable[[float], None] = time.sleep
+clock: Callable[[], float] = time.time
+
+_notifier: ErrorNotifier | None = None
+
+
+def configure_error_notifier(notifier: ErrorNotifier | None) -> None:
+    """Register `notifier(api_name, exc, attempts)`, called once per call that finally fails
+    (Slack error alert in production). None unregisters."""
+    global _notifier
+    _notifier = notifier
+
+
+def is_retryable(exc: BaseException) -> bool:
+    """Transport errors, 429 and 5xx are worth another attempt; any other 4xx is not."""
+    if isinstance(exc, httpx.HTTPStatusError):
+        status = exc.response.status_code
+        return status == 429 or status >= 500
+    return isinstance(exc, httpx.TransportError)
+
+
+def rate_limit_wait(response: httpx.Response) -> float | None:
+    """Seconds until `X-RateLimit-Reset` (unix seconds), capped; None when absent or invalid.
+
+    Measured against the response's Date header when present (server clock, so local clock
+    skew does not matter), otherwise against the local clock."""
+    reset_header = response.headers.get("X-RateLimit-Reset")
+    if reset_header is None:
+        return None
+    try:
+        reset_at = float(reset_header)
+    except ValueError:
+        return None
+    now = clock()
+    date_header = response.headers.get("Date")
+    if date_header:
+        with contextlib.suppress(TypeError, ValueError):
+            now = parsedate_to_datetime(date_header).timestamp()
+    return min(max(reset_at - now, 0.0), RATE_LIMIT_MAX_WAIT_S)
+
+
+def _backoff(attempt_number: int) -> float:
+    exponential = BACKOFF_INITIAL_S * 2 ** (attempt_number - 1)
+    return min(exponential, BACKOFF_MAX_S) + random.uniform(0, BACKOFF_JITTER_S)
+
+
+def _wait_seconds(state: RetryCallState) -> float:
+    exc = state.outcome.exception() if state.outcome else None
+    if isinstance(exc, httpx.HTTPStatusError) and exc.response.status_code == 429:
+        waited = rate_limit_wait(exc.response)
+        if waited is not None:
+            return waited
+    return _backoff(state.attempt_number)
+
+
+def _sleep(seconds: float) -> None:
+    sleep(seconds)  # looked up at call time so tests can replace it
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, httpx.HTTPStatusError):
+        request = exc.request
+        return f"HTTP {exc.response.status_code} on {request.method} {request.url.path}"
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _notify(api_name: str, exc: BaseException, attempts: int) -> None:
+    log.error("%s call failed after %d attempt(s): %s", api_name, attempts, _describe(exc))
+    notifier = _notifier
+    if notifier is None:
+        return
+    try:
+        notifier(api_name, exc, attempts)
+    except Exception:  # the notifier must never hide the API error itself
+        log.exception("error notifier failed for %s", api_name)
+
+
+def resilient_api_call(
+    api_name: str, *, attempts: int = DEFAULT_ATTEMPTS
+) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """Decorator factory: retry the wrapped call per the module policy; re-raise at the end.
+
+    Every failure that leaves the wrapper (retries exhausted, or a non-retryable error on the
+    first attempt) is reported to the notifier exactly once, with the number of attempts made.
+    """
+
+    def before_sleep(state: RetryCallState) -> None:
+        exc = state.outcome.exception() if state.outcome else None
+        wait = state.next_action.sleep if state.next_action else 0.0
+        log.warning(
+            "%s attempt %d/%d failed (%s); retrying in %.1f s",
+            api_name,
+            state.attempt_number,
+            attempts,
+            _describe(exc) if exc else "?",
+            wait,
+        )
+
+    def decorator(fn: Callable[P, R]) -> Callable[P, R]:
+        @functools.wraps(fn)
+        def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+            retrying = Retrying(
+                stop=stop_after_attempt(attempts),
+                wait=_wait_seconds,
+                retry=retry_if_exception(is_retryable),
+                sleep=_sleep,
+                before_sleep=before_sleep,
+                reraise=True,
+            )
+            try:
+                return retrying(fn, *args, **kwargs)
+            except Exception as exc:
+                _notify(api_name, exc, int(retrying.statistics.get("attempt_number", 1)))
+                raise
+
+        return wrapper
+
+    return decorator
