@@ -1,0 +1,109 @@
+"""Validating audit-trail filters (shared by every store backend, the CLI and Slack).
+
+Each bad value raises AuditFilterError naming the value and what was expected.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, timedelta
+
+from negotiation_pipeline.domain.types import EventType
+from negotiation_pipeline.store.base import AuditQuery
+
+_LAST = re.compile(r"^\s*(\d+)\s*([A-Za-z]+)\s*$")
+_UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+MAX_LIMIT = 100_000
+
+
+class AuditFilterError(ValueError):
+    """A filter value is not valid; the message names it."""
+
+
+def parse_day(value: date | str, label: str = "date") -> date:
+    """A whole UTC day from a date or "YYYY-MM-DD" (nothing else is accepted)."""
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    try:
+        return datetime.strptime(value.strip(), "%Y-%m-%d").date()
+    except ValueError:
+        raise AuditFilterError(
+            f"invalid {label} {value!r}: expected a date as YYYY-MM-DD"
+        ) from None
+
+
+def parse_last(value: str) -> timedelta:
+    """ "7d", "24h", "30m", "2w" → timedelta; any other unit is an error naming it."""
+    match = _LAST.match(value)
+    if match is None:
+        raise AuditFilterError(
+            f"invalid duration {value!r}: expected a number and a unit, e.g. 7d, 24h, 30m, 2w"
+        )
+    amount, unit = int(match.group(1)), match.group(2).lower()
+    if unit not in _UNITS:
+        raise AuditFilterError(
+            f"unknown unit {match.group(2)!r} in duration {value!r}: use m, h, d or w"
+        )
+    if amount <= 0:
+        raise AuditFilterError(f"duration {value!r} must be positive")
+    return timedelta(**{_UNITS[unit]: amount})
+
+
+def parse_event_type(value: EventType | str) -> EventType:
+    try:
+        return EventType(value.strip().lower() if isinstance(value, str) else value)
+    except ValueError:
+        known = ", ".join(e.value for e in EventType)
+        raise AuditFilterError(f"unknown event type {value!r}: expected one of {known}") from None
+
+
+def build_audit_query(
+    influencer: str | None = None,
+    campaign: str | None = None,
+    from_date: date | str | None = None,
+    to_date: date | str | None = None,
+    event_type: EventType | str | None = None,
+    since: timedelta | None = None,
+    limit: int = 50,
+    *,
+    thread_id: str | None = None,
+    now: datetime | None = None,
+) -> AuditQuery:
+    start = None if from_date is None else parse_day(from_date, "from date")
+    end = None if to_date is None else parse_day(to_date, "to date")
+    if start is not None and end is not None and start > end:
+        raise AuditFilterError(f"from date {start.isoformat()} is after to date {end.isoformat()}")
+    if since is not None and since <= timedelta(0):
+        raise AuditFilterError(f"'since' must be a positive duration, got {since}")
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
+        raise AuditFilterError(f"invalid limit {limit!r}: expected 1..{MAX_LIMIT}")
+    if now is not None and now.utcoffset() is None:
+        raise AuditFilterError("'now' must be timezone-aware")
+    return AuditQuery(
+        influencer=_blank_to_none(influencer),
+        campaign=_blank_to_none(campaign),
+        from_date=start,
+        to_date=end,
+        event_type=None if event_type is None else parse_event_type(event_type),
+        since=since,
+        thread_id=_blank_to_none(thread_id),
+        limit=limit,
+        now=now,
+    )
+
+
+def influencer_key(name: str | None) -> str | None:
+    """The case-insensitive match key stored beside influencer_name (works for any alphabet)."""
+    if name is None:
+        return None
+    key = name.strip().casefold()
+    return key or None
+
+
+def _blank_to_none(value: str | None) -> str | None:
+    # An empty filter would silently match nothing; treat it as "no filter" instead.
+    if value is None or not value.strip():
+        return None
+    return value
