@@ -58,12 +58,62 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
 
 # --- audit -------------------------------------------------------------------------------------
 def _add_audit_parser(sub: argparse._SubParsersAction) -> None:
-    parser = sub.add_parser("audit", help="query the audit trail")
+    parser = sub.add_parser(
+        "audit",
+        help="query the audit trail (newest first)",
+        description="Query the audit trail. Filters combine with AND; dates are whole UTC days, "
+        "both ends inclusive.",
+    )
+    parser.add_argument("--influencer", help="influencer name (case-insensitive, exact)")
+    parser.add_argument("--campaign", help="campaign id (ClickUp task id)")
+    parser.add_argument("--from", dest="from_date", metavar="YYYY-MM-DD", help="first day")
+    parser.add_argument("--to", dest="to_date", metavar="YYYY-MM-DD", help="last day (included)")
+    parser.add_argument("--event-type", help="one of the audit event types, e.g. agreement")
+    parser.add_argument("--last", metavar="N{m,h,d,w}", help="only the last N minutes/hours/days")
+    parser.add_argument("--format", choices=("table", "json", "csv"), default="table")
+    parser.add_argument("--limit", type=int, default=50, help="at most N entries (default 50)")
+    parser.add_argument("--db", help="SQLite file (default: $NEGOTIATION_DB, else .sandbox/)")
     parser.set_defaults(handler=_cmd_audit)
 
 
 def _cmd_audit(args: argparse.Namespace) -> int:
-    raise NotImplementedError("audit")
+    import sqlite3
+
+    from negotiation_pipeline.store import (
+        AuditFilterError,
+        SQLiteStore,
+        StoreError,
+        build_audit_query,
+        default_db_path,
+        parse_last,
+    )
+    from negotiation_pipeline.store.audit_format import render
+
+    try:  # validate every filter before touching the database
+        since = None if args.last is None else parse_last(args.last)
+        query = build_audit_query(
+            args.influencer, args.campaign, args.from_date, args.to_date, args.event_type,
+            since, args.limit,
+        )  # fmt: skip
+    except AuditFilterError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_INVALID
+    db_path = args.db or default_db_path()
+    try:
+        store = SQLiteStore(db_path, create=False)
+        entries = store.audit.query(
+            query.influencer, query.campaign, query.from_date, query.to_date, query.event_type,
+            query.since, query.limit,
+        )  # fmt: skip
+        store.close()
+    except StoreError as exc:
+        print(f"error: {exc} (set NEGOTIATION_DB or pass --db)", file=sys.stderr)
+        return EXIT_INVALID
+    except sqlite3.DatabaseError as exc:
+        print(f"error: cannot read audit database {db_path}: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    print(render(entries, args.format))
+    return EXIT_OK
 
 
 # --- control -----------------------------------------------------------------------------------
