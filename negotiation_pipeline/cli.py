@@ -29,7 +29,38 @@ def _add_campaign_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def _cmd_campaign_validate(args: argparse.Namespace) -> int:
-    raise NotImplementedError("campaign validate")
+    """Print the validated campaign as JSON (exit 0); invalid task → one `<Form Label>: <message>`
+    line per bad field on stderr (exit 2)."""
+    from pathlib import Path
+
+    from negotiation_pipeline.config_files import ConfigError
+    from negotiation_pipeline.integrations.clickup.fields import (
+        CampaignValidationError,
+        FieldMapping,
+        load_task_json,
+        parse_campaign_task,
+    )
+
+    path = Path(args.task_json)
+    try:
+        task = load_task_json(path.read_bytes())
+    except OSError as exc:
+        print(f"cannot read {path}: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_INVALID
+    except ValueError as exc:  # json.JSONDecodeError is a ValueError
+        print(f"{path} is not a ClickUp task JSON object: {exc}", file=sys.stderr)
+        return EXIT_INVALID
+    try:
+        campaign = parse_campaign_task(task, FieldMapping.load())
+    except ConfigError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    except CampaignValidationError as exc:
+        for line in exc.lines():
+            print(line, file=sys.stderr)
+        return EXIT_INVALID
+    print(campaign.model_dump_json(indent=2))
+    return EXIT_OK
 
 
 # --- read-reply --------------------------------------------------------------------------------

@@ -567,6 +567,9 @@ def parse_campaign_task(task: Mapping[str, Any], mapping: FieldMapping) -> Campa
             if label not in reported:
                 reported.add(label)
                 message = str(problem["msg"]).removeprefix("Value error, ")
+                message = message.replace("Input should be", "must be")
+                if problem["type"] != "value_error" and "input" in problem:
+                    message += f" (got {problem['input']})"
                 errors.append((label, message))
     if errors or cpm is None:
         raise CampaignValidationError(task_id or None, _in_form_order(errors, mapping))
