@@ -1,0 +1,334 @@
+"""Reading replies with imaplib, and the IMAP+SMTP Mailbox.
+
+Cursor rules (external_apis.md §3.1):
+- The cursor is (UIDVALIDITY, last UID). `UID SEARCH UID last+1:*` also returns the highest
+  existing UID when it is <= last ("*" means "largest"), so uids are filtered `> last` here.
+- When UIDVALIDITY differs from the cursor's, old UIDs mean nothing: everything is listed again
+  (`rescanned=True`). Callers must dedupe on Message-ID (they already do, in the same
+  transaction as the state change), so a rescan never processes a reply twice.
+- Bodies are fetched with BODY.PEEK[] on a read-only SELECT: reading never sets \\Seen, so a
+  human looking at the same inbox still sees what is new.
+
+One IMAP connection per call by default: a sensor tick makes one or two calls, and a fresh login
+survives server restarts and idle timeouts without reconnect logic. `with reader.connected():`
+holds one login for a batch of calls.
+"""
+
+from __future__ import annotations
+
+import imaplib
+import re
+import ssl
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal
+
+from negotiation_pipeline.integrations.mail.base import (
+    MESSAGE_ID_RE,
+    FetchResult,
+    IncomingMessage,
+    MailCursor,
+    MailError,
+    NewIds,
+    OutgoingEmail,
+    UidValidityChangedError,
+    UnreadableMessage,
+)
+from negotiation_pipeline.integrations.mail.mime import MalformedMessageError, parse_message
+from negotiation_pipeline.integrations.mail.smtp import SmtpSender
+
+ImapSecurity = Literal["ssl", "starttls", "plain"]
+
+_FETCH_CHUNK = 200  # uids per UID FETCH command (keeps command lines short)
+_UID_RE = re.compile(rb"UID (\d+)")
+_APPENDUID_RE = re.compile(rb"APPENDUID (\d+) (\d+)")
+
+
+@dataclass(frozen=True)
+class ImapConfig:
+    host: str
+    port: int = 993
+    user: str = ""
+    password: str = field(default="", repr=False)
+    security: ImapSecurity = "ssl"
+    mailbox: str = "INBOX"  # where replies arrive
+    sent_folder: str = "Sent"  # where copies of our mail go (created if absent)
+    timeout_seconds: float = 30.0
+    ssl_context: ssl.SSLContext | None = field(default=None, repr=False, compare=False)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> ImapConfig:
+        """From IMAP_HOST/PORT/USER/PASSWORD (+ optional IMAP_SECURITY, IMAP_MAILBOX,
+        IMAP_SENT_FOLDER); port 993 implies ssl, anything else starttls unless told."""
+        host = env.get("IMAP_HOST", "").strip()
+        if not host:
+            raise MailError("IMAP_HOST is not set")
+        port_text = env.get("IMAP_PORT") or "993"
+        try:
+            port = int(port_text)
+        except ValueError as exc:
+            raise MailError(f"IMAP_PORT must be a port number, got {port_text!r}") from exc
+        security = env.get("IMAP_SECURITY", "ssl" if port == 993 else "starttls").strip().lower()
+        if security not in ("ssl", "starttls", "plain"):
+            raise MailError(f"IMAP_SECURITY must be ssl, starttls or plain, got {security!r}")
+        return cls(
+            host=host,
+            port=port,
+            user=env.get("IMAP_USER", ""),
+            password=env.get("IMAP_PASSWORD", ""),
+            security=security,  # type: ignore[arg-type]
+            mailbox=env.get("IMAP_MAILBOX", "INBOX"),
+            sent_folder=env.get("IMAP_SENT_FOLDER", "Sent"),
+        )
+
+
+def _quote(mailbox: str) -> str:
+    if any(char in mailbox for char in '\r\n"\\'):
+        raise MailError(f"unsupported mailbox name: {mailbox!r}")
+    return f'"{mailbox}"'
+
+
+def _check(typ: str, data: object, what: str) -> None:
+    if typ != "OK":
+        raise MailError(f"IMAP {what} failed: {typ} {_text(data)}")
+
+
+def _text(data: object) -> str:
+    if isinstance(data, list):
+        return " ".join(_text(item) for item in data)
+    if isinstance(data, bytes):
+        return data.decode("utf-8", errors="replace")
+    return str(data)
+
+
+class ImapReader:
+    """The IMAP half: listing, fetching, the Sent folder, appending."""
+
+    def __init__(self, config: ImapConfig) -> None:
+        self.config = config
+        self._held: imaplib.IMAP4 | None = None
+
+    @contextmanager
+    def connected(self) -> Iterator[ImapReader]:
+        """Reuse one login for every call inside the block (benchmarks, batch jobs; a login
+        costs about 0.1 s on Dovecot). Not for sharing between threads."""
+        if self._held is not None:
+            yield self
+            return
+        with self._new_session() as client:
+            self._held = client
+            try:
+                yield self
+            finally:
+                self._held = None
+
+    @contextmanager
+    def session(self) -> Iterator[imaplib.IMAP4]:
+        """A logged-in connection: the held one inside connected(), else a new one."""
+        if self._held is not None:
+            yield self._held
+            return
+        with self._new_session() as client:
+            yield client
+
+    @contextmanager
+    def _new_session(self) -> Iterator[imaplib.IMAP4]:
+        client = self._connect()
+        try:
+            yield client
+        finally:
+            # The connection is being discarded anyway; a failed LOGOUT changes nothing.
+            with suppress(imaplib.IMAP4.error, OSError):
+                client.logout()
+
+    def _connect(self) -> imaplib.IMAP4:
+        config = self.config
+        where = f"IMAP {config.host}:{config.port}"
+        context = config.ssl_context or ssl.create_default_context()
+        try:
+            client: imaplib.IMAP4
+            if config.security == "ssl":
+                client = imaplib.IMAP4_SSL(
+                    config.host, config.port, ssl_context=context, timeout=config.timeout_seconds
+                )
+            else:
+                client = imaplib.IMAP4(config.host, config.port, timeout=config.timeout_seconds)
+                if config.security == "starttls":
+                    client.starttls(ssl_context=context)
+        except (imaplib.IMAP4.error, OSError) as exc:
+            raise MailError(f"{where}: cannot connect: {type(exc).__name__}: {exc}") from exc
+        try:
+            client.login(config.user, config.password)
+        except imaplib.IMAP4.error as exc:
+            client.shutdown()
+            raise MailError(f"{where}: login refused for user {config.user!r}") from exc
+        return client
+
+    # --- reading ---------------------------------------------------------------------------
+
+    def _select(self, client: imaplib.IMAP4, mailbox: str) -> int:
+        """Read-only SELECT; returns UIDVALIDITY."""
+        typ, data = client.select(_quote(mailbox), readonly=True)
+        _check(typ, data, f"SELECT {mailbox}")
+        _, values = client.response("UIDVALIDITY")
+        if not values or values[0] is None:
+            raise MailError(f"IMAP server sent no UIDVALIDITY for {mailbox}")
+        return int(values[0])
+
+    def _search_after(self, client: imaplib.IMAP4, last_uid: int) -> list[int]:
+        typ, data = client.uid("SEARCH", "UID", f"{last_uid + 1}:*")
+        _check(typ, data, "UID SEARCH")
+        found = (int(token) for item in data if item for token in _text(item).split())
+        # "*" is the largest uid, so last+1:* matches it even when it is <= last: filter here.
+        return sorted(uid for uid in found if uid > last_uid)
+
+    def list_new_ids(self, cursor: MailCursor | None, limit: int = 500) -> NewIds:
+        with self.session() as client:
+            return self._list_new_ids(client, cursor, limit)
+
+    def _list_new_ids(self, client: imaplib.IMAP4, cursor: MailCursor | None, limit: int) -> NewIds:
+        uidvalidity = self._select(client, self.config.mailbox)
+        rescanned = cursor is not None and cursor.uidvalidity != uidvalidity
+        last_uid = cursor.last_uid if cursor is not None and not rescanned else 0
+        uids = self._search_after(client, last_uid)[: max(limit, 0)]
+        return NewIds(uidvalidity=uidvalidity, uids=tuple(uids), rescanned=rescanned)
+
+    def fetch(self, uids: Sequence[int], uidvalidity: int | None = None) -> FetchResult:
+        with self.session() as client:
+            current = self._select(client, self.config.mailbox)
+            if uidvalidity is not None and uidvalidity != current:
+                raise UidValidityChangedError(
+                    f"{self.config.mailbox}: UIDVALIDITY is {current}, not {uidvalidity}; "
+                    "list again from the stored cursor"
+                )
+            return self._fetch(client, current, uids, None, rescanned=False)
+
+    def fetch_new(self, cursor: MailCursor | None, limit: int = 100) -> FetchResult:
+        with self.session() as client:
+            listing = self._list_new_ids(client, cursor, limit)
+            previous = None if listing.rescanned else cursor
+            return self._fetch(
+                client, listing.uidvalidity, listing.uids, previous, rescanned=listing.rescanned
+            )
+
+    def _fetch(
+        self,
+        client: imaplib.IMAP4,
+        uidvalidity: int,
+        uids: Sequence[int],
+        previous: MailCursor | None,
+        *,
+        rescanned: bool,
+    ) -> FetchResult:
+        wanted = sorted(set(uids))
+        raw_by_uid: dict[int, bytes] = {}
+        for start in range(0, len(wanted), _FETCH_CHUNK):
+            chunk = wanted[start : start + _FETCH_CHUNK]
+            typ, data = client.uid("FETCH", ",".join(map(str, chunk)), "(UID BODY.PEEK[])")
+            _check(typ, data, "UID FETCH")
+            raw_by_uid.update(_fetched_bodies(data))
+        messages: list[IncomingMessage] = []
+        unreadable: list[UnreadableMessage] = []
+        for uid in wanted:
+            raw = raw_by_uid.get(uid)
+            if raw is None:
+                continue  # expunged between SEARCH and FETCH: nothing to read
+            try:
+                messages.append(IncomingMessage(uid=uid, parsed=parse_message(raw), raw=raw))
+            except MalformedMessageError as exc:
+                unreadable.append(UnreadableMessage(uid=uid, raw=raw, error=str(exc)))
+        base = previous.last_uid if previous is not None else 0
+        cursor = MailCursor(uidvalidity, max((base, *wanted)))
+        return FetchResult(tuple(messages), tuple(unreadable), cursor, rescanned)
+
+    # --- Sent folder and appending ---------------------------------------------------------
+
+    def already_sent(self, message_id: str) -> bool:
+        if not MESSAGE_ID_RE.match(message_id):
+            raise ValueError(f"not a Message-ID: {message_id!r}")
+        with self.session() as client:
+            self._ensure_folder(client, self.config.sent_folder)
+            self._select(client, self.config.sent_folder)
+            typ, data = client.uid("SEARCH", "HEADER", "Message-ID", f'"{message_id}"')
+            _check(typ, data, "UID SEARCH HEADER Message-ID")
+            return any(_text(item).split() for item in data if item)
+
+    def append(self, folder: str, raw: bytes, flags: str = "") -> int | None:
+        """APPEND raw bytes to a folder (created if absent); the new uid when reported."""
+        with self.session() as client:
+            self._ensure_folder(client, folder)
+            typ, data = client.append(_quote(folder), flags or None, None, raw)
+            _check(typ, data, f"APPEND {folder}")
+            found = _APPENDUID_RE.search(b" ".join(d for d in data if isinstance(d, bytes)))
+            return int(found.group(2)) if found else None
+
+    def _ensure_folder(self, client: imaplib.IMAP4, folder: str) -> None:
+        typ, data = client.status(_quote(folder), "(UIDVALIDITY)")
+        if typ == "OK":
+            return
+        typ, data = client.create(_quote(folder))
+        if typ != "OK" and b"ALREADYEXISTS" not in b" ".join(
+            d for d in data if isinstance(d, bytes)
+        ):
+            _check(typ, data, f"CREATE {folder}")
+
+
+def _fetched_bodies(data: list[object]) -> dict[int, bytes]:
+    """{uid: body} from imaplib's FETCH data, whether UID comes before or after the literal."""
+    bodies: dict[int, bytes] = {}
+    pending: bytes | None = None
+    for item in data:
+        if isinstance(item, tuple) and len(item) == 2:
+            prefix, body = item
+            found = _UID_RE.search(prefix)
+            if found:
+                bodies[int(found.group(1))] = body
+                pending = None
+            else:
+                pending = body
+        elif isinstance(item, bytes) and pending is not None:
+            found = _UID_RE.search(item)
+            if found:
+                bodies[int(found.group(1))] = pending
+            pending = None
+    return bodies
+
+
+class ImapSmtpMailbox:
+    """The real Mailbox: replies read over IMAP, mail sent over SMTP and filed in Sent.
+
+    Send order is SMTP first, then APPEND to Sent. A crash in between leaves a sent mail without
+    its Sent copy; the pipeline's outbox (marked in SQLite after send) covers that window, and
+    already_sent() covers a crash after the APPEND but before the outbox is marked.
+    """
+
+    def __init__(self, reader: ImapReader, sender: SmtpSender) -> None:
+        self.reader = reader
+        self.sender = sender
+
+    def list_new_ids(self, cursor: MailCursor | None, limit: int = 500) -> NewIds:
+        return self.reader.list_new_ids(cursor, limit)
+
+    def fetch(self, uids: Sequence[int], uidvalidity: int | None = None) -> FetchResult:
+        return self.reader.fetch(uids, uidvalidity)
+
+    def fetch_new(self, cursor: MailCursor | None, limit: int = 100) -> FetchResult:
+        return self.reader.fetch_new(cursor, limit)
+
+    def send(self, email_: OutgoingEmail, date: datetime | None = None) -> None:
+        raw = self.sender.send(email_, date)
+        self.reader.append(self.reader.config.sent_folder, raw, r"(\Seen)")
+
+    def already_sent(self, message_id: str) -> bool:
+        return self.reader.already_sent(message_id)
+
+    def send_once(self, email_: OutgoingEmail) -> bool:
+        if self.already_sent(email_.message_id):
+            return False
+        self.send(email_)
+        return True
+
+    def append_to_inbox(self, raw: bytes) -> int | None:
+        return self.reader.append(self.reader.config.mailbox, raw)
