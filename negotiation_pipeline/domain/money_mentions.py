@@ -19,18 +19,19 @@ _THOUSAND = Decimal(1000)
 
 _NUM = r"(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d{1,2})?|\d+(?:\.\d{1,2})?)"
 _K = r"(?:\s?(?P<k>[kK])(?![a-zA-Z]))?"
-_CODE = r"(?P<code>USD|EUR|GBP|CAD|AUD|dollars?|bucks|euros?|pounds?|quid)"
+_CODE = r"(?P<code>usd|eur|gbp|cad|aud|dollars?|bucks|euros?|pounds?|quid)"
 
 _SYMBOL_FIRST = re.compile(
-    r"(?P<sym>US\$|CA\$|C\$|AU\$|A\$|\$|€|£)\s?" + _NUM + _K + r"(?:\s?" + _CODE + r"\b)?",
-    re.IGNORECASE,
+    r"(?P<sym>(?<![a-z])(?:us|ca|c|au|a)\$|\$|€|£)\s?" + _NUM + _K + r"(?:\s?" + _CODE + r"\b)?",
 )
-_CODE_FIRST = re.compile(r"\b(?P<code>USD|EUR|GBP|CAD|AUD)\s?\$?" + _NUM + _K, re.IGNORECASE)
-_CODE_AFTER = re.compile(
-    r"(?<![\w.,$€£])" + _NUM + _K + r"\s?(?:" + _CODE + r"\b|(?P<sym>€|£))", re.IGNORECASE
-)
+_CODE_FIRST = re.compile(r"\b(?P<code>usd|eur|gbp|cad|aud)\s?\$?" + _NUM + _K)
+_CODE_AFTER = re.compile(r"(?<![\w.,$€£])" + _NUM + _K + r"\s?(?:" + _CODE + r"\b|(?P<sym>€|£))")
 _K_ONLY = re.compile(r"(?<![\w.,$€£/:])" + _NUM + r"\s?(?P<k>[kK])(?![a-zA-Z])")
-_AFTER_CUE = re.compile(
+# A bare number ("could do 1500") is money only right after a proposal cue.
+_BARE_NUMBER = re.compile(
+    r"(?<![\w.,$€£/:])(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d{1,2})?|\d{2,6}(?:\.\d{1,2})?)(?![\d,.]?\d)"
+)
+_CUE_BEFORE_BARE = re.compile(
     r"(?:could do|can do|would do|could go|can go|'d need|would need|need at least|needs?|"
     r"(?:rate|fee|price)[^.!?\n\d$€£]{0,30}?\b(?:is|would be|will be|of)|charge|"
     r"(?:lowest|least|best|minimum) (?:i|we) (?:can|could) (?:go|do)(?: is)?|"
@@ -38,11 +39,9 @@ _AFTER_CUE = re.compile(
     r"do it for|do this for|do that for|go as low as|come down to|at least|minimum is|"
     r"ask is|asking|looking for|bump (?:it )?(?:up )?to|increase (?:it )?to|"
     r"(?:you|u) (?:do|go)|we do|go with|move forward at|agree(?:d)? (?:on|at|to))"
-    r"\s+(?:it\s+)?(?:for\s+|at\s+|to\s+|around\s+|about\s+)?"
-    r"(?<![\w.,$€£/:])(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d{1,2})?|\d{2,6}(?:\.\d{1,2})?)"
-    r"(?![\d,.]?\d)",
-    re.IGNORECASE,
+    r"\s+(?:it\s+)?(?:for\s+|at\s+|to\s+|around\s+|about\s+)?$"
 )
+_CUE_WINDOW = 45
 
 # Masked before scanning so their digits never look like amounts.
 _PHONE = re.compile(
@@ -55,24 +54,22 @@ _NOT_MONEY_AFTER = re.compile(
     r"tiktoks?|shorts?\b|days?\b|weeks?\b|months?\b|years?\b|hours?\b|hrs?\b|mins?\b|minutes|"
     r"rounds?\b|revisions?\b|times\b|pieces?\b|slides?\b|frames?\b|links?\b|deliverables?|"
     r"st\b|nd\b|rd\b|th\b|am\b|pm\b|[/:]\d))",
-    re.IGNORECASE,
 )
 _AUDIENCE_AFTER = re.compile(
     r"\s?\+?\s?(?:followers|follower|subs\b|subscribers|views|viewers|impressions|likes|plays|"
     r"streams|reach|fans|members|downloads|listeners|monthly|on (?:ig|insta|instagram|tiktok|"
     r"youtube|yt))",
-    re.IGNORECASE,
 )
 _MONTH_BEFORE = re.compile(
     r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?\s+$|"
     r"(?:in|by|of|since|until|before|after|early|late|mid|end of)\s+$",
-    re.IGNORECASE,
 )
 
 # Words around an amount. Weights: positive = proposed now, negative = a reference to another one.
 _PROPOSAL_BEFORE = re.compile(
     r"(?:could do|can do|would do|could go|can go|could meet|can meet|'d need|would need|"
-    r"needs?|(?:rate|fee|price)[^.!?\n\d$€£]{0,30}?\b(?:is|would be|will be)|would be|how about|what about|meet (?:you )?"
+    r"needs?|(?:rate|fee|price)[^.!?\n\d$€£]{0,30}?\b(?:is|would be|will be)|would be|"
+    r"how about|what about|meet (?:you )?"
     r"(?:in the middle )?at|settle|do it for|do this for|go as low as|come down to|"
     r"lowest i can (?:go|do)|best i can do|at least|minimum|bottom line|final|"
     r"would (?:you|u) (?:be able to )?do|could (?:you|u) (?:do|go|meet)|"
@@ -81,41 +78,35 @@ _PROPOSAL_BEFORE = re.compile(
     r"i want|i charge|quote|come in at|land at|make it|go with|move forward at|"
     r"for you|instead|if you can|if you could|i'?d do|i'?ll do|i would do|i will do)"
     r"\b[^.!?\n]{0,25}$",
-    re.IGNORECASE,
 )
 # Someone else's number, usually ours: "your $800 offer", "you offered $800", "$800 is too low".
 _OURS_BEFORE = re.compile(
     r"(?:your|you offered|offered|you mentioned|you proposed|you quoted|you sent|budget of|"
     r"instead of|rather than|up from|down from|than)\b[^.!?\n]{0,30}$",
-    re.IGNORECASE,
 )
 _OURS_AFTER = re.compile(
     r"^[^.!?\n]{0,20}?\b(?:offer|offered|you (?:offered|mentioned|proposed|sent|quoted)|"
     r"is (?:too |a bit |a little |pretty |quite |way )?(?:low|below|under)|"
     r"(?:is|was)n'?t enough|is not enough|doesn'?t work|won'?t work|does not work|"
     r"is lower|seems low|feels low|is a little low|is on the low side)\b",
-    re.IGNORECASE,
 )
 # The sender's habitual or past rate: their ask when nothing else is said, outranked otherwise.
 _HABIT_BEFORE = re.compile(
     r"(?:usually|normally|typically|generally|standard|last time|previously|in the past|"
     r"used to|before|was|got paid|other brands|brands pay|went for)\b[^.!?\n]{0,30}$",
-    re.IGNORECASE,
 )
 _HABIT_AFTER = re.compile(
     r"^[^.!?\n]{0,20}?\b(?:usually|normally|typically|last time|previously|before|"
     r"in the past)\b",
-    re.IGNORECASE,
 )
 _ACCEPT_AFTER = re.compile(
-    r"^[^.!?\n]{0,25}?\b(?:works\b|work (?:for|with) (?:me|us)|is fine|is good|is great|sounds? (?:good|great|fair|perfect)|"
+    r"^[^.!?\n]{0,25}?\b(?:works\b|work (?:for|with) (?:me|us)|is fine|is good|is great|"
+    r"sounds? (?:good|great|fair|perfect)|"
     r"is perfect|is fair|it is|deal\b|confirmed|agreed|i accept|we accept)",
-    re.IGNORECASE,
 )
 _ACCEPT_BEFORE = re.compile(
     r"(?:deal at|agreed at|agree to|accept|happy with|fine with|okay with|ok with|good with|"
     r"confirm(?:ing)?)\s+(?:the\s+)?$",
-    re.IGNORECASE,
 )
 _SENTENCE_BREAK = re.compile(r"[.!?\n](?!\d)")
 
@@ -176,25 +167,38 @@ class MoneyMention:
         return self.names_ours and not self.proposed and not self.accepted
 
 
+# Lowercases ASCII only, so every position in the folded text matches the original.
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+_DIGIT = re.compile(r"\d")
+
+
+def fold_case(text: str) -> str:
+    """ASCII-lowercase `text` keeping its length (patterns here are written in lowercase)."""
+    return text.translate(_ASCII_LOWER)
+
+
 def mask_phone_numbers(text: str) -> str:
     """Blank out phone numbers (same length, so positions still line up)."""
-    if not any(ch.isdigit() for ch in text):
+    if not _DIGIT.search(text):
         return text
     return _PHONE.sub(lambda m: " " * len(m.group(0)), text)
 
 
 def find_money_mentions(text: str) -> list[MoneyMention]:
-    """Every amount written as money in `text`, in reading order."""
-    if not any(ch.isdigit() for ch in text):
+    """Every amount written as money in `text`, in reading order (positions index `text`)."""
+    if not _DIGIT.search(text):
         return []
-    text = mask_phone_numbers(text)
+    text = mask_phone_numbers(fold_case(text))
     spans: list[tuple[int, int, Decimal, str]] = []
-    for pattern in (_SYMBOL_FIRST, _CODE_FIRST, _CODE_AFTER, _K_ONLY, _AFTER_CUE):
+    for pattern in (_SYMBOL_FIRST, _CODE_FIRST, _CODE_AFTER, _K_ONLY, _BARE_NUMBER):
+        bare = pattern is _BARE_NUMBER
         for match in pattern.finditer(text):
-            start, end = match.span("num") if pattern is _AFTER_CUE else match.span()
+            start, end = match.span()
             if any(start < s_end and s_start < end for s_start, s_end, _, _ in spans):
                 continue
-            parsed = _parse_match(match, text, pattern is _AFTER_CUE)
+            if bare and not _CUE_BEFORE_BARE.search(text[max(0, start - _CUE_WINDOW) : start]):
+                continue
+            parsed = _parse_match(match, text, bare)
             if parsed is not None:
                 spans.append((start, end, parsed[0], parsed[1]))
     spans.sort(key=lambda span: span[0])
@@ -217,7 +221,7 @@ def proposed_amount(mentions: list[MoneyMention]) -> MoneyMention | None:
     return best
 
 
-def _parse_match(match: re.Match[str], text: str, after_cue: bool) -> tuple[Decimal, str] | None:
+def _parse_match(match: re.Match[str], text: str, bare: bool) -> tuple[Decimal, str] | None:
     groups = match.groupdict()
     digits = groups["num"].replace(",", "")
     amount = Decimal(digits)
@@ -226,7 +230,7 @@ def _parse_match(match: re.Match[str], text: str, after_cue: bool) -> tuple[Deci
     follow = text[end : end + 24]
     if has_k and _AUDIENCE_AFTER.match(follow):
         return None
-    if (after_cue or (has_k and not groups.get("sym") and not groups.get("code"))) and (
+    if (bare or (has_k and not groups.get("sym") and not groups.get("code"))) and (
         _NOT_MONEY_AFTER.match(follow) or _is_year(amount, text, match.start("num"))
     ):
         return None

@@ -10,13 +10,14 @@ below the threshold the intent is UNCLEAR.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from bisect import bisect_right
 from dataclasses import dataclass
 from decimal import Decimal
 
 from negotiation_pipeline.domain.money_mentions import (
     MoneyMention,
     find_money_mentions,
+    fold_case,
     proposed_amount,
 )
 from negotiation_pipeline.domain.quoting import split_reply
@@ -33,7 +34,8 @@ class ReplyReading:
 
 
 def _phrases(*alternatives: str) -> re.Pattern[str]:
-    return re.compile(r"(?<![\w'])(?:" + "|".join(alternatives) + r")(?![\w])", re.IGNORECASE)
+    """One pattern for whole-word phrases; text is ASCII-lowercased first (fold_case)."""
+    return re.compile(r"(?<![\w'])(?:" + "|".join(alternatives) + r")(?![\w])")
 
 
 _ACCEPT_STRONG = _phrases(
@@ -65,10 +67,21 @@ _ACCEPT_STRONG = _phrases(
     r"can'?t wait to (?:get started|start)",
 )
 _ACCEPT_WEAK = _phrases(
-    r"yes+", r"yep", r"yeah", r"yup", r"(?<!make )(?<!be )sure", r"perfect", r"great", r"awesome", r"ok", r"okay",
-    r"love (?:it|that)", r"no (?:problem|worries)",
+    r"yes+",
+    r"yep",
+    r"yeah",
+    r"yup",
+    r"(?<!make )(?<!be )sure",
+    r"perfect",
+    r"great",
+    r"awesome",
+    r"ok",
+    r"okay",
+    r"love (?:it|that)",
+    r"no (?:problem|worries)",
 )
 _ACCEPT_EMOJI = re.compile(r"[👍🙌🤝✅🎉🥳💯]")
+_REJECT_EMOJI = re.compile(r"👎")
 _REJECT_STRONG = _phrases(
     r"not (?:really |at all )?interested",
     r"no longer interested",
@@ -90,21 +103,28 @@ _REJECT_STRONG = _phrases(
     r"not (?:at this time|right now|this time)",
     r"(?:i|we) decline",
     r"declin(?:e|ing) (?:this|the)",
-    r"remove me", r"unsubscribe", r"stop (?:emailing|contacting)",
+    r"remove me",
+    r"unsubscribe",
+    r"stop (?:emailing|contacting)",
     r"no deal",
     r"(?:i|we) (?:don'?t|do not) (?:do|work with|promote|partner with)",
     r"not (?:something|a brand|a product) (?:i|we)",
     r"(?:i'?m|we'?re) (?:going to|gonna) (?:have to )?pass",
 )
 _REJECT_WEAK = _phrases(
-    r"unfortunately", r"sadly", r"regret(?:fully)?", r"i'?m afraid", r"not (?:a|the) right",
+    r"unfortunately",
+    r"sadly",
+    r"regret(?:fully)?",
+    r"i'?m afraid",
+    r"not (?:a|the) right",
 )
-_LEADING_NO = re.compile(r"^\s*(?:no+|nope|nah)\b(?!\s+(?:problem|worries|rush|prob))", re.I)
+_LEADING_NO = re.compile(r"^\s*(?:no+|nope|nah)\b(?!\s+(?:problem|worries|rush|prob))")
 _COUNTER_PHRASES = _phrases(
     r"would (?:you|u) (?:be able to )?(?:do|go|consider|meet)",
     r"(?:could|can) (?:you|u) (?:do|go|meet|stretch|increase|bump|come up)",
     r"(?:can|could) we (?:do|go|meet|make it)",
-    r"how about", r"what about",
+    r"how about",
+    r"what about",
     r"meet (?:me |you )?(?:in the middle|halfway)",
     r"my (?:rate|fee|price|minimum|floor|rate card|rates)",
     r"(?:i'?d|i would|we'?d|we would|i|we) (?:need|want|require)(?! to)",
@@ -127,18 +147,49 @@ _COUNTER_PHRASES = _phrases(
     r"(?:i|we) can do",
 )
 _QUESTION_TOPIC = _phrases(
-    r"usage", r"rights", r"whitelist(?:ing)?", r"paid ads?", r"boost(?:ing)?", r"exclusiv\w*",
-    r"timeline", r"deadline", r"when", r"due", r"go live", r"post date", r"dates?",
-    r"payment", r"paid", r"pay", r"net ?\d+", r"terms", r"invoice", r"upfront", r"deposit",
-    r"deliverables?", r"brief", r"contract", r"how many", r"how long",
-    r"product", r"shipping", r"ship", r"revisions?", r"approval", r"script", r"caption",
-    r"hashtags?", r"link", r"details", r"info(?:rmation)?", r"clarify",
+    r"usage",
+    r"rights",
+    r"whitelist(?:ing)?",
+    r"paid ads?",
+    r"boost(?:ing)?",
+    r"exclusiv\w*",
+    r"timeline",
+    r"deadline",
+    r"when",
+    r"due",
+    r"go live",
+    r"post date",
+    r"dates?",
+    r"payment",
+    r"paid",
+    r"pay",
+    r"net ?\d+",
+    r"terms",
+    r"invoice",
+    r"upfront",
+    r"deposit",
+    r"deliverables?",
+    r"brief",
+    r"contract",
+    r"how many",
+    r"how long",
+    r"product",
+    r"shipping",
+    r"ship",
+    r"revisions?",
+    r"approval",
+    r"script",
+    r"caption",
+    r"hashtags?",
+    r"link",
+    r"details",
+    r"info(?:rmation)?",
+    r"clarify",
 )
 _QUESTION_START = re.compile(
     r"^\s*(?:what|when|how|which|who|where|why|is there|are there|do you|does the|does it|"
     r"will (?:you|the|it)|would (?:the|it)|can you (?:send|share|tell|clarify|explain|confirm)|"
     r"could you (?:send|share|tell|clarify|explain|confirm)|any chance)\b",
-    re.IGNORECASE,
 )
 _DEFER = _phrases(
     r"let me (?:think|check|get back|circle back|look|run it|talk|see)",
@@ -147,14 +198,18 @@ _DEFER = _phrases(
     r"(?:checking|check) with",
     r"(?:will|i'?ll|we'?ll) (?:let you know|be in touch|keep you posted|follow up)",
     r"thinking (?:about|it over)",
-    r"not sure", r"maybe", r"hmm+", r"possibly", r"we'?ll see",
+    r"not sure",
+    r"maybe",
+    r"hmm+",
+    r"possibly",
+    r"we'?ll see",
     r"(?:talk|speak) (?:to|with) my (?:manager|agent|team)",
 )
 # A negated or conditional acceptance is none: "doesn't sound good", "let me know if that works".
 _NEGATION_BEFORE = re.compile(
-    r"(?:\bnot|n't|\bnever|\bno|\bhardly|\bif|\bwhether)\s+(?:\w+\s+){0,2}$", re.IGNORECASE
+    r"(?:\bnot|n't|\bnever|\bno|\bhardly|\bif|\bwhether)\s+(?:\w+\s+){0,2}$"
 )
-_CONTRAST = re.compile(r"(?<!\w)(?:but|however|though|although|that said)(?!\w)", re.IGNORECASE)
+_CONTRAST = re.compile(r"(?<!\w)(?:but|however|though|although|that said)(?!\w)")
 _SENTENCE = re.compile(r"[^.!?\n]+(?:[.!?]+|\n|$)")
 
 # Weights of the evidence. Confidence = winner / (all evidence + _CONFIDENCE_PRIOR).
@@ -168,6 +223,18 @@ _REJECT_WITH_PROPOSAL = 0.3  # "can't do $500, could do $650" rejects our number
 _ACCEPT_WITH_PROPOSAL = 0.3  # "could you do $600? then I'm in" accepts only on their terms
 _CONFIDENCE_PRIOR = 0.6
 _MAX_CONFIDENCE = 0.97
+
+# (pattern, intent, weight, skipped when negated or conditional)
+_PHRASE_TABLE: tuple[tuple[re.Pattern[str], Intent, float, bool], ...] = (
+    (_ACCEPT_STRONG, Intent.ACCEPT, _STRONG, True),
+    (_ACCEPT_WEAK, Intent.ACCEPT, _WEAK, True),
+    (_ACCEPT_EMOJI, Intent.ACCEPT, _WEAK, False),
+    (_REJECT_STRONG, Intent.REJECT, _STRONG, False),
+    (_REJECT_WEAK, Intent.REJECT, _WEAK, False),
+    (_REJECT_EMOJI, Intent.REJECT, _WEAK, False),
+    (_COUNTER_PHRASES, Intent.COUNTER, _STRONG, False),
+    (_DEFER, Intent.UNCLEAR, _STRONG, False),
+)
 
 
 def read_reply(
@@ -212,89 +279,75 @@ def _our_last_amount(quoted: str) -> Decimal | None:
 
 
 def _score_intents(text: str, chosen: MoneyMention | None) -> dict[Intent, float]:
-    scores = dict.fromkeys((Intent.ACCEPT, Intent.COUNTER, Intent.REJECT, Intent.QUESTION), 0.0)
-    scores[Intent.UNCLEAR] = 0.0  # stands for "let me think about it" (deferral)
-    proposal = chosen is not None and not chosen.accepted
-    for sentence, factor in _weighted_sentences(text):
-        has_rate = chosen is not None and _contains(sentence, text, chosen)
-        _score_sentence(sentence, factor, has_rate, scores)
+    """Phrase evidence per intent; each match weighs by its clause's contrast factor."""
+    folded = fold_case(text)
+    clauses = _clauses(folded)
+    starts = [clause.start for clause in clauses]
+    scores = dict.fromkeys(Intent, 0.0)  # UNCLEAR collects "let me think about it"
+
+    def add(intent: Intent, weight: float, position: int) -> None:
+        scores[intent] += weight * clauses[bisect_right(starts, position) - 1].factor
+
+    if clauses:
+        for pattern, intent, weight, negatable in _PHRASE_TABLE:
+            for match in pattern.finditer(folded):
+                if negatable and _NEGATION_BEFORE.search(
+                    folded[max(0, match.start() - 24) : match.start()]
+                ):
+                    continue
+                add(intent, weight, match.start())
+        _score_questions(folded, clauses, chosen, scores)
     if chosen is not None:
         if chosen.accepted:
             scores[Intent.ACCEPT] += _MEDIUM
         else:
             scores[Intent.COUNTER] += _PROPOSED_RATE if chosen.proposed else _PLAIN_RATE
-    if proposal:
-        scores[Intent.REJECT] *= _REJECT_WITH_PROPOSAL
-        scores[Intent.ACCEPT] *= _ACCEPT_WITH_PROPOSAL
-    if _LEADING_NO.match(text):
+            scores[Intent.REJECT] *= _REJECT_WITH_PROPOSAL
+            scores[Intent.ACCEPT] *= _ACCEPT_WITH_PROPOSAL
+    if _LEADING_NO.match(folded):
         scores[Intent.REJECT] += _MEDIUM
     return scores
 
 
-def _contains(sentence: _Sentence, text: str, mention: MoneyMention) -> bool:
-    return sentence.start <= mention.start < sentence.end
-
-
 @dataclass(frozen=True)
-class _Sentence:
-    text: str
+class _Clause:
     start: int
     end: int
+    factor: float  # below 1 for the part of a sentence before "but"
+    asks: bool  # ends with "?" or opens like a question ("what are the usage rights")
 
 
-def _weighted_sentences(text: str) -> Iterator[tuple[_Sentence, float]]:
-    """Sentences, splitting at a contrast word so the part before it weighs less."""
-    for match in _SENTENCE.finditer(text):
+def _clauses(folded: str) -> list[_Clause]:
+    """Sentences, split at their last contrast word so the part before it weighs less."""
+    clauses: list[_Clause] = []
+    for match in _SENTENCE.finditer(folded):
         chunk = match.group(0)
         if not chunk.strip():
             continue
+        asks = chunk.rstrip().endswith("?") or bool(_QUESTION_START.match(chunk))
         contrast = None
-        for contrast in _CONTRAST.finditer(chunk):
+        for contrast in _CONTRAST.finditer(chunk):  # noqa: B007 - the last one is wanted
             pass
         if contrast is None:
-            yield _Sentence(chunk, match.start(), match.end()), 1.0
+            clauses.append(_Clause(match.start(), match.end(), 1.0, asks))
             continue
-        cut = contrast.start()
-        yield _Sentence(chunk[:cut], match.start(), match.start() + cut), _BEFORE_CONTRAST
-        yield _Sentence(chunk[cut:], match.start() + cut, match.end()), 1.0
+        cut = match.start() + contrast.start()
+        clauses.append(_Clause(match.start(), cut, _BEFORE_CONTRAST, False))
+        clauses.append(_Clause(cut, match.end(), 1.0, asks))
+    return clauses
 
 
-def _score_sentence(
-    sentence: _Sentence, factor: float, has_rate: bool, scores: dict[Intent, float]
+def _score_questions(
+    folded: str, clauses: list[_Clause], chosen: MoneyMention | None, scores: dict[Intent, float]
 ) -> None:
-    text = sentence.text
-    rejected = 0.0
-    for match in _REJECT_STRONG.finditer(text):
-        rejected += _STRONG
-    rejected += _WEAK * len(_REJECT_WEAK.findall(text))
-    accepted = _count_unnegated(_ACCEPT_STRONG, text) * _STRONG
-    accepted += _count_unnegated(_ACCEPT_WEAK, text) * _WEAK
-    accepted += _WEAK * len(_ACCEPT_EMOJI.findall(text))
-    if text.count("👎"):
-        rejected += _WEAK
-    countered = _STRONG * len(_COUNTER_PHRASES.findall(text))
-    scores[Intent.REJECT] += factor * rejected
-    scores[Intent.ACCEPT] += factor * accepted
-    scores[Intent.COUNTER] += factor * countered
-    scores[Intent.UNCLEAR] += factor * _STRONG * len(_DEFER.findall(text))
-    if not has_rate:
-        scores[Intent.QUESTION] += factor * _question_score(text)
-
-
-def _count_unnegated(pattern: re.Pattern[str], text: str) -> int:
-    """Matches not preceded by a negation ("doesn't sound good", "not a deal")."""
-    count = 0
-    for match in pattern.finditer(text):
-        if not _NEGATION_BEFORE.search(text[max(0, match.start() - 24) : match.start()]):
-            count += 1
-    return count
-
-
-def _question_score(text: str) -> float:
-    asks = text.rstrip().endswith("?") or bool(_QUESTION_START.match(text))
-    if not asks:
-        return 0.0
-    return _STRONG + _WEAK if _QUESTION_TOPIC.search(text) else _WEAK
+    """A question about terms is a question; one that carries an amount is a counter."""
+    for clause in clauses:
+        if not clause.asks:
+            continue
+        if chosen is not None and clause.start <= chosen.start < clause.end:
+            continue
+        on_topic = _QUESTION_TOPIC.search(folded, clause.start, clause.end) is not None
+        scores[Intent.QUESTION] += clause.factor * (_STRONG + _WEAK if on_topic else _WEAK)
 
 
 def _decide(scores: dict[Intent, float]) -> tuple[Intent, float]:
