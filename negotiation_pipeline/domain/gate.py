@@ -1,0 +1,168 @@
+"""Validation gate: a deterministic check of every outgoing email before it is sent.
+
+The gate reads the rendered text, not the template, so an edited template (or a tampered body)
+that states a price we did not decide, addresses the wrong person, or promises something the
+campaign does not offer is caught. A failing email is never sent; the negotiation escalates.
+
+What an email may contain comes from the same EmailDecision the renderer used:
+- money: only our offer, their ask shown as "your ask" (counter/lever emails), and the product
+  value when the product is on the table; our offer must appear where we state one;
+- names: the greeting addresses `greeting_name`; the influencer's first name appears;
+- promises: no exclusivity unless the campaign requires it, no usage rights beyond the decision's
+  tier, no future deals or guarantees;
+- the scope lists every deliverable, and the body is not trivially short.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+
+from negotiation_pipeline.domain.emails import SCOPE_KINDS, EmailDecision, OutgoingEmail
+from negotiation_pipeline.domain.money import format_usd, quantize_cents
+from negotiation_pipeline.domain.types import UsageRightsDuration
+
+
+@dataclass(frozen=True)
+class GateResult:
+    passed: bool
+    failures: tuple[str, ...]
+
+
+_NUMBER = r"\d[\d,]*(?:\.\d+)?"
+_MONEY = re.compile(
+    rf"(?P<sym>US\$|\$|€|£)\s?(?P<a>{_NUMBER})(?P<ka>\s?[kK](?![a-zA-Z]))?"
+    rf"|(?P<code>USD|EUR|GBP)\s?(?P<b>{_NUMBER})(?P<kb>\s?[kK](?![a-zA-Z]))?"
+    rf"|(?<![\w$€£.,])(?P<c>{_NUMBER})(?P<kc>\s?[kK])?\s?"
+    r"(?P<word>USD|EUR|GBP|dollars?|euros?|pounds?|bucks)\b",
+    re.IGNORECASE,
+)
+_NON_USD = {"€", "£", "eur", "gbp", "euro", "euros", "pound", "pounds"}
+
+_EXCLUSIVITY = re.compile(r"\bexclusiv(?:e|ity|ely)\b", re.IGNORECASE)
+_FUTURE_PROMISES = re.compile(
+    r"\bfuture\s+(?:deals?|campaigns?|partnerships?|collaborations?|projects?|work)\b"
+    r"|\bguarantee[sd]?\b|\blong[-\s]term\s+partnership\b|\bongoing\s+partnership\b"
+    r"|\b(?:more|another|next|additional)\s+(?:campaigns?|deals?)\s+(?:with|together|soon)\b"
+    r"|\bwork\s+together\s+again\b|\bpromise\b",
+    re.IGNORECASE,
+)
+_USAGE_LINE = re.compile(r"\busage\b|\brights?\b|\blicen[cs]", re.IGNORECASE)
+_DURATIONS: tuple[tuple[re.Pattern[str], UsageRightsDuration], ...] = (
+    (re.compile(r"\b30[-\s]days?\b|\bone\s+month\b", re.I), UsageRightsDuration.DAYS_30),
+    (re.compile(r"\b60[-\s]days?\b|\btwo\s+months\b", re.I), UsageRightsDuration.DAYS_60),
+    (re.compile(r"\b90[-\s]days?\b|\bthree\s+months\b", re.I), UsageRightsDuration.DAYS_90),
+    (re.compile(r"\b(?:6|six)[-\s]months?\b", re.I), UsageRightsDuration.MONTHS_6),
+    (
+        re.compile(r"\b(?:1|one)[-\s]years?\b|\b12[-\s]months\b|\ba\s+year\b", re.I),
+        UsageRightsDuration.YEAR_1,
+    ),
+    (
+        re.compile(r"\bperpetu(?:al|ity)\b|\bforever\b|\bunlimited\b|\bin\s+perpetuity\b", re.I),
+        UsageRightsDuration.PERPETUAL,
+    ),
+)
+_PERPETUAL_ANYWHERE = re.compile(r"\bperpetu(?:al|ity)\b|\bforever\b", re.IGNORECASE)
+
+
+def _amount(number: str, thousands: str | None) -> Decimal | None:
+    try:
+        value = Decimal(number.replace(",", ""))
+    except InvalidOperation:
+        return None
+    if thousands and thousands.strip():
+        value *= 1000
+    return quantize_cents(value)
+
+
+def money_mentions(text: str) -> list[tuple[Decimal, bool]]:
+    """Every money amount in `text` as (amount, is_usd)."""
+    found = []
+    for m in _MONEY.finditer(text):
+        currency = (m.group("sym") or m.group("code") or m.group("word") or "").lower()
+        number = m.group("a") or m.group("b") or m.group("c")
+        amount = _amount(number, m.group("ka") or m.group("kb") or m.group("kc"))
+        if amount is not None:
+            found.append((amount, currency not in _NON_USD))
+    return found
+
+
+def _word(name: str) -> re.Pattern[str]:
+    return re.compile(rf"(?<!\w){re.escape(name)}(?!\w)")
+
+
+def _check_money(body: str, decision: EmailDecision) -> list[str]:
+    failures = []
+    allowed = decision.allowed_amounts()
+    mentioned = money_mentions(body)
+    for amount, is_usd in mentioned:
+        if not is_usd:
+            failures.append(f"amount in a currency other than USD: {amount}")
+        elif amount not in allowed:
+            shown = ", ".join(format_usd(a) for a in sorted(allowed)) or "none"
+            failures.append(f"amount {format_usd(amount)} is not one we decided (allowed: {shown})")
+    stated = {amount for amount, _ in mentioned}
+    for required in decision.required_amounts():
+        if required not in stated:
+            failures.append(f"our rate {format_usd(required)} is missing")
+    return failures
+
+
+def _check_names(body: str, decision: EmailDecision) -> list[str]:
+    failures = []
+    first_line = next((line for line in body.splitlines() if line.strip()), "")
+    if not _word(decision.greeting_name.strip()).search(first_line):
+        failures.append(f"greeting does not address {decision.greeting_name!r}: {first_line!r}")
+    if not _word(decision.influencer_first_name).search(body):
+        failures.append(f"influencer's first name {decision.influencer_first_name!r} is missing")
+    return failures
+
+
+def _check_promises(body: str, decision: EmailDecision) -> list[str]:
+    failures = []
+    if not decision.exclusivity_required and (m := _EXCLUSIVITY.search(body)):
+        failures.append(f"promises exclusivity the campaign does not require: {m.group(0)!r}")
+    if m := _FUTURE_PROMISES.search(body):
+        failures.append(f"promises future deals or guarantees: {m.group(0)!r}")
+    allowed_rank = decision.usage_rights.rank
+    for line in body.splitlines():
+        if not _USAGE_LINE.search(line):
+            continue
+        for pattern, duration in _DURATIONS:
+            if duration.rank > allowed_rank and pattern.search(line):
+                failures.append(
+                    f"usage rights beyond {decision.usage_rights.value!r}: {line.strip()!r}"
+                )
+    if decision.usage_rights is not UsageRightsDuration.PERPETUAL and (
+        m := _PERPETUAL_ANYWHERE.search(body)
+    ):
+        failures.append(f"perpetual rights are not on offer: {m.group(0)!r}")
+    return failures
+
+
+def _check_scope(body: str, decision: EmailDecision) -> list[str]:
+    if decision.kind not in SCOPE_KINDS:
+        return []
+    lowered = body.lower()
+    return [
+        f"deliverable {item!r} is missing from the scope"
+        for item in decision.deliverables
+        if item.lower() not in lowered
+    ]
+
+
+def validate_email(email: OutgoingEmail, decision: EmailDecision) -> GateResult:
+    body = email.body
+    failures: list[str] = []
+    if len(body.strip()) < decision.min_length:
+        failures.append(f"body is shorter than {decision.min_length} characters")
+    if email.kind is not decision.kind:
+        failures.append(f"email kind {email.kind.value} does not match {decision.kind.value}")
+    if "\n" in email.subject or "\r" in email.subject or not email.subject.strip():
+        failures.append("subject is empty or spans lines")
+    failures += _check_money(body + "\n" + email.subject, decision)
+    failures += _check_names(body, decision)
+    failures += _check_promises(body + "\n" + email.subject, decision)
+    failures += _check_scope(body, decision)
+    return GateResult(passed=not failures, failures=tuple(failures))
