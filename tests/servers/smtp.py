@@ -118,14 +118,14 @@ class _Handler:
                     await asyncio.to_thread(self._deliver, recipient, raw)
                 except Exception as exc:
                     return f"550 cannot deliver to {recipient}: {exc}"
-        login = session.login_data
+        login = session.auth_data if session.authenticated else None
         with self._lock:
             self._server.messages.append(
                 ReceivedMessage(
                     mail_from=envelope.mail_from,
                     rcpt_tos=tuple(envelope.rcpt_tos),
                     raw=raw,
-                    authenticated_as=login.decode() if isinstance(login, bytes) else login,
+                    authenticated_as=str(login) if login is not None else None,
                     tls=session.ssl is not None,
                 )
             )
