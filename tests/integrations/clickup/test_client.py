@@ -1,0 +1,146 @@
+"""ClickUpClient against the loopback fake: query shape, pagination, >= cursor, retries, auth."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from negotiation_pipeline.integrations import resilience
+from negotiation_pipeline.integrations.clickup import CampaignTaskSource, ClickUpClient
+from tests.fakes.clickup_server import FakeClickUp, make_task
+
+BASE_MS = 1_767_000_000_000
+
+
+@pytest.fixture
+def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    recorded: list[float] = []
+    monkeypatch.setattr(resilience, "sleep", recorded.append)
+    return recorded
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeClickUp]:
+    with FakeClickUp() as server:
+        yield server
+
+
+@pytest.fixture
+def client(fake: FakeClickUp) -> Iterator[ClickUpClient]:
+    with ClickUpClient(fake.base_url, fake.token, fake.list_id, timeout=5) as c:
+        yield c
+
+
+def test_is_a_task_source(client: ClickUpClient) -> None:
+    assert isinstance(client, CampaignTaskSource)
+
+
+def test_250_tasks_come_in_three_pages_oldest_first(
+    fake: FakeClickUp, client: ClickUpClient
+) -> None:
+    fake.put_tasks(make_task(f"t{n:03d}", BASE_MS + n) for n in reversed(range(250)))
+    listing = client.list_tasks_updated_since(0, max_pages=10)
+    assert [t["id"] for t in listing.tasks] == [f"t{n:03d}" for n in range(250)]
+    assert listing.more_pages is False
+    pages = [r for r in fake.requests if r.path.endswith("/task")]
+    assert [r.query["page"] for r in pages] == [["0"], ["1"], ["2"]]
+    q = pages[0].query
+    assert (q["order_by"], q["reverse"], q["date_updated_gt"]) == (["updated"], ["true"], ["0"])
+    assert (q["include_closed"], q["subtasks"]) == (["true"], ["true"])
+    assert pages[0].authorization == fake.token  # raw token, no "Bearer"
+
+
+def test_stops_on_short_page_when_last_page_is_omitted(
+    fake: FakeClickUp, client: ClickUpClient
+) -> None:
+    fake.set_omit_last_page(True)
+    fake.put_tasks(make_task(f"t{n}", BASE_MS + n) for n in range(120))
+    assert len(client.list_tasks_updated_since(0, max_pages=5).tasks) == 120
+    assert len(fake.requests) == 2
+
+
+def test_max_pages_reports_more(fake: FakeClickUp, client: ClickUpClient) -> None:
+    fake.put_tasks(make_task(f"t{n:03d}", BASE_MS + n) for n in range(250))
+    listing = client.list_tasks_updated_since(0, max_pages=2)
+    assert len(listing.tasks) == 200 and listing.more_pages is True
+
+
+def test_cursor_is_inclusive(fake: FakeClickUp, client: ClickUpClient) -> None:
+    fake.put_tasks(
+        [make_task("old", BASE_MS - 1), make_task("edge", BASE_MS), make_task("new", BASE_MS + 5)]
+    )
+    ids = [t["id"] for t in client.list_tasks_updated_since(BASE_MS, 1).tasks]
+    assert ids == ["edge", "new"]  # ClickUp's date_updated_gt behaves as >=
+    fake.touch_task("old", BASE_MS + 9)
+    ids = [t["id"] for t in client.list_tasks_updated_since(BASE_MS + 5, 1).tasks]
+    assert ids == ["new", "old"]
+
+
+def test_get_task_and_comment(fake: FakeClickUp, client: ClickUpClient) -> None:
+    fake.put_task(make_task("abc", BASE_MS))
+    task = client.get_task("abc")
+    assert task["id"] == "abc" and task["date_updated"] == str(BASE_MS)
+    client.post_comment("abc", "Campaign rejected:\nBudget: must be > 0")
+    [comment] = fake.comments_for("abc")
+    assert comment["comment_text"] == "Campaign rejected:\nBudget: must be > 0"
+    assert comment["notify_all"] is False
+
+
+def test_429_with_reset_is_retried_then_succeeds(
+    fake: FakeClickUp, client: ClickUpClient, sleeps: list[float]
+) -> None:
+    fake.put_task(make_task("abc", BASE_MS))
+    fake.inject_429(2, reset_in_s=3)
+    assert client.get_task("abc")["id"] == "abc"
+    assert len(fake.requests) == 3 and len(sleeps) == 2
+    assert all(1.0 <= s <= 4.0 for s in sleeps)
+
+
+def test_500_twice_then_page_succeeds(
+    fake: FakeClickUp, client: ClickUpClient, sleeps: list[float]
+) -> None:
+    fake.put_tasks(make_task(f"t{n}", BASE_MS + n) for n in range(3))
+    fake.inject_500(2)
+    assert len(client.list_tasks_updated_since(0, 1).tasks) == 3
+    assert len(sleeps) == 2
+
+
+def test_500_three_times_raises_and_notifies_once(
+    fake: FakeClickUp, client: ClickUpClient, sleeps: list[float]
+) -> None:
+    calls: list[tuple[str, int]] = []
+    resilience.configure_error_notifier(lambda api, exc, n: calls.append((api, n)))
+    try:
+        fake.inject_500(3)
+        with pytest.raises(httpx.HTTPStatusError):
+            client.post_comment("abc", "hello")
+    finally:
+        resilience.configure_error_notifier(None)
+    assert calls == [("clickup", 3)]
+    assert fake.comments_for("abc") == []
+
+
+def test_404_not_retried(fake: FakeClickUp, client: ClickUpClient, sleeps: list[float]) -> None:
+    with pytest.raises(httpx.HTTPStatusError) as caught:
+        client.get_task("missing")
+    assert caught.value.response.status_code == 404
+    assert len(fake.requests) == 1 and sleeps == []
+
+
+def test_wrong_token_401_not_retried_and_never_leaked(
+    fake: FakeClickUp, sleeps: list[float], caplog: pytest.LogCaptureFixture
+) -> None:
+    secret = "pk_WRONG_secret_value_123"
+    caplog.set_level(logging.DEBUG)
+    with ClickUpClient(fake.base_url, secret, fake.list_id) as bad:
+        with pytest.raises(httpx.HTTPStatusError) as caught:
+            bad.list_tasks_updated_since(0, 1)
+        assert secret not in repr(bad)
+    assert caught.value.response.status_code == 401
+    assert caught.value.response.json() == {"err": "Token invalid", "ECODE": "OAUTH_025"}
+    assert len(fake.requests) == 1 and sleeps == []
+    assert secret not in str(caught.value)
+    assert secret not in caplog.text

@@ -1,0 +1,148 @@
+"""resilient_api_call over real HTTP on loopback (the ClickUp fake): what is retried, how long
+it waits, and that the last failure is raised and notified once. Sleeps are recorded, not slept."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from negotiation_pipeline.integrations import resilience
+from negotiation_pipeline.integrations.resilience import (
+    configure_error_notifier,
+    resilient_api_call,
+)
+from tests.fakes.clickup_server import FakeClickUp, make_task
+
+
+@pytest.fixture
+def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    recorded: list[float] = []
+    monkeypatch.setattr(resilience, "sleep", recorded.append)
+    return recorded
+
+
+@pytest.fixture
+def notified() -> Iterator[list[tuple[str, BaseException, int]]]:
+    calls: list[tuple[str, BaseException, int]] = []
+    configure_error_notifier(lambda api, exc, attempts: calls.append((api, exc, attempts)))
+    yield calls
+    configure_error_notifier(None)
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeClickUp]:
+    with FakeClickUp() as server:
+        server.put_task(make_task("t1", 1_700_000_000_000))
+        yield server
+
+
+def getter(fake: FakeClickUp, token: str | None = None) -> resilience.Callable[[], int]:
+    @resilient_api_call("clickup")
+    def get() -> int:
+        response = httpx.get(
+            f"{fake.base_url}/task/t1", headers={"Authorization": token or fake.token}
+        )
+        response.raise_for_status()
+        return response.status_code
+
+    return get
+
+
+def test_500_twice_then_success(fake: FakeClickUp, sleeps: list[float], notified: list) -> None:
+    fake.inject_500(2)
+    assert getter(fake)() == 200
+    assert len(fake.requests) == 3
+    assert len(sleeps) == 2
+    assert 1.0 <= sleeps[0] <= 2.0 and 2.0 <= sleeps[1] <= 3.0  # exponential + jitter
+    assert notified == []
+
+
+def test_500_three_times_raises_original_and_notifies_once(
+    fake: FakeClickUp, sleeps: list[float], notified: list
+) -> None:
+    fake.inject_500(3)
+    with pytest.raises(httpx.HTTPStatusError) as caught:
+        getter(fake)()
+    assert caught.value.response.status_code == 500
+    assert len(fake.requests) == 3
+    assert len(notified) == 1
+    api, exc, attempts = notified[0]
+    assert (api, attempts) == ("clickup", 3) and exc is caught.value
+
+
+def test_429_waits_until_reset_header(fake: FakeClickUp, sleeps: list[float]) -> None:
+    fake.inject_429(1, reset_in_s=5)
+    assert getter(fake)() == 200
+    assert len(sleeps) == 1
+    assert 3.0 <= sleeps[0] <= 6.0  # Reset − Date (1 s resolution), not the 1-2 s backoff
+
+
+def test_429_wait_is_capped() -> None:
+    request = httpx.Request("GET", "https://example.invalid/x")
+    far = httpx.Response(
+        429,
+        request=request,
+        headers={"X-RateLimit-Reset": "4000000000", "Date": "Mon, 01 Jan 2024 00:00:00 GMT"},
+    )
+    assert resilience.rate_limit_wait(far) == resilience.RATE_LIMIT_MAX_WAIT_S
+    assert resilience.rate_limit_wait(httpx.Response(429, request=request)) is None
+
+
+@pytest.mark.parametrize("status", [401, 404])
+def test_other_4xx_not_retried(
+    fake: FakeClickUp, sleeps: list[float], notified: list, status: int
+) -> None:
+    call = getter(fake, token="Bearer " + fake.token) if status == 401 else None
+
+    @resilient_api_call("clickup")
+    def missing() -> None:
+        httpx.get(
+            f"{fake.base_url}/task/nope", headers={"Authorization": fake.token}
+        ).raise_for_status()
+
+    with pytest.raises(httpx.HTTPStatusError) as caught:
+        (call or missing)()
+    assert caught.value.response.status_code == status
+    assert len(fake.requests) == 1 and sleeps == []
+    assert [(api, attempts) for api, _, attempts in notified] == [("clickup", 1)]
+
+
+def test_transport_error_retried_then_raised(sleeps: list[float], notified: list) -> None:
+    attempts: list[int] = []
+
+    @resilient_api_call("roster")
+    def unreachable() -> None:
+        attempts.append(1)
+        httpx.get("http://127.0.0.1:9/", timeout=0.5)  # discard port: connection refused
+
+    with pytest.raises(httpx.TransportError):
+        unreachable()
+    assert len(attempts) == 3 and len(sleeps) == 2 and len(notified) == 1
+
+
+def test_non_http_errors_are_not_retried(sleeps: list[float]) -> None:
+    calls: list[int] = []
+
+    @resilient_api_call("x")
+    def broken() -> None:
+        calls.append(1)
+        raise KeyError("bug")
+
+    with pytest.raises(KeyError):
+        broken()
+    assert calls == [1] and sleeps == []
+
+
+def test_failing_notifier_does_not_hide_the_error(fake: FakeClickUp, sleeps: list[float]) -> None:
+    def explode(api: str, exc: BaseException, attempts: int) -> None:
+        raise RuntimeError("slack down")
+
+    configure_error_notifier(explode)
+    try:
+        fake.inject_500(3)
+        with pytest.raises(httpx.HTTPStatusError):
+            getter(fake)()
+    finally:
+        configure_error_notifier(None)
