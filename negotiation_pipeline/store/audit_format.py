@@ -90,7 +90,10 @@ def format_table(entries: Sequence[AuditEntry]) -> str:
     if not entries:
         return NO_RESULTS
     headers = [header for header, _ in TABLE_COLUMNS]
-    table = tabulate([_table_row(e) for e in entries], headers=headers, tablefmt="simple")
+    # disable_numparse: "1500.00" must stay "1500.00" (tabulate would print it as 1500).
+    table = tabulate(
+        [_table_row(e) for e in entries], headers=headers, tablefmt="simple", disable_numparse=True
+    )
     count = f"{len(entries)} entr{'y' if len(entries) == 1 else 'ies'} (newest first)"
     return f"{table}\n{count}"
 

@@ -1,0 +1,208 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+
+from negotiation_pipeline.domain.audit import AuditEntry
+from negotiation_pipeline.domain.types import EventType, NegotiationState
+from negotiation_pipeline.store import AuditFilterError, SQLiteStore
+from negotiation_pipeline.store.codec import format_timestamp
+
+
+def at(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
+def entry(
+    when: str,
+    influencer: str | None = "Jane Doe",
+    campaign: str | None = "camp-1",
+    event: EventType = EventType.EMAIL_SENT,
+    **extra: object,
+) -> AuditEntry:
+    return AuditEntry(
+        event_type=event,
+        influencer_name=influencer,
+        campaign_id=campaign,
+        timestamp=at(when),
+        **extra,
+    )
+
+
+@pytest.fixture
+def filled(store: SQLiteStore) -> SQLiteStore:
+    store.audit.insert_many(
+        [
+            entry("2026-03-01T10:00:00", "Jane Doe", "camp-1", EventType.EMAIL_SENT),
+            entry("2026-03-02T00:00:00", "jane doe", "camp-2", EventType.EMAIL_RECEIVED),
+            entry("2026-03-02T23:59:59.900000", "JANE DOE", "camp-1", EventType.AGREEMENT),
+            entry("2026-03-03T00:00:00", "Bob Ray", "camp-1", EventType.ESCALATION),
+            entry("2026-03-04T12:00:00", "Zoë Ådal", "camp-2", EventType.ERROR),
+        ]
+    )
+    return store
+
+
+def stamps(entries: list[AuditEntry]) -> list[str]:
+    return [format_timestamp(e.timestamp) for e in entries if e.timestamp is not None]
+
+
+def test_insert_returns_id_and_sets_utc_microsecond_timestamp(store: SQLiteStore) -> None:
+    before = datetime.now(UTC)
+    new_id = store.audit.insert(AuditEntry(event_type=EventType.TAKEOVER, thread_id="t1"))
+    (got,) = store.audit.query()
+    assert got.id == new_id
+    assert got.timestamp is not None and got.timestamp.tzinfo is UTC
+    assert before - timedelta(seconds=1) <= got.timestamp <= datetime.now(UTC)
+    assert len(format_timestamp(got.timestamp)) == len("2026-01-01T00:00:00.000000Z")
+
+
+def test_all_fields_and_metadata_round_trip(store: SQLiteStore) -> None:
+    metadata = {"reason": "above ceiling", "round": 3, "nested": {"ok": True}, "list": [1, "a"]}
+    store.audit.insert(
+        AuditEntry(
+            event_type=EventType.STATE_TRANSITION,
+            campaign_id="camp-9",
+            influencer_name="Ana",
+            thread_id="<t@x>",
+            direction="received",
+            email_body="Hi,\nI can do $1,900.",
+            negotiation_state=NegotiationState.COUNTER_RECEIVED,
+            rates_used=Decimal("1900.00"),
+            intent_classification="counter",
+            metadata=metadata,
+        )
+    )
+    (got,) = store.audit.query()
+    assert got.metadata == metadata
+    assert got.rates_used == "1900.00"
+    assert got.negotiation_state == "counter_received"
+    assert got.email_body == "Hi,\nI can do $1,900."
+    assert (got.thread_id, got.direction, got.intent_classification) == (
+        "<t@x>",
+        "received",
+        "counter",
+    )
+
+
+def test_float_rates_and_naive_timestamps_are_refused() -> None:
+    with pytest.raises(ValueError, match="float"):
+        AuditEntry(event_type=EventType.AGREEMENT, rates_used=1500.0)
+    with pytest.raises(ValueError, match="timezone"):
+        AuditEntry(event_type=EventType.AGREEMENT, timestamp=datetime(2026, 1, 1))
+
+
+def test_newest_first_with_default_limit(store: SQLiteStore) -> None:
+    base = at("2026-01-01T00:00:00")
+    store.audit.insert_many(
+        entry(format_timestamp(base + timedelta(minutes=i))[:-1]) for i in range(60)
+    )
+    got = store.audit.query()
+    assert len(got) == 50
+    assert stamps(got) == sorted(stamps(got), reverse=True)
+    assert got[0].timestamp == base + timedelta(minutes=59)
+
+
+def test_equal_timestamps_break_ties_by_insertion_order(store: SQLiteStore) -> None:
+    store.audit.insert_many([entry("2026-01-01T00:00:00", thread_id=f"t{i}") for i in range(3)])
+    assert [e.thread_id for e in store.audit.query()] == ["t2", "t1", "t0"]
+
+
+def test_limit(filled: SQLiteStore) -> None:
+    assert len(filled.audit.query(limit=2)) == 2
+    assert stamps(filled.audit.query(limit=1)) == ["2026-03-04T12:00:00.000000Z"]
+
+
+def test_influencer_is_case_insensitive_including_non_ascii(filled: SQLiteStore) -> None:
+    assert len(filled.audit.query(influencer="jAnE dOe")) == 3
+    assert len(filled.audit.query(influencer="  jane doe ")) == 3
+    assert [e.influencer_name for e in filled.audit.query(influencer="ZOË ÅDAL")] == ["Zoë Ådal"]
+    assert filled.audit.query(influencer="Jane") == []  # exact name, not a prefix
+
+
+def test_campaign_and_event_type_filters(filled: SQLiteStore) -> None:
+    assert len(filled.audit.query(campaign="camp-1")) == 3
+    assert [e.event_type for e in filled.audit.query(event_type="agreement")] == [
+        EventType.AGREEMENT
+    ]
+    both = filled.audit.query(campaign="camp-1", influencer="jane doe")
+    assert stamps(both) == ["2026-03-02T23:59:59.900000Z", "2026-03-01T10:00:00.000000Z"]
+
+
+def test_date_range_is_inclusive_whole_days(filled: SQLiteStore) -> None:
+    got = filled.audit.query(from_date="2026-03-02", to_date="2026-03-02")
+    # 00:00:00 and 23:59:59.9 on the 2nd are both in; 00:00:00 on the 3rd is out.
+    assert stamps(got) == ["2026-03-02T23:59:59.900000Z", "2026-03-02T00:00:00.000000Z"]
+    assert len(filled.audit.query(from_date=date(2026, 3, 3))) == 2
+    assert len(filled.audit.query(to_date=date(2026, 3, 1))) == 1
+
+
+def test_since_last_n_hours(filled: SQLiteStore) -> None:
+    now = at("2026-03-04T13:00:00")
+    assert len(filled.audit.query(since=timedelta(hours=2), now=now)) == 1
+    assert len(filled.audit.query(since=timedelta(hours=37), now=now)) == 2
+    assert len(filled.audit.query(since=timedelta(days=7), now=now)) == 5
+
+
+def test_thread_filter(store: SQLiteStore) -> None:
+    store.audit.insert_many([entry("2026-01-01T00:00:00", thread_id=t) for t in ("a", "b", "a")])
+    assert len(store.audit.query(thread_id="a")) == 2
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"from_date": "2026-13-01"}, "2026-13-01"),
+        ({"to_date": "03/02/2026"}, "03/02/2026"),
+        ({"from_date": "2026-03-05", "to_date": "2026-03-01"}, "after"),
+        ({"event_type": "email_lost"}, "email_lost"),
+        ({"limit": 0}, "limit"),
+        ({"since": timedelta(0)}, "positive"),
+    ],
+)
+def test_bad_filters_name_the_value(
+    filled: SQLiteStore, kwargs: dict[str, object], message: str
+) -> None:
+    with pytest.raises(AuditFilterError, match=message):
+        filled.audit.query(**kwargs)  # type: ignore[arg-type]
+
+
+INJECTIONS = [
+    "Robert'); DROP TABLE audit_log;--",
+    "' OR '1'='1",
+    '"; DELETE FROM audit_log WHERE "a"="a',
+    "x%' OR 1=1 --",
+]
+
+
+@pytest.mark.parametrize("nasty", INJECTIONS)
+def test_sql_injection_strings_are_stored_and_matched_verbatim(
+    filled: SQLiteStore, nasty: str
+) -> None:
+    filled.audit.insert(
+        AuditEntry(
+            event_type=EventType.EMAIL_RECEIVED,
+            influencer_name=nasty,
+            campaign_id=nasty,
+            email_body=nasty,
+            metadata={nasty: nasty},
+        )
+    )
+    (got,) = filled.audit.query(influencer=nasty)
+    assert (got.influencer_name, got.campaign_id, got.email_body) == (nasty, nasty, nasty)
+    assert got.metadata == {nasty: nasty}
+    assert filled.audit.query(campaign=nasty) == [got]
+    assert len(filled.audit.query(limit=100)) == 6  # nothing dropped or deleted
+
+
+def test_insert_many_is_one_transaction(store: SQLiteStore) -> None:
+    def entries() -> Iterator[AuditEntry]:
+        yield entry("2026-01-01T00:00:00")
+        raise RuntimeError("producer failed")
+
+    with pytest.raises(RuntimeError):
+        store.audit.insert_many(entries())
+    assert store.audit.query() == []

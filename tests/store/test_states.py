@@ -1,0 +1,159 @@
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from negotiation_pipeline.domain.state_machine import NegotiationStateMachine
+from negotiation_pipeline.domain.types import (
+    Intent,
+    NegotiationEvent,
+    NegotiationState,
+    OptimizeFor,
+)
+from negotiation_pipeline.store import Controller, SQLiteStore
+from tests.store.conftest import make_campaign
+
+S = NegotiationState
+E = NegotiationEvent
+TRACKER = {
+    "campaign_id": "camp-1",
+    "target_min_cpm": Decimal("20.00"),
+    "target_max_cpm": Decimal("30"),
+    "total_influencers": 4,
+    "agreements": [{"cpm": Decimal("21.50"), "engagement_rate": "4.1"}],
+}
+
+
+def machine_in(*events: NegotiationEvent) -> NegotiationStateMachine:
+    machine = NegotiationStateMachine()
+    for event in events:
+        machine.trigger(event)
+    return machine
+
+
+def save(
+    store: SQLiteStore,
+    thread_id: str,
+    machine: NegotiationStateMachine,
+    **kwargs: object,
+) -> None:
+    store.states.save(
+        thread_id,
+        machine,
+        {"next_cpm": Decimal("25.50")},
+        make_campaign(),
+        TRACKER,
+        1,
+        **kwargs,  # type: ignore[arg-type]
+    )
+
+
+def test_save_and_load_round_trip_keeps_types_and_digits(store: SQLiteStore) -> None:
+    machine = machine_in(E.SEND_OFFER, E.RECEIVE_REPLY)
+    context = {
+        "next_cpm": Decimal("1234.5600"),
+        "sum": Decimal("0.1") + Decimal("0.2"),
+        "intent": Intent.COUNTER,
+        "goal": OptimizeFor.CPM,
+        "campaign": make_campaign("camp-x"),
+        "names": ["a", "b"],
+    }
+    store.states.save(
+        "<t1@x>",
+        machine,
+        context,
+        make_campaign(),
+        TRACKER,
+        2,
+        influencer_name="Jane",
+        influencer_email="Jane@Example.com",
+        lever_state={"scenario": 2, "product_offered": True, "last_offer": Decimal("900.10")},
+        agency_name="Big Talent",
+    )
+    got = store.states.load("<t1@x>")
+    assert got is not None
+    assert got.state is S.COUNTER_RECEIVED
+    assert got.state_machine.history == machine.history
+    assert got.round_count == 2
+    assert got.context["next_cpm"] == Decimal("1234.5600")
+    assert str(got.context["next_cpm"]) == "1234.5600"
+    assert got.context["sum"] == Decimal("0.3") and isinstance(got.context["sum"], Decimal)
+    assert got.context["intent"] == "counter" and got.context["goal"] == "cpm"
+    assert got.context["campaign"]["budget"] == Decimal("1234.5600")
+    assert got.campaign == make_campaign()
+    assert got.campaign.budget == Decimal("1234.5600") and str(got.campaign.budget) == "1234.5600"
+    assert got.cpm_tracker_data["target_min_cpm"] == "20.00"
+    assert got.cpm_tracker_data["agreements"][0]["cpm"] == "21.50"
+    assert got.lever_state == {
+        "scenario": 2,
+        "product_offered": True,
+        "last_offer": Decimal("900.10"),
+    }
+    assert got.controlled_by is Controller.AGENT
+    assert (got.campaign_id, got.influencer_name) == ("camp-1", "Jane")
+    assert got.agency_name == "Big Talent"
+
+
+def test_save_again_keeps_created_at_and_unspecified_fields(store: SQLiteStore) -> None:
+    save(store, "t1", machine_in(E.SEND_OFFER), influencer_email="a@x.com", lever_state={"s": 1})
+    first = store.states.load("t1")
+    save(store, "t1", machine_in(E.SEND_OFFER, E.RECEIVE_REPLY))
+    second = store.states.load("t1")
+    assert first is not None and second is not None
+    assert second.created_at == first.created_at
+    assert second.updated_at > first.updated_at
+    assert second.state is S.COUNTER_RECEIVED
+    assert second.influencer_email == "a@x.com" and second.lever_state == {"s": 1}
+
+
+def test_load_active_excludes_terminal_states(store: SQLiteStore) -> None:
+    save(store, "waiting", machine_in(E.SEND_OFFER))
+    save(store, "agreed", machine_in(E.SEND_OFFER, E.ACCEPT))
+    save(store, "rejected", machine_in(E.SEND_OFFER, E.REJECT))
+    save(store, "stopped", machine_in(E.STOP))
+    save(store, "escalated", machine_in(E.SEND_OFFER, E.ESCALATE))
+    assert sorted(n.thread_id for n in store.states.load_active()) == ["escalated", "waiting"]
+    assert store.states.load_active(campaign_id="other") == []
+    assert len(store.states.list_for_campaign("camp-1")) == 5
+
+
+def test_paused_negotiation_resumes_after_reopen(db_path: Path) -> None:
+    store = SQLiteStore(db_path)
+    machine = machine_in(E.SEND_OFFER, E.RECEIVE_REPLY, E.SEND_COUNTER)
+    machine.pause()
+    save(store, "t-paused", machine)
+    store.close()
+
+    reopened = SQLiteStore(db_path)
+    (loaded,) = reopened.states.load_active()
+    assert loaded.state is S.PAUSED
+    assert loaded.pre_pause_state is S.COUNTER_SENT
+    assert loaded.state_machine.resume() is S.COUNTER_SENT
+
+
+def test_lookup_by_email_and_agency_is_case_insensitive(store: SQLiteStore) -> None:
+    save(store, "t1", machine_in(), influencer_email="Jane@Example.com", agency_name="Big Talent")
+    save(store, "t2", machine_in(), influencer_email="other@example.com")
+    assert [n.thread_id for n in store.states.load_by_email(" jane@example.COM ")] == ["t1"]
+    assert [n.thread_id for n in store.states.load_by_agency("big talent")] == ["t1"]
+    assert store.states.load_by_email("nobody@example.com") == []
+
+
+def test_takeover_survives_a_later_agent_save(store: SQLiteStore) -> None:
+    save(store, "t1", machine_in(E.SEND_OFFER))
+    assert store.states.set_controlled_by("t1", Controller.HUMAN)
+    save(store, "t1", machine_in(E.SEND_OFFER, E.RECEIVE_REPLY))  # controlled_by not given
+    loaded = store.states.load("t1")
+    assert loaded is not None and loaded.controlled_by is Controller.HUMAN
+    assert not store.states.set_controlled_by("missing", "human")
+    with pytest.raises(ValueError):
+        store.states.set_controlled_by("t1", "robot")
+
+
+def test_delete(store: SQLiteStore) -> None:
+    save(store, "t1", machine_in())
+    assert store.states.delete("t1") is True
+    assert store.states.load("t1") is None
+    assert store.states.delete("t1") is False
