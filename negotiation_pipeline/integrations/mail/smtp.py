@@ -79,6 +79,9 @@ class SmtpSender:
             raise MailError(f"{where}: login refused for user {self.config.user!r}") from exc
         except smtplib.SMTPRecipientsRefused as exc:
             raise MailError(f"{where}: recipient refused: {to_addr}") from exc
+        except smtplib.SMTPResponseException as exc:
+            answer = exc.smtp_error.decode("utf-8", errors="replace")
+            raise MailError(f"{where}: server answered {exc.smtp_code} {answer}") from exc
         except (smtplib.SMTPException, OSError) as exc:
             raise MailError(f"{where}: {type(exc).__name__}: {exc}") from exc
         if refused:

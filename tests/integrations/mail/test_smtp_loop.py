@@ -171,7 +171,7 @@ def test_unknown_recipient_is_refused(
     smtp_to_dovecot: SmtpServer, accounts: tuple[str, str]
 ) -> None:
     sender = SmtpSender(smtp_to_dovecot.smtp_config(), AGENT)
-    with pytest.raises(MailError, match=r"550 cannot deliver"):
+    with pytest.raises(MailError, match=r"server answered 550 cannot deliver to nobody-here"):
         sender.send(OutgoingEmail("<u@agency.test>", "nobody-here@creators.test", "", "Hi", "b"))
 
 
