@@ -183,7 +183,8 @@ def test_from_snapshot_does_not_replay_and_keeps_history() -> None:
 def test_from_snapshot_accepts_stored_strings() -> None:
     # SQLite gives back plain strings; the machine turns them into enums.
     machine = NegotiationStateMachine.from_snapshot(
-        S.STALE, [("awaiting_reply", "timeout", "stale")]  # type: ignore[list-item]
+        S.STALE,
+        [("awaiting_reply", "timeout", "stale")],  # type: ignore[list-item]
     )
     assert machine.history == [(S.AWAITING_REPLY, "timeout", S.STALE)]
     assert isinstance(machine.history[0][0], NegotiationState)

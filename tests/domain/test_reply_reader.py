@@ -1,0 +1,356 @@
+"""The deterministic reply reader against a labelled corpus, plus property tests."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from negotiation_pipeline.domain.money_mentions import find_money_mentions, proposed_amount
+from negotiation_pipeline.domain.quoting import split_reply
+from negotiation_pipeline.domain.reply_reader import ReplyReading, read_reply
+from negotiation_pipeline.domain.types import Intent
+
+CORPUS_PATH = Path(__file__).with_name("reply_corpus.yaml")
+CASES: list[dict[str, Any]] = yaml.safe_load(CORPUS_PATH.read_text(encoding="utf-8"))["cases"]
+
+INTENT_FLOOR = 0.90
+RATE_FLOOR = 0.95
+
+
+def _expected_rate(case: dict[str, Any]) -> Decimal | None:
+    return Decimal(case["rate"]) if case["rate"] is not None else None
+
+
+def test_corpus_is_large_and_well_formed() -> None:
+    assert len(CASES) >= 60
+    assert len({case["id"] for case in CASES}) == len(CASES)
+    for case in CASES:
+        assert case["intent"] in {intent.value for intent in Intent}, case["id"]
+        assert (case["rate"] is None) == (case["currency"] is None), case["id"]
+    covered = {case["intent"] for case in CASES}
+    assert covered == {intent.value for intent in Intent}
+
+
+def test_corpus_accuracy_meets_floors(capsys: pytest.CaptureFixture[str]) -> None:
+    intent_hits = rate_hits = 0
+    misses: list[str] = []
+    for case in CASES:
+        reading = read_reply(case["body"])
+        intent_ok = reading.intent.value == case["intent"]
+        rate_ok = (reading.proposed_rate, reading.currency) == (
+            _expected_rate(case),
+            case["currency"],
+        )
+        intent_hits += intent_ok
+        rate_hits += rate_ok
+        if not (intent_ok and rate_ok):
+            misses.append(
+                f"{case['id']}: got {reading.intent.value} {reading.proposed_rate} "
+                f"{reading.currency} (confidence {reading.confidence})"
+            )
+    intent_accuracy = intent_hits / len(CASES)
+    rate_accuracy = rate_hits / len(CASES)
+    with capsys.disabled():
+        print(
+            f"\nreply corpus ({len(CASES)} cases): intent accuracy {intent_accuracy:.1%}, "
+            f"rate+currency accuracy {rate_accuracy:.1%}"
+        )
+        for miss in misses:
+            print(f"  miss {miss}")
+    assert intent_accuracy >= INTENT_FLOOR, misses
+    assert rate_accuracy >= RATE_FLOOR, misses
+
+
+@pytest.mark.parametrize("case", CASES, ids=[case["id"] for case in CASES])
+def test_money_extraction_per_case(case: dict[str, Any]) -> None:
+    reading = read_reply(case["body"])
+    assert reading.proposed_rate == _expected_rate(case)
+    assert reading.currency == case["currency"]
+    if reading.proposed_rate is not None:
+        assert isinstance(reading.proposed_rate, Decimal)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[case["id"] for case in CASES])
+def test_reading_is_well_formed(case: dict[str, Any]) -> None:
+    reading = read_reply(case["body"])
+    assert isinstance(reading, ReplyReading)
+    assert 0.0 <= reading.confidence <= 1.0
+    assert reading.new_text.strip() == reading.new_text
+    assert "wrote:" not in reading.new_text
+    assert not any(line.lstrip().startswith(">") for line in reading.new_text.splitlines())
+
+
+# --- quoted history and signatures --------------------------------------------------------
+
+
+def test_gmail_attribution_wrapped_over_two_lines_is_cut() -> None:
+    body = (
+        "Could you do $750?\n\nOn Mon, Mar 2, 2026 at 10:12 AM Jordan Blake "
+        "<jordan@brandhouse.example.test>\nwrote:\n> We offer $500.\n"
+    )
+    split = split_reply(body)
+    assert split.new_text == "Could you do $750?"
+    assert "$500" in split.quoted
+
+
+def test_outlook_header_block_is_cut() -> None:
+    body = (
+        "Fine by me.\n\nFrom: Jordan <jordan@brandhouse.example.test>\n"
+        "Sent: Monday, March 2, 2026 10:12 AM\nTo: Lena\nSubject: Offer\n\nWe offer €600."
+    )
+    assert split_reply(body).new_text == "Fine by me."
+
+
+def test_from_line_alone_is_not_quoted_history() -> None:
+    body = "From: my side it's a yes, $900 works for me."
+    assert read_reply(body).proposed_rate == Decimal(900)
+
+
+def test_original_message_and_iphone_footer_are_cut() -> None:
+    assert split_reply("yes!\n-----Original Message-----\n$5 offer").new_text == "yes!"
+    assert split_reply("ok $400\n\nSent from my iPhone\n\n$300?").new_text == "ok $400"
+
+
+def test_signature_with_phone_and_agency_is_cut() -> None:
+    body = (
+        "We can do $1,000.\n\nBest regards,\nDana Whitfield\nTalent Manager | Northstar Talent\n"
+        "m: +1 (310) 555-0147"
+    )
+    assert split_reply(body).new_text == "We can do $1,000."
+
+
+def test_dash_dash_signature_is_cut() -> None:
+    assert split_reply("Deal.\n-- \nJess | 917-555-0123").new_text == "Deal."
+
+
+def test_trailing_contact_block_without_sign_off_is_cut() -> None:
+    body = "Let's do it.\n\nKayla Brooks\nCreator, Brooks Media\n(415) 555-0199"
+    assert split_reply(body).new_text == "Let's do it."
+
+
+def test_last_paragraph_with_an_amount_is_kept() -> None:
+    body = "Hi Jordan,\n\nManager here. My rate is $1,200 @ 30 days usage"
+    assert read_reply(body).proposed_rate == Decimal(1200)
+
+
+def test_foreign_attribution_uses_library_or_fast_path() -> None:
+    body = "Passt, 800 EUR.\n\nAm 02.03.2026 um 10:12 schrieb Jordan <jordan@example.test>:\n> 500"
+    reading = read_reply(body)
+    assert reading.new_text == "Passt, 800 EUR."
+    assert (reading.proposed_rate, reading.currency) == (Decimal(800), "EUR")
+
+
+# --- intent details ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("body", "intent"),
+    [
+        ("Not interested, thanks.", Intent.REJECT),
+        ("We can't do this one.", Intent.REJECT),
+        ("That doesn't work for me.", Intent.REJECT),
+        ("Sounds good!", Intent.ACCEPT),
+        ("Deal.", Intent.ACCEPT),
+        ("Let's do it!", Intent.ACCEPT),
+        ("Happy to proceed.", Intent.ACCEPT),
+        ("Would you be able to do $900?", Intent.COUNTER),
+        ("What are the usage rights?", Intent.QUESTION),
+        ("No deal, sorry.", Intent.REJECT),
+        ("Let me know if that works, my rate is $700.", Intent.COUNTER),
+    ],
+)
+def test_key_phrases(body: str, intent: Intent) -> None:
+    assert read_reply(body).intent is intent
+
+
+def test_accept_restating_a_number_stays_accept() -> None:
+    reading = read_reply("$1,200 works for me, let's go.", our_offer=Decimal(1200))
+    assert reading.intent is Intent.ACCEPT and reading.proposed_rate == Decimal(1200)
+
+
+def test_accept_phrase_with_higher_number_than_ours_is_counter() -> None:
+    reading = read_reply("$1,500 works for me.", our_offer=Decimal(1200))
+    assert reading.intent is Intent.COUNTER and reading.proposed_rate == Decimal(1500)
+
+
+def test_mixed_signals_lower_confidence() -> None:
+    clear = read_reply("Sounds good, let's do it.")
+    mixed = read_reply("Sounds good, but I'm not interested right now, maybe later.")
+    assert mixed.confidence < clear.confidence
+
+
+def test_threshold_turns_low_confidence_into_unclear() -> None:
+    body = "Sounds good, let's do it."
+    confidence = read_reply(body).confidence
+    assert read_reply(body, confidence_threshold=confidence).intent is Intent.ACCEPT
+    assert read_reply(body, confidence_threshold=confidence + 0.01).intent is Intent.UNCLEAR
+
+
+def test_empty_body_is_unclear_with_zero_confidence() -> None:
+    reading = read_reply("")
+    assert reading == ReplyReading(Intent.UNCLEAR, None, None, 0.0, "")
+
+
+# --- money mentions ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "amount", "currency"),
+    [
+        ("$1,500", "1500", "USD"),
+        ("1.5k", "1500", "USD"),
+        ("$2k", "2000", "USD"),
+        ("2K", "2000", "USD"),
+        ("USD 3,250", "3250", "USD"),
+        ("3,250 USD", "3250", "USD"),
+        ("1500 dollars", "1500", "USD"),
+        ("€900", "900", "EUR"),
+        ("900 EUR", "900", "EUR"),
+        ("£700", "700", "GBP"),
+        ("700 GBP", "700", "GBP"),
+        ("$1,500.50", "1500.50", "USD"),
+        ("900€", "900", "EUR"),
+        ("C$1,200", "1200", "CAD"),
+    ],
+)
+def test_money_forms(text: str, amount: str, currency: str) -> None:
+    reading = read_reply(f"I could do {text} for the reel.")
+    assert (reading.proposed_rate, reading.currency) == (Decimal(amount), currency)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I have 120k followers.",
+        "My reels get 45,000 views.",
+        "Call me at (310) 555-0147 or +44 20 7946 0958.",
+        "I can post March 3 or on 3/15, back in 2026.",
+        "My engagement is 6.5% and 12% on stories.",
+        "I could do 2 reels and 3 stories.",
+        "Free at 10:30 or 3pm.",
+    ],
+)
+def test_not_money(text: str) -> None:
+    assert find_money_mentions(text) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "amount"),
+    [
+        ("I usually get $2,200 for a reel, but I could do $1,900.", "1900"),
+        ("your $800 offer is low, I'd need $1,200", "1200"),
+        ("I could do $1,900 even though I normally get $2,200.", "1900"),
+        ("Last time it was $3k. Now I can do $2.5k.", "2500"),
+        ("I typically charge $1,000 per reel.", "1000"),
+    ],
+)
+def test_the_amount_proposed_now_wins(text: str, amount: str) -> None:
+    chosen = proposed_amount(find_money_mentions(text))
+    assert chosen is not None and chosen.amount == Decimal(amount)
+
+
+def test_their_offer_alone_is_not_a_proposal() -> None:
+    assert proposed_amount(find_money_mentions("Your $800 offer is too low.")) is None
+
+
+# --- property tests ----------------------------------------------------------------------
+
+FILLERS = [
+    "Thanks so much for reaching out, I love what the brand is doing.",
+    "My audience is mostly women in their twenties.",
+    "I can have the draft ready within a week of receiving the product.",
+    "Happy to chat more about the concept.",
+]
+PROPOSALS = [
+    "I could do {amount}.",
+    "My rate is {amount}.",
+    "How about {amount}?",
+    "I'd need {amount}.",
+]
+
+
+def _format_amount(amount: Decimal, style: int) -> tuple[str, str]:
+    """One real-world way of writing `amount`, and the currency it names."""
+    whole = amount == amount.to_integral_value()
+    plain = f"{amount:,.0f}" if whole else f"{amount:,.2f}"
+    forms = [
+        (f"${plain}", "USD"),
+        (f"USD {plain}", "USD"),
+        (f"{plain} USD", "USD"),
+        (f"€{plain}", "EUR"),
+        (f"{plain} EUR", "EUR"),
+        (f"£{plain}", "GBP"),
+        (f"{plain} GBP", "GBP"),
+        (f"{str(amount).replace(',', '')} dollars", "USD"),
+    ]
+    return forms[style % len(forms)]
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    amount=st.decimals(min_value=50, max_value=250_000, places=2),
+    style=st.integers(min_value=0, max_value=7),
+    proposal=st.sampled_from(PROPOSALS),
+    before=st.lists(st.sampled_from(FILLERS), max_size=2),
+    after=st.lists(st.sampled_from(FILLERS), max_size=2),
+)
+def test_formatted_amount_in_filler_is_found_exactly(
+    amount: Decimal, style: int, proposal: str, before: list[str], after: list[str]
+) -> None:
+    written, currency = _format_amount(amount, style)
+    body = " ".join([*before, proposal.format(amount=written), *after])
+    reading = read_reply(body)
+    assert reading.proposed_rate == amount, body
+    assert reading.currency == currency
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    k_amount=st.integers(min_value=1, max_value=99),
+    half=st.booleans(),
+    upper=st.booleans(),
+    dollar=st.booleans(),
+)
+def test_k_suffix_amounts(k_amount: int, half: bool, upper: bool, dollar: bool) -> None:
+    number = f"{k_amount}.5" if half else str(k_amount)
+    written = ("$" if dollar else "") + number + ("K" if upper else "k")
+    expected = (Decimal(number) * 1000).quantize(Decimal(1))
+    reading = read_reply(f"Thanks! I could do {written} for the package.")
+    assert reading.proposed_rate == expected
+
+
+phones = st.builds(
+    lambda a, b, c, style: [
+        f"({a}) {b}-{c}",
+        f"{a}-{b}-{c}",
+        f"+1 {a} {b} {c}",
+        f"{a}.{b}.{c}",
+    ][style],
+    st.integers(200, 999),
+    st.integers(200, 999),
+    st.integers(1000, 9999),
+    st.integers(0, 3),
+)
+audience = st.builds(
+    lambda n, k, noun: f"{n}{'k' if k else ''} {noun}",
+    st.integers(1, 999),
+    st.booleans(),
+    st.sampled_from(["followers", "subscribers", "views", "subs", "likes", "impressions"]),
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    noise=st.lists(st.one_of(phones, audience), min_size=1, max_size=3),
+    filler=st.sampled_from(FILLERS),
+)
+def test_phones_and_audience_counts_alone_yield_no_rate(noise: list[str], filler: str) -> None:
+    body = f"{filler} I have {' and '.join(noise)}. Reach me at {noise[0]}."
+    reading = read_reply(body)
+    assert reading.proposed_rate is None and reading.currency is None, body
