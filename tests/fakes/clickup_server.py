@@ -85,7 +85,9 @@ class FakeClickUp:
         self.state = FakeClickUpState(token=token, list_id=list_id)
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _make_handler(self.state))
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(0.05,), daemon=True
+        )
 
     # --- lifecycle -----------------------------------------------------------------------------
     def start(self) -> FakeClickUp:
