@@ -80,7 +80,8 @@ class SmtpSender:
         except smtplib.SMTPRecipientsRefused as exc:
             raise MailError(f"{where}: recipient refused: {to_addr}") from exc
         except smtplib.SMTPResponseException as exc:
-            answer = exc.smtp_error.decode("utf-8", errors="replace")
+            error = exc.smtp_error
+            answer = error.decode("utf-8", "replace") if isinstance(error, bytes) else str(error)
             raise MailError(f"{where}: server answered {exc.smtp_code} {answer}") from exc
         except (smtplib.SMTPException, OSError) as exc:
             raise MailError(f"{where}: {type(exc).__name__}: {exc}") from exc

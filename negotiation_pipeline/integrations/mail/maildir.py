@@ -1,0 +1,201 @@
+"""The sandbox Mailbox: an inbox Maildir and a sent Maildir under one root directory.
+
+Layout under `root`:
+    inbox/                  Maildir: replies arrive here (append_to_inbox, or any Maildir writer)
+    sent/                   Maildir: every email we "send"
+    state/uidvalidity       random number chosen when the state is created
+    state/inbox-index.tsv   "uid<TAB>maildir key" lines, uids 1, 2, 3... in arrival order
+    state/sent-ids/<sha256 of Message-ID>   one empty marker file per sent email (O(1) lookup)
+    state/lock              flock() held while the index is extended
+
+Messages dropped into inbox/ by another program are given uids on the next listing (oldest file
+first), so they are never lost. Deleting state/ starts a new uidvalidity: the next listing
+rescans everything, like an IMAP UIDVALIDITY change (callers dedupe on Message-ID).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import mailbox
+import os
+import re
+import secrets
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+
+from negotiation_pipeline.integrations.mail.base import (
+    MESSAGE_ID_RE,
+    FetchResult,
+    IncomingMessage,
+    MailCursor,
+    NewIds,
+    OutgoingEmail,
+    SenderIdentity,
+    UidValidityChangedError,
+    UnreadableMessage,
+    render_email,
+)
+from negotiation_pipeline.integrations.mail.mime import MalformedMessageError, parse_message
+
+
+class MaildirMailbox:
+    def __init__(self, root: Path | str, sender: SenderIdentity) -> None:
+        self.root = Path(root)
+        self.sender = sender
+        self.inbox = mailbox.Maildir(self.root / "inbox", create=True)
+        self.sent = mailbox.Maildir(self.root / "sent", create=True)
+        self._state = self.root / "state"
+        self._sent_ids = self._state / "sent-ids"
+        self._sent_ids.mkdir(parents=True, exist_ok=True)
+        self._index_file = self._state / "inbox-index.tsv"
+        with self._locked():
+            self.uidvalidity = self._load_or_create_uidvalidity()
+            self._index_file.touch(exist_ok=True)
+
+    # --- state ---------------------------------------------------------------------------
+
+    @contextmanager
+    def _locked(self) -> Iterator[None]:
+        with open(self._state / "lock", "a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def _load_or_create_uidvalidity(self) -> int:
+        path = self._state / "uidvalidity"
+        if path.exists():
+            return int(path.read_text().strip())
+        value = secrets.randbelow(2**31 - 2) + 1
+        _write_atomically(path, f"{value}\n")
+        return value
+
+    def _read_index(self) -> list[tuple[int, str]]:
+        entries: list[tuple[int, str]] = []
+        for line in self._index_file.read_text().splitlines():
+            uid_text, _, key = line.partition("\t")
+            if uid_text and key:
+                entries.append((int(uid_text), key))
+        return entries
+
+    def _synced_index(self) -> list[tuple[int, str]]:
+        """The index, after giving uids to any inbox files it does not know yet."""
+        entries = self._read_index()
+        known = {key for _, key in entries}
+        if not known.issuperset(self.inbox.iterkeys()):
+            with self._locked():
+                entries = self._read_index()
+                known = {key for _, key in entries}
+                unknown = [key for key in self.inbox.iterkeys() if key not in known]
+                unknown.sort(key=_delivery_order)
+                next_uid = (entries[-1][0] if entries else 0) + 1
+                new_entries = [(next_uid + n, key) for n, key in enumerate(unknown)]
+                self._append_index(new_entries)
+                entries.extend(new_entries)
+        return entries
+
+    def _append_index(self, entries: Sequence[tuple[int, str]]) -> None:
+        if not entries:
+            return
+        with open(self._index_file, "a") as handle:
+            handle.write("".join(f"{uid}\t{key}\n" for uid, key in entries))
+            handle.flush()
+            os.fsync(handle.fileno())
+
+    # --- Mailbox interface -----------------------------------------------------------------
+
+    def list_new_ids(self, cursor: MailCursor | None, limit: int = 500) -> NewIds:
+        rescanned = cursor is not None and cursor.uidvalidity != self.uidvalidity
+        last_uid = cursor.last_uid if cursor is not None and not rescanned else 0
+        uids = [uid for uid, _ in self._synced_index() if uid > last_uid][: max(limit, 0)]
+        return NewIds(self.uidvalidity, tuple(uids), rescanned)
+
+    def fetch(self, uids: Sequence[int], uidvalidity: int | None = None) -> FetchResult:
+        if uidvalidity is not None and uidvalidity != self.uidvalidity:
+            raise UidValidityChangedError(
+                f"{self.root}: uidvalidity is {self.uidvalidity}, not {uidvalidity}"
+            )
+        return self._fetch(uids, None, rescanned=False)
+
+    def fetch_new(self, cursor: MailCursor | None, limit: int = 100) -> FetchResult:
+        listing = self.list_new_ids(cursor, limit)
+        previous = None if listing.rescanned else cursor
+        return self._fetch(listing.uids, previous, rescanned=listing.rescanned)
+
+    def _fetch(
+        self, uids: Sequence[int], previous: MailCursor | None, *, rescanned: bool
+    ) -> FetchResult:
+        wanted = sorted(set(uids))
+        key_by_uid = dict(self._synced_index())
+        messages: list[IncomingMessage] = []
+        unreadable: list[UnreadableMessage] = []
+        for uid in wanted:
+            key = key_by_uid.get(uid)
+            if key is None:
+                continue
+            try:
+                raw = self.inbox.get_bytes(key)
+            except KeyError:
+                continue  # removed from the Maildir since it was indexed
+            try:
+                messages.append(IncomingMessage(uid, parse_message(raw), raw))
+            except MalformedMessageError as exc:
+                unreadable.append(UnreadableMessage(uid, raw, str(exc)))
+        base = previous.last_uid if previous is not None else 0
+        cursor = MailCursor(self.uidvalidity, max((base, *wanted)))
+        return FetchResult(tuple(messages), tuple(unreadable), cursor, rescanned)
+
+    def send(self, email_: OutgoingEmail, date: datetime | None = None) -> None:
+        """File the email in sent/ (the sandbox's "sending"), then mark its Message-ID."""
+        self.sent.add(render_email(email_, self.sender, date))
+        _write_atomically(self._sent_marker(email_.message_id), "")
+
+    def already_sent(self, message_id: str) -> bool:
+        return self._sent_marker(message_id).exists()
+
+    def send_once(self, email_: OutgoingEmail) -> bool:
+        if self.already_sent(email_.message_id):
+            return False
+        self.send(email_)
+        return True
+
+    def append_to_inbox(self, raw: bytes) -> int:
+        with self._locked():
+            entries = self._read_index()
+            key = self.inbox.add(raw)
+            uid = (entries[-1][0] if entries else 0) + 1
+            self._append_index([(uid, key)])
+        return uid
+
+    # --- sandbox helpers -----------------------------------------------------------------
+
+    def sent_messages(self) -> list[bytes]:
+        """Raw bytes of everything sent, oldest first (for simulated influencers and tests)."""
+        keys = sorted(self.sent.iterkeys(), key=_delivery_order)
+        return [self.sent.get_bytes(key) for key in keys]
+
+    def _sent_marker(self, message_id: str) -> Path:
+        if not MESSAGE_ID_RE.match(message_id):
+            raise ValueError(f"not a Message-ID: {message_id!r}")
+        return self._sent_ids / hashlib.sha256(message_id.encode()).hexdigest()
+
+
+_KEY_TIME_RE = re.compile(r"^(\d+)\.(?:M(\d+))?")
+
+
+def _delivery_order(key: str) -> tuple[int, int, str]:
+    """Maildir names start "SECONDS.M<microseconds>..." (Python, Dovecot, most writers)."""
+    found = _KEY_TIME_RE.match(key)
+    if found is None:
+        return (0, 0, key)
+    return (int(found.group(1)), int(found.group(2) or 0), key)
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    temporary.write_text(text)
+    os.replace(temporary, path)
