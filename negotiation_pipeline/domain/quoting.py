@@ -54,6 +54,7 @@ _QUOTE_HINT = re.compile(
     re.IGNORECASE | re.MULTILINE,
 )
 
+_MAX_ATTRIBUTION_CHARS = 200
 _MAX_SIGNATURE_LINES = 8
 _MAX_SIGNATURE_LINE_CHARS = 80
 _MAX_SIGNATURE_LINE_WORDS = 8
@@ -99,6 +100,8 @@ def _first_quote_line(lines: list[str]) -> int | None:
             return index
         if _ATTRIBUTION_START.match(line) and _is_attribution(lines, index):
             return index
+        if len(line) <= _MAX_ATTRIBUTION_CHARS and _ATTRIBUTION_END.search(line):
+            return index  # "Jordan Blake <jordan@…> wrote:" without the "On <date>" part
         if _HEADER_FROM.match(line) and _is_header_block(lines, index):
             return index
     return None

@@ -99,6 +99,12 @@ def test_gmail_attribution_wrapped_over_two_lines_is_cut() -> None:
     assert "$500" in split.quoted
 
 
+def test_bare_name_wrote_line_is_cut() -> None:
+    body = "Works for me.\n\nJordan Blake <jordan@example.test> wrote:\nWe offer $500."
+    split = split_reply(body)
+    assert split.new_text == "Works for me." and "$500" in split.quoted
+
+
 def test_outlook_header_block_is_cut() -> None:
     body = (
         "Fine by me.\n\nFrom: Jordan <jordan@brandhouse.example.test>\n"
