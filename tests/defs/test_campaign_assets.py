@@ -1,0 +1,157 @@
+"""The campaign assets materialized for real: `dg.materialize` on a test instance, the real
+ClickUp client against the loopback fake, the real SQLite store in tmp_path and the sandbox
+roster CSV. One valid and one invalid campaign, each in its own partition."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+import dagster as dg
+import pandas as pd
+import pytest
+
+from negotiation_pipeline.definitions import build_resources
+from negotiation_pipeline.defs.assets import (
+    campaign,
+    campaign_influencers,
+    campaign_task,
+    cpm_flexibility,
+)
+from negotiation_pipeline.defs.checks import CPM_WITHIN_BOUNDS
+from negotiation_pipeline.defs.partitions import CAMPAIGN_PARTITIONS_NAME
+from negotiation_pipeline.domain.cpm import FLEXIBILITY_COLUMNS
+from negotiation_pipeline.domain.money import rate_for_cpm
+from negotiation_pipeline.domain.types import EventType
+from negotiation_pipeline.integrations.clickup.sandbox import SandboxTaskSource
+from negotiation_pipeline.store import SQLiteStore
+from tests.defs.conftest import INVALID_NIMBUS, VALID_LUMEN, VALID_TRAILPEAK, sandbox_task
+from tests.fakes.clickup_server import FakeClickUp
+
+CAMPAIGN_ASSETS = [campaign_task, campaign, campaign_influencers, cpm_flexibility]
+LUMEN_SELECTED = ["Maya Chen", "Theo Martins", "Priya Nair", "Sofia Alvarez", "Jonah Brooks"]
+NIMBUS_BAD_LABELS = [
+    "Client Name",
+    "Campaign Budget",
+    "Platform",
+    "CPM Min",
+    "Content Publish Date",
+    "Minimum Cost per Influencer",
+]
+
+
+def materialize(
+    instance: dg.DagsterInstance, env: dict[str, str], partition: str
+) -> dg.ExecuteInProcessResult:
+    return dg.materialize(
+        CAMPAIGN_ASSETS,
+        instance=instance,
+        partition_key=partition,
+        resources=build_resources(env),
+        raise_on_error=False,
+    )
+
+
+def failure_message(result: dg.ExecuteInProcessResult) -> str:
+    [failure] = [e for e in result.all_events if e.is_step_failure]
+    data = failure.step_failure_data
+    assert data is not None and data.user_failure_data is not None
+    return data.user_failure_data.description or ""
+
+
+@pytest.fixture
+def store(clickup_env: dict[str, str]) -> SQLiteStore:
+    return SQLiteStore(Path(clickup_env["NEGOTIATION_DB"]))
+
+
+def test_invalid_campaign_fails_alone_and_valid_one_is_ingested(
+    instance: dg.DagsterInstance,
+    clickup_env: dict[str, str],
+    fake_clickup: FakeClickUp,
+    store: SQLiteStore,
+) -> None:
+    instance.add_dynamic_partitions(CAMPAIGN_PARTITIONS_NAME, [INVALID_NIMBUS, VALID_LUMEN])
+
+    bad = materialize(instance, clickup_env, INVALID_NIMBUS)
+    good = materialize(instance, clickup_env, VALID_LUMEN)
+
+    # --- the invalid task: failed at `campaign`, every bad label named, recorded, commented
+    assert not bad.success
+    message = failure_message(bad)
+    for label in NIMBUS_BAD_LABELS:
+        assert label in message
+    assert [m.asset_key.path[0] for m in bad.get_asset_materialization_events()] == [
+        "campaign_task"
+    ]
+    assert store.campaigns.get(INVALID_NIMBUS) is None  # nothing half-ingested
+    [error] = store.audit.query(campaign=INVALID_NIMBUS, event_type=EventType.ERROR)
+    assert error.metadata is not None
+    assert {e["field"] for e in error.metadata["errors"]} >= set(NIMBUS_BAD_LABELS)
+    [comment] = fake_clickup.comments_for(INVALID_NIMBUS)
+    for label in NIMBUS_BAD_LABELS:
+        assert f"- {label}:" in comment["comment_text"]
+
+    # --- the valid task went on regardless
+    assert good.success
+    table = good.output_for_node("cpm_flexibility")
+    assert isinstance(table, pd.DataFrame)
+    assert list(table.columns) == list(FLEXIBILITY_COLUMNS)
+    assert list(table["name"]) == LUMEN_SELECTED
+    maya = table.iloc[0]
+    assert maya["floor_cpm"] == Decimal("18") and isinstance(maya["floor_cpm"], Decimal)
+    assert maya["opening_rate"] == Decimal("756.00")  # 42,000 views × $18 CPM
+    assert maya["ceiling_rate"] == rate_for_cpm(42_000, maya["max_allowed_cpm"])
+    for column in ("floor_cpm", "max_allowed_cpm", "opening_rate", "ceiling_rate"):
+        assert table[column].dtype == object
+        assert all(isinstance(value, Decimal) for value in table[column])
+    assert all(value <= Decimal("31.20") for value in table["max_allowed_cpm"])  # 120% of 26
+
+    [materialization] = [
+        m
+        for m in good.get_asset_materialization_events()
+        if m.asset_key.path == ["cpm_flexibility"]
+    ]
+    metadata = materialization.materialization.metadata
+    assert metadata["dagster/row_count"].value == len(LUMEN_SELECTED)
+    assert "Maya Chen" in str(metadata["preview"].value)
+    assert "756.00" in str(metadata["preview"].value)
+    schema = metadata["dagster/column_schema"].value
+    assert [c.name for c in schema.columns] == list(FLEXIBILITY_COLUMNS)
+    [check] = good.get_asset_check_evaluations()
+    assert check.check_name == CPM_WITHIN_BOUNDS and check.passed
+
+    record = store.campaigns.get(VALID_LUMEN)
+    assert record is not None and record.campaign is not None
+    assert record.client_name == "Lumen Skincare"
+    assert record.task_date_updated == int(sandbox_task(VALID_LUMEN)["date_updated"])
+    assert record.cpm_tracker_data is not None  # saved by cpm_flexibility
+    [start] = store.audit.query(campaign=VALID_LUMEN, event_type=EventType.CAMPAIGN_START)
+    assert start.metadata is not None and start.metadata["client_name"] == "Lumen Skincare"
+    skips = store.audit.query(campaign=VALID_LUMEN, event_type=EventType.CAMPAIGN_INFLUENCER_SKIP)
+    assert [s.influencer_name for s in skips] == ["@nobody.here"]
+    assert all(s.metadata and s.metadata["reason"] for s in skips)
+    [influencers] = [
+        m
+        for m in good.get_asset_materialization_events()
+        if m.asset_key.path == ["campaign_influencers"]
+    ]
+    skipped_md = str(influencers.materialization.metadata["skipped_influencers"].value)
+    assert "@nobody.here" in skipped_md and "not found in the roster" in skipped_md
+
+
+def test_sandbox_invalid_campaign_writes_the_comment_file(
+    instance: dg.DagsterInstance, sandbox_env: dict[str, str]
+) -> None:
+    instance.add_dynamic_partitions(CAMPAIGN_PARTITIONS_NAME, [INVALID_NIMBUS, VALID_TRAILPEAK])
+
+    bad = materialize(instance, sandbox_env, INVALID_NIMBUS)
+    good = materialize(instance, sandbox_env, VALID_TRAILPEAK)
+
+    assert not bad.success and good.success
+    comments_dir = Path(sandbox_env["NEGOTIATION_DB"]).parent / "clickup"
+    comments = SandboxTaskSource(sandbox_env["NEGOTIATION_SANDBOX_DIR"], comments_dir)
+    [comment] = comments.read_comments()
+    assert comment["task_id"] == INVALID_NIMBUS
+    assert "- Campaign Budget:" in comment["comment_text"]
+    table = good.output_for_node("cpm_flexibility")
+    assert len(table) > 0 and set(table["platform"]) == {"tiktok"}
