@@ -118,21 +118,41 @@ def _audit_where(query: AuditQuery) -> tuple[str, list[Any]]:
     return where, params
 
 
+_AUDIT_FIELDS = frozenset(AuditEntry.model_fields)
+
+
+def _trusted_entry(values: dict[str, Any]) -> AuditEntry:
+    """Build an AuditEntry from values that were validated on the way in.
+
+    Does what `model_construct` does (set __dict__ and pydantic's three bookkeeping slots) at a
+    fifth of the cost (~1.7 µs vs ~9 µs a row), which keeps a 50-row query under 1 ms.
+    tests/store/test_audit.py::test_query_results_equal_validated_entries guards it.
+    """
+    entry = object.__new__(AuditEntry)
+    object.__setattr__(entry, "__dict__", values)
+    object.__setattr__(entry, "__pydantic_fields_set__", set(_AUDIT_FIELDS))
+    object.__setattr__(entry, "__pydantic_extra__", None)
+    object.__setattr__(entry, "__pydantic_private__", None)
+    return entry
+
+
 def _entry_from_row(row: sqlite3.Row) -> AuditEntry:
-    # Rows were validated on the way in; model_construct skips re-validation on the hot path.
-    return AuditEntry.model_construct(
-        id=row["id"],
-        timestamp=codec.parse_timestamp(row["timestamp"]),
-        event_type=EventType(row["event_type"]),
-        campaign_id=row["campaign_id"],
-        influencer_name=row["influencer_name"],
-        thread_id=row["thread_id"],
-        direction=row["direction"],
-        email_body=row["email_body"],
-        negotiation_state=row["negotiation_state"],
-        rates_used=row["rates_used"],
-        intent_classification=row["intent_classification"],
-        metadata=None if row["metadata"] is None else codec.loads_plain(row["metadata"]),
+    metadata = row["metadata"]
+    return _trusted_entry(
+        {
+            "event_type": EventType(row["event_type"]),
+            "campaign_id": row["campaign_id"],
+            "influencer_name": row["influencer_name"],
+            "thread_id": row["thread_id"],
+            "direction": row["direction"],
+            "email_body": row["email_body"],
+            "negotiation_state": row["negotiation_state"],
+            "rates_used": row["rates_used"],
+            "intent_classification": row["intent_classification"],
+            "metadata": None if metadata is None else codec.loads_plain(metadata),
+            "timestamp": codec.parse_timestamp(row["timestamp"]),
+            "id": row["id"],
+        }
     )
 
 
@@ -767,6 +787,8 @@ class SQLiteStore(_Repositories):
         # NORMAL is durable across application crashes in WAL mode (only an OS crash can lose
         # the last commits) and much faster than FULL.
         conn.execute("PRAGMA synchronous=NORMAL")
+        # 32 MB page cache (default 2 MB): the six audit indexes stay hot on bulk inserts.
+        conn.execute("PRAGMA cache_size=-32000")
         return conn
 
 

@@ -88,6 +88,27 @@ def test_all_fields_and_metadata_round_trip(store: SQLiteStore) -> None:
     )
 
 
+def test_query_results_equal_validated_entries(store: SQLiteStore) -> None:
+    """The store builds results without re-validation; they must match validated models."""
+    original = AuditEntry(
+        event_type=EventType.ESCALATION,
+        influencer_name="Ana",
+        rates_used="10.00",
+        metadata={"reason": "legal"},
+        timestamp=at("2026-01-01T00:00:00.5"),
+    )
+    new_id = store.audit.insert(original)
+    (got,) = store.audit.query()
+    expected = original.model_copy(update={"id": new_id})
+    assert got == expected
+    assert got.model_dump() == expected.model_dump()
+    assert got.model_dump_json() == expected.model_dump_json()
+    assert got.model_fields_set >= {"event_type", "id", "timestamp"}
+    assert got.model_copy(update={"id": 5}).id == 5
+    with pytest.raises(ValueError):
+        got.id = 9  # frozen like any AuditEntry
+
+
 def test_float_rates_and_naive_timestamps_are_refused() -> None:
     with pytest.raises(ValueError, match="float"):
         AuditEntry(event_type=EventType.AGREEMENT, rates_used=1500.0)
