@@ -1,0 +1,278 @@
+"""Slack Block Kit messages with a plain-text fallback, within Slack's block limits.
+
+Limits (external_apis.md §2.3): header plain_text <= 150 chars; section text <= 3000; <= 10
+fields of <= 2000 chars; <= 10 context elements; <= 50 blocks. Text that came from outside
+(influencer emails, error messages) is escaped (&, <, >) so it cannot form links or mentions.
+Money is Decimal, written with format_usd.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+from negotiation_pipeline.domain.money import format_usd
+
+HEADER_MAX = 150
+SECTION_TEXT_MAX = 3000
+FIELD_TEXT_MAX = 2000
+FIELDS_MAX = 10
+CONTEXT_ELEMENTS_MAX = 10
+BLOCKS_MAX = 50
+FALLBACK_TEXT_MAX = 3000
+
+DEFAULT_NEXT_STEPS = ("Send the contract", "Confirm deliverables", "Schedule the content calendar")
+ELLIPSIS = "…"
+
+Block = dict[str, Any]
+
+
+class SlackChannel(StrEnum):
+    """Which channel a message belongs in (BotSlack maps these to channel ids)."""
+
+    AGREEMENTS = "agreements"
+    ESCALATIONS = "escalations"
+    ERRORS = "errors"
+
+
+@dataclass(frozen=True)
+class SlackMessage:
+    channel: SlackChannel
+    text: str  # notification / fallback text
+    blocks: tuple[Block, ...]
+
+    def payload(self) -> dict[str, Any]:
+        """The JSON body shared by webhooks and chat.postMessage (without "channel")."""
+        return {"text": self.text, "blocks": list(self.blocks)}
+
+
+def truncate(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - len(ELLIPSIS)] + ELLIPSIS
+
+
+def escape(text: str) -> str:
+    """Slack's three control characters (api.slack.com formatting: &, <, >)."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def header(text: str) -> Block:
+    return {"type": "header", "text": {"type": "plain_text", "text": truncate(text, HEADER_MAX)}}
+
+
+def section(markdown: str) -> Block:
+    return {
+        "type": "section",
+        "text": {"type": "mrkdwn", "text": truncate(markdown, SECTION_TEXT_MAX)},
+    }
+
+
+def fields(pairs: Sequence[tuple[str, str]]) -> list[Block]:
+    """Label/value pairs as section fields, 10 per section block (values escaped)."""
+    items = [
+        {"type": "mrkdwn", "text": truncate(f"*{escape(label)}:*\n{escape(value)}", FIELD_TEXT_MAX)}
+        for label, value in pairs
+    ]
+    return [
+        {"type": "section", "fields": items[start : start + FIELDS_MAX]}
+        for start in range(0, len(items), FIELDS_MAX)
+    ]
+
+
+def context(*parts: str) -> Block:
+    elements = [
+        {"type": "mrkdwn", "text": truncate(part, FIELD_TEXT_MAX)} for part in parts if part
+    ]
+    return {"type": "context", "elements": elements[:CONTEXT_ELEMENTS_MAX]}
+
+
+def quoted(text: str, limit: int = SECTION_TEXT_MAX) -> str:
+    """Outside text in a code block, escaped, fitted into one section."""
+    fence = "```"
+    room = limit - 2 * len(fence) - 2
+    return f"{fence}\n{truncate(escape(text.strip()), room)}\n{fence}"
+
+
+def _bullets(items: Sequence[str]) -> str:
+    return "\n".join(f"• {escape(item)}" for item in items)
+
+
+def _money(amount: Decimal | None) -> str:
+    return format_usd(amount) if amount is not None else "n/a"
+
+
+def _message(channel: SlackChannel, fallback: str, blocks: list[Block]) -> SlackMessage:
+    kept = [block for block in blocks if block.get("elements", True)][:BLOCKS_MAX]
+    return SlackMessage(channel, truncate(fallback, FALLBACK_TEXT_MAX), tuple(kept))
+
+
+def _thread_context(thread_id: str | None) -> Block:
+    return context(f"Thread `{escape(thread_id)}`" if thread_id else "")
+
+
+# --- the messages ------------------------------------------------------------------------------
+
+
+def agreement_alert(
+    *,
+    influencer_name: str,
+    influencer_email: str,
+    client_name: str,
+    agreed_rate: Decimal,
+    cpm_achieved: Decimal | None,
+    deliverables: Sequence[str],
+    next_steps: Sequence[str] = DEFAULT_NEXT_STEPS,
+    platform: str | None = None,
+    thread_id: str | None = None,
+) -> SlackMessage:
+    pairs = [
+        ("Influencer", influencer_name),
+        ("Email", influencer_email),
+        ("Client", client_name),
+        ("Agreed rate", format_usd(agreed_rate)),
+        ("CPM achieved", _money(cpm_achieved)),
+    ]
+    if platform:
+        pairs.append(("Platform", platform))
+    blocks = [
+        header(f"Deal agreed: {influencer_name}"),
+        *fields(pairs),
+        section(f"*Deliverables*\n{_bullets(deliverables) or 'n/a'}"),
+        section(f"*Next steps*\n{_bullets(next_steps)}"),
+        _thread_context(thread_id),
+    ]
+    fallback = f"Deal agreed: {influencer_name} ({client_name}) at {format_usd(agreed_rate)}"
+    return _message(SlackChannel.AGREEMENTS, fallback, blocks)
+
+
+_SUGGESTIONS = (
+    (("cpm", "budget", "threshold", "cap", "approval"), "Approve the ask, or counter lower"),
+    (("unclear", "confidence", "intent"), "Read the reply and clarify with the influencer"),
+    (("hostile", "tone"), "Reply personally and de-escalate, or hand to the account manager"),
+    (("legal", "contract", "lawyer"), "Forward to legal before replying"),
+    (("validation", "gate"), "Review the draft, fix it, and send it manually"),
+    (("round", "max"), "Review the history; make a final offer or accept"),
+    (("currency",), "Convert the ask and decide; the campaign is priced in USD"),
+    (("question",), "Answer the question; the campaign facts do not cover it"),
+)
+
+
+def suggested_action_for(reason: str) -> str:
+    lowered = reason.lower()
+    for keywords, action in _SUGGESTIONS:
+        if any(keyword in lowered for keyword in keywords):
+            return action
+    return "Review the thread and reply manually"
+
+
+def escalation_alert(
+    *,
+    influencer_name: str,
+    influencer_email: str,
+    client_name: str,
+    reason: str,
+    their_rate: Decimal | None,
+    our_rate: Decimal | None,
+    draft_email: str | None = None,
+    suggested_action: str | None = None,
+    evidence: str | None = None,
+    thread_id: str | None = None,
+) -> SlackMessage:
+    action = suggested_action or suggested_action_for(reason)
+    blocks: list[Block] = [
+        header(f"Escalation: {influencer_name}"),
+        *fields(
+            [
+                ("Influencer", influencer_name),
+                ("Email", influencer_email),
+                ("Client", client_name),
+                ("Reason", reason),
+                ("Their rate", _money(their_rate)),
+                ("Our rate", _money(our_rate)),
+            ]
+        ),
+        section(f"*Suggested action*\n{escape(action)}"),
+    ]
+    if evidence:
+        blocks.append(section("*From their reply*\n" + quoted(evidence, SECTION_TEXT_MAX - 30)))
+    if draft_email:
+        blocks.append(section("*Draft (not sent)*\n" + quoted(draft_email, SECTION_TEXT_MAX - 30)))
+    blocks.append(_thread_context(thread_id))
+    fallback = f"Escalation: {influencer_name} ({client_name}): {reason}"
+    return _message(SlackChannel.ESCALATIONS, fallback, blocks)
+
+
+def stale_notice(
+    *,
+    influencer_name: str,
+    client_name: str,
+    days_without_reply: int,
+    follow_up_sent: bool,
+    thread_id: str | None = None,
+) -> SlackMessage:
+    follow_up = "A follow-up was sent." if follow_up_sent else "No follow-up was sent."
+    text = (
+        f"No reply from *{escape(influencer_name)}* ({escape(client_name)}) for "
+        f"{days_without_reply} days. {follow_up} The negotiation is now stale."
+    )
+    blocks = [header(f"Stale: {influencer_name}"), section(text), _thread_context(thread_id)]
+    fallback = f"Stale: {influencer_name} ({client_name}), {days_without_reply} days without reply"
+    return _message(SlackChannel.ESCALATIONS, fallback, blocks)
+
+
+def run_failure(
+    *, job_name: str, run_id: str, error: str, run_url: str | None = None
+) -> SlackMessage:
+    blocks = [
+        header(f"Run failed: {job_name}"),
+        *fields([("Job", job_name), ("Run", run_id)]),
+        section("*Error*\n" + quoted(error, SECTION_TEXT_MAX - 20)),
+        context(f"<{run_url}|Open the run>" if run_url else ""),
+    ]
+    first_line = error.strip().splitlines()[0] if error.strip() else "unknown error"
+    return _message(SlackChannel.ERRORS, f"Run failed: {job_name} ({run_id}): {first_line}", blocks)
+
+
+def api_error(*, api_name: str, attempts: int, error: str, operation: str = "") -> SlackMessage:
+    pairs = [("API", api_name), ("Attempts", str(attempts))]
+    if operation:
+        pairs.append(("Operation", operation))
+    blocks = [
+        header(f"API error: {api_name}"),
+        *fields(pairs),
+        section("*Last error*\n" + quoted(error, SECTION_TEXT_MAX - 20)),
+    ]
+    fallback = f"API error: {api_name} failed after {attempts} attempts: {error.strip()[:300]}"
+    return _message(SlackChannel.ERRORS, fallback, blocks)
+
+
+def campaign_started(
+    *,
+    client_name: str,
+    campaign_name: str,
+    platform: str,
+    budget: Decimal | None,
+    influencers_found: int,
+    influencers_missing: Sequence[str] = (),
+    task_url: str | None = None,
+) -> SlackMessage:
+    total = influencers_found + len(influencers_missing)
+    pairs = [
+        ("Client", client_name),
+        ("Campaign", campaign_name),
+        ("Platform", platform),
+        ("Budget", _money(budget)),
+        ("Influencers found", f"{influencers_found}/{total}"),
+    ]
+    blocks: list[Block] = [header(f"Campaign started: {client_name}"), *fields(pairs)]
+    if influencers_missing:
+        blocks.append(section(f"*Not in the roster*\n{_bullets(influencers_missing)}"))
+    if task_url:
+        blocks.append(context(f"<{task_url}|ClickUp task>"))
+    fallback = (
+        f"Campaign started: {campaign_name} for {client_name}, "
+        f"{influencers_found}/{total} influencers found"
+    )
+    return _message(SlackChannel.AGREEMENTS, fallback, blocks)
