@@ -77,14 +77,33 @@ def _cmd_read_reply(args: argparse.Namespace) -> int:
 # --- simulate ----------------------------------------------------------------------------------
 def _add_simulate_parser(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("simulate", help="negotiate with simulated influencers in-process")
-    parser.add_argument("--campaigns", type=int, default=3)
-    parser.add_argument("--influencers", type=int, default=10)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--campaigns", type=int, default=3, help="number of campaigns")
+    parser.add_argument(
+        "--influencers", type=int, default=10, help="simulated influencers per campaign"
+    )
+    parser.add_argument("--seed", type=int, default=0, help="random seed (same seed, same run)")
     parser.set_defaults(handler=_cmd_simulate)
 
 
 def _cmd_simulate(args: argparse.Namespace) -> int:
-    raise NotImplementedError("simulate")
+    import json
+    import time
+
+    from negotiation_pipeline.config_files import ConfigError
+    from negotiation_pipeline.domain.simulator import simulate
+    from negotiation_pipeline.engine_config import load_engine_config
+
+    if args.campaigns < 1 or args.influencers < 1:
+        print("--campaigns and --influencers must be at least 1", file=sys.stderr)
+        return EXIT_INVALID
+    try:
+        config = load_engine_config()
+    except ConfigError as exc:
+        print(str(exc), file=sys.stderr)
+        return EXIT_FAILURE
+    summary = simulate(args.campaigns, args.influencers, args.seed, config, clock=time.perf_counter)
+    print(json.dumps(summary, indent=2))
+    return EXIT_OK
 
 
 # --- audit -------------------------------------------------------------------------------------

@@ -205,6 +205,7 @@ class EmailTemplates:
             bodies[name] = rest.lstrip("\n")
         env = SandboxedEnvironment(
             loader=DictLoader(bodies),
+            auto_reload=False,  # sources are fixed at load time; skip per-render up-to-date checks
             autoescape=False,
             undefined=StrictUndefined,
             keep_trailing_newline=True,  # partials end with a newline that `include` must keep

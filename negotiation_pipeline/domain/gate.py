@@ -31,11 +31,17 @@ class GateResult:
 
 
 _NUMBER = r"\d[\d,]*(?:\.\d+)?"
-_MONEY = re.compile(
-    rf"(?P<sym>US\$|\$|€|£)\s?(?P<a>{_NUMBER})(?P<ka>\s?[kK](?![a-zA-Z]))?"
-    rf"|(?P<code>USD|EUR|GBP)\s?(?P<b>{_NUMBER})(?P<kb>\s?[kK](?![a-zA-Z]))?"
-    rf"|(?<![\w$€£.,])(?P<c>{_NUMBER})(?P<kc>\s?[kK])?\s?"
-    r"(?P<word>USD|EUR|GBP|dollars?|euros?|pounds?|bucks)\b",
+# Money is a number with a currency before it ("$1,500", "USD 900", "€900") or after it
+# ("1,500 dollars", "2k USD"). Two patterns that each start at a literal are far faster than
+# one pattern with optional prefixes tried at every position.
+_PREFIXED = re.compile(
+    r"(?P<cur>US\$|\$|€|£|\b(?:USD|EUR|GBP))[ \t]?"
+    rf"(?P<num>{_NUMBER})(?P<k>[ \t]?[kK](?![a-zA-Z]))?",
+    re.IGNORECASE,
+)
+_SUFFIXED = re.compile(
+    rf"(?P<num>{_NUMBER})(?P<k>[ \t]?[kK])?[ \t]?"
+    r"(?P<cur>USD|EUR|GBP|dollars?|euros?|pounds?|bucks)\b",
     re.IGNORECASE,
 )
 _NON_USD = {"€", "£", "eur", "gbp", "euro", "euros", "pound", "pounds"}
@@ -48,21 +54,27 @@ _FUTURE_PROMISES = re.compile(
     r"|\bwork\s+together\s+again\b|\bpromise\b",
     re.IGNORECASE,
 )
-_USAGE_LINE = re.compile(r"\busage\b|\brights?\b|\blicen[cs]", re.IGNORECASE)
-_DURATIONS: tuple[tuple[re.Pattern[str], UsageRightsDuration], ...] = (
-    (re.compile(r"\b30[-\s]days?\b|\bone\s+month\b", re.I), UsageRightsDuration.DAYS_30),
-    (re.compile(r"\b60[-\s]days?\b|\btwo\s+months\b", re.I), UsageRightsDuration.DAYS_60),
-    (re.compile(r"\b90[-\s]days?\b|\bthree\s+months\b", re.I), UsageRightsDuration.DAYS_90),
-    (re.compile(r"\b(?:6|six)[-\s]months?\b", re.I), UsageRightsDuration.MONTHS_6),
-    (
-        re.compile(r"\b(?:1|one)[-\s]years?\b|\b12[-\s]months\b|\ba\s+year\b", re.I),
-        UsageRightsDuration.YEAR_1,
-    ),
-    (
-        re.compile(r"\bperpetu(?:al|ity)\b|\bforever\b|\bunlimited\b|\bin\s+perpetuity\b", re.I),
-        UsageRightsDuration.PERPETUAL,
-    ),
+# Only lines that talk about usage rights are checked for durations (payment terms such as
+# "within 30 days" are not a usage promise).
+_USAGE_WORDS = ("usage", "right", "licen")
+_DURATION = re.compile(
+    r"(?P<d30>\b30[-\s]days?\b|\bone\s+month\b)"
+    r"|(?P<d60>\b60[-\s]days?\b|\btwo\s+months\b)"
+    r"|(?P<d90>\b90[-\s]days?\b|\bthree\s+months\b)"
+    r"|(?P<m6>\b(?:6|six)[-\s]months?\b)"
+    r"|(?P<y1>\b(?:1|one)[-\s]years?\b|\b12[-\s]months\b|\ba\s+year\b)"
+    r"|(?P<perpetual>\bperpetu(?:al|ity)\b|\bforever\b|\bunlimited\b)",
+    re.IGNORECASE,
 )
+_DURATION_GROUPS: dict[str, UsageRightsDuration] = {
+    "d30": UsageRightsDuration.DAYS_30,
+    "d60": UsageRightsDuration.DAYS_60,
+    "d90": UsageRightsDuration.DAYS_90,
+    "m6": UsageRightsDuration.MONTHS_6,
+    "y1": UsageRightsDuration.YEAR_1,
+    "perpetual": UsageRightsDuration.PERPETUAL,
+}
+_RANK: dict[UsageRightsDuration, int] = {d: i for i, d in enumerate(UsageRightsDuration)}
 _PERPETUAL_ANYWHERE = re.compile(r"\bperpetu(?:al|ity)\b|\bforever\b", re.IGNORECASE)
 
 
@@ -77,15 +89,15 @@ def _amount(number: str, thousands: str | None) -> Decimal | None:
 
 
 def money_mentions(text: str) -> list[tuple[Decimal, bool]]:
-    """Every money amount in `text` as (amount, is_usd)."""
-    found = []
-    for m in _MONEY.finditer(text):
-        currency = (m.group("sym") or m.group("code") or m.group("word") or "").lower()
-        number = m.group("a") or m.group("b") or m.group("c")
-        amount = _amount(number, m.group("ka") or m.group("kb") or m.group("kc"))
-        if amount is not None:
-            found.append((amount, currency not in _NON_USD))
-    return found
+    """Every money amount in `text` as (amount, is_usd); "$1,500 USD" counts once."""
+    found: dict[int, tuple[Decimal, bool]] = {}
+    for pattern in (_PREFIXED, _SUFFIXED):
+        for m in pattern.finditer(text):
+            start = m.start("num")
+            amount = _amount(m.group("num"), m.group("k"))
+            if amount is not None and start not in found:
+                found[start] = (amount, m.group("cur").lower() not in _NON_USD)
+    return [found[start] for start in sorted(found)]
 
 
 def _word(name: str) -> re.Pattern[str]:
@@ -119,23 +131,45 @@ def _check_names(body: str, decision: EmailDecision) -> list[str]:
     return failures
 
 
+# Cheap substring tests run before each promise regex: most emails contain none of them.
+_FUTURE_HINTS = (
+    "future",
+    "guarantee",
+    "long",
+    "ongoing",
+    "again",
+    "promise",
+    "more ",
+    "another",
+    "next ",
+    "additional",
+)
+
+
 def _check_promises(body: str, decision: EmailDecision) -> list[str]:
     failures = []
-    if not decision.exclusivity_required and (m := _EXCLUSIVITY.search(body)):
+    lowered = body.lower()
+    if (
+        not decision.exclusivity_required
+        and "exclusiv" in lowered
+        and (m := _EXCLUSIVITY.search(body))
+    ):
         failures.append(f"promises exclusivity the campaign does not require: {m.group(0)!r}")
-    if m := _FUTURE_PROMISES.search(body):
+    if any(hint in lowered for hint in _FUTURE_HINTS) and (m := _FUTURE_PROMISES.search(body)):
         failures.append(f"promises future deals or guarantees: {m.group(0)!r}")
-    allowed_rank = decision.usage_rights.rank
+    allowed_rank = _RANK[decision.usage_rights]
     for line in body.splitlines():
-        if not _USAGE_LINE.search(line):
+        lowered = line.lower()
+        if not any(word in lowered for word in _USAGE_WORDS):
             continue
-        for pattern, duration in _DURATIONS:
-            if duration.rank > allowed_rank and pattern.search(line):
-                failures.append(
-                    f"usage rights beyond {decision.usage_rights.value!r}: {line.strip()!r}"
-                )
-    if decision.usage_rights is not UsageRightsDuration.PERPETUAL and (
-        m := _PERPETUAL_ANYWHERE.search(body)
+        for m in _DURATION.finditer(line):
+            if m.lastgroup and _RANK[_DURATION_GROUPS[m.lastgroup]] > allowed_rank:
+                failures.append(f"usage rights beyond {decision.usage_rights.value!r}: {line!r}")
+                break
+    if (
+        decision.usage_rights is not UsageRightsDuration.PERPETUAL
+        and ("perpetu" in lowered or "forever" in lowered)
+        and (m := _PERPETUAL_ANYWHERE.search(body))
     ):
         failures.append(f"perpetual rights are not on offer: {m.group(0)!r}")
     return failures

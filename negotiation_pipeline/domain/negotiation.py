@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from email.utils import parseaddr
 from enum import StrEnum
+from functools import lru_cache
 from typing import Any
 
 from negotiation_pipeline.domain.campaign import Campaign
@@ -345,12 +346,17 @@ class Counterparty:
     agency_name: str | None
 
 
-def classify_counterparty(sender: str, reply_text: str, terms: InfluencerTerms) -> Counterparty:
-    """Direct influencer or talent manager, from the sender address and the signature.
-
-    The sender header is parsed with parseaddr (a raw "Name <addr>" broke the earlier product)."""
+@lru_cache(maxsize=4096)
+def _parse_sender(sender: str) -> tuple[str, str]:
+    """(display name, lowercased address). parseaddr, because comparing a raw "Name <addr>"
+    header broke the earlier product; cached because the same senders write again and again."""
     display, address = parseaddr(header_safe(sender))
-    address = address.lower()
+    return display, address.lower()
+
+
+def classify_counterparty(sender: str, reply_text: str, terms: InfluencerTerms) -> Counterparty:
+    """Direct influencer or talent manager, from the sender address and the signature."""
+    display, address = _parse_sender(sender)
     own_text = reply_text[: m.start()] if (m := _QUOTE_START.search(reply_text)) else reply_text
     signature = "\n".join(own_text.strip().splitlines()[-8:])
     domain = address.rpartition("@")[2]

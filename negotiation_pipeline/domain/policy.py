@@ -118,19 +118,28 @@ class NegotiationPolicy(BaseModel):
     min_email_length: int = Field(default=80, ge=1)
     question_topics: dict[QuestionTopic, tuple[str, ...]] = Field(default_factory=dict)
 
-    _topic_patterns: dict[QuestionTopic, re.Pattern[str]] = PrivateAttr(default_factory=dict)
+    _topics_pattern: re.Pattern[str] | None = PrivateAttr(default=None)
 
     def model_post_init(self, context: Any, /) -> None:
+        # One pass over the text: one named group per topic (a keyword listed under two topics
+        # counts for the first).
+        groups = []
         for topic, words in self.question_topics.items():
             pattern = keyword_pattern(words)
             if pattern is not None:
-                self._topic_patterns[topic] = pattern
+                inner = pattern.pattern.removeprefix(r"(?<!\w)").removesuffix(r"(?!\w)")
+                groups.append(f"(?P<{topic.value}>{inner})")
+        if groups:
+            self._topics_pattern = re.compile(
+                r"(?<!\w)(?:" + "|".join(groups) + r")(?!\w)", re.IGNORECASE
+            )
 
     def topics_in(self, text: str) -> tuple[QuestionTopic, ...]:
         """Question topics mentioned in `text`, in enum order."""
-        return tuple(
-            t for t in QuestionTopic if (p := self._topic_patterns.get(t)) and p.search(text)
-        )
+        if self._topics_pattern is None:
+            return ()
+        found = {m.lastgroup for m in self._topics_pattern.finditer(text)}
+        return tuple(t for t in QuestionTopic if t.value in found)
 
 
 class Toggle(BaseModel):
