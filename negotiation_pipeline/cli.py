@@ -71,7 +71,34 @@ def _add_read_reply_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def _cmd_read_reply(args: argparse.Namespace) -> int:
-    raise NotImplementedError("read-reply")
+    # Imported here: the mail parser and reply reader are only needed by this subcommand.
+    import json
+    from pathlib import Path
+
+    from negotiation_pipeline.domain.reply_reader import read_reply
+    from negotiation_pipeline.integrations.mail.mime import MalformedMessageError, parse_message
+
+    path = Path(args.message)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        print(f"read-reply: cannot read {path}: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_INVALID
+    try:
+        parsed = parse_message(raw)
+    except MalformedMessageError as exc:
+        print(f"read-reply: {path} is not a readable email: {exc}", file=sys.stderr)
+        return EXIT_INVALID
+    reading = read_reply(parsed.text_body)
+    result = {
+        "intent": reading.intent.value,
+        "proposed_rate": None if reading.proposed_rate is None else str(reading.proposed_rate),
+        "currency": reading.currency,
+        "confidence": reading.confidence,
+        "new_text": reading.new_text,
+    }
+    print(json.dumps(result, ensure_ascii=False))
+    return EXIT_OK
 
 
 # --- simulate ----------------------------------------------------------------------------------

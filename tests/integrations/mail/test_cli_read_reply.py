@@ -1,0 +1,56 @@
+"""`negotiation-pipeline read-reply MESSAGE.eml`: mime.parse_message + domain read_reply → JSON."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from negotiation_pipeline.cli import EXIT_INVALID, EXIT_OK, main
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def _run(path: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    code = main(["read-reply", str(path)])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_quoted_printable_counter_offer(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = _run(FIXTURES / "counter_qp.eml", capsys)
+    assert code == EXIT_OK and err == ""
+    result = json.loads(out)
+    assert set(result) == {"intent", "proposed_rate", "currency", "confidence", "new_text"}
+    assert result["intent"] == "counter"
+    assert result["proposed_rate"] == "1900"  # a string (Decimal), never a float
+    assert result["currency"] == "USD"
+    assert "$1,000.00" not in result["new_text"]  # quoted history is not read as their offer
+    assert 0.0 <= result["confidence"] <= 1.0
+
+
+def test_html_only_latin1_acceptance(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = _run(FIXTURES / "accept_html_latin1.eml", capsys)
+    result = json.loads(out)
+    assert code == EXIT_OK
+    assert result["intent"] == "accept"
+    assert result["proposed_rate"] is None and result["currency"] is None
+    assert "Let’s do it!" in result["new_text"]  # cp1252 quote byte decoded, tags gone
+    assert "<p>" not in result["new_text"]
+
+
+def test_malformed_file_exits_2_with_clear_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    garbage = tmp_path / "garbage.eml"
+    garbage.write_bytes(b"\x00\x01 this is not an email")
+    code, out, err = _run(garbage, capsys)
+    assert code == EXIT_INVALID and out == ""
+    assert "garbage.eml is not a readable email: no message headers found" in err
+
+
+def test_missing_file_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = _run(tmp_path / "absent.eml", capsys)
+    assert code == EXIT_INVALID and out == ""
+    assert "cannot read" in err and "absent.eml" in err
