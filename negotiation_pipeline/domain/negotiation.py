@@ -333,7 +333,8 @@ _MANAGER_TITLE = re.compile(
     re.IGNORECASE,
 )
 _AGENCY_LINE = re.compile(
-    r"([A-Z][\w&.'-]*(?:\s+[A-Z][\w&.'-]*)*\s+(?:Talent|Management|Agency|Media|Group|Partners))\b"
+    r"([A-Z][\w&.'-]*(?:[ \t]+[A-Z][\w&.'-]*)*[ \t]+"
+    r"(?:Talent|Management|Agency|Media|Group|Partners|Collective))\b"
 )
 _QUOTE_START = re.compile(r"^\s*(?:>|On .+wrote:|-{2,}\s*Original Message|From:\s)", re.MULTILINE)
 
