@@ -150,7 +150,7 @@ def running_slack_fake(
     server = ThreadingHTTPServer(("127.0.0.1", 0), BaseHTTPRequestHandler)
     fake = SlackFake("127.0.0.1", server.server_address[1], token, known)
     server.RequestHandlerClass = _handler_for(fake)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     try:
         yield fake

@@ -69,6 +69,14 @@ service imap-login {{
 protocol imap {{
   mail_max_userip_connections = 50
 }}
+# Added to the verified config: turns off the auth-failure penalty (Dovecot docs: mode 0 on the
+# anvil-auth-penalty listener), which otherwise delays every later login from 127.0.0.1 by
+# seconds after a wrong-password test.
+service anvil {{
+  unix_listener anvil-auth-penalty {{
+    mode = 0
+  }}
+}}
 """
 
 

@@ -1,1 +1,37 @@
 """Slack integration: Block Kit message builders, webhook/bot clients and a JSONL sandbox."""
+
+from negotiation_pipeline.integrations.slack.client import (
+    BotSlack,
+    RetryPolicy,
+    SlackError,
+    SlackNotifier,
+    WebhookSlack,
+)
+from negotiation_pipeline.integrations.slack.messages import (
+    SlackChannel,
+    SlackMessage,
+    agreement_alert,
+    api_error,
+    campaign_started,
+    escalation_alert,
+    run_failure,
+    stale_notice,
+)
+from negotiation_pipeline.integrations.slack.sandbox import LogSlack
+
+__all__ = [
+    "BotSlack",
+    "LogSlack",
+    "RetryPolicy",
+    "SlackChannel",
+    "SlackError",
+    "SlackMessage",
+    "SlackNotifier",
+    "WebhookSlack",
+    "agreement_alert",
+    "api_error",
+    "campaign_started",
+    "escalation_alert",
+    "run_failure",
+    "stale_notice",
+]
