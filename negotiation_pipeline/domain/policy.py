@@ -251,14 +251,16 @@ class PriceDecision:
 
 
 def concession_step(last_offer: Decimal, target: Decimal, policy: ConcessionPolicy) -> Decimal:
-    """Move `step_fraction` of the way from our last offer to `target`, rounded to `round_to`,
-    then clamped so we never go backwards nor past the target."""
+    """Move `step_fraction` of the way from our last offer to `target`, rounded to `round_to`
+    (at least one `round_to` step, so a small gap still moves), never past the target."""
     if target <= last_offer:
         return last_offer
     raw = last_offer + (target - last_offer) * policy.step_fraction
     units = (raw / policy.round_to).quantize(Decimal(1), rounding=ROUND_HALF_UP)
     rounded = quantize_cents(units * policy.round_to)
-    return min(max(rounded, last_offer), target)
+    if rounded <= last_offer:  # a small gap must not round back to a repeat of our offer
+        rounded = last_offer + policy.round_to
+    return min(rounded, target)
 
 
 def decide_price(
