@@ -724,6 +724,12 @@ class SQLiteStore(_Repositories):
         super().__init__(self._scope)
         with self._scope(True) as conn:
             self.schema_version = apply_schema(conn, _now_text())
+            # Sampled planner statistics (~5 ms at 1M audit rows; empty tables get none), so a
+            # query filtering on influencer AND campaign uses the more selective index: without
+            # them SQLite picked the campaign index and took 10 ms at 1M rows. (PRAGMA optimize
+            # cannot do this on SQLite 3.40: its "all tables" flag arrived in 3.46.)
+            conn.execute("PRAGMA analysis_limit=400")
+            conn.execute("ANALYZE")
 
     @contextmanager
     def transaction(self) -> Iterator[SQLiteUnitOfWork]:

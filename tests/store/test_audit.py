@@ -106,7 +106,7 @@ def test_query_results_equal_validated_entries(store: SQLiteStore) -> None:
     assert got.model_fields_set >= {"event_type", "id", "timestamp"}
     assert got.model_copy(update={"id": 5}).id == 5
     with pytest.raises(ValueError):
-        got.id = 9  # frozen like any AuditEntry
+        got.id = 9  # type: ignore[misc]  # frozen like any AuditEntry
 
 
 def test_float_rates_and_naive_timestamps_are_refused() -> None:

@@ -7,10 +7,12 @@ import pytest
 
 from negotiation_pipeline.store import (
     SCHEMA_VERSION,
+    NegotiationStore,
     SchemaVersionError,
     SQLiteStore,
     StoreError,
     StoreNotFoundError,
+    UnitOfWork,
     default_db_path,
 )
 
@@ -94,3 +96,12 @@ def test_money_columns_are_text_not_real(db_path: Path) -> None:
     with sqlite3.connect(db_path) as conn:
         columns = {row[1]: row[2] for row in conn.execute("PRAGMA table_info(agreements)")}
     assert columns["rate"] == "TEXT" and columns["cpm"] == "TEXT"
+
+
+def test_sqlite_store_satisfies_the_store_interface(store: SQLiteStore) -> None:
+    """Typed against the Protocols (mypy checks it); callers depend on these, not on SQLite."""
+    interface: NegotiationStore = store
+    with interface.transaction() as uow:
+        unit: UnitOfWork = uow
+        assert unit.inbound.record("<a@b>", status="own")
+    assert interface.inbound.seen("<a@b>")
