@@ -1,0 +1,105 @@
+"""Config loader: the repository's files load into typed objects; every error names the file."""
+
+from __future__ import annotations
+
+import shutil
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from negotiation_pipeline.config_files import ConfigError
+from negotiation_pipeline.domain.emails import EmailKind
+from negotiation_pipeline.engine_config import (
+    load_engine_config,
+    load_policy,
+    load_templates,
+    load_triggers,
+)
+
+REPO_CONFIG = Path(__file__).resolve().parents[1] / "config"
+
+
+@pytest.fixture
+def config_copy(tmp_path: Path) -> Path:
+    target = tmp_path / "config"
+    target.mkdir()
+    for name in ("negotiation_policy.yaml", "escalation_triggers.yaml"):
+        shutil.copy(REPO_CONFIG / name, target / name)
+    shutil.copytree(REPO_CONFIG / "templates", target / "templates")
+    return target
+
+
+def test_repository_config_loads_typed() -> None:
+    config = load_engine_config(REPO_CONFIG)
+    policy = config.policy
+    assert policy.currency == "USD" and policy.max_rounds == 5
+    assert policy.concession.step_fraction == Decimal("0.5")
+    assert isinstance(policy.concession.accept_within_pct, Decimal)
+    assert policy.follow_up.first_after_days == 3
+    assert "lawyer" in config.triggers.legal_language.keywords
+    for kind in EmailKind:  # every kind has a compiled template
+        assert kind.template_file in {p.name for p in (REPO_CONFIG / "templates").iterdir()}
+
+
+def test_missing_policy_file_is_named(config_copy: Path) -> None:
+    (config_copy / "negotiation_policy.yaml").unlink()
+    with pytest.raises(ConfigError, match=r"negotiation_policy\.yaml"):
+        load_policy(config_copy)
+
+
+def test_invalid_yaml_is_named(config_copy: Path) -> None:
+    (config_copy / "escalation_triggers.yaml").write_text("legal_language: [unclosed\n")
+    with pytest.raises(ConfigError, match=r"escalation_triggers\.yaml"):
+        load_triggers(config_copy)
+
+
+def test_bad_value_names_file_and_field(config_copy: Path) -> None:
+    path = config_copy / "negotiation_policy.yaml"
+    path.write_text(path.read_text().replace("step_fraction: 0.5", "step_fraction: 1.5"))
+    with pytest.raises(ConfigError, match=r"negotiation_policy\.yaml.*concession\.step_fraction"):
+        load_policy(config_copy)
+
+
+def test_unknown_key_is_rejected_not_ignored(config_copy: Path) -> None:
+    path = config_copy / "negotiation_policy.yaml"
+    path.write_text(path.read_text() + "\nmax_round: 9\n")
+    with pytest.raises(ConfigError, match="max_round"):
+        load_policy(config_copy)
+
+
+def test_blank_keyword_names_file(config_copy: Path) -> None:
+    path = config_copy / "escalation_triggers.yaml"
+    path.write_text(path.read_text().replace("    - lawyer\n", "    - ''\n"))
+    with pytest.raises(ConfigError, match=r"escalation_triggers\.yaml.*blank"):
+        load_triggers(config_copy)
+
+
+def test_money_in_policy_rejects_unquoted_floats(config_copy: Path) -> None:
+    path = config_copy / "negotiation_policy.yaml"
+    path.write_text(path.read_text().replace("  absolute: null", "  absolute: 2500.5"))
+    with pytest.raises(ConfigError, match="float"):
+        load_policy(config_copy)
+
+
+def test_template_errors_name_the_template(config_copy: Path) -> None:
+    (config_copy / "templates" / "follow_up.txt.j2").write_text("Subject: x\n\n{% for %}")
+    with pytest.raises(ConfigError, match=r"follow_up\.txt\.j2"):
+        load_templates(config_copy)
+    (config_copy / "templates" / "follow_up.txt.j2").unlink()
+    with pytest.raises(ConfigError, match=r"follow_up\.txt\.j2 is missing"):
+        load_templates(config_copy)
+
+
+def test_missing_template_folder_is_named(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="templates"):
+        load_templates(tmp_path)
+
+
+def test_environment_override_is_honoured(
+    config_copy: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = config_copy / "negotiation_policy.yaml"
+    path.write_text(path.read_text().replace("max_rounds: 5", "max_rounds: 3"))
+    monkeypatch.setenv("NEGOTIATION_CONFIG_DIR", str(config_copy))
+    assert load_policy().max_rounds == 3
