@@ -24,6 +24,7 @@ from functools import lru_cache
 from typing import Any
 
 from negotiation_pipeline.domain.campaign import Campaign
+from negotiation_pipeline.domain.cpm import FlexibilityRow
 from negotiation_pipeline.domain.emails import (
     EmailDecision,
     EmailKind,
@@ -119,6 +120,21 @@ class InfluencerTerms:
     @property
     def first_name(self) -> str:
         return first_name(self.name)
+
+    @classmethod
+    def from_flexibility_row(cls, row: FlexibilityRow) -> InfluencerTerms:
+        """Terms from one `cpm_flexibility` row: the opening rate is the floor (already raised
+        to the campaign's minimum cost), the ceiling is the rate at max_allowed_cpm."""
+        return cls(
+            name=row.name,
+            email=row.email,
+            platform=row.platform,
+            average_views=row.average_views,
+            engagement_rate=row.engagement_rate,
+            floor_rate=row.opening_rate,
+            ceiling_rate=row.ceiling_rate,
+            max_allowed_cpm=row.max_allowed_cpm,
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -23,6 +23,7 @@ from negotiation_pipeline.domain.negotiation import (
     Action,
     EngineConfig,
     EscalationReason,
+    InfluencerTerms,
     Negotiation,
     ReplyNotExpectedError,
     apply_event,
@@ -456,3 +457,22 @@ def test_conversation_read_by_the_real_reply_reader() -> None:
     done = reply(counter.negotiation, read, text=text, day=2)
     assert done.action is Action.ACCEPT
     assert done.agreed_rate == Decimal("1250.00")
+
+
+def test_terms_from_a_cpm_flexibility_row() -> None:
+    from negotiation_pipeline.domain.cpm import FlexibilityRow
+    from negotiation_pipeline.domain.types import Platform
+
+    row = FlexibilityRow(
+        name="Jane Doe",
+        email="jane@gmail.com",
+        platform=Platform.INSTAGRAM,
+        average_views=50_000,
+        engagement_rate=Decimal("4.2"),
+        floor_cpm=Decimal("20"),
+        max_allowed_cpm=Decimal("32.40"),
+        opening_rate=Decimal("1000.00"),
+        ceiling_rate=Decimal("1620.00"),
+        reason="base",
+    )
+    assert InfluencerTerms.from_flexibility_row(row) == make_terms()
