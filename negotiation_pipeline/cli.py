@@ -204,13 +204,180 @@ def _cmd_control(args: argparse.Namespace) -> int:
 
 
 # --- backfill-cpm ------------------------------------------------------------------------------
+BACKFILL_EXIT_TIMEOUT = 3  # still running when --timeout ran out (it goes on in Dagster)
+BACKFILL_EXIT_INTERRUPTED = 130  # Ctrl-C while following (the backfill goes on in Dagster)
+
+
 def _add_backfill_parser(sub: argparse._SubParsersAction) -> None:
-    parser = sub.add_parser("backfill-cpm", help="launch the cpm_flexibility asset backfill")
+    parser = sub.add_parser(
+        "backfill-cpm",
+        help="launch the cpm_flexibility asset backfill",
+        description="Launch Dagster's asset backfill of cpm_flexibility over campaign partitions "
+        "on the running webserver (its daemon runs it) and follow it to the end. Prints a JSON "
+        "summary on stdout; progress goes to stderr. Exit 0 on COMPLETED_SUCCESS, 1 on a failed "
+        "or canceled backfill or an unreachable webserver, 2 on bad campaign ids, 3 on timeout.",
+    )
+    parser.add_argument(
+        "--campaign",
+        action="append",
+        default=[],
+        metavar="ID",
+        help="campaign id (ClickUp task id); repeat for several. Default: every campaign "
+        "partition that has an influencer list",
+    )
+    parser.add_argument(
+        "--url",
+        default=None,
+        help="Dagster webserver URL (default: $DAGSTER_WEBSERVER_URL, else http://127.0.0.1:3000)",
+    )
+    parser.add_argument(
+        "--timeout", type=float, default=900.0, metavar="S", help="stop following after S s"
+    )
+    parser.add_argument(
+        "--poll-interval", type=float, default=2.0, metavar="S", help="seconds between polls"
+    )
+    parser.add_argument("--title", default=None, help="backfill title shown in the Dagster UI")
+    parser.add_argument(
+        "--no-follow", action="store_true", help="print the backfill id and return at once"
+    )
     parser.set_defaults(handler=_cmd_backfill_cpm)
 
 
 def _cmd_backfill_cpm(args: argparse.Namespace) -> int:
-    raise NotImplementedError("backfill-cpm")
+    import json
+    import os
+
+    from negotiation_pipeline.cpm_backfill import (
+        CPM_ASSET,
+        CampaignSelectionError,
+        ProgressPrinter,
+        backfill_ui_url,
+        plan_cpm_backfill,
+    )
+    from negotiation_pipeline.integrations.dagster_webserver import (
+        DEFAULT_WEBSERVER_URL,
+        BackfillTimeoutError,
+        DagsterWebserverClient,
+        DagsterWebserverError,
+    )
+
+    if args.timeout <= 0 or args.poll_interval <= 0:
+        print("error: --timeout and --poll-interval must be positive", file=sys.stderr)
+        return EXIT_INVALID
+    url = args.url or os.environ.get("DAGSTER_WEBSERVER_URL") or DEFAULT_WEBSERVER_URL
+    printer = ProgressPrinter(sys.stderr, live=sys.stderr.isatty())
+    summary: dict[str, object] = {}
+    try:
+        with DagsterWebserverClient(url) as client:
+            plan = plan_cpm_backfill(client, args.campaign)
+            if plan.not_ready:
+                print(
+                    f"skipping {len(plan.not_ready)} campaign(s) without an influencer list: "
+                    + ", ".join(plan.not_ready),
+                    file=sys.stderr,
+                )
+            title = args.title or f"Recompute {CPM_ASSET} ({len(plan.partitions)} campaigns)"
+            backfill_id = client.launch_partition_backfill(
+                [CPM_ASSET], plan.partitions, title=title
+            )
+            summary = {
+                "backfill_id": backfill_id,
+                "url": backfill_ui_url(url, backfill_id),
+                "partitions": list(plan.partitions),
+                "skipped": list(plan.not_ready),
+            }
+            print(f"launched backfill {backfill_id}: {summary['url']}", file=sys.stderr)
+            if args.no_follow:
+                print(json.dumps({**summary, "status": "REQUESTED"}))
+                return EXIT_OK
+            status = client.follow_backfill(
+                backfill_id,
+                timeout_seconds=args.timeout,
+                poll_interval_seconds=args.poll_interval,
+                on_progress=printer,
+            )
+    except CampaignSelectionError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_INVALID
+    except BackfillTimeoutError as exc:
+        printer.finish()
+        print(f"error: {exc}: {summary.get('url')}", file=sys.stderr)
+        return BACKFILL_EXIT_TIMEOUT
+    except DagsterWebserverError as exc:
+        printer.finish()
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    except KeyboardInterrupt:
+        printer.finish()
+        print(
+            f"stopped following; the backfill keeps running: {summary.get('url')}", file=sys.stderr
+        )
+        return BACKFILL_EXIT_INTERRUPTED
+    printer.finish()
+    summary["status"] = status.status
+    summary["assets"] = [vars(a) for a in status.assets]
+    print(json.dumps(summary))
+    if status.succeeded:
+        return EXIT_OK
+    detail = f": {status.error}" if status.error else ""
+    print(f"error: backfill ended {status.status}{detail}; see {summary['url']}", file=sys.stderr)
+    return EXIT_FAILURE
+
+
+# --- dev ---------------------------------------------------------------------------------------
+def _add_dev_parser(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser(
+        "dev",
+        help="run the Dagster UI and daemon locally (dagster dev, persistent .dagster_home)",
+        description="Run `dagster dev -w workspace.yaml` from the project root with "
+        "DAGSTER_HOME=<project>/.dagster_home (created, dagster.yaml copied in when missing or "
+        "older). With no environment variables set, the sandbox runs. Arguments after `--` go "
+        "to `dagster dev` unchanged.",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="interface to serve on")
+    parser.add_argument("--port", "-p", type=int, default=3000, help="port to serve on")
+    parser.add_argument(
+        "--dagster-home", default=None, help="instance folder (default: <project>/.dagster_home)"
+    )
+    parser.add_argument(
+        "dagster_args", nargs=argparse.REMAINDER, help="extra `dagster dev` arguments, after --"
+    )
+    parser.set_defaults(handler=_cmd_dev)
+
+
+def _cmd_dev(args: argparse.Namespace) -> int:
+    import os
+    from pathlib import Path
+
+    from negotiation_pipeline.devserver import (
+        DAGSTER_HOME_DIR,
+        DevServerError,
+        dagster_dev_argv,
+        find_project_root,
+        prepare_dagster_home,
+    )
+
+    extra = list(args.dagster_args)
+    if extra[:1] == ["--"]:
+        extra = extra[1:]
+    try:
+        root = find_project_root()
+        home = Path(args.dagster_home).resolve() if args.dagster_home else root / DAGSTER_HOME_DIR
+        copied = prepare_dagster_home(root, home)
+    except (DevServerError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    note = " (dagster.yaml copied in)" if copied else ""
+    # dagster warns that ./dagster.yaml "will not be used": the copy in DAGSTER_HOME is used.
+    print(f"DAGSTER_HOME={home}{note}; it holds the copy of ./dagster.yaml", file=sys.stderr)
+    print(f"Dagster UI on http://{args.host}:{args.port}", file=sys.stderr)
+    argv = dagster_dev_argv(args.host, args.port, extra)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.chdir(root)
+    # exec, not a child process: Ctrl-C and SIGTERM reach `dagster dev` directly, and it shuts
+    # down its webserver, daemon and code server itself.
+    os.execve(argv[0], argv, {**os.environ, "DAGSTER_HOME": str(home)})
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -223,6 +390,7 @@ def build_parser() -> argparse.ArgumentParser:
         _add_audit_parser,
         _add_control_parser,
         _add_backfill_parser,
+        _add_dev_parser,
     ):
         add(sub)
     return parser
