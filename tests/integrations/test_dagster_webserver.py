@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from graphql import parse, validate
+from graphql import GraphQLSchema, parse, validate
 
 from negotiation_pipeline.integrations import dagster_webserver as dw
 from negotiation_pipeline.integrations.dagster_webserver import (
@@ -65,6 +65,14 @@ def backfill(status: str, materialized: int = 0, failed: int = 0, in_progress: i
 
 
 # --- the documents are valid against the real schema ---------------------------------------
+@pytest.fixture(scope="module")
+def graphql_schema() -> GraphQLSchema:
+    from dagster_graphql.schema import create_schema
+
+    schema: GraphQLSchema = create_schema().graphql_schema
+    return schema
+
+
 @pytest.mark.parametrize(
     "name",
     [
@@ -72,11 +80,10 @@ def backfill(status: str, materialized: int = 0, failed: int = 0, in_progress: i
         "_ASSET_PARTITION_STATUSES", "_SENSOR_STATE", "_RUNS", "_ASSET_MATERIALIZATIONS",
     ],
 )  # fmt: skip
-def test_query_documents_validate_against_dagster_graphql_schema(name: str) -> None:
-    from dagster_graphql.schema import create_schema
-
-    schema = create_schema().graphql_schema
-    errors = validate(schema, parse(getattr(dw, name)))
+def test_query_documents_validate_against_dagster_graphql_schema(
+    name: str, graphql_schema: GraphQLSchema
+) -> None:
+    errors = validate(graphql_schema, parse(getattr(dw, name)))
     assert errors == [], [e.message for e in errors]
 
 
