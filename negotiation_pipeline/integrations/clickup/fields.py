@@ -419,7 +419,11 @@ def _date(value: Any, timezone: ZoneInfo) -> date:
     millis = _as_int(value)
     if millis is None:
         raise _FieldProblem(f"{value!r} is not a ClickUp date (ms since epoch)")
-    return datetime.fromtimestamp(millis // 1000, tz=timezone).date()
+    try:
+        return datetime.fromtimestamp(millis // 1000, tz=timezone).date()
+    except (OverflowError, OSError, ValueError):
+        # Python dates stop at year 9999; a form never holds one beyond that.
+        raise _FieldProblem(f"{value!r} is not a ClickUp date (out of range)") from None
 
 
 # --- the parser --------------------------------------------------------------------------------
