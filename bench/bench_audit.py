@@ -21,9 +21,14 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
+from _results import emit
+
 from negotiation_pipeline.domain.audit import AuditEntry
 from negotiation_pipeline.domain.types import EventType, NegotiationState
 from negotiation_pipeline.store import SQLiteStore
+
+INSERT_TARGET_PER_S = 10_000
+QUERY_P95_TARGET_MS = 1.0
 
 YEAR_START = datetime(2025, 1, 1, tzinfo=UTC)
 SECONDS_IN_YEAR = 365 * 24 * 3600
@@ -140,6 +145,7 @@ def main(argv: list[str] | None = None) -> int:
     influencers = _names(args.influencers, rng)
     campaigns = [f"86a{n:06x}" for n in range(args.campaigns)]
     insert_line = "(reused existing database)"
+    insert_rate: float | None = None
     if not args.reuse:
         for suffix in ("", "-wal", "-shm"):
             Path(f"{args.db}{suffix}").unlink(missing_ok=True)
@@ -149,6 +155,7 @@ def main(argv: list[str] | None = None) -> int:
         written = store.audit.insert_many(timed)
         elapsed = time.perf_counter() - start
         in_store = elapsed - timed.seconds
+        insert_rate = written / in_store
         insert_line = (
             f"insert_many: {written:,} rows in {elapsed:.1f} s wall = {written / elapsed:,.0f} "
             f"rows/s end to end; **{written / in_store:,.0f} rows/s in the store** (wall minus "
@@ -196,6 +203,22 @@ def main(argv: list[str] | None = None) -> int:
     print("|---|---:|---:|---:|")
     for label, p50, p95, mean_rows in rows:
         print(f"| {label} | {p50:.3f} | {p95:.3f} | {mean_rows:.1f} |")
+    if insert_rate is not None:
+        emit(
+            "audit insert_many (batch path, in the store)",
+            insert_rate,
+            "rows/s",
+            target=">= 10,000 rows/s",
+            ok=insert_rate >= INSERT_TARGET_PER_S,
+        )
+    for label, _p50, p95, _rows in rows:
+        emit(
+            f"audit query p95 at {args.rows:,} rows: {label}",
+            p95,
+            "ms",
+            target="< 1 ms",
+            ok=p95 < QUERY_P95_TARGET_MS,
+        )
     store.close()
     return 0
 

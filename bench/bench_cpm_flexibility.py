@@ -23,6 +23,8 @@ import dagster as dg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from _results import emit
+
 from negotiation_pipeline.defs.assets.cpm import cpm_flexibility
 from negotiation_pipeline.defs.partitions import CAMPAIGN_PARTITIONS_NAME
 from negotiation_pipeline.defs.resources import NegotiationStoreResource
@@ -135,6 +137,13 @@ def run(count: int, repeat: int) -> int:
     )
     ok = median < TARGET_S
     print("PASS" if ok else "FAIL")
+    emit(
+        f"cpm_flexibility, {count:,} influencers (median asset body)",
+        median,
+        "s",
+        target=f"< {TARGET_S:g} s",
+        ok=ok,
+    )
     return 0 if ok else 1
 
 

@@ -17,6 +17,8 @@ import time
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
+from _results import emit
+
 from negotiation_pipeline.domain.campaign import (
     BudgetConstraints,
     Campaign,
@@ -29,6 +31,8 @@ from negotiation_pipeline.domain.negotiation import InfluencerTerms, handle_repl
 from negotiation_pipeline.domain.reply_reader import read_reply
 from negotiation_pipeline.domain.types import Platform
 from negotiation_pipeline.engine_config import load_engine_config
+
+ENGINE_TARGET_PER_S = 1_000
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
@@ -129,6 +133,14 @@ def main() -> None:
     print(
         f"{count} replies in {elapsed:.2f} s: {count / elapsed:,.0f} replies/s "
         f"({elapsed / count * 1000:.3f} ms per reply: read + decide + render + validate)"
+    )
+    rate = count / elapsed
+    emit(
+        "engine: read + decide + render + validate (one core)",
+        rate,
+        "replies/s",
+        target=">= 1,000/s",
+        ok=rate >= ENGINE_TARGET_PER_S,
     )
 
 

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import yaml
+from _results import emit
 
 from negotiation_pipeline.domain.reply_reader import read_reply
 
@@ -47,6 +48,7 @@ def main() -> None:
     print(f"corpus: {len(bodies)} replies, {count} reads in {elapsed:.2f} s")
     print(f"throughput: {count / elapsed:,.0f} replies/s ({per_reply_ms:.3f} ms per reply)")
     print(f"slowest reply: {_time_one(slowest) * 1000:.3f} ms ({slowest.splitlines()[0][:60]!r})")
+    emit("reply reader alone (labelled corpus)", count / elapsed, "replies/s")
 
 
 def _time_one(body: str, rounds: int = 50) -> float:

@@ -11,8 +11,12 @@ import argparse
 import json
 import time
 
+from _results import emit
+
 from negotiation_pipeline.domain.simulator import simulate
 from negotiation_pipeline.engine_config import load_engine_config
+
+SIMULATE_TARGET_S = 60.0
 
 
 def main() -> None:
@@ -26,6 +30,17 @@ def main() -> None:
     summary = simulate(args.campaigns, args.influencers, args.seed, config, clock=time.perf_counter)
     summary["wall_seconds_including_config_load"] = round(time.perf_counter() - started, 3)
     print(json.dumps(summary, indent=2))
+    wall = summary["wall_seconds_including_config_load"]
+    size = f"{args.campaigns} campaigns x {args.influencers} influencers"
+    emit(f"simulate {size} (wall)", wall, "s", target="< 60 s", ok=wall < SIMULATE_TARGET_S)
+    emit(f"simulate {size}: close rate", float(summary["close_rate"]), "", digits=3)
+    emit(
+        f"simulate {size}: average CPM achieved (target range "
+        f"${summary['average_target_cpm_min']}-${summary['average_target_cpm_max']})",
+        float(summary["average_cpm_achieved"]),
+        "USD",
+        digits=2,
+    )
 
 
 if __name__ == "__main__":
