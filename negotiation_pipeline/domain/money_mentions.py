@@ -106,7 +106,8 @@ _ACCEPT_AFTER = re.compile(
 )
 _ACCEPT_BEFORE = re.compile(
     r"(?:deal at|agreed at|agree to|accept|happy with|fine with|okay with|ok with|good with|"
-    r"confirm(?:ing)?)\s+(?:the\s+)?$",
+    r"confirm(?:ing)?|(?:happy|glad|ready|excited|good) to (?:move forward|proceed|go ahead|"
+    r"confirm|lock (?:it|this) in)(?: at| with| for)?)\s+(?:the\s+)?$",
 )
 _SENTENCE_BREAK = re.compile(r"[.!?\n](?!\d)")
 

@@ -66,6 +66,23 @@ _ACCEPT_STRONG = _phrases(
     r"absolutely",
     r"can'?t wait to (?:get started|start)",
 )
+# Questions about what happens once the deal is done presuppose it: "what are the next steps?",
+# "where do I send my invoice?". They accept; they are not questions about the terms. Words may
+# be separated by a line break (wrapped mail), hence the spaces become \s+ below.
+_AFTER_DEAL_QUESTION_PARTS = (
+    r"(?:what'?s|what are|what would be) (?:the )?next steps?",
+    r"where (?:do|should|can) (?:i|we) sign",
+    r"(?:where|who|how) (?:do|should|can|would) (?:i|we) (?:send|submit|address|email) "
+    r"(?:my |our |the )?(?:invoice|banking|bank|payment|tax|w-?9|w-?8|shipping|mailing|address)",
+    r"(?:where|who|how) (?:do|should|can|would) (?:i|we) (?:invoice|bill)",
+    r"(?:do|will|would) you need (?:a |an |my |our |the )?(?:w-?9|w-?8|invoice|tax form|"
+    r"banking|bank details|address|shipping address)",
+    r"when (?:can|do|should|shall) (?:i|we) (?:get started|start)",
+    r"what do you need from (?:me|us)",
+    r"(?:should|do|will|can) (?:i|we) (?:expect|receive|get) (?:the |a )?(?:contract|agreement|"
+    r"paperwork|docusign)",
+)
+_AFTER_DEAL_QUESTION = _phrases(*(part.replace(" ", r"\s+") for part in _AFTER_DEAL_QUESTION_PARTS))
 _ACCEPT_WEAK = _phrases(
     r"yes+",
     r"yep",
@@ -221,12 +238,15 @@ _PLAIN_RATE = 1.5
 _BEFORE_CONTRAST = 0.3  # "Sounds good, but …": the part before "but" is mostly politeness
 _REJECT_WITH_PROPOSAL = 0.3  # "can't do $500, could do $650" rejects our number, not the deal
 _ACCEPT_WITH_PROPOSAL = 0.3  # "could you do $600? then I'm in" accepts only on their terms
+_QUESTION_WITH_PROPOSAL = 0.3  # "could you do $1,400? how long is usage?": the engine answers
+# the topics inside its counter, so the question is a side note to the proposal
 _CONFIDENCE_PRIOR = 0.6
 _MAX_CONFIDENCE = 0.97
 
 # (pattern, intent, weight, skipped when negated or conditional)
 _PHRASE_TABLE: tuple[tuple[re.Pattern[str], Intent, float, bool], ...] = (
     (_ACCEPT_STRONG, Intent.ACCEPT, _STRONG, True),
+    (_AFTER_DEAL_QUESTION, Intent.ACCEPT, _MEDIUM, True),
     (_ACCEPT_WEAK, Intent.ACCEPT, _WEAK, True),
     (_ACCEPT_EMOJI, Intent.ACCEPT, _WEAK, False),
     (_REJECT_STRONG, Intent.REJECT, _STRONG, False),
@@ -304,6 +324,7 @@ def _score_intents(text: str, chosen: MoneyMention | None) -> dict[Intent, float
             scores[Intent.COUNTER] += _PROPOSED_RATE if chosen.proposed else _PLAIN_RATE
             scores[Intent.REJECT] *= _REJECT_WITH_PROPOSAL
             scores[Intent.ACCEPT] *= _ACCEPT_WITH_PROPOSAL
+            scores[Intent.QUESTION] *= _QUESTION_WITH_PROPOSAL
     if _LEADING_NO.match(folded):
         scores[Intent.REJECT] += _MEDIUM
     return scores
@@ -340,11 +361,15 @@ def _clauses(folded: str) -> list[_Clause]:
 def _score_questions(
     folded: str, clauses: list[_Clause], chosen: MoneyMention | None, scores: dict[Intent, float]
 ) -> None:
-    """A question about terms is a question; one that carries an amount is a counter."""
+    """A question about terms is a question; one that carries an amount is a counter, one
+    about what happens after the deal an acceptance (scored in the phrase table)."""
+    after_deal = [match.span() for match in _AFTER_DEAL_QUESTION.finditer(folded)]
     for clause in clauses:
         if not clause.asks:
             continue
         if chosen is not None and clause.start <= chosen.start < clause.end:
+            continue
+        if any(start < clause.end and clause.start < end for start, end in after_deal):
             continue
         on_topic = _QUESTION_TOPIC.search(folded, clause.start, clause.end) is not None
         scores[Intent.QUESTION] += clause.factor * (_STRONG + _WEAK if on_topic else _WEAK)

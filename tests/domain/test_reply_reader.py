@@ -11,6 +11,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from negotiation_pipeline.domain import simulator
 from negotiation_pipeline.domain.money_mentions import find_money_mentions, proposed_amount
 from negotiation_pipeline.domain.quoting import split_reply
 from negotiation_pipeline.domain.reply_reader import ReplyReading, read_reply
@@ -360,3 +361,55 @@ def test_phones_and_audience_counts_alone_yield_no_rate(noise: list[str], filler
     body = f"{filler} I have {' and '.join(noise)}. Reach me at {noise[0]}."
     reading = read_reply(body)
     assert reading.proposed_rate is None and reading.currency is None, body
+
+
+# --- accept with a question (the simulator's early accepters wrote these and were escalated) --
+
+
+@pytest.mark.parametrize("template", simulator._ACCEPTS)
+def test_every_simulated_acceptance_reads_as_accept(template: str) -> None:
+    body = template.format(offer="$1,200.00") + "\n\nOn Mon, Mar 2, 2026 Alex wrote:\n> $1,200.00"
+    reading = read_reply(body, our_offer=Decimal(1200))
+    assert reading.intent is Intent.ACCEPT, reading
+    assert reading.confidence >= 0.7
+
+
+@pytest.mark.parametrize(
+    ("our_offer", "intent"),
+    [
+        (Decimal(1200), Intent.ACCEPT),
+        (Decimal(1500), Intent.ACCEPT),
+        (Decimal(1000), Intent.COUNTER),
+    ],
+)
+def test_moving_forward_at_an_amount_is_judged_against_our_offer(
+    our_offer: Decimal, intent: Intent
+) -> None:
+    body = "Sounds good, happy to move forward at $1,200. What are the next steps?"
+    reading = read_reply(body, our_offer=our_offer)
+    assert (reading.intent, reading.proposed_rate) == (intent, Decimal(1200))
+    assert reading.confidence >= 0.7
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "sounds good, where do I send my invoice details?",
+        "Works for me. Who should I\ninvoice?",  # wrapped across lines
+        "Deal! Will I get the contract from you?",
+    ],
+)
+def test_a_question_about_after_the_deal_accepts(body: str) -> None:
+    reading = read_reply(body)
+    assert reading.intent is Intent.ACCEPT and reading.confidence >= 0.7, reading
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "Sounds interesting. What are the payment terms?",
+        "Not sure yet - what would the next steps be if I said yes?",
+    ],
+)
+def test_a_question_about_terms_or_a_hedged_one_does_not_accept(body: str) -> None:
+    assert read_reply(body).intent is not Intent.ACCEPT
