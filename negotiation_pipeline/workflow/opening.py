@@ -1,0 +1,207 @@
+"""Open the negotiations of one campaign: one opening offer per influencer of its CPM table.
+
+Each influencer is opened in its own transaction (state row + outbox email + audit), and an
+influencer whose thread already exists is skipped, so re-running never emails anyone twice. The
+emails are only queued here; `outbox.deliver_pending` sends them after the commit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from negotiation_pipeline.domain.audit import AuditEntry
+from negotiation_pipeline.domain.campaign import Campaign
+from negotiation_pipeline.domain.cpm import FlexibilityRow
+from negotiation_pipeline.domain.money import parse_decimal
+from negotiation_pipeline.domain.negotiation import (
+    EngineConfig,
+    InfluencerTerms,
+    Outcome,
+    open_negotiation,
+)
+from negotiation_pipeline.domain.types import EventType, Platform
+from negotiation_pipeline.integrations.mail.base import SenderIdentity
+from negotiation_pipeline.store.base import NegotiationStore, OutboxEmail, UnitOfWork
+from negotiation_pipeline.workflow.events import (
+    Escalated,
+    FinalState,
+    NegotiationsStarted,
+    PipelineEvent,
+)
+from negotiation_pipeline.workflow.persistence import (
+    campaign_tracker,
+    next_message_id,
+    save_negotiation,
+    thread_id_for,
+)
+from negotiation_pipeline.workflow.records import escalation_audit, transition_audit
+
+
+class CampaignNotReadyError(ValueError):
+    """The campaign is unknown to the store or did not validate: nothing can be opened."""
+
+
+@dataclass(frozen=True)
+class OpeningResult:
+    opened: tuple[str, ...]  # thread ids opened by this call (offer queued or escalated)
+    already_open: int  # influencers that already had a negotiation (skipped, no email)
+    escalated: int  # opened straight into `escalated` (no feasible price, gate failure)
+    events: tuple[PipelineEvent, ...]
+    skipped: tuple[tuple[str, str], ...] = ()  # (influencer email, why) rows that were unusable
+
+
+def flexibility_rows_from_records(records: Iterable[Mapping[str, Any]]) -> list[FlexibilityRow]:
+    """`cpm_flexibility` DataFrame records (`table.to_dict("records")`) → FlexibilityRow.
+
+    Money cells must be Decimal or text (a float is refused by parse_decimal); numpy integers
+    and pandas' missing values are normalised.
+    """
+    rows: list[FlexibilityRow] = []
+    for record in records:
+        engagement = record.get("engagement_rate")
+        rows.append(
+            FlexibilityRow(
+                name=str(record["name"]),
+                email=str(record["email"]),
+                platform=Platform(str(record["platform"])),
+                average_views=int(record["average_views"]),
+                engagement_rate=None if _missing(engagement) else parse_decimal(engagement),
+                floor_cpm=parse_decimal(record["floor_cpm"]),
+                max_allowed_cpm=parse_decimal(record["max_allowed_cpm"]),
+                opening_rate=parse_decimal(record["opening_rate"]),
+                ceiling_rate=parse_decimal(record["ceiling_rate"]),
+                reason=str(record.get("reason") or ""),
+            )
+        )
+    return rows
+
+
+def _missing(value: object) -> bool:
+    # pandas writes NaN (a float) or None for an empty object cell; NaN is not equal to itself.
+    return value is None or (isinstance(value, float) and value != value)
+
+
+def open_campaign_negotiations(
+    store: NegotiationStore,
+    campaign_id: str,
+    config: EngineConfig,
+    *,
+    rows: Sequence[FlexibilityRow],
+    sender: SenderIdentity,
+    now: datetime,
+) -> OpeningResult:
+    """Open one negotiation per row that has none yet (see module docstring)."""
+    record = store.campaigns.get(campaign_id)
+    if record is None:
+        raise CampaignNotReadyError(f"campaign {campaign_id!r} is not in the store")
+    campaign = record.campaign
+    if campaign is None:
+        raise CampaignNotReadyError(f"campaign {campaign_id!r} has not validated yet")
+    opened: list[str] = []
+    events: list[PipelineEvent] = []
+    skipped: list[tuple[str, str]] = []
+    already_open = escalated = 0
+    for row in rows:
+        thread_id = thread_id_for(campaign_id, row.email)
+        try:
+            terms = InfluencerTerms.from_flexibility_row(row)
+        except ValueError as exc:
+            skipped.append((row.email, str(exc)))
+            _audit_skip(store, campaign, row, thread_id, str(exc))
+            continue
+        outcome = open_negotiation(thread_id, campaign, terms, config, now)
+        with store.transaction() as uow:
+            if uow.states.load(thread_id) is not None:
+                already_open += 1
+                continue
+            _store_opening(uow, campaign, outcome, sender, len(rows), row)
+        opened.append(thread_id)
+        if outcome.escalation is not None:
+            escalated += 1
+            events.extend(_escalation_events(outcome, campaign))
+    if opened:
+        events.insert(
+            0,
+            NegotiationsStarted(campaign_id, record.client_name, len(opened), tuple(opened)),
+        )
+    return OpeningResult(tuple(opened), already_open, escalated, tuple(events), tuple(skipped))
+
+
+def _store_opening(
+    uow: UnitOfWork,
+    campaign: Campaign,
+    outcome: Outcome,
+    sender: SenderIdentity,
+    influencer_count: int,
+    row: FlexibilityRow,
+) -> None:
+    negotiation = outcome.negotiation
+    thread_id = negotiation.thread_id
+    if not uow.states.list_for_campaign(campaign.campaign_id):
+        uow.audit.insert(
+            AuditEntry(
+                event_type=EventType.CAMPAIGN_START,
+                campaign_id=campaign.campaign_id,
+                metadata={"client": campaign.client_name, "influencers": influencer_count},
+            )
+        )
+    tracker = campaign_tracker(uow, campaign, influencer_count)
+    save_negotiation(uow, negotiation, campaign, tracker.to_dict())
+    queued = None
+    if outcome.email is not None and outcome.escalation is None:
+        queued = next_message_id(uow, thread_id, sender.domain)
+        uow.outbox.add(
+            OutboxEmail(
+                message_id=queued,
+                to_addr=outcome.email.to,
+                subject=outcome.email.subject,
+                body=outcome.email.body,
+                thread_id=thread_id,
+                campaign_id=campaign.campaign_id,
+            )
+        )
+    extra = {"flexibility_reason": row.reason, "ceiling_rate": str(row.ceiling_rate)}
+    uow.audit.insert(transition_audit(outcome, queued, extra))
+    if outcome.escalation is not None:
+        uow.audit.insert(escalation_audit(outcome))
+
+
+def _escalation_events(outcome: Outcome, campaign: Campaign) -> list[PipelineEvent]:
+    negotiation = outcome.negotiation
+    escalation = outcome.escalation
+    assert escalation is not None
+    return [
+        Escalated(
+            thread_id=negotiation.thread_id,
+            campaign_id=campaign.campaign_id,
+            influencer_name=negotiation.terms.name,
+            reason=escalation.reason.value,
+            detail=escalation.detail,
+            their_rate=escalation.their_rate,
+            our_rate=escalation.our_rate,
+            draft_body=None if escalation.draft is None else escalation.draft.body,
+        ),
+        FinalState(
+            negotiation.thread_id,
+            campaign.campaign_id,
+            negotiation.terms.name,
+            negotiation.state,
+        ),
+    ]
+
+
+def _audit_skip(
+    store: NegotiationStore, campaign: Campaign, row: FlexibilityRow, thread_id: str, why: str
+) -> None:
+    store.audit.insert(
+        AuditEntry(
+            event_type=EventType.CAMPAIGN_INFLUENCER_SKIP,
+            campaign_id=campaign.campaign_id,
+            influencer_name=row.name or None,
+            thread_id=thread_id,
+            metadata={"email": row.email, "reason": why},
+        )
+    )
