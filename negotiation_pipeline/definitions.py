@@ -7,6 +7,17 @@ Resources follow the environment (all variables optional; none set = sandbox):
   sandbox/clickup/tasks); comments on sandbox tasks go to `clickup/` next to the database.
 - NEGOTIATION_DB → the business SQLite file (default .sandbox/negotiation.db).
 - ROSTER_URL → the default influencer roster, path or https URL (default sandbox/roster.csv).
+- IMAP_HOST set → real mail: IMAP_PORT (993), IMAP_USER, IMAP_PASSWORD, IMAP_SECURITY
+  (ssl|starttls|plain; 993 implies ssl), IMAP_MAILBOX (INBOX), IMAP_SENT_FOLDER (Sent) to read
+  replies; SMTP_HOST (required then), SMTP_PORT (587), SMTP_USER, SMTP_PASSWORD, SMTP_SECURITY
+  (465 implies ssl, else starttls) to send; AGENT_EMAIL (required then) and AGENT_NAME are our
+  From. Both passwords are bound as `dg.EnvVar`.
+  Unset → the sandbox Maildir (NEGOTIATION_MAILDIR, default `maildir/` next to the database),
+  answered by simulated influencers (`sandbox_influencer_sensor`, sandbox only).
+- SLACK_BOT_TOKEN set → chat.postMessage to SLACK_CHANNEL, or per kind SLACK_AGREEMENTS_CHANNEL,
+  SLACK_ESCALATIONS_CHANNEL, SLACK_ERRORS_CHANNEL (SLACK_API_URL overrides the API base).
+  Else SLACK_WEBHOOK_URL set → that incoming webhook. Token and webhook URL are `dg.EnvVar`.
+  Neither → `slack.jsonl` next to the database plus the Dagster log.
 """
 
 from __future__ import annotations
@@ -26,14 +37,26 @@ from negotiation_pipeline.defs.assets import (
 )
 from negotiation_pipeline.defs.jobs import campaign_ingestion_job
 from negotiation_pipeline.defs.resources import (
+    SANDBOX_AGENT_EMAIL,
+    SANDBOX_AGENT_NAME,
+    BotSlackResource,
     CampaignTaskSourceResource,
     ClickUpTaskSourceResource,
+    ImapSmtpMailboxResource,
+    LogSlackResource,
+    MailboxResource,
+    MaildirMailboxResource,
     NegotiationStoreResource,
     RosterResource,
     SandboxTaskSourceResource,
+    SlackResource,
+    WebhookSlackResource,
 )
 from negotiation_pipeline.defs.sensors import clickup_campaign_sensor, cpm_automation_sensor
 from negotiation_pipeline.integrations.clickup.client import DEFAULT_CLICKUP_API_URL
+from negotiation_pipeline.integrations.mail import ImapConfig, MailError, SmtpConfig
+from negotiation_pipeline.integrations.slack import SlackError
+from negotiation_pipeline.integrations.slack.client import DEFAULT_API_BASE
 from negotiation_pipeline.store.paths import DB_ENV_VAR, SANDBOX_DB_PATH
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -59,13 +82,77 @@ def task_source_resource(env: Mapping[str, str], db_path: Path) -> CampaignTaskS
     )
 
 
+def _env_var_if_set(env: Mapping[str, str], name: str) -> str:
+    """A secret bound as dg.EnvVar when it is set (else empty: no login)."""
+    return dg.EnvVar(name) if _setting(env, name) else ""  # type: ignore[return-value]
+
+
+def mailbox_resource(env: Mapping[str, str], db_path: Path) -> MailboxResource:
+    if not _setting(env, "IMAP_HOST"):
+        return MaildirMailboxResource(
+            root=_setting(env, "NEGOTIATION_MAILDIR") or str(db_path.parent / "maildir"),
+            agent_email=_setting(env, "AGENT_EMAIL") or SANDBOX_AGENT_EMAIL,
+            agent_name=_setting(env, "AGENT_NAME") or SANDBOX_AGENT_NAME,
+        )
+    agent_email = _setting(env, "AGENT_EMAIL")
+    if agent_email is None:
+        raise MailError("IMAP_HOST is set but AGENT_EMAIL (our From address) is not")
+    if not _setting(env, "SMTP_HOST"):
+        raise MailError("IMAP_HOST is set but SMTP_HOST is not: replies could not be sent")
+    imap = ImapConfig.from_env(env)  # validates ports and security, applies the defaults
+    smtp = SmtpConfig.from_env(env)
+    return ImapSmtpMailboxResource(
+        agent_email=agent_email,
+        agent_name=_setting(env, "AGENT_NAME") or "",
+        imap_host=imap.host,
+        imap_port=imap.port,
+        imap_user=imap.user,
+        imap_password=_env_var_if_set(env, "IMAP_PASSWORD"),
+        imap_security=imap.security,
+        imap_mailbox=imap.mailbox,
+        imap_sent_folder=imap.sent_folder,
+        smtp_host=smtp.host,
+        smtp_port=smtp.port,
+        smtp_user=smtp.user or "",
+        smtp_password=_env_var_if_set(env, "SMTP_PASSWORD"),
+        smtp_security=smtp.security,
+    )
+
+
+def slack_resource(env: Mapping[str, str], db_path: Path) -> SlackResource:
+    if _setting(env, "SLACK_BOT_TOKEN"):
+        default_channel = _setting(env, "SLACK_CHANNEL")
+        channels = {
+            kind: _setting(env, f"SLACK_{kind.upper()}_CHANNEL") or default_channel
+            for kind in ("agreements", "escalations", "errors")
+        }
+        missing = [f"SLACK_{kind.upper()}_CHANNEL" for kind, ch in channels.items() if not ch]
+        if missing:
+            raise SlackError(
+                "SLACK_BOT_TOKEN is set but no channel: set SLACK_CHANNEL or " + ", ".join(missing)
+            )
+        return BotSlackResource(
+            bot_token=dg.EnvVar("SLACK_BOT_TOKEN"),
+            agreements_channel=channels["agreements"] or "",
+            escalations_channel=channels["escalations"] or "",
+            errors_channel=channels["errors"] or "",
+            api_base=_setting(env, "SLACK_API_URL") or DEFAULT_API_BASE,
+        )
+    if _setting(env, "SLACK_WEBHOOK_URL"):
+        return WebhookSlackResource(webhook_url=dg.EnvVar("SLACK_WEBHOOK_URL"))
+    return LogSlackResource(jsonl_path=str(db_path.parent / "slack.jsonl"))
+
+
 def build_resources(env: Mapping[str, str]) -> dict[str, dg.ConfigurableResource]:
-    """Resources for this environment (tests pass their own mapping)."""
+    """Resources for this environment (tests pass their own mapping; see the module docstring
+    for every variable)."""
     db_path = Path(_setting(env, DB_ENV_VAR) or SANDBOX_DB_PATH).expanduser()
     return {
         "store": NegotiationStoreResource(db_path=str(db_path)),
         "clickup": task_source_resource(env, db_path),
         "roster": RosterResource(default_source=_setting(env, "ROSTER_URL") or str(SANDBOX_ROSTER)),
+        "mailbox": mailbox_resource(env, db_path),
+        "slack": slack_resource(env, db_path),
     }
 
 

@@ -3,11 +3,14 @@
 Each resource only holds configuration (paths, URLs, the ClickUp token as `dg.EnvVar`) and opens
 the integration object per use, so Dagster can copy and rebind it freely and nothing is shared
 across runs. Resources are bound in `negotiation_pipeline/definitions.py` and nowhere else.
+Secrets (ClickUp token, IMAP/SMTP passwords, Slack webhook URL and bot token) are bound as
+`dg.EnvVar`, so they are resolved at run time and never shown in the UI or logged.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import logging
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -20,7 +23,27 @@ from negotiation_pipeline.integrations.clickup.client import (
     ClickUpClient,
 )
 from negotiation_pipeline.integrations.clickup.sandbox import SandboxTaskSource
+from negotiation_pipeline.integrations.mail import (
+    ImapConfig,
+    ImapReader,
+    ImapSmtpMailbox,
+    Mailbox,
+    MaildirMailbox,
+    SenderIdentity,
+    SmtpConfig,
+    SmtpSender,
+)
 from negotiation_pipeline.integrations.roster.reader import RosterRow, read_roster
+from negotiation_pipeline.integrations.slack import (
+    BotSlack,
+    LogSlack,
+    SlackChannel,
+    SlackError,
+    SlackMessage,
+    SlackNotifier,
+    WebhookSlack,
+)
+from negotiation_pipeline.integrations.slack.client import DEFAULT_API_BASE
 from negotiation_pipeline.store.base import NegotiationStore
 from negotiation_pipeline.store.sqlite import SQLiteStore
 
@@ -98,3 +121,196 @@ class RosterResource(dg.ConfigurableResource):
 
     def read(self, source: str | None = None) -> list[RosterRow]:
         return read_roster(source or self.default_source, timeout=self.timeout_seconds)
+
+
+# --- mail ----------------------------------------------------------------------------------------
+
+SANDBOX_AGENT_EMAIL = "partnerships@northbeam.test"
+SANDBOX_AGENT_NAME = "Alex Morgan"
+DEFAULT_MAIL_BATCH = 100
+
+
+class MailboxResource(dg.ConfigurableResource):
+    """The agent's mailbox. Bind a subclass: the sandbox Maildir or IMAP+SMTP."""
+
+    agent_email: str = Field(description="our From address (AGENT_EMAIL)")
+    agent_name: str = Field(default="", description="our display name (AGENT_NAME)")
+    batch_limit: int = Field(
+        default=DEFAULT_MAIL_BATCH, gt=0, description="most replies one inbox_sensor run handles"
+    )
+
+    @property
+    def sender(self) -> SenderIdentity:
+        return SenderIdentity(self.agent_email, self.agent_name)
+
+    @property
+    def is_sandbox(self) -> bool:
+        return False
+
+    @property
+    def mailbox_name(self) -> str:
+        """Key of this mailbox's cursor in the store (another account gets its own cursor)."""
+        raise NotImplementedError(f"{type(self).__name__} has no mailbox name")
+
+    @contextmanager
+    def open(self) -> Iterator[Mailbox]:
+        raise NotImplementedError(f"{type(self).__name__} does not open a mailbox")
+        yield  # pragma: no cover
+
+
+class MaildirMailboxResource(MailboxResource):
+    """Sandbox mail: an inbox and a sent Maildir under one folder; nothing leaves the machine."""
+
+    root: str = Field(description="Maildir root (NEGOTIATION_MAILDIR, default next to the DB)")
+
+    @property
+    def is_sandbox(self) -> bool:
+        return True
+
+    @property
+    def mailbox_name(self) -> str:
+        return "sandbox-maildir"
+
+    @contextmanager
+    def open(self) -> Iterator[Mailbox]:
+        yield MaildirMailbox(Path(self.root), self.sender)
+
+    def open_maildir(self) -> MaildirMailbox:
+        """The concrete sandbox mailbox (the simulated influencers read its sent folder)."""
+        return MaildirMailbox(Path(self.root), self.sender)
+
+
+class ImapSmtpMailboxResource(MailboxResource):
+    """Real mail: replies read over IMAP (BODY.PEEK, UID cursor), our mail sent over SMTP."""
+
+    imap_host: str
+    imap_port: int = 993
+    imap_user: str = ""
+    imap_password: str = Field(default="", description="bind dg.EnvVar('IMAP_PASSWORD')")
+    imap_security: str = "ssl"
+    imap_mailbox: str = "INBOX"
+    imap_sent_folder: str = "Sent"
+    smtp_host: str
+    smtp_port: int = 587
+    smtp_user: str = ""
+    smtp_password: str = Field(default="", description="bind dg.EnvVar('SMTP_PASSWORD')")
+    smtp_security: str = "starttls"
+    timeout_seconds: float = Field(default=30.0, gt=0)
+
+    @property
+    def mailbox_name(self) -> str:
+        return f"imap://{self.imap_user}@{self.imap_host}:{self.imap_port}/{self.imap_mailbox}"
+
+    @contextmanager
+    def open(self) -> Iterator[Mailbox]:
+        imap = ImapConfig(
+            host=self.imap_host,
+            port=self.imap_port,
+            user=self.imap_user,
+            password=self.imap_password,
+            security=_choice(self.imap_security, ("ssl", "starttls", "plain"), "imap_security"),  # type: ignore[arg-type]
+            mailbox=self.imap_mailbox,
+            sent_folder=self.imap_sent_folder,
+            timeout_seconds=self.timeout_seconds,
+        )
+        smtp = SmtpConfig(
+            host=self.smtp_host,
+            port=self.smtp_port,
+            user=self.smtp_user or None,
+            password=self.smtp_password or None,
+            security=_choice(self.smtp_security, ("starttls", "ssl", "plain"), "smtp_security"),  # type: ignore[arg-type]
+            timeout_seconds=self.timeout_seconds,
+        )
+        yield ImapSmtpMailbox(ImapReader(imap), SmtpSender(smtp, self.sender))
+
+
+def _choice(value: str, allowed: tuple[str, ...], name: str) -> str:
+    if value not in allowed:
+        raise ValueError(f"{name} must be one of {', '.join(allowed)}, got {value!r}")
+    return value
+
+
+# --- Slack ---------------------------------------------------------------------------------------
+
+
+class SlackResource(dg.ConfigurableResource):
+    """Where alerts go. Bind a subclass: incoming webhook, bot token, or the sandbox log file."""
+
+    @property
+    def is_sandbox(self) -> bool:
+        return False
+
+    @contextmanager
+    def open(self) -> Iterator[SlackNotifier]:
+        raise NotImplementedError(f"{type(self).__name__} does not open a Slack client")
+        yield  # pragma: no cover
+
+    def post_all(self, messages: Sequence[SlackMessage], log: logging.Logger) -> int:
+        """Post each message; return how many failed. A failure is logged, never raised: the
+        work the messages describe is already committed, and a rerun would not re-post them."""
+        if not messages:
+            return 0
+        failed = 0
+        with self.open() as slack:
+            for message in messages:
+                try:
+                    slack.post(message)
+                except SlackError as exc:
+                    failed += 1
+                    log.error(f"Slack message not delivered ({message.text[:80]!r}): {exc}")
+        return failed
+
+
+class WebhookSlackResource(SlackResource):
+    """An incoming webhook (one channel, fixed by the webhook)."""
+
+    webhook_url: str = Field(description="a secret; bind dg.EnvVar('SLACK_WEBHOOK_URL')")
+
+    @contextmanager
+    def open(self) -> Iterator[SlackNotifier]:
+        client = WebhookSlack(self.webhook_url)
+        try:
+            yield client
+        finally:
+            client.close()
+
+
+class BotSlackResource(SlackResource):
+    """chat.postMessage with a bot token; agreements, escalations and errors may go to
+    different channels."""
+
+    bot_token: str = Field(description="bind dg.EnvVar('SLACK_BOT_TOKEN')")
+    agreements_channel: str
+    escalations_channel: str
+    errors_channel: str
+    api_base: str = DEFAULT_API_BASE
+
+    @contextmanager
+    def open(self) -> Iterator[SlackNotifier]:
+        client = BotSlack(
+            self.bot_token,
+            {
+                SlackChannel.AGREEMENTS: self.agreements_channel,
+                SlackChannel.ESCALATIONS: self.escalations_channel,
+                SlackChannel.ERRORS: self.errors_channel,
+            },
+            api_base=self.api_base,
+        )
+        try:
+            yield client
+        finally:
+            client.close()
+
+
+class LogSlackResource(SlackResource):
+    """Sandbox Slack: each message appended to a JSONL file and written to the Dagster log."""
+
+    jsonl_path: str = Field(description="JSONL file of posted messages (next to the DB)")
+
+    @property
+    def is_sandbox(self) -> bool:
+        return True
+
+    @contextmanager
+    def open(self) -> Iterator[SlackNotifier]:
+        yield LogSlack(Path(self.jsonl_path), logger=dg.get_dagster_logger("slack"))
