@@ -6,7 +6,9 @@ Each bad value raises AuditFilterError naming the value and what was expected.
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timedelta
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 from negotiation_pipeline.domain.types import EventType
 from negotiation_pipeline.store.base import AuditQuery
@@ -92,6 +94,46 @@ def build_audit_query(
         limit=limit,
         now=now,
     )
+
+
+def audit_where(
+    query: AuditQuery, placeholder: str, timestamp_param: Callable[[datetime], Any]
+) -> tuple[str, list[Any]]:
+    """The WHERE clause (or "") and its parameters for a validated query, for any backend.
+
+    `placeholder` is the driver's parameter marker ("?" for sqlite3, "%s" for psycopg);
+    `timestamp_param` turns an instant into what the backend compares the timestamp column
+    with (fixed-width text for SQLite, the datetime itself for PostgreSQL's timestamptz).
+    Column names come from this function only; every value goes through a placeholder.
+    """
+    conditions: list[tuple[str, Any]] = []
+    if query.influencer is not None:
+        conditions.append(("influencer_key =", influencer_key(query.influencer)))
+    if query.campaign is not None:
+        conditions.append(("campaign_id =", query.campaign))
+    if query.event_type is not None:
+        conditions.append(("event_type =", query.event_type.value))
+    if query.thread_id is not None:
+        conditions.append(("thread_id =", query.thread_id))
+    if query.from_date is not None:
+        conditions.append(('"timestamp" >=', timestamp_param(_day_start(query.from_date))))
+    if query.to_date is not None:
+        # Whole days: everything before the first instant of the next day.
+        next_day = query.to_date + timedelta(days=1)
+        conditions.append(('"timestamp" <', timestamp_param(_day_start(next_day))))
+    if query.since is not None:
+        start = (query.now or datetime.now(UTC)) - query.since
+        conditions.append(('"timestamp" >=', timestamp_param(start)))
+    if not conditions:
+        return "", []
+    where = " AND ".join(
+        f"{column_and_operator} {placeholder}" for column_and_operator, _ in conditions
+    )
+    return " WHERE " + where, [value for _, value in conditions]
+
+
+def _day_start(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)
 
 
 def influencer_key(name: str | None) -> str | None:

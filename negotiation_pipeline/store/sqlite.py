@@ -19,26 +19,24 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import date, datetime, timedelta
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from negotiation_pipeline.domain.audit import AuditEntry
 from negotiation_pipeline.domain.campaign import Campaign
 from negotiation_pipeline.domain.state_machine import NegotiationStateMachine
-from negotiation_pipeline.domain.types import TERMINAL_STATES, EventType, NegotiationState
+from negotiation_pipeline.domain.types import TERMINAL_STATES, EventType
 from negotiation_pipeline.store import codec
-from negotiation_pipeline.store.audit_filters import build_audit_query, influencer_key
+from negotiation_pipeline.store import rows as row_codec
+from negotiation_pipeline.store.audit_filters import audit_where, build_audit_query
 from negotiation_pipeline.store.base import (
     Agreement,
-    AuditQuery,
     CampaignRecord,
     Controller,
     InboundMessage,
     InboundStatus,
     MailCursor,
     OutboxEmail,
-    OutboxStatus,
     StoredNegotiation,
     StoreError,
     StoreNotFoundError,
@@ -68,92 +66,6 @@ _AUDIT_COLUMNS = (
 # Composed only from the constant column list above; values always go through placeholders.
 _AUDIT_INSERT = f"INSERT INTO audit_log ({_AUDIT_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"  # noqa: S608
 _AUDIT_SELECT = f"SELECT id, {_AUDIT_COLUMNS} FROM audit_log"  # noqa: S608
-
-
-def _audit_row(entry: AuditEntry, default_time: str) -> tuple[Any, ...]:
-    stamp = default_time if entry.timestamp is None else codec.format_timestamp(entry.timestamp)
-    metadata = None if entry.metadata is None else codec.dumps_plain(entry.metadata)
-    return (
-        stamp,
-        entry.event_type.value,
-        entry.campaign_id,
-        entry.influencer_name,
-        influencer_key(entry.influencer_name),
-        entry.thread_id,
-        entry.direction,
-        entry.email_body,
-        entry.negotiation_state,
-        entry.rates_used,
-        entry.intent_classification,
-        metadata,
-    )
-
-
-def _audit_where(query: AuditQuery) -> tuple[str, list[Any]]:
-    clauses: list[str] = []
-    params: list[Any] = []
-    if query.influencer is not None:
-        clauses.append("influencer_key = ?")
-        params.append(influencer_key(query.influencer))
-    if query.campaign is not None:
-        clauses.append("campaign_id = ?")
-        params.append(query.campaign)
-    if query.event_type is not None:
-        clauses.append("event_type = ?")
-        params.append(query.event_type.value)
-    if query.thread_id is not None:
-        clauses.append("thread_id = ?")
-        params.append(query.thread_id)
-    if query.from_date is not None:
-        clauses.append("timestamp >= ?")
-        params.append(codec.day_start(query.from_date))
-    if query.to_date is not None:
-        # Whole days: everything before the first instant of the next day.
-        clauses.append("timestamp < ?")
-        params.append(codec.day_after_start(query.to_date))
-    if query.since is not None:
-        clauses.append("timestamp >= ?")
-        params.append(codec.format_timestamp((query.now or codec.utc_now()) - query.since))
-    where = " WHERE " + " AND ".join(clauses) if clauses else ""
-    return where, params
-
-
-_AUDIT_FIELDS = frozenset(AuditEntry.model_fields)
-
-
-def _trusted_entry(values: dict[str, Any]) -> AuditEntry:
-    """Build an AuditEntry from values that were validated on the way in.
-
-    Does what `model_construct` does (set __dict__ and pydantic's three bookkeeping slots) at a
-    fifth of the cost (~1.7 µs vs ~9 µs a row), which keeps a 50-row query under 1 ms.
-    tests/store/test_audit.py::test_query_results_equal_validated_entries guards it.
-    """
-    entry = object.__new__(AuditEntry)
-    object.__setattr__(entry, "__dict__", values)
-    object.__setattr__(entry, "__pydantic_fields_set__", set(_AUDIT_FIELDS))
-    object.__setattr__(entry, "__pydantic_extra__", None)
-    object.__setattr__(entry, "__pydantic_private__", None)
-    return entry
-
-
-def _entry_from_row(row: sqlite3.Row) -> AuditEntry:
-    metadata = row["metadata"]
-    return _trusted_entry(
-        {
-            "event_type": EventType(row["event_type"]),
-            "campaign_id": row["campaign_id"],
-            "influencer_name": row["influencer_name"],
-            "thread_id": row["thread_id"],
-            "direction": row["direction"],
-            "email_body": row["email_body"],
-            "negotiation_state": row["negotiation_state"],
-            "rates_used": row["rates_used"],
-            "intent_classification": row["intent_classification"],
-            "metadata": None if metadata is None else codec.loads_plain(metadata),
-            "timestamp": codec.parse_timestamp(row["timestamp"]),
-            "id": row["id"],
-        }
-    )
 
 
 class SQLiteAuditLog(_Repository):
@@ -191,13 +103,18 @@ class SQLiteAuditLog(_Repository):
             influencer, campaign, from_date, to_date, event_type, since, limit,
             thread_id=thread_id, now=now,
         )  # fmt: skip
-        where, params = _audit_where(query)
+        where, params = audit_where(query, "?", codec.format_timestamp)
         # id breaks ties between equal timestamps; it is the rowid, so the indexes still
         # deliver rows in this order without a sort.
         sql = f"{_AUDIT_SELECT}{where} ORDER BY timestamp DESC, id DESC LIMIT ?"
         with self._scope(False) as conn:
             rows = conn.execute(sql, [*params, query.limit]).fetchall()
-        return [_entry_from_row(row) for row in rows]
+        return [row_codec.audit_entry_from_row(row) for row in rows]
+
+
+def _audit_row(entry: AuditEntry, default_time: str) -> tuple[Any, ...]:
+    stamp = default_time if entry.timestamp is None else codec.format_timestamp(entry.timestamp)
+    return row_codec.audit_values(entry, stamp)
 
 
 # --- negotiation state -------------------------------------------------------------------------
@@ -230,35 +147,6 @@ ON CONFLICT (thread_id) DO UPDATE SET
 """
 
 
-def _negotiation_from_row(row: sqlite3.Row) -> StoredNegotiation:
-    history = [
-        (NegotiationState(f), str(e), NegotiationState(t))
-        for f, e, t in codec.loads_plain(row["history_json"])
-    ]
-    pre_pause = row["pre_pause_state"]
-    machine = NegotiationStateMachine.from_snapshot(
-        NegotiationState(row["state"]),
-        history,
-        None if pre_pause is None else NegotiationState(pre_pause),
-    )
-    return StoredNegotiation(
-        thread_id=row["thread_id"],
-        state_machine=machine,
-        round_count=row["round_count"],
-        context=codec.loads_tagged(row["context_json"]),
-        campaign=Campaign.model_validate_json(row["campaign_json"]),
-        cpm_tracker_data=codec.loads_plain(row["cpm_tracker_json"]),
-        campaign_id=row["campaign_id"],
-        influencer_name=row["influencer_name"],
-        influencer_email=row["influencer_email"],
-        lever_state=codec.loads_tagged(row["lever_state_json"]),
-        controlled_by=Controller(row["controlled_by"]),
-        agency_name=row["agency_name"],
-        created_at=codec.parse_timestamp(row["created_at"]),
-        updated_at=codec.parse_timestamp(row["updated_at"]),
-    )
-
-
 class NegotiationStateStore(_Repository):
     """Seed 09-01 names: save / load / load_active / delete, plus lookups the CLI needs."""
 
@@ -278,26 +166,11 @@ class NegotiationStateStore(_Repository):
         agency_name: str | None = None,
     ) -> None:
         """Insert or update; created_at is kept. Optional fields left None keep their value."""
-        pre_pause = state_machine.pre_pause_state
-        params = {
-            "thread_id": thread_id,
-            "state": state_machine.state.value,
-            "round_count": round_count,
-            "context_json": codec.dumps_tagged(dict(context)),
-            "campaign_json": campaign.model_dump_json(),
-            "cpm_tracker_json": codec.dumps_plain(dict(cpm_tracker_data)),
-            "history_json": codec.dumps_plain(
-                [[f.value, e, t.value] for f, e, t in state_machine.history]
-            ),
-            "now": _now_text(),
-            "campaign_id": campaign.campaign_id,
-            "influencer_name": influencer_name,
-            "influencer_email": None if influencer_email is None else influencer_email.strip(),
-            "pre_pause_state": None if pre_pause is None else pre_pause.value,
-            "lever_state_json": None if lever_state is None else codec.dumps_tagged(lever_state),
-            "controlled_by": None if controlled_by is None else Controller(controlled_by).value,
-            "agency_name": agency_name,
-        }
+        params = row_codec.state_save_params(
+            thread_id, state_machine, context, campaign, cpm_tracker_data, round_count,
+            now=_now_text(), influencer_name=influencer_name, influencer_email=influencer_email,
+            lever_state=lever_state, controlled_by=controlled_by, agency_name=agency_name,
+        )  # fmt: skip
         with self._scope(True) as conn:
             conn.execute(_STATE_UPSERT, params)
 
@@ -348,26 +221,11 @@ class NegotiationStateStore(_Repository):
         # `where` and `order` are fixed strings from this class; values go through params only.
         sql = f"SELECT * FROM negotiation_state {where} ORDER BY {order}"  # noqa: S608
         with self._scope(False) as conn:
-            rows = conn.execute(sql, tuple(params)).fetchall()
-        return [_negotiation_from_row(row) for row in rows]
+            found = conn.execute(sql, tuple(params)).fetchall()
+        return [row_codec.negotiation_from_row(row) for row in found]
 
 
 # --- campaigns ---------------------------------------------------------------------------------
-def _campaign_from_row(row: sqlite3.Row) -> CampaignRecord:
-    campaign_json = row["campaign_json"]
-    tracker_json = row["cpm_tracker_json"]
-    return CampaignRecord(
-        campaign_id=row["campaign_id"],
-        client_name=row["client_name"],
-        status=row["status"],
-        task_date_updated=row["task_date_updated"],
-        campaign=None if campaign_json is None else Campaign.model_validate_json(campaign_json),
-        cpm_tracker_data=None if tracker_json is None else codec.loads_plain(tracker_json),
-        created_at=codec.parse_timestamp(row["created_at"]),
-        updated_at=codec.parse_timestamp(row["updated_at"]),
-    )
-
-
 class SQLiteCampaigns(_Repository):
     def upsert(
         self,
@@ -380,17 +238,11 @@ class SQLiteCampaigns(_Repository):
         cpm_tracker_data: Mapping[str, Any] | None = None,
     ) -> None:
         """Insert or update (created_at kept); campaign/tracker left None keep stored values."""
-        params = {
-            "campaign_id": campaign_id,
-            "client_name": client_name,
-            "status": status,
-            "task_date_updated": task_date_updated,
-            "campaign_json": None if campaign is None else campaign.model_dump_json(),
-            "cpm_tracker_json": None
-            if cpm_tracker_data is None
-            else codec.dumps_plain(dict(cpm_tracker_data)),
-            "now": _now_text(),
-        }
+        params = row_codec.campaign_upsert_params(
+            campaign_id, client_name=client_name, status=status,
+            task_date_updated=task_date_updated, campaign=campaign,
+            cpm_tracker_data=cpm_tracker_data, now=_now_text(),
+        )  # fmt: skip
         with self._scope(True) as conn:
             conn.execute(
                 """INSERT INTO campaigns (campaign_id, client_name, task_date_updated,
@@ -414,7 +266,7 @@ class SQLiteCampaigns(_Repository):
             row = conn.execute(
                 "SELECT * FROM campaigns WHERE campaign_id = ?", (campaign_id,)
             ).fetchone()
-        return None if row is None else _campaign_from_row(row)
+        return None if row is None else row_codec.campaign_from_row(row)
 
     def list_campaigns(self, status: str | None = None) -> list[CampaignRecord]:
         with self._scope(False) as conn:
@@ -424,7 +276,7 @@ class SQLiteCampaigns(_Repository):
                 rows = conn.execute(
                     "SELECT * FROM campaigns WHERE status = ? ORDER BY created_at", (status,)
                 ).fetchall()
-        return [_campaign_from_row(row) for row in rows]
+        return [row_codec.campaign_from_row(row) for row in rows]
 
     def set_status(self, campaign_id: str, status: str) -> bool:
         with self._scope(True) as conn:
@@ -488,38 +340,10 @@ class SQLiteInbound(_Repository):
             row = conn.execute(
                 "SELECT * FROM inbound_messages WHERE message_id = ?", (message_id.strip(),)
             ).fetchone()
-        if row is None:
-            return None
-        return InboundMessage(
-            message_id=row["message_id"],
-            status=InboundStatus(row["status"]),
-            received_at=codec.parse_timestamp(row["received_at"]),
-            thread_id=row["thread_id"],
-            campaign_id=row["campaign_id"],
-            from_addr=row["from_addr"],
-            subject=row["subject"],
-            detail=row["detail"],
-        )
+        return None if row is None else row_codec.inbound_from_row(row)
 
 
 # --- outbox ------------------------------------------------------------------------------------
-def _outbox_from_row(row: sqlite3.Row) -> OutboxEmail:
-    sent_at = row["sent_at"]
-    return OutboxEmail(
-        message_id=row["message_id"],
-        to_addr=row["to_addr"],
-        subject=row["subject"],
-        body=row["body"],
-        thread_id=row["thread_id"],
-        campaign_id=row["campaign_id"],
-        in_reply_to=row["in_reply_to"],
-        references=row["references"],
-        status=OutboxStatus(row["status"]),
-        created_at=codec.parse_timestamp(row["created_at"]),
-        sent_at=None if sent_at is None else codec.parse_timestamp(sent_at),
-    )
-
-
 class SQLiteOutbox(_Repository):
     def add(self, email: OutboxEmail) -> bool:
         """Queue an email as pending. False = that Message-ID is already in the outbox."""
@@ -550,7 +374,7 @@ class SQLiteOutbox(_Repository):
                 "SELECT * FROM outbox WHERE status = 'pending' ORDER BY created_at, rowid LIMIT ?",
                 (-1 if limit is None else limit,),
             ).fetchall()
-        return [_outbox_from_row(row) for row in rows]
+        return [row_codec.outbox_from_row(row) for row in rows]
 
     def mark_sent(self, message_id: str, sent_at: datetime | None = None) -> bool:
         """True if the email was pending and is now sent; False if unknown or already sent."""
@@ -568,14 +392,14 @@ class SQLiteOutbox(_Repository):
             row = conn.execute(
                 "SELECT * FROM outbox WHERE message_id = ?", (message_id,)
             ).fetchone()
-        return None if row is None else _outbox_from_row(row)
+        return None if row is None else row_codec.outbox_from_row(row)
 
     def for_thread(self, thread_id: str) -> list[OutboxEmail]:
         with self._scope(False) as conn:
             rows = conn.execute(
                 "SELECT * FROM outbox WHERE thread_id = ? ORDER BY created_at, rowid", (thread_id,)
             ).fetchall()
-        return [_outbox_from_row(row) for row in rows]
+        return [row_codec.outbox_from_row(row) for row in rows]
 
 
 # --- agreements --------------------------------------------------------------------------------
@@ -609,18 +433,7 @@ class SQLiteAgreements(_Repository):
                 "SELECT * FROM agreements WHERE campaign_id = ? ORDER BY agreed_at, thread_id",
                 (campaign_id,),
             ).fetchall()
-        return [
-            Agreement(
-                thread_id=row["thread_id"],
-                campaign_id=row["campaign_id"],
-                influencer_name=row["influencer_name"],
-                rate=Decimal(row["rate"]),
-                cpm=Decimal(row["cpm"]),
-                engagement_rate=codec.decimal_from_text(row["engagement_rate"]),
-                agreed_at=codec.parse_timestamp(row["agreed_at"]),
-            )
-            for row in rows
-        ]
+        return [row_codec.agreement_from_row(row) for row in rows]
 
 
 # --- mail cursor -------------------------------------------------------------------------------
@@ -628,9 +441,7 @@ class SQLiteMailCursors(_Repository):
     def get(self, mailbox: str) -> MailCursor | None:
         with self._scope(False) as conn:
             row = conn.execute("SELECT * FROM mail_cursor WHERE mailbox = ?", (mailbox,)).fetchone()
-        if row is None:
-            return None
-        return MailCursor(row["mailbox"], row["uidvalidity"], row["last_uid"])
+        return None if row is None else row_codec.mail_cursor_from_row(row)
 
     def set(self, mailbox: str, uidvalidity: int, last_uid: int) -> None:
         with self._scope(True) as conn:
