@@ -103,7 +103,6 @@ def _transition_audit(
             "source": "control",
             **extra,
         },
-        timestamp=now,
     )
 
 
@@ -117,7 +116,6 @@ def _controller_audit(
         thread_id=negotiation.thread_id,
         negotiation_state=negotiation.state,
         metadata={"controlled_by": controller.value, "actor": actor, "source": "control"},
-        timestamp=now,
     )
 
 
