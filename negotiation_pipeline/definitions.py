@@ -35,7 +35,22 @@ from negotiation_pipeline.defs.assets import (
     campaign_task,
     cpm_flexibility,
 )
+from negotiation_pipeline.defs.assets.negotiations import (
+    campaign_report,
+    negotiation_snapshots,
+    negotiations,
+)
 from negotiation_pipeline.defs.jobs import campaign_ingestion_job
+from negotiation_pipeline.defs.negotiation_jobs import (
+    advance_negotiations_job,
+    followup_job,
+    followup_schedule,
+)
+from negotiation_pipeline.defs.negotiation_sensors import (
+    inbox_sensor,
+    run_failure_slack_sensor,
+    sandbox_influencer_sensor,
+)
 from negotiation_pipeline.defs.resources import (
     SANDBOX_AGENT_EMAIL,
     SANDBOX_AGENT_NAME,
@@ -84,7 +99,7 @@ def task_source_resource(env: Mapping[str, str], db_path: Path) -> CampaignTaskS
 
 def _env_var_if_set(env: Mapping[str, str], name: str) -> str:
     """A secret bound as dg.EnvVar when it is set (else empty: no login)."""
-    return dg.EnvVar(name) if _setting(env, name) else ""  # type: ignore[return-value]
+    return dg.EnvVar(name) if _setting(env, name) else ""
 
 
 def mailbox_resource(env: Mapping[str, str], db_path: Path) -> MailboxResource:
@@ -157,6 +172,15 @@ def build_resources(env: Mapping[str, str]) -> dict[str, dg.ConfigurableResource
 
 
 def build_definitions(env: Mapping[str, str]) -> dg.Definitions:
+    resources = build_resources(env)
+    sensors: list[dg.SensorDefinition] = [
+        clickup_campaign_sensor,
+        cpm_automation_sensor,
+        inbox_sensor,
+        run_failure_slack_sensor,
+    ]
+    if isinstance(resources["mailbox"], MaildirMailboxResource):
+        sensors.append(sandbox_influencer_sensor)  # simulated influencers: never on real mail
     return dg.Definitions(
         assets=[
             campaign_task,
@@ -164,10 +188,14 @@ def build_definitions(env: Mapping[str, str]) -> dg.Definitions:
             campaign_influencers,
             cpm_flexibility,
             campaign_agreements,
+            negotiations,
+            negotiation_snapshots,
+            campaign_report,
         ],
-        jobs=[campaign_ingestion_job],
-        sensors=[clickup_campaign_sensor, cpm_automation_sensor],
-        resources=build_resources(env),
+        jobs=[campaign_ingestion_job, advance_negotiations_job, followup_job],
+        schedules=[followup_schedule],
+        sensors=sensors,
+        resources=resources,
     )
 
 

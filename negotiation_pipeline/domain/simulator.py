@@ -570,3 +570,32 @@ def simulate(
             round(tally.replies / tally.engine_seconds, 1) if tally.engine_seconds else None
         )
     return summary
+
+
+# --- the sandbox: one simulated influencer per real thread ---------------------------------------
+def influencer_for_thread(negotiation: Negotiation) -> SimulatedInfluencer:
+    """The simulated person behind a stored negotiation (the Dagster sandbox answers our real
+    emails with it). Persona and hidden reservation are seeded by the thread id, so every turn
+    of a thread talks to the same person; what they said so far is restored from the record,
+    and each turn gets its own seeded randomness (a re-run of a turn writes the same reply)."""
+    terms = negotiation.terms
+    rng = random.Random(f"sandbox-persona:{negotiation.thread_id}")
+    persona = rng.choices(list(PERSONA_WEIGHTS), weights=list(PERSONA_WEIGHTS.values()))[0]
+    person = SimulatedInfluencer(
+        persona=persona,
+        name=terms.name,
+        email=terms.email,
+        reservation=quantize_cents(terms.ceiling_rate * _pct(rng, _RESERVATION_PCT[persona])),
+        followers=terms.average_views * rng.randint(3, 12),
+        last_ask=negotiation.their_last_ask,
+        asked_question=negotiation.replies_received > 0,
+        replies=negotiation.replies_received,
+        rng=random.Random(f"sandbox-turn:{negotiation.thread_id}:{negotiation.replies_received}"),
+    )
+    if persona is Persona.TALENT_MANAGER:
+        agency = rng.choice(_AGENCIES)
+        manager_first = rng.choice(("Jordan", "Casey", "Morgan", "Riley"))
+        person.manager_name = f"{manager_first} Miles"
+        person.agency = agency
+        person.manager_email = f"{manager_first.lower()}@{agency.lower().replace(' ', '')}.com"
+    return person

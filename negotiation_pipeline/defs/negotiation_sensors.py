@@ -1,0 +1,166 @@
+"""Sensors of the negotiation loop: new mail, failed runs, and (sandbox) simulated influencers.
+
+inbox_sensor stays cheap: it lists uids only (no bodies) and requests one
+advance_negotiations_job run per batch; the run fetches, reads and answers.
+"""
+
+# No `from __future__ import annotations`: Dagster reads these annotations at definition time.
+import json
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+import dagster as dg
+
+from negotiation_pipeline.defs.negotiation_jobs import (
+    ADVANCE_OP,
+    AdvanceConfig,
+    advance_negotiations_job,
+)
+from negotiation_pipeline.defs.resources import (
+    MailboxResource,
+    MaildirMailboxResource,
+    NegotiationStoreResource,
+    SlackResource,
+)
+from negotiation_pipeline.defs.sandbox_influencers import answer_sent_mail
+from negotiation_pipeline.integrations.mail import MailCursor
+from negotiation_pipeline.integrations.slack import run_failure
+from negotiation_pipeline.workflow.replies import NewMailBatch, list_new_mail
+
+INBOX_INTERVAL_SECONDS = 30
+SANDBOX_INTERVAL_SECONDS = 30
+MAIL_BATCH_TAG = "negotiation/mail_batch"
+
+
+def requested_cursor(text: str | None) -> MailCursor | None:
+    """The inbox_sensor cursor: the newest uid already requested (as 'v1:UIDVALIDITY:UID')."""
+    if not text:
+        return None
+    try:
+        return MailCursor.from_string(text)
+    except ValueError as exc:
+        raise ValueError(f"inbox_sensor cursor is {exc}; reset it or set 'v1:0:0'") from exc
+
+
+def not_yet_requested(batch: NewMailBatch, requested: MailCursor | None) -> tuple[int, ...]:
+    """Uids of the listing a previous tick has not requested yet (all of them after a
+    UIDVALIDITY change: the run dedupes by Message-ID)."""
+    if requested is None or requested.uidvalidity != batch.uidvalidity:
+        return batch.uids
+    return tuple(uid for uid in batch.uids if uid > requested.last_uid)
+
+
+def _listing_limit(
+    db_cursor: MailCursor | None, requested: MailCursor | None, batch_limit: int
+) -> int:
+    """The listing starts at the store's cursor, which lags while a requested run is queued or
+    running; list far enough to see `batch_limit` uids past what was requested already."""
+    if db_cursor is None or requested is None or db_cursor.uidvalidity != requested.uidvalidity:
+        return batch_limit
+    return batch_limit + max(0, requested.last_uid - db_cursor.last_uid)
+
+
+@dg.sensor(
+    name="inbox_sensor",
+    job=advance_negotiations_job,
+    minimum_interval_seconds=INBOX_INTERVAL_SECONDS,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description=(
+        "Lists new mail (uids only) after the stored mail cursor and requests one "
+        "advance_negotiations_job run per batch (run_key = mailbox:uidvalidity:first-last). "
+        "The sensor cursor is the newest uid requested, so the next tick asks only for newer "
+        "mail; a failed run is re-executed from the UI (its replies are deduplicated)."
+    ),
+)
+def inbox_sensor(
+    context: dg.SensorEvaluationContext,
+    store: NegotiationStoreResource,
+    mailbox: MailboxResource,
+) -> dg.SensorResult:
+    requested = requested_cursor(context.cursor)
+    name = mailbox.mailbox_name
+    with store.open() as db, mailbox.open() as box:
+        stored = db.mail_cursors.get(name)
+        db_cursor = None if stored is None else MailCursor(stored.uidvalidity, stored.last_uid)
+        limit = _listing_limit(db_cursor, requested, mailbox.batch_limit)
+        batch = list_new_mail(db, box, name, limit)
+    fresh = not_yet_requested(batch, requested)[: mailbox.batch_limit]
+    if not fresh:
+        return dg.SensorResult(skip_reason="no new mail", cursor=context.cursor)
+    run_key = batch_run_key(name, batch, fresh)
+    context.log.info(f"{len(fresh)} new message(s): {run_key}")
+    return dg.SensorResult(
+        run_requests=[
+            dg.RunRequest(
+                run_key=run_key,
+                run_config=dg.RunConfig(
+                    ops={ADVANCE_OP: AdvanceConfig(uidvalidity=batch.uidvalidity, uids=list(fresh))}
+                ),
+                tags={MAIL_BATCH_TAG: run_key},
+            )
+        ],
+        cursor=MailCursor(batch.uidvalidity, fresh[-1]).to_string(),
+    )
+
+
+def batch_run_key(mailbox_name: str, batch: NewMailBatch, uids: Sequence[int]) -> str:
+    """The batch's own key when every listed uid is requested, else the same shape for the
+    requested part: it names the content, so a rewound cursor never launches a batch twice."""
+    if tuple(uids) == batch.uids:
+        return batch.batch_key
+    return f"{mailbox_name}:{batch.uidvalidity}:{uids[0]}-{uids[-1]}"
+
+
+@dg.run_failure_sensor(
+    name="run_failure_slack_sensor",
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    minimum_interval_seconds=INBOX_INTERVAL_SECONDS,
+    description="Posts every failed run of this code location to the Slack errors channel.",
+)
+def run_failure_slack_sensor(context: dg.RunFailureSensorContext, slack: SlackResource) -> None:
+    run = context.dagster_run
+    error = context.failure_event.message or "the run failed"
+    failed_steps = [
+        event.step_key for event in context.get_step_failure_events() if event.step_key
+    ]
+    if failed_steps:
+        error = f"failed step(s): {', '.join(failed_steps)}\n{error}"
+        for event in context.get_step_failure_events():
+            data = event.step_failure_data
+            if data is not None and data.error is not None:
+                error += f"\n{event.step_key}: {data.error.message.strip()}"
+    message = run_failure(job_name=run.job_name, run_id=run.run_id, error=error)
+    failed = slack.post_all([message], dg.get_dagster_logger())
+    if failed:
+        context.log.error(f"could not post the failure of run {run.run_id} to Slack")
+
+
+@dg.sensor(
+    name="sandbox_influencer_sensor",
+    minimum_interval_seconds=SANDBOX_INTERVAL_SECONDS,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description=(
+        "Sandbox only: simulated influencers (seeded by thread id) answer the emails we sent "
+        "into the sandbox Maildir; inbox_sensor then picks their replies up like real mail."
+    ),
+)
+def sandbox_influencer_sensor(
+    context: dg.SensorEvaluationContext,
+    store: NegotiationStoreResource,
+    mailbox: MailboxResource,
+) -> dg.SensorResult:
+    if not isinstance(mailbox, MaildirMailboxResource):
+        return dg.SensorResult(skip_reason="not the sandbox mailbox", cursor=context.cursor)
+    seen = int(json.loads(context.cursor)["seen_sent"]) if context.cursor else 0
+    with store.open() as db:
+        answers = answer_sent_mail(
+            db, mailbox.open_maildir(), seen_sent=seen, now=datetime.now(UTC)
+        )
+    cursor = json.dumps({"seen_sent": answers.seen_sent})
+    if not answers.answered:
+        return dg.SensorResult(skip_reason="no email to answer", cursor=cursor)
+    context.log.info(
+        f"simulated replies to {len(answers.answered)} thread(s); "
+        f"{len(answers.silent)} stayed silent"
+    )
+    return dg.SensorResult(cursor=cursor)
