@@ -195,12 +195,73 @@ def _cmd_audit(args: argparse.Namespace) -> int:
 
 # --- control -----------------------------------------------------------------------------------
 def _add_control_parser(sub: argparse._SubParsersAction) -> None:
-    parser = sub.add_parser("control", help="pause, resume, stop or take over a negotiation")
+    parser = sub.add_parser(
+        "control",
+        help="pause, resume, stop or take over a negotiation",
+        description="Act on negotiations by thread id or influencer email (an email acts on "
+        "every active negotiation with that influencer). Persisted in the SQLite store and "
+        "audited. Prints one line per negotiation; exit 2 when nothing matched or changed.",
+    )
+    actions = parser.add_subparsers(dest="control_command", required=True)
+    helps = {
+        "pause": "pause (remembers the state; resume restores it)",
+        "resume": "resume a paused negotiation and/or hand a taken-over one back to the agent",
+        "stop": "stop for good",
+        "takeover": "a human takes over: the agent stops answering and following up",
+    }
+    for name, text in helps.items():
+        action = actions.add_parser(name, help=text)
+        action.add_argument("target", metavar="THREAD_ID_OR_EMAIL")
+        _add_control_options(action)
+    agency = actions.add_parser("stop-agency", help="stop every active negotiation of an agency")
+    agency.add_argument("target", metavar="AGENCY_NAME", help="talent agency (case-insensitive)")
+    _add_control_options(agency)
     parser.set_defaults(handler=_cmd_control)
 
 
+def _add_control_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--db", help="SQLite file (default: $NEGOTIATION_DB, else .sandbox/)")
+    parser.add_argument("--actor", help="who is acting, for the audit trail (default: cli:$USER)")
+
+
 def _cmd_control(args: argparse.Namespace) -> int:
-    raise NotImplementedError("control")
+    import getpass
+    from datetime import UTC, datetime
+
+    from negotiation_pipeline.store import SQLiteStore, StoreError, default_db_path
+    from negotiation_pipeline.workflow.control import (
+        ControlError,
+        NothingChangedError,
+        control,
+        stop_agency,
+    )
+
+    actor = args.actor or f"cli:{getpass.getuser()}"
+    db_path = args.db or default_db_path()
+    now = datetime.now(UTC)
+    try:
+        store = SQLiteStore(db_path, create=False)
+    except StoreError as exc:
+        print(f"error: {exc} (set NEGOTIATION_DB or pass --db)", file=sys.stderr)
+        return EXIT_INVALID
+    try:
+        if args.control_command == "stop-agency":
+            result = stop_agency(store, args.target, actor=actor, now=now)
+        else:
+            result = control(store, args.control_command, args.target, actor=actor, now=now)
+    except NothingChangedError as exc:
+        for line in exc.result.lines:
+            print(line)
+        print(f"error: {args.control_command} {args.target}: nothing changed", file=sys.stderr)
+        return EXIT_INVALID
+    except ControlError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_INVALID
+    finally:
+        store.close()
+    for line in result.lines:
+        print(line)
+    return EXIT_OK
 
 
 # --- backfill-cpm ------------------------------------------------------------------------------
