@@ -1,0 +1,72 @@
+"""deliver_pending: send after commit, once; one bad email does not block the others."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from negotiation_pipeline.domain.types import EventType
+from negotiation_pipeline.integrations.mail import MaildirMailbox
+from negotiation_pipeline.store import OutboxEmail, OutboxStatus, SQLiteStore
+from negotiation_pipeline.workflow.outbox import deliver_pending, to_outgoing
+from tests.workflow.support import sent_message_ids
+
+
+def _queue(store: SQLiteStore, n: int, to_addr: str = "jane@gmail.com") -> OutboxEmail:
+    email = OutboxEmail(
+        message_id=f"<neg.t.{n}@agency.test>",
+        to_addr=to_addr,
+        subject=f"Offer {n}",
+        body=f"Body {n}",
+        thread_id="t",
+        campaign_id="cmp-1",
+        in_reply_to="<theirs.1@gmail.com>",
+        references="<neg.t.0@agency.test> <theirs.1@gmail.com>",
+    )
+    assert store.outbox.add(email)
+    return email
+
+
+def test_one_failing_email_is_audited_and_the_rest_go_out(
+    store: SQLiteStore, mailbox: MaildirMailbox, tmp_path: Path
+) -> None:
+    _queue(store, 1)
+    broken = _queue(store, 2, to_addr="victim@x.com\nBcc: everyone@x.com")
+    _queue(store, 3)
+
+    result = deliver_pending(store, mailbox)
+
+    assert (result.sent, result.already_sent) == (2, 0)
+    assert [message_id for message_id, _ in result.failed] == [broken.message_id]
+    assert "HeaderInjectionError" in result.failed[0][1]
+    assert set(sent_message_ids(tmp_path / "mail")) == {
+        "<neg.t.1@agency.test>",
+        "<neg.t.3@agency.test>",
+    }
+    assert [e.message_id for e in store.outbox.pending()] == [broken.message_id]
+    (error,) = store.audit.query(event_type=EventType.ERROR)
+    assert error.metadata is not None and error.metadata["message_id"] == broken.message_id
+
+
+def test_crash_after_send_before_mark_does_not_resend(
+    store: SQLiteStore, mailbox: MaildirMailbox, tmp_path: Path
+) -> None:
+    email = _queue(store, 1)
+    mailbox.send_once(to_outgoing(email))  # the earlier run sent it and died before marking
+
+    result = deliver_pending(store, mailbox)
+
+    assert (result.sent, result.already_sent) == (0, 1)
+    assert sent_message_ids(tmp_path / "mail") == {email.message_id: 1}
+    stored = store.outbox.get(email.message_id)
+    assert stored is not None and stored.status is OutboxStatus.SENT
+    (audit,) = store.audit.query(event_type=EventType.EMAIL_SENT)
+    assert audit.metadata is not None and audit.metadata["found_in_sent_store"] is True
+
+
+def test_threading_headers_reach_the_wire(store: SQLiteStore, mailbox: MaildirMailbox) -> None:
+    _queue(store, 1)
+    deliver_pending(store, mailbox)
+    (raw,) = mailbox.sent_messages()
+    assert b"In-Reply-To: <theirs.1@gmail.com>" in raw
+    assert b"References: <neg.t.0@agency.test> <theirs.1@gmail.com>" in raw
+    assert deliver_pending(store, mailbox).sent == 0  # nothing pending any more
