@@ -1,0 +1,228 @@
+"""Events → Slack messages and ClickUp comments; posted over loopback HTTP to the Slack and
+ClickUp fakes (real clients), and to the sandbox JSONL files."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from negotiation_pipeline.domain.types import NegotiationState
+from negotiation_pipeline.integrations import resilience
+from negotiation_pipeline.integrations.clickup import ClickUpClient, SandboxTaskSource
+from negotiation_pipeline.integrations.slack import LogSlack, SlackChannel, WebhookSlack
+from negotiation_pipeline.store import SQLiteStore
+from negotiation_pipeline.workflow.events import (
+    AgreementReached,
+    Escalated,
+    FinalState,
+    MarkedStale,
+    NegotiationsStarted,
+    PipelineEvent,
+)
+from negotiation_pipeline.workflow.notify import (
+    clickup_comments_for,
+    details_from_store,
+    post_notifications,
+    slack_messages_for,
+)
+from tests.fakes.clickup_server import FakeClickUp, make_task
+from tests.fakes.slack_server import FakeReply, SlackFake, running_slack_fake
+from tests.workflow.opened_threads import open_threads
+from tests.workflow.support import flex_row
+
+S = NegotiationState
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> SQLiteStore:
+    return SQLiteStore(tmp_path / "negotiation.db")
+
+
+@pytest.fixture
+def threads(store: SQLiteStore) -> list[str]:
+    return open_threads(store, [flex_row(), flex_row("Sam Lee", "sam@gmail.com")])
+
+
+@pytest.fixture
+def slack() -> Iterator[SlackFake]:
+    with running_slack_fake() as fake:
+        yield fake
+
+
+@pytest.fixture
+def clickup() -> Iterator[FakeClickUp]:
+    with FakeClickUp() as fake:
+        fake.put_task(make_task("cmp-1", 1_780_000_000_000))
+        yield fake
+
+
+@pytest.fixture
+def api_errors() -> Iterator[list[tuple[str, int]]]:
+    """What resilient_api_call reported to its error notifier (Slack error alert in prod)."""
+    reported: list[tuple[str, int]] = []
+    resilience.configure_error_notifier(
+        lambda name, exc, attempts: reported.append((name, attempts))
+    )
+    yield reported
+    resilience.configure_error_notifier(None)
+
+
+def _events(jane: str, sam: str) -> list[PipelineEvent]:
+    return [
+        NegotiationsStarted("cmp-1", "Glow Labs", 2, (jane, sam)),
+        AgreementReached(
+            jane, "cmp-1", "Jane Doe", Decimal("1200.00"), Decimal("24.00"), Decimal("30")
+        ),
+        FinalState(jane, "cmp-1", "Jane Doe", S.AGREED),
+        Escalated(
+            sam,
+            "cmp-1",
+            "Sam Lee",
+            "over_approval_limit",
+            "ask $6,000.00 is above max cost without approval $5,000.00",
+            Decimal("6000"),
+            Decimal("1000.00"),
+            "Hi Sam, we could do $1,100.00 ...",
+        ),
+        FinalState(sam, "cmp-1", "Sam Lee", S.ESCALATED),
+    ]
+
+
+def _block_text(blocks: tuple[dict[str, object], ...]) -> str:
+    return json.dumps(blocks)
+
+
+def test_slack_messages_carry_the_alert_facts_from_events_and_store(
+    store: SQLiteStore, threads: list[str]
+) -> None:
+    jane, sam = threads
+    events = [*_events(jane, sam), MarkedStale(sam, "cmp-1", "Sam Lee", 4)]
+
+    started, agreement, escalation, stale = slack_messages_for(
+        events, details_from_store(store, events)
+    )
+
+    assert started.channel is SlackChannel.AGREEMENTS
+    assert "Influencers found:*\\n2/2" in _block_text(started.blocks)
+    assert "$50,000.00" in _block_text(started.blocks)  # the campaign budget from the store
+    assert agreement.channel is SlackChannel.AGREEMENTS
+    assert agreement.text == "Deal agreed: Jane Doe (Glow Labs) at $1,200.00"
+    agreement_blocks = _block_text(agreement.blocks)
+    for fact in ("jane@gmail.com", "$24.00", "1 Instagram Reel", "3 Instagram Stories", jane):
+        assert fact in agreement_blocks
+    assert escalation.channel is SlackChannel.ESCALATIONS
+    escalation_blocks = _block_text(escalation.blocks)
+    for fact in (
+        "sam@gmail.com",
+        "over approval limit",
+        "$6,000.00",
+        "$1,000.00",
+        "Draft (not sent)",
+    ):
+        assert fact in escalation_blocks
+    assert "Hi Sam, we could do $1,100.00" in escalation_blocks
+    assert stale.text.startswith("Stale: Sam Lee (Glow Labs), 4 days")
+
+
+def test_without_store_details_the_alerts_say_n_a_instead_of_guessing() -> None:
+    event = AgreementReached("t-1", "cmp-1", "Jane Doe", Decimal("900"), Decimal("18"), None)
+    (message,) = slack_messages_for([event, FinalState("t-1", "cmp-1", "Jane Doe", S.AGREED)])
+    assert "*Email:*\\nn/a" in _block_text(message.blocks)
+
+
+def test_clickup_comments_on_start_and_once_per_final_state() -> None:
+    events = [
+        *_events("t-jane", "t-sam"),
+        FinalState("t-ana", "cmp-1", "Ana Ruiz", S.REJECTED),
+        MarkedStale("t-ben", "cmp-2", "Ben Cho", 4),
+        FinalState("t-ben", "cmp-2", "Ben Cho", S.STALE),
+        FinalState("t-cara", "cmp-2", "Cara Dunn", S.STOPPED),
+    ]
+
+    assert clickup_comments_for(events) == [
+        ("cmp-1", "Negotiations started with 2 influencers for Glow Labs."),
+        ("cmp-1", "Jane Doe: agreed at $1,200.00, CPM $24.00 (target up to $30.00)."),
+        ("cmp-1", "Sam Lee: escalated to a human (over approval limit)."),
+        ("cmp-1", "Ana Ruiz: ended without a deal (rejected or polite exit)."),
+        ("cmp-2", "Ben Cho: stale, no reply for 4 days after a follow-up."),
+        ("cmp-2", "Cara Dunn: stopped by an operator."),
+    ]
+
+
+def test_post_notifications_over_http_to_slack_and_clickup(
+    store: SQLiteStore,
+    threads: list[str],
+    slack: SlackFake,
+    clickup: FakeClickUp,
+    api_errors: list[tuple[str, int]],
+) -> None:
+    jane, sam = threads
+    events = _events(jane, sam)
+    notifier = WebhookSlack(slack.webhook_url, sleep=lambda _: None)
+    with ClickUpClient(clickup.base_url, clickup.token, clickup.list_id) as client:
+        result = post_notifications(
+            events, notifier, client.post_comment, details=details_from_store(store, events)
+        )
+
+    assert result.ok and result.errors == ()
+    assert (result.slack_posted, result.comments_posted) == (3, 3)
+    texts = [request.json["text"] for request in slack.requests]
+    assert texts[1] == "Deal agreed: Jane Doe (Glow Labs) at $1,200.00"
+    assert all(request.json["blocks"] for request in slack.requests)
+    comments = clickup.comments_for("cmp-1")
+    assert [c["comment_text"] for c in comments] == [
+        text for _, text in clickup_comments_for(events)
+    ]
+    assert all(c["notify_all"] is False for c in comments)
+    assert api_errors == []
+
+
+def test_one_failing_post_never_stops_the_others(
+    slack: SlackFake,
+    clickup: FakeClickUp,
+    api_errors: list[tuple[str, int]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(resilience, "sleep", lambda _: None)
+    slack.script("webhook", FakeReply(400, "invalid_payload"))  # the first Slack post is refused
+    events: list[PipelineEvent] = [
+        *_events("t-jane", "t-sam"),
+        FinalState("t-zed", "gone-task", "Zed Q", S.STOPPED),  # a task deleted in ClickUp: 404
+        FinalState("t-ana", "cmp-1", "Ana Ruiz", S.REJECTED),
+    ]
+    notifier = WebhookSlack(slack.webhook_url, sleep=lambda _: None)
+    with ClickUpClient(clickup.base_url, clickup.token, clickup.list_id) as client:
+        result = post_notifications(events, notifier, client.post_comment)
+
+    assert (result.slack_posted, result.slack_failed) == (2, 1)
+    assert (result.comments_posted, result.comments_failed) == (4, 1)
+    assert len(result.errors) == 2 and not result.ok
+    assert "invalid_payload" in result.errors[0]
+    assert result.errors[1].startswith("clickup comment on task gone-task: ")
+    assert "404" in result.errors[1]
+    assert len(slack.requests) == 3
+    assert [c["comment_text"] for c in clickup.comments_for("cmp-1")][-1] == (
+        "Ana Ruiz: ended without a deal (rejected or polite exit)."
+    )
+    assert api_errors == [("clickup", 1)]  # a 404 is not retried, and reported once
+
+
+def test_sandbox_posts_land_in_the_jsonl_files(tmp_path: Path) -> None:
+    source = SandboxTaskSource(tmp_path / "tasks", tmp_path / "out")
+    log_slack = LogSlack(tmp_path / "out" / "slack.jsonl")
+
+    result = post_notifications(_events("t-jane", "t-sam"), log_slack, source.post_comment)
+
+    assert result.ok and (result.slack_posted, result.comments_posted) == (3, 3)
+    assert [m["channel"] for m in log_slack.read_all()] == [
+        "agreements",
+        "agreements",
+        "escalations",
+    ]
+    comments = source.read_comments()
+    assert [c["task_id"] for c in comments] == ["cmp-1"] * 3
+    assert comments[1]["comment_text"].startswith("Jane Doe: agreed at $1,200.00")
