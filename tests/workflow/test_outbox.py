@@ -70,3 +70,18 @@ def test_threading_headers_reach_the_wire(store: SQLiteStore, mailbox: MaildirMa
     assert b"In-Reply-To: <theirs.1@gmail.com>" in raw
     assert b"References: <neg.t.0@agency.test> <theirs.1@gmail.com>" in raw
     assert deliver_pending(store, mailbox).sent == 0  # nothing pending any more
+
+
+def test_maildir_send_interrupted_after_reserving_its_file_name_completes_once(
+    store: SQLiteStore, mailbox: MaildirMailbox, tmp_path: Path
+) -> None:
+    from negotiation_pipeline.integrations.mail.maildir import _sent_key
+
+    email = _queue(store, 1)
+    # The state a SIGKILL leaves between "marker written" and "file renamed into sent/new".
+    mailbox._sent_marker(email.message_id).write_text(_sent_key(email.message_id) + "\n")
+    assert not mailbox.already_sent(email.message_id)
+
+    assert deliver_pending(store, mailbox).sent == 1
+    assert mailbox.send_once(to_outgoing(email)) is False
+    assert sent_message_ids(tmp_path / "mail") == {email.message_id: 1}

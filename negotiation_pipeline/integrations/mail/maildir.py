@@ -21,6 +21,8 @@ import mailbox
 import os
 import re
 import secrets
+import socket
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
@@ -150,18 +152,39 @@ class MaildirMailbox:
         return FetchResult(tuple(messages), tuple(unreadable), cursor, rescanned)
 
     def send(self, email_: OutgoingEmail, date: datetime | None = None) -> None:
-        """File the email in sent/ (the sandbox's "sending"), then mark its Message-ID."""
-        self.sent.add(render_email(email_, self.sender, date))
-        _write_atomically(self._sent_marker(email_.message_id), "")
+        """File the email in sent/ (the sandbox's "sending").
+
+        Crash-safe without duplicates: the Message-ID's marker first records the file name the
+        email will have, then the file appears in sent/new by an atomic rename. A process killed
+        in between leaves a marker naming a missing file; the next send writes that same name,
+        so one Message-ID never has two copies in sent/.
+        """
+        marker = self._sent_marker(email_.message_id)
+        key = _read_marker(marker)
+        if key is None:
+            key = _sent_key(email_.message_id)
+            _write_atomically(marker, key + "\n")
+        if self._sent_file_exists(key):
+            return
+        temporary = self.root / "sent" / "tmp" / key
+        temporary.write_bytes(render_email(email_, self.sender, date))
+        os.replace(temporary, self.root / "sent" / "new" / key)
 
     def already_sent(self, message_id: str) -> bool:
-        return self._sent_marker(message_id).exists()
+        key = _read_marker(self._sent_marker(message_id))
+        return key is not None and self._sent_file_exists(key)
 
     def send_once(self, email_: OutgoingEmail) -> bool:
         if self.already_sent(email_.message_id):
             return False
         self.send(email_)
         return True
+
+    def _sent_file_exists(self, key: str) -> bool:
+        if key == "":
+            return True  # marker written by an older version, after its file
+        sent = self.root / "sent"
+        return (sent / "new" / key).exists() or any((sent / "cur").glob(f"{key}:*"))
 
     def append_to_inbox(self, raw: bytes) -> int:
         with self._locked():
@@ -184,6 +207,22 @@ class MaildirMailbox:
         return self._sent_ids / hashlib.sha256(message_id.encode()).hexdigest()
 
 
+def _read_marker(marker: Path) -> str | None:
+    """The sent/ file name a marker reserved; "" for an old empty marker; None without one."""
+    try:
+        return marker.read_text().strip()
+    except FileNotFoundError:
+        return None
+
+
+def _sent_key(message_id: str) -> str:
+    """A Maildir file name that sorts by time like the ones `mailbox.Maildir.add` makes."""
+    now = time.time()
+    digest = hashlib.sha256(message_id.encode()).hexdigest()[:16]
+    return f"{int(now)}.M{int(now % 1 * 1e6)}P{os.getpid()}Q{digest}.{_HOST}"
+
+
+_HOST = re.sub(r"[^A-Za-z0-9-]", "_", socket.gethostname()) or "localhost"
 _KEY_TIME_RE = re.compile(r"^(\d+)\.(?:M(\d+))?")
 
 
