@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from negotiation_pipeline.domain.audit import AuditEntry
 from negotiation_pipeline.domain.campaign import Campaign
@@ -43,6 +43,9 @@ from negotiation_pipeline.store.base import (
     iter_chunks,
 )
 from negotiation_pipeline.store.schema import apply_schema
+
+if TYPE_CHECKING:
+    from negotiation_pipeline.store.postgres import PostgresStore
 
 DEFAULT_BUSY_TIMEOUT_S = 30.0
 AUDIT_BATCH_ROWS = 5_000
@@ -613,8 +616,19 @@ def _now_text() -> str:
     return codec.format_timestamp(codec.utc_now())
 
 
-def open_store(path: str | os.PathLike[str] | None = None, *, create: bool = True) -> SQLiteStore:
-    """The store at `path`, else at default_db_path()."""
-    from negotiation_pipeline.store.paths import default_db_path
+def open_store(
+    location: str | os.PathLike[str] | None = None, *, create: bool = True
+) -> SQLiteStore | PostgresStore:
+    """The store at `location`, else at default_db_location() ($NEGOTIATION_DB).
 
-    return SQLiteStore(default_db_path() if path is None else path, create=create)
+    A `postgresql://` URL opens a PostgresStore (psycopg is imported only then, with a clear
+    error naming the extra to install when it is missing); anything else is a SQLite file path.
+    """
+    from negotiation_pipeline.store.paths import default_db_location, is_postgres_url
+
+    target = default_db_location() if location is None else location
+    if is_postgres_url(target):
+        from negotiation_pipeline.store.postgres import PostgresStore
+
+        return PostgresStore(str(target), create=create)
+    return SQLiteStore(target, create=create)

@@ -8,7 +8,7 @@ import pytest
 
 from negotiation_pipeline.domain.audit import AuditEntry
 from negotiation_pipeline.domain.types import EventType, NegotiationState
-from negotiation_pipeline.store import AuditFilterError, SQLiteStore
+from negotiation_pipeline.store import AuditFilterError, NegotiationStore
 from negotiation_pipeline.store.codec import format_timestamp
 
 
@@ -33,7 +33,7 @@ def entry(
 
 
 @pytest.fixture
-def filled(store: SQLiteStore) -> SQLiteStore:
+def filled(store: NegotiationStore) -> NegotiationStore:
     store.audit.insert_many(
         [
             entry("2026-03-01T10:00:00", "Jane Doe", "camp-1", EventType.EMAIL_SENT),
@@ -50,7 +50,7 @@ def stamps(entries: list[AuditEntry]) -> list[str]:
     return [format_timestamp(e.timestamp) for e in entries if e.timestamp is not None]
 
 
-def test_insert_returns_id_and_sets_utc_microsecond_timestamp(store: SQLiteStore) -> None:
+def test_insert_returns_id_and_sets_utc_microsecond_timestamp(store: NegotiationStore) -> None:
     before = datetime.now(UTC)
     new_id = store.audit.insert(AuditEntry(event_type=EventType.TAKEOVER, thread_id="t1"))
     (got,) = store.audit.query()
@@ -60,7 +60,7 @@ def test_insert_returns_id_and_sets_utc_microsecond_timestamp(store: SQLiteStore
     assert len(format_timestamp(got.timestamp)) == len("2026-01-01T00:00:00.000000Z")
 
 
-def test_all_fields_and_metadata_round_trip(store: SQLiteStore) -> None:
+def test_all_fields_and_metadata_round_trip(store: NegotiationStore) -> None:
     metadata = {"reason": "above ceiling", "round": 3, "nested": {"ok": True}, "list": [1, "a"]}
     store.audit.insert(
         AuditEntry(
@@ -88,7 +88,7 @@ def test_all_fields_and_metadata_round_trip(store: SQLiteStore) -> None:
     )
 
 
-def test_query_results_equal_validated_entries(store: SQLiteStore) -> None:
+def test_query_results_equal_validated_entries(store: NegotiationStore) -> None:
     """The store builds results without re-validation; they must match validated models."""
     original = AuditEntry(
         event_type=EventType.ESCALATION,
@@ -116,7 +116,7 @@ def test_float_rates_and_naive_timestamps_are_refused() -> None:
         AuditEntry(event_type=EventType.AGREEMENT, timestamp=datetime(2026, 1, 1))
 
 
-def test_newest_first_with_default_limit(store: SQLiteStore) -> None:
+def test_newest_first_with_default_limit(store: NegotiationStore) -> None:
     base = at("2026-01-01T00:00:00")
     store.audit.insert_many(
         entry(format_timestamp(base + timedelta(minutes=i))[:-1]) for i in range(60)
@@ -127,24 +127,24 @@ def test_newest_first_with_default_limit(store: SQLiteStore) -> None:
     assert got[0].timestamp == base + timedelta(minutes=59)
 
 
-def test_equal_timestamps_break_ties_by_insertion_order(store: SQLiteStore) -> None:
+def test_equal_timestamps_break_ties_by_insertion_order(store: NegotiationStore) -> None:
     store.audit.insert_many([entry("2026-01-01T00:00:00", thread_id=f"t{i}") for i in range(3)])
     assert [e.thread_id for e in store.audit.query()] == ["t2", "t1", "t0"]
 
 
-def test_limit(filled: SQLiteStore) -> None:
+def test_limit(filled: NegotiationStore) -> None:
     assert len(filled.audit.query(limit=2)) == 2
     assert stamps(filled.audit.query(limit=1)) == ["2026-03-04T12:00:00.000000Z"]
 
 
-def test_influencer_is_case_insensitive_including_non_ascii(filled: SQLiteStore) -> None:
+def test_influencer_is_case_insensitive_including_non_ascii(filled: NegotiationStore) -> None:
     assert len(filled.audit.query(influencer="jAnE dOe")) == 3
     assert len(filled.audit.query(influencer="  jane doe ")) == 3
     assert [e.influencer_name for e in filled.audit.query(influencer="ZOË ÅDAL")] == ["Zoë Ådal"]
     assert filled.audit.query(influencer="Jane") == []  # exact name, not a prefix
 
 
-def test_campaign_and_event_type_filters(filled: SQLiteStore) -> None:
+def test_campaign_and_event_type_filters(filled: NegotiationStore) -> None:
     assert len(filled.audit.query(campaign="camp-1")) == 3
     assert [e.event_type for e in filled.audit.query(event_type="agreement")] == [
         EventType.AGREEMENT
@@ -153,7 +153,7 @@ def test_campaign_and_event_type_filters(filled: SQLiteStore) -> None:
     assert stamps(both) == ["2026-03-02T23:59:59.900000Z", "2026-03-01T10:00:00.000000Z"]
 
 
-def test_date_range_is_inclusive_whole_days(filled: SQLiteStore) -> None:
+def test_date_range_is_inclusive_whole_days(filled: NegotiationStore) -> None:
     got = filled.audit.query(from_date="2026-03-02", to_date="2026-03-02")
     # 00:00:00 and 23:59:59.9 on the 2nd are both in; 00:00:00 on the 3rd is out.
     assert stamps(got) == ["2026-03-02T23:59:59.900000Z", "2026-03-02T00:00:00.000000Z"]
@@ -161,14 +161,14 @@ def test_date_range_is_inclusive_whole_days(filled: SQLiteStore) -> None:
     assert len(filled.audit.query(to_date=date(2026, 3, 1))) == 1
 
 
-def test_since_last_n_hours(filled: SQLiteStore) -> None:
+def test_since_last_n_hours(filled: NegotiationStore) -> None:
     now = at("2026-03-04T13:00:00")
     assert len(filled.audit.query(since=timedelta(hours=2), now=now)) == 1
     assert len(filled.audit.query(since=timedelta(hours=37), now=now)) == 2
     assert len(filled.audit.query(since=timedelta(days=7), now=now)) == 5
 
 
-def test_thread_filter(store: SQLiteStore) -> None:
+def test_thread_filter(store: NegotiationStore) -> None:
     store.audit.insert_many([entry("2026-01-01T00:00:00", thread_id=t) for t in ("a", "b", "a")])
     assert len(store.audit.query(thread_id="a")) == 2
 
@@ -185,7 +185,7 @@ def test_thread_filter(store: SQLiteStore) -> None:
     ],
 )
 def test_bad_filters_name_the_value(
-    filled: SQLiteStore, kwargs: dict[str, object], message: str
+    filled: NegotiationStore, kwargs: dict[str, object], message: str
 ) -> None:
     with pytest.raises(AuditFilterError, match=message):
         filled.audit.query(**kwargs)  # type: ignore[arg-type]
@@ -201,7 +201,7 @@ INJECTIONS = [
 
 @pytest.mark.parametrize("nasty", INJECTIONS)
 def test_sql_injection_strings_are_stored_and_matched_verbatim(
-    filled: SQLiteStore, nasty: str
+    filled: NegotiationStore, nasty: str
 ) -> None:
     filled.audit.insert(
         AuditEntry(
@@ -219,7 +219,7 @@ def test_sql_injection_strings_are_stored_and_matched_verbatim(
     assert len(filled.audit.query(limit=100)) == 6  # nothing dropped or deleted
 
 
-def test_insert_many_is_one_transaction(store: SQLiteStore) -> None:
+def test_insert_many_is_one_transaction(store: NegotiationStore) -> None:
     def entries() -> Iterator[AuditEntry]:
         yield entry("2026-01-01T00:00:00")
         raise RuntimeError("producer failed")

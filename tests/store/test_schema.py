@@ -34,7 +34,8 @@ def _tables(path: Path) -> set[str]:
     return {name for (name,) in rows}
 
 
-def test_file_is_in_wal_mode_with_foreign_keys_and_busy_timeout(store: SQLiteStore) -> None:
+def test_file_is_in_wal_mode_with_foreign_keys_and_busy_timeout(sqlite_store: SQLiteStore) -> None:
+    store = sqlite_store
     with sqlite3.connect(store.path) as other:
         assert other.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     with store.transaction() as _:
@@ -72,12 +73,12 @@ def test_newer_schema_version_is_refused(db_path: Path) -> None:
         SQLiteStore(db_path)
 
 
-def test_nested_store_call_inside_transaction_is_a_clear_error(store: SQLiteStore) -> None:
+def test_nested_store_call_inside_transaction_is_a_clear_error(store: NegotiationStore) -> None:
     with pytest.raises(StoreError, match="use the unit of work"), store.transaction():
         store.outbox.pending()
 
 
-def test_unit_of_work_cannot_be_used_after_its_transaction(store: SQLiteStore) -> None:
+def test_unit_of_work_cannot_be_used_after_its_transaction(store: NegotiationStore) -> None:
     with store.transaction() as uow:
         pass
     with pytest.raises(StoreError, match="ended"):
@@ -98,7 +99,7 @@ def test_money_columns_are_text_not_real(db_path: Path) -> None:
     assert columns["rate"] == "TEXT" and columns["cpm"] == "TEXT"
 
 
-def test_sqlite_store_satisfies_the_store_interface(store: SQLiteStore) -> None:
+def test_store_satisfies_the_store_interface(store: NegotiationStore) -> None:
     """Typed against the Protocols (mypy checks it); callers depend on these, not on SQLite."""
     interface: NegotiationStore = store
     with interface.transaction() as uow:

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 
@@ -12,8 +11,8 @@ from negotiation_pipeline.domain.types import (
     NegotiationState,
     OptimizeFor,
 )
-from negotiation_pipeline.store import Controller, SQLiteStore
-from tests.store.conftest import make_campaign
+from negotiation_pipeline.store import Controller, NegotiationStore
+from tests.store.conftest import StoreLocation, make_campaign
 
 S = NegotiationState
 E = NegotiationEvent
@@ -34,7 +33,7 @@ def machine_in(*events: NegotiationEvent) -> NegotiationStateMachine:
 
 
 def save(
-    store: SQLiteStore,
+    store: NegotiationStore,
     thread_id: str,
     machine: NegotiationStateMachine,
     **kwargs: object,
@@ -50,7 +49,7 @@ def save(
     )
 
 
-def test_save_and_load_round_trip_keeps_types_and_digits(store: SQLiteStore) -> None:
+def test_save_and_load_round_trip_keeps_types_and_digits(store: NegotiationStore) -> None:
     machine = machine_in(E.SEND_OFFER, E.RECEIVE_REPLY)
     context = {
         "next_cpm": Decimal("1234.5600"),
@@ -96,7 +95,7 @@ def test_save_and_load_round_trip_keeps_types_and_digits(store: SQLiteStore) -> 
     assert got.agency_name == "Big Talent"
 
 
-def test_save_again_keeps_created_at_and_unspecified_fields(store: SQLiteStore) -> None:
+def test_save_again_keeps_created_at_and_unspecified_fields(store: NegotiationStore) -> None:
     save(store, "t1", machine_in(E.SEND_OFFER), influencer_email="a@x.com", lever_state={"s": 1})
     first = store.states.load("t1")
     save(store, "t1", machine_in(E.SEND_OFFER, E.RECEIVE_REPLY))
@@ -108,7 +107,7 @@ def test_save_again_keeps_created_at_and_unspecified_fields(store: SQLiteStore) 
     assert second.influencer_email == "a@x.com" and second.lever_state == {"s": 1}
 
 
-def test_load_active_excludes_terminal_states(store: SQLiteStore) -> None:
+def test_load_active_excludes_terminal_states(store: NegotiationStore) -> None:
     save(store, "waiting", machine_in(E.SEND_OFFER))
     save(store, "agreed", machine_in(E.SEND_OFFER, E.ACCEPT))
     save(store, "rejected", machine_in(E.SEND_OFFER, E.REJECT))
@@ -119,21 +118,21 @@ def test_load_active_excludes_terminal_states(store: SQLiteStore) -> None:
     assert len(store.states.list_for_campaign("camp-1")) == 5
 
 
-def test_paused_negotiation_resumes_after_reopen(db_path: Path) -> None:
-    store = SQLiteStore(db_path)
+def test_paused_negotiation_resumes_after_reopen(store_location: StoreLocation) -> None:
+    store = store_location.open()
     machine = machine_in(E.SEND_OFFER, E.RECEIVE_REPLY, E.SEND_COUNTER)
     machine.pause()
     save(store, "t-paused", machine)
     store.close()
 
-    reopened = SQLiteStore(db_path)
+    reopened = store_location.open()
     (loaded,) = reopened.states.load_active()
     assert loaded.state is S.PAUSED
     assert loaded.pre_pause_state is S.COUNTER_SENT
     assert loaded.state_machine.resume() is S.COUNTER_SENT
 
 
-def test_lookup_by_email_and_agency_is_case_insensitive(store: SQLiteStore) -> None:
+def test_lookup_by_email_and_agency_is_case_insensitive(store: NegotiationStore) -> None:
     save(store, "t1", machine_in(), influencer_email="Jane@Example.com", agency_name="Big Talent")
     save(store, "t2", machine_in(), influencer_email="other@example.com")
     assert [n.thread_id for n in store.states.load_by_email(" jane@example.COM ")] == ["t1"]
@@ -141,7 +140,7 @@ def test_lookup_by_email_and_agency_is_case_insensitive(store: SQLiteStore) -> N
     assert store.states.load_by_email("nobody@example.com") == []
 
 
-def test_takeover_survives_a_later_agent_save(store: SQLiteStore) -> None:
+def test_takeover_survives_a_later_agent_save(store: NegotiationStore) -> None:
     save(store, "t1", machine_in(E.SEND_OFFER))
     assert store.states.set_controlled_by("t1", Controller.HUMAN)
     save(store, "t1", machine_in(E.SEND_OFFER, E.RECEIVE_REPLY))  # controlled_by not given
@@ -152,7 +151,7 @@ def test_takeover_survives_a_later_agent_save(store: SQLiteStore) -> None:
         store.states.set_controlled_by("t1", "robot")
 
 
-def test_delete(store: SQLiteStore) -> None:
+def test_delete(store: NegotiationStore) -> None:
     save(store, "t1", machine_in())
     assert store.states.delete("t1") is True
     assert store.states.load("t1") is None

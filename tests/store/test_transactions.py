@@ -4,7 +4,6 @@ import multiprocessing
 import sqlite3
 import threading
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 
@@ -14,11 +13,12 @@ from negotiation_pipeline.domain.types import EventType, NegotiationEvent, Negot
 from negotiation_pipeline.store import (
     Agreement,
     InboundStatus,
+    NegotiationStore,
     OutboxEmail,
     OutboxStatus,
     SQLiteStore,
 )
-from tests.store.conftest import make_campaign
+from tests.store.conftest import StoreLocation, make_campaign
 
 TRACKER = {"campaign_id": "camp-1", "agreements": []}
 
@@ -36,13 +36,13 @@ def _email(message_id: str, thread_id: str = "t1") -> OutboxEmail:
     )
 
 
-def _seed_negotiation(store: SQLiteStore) -> None:
+def _seed_negotiation(store: NegotiationStore) -> None:
     machine = NegotiationStateMachine()
     machine.trigger(NegotiationEvent.SEND_OFFER)
     store.states.save("t1", machine, {}, make_campaign(), TRACKER, 0)
 
 
-def _process_reply(store: SQLiteStore, message_id: str, fail: bool = False) -> bool:
+def _process_reply(store: NegotiationStore, message_id: str, fail: bool = False) -> bool:
     """What the reply job does: one transaction for dedupe, state, outbox and audit."""
     with store.transaction() as uow:
         if not uow.inbound.record(message_id, status=InboundStatus.PROCESSED, thread_id="t1"):
@@ -62,7 +62,7 @@ def _process_reply(store: SQLiteStore, message_id: str, fail: bool = False) -> b
     return True
 
 
-def test_one_transaction_commits_everything(store: SQLiteStore) -> None:
+def test_one_transaction_commits_everything(store: NegotiationStore) -> None:
     _seed_negotiation(store)
     assert _process_reply(store, "<m1@x>") is True
     loaded = store.states.load("t1")
@@ -73,7 +73,7 @@ def test_one_transaction_commits_everything(store: SQLiteStore) -> None:
     assert store.inbound.seen("<m1@x>")
 
 
-def test_rollback_leaves_nothing_half_written(store: SQLiteStore) -> None:
+def test_rollback_leaves_nothing_half_written(store: NegotiationStore) -> None:
     _seed_negotiation(store)
     with pytest.raises(RuntimeError, match="crash"):
         _process_reply(store, "<m1@x>", fail=True)
@@ -87,7 +87,7 @@ def test_rollback_leaves_nothing_half_written(store: SQLiteStore) -> None:
     assert _process_reply(store, "<m1@x>") is True
 
 
-def test_same_message_id_is_processed_once(store: SQLiteStore) -> None:
+def test_same_message_id_is_processed_once(store: NegotiationStore) -> None:
     _seed_negotiation(store)
     assert _process_reply(store, "<m1@x>") is True
     assert _process_reply(store, "<m1@x>") is False
@@ -97,7 +97,7 @@ def test_same_message_id_is_processed_once(store: SQLiteStore) -> None:
     assert len(store.outbox.for_thread("t1")) == 1
 
 
-def test_inbound_record_fields(store: SQLiteStore) -> None:
+def test_inbound_record_fields(store: NegotiationStore) -> None:
     assert store.inbound.record(
         "<x@y>", status="unmatched", from_addr="a@b.c", subject="Hi", detail="no thread"
     )
@@ -114,7 +114,7 @@ def test_inbound_record_fields(store: SQLiteStore) -> None:
         store.inbound.record("<z@y>", status="bogus")
 
 
-def test_outbox_pending_mark_sent_and_duplicate_add(store: SQLiteStore) -> None:
+def test_outbox_pending_mark_sent_and_duplicate_add(store: NegotiationStore) -> None:
     assert store.outbox.add(_email("<a@x>")) is True
     assert store.outbox.add(_email("<b@x>")) is True
     assert store.outbox.add(_email("<a@x>")) is False
@@ -128,7 +128,7 @@ def test_outbox_pending_mark_sent_and_duplicate_add(store: SQLiteStore) -> None:
     assert [e.message_id for e in store.outbox.pending(limit=5)] == ["<b@x>"]
 
 
-def test_agreements_keep_decimal_digits(store: SQLiteStore) -> None:
+def test_agreements_keep_decimal_digits(store: NegotiationStore) -> None:
     assert store.agreements.record(
         Agreement("t1", "camp-1", "Jane", Decimal("1234.5600"), Decimal("0.1") + Decimal("0.2"))
     )
@@ -143,7 +143,7 @@ def test_agreements_keep_decimal_digits(store: SQLiteStore) -> None:
         store.agreements.record(Agreement("t3", "c", "X", 1500.0, Decimal(1)))  # type: ignore[arg-type]
 
 
-def test_campaign_upsert_get_list(store: SQLiteStore) -> None:
+def test_campaign_upsert_get_list(store: NegotiationStore) -> None:
     store.campaigns.upsert(
         "camp-1", client_name="Acme", status="invalid", task_date_updated=1_700_000_000_000
     )
@@ -165,7 +165,7 @@ def test_campaign_upsert_get_list(store: SQLiteStore) -> None:
     assert store.campaigns.get("nope") is None
 
 
-def test_mail_cursor(store: SQLiteStore) -> None:
+def test_mail_cursor(store: NegotiationStore) -> None:
     assert store.mail_cursors.get("INBOX") is None
     store.mail_cursors.set("INBOX", 111, 5)
     store.mail_cursors.set("INBOX", 111, 9)
@@ -177,7 +177,7 @@ def test_mail_cursor(store: SQLiteStore) -> None:
 INCREMENTS_PER_WORKER = 25
 
 
-def _increment(store: SQLiteStore) -> None:
+def _increment(store: NegotiationStore) -> None:
     with store.transaction() as uow:
         loaded = uow.states.load("t1")
         assert loaded is not None
@@ -193,17 +193,17 @@ def _increment(store: SQLiteStore) -> None:
         uow.mail_cursors.set("INBOX", 1, (cursor.last_uid if cursor else 0) + 1)
 
 
-def _process_worker(path: str) -> None:
-    store = SQLiteStore(path)
+def _process_worker(location: StoreLocation) -> None:
+    store = location.open()
     for _ in range(INCREMENTS_PER_WORKER):
         _increment(store)
 
 
-def test_concurrent_processes_lose_no_update(db_path: Path) -> None:
-    store = SQLiteStore(db_path)
+def test_concurrent_processes_lose_no_update(store_location: StoreLocation) -> None:
+    store = store_location.open()
     _seed_negotiation(store)
     workers = [
-        multiprocessing.get_context("spawn").Process(target=_process_worker, args=(str(db_path),))
+        multiprocessing.get_context("spawn").Process(target=_process_worker, args=(store_location,))
         for _ in range(4)
     ]
     for worker in workers:
@@ -217,7 +217,7 @@ def test_concurrent_processes_lose_no_update(db_path: Path) -> None:
     assert cursor is not None and cursor.last_uid == 4 * INCREMENTS_PER_WORKER
 
 
-def test_threads_sharing_one_store_object_lose_no_update(store: SQLiteStore) -> None:
+def test_threads_sharing_one_store_object_lose_no_update(store: NegotiationStore) -> None:
     _seed_negotiation(store)
     errors: list[BaseException] = []
 
@@ -238,7 +238,7 @@ def test_threads_sharing_one_store_object_lose_no_update(store: SQLiteStore) -> 
     assert loaded is not None and loaded.round_count == 4 * INCREMENTS_PER_WORKER
 
 
-def test_forked_child_opens_its_own_connection(store: SQLiteStore) -> None:
+def test_forked_child_opens_its_own_connection(store: NegotiationStore) -> None:
     _seed_negotiation(store)  # the parent now holds a connection
     child = multiprocessing.get_context("fork").Process(target=_increment, args=(store,))
     child.start()
@@ -248,7 +248,8 @@ def test_forked_child_opens_its_own_connection(store: SQLiteStore) -> None:
     assert loaded is not None and loaded.round_count == 1
 
 
-def test_write_lock_is_taken_at_begin(store: SQLiteStore) -> None:
+def test_write_lock_is_taken_at_begin(sqlite_store: SQLiteStore) -> None:
+    store = sqlite_store
     """BEGIN IMMEDIATE: while a transaction is open, another writer cannot even start."""
     other = sqlite3.connect(store.path, timeout=0, isolation_level=None)
     with store.transaction(), pytest.raises(sqlite3.OperationalError, match="locked"):
