@@ -8,8 +8,6 @@ from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
-import pytest
-
 from negotiation_pipeline.domain.negotiation import EngineConfig
 from negotiation_pipeline.domain.types import EventType, NegotiationEvent, NegotiationState
 from negotiation_pipeline.engine_config import load_templates
@@ -24,7 +22,6 @@ from tests.workflow.support import (
     NOW,
     engine_config,
     flex_row,
-    open_mailbox,
     sent_message_ids,
 )
 
@@ -33,16 +30,6 @@ E = NegotiationEvent
 DAY = timedelta(days=1)
 FIRST = engine_config().policy.follow_up.first_after_days
 STALE = engine_config().policy.follow_up.stale_after_days
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> SQLiteStore:
-    return SQLiteStore(tmp_path / "negotiation.db")
-
-
-@pytest.fixture
-def mailbox(tmp_path: Path) -> MaildirMailbox:
-    return open_mailbox(tmp_path / "mail")
 
 
 def _followups(

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from negotiation_pipeline.domain.policy import Lever, LeverState
 from negotiation_pipeline.domain.types import NegotiationState
 from negotiation_pipeline.integrations import resilience
 from negotiation_pipeline.integrations.clickup import ClickUpClient, SandboxTaskSource
@@ -31,15 +32,10 @@ from negotiation_pipeline.workflow.notify import (
 )
 from tests.fakes.clickup_server import FakeClickUp, make_task
 from tests.fakes.slack_server import FakeReply, SlackFake, running_slack_fake
-from tests.workflow.opened_threads import open_threads
+from tests.workflow.opened_threads import open_threads, rewrite
 from tests.workflow.support import flex_row
 
 S = NegotiationState
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> SQLiteStore:
-    return SQLiteStore(tmp_path / "negotiation.db")
 
 
 @pytest.fixture
@@ -126,6 +122,20 @@ def test_slack_messages_carry_the_alert_facts_from_events_and_store(
         assert fact in escalation_blocks
     assert "Hi Sam, we could do $1,100.00" in escalation_blocks
     assert stale.text.startswith("Stale: Sam Lee (Glow Labs), 4 days")
+
+
+def test_agreed_deliverables_follow_the_traded_down_scenario(
+    store: SQLiteStore, threads: list[str]
+) -> None:
+    jane, _ = threads
+    rewrite(store, jane, levers=LeverState(scenario=2, used=(Lever.SCENARIO_2,)))
+    event = AgreementReached(jane, "cmp-1", "Jane Doe", Decimal("1500"), Decimal("30"), None)
+
+    (message,) = slack_messages_for([event], details_from_store(store, [event]))
+
+    blocks = _block_text(message.blocks)
+    assert r"1 Instagram Reel\n\u2022 1 Instagram Story" in blocks  # JSON-escaped bullets
+    assert "3 Instagram Stories" not in blocks
 
 
 def test_without_store_details_the_alerts_say_n_a_instead_of_guessing() -> None:
