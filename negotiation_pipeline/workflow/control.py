@@ -86,9 +86,8 @@ def _transition_audit(
     after: Negotiation,
     event: NegotiationEvent,
     actor: str,
-    now: datetime,
-    **extra: object,
 ) -> AuditEntry:
+    # "transitions" in the same shape as the workflow's other state_transition entries.
     return AuditEntry(
         event_type=EventType.STATE_TRANSITION,
         campaign_id=after.campaign_id,
@@ -99,16 +98,14 @@ def _transition_audit(
             "event": event.value,
             "from": before.state.value,
             "to": after.state.value,
+            "transitions": [[before.state.value, event.value, after.state.value]],
             "actor": actor,
             "source": "control",
-            **extra,
         },
     )
 
 
-def _controller_audit(
-    negotiation: Negotiation, controller: Controller, actor: str, now: datetime
-) -> AuditEntry:
+def _controller_audit(negotiation: Negotiation, controller: Controller, actor: str) -> AuditEntry:
     return AuditEntry(
         event_type=EventType.TAKEOVER,
         campaign_id=negotiation.campaign_id,
@@ -155,7 +152,7 @@ def _pause(uow: UnitOfWork, stored: StoredNegotiation, actor: str, now: datetime
         raise ControlError(f"already paused (in {_paused_from(current)})")
     after = _apply(current, NegotiationEvent.PAUSE, now)
     _save(uow, stored, after)
-    uow.audit.insert(_transition_audit(current, after, NegotiationEvent.PAUSE, actor, now))
+    uow.audit.insert(_transition_audit(current, after, NegotiationEvent.PAUSE, actor))
     return f"{current.state.value} -> paused"
 
 
@@ -176,12 +173,12 @@ def _resume(uow: UnitOfWork, stored: StoredNegotiation, actor: str, now: datetim
     after = current
     if current.state is NegotiationState.PAUSED:
         after = _apply(current, NegotiationEvent.RESUME, now)
-        uow.audit.insert(_transition_audit(current, after, NegotiationEvent.RESUME, actor, now))
+        uow.audit.insert(_transition_audit(current, after, NegotiationEvent.RESUME, actor))
         parts.append(f"paused -> {after.state.value}")
     if human:
         # The human may have written meanwhile: follow-up timing restarts from now.
         after = replace(after, last_activity=now)
-        uow.audit.insert(_controller_audit(after, Controller.AGENT, actor, now))
+        uow.audit.insert(_controller_audit(after, Controller.AGENT, actor))
         parts.append("handed back to the agent")
     _save(uow, stored, after, Controller.AGENT if human else None)
     return ", ".join(parts)
@@ -192,7 +189,7 @@ def _stop(uow: UnitOfWork, stored: StoredNegotiation, actor: str, now: datetime)
     _refuse_final(current, ControlAction.STOP)
     after = _apply(current, NegotiationEvent.STOP, now)
     _save(uow, stored, after)
-    uow.audit.insert(_transition_audit(current, after, NegotiationEvent.STOP, actor, now))
+    uow.audit.insert(_transition_audit(current, after, NegotiationEvent.STOP, actor))
     return f"{current.state.value} -> stopped"
 
 
@@ -202,7 +199,7 @@ def _takeover(uow: UnitOfWork, stored: StoredNegotiation, actor: str, now: datet
     if stored.controlled_by is Controller.HUMAN:
         raise ControlError("already taken over by a human")
     _save(uow, stored, current, Controller.HUMAN)
-    uow.audit.insert(_controller_audit(current, Controller.HUMAN, actor, now))
+    uow.audit.insert(_controller_audit(current, Controller.HUMAN, actor))
     return f"taken over by {actor} (state stays {current.state.value})"
 
 

@@ -80,6 +80,7 @@ def test_pause_then_resume_from_a_fresh_store_restores_the_exact_state(
         "event": "resume",
         "from": "paused",
         "to": "counter_sent",
+        "transitions": [["paused", "resume", "counter_sent"]],
         "actor": "ops@agency.test",
         "source": "control",
     }
