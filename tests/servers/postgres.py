@@ -97,9 +97,10 @@ def _as_server_user(command: list[str]) -> list[str]:
     return command
 
 
-def _run(command: list[str], what: str) -> None:
+def _run(command: list[str], what: str, cwd: Path) -> None:
+    # cwd: the server user may not be allowed into the caller's directory (e.g. under /root).
     done = subprocess.run(
-        _as_server_user(command), capture_output=True, text=True, timeout=120, check=False
+        _as_server_user(command), capture_output=True, text=True, timeout=120, check=False, cwd=cwd
     )
     if done.returncode != 0:
         raise PostgresUnavailable(
@@ -150,7 +151,7 @@ def running_postgres(attempts: int = 3) -> Iterator[PostgresServer]:
         _run(
             [str(bin_dir / "initdb"), "-D", str(data_dir), "-U", DATABASE_USER,
              "--auth=trust", "--encoding=UTF8", "--no-locale", "--no-sync"],
-            "initdb",
+            "initdb", root,
         )  # fmt: skip
         for attempt in range(attempts):
             port = free_port()
@@ -159,7 +160,7 @@ def running_postgres(attempts: int = 3) -> Iterator[PostgresServer]:
                 _run(
                     [pg_ctl, "start", "-D", str(data_dir), "-w", "-t", str(START_TIMEOUT_SECONDS),
                      "-l", str(root / "server.log"), "-o", options],
-                    "pg_ctl start",
+                    "pg_ctl start", root,
                 )  # fmt: skip
             except PostgresUnavailable:
                 if attempt == attempts - 1:
@@ -177,6 +178,7 @@ def running_postgres(attempts: int = 3) -> Iterator[PostgresServer]:
                 capture_output=True,
                 timeout=60,
                 check=False,
+                cwd=root,
             )
         shutil.rmtree(root, ignore_errors=True)
 
