@@ -28,7 +28,7 @@ from negotiation_pipeline.defs.resources import (
 )
 from negotiation_pipeline.engine_config import load_engine_config
 from negotiation_pipeline.workflow.events import AgreementReached, PipelineEvent
-from negotiation_pipeline.workflow.outbox import deliver_pending
+from negotiation_pipeline.workflow.followups import run_followups
 from negotiation_pipeline.workflow.replies import advance_negotiations
 
 ADVANCE_OP = "advance_negotiations"
@@ -140,23 +140,26 @@ def run_followups_op(
     slack: SlackResource,
     clickup: CampaignTaskSourceResource,
 ) -> Iterator[dg.AssetMaterialization | dg.Output[int]]:
-    # Imported here: workflow/followups.py is written by another helper (contract issue 4);
-    # the code location loads even before it exists, and only this step would fail.
-    from negotiation_pipeline.workflow.followups import run_followups
-
     with store.open() as db:
         with mailbox.open() as box:
             result = run_followups(
                 db, box, load_engine_config(), sender=mailbox.sender, now=datetime.now(UTC)
             )
-            delivery = deliver_pending(db, box)  # a no-op when run_followups delivered already
-        events = tuple(result.events)
+        delivery = result.delivery
+        events = result.events
         notified = notify_events(context.log, events, db, slack, clickup)
         yield from touched_campaign_materializations(db, _campaigns_of(events))
     raise_on_delivery_failures(delivery)
     yield dg.Output(
         len(events),
-        metadata={"events": len(events), "emails_sent": delivery.sent, **notify_metadata(notified)},
+        metadata={
+            "negotiations_checked": result.checked,
+            "followed_up": len(result.followed_up),
+            "marked_stale": len(result.marked_stale),
+            "escalated": len(result.escalated),
+            "emails_sent": delivery.sent,
+            **notify_metadata(notified),
+        },
     )
 
 

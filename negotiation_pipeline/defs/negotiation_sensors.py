@@ -120,9 +120,7 @@ def batch_run_key(mailbox_name: str, batch: NewMailBatch, uids: Sequence[int]) -
 def run_failure_slack_sensor(context: dg.RunFailureSensorContext, slack: SlackResource) -> None:
     run = context.dagster_run
     error = context.failure_event.message or "the run failed"
-    failed_steps = [
-        event.step_key for event in context.get_step_failure_events() if event.step_key
-    ]
+    failed_steps = [event.step_key for event in context.get_step_failure_events() if event.step_key]
     if failed_steps:
         error = f"failed step(s): {', '.join(failed_steps)}\n{error}"
         for event in context.get_step_failure_events():

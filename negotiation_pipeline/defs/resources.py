@@ -173,11 +173,13 @@ class MaildirMailboxResource(MailboxResource):
 
     @contextmanager
     def open(self) -> Iterator[Mailbox]:
-        yield MaildirMailbox(Path(self.root), self.sender)
+        yield self.open_maildir()
 
     def open_maildir(self) -> MaildirMailbox:
         """The concrete sandbox mailbox (the simulated influencers read its sent folder)."""
-        return MaildirMailbox(Path(self.root), self.sender)
+        root = Path(self.root)
+        root.mkdir(parents=True, exist_ok=True)  # Maildir(create=True) makes only the leaf
+        return MaildirMailbox(root, self.sender)
 
 
 class ImapSmtpMailboxResource(MailboxResource):
