@@ -226,12 +226,14 @@ def main() -> None:
     config = load_engine_config()
     workspace = dovecot_workspace if args.dovecot else maildir_workspace
     name = "advance_negotiations " + ("dovecot+smtp" if args.dovecot else "maildir")
-    with tempfile.TemporaryDirectory(prefix="bench-advance-") as tmp:
-        with workspace(Path(tmp)) as (store, mailbox):
-            setup_started = time.perf_counter()
-            prepare(store, mailbox, args.replies, args.seed, config)
-            setup = time.perf_counter() - setup_started
-            summary = measure(store, mailbox, args.replies, config)
+    with (
+        tempfile.TemporaryDirectory(prefix="bench-advance-") as tmp,
+        workspace(Path(tmp)) as (store, mailbox),
+    ):
+        setup_started = time.perf_counter()
+        prepare(store, mailbox, args.replies, args.seed, config)
+        setup = time.perf_counter() - setup_started
+        summary = measure(store, mailbox, args.replies, config)
     summary["setup_seconds_not_timed"] = round(setup, 1)
     print(json.dumps(summary, indent=2), file=sys.stderr)
     rate = float(summary["replies_per_second"])
