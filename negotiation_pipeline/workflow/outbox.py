@@ -9,6 +9,7 @@ before `mark_sent` therefore finds the email already sent on the next run and on
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from negotiation_pipeline.domain.audit import AuditEntry
@@ -44,12 +45,17 @@ def to_outgoing(email: OutboxEmail, to_name: str = "") -> OutgoingEmail:
 
 
 def deliver_pending(
-    store: NegotiationStore, mailbox: Mailbox, *, limit: int | None = None
+    store: NegotiationStore,
+    mailbox: Mailbox,
+    *,
+    limit: int | None = None,
+    influencer_names: Mapping[str, str] | None = None,
 ) -> DeliveryResult:
     """Send every pending outbox email (oldest first), each at most once; mark each sent.
 
     One email failing (server refused it, malformed address) is audited as an `error` and left
-    pending; the others still go out.
+    pending; the others still go out. `influencer_names` (thread id → name), when the caller
+    already knows them, saves loading each negotiation row for its audit entry.
     """
     sent = already = 0
     failed: list[tuple[str, str]] = []
@@ -62,7 +68,7 @@ def deliver_pending(
             logger.warning("sending %s failed: %s", email.message_id, error)
             _audit_failure(store, email, error)
             continue
-        _mark_sent(store, email, newly_sent)
+        _mark_sent(store, email, newly_sent, influencer_names or {})
         if newly_sent:
             sent += 1
         else:
@@ -70,7 +76,9 @@ def deliver_pending(
     return DeliveryResult(sent, already, tuple(failed))
 
 
-def _mark_sent(store: NegotiationStore, email: OutboxEmail, newly_sent: bool) -> None:
+def _mark_sent(
+    store: NegotiationStore, email: OutboxEmail, newly_sent: bool, names: Mapping[str, str]
+) -> None:
     with store.transaction() as uow:
         if not uow.outbox.mark_sent(email.message_id):
             return  # another run marked it meanwhile; its audit entry is already written
@@ -78,7 +86,7 @@ def _mark_sent(store: NegotiationStore, email: OutboxEmail, newly_sent: bool) ->
             AuditEntry(
                 event_type=EventType.EMAIL_SENT,
                 campaign_id=email.campaign_id,
-                influencer_name=_influencer_name(uow, email.thread_id),
+                influencer_name=_influencer_name(uow, email.thread_id, names),
                 thread_id=email.thread_id,
                 direction="outbound",
                 email_body=email.body,
@@ -92,7 +100,12 @@ def _mark_sent(store: NegotiationStore, email: OutboxEmail, newly_sent: bool) ->
         )
 
 
-def _influencer_name(uow: UnitOfWork, thread_id: str | None) -> str | None:
+def _influencer_name(
+    uow: UnitOfWork, thread_id: str | None, names: Mapping[str, str]
+) -> str | None:
+    """For the audit row; `names` (thread id → name) saves a row load per email."""
+    if thread_id is not None and thread_id in names:
+        return names[thread_id]
     stored = None if thread_id is None else uow.states.load(thread_id)
     return None if stored is None else stored.influencer_name
 

@@ -133,6 +133,7 @@ class _Tally:
     events: list[PipelineEvent] = field(default_factory=list)
     handled: set[int] = field(default_factory=set)
     failed: list[int] = field(default_factory=list)
+    names: dict[str, str] = field(default_factory=dict)  # thread id → influencer name
 
 
 @dataclass(frozen=True)
@@ -140,6 +141,8 @@ class _Handled:
     disposition: Disposition
     campaign_id: str | None = None
     events: tuple[PipelineEvent, ...] = ()
+    thread_id: str | None = None
+    influencer_name: str | None = None
 
 
 # --- listing (the sensor) -----------------------------------------------------------------------
@@ -194,7 +197,7 @@ def advance_negotiations(
         wanted, uidvalidity = list(batch.uids), batch.uidvalidity
         _handle_uids(store, mailbox, wanted, uidvalidity, context, tally)
     cursor = _advance_cursor(store, mailbox_name, uidvalidity, wanted, tally)
-    delivery = deliver_pending(store, mailbox)
+    delivery = deliver_pending(store, mailbox, influencer_names=tally.names)
     counts = tally.counts
     return AdvanceResult(
         processed=counts[Disposition.PROCESSED],
@@ -249,6 +252,8 @@ def _handle_fetched(
         if handled.campaign_id:  # set only when a negotiation row changed
             tally.campaigns[handled.campaign_id] = None
         tally.events.extend(handled.events)
+        if handled.thread_id and handled.influencer_name:
+            tally.names[handled.thread_id] = handled.influencer_name
 
 
 def _handle_one(
@@ -551,7 +556,13 @@ def _answer(
         events.append(
             FinalState(updated.thread_id, updated.campaign_id, updated.terms.name, updated.state)
         )
-    return _Handled(Disposition.PROCESSED, stored.campaign_id, tuple(events))
+    return _Handled(
+        Disposition.PROCESSED,
+        stored.campaign_id,
+        tuple(events),
+        stored.thread_id,
+        outcome.negotiation.terms.name,
+    )
 
 
 def _domain(context: _RunContext) -> str:
