@@ -119,18 +119,24 @@ def batch_run_key(mailbox_name: str, batch: NewMailBatch, uids: Sequence[int]) -
 )
 def run_failure_slack_sensor(context: dg.RunFailureSensorContext, slack: SlackResource) -> None:
     run = context.dagster_run
-    error = context.failure_event.message or "the run failed"
-    failed_steps = [event.step_key for event in context.get_step_failure_events() if event.step_key]
-    if failed_steps:
-        error = f"failed step(s): {', '.join(failed_steps)}\n{error}"
-        for event in context.get_step_failure_events():
-            data = event.step_failure_data
-            if data is not None and data.error is not None:
-                error += f"\n{event.step_key}: {data.error.message.strip()}"
-    message = run_failure(job_name=run.job_name, run_id=run.run_id, error=error)
+    message = run_failure(job_name=run.job_name, run_id=run.run_id, error=failure_text(context))
     failed = slack.post_all([message], dg.get_dagster_logger())
     if failed:
         context.log.error(f"could not post the failure of run {run.run_id} to Slack")
+
+
+def failure_text(context: dg.RunFailureSensorContext) -> str:
+    """The run's failure message, then each failed step with its root cause (the step error
+    itself only says "Error occurred while executing op ...")."""
+    lines = [context.failure_event.message or "the run failed"]
+    for event in context.get_step_failure_events():
+        data = event.step_failure_data
+        error = None if data is None else data.error
+        while error is not None and error.cause is not None:
+            error = error.cause
+        cause = error.message.strip() if error is not None else "no error recorded"
+        lines.append(f"{event.step_key}: {cause}")
+    return "\n".join(lines)
 
 
 @dg.sensor(
