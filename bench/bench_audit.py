@@ -2,6 +2,9 @@
 
     uv run python bench/bench_audit.py                  # 1,000,000 rows (a few minutes)
     uv run python bench/bench_audit.py --rows 20000     # quick run
+    uv run python bench/bench_audit.py --rows 20000 --db postgresql://user@127.0.0.1:5432/db
+        # PostgreSQL: the store lives in schema `audit_bench` of that database, which is
+        # dropped and rebuilt (nothing else in the database is touched)
 
 Builds a fresh database with `audit.insert_many` (realistic spread: thousands of influencers,
 hundreds of campaigns, all event types, timestamps over one year, appended in time order as a
@@ -26,6 +29,10 @@ from _results import emit
 from negotiation_pipeline.domain.audit import AuditEntry
 from negotiation_pipeline.domain.types import EventType, NegotiationState
 from negotiation_pipeline.store import SQLiteStore
+from negotiation_pipeline.store.paths import is_postgres_url
+from negotiation_pipeline.store.postgres import PostgresStore
+
+PG_BENCH_SCHEMA = "audit_bench"
 
 INSERT_TARGET_PER_S = 10_000
 QUERY_P95_TARGET_MS = 1.0
@@ -130,6 +137,37 @@ def time_queries(call: Callable[[], list[AuditEntry]], count: int) -> tuple[floa
     return p50, p95, returned / count
 
 
+def _open(db: str, *, create: bool = True) -> SQLiteStore | PostgresStore:
+    if is_postgres_url(db):
+        return PostgresStore(db, schema=PG_BENCH_SCHEMA, create=create)
+    return SQLiteStore(db, create=create)
+
+
+def _remove_previous(db: str) -> None:
+    if not is_postgres_url(db):
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{db}{suffix}").unlink(missing_ok=True)
+        return
+    import psycopg
+    from psycopg import sql
+
+    with psycopg.connect(db, autocommit=True) as conn:
+        drop = sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(PG_BENCH_SCHEMA))
+        conn.execute(drop)
+
+
+def _size_bytes(db: str) -> int:
+    if not is_postgres_url(db):
+        return Path(db).stat().st_size
+    import psycopg
+
+    with psycopg.connect(db, autocommit=True) as conn:
+        row = conn.execute(
+            "SELECT pg_total_relation_size(%s)", (f"{PG_BENCH_SCHEMA}.audit_log",)
+        ).fetchone()
+    return int(row[0]) if row else 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
@@ -137,7 +175,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--influencers", type=int, default=5_000)
     parser.add_argument("--campaigns", type=int, default=300)
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--db", type=Path, default=Path("bench/out/audit_bench.db"))
+    parser.add_argument(
+        "--db",
+        default="bench/out/audit_bench.db",
+        help="SQLite file, or a postgresql:// URL (uses and rebuilds schema audit_bench)",
+    )
     parser.add_argument("--reuse", action="store_true", help="query an existing DB, skip build")
     args = parser.parse_args(argv)
 
@@ -147,9 +189,8 @@ def main(argv: list[str] | None = None) -> int:
     insert_line = "(reused existing database)"
     insert_rate: float | None = None
     if not args.reuse:
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{args.db}{suffix}").unlink(missing_ok=True)
-        store = SQLiteStore(args.db)
+        _remove_previous(args.db)
+        store = _open(args.db)
         timed = _TimedSource(generate(args.rows, influencers, campaigns, args.seed))
         start = time.perf_counter()
         written = store.audit.insert_many(timed)
@@ -162,8 +203,8 @@ def main(argv: list[str] | None = None) -> int:
             f"{timed.seconds:.1f} s the benchmark spent building AuditEntry models)"
         )
         store.close()
-    store = SQLiteStore(args.db, create=False)
-    size_mb = args.db.stat().st_size / 1e6
+    store = _open(args.db, create=False)
+    size_mb = _size_bytes(args.db) / 1e6
 
     def random_day() -> date:
         return (YEAR_START + timedelta(days=rng.randrange(0, 358))).date()
