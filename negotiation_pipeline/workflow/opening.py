@@ -104,8 +104,17 @@ def open_campaign_negotiations(
     events: list[PipelineEvent] = []
     skipped: list[tuple[str, str]] = []
     already_open = escalated = 0
+    # One read up front (not one per influencer): which threads exist, and the tracker snapshot
+    # each new negotiation row keeps. The transaction below re-checks its own thread.
+    existing = {s.thread_id for s in store.states.list_for_campaign(campaign_id)}
+    started = bool(existing)
+    with store.transaction() as uow:
+        tracker_data = campaign_tracker(uow, campaign, len(rows)).to_dict()
     for row in rows:
         thread_id = thread_id_for(campaign_id, row.email)
+        if thread_id in existing:
+            already_open += 1
+            continue
         try:
             terms = InfluencerTerms.from_flexibility_row(row)
         except ValueError as exc:
@@ -116,8 +125,13 @@ def open_campaign_negotiations(
         with store.transaction() as uow:
             if uow.states.load(thread_id) is not None:
                 already_open += 1
+                existing.add(thread_id)
                 continue
-            _store_opening(uow, campaign, outcome, sender, len(rows), row)
+            if not started:
+                uow.audit.insert(_campaign_start(campaign, len(rows)))
+            _store_opening(uow, campaign, outcome, sender, tracker_data, row)
+        started = True
+        existing.add(thread_id)
         opened.append(thread_id)
         if outcome.escalation is not None:
             escalated += 1
@@ -130,26 +144,25 @@ def open_campaign_negotiations(
     return OpeningResult(tuple(opened), already_open, escalated, tuple(events), tuple(skipped))
 
 
+def _campaign_start(campaign: Campaign, influencer_count: int) -> AuditEntry:
+    return AuditEntry(
+        event_type=EventType.CAMPAIGN_START,
+        campaign_id=campaign.campaign_id,
+        metadata={"client": campaign.client_name, "influencers": influencer_count},
+    )
+
+
 def _store_opening(
     uow: UnitOfWork,
     campaign: Campaign,
     outcome: Outcome,
     sender: SenderIdentity,
-    influencer_count: int,
+    tracker_data: dict[str, Any],
     row: FlexibilityRow,
 ) -> None:
     negotiation = outcome.negotiation
     thread_id = negotiation.thread_id
-    if not uow.states.list_for_campaign(campaign.campaign_id):
-        uow.audit.insert(
-            AuditEntry(
-                event_type=EventType.CAMPAIGN_START,
-                campaign_id=campaign.campaign_id,
-                metadata={"client": campaign.client_name, "influencers": influencer_count},
-            )
-        )
-    tracker = campaign_tracker(uow, campaign, influencer_count)
-    save_negotiation(uow, negotiation, campaign, tracker.to_dict())
+    save_negotiation(uow, negotiation, campaign, tracker_data)
     queued = None
     if outcome.email is not None and outcome.escalation is None:
         queued = next_message_id(uow, thread_id, sender.domain)
