@@ -1,4 +1,5 @@
-"""Business state in one SQLite file, behind the `NegotiationStore` interface (base.py)."""
+"""Business state behind the `NegotiationStore` interface (base.py): one SQLite file by default,
+or PostgreSQL when $NEGOTIATION_DB or open_store() gets a postgresql:// URL (lazy psycopg)."""
 
 from negotiation_pipeline.store.audit_filters import (
     AuditFilterError,
@@ -24,7 +25,13 @@ from negotiation_pipeline.store.base import (
     StoreNotFoundError,
     UnitOfWork,
 )
-from negotiation_pipeline.store.paths import DB_ENV_VAR, default_db_path
+from negotiation_pipeline.store.paths import (
+    DB_ENV_VAR,
+    default_db_location,
+    default_db_path,
+    is_postgres_url,
+)
+from negotiation_pipeline.store.postgres import PostgresStore, PostgresUnitOfWork
 from negotiation_pipeline.store.schema import SCHEMA_VERSION, SchemaVersionError
 from negotiation_pipeline.store.sqlite import (
     NegotiationStateStore,
@@ -49,6 +56,8 @@ __all__ = [
     "NegotiationStore",
     "OutboxEmail",
     "OutboxStatus",
+    "PostgresStore",
+    "PostgresUnitOfWork",
     "SQLiteStore",
     "SQLiteUnitOfWork",
     "SchemaVersionError",
@@ -57,7 +66,9 @@ __all__ = [
     "StoredNegotiation",
     "UnitOfWork",
     "build_audit_query",
+    "default_db_location",
     "default_db_path",
+    "is_postgres_url",
     "open_store",
     "parse_day",
     "parse_event_type",
