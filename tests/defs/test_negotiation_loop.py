@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import email.utils
 import json
+import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -21,16 +22,18 @@ from typing import Any
 import dagster as dg
 import pytest
 
-from negotiation_pipeline.definitions import build_definitions
+from negotiation_pipeline.definitions import build_definitions, build_resources
 from negotiation_pipeline.defs.assets.agreements import campaign_agreements
 from negotiation_pipeline.defs.assets.cpm import cpm_flexibility
 from negotiation_pipeline.defs.assets.negotiations import campaign_report, negotiation_snapshots
+from negotiation_pipeline.defs.jobs import campaign_ingestion_job
 from negotiation_pipeline.defs.negotiation_jobs import ADVANCE_OP
 from negotiation_pipeline.defs.negotiation_sensors import (
     inbox_sensor,
     sandbox_influencer_sensor,
 )
 from negotiation_pipeline.defs.partitions import CAMPAIGN_PARTITIONS_NAME
+from negotiation_pipeline.defs.resources import ImapSmtpMailboxResource
 from negotiation_pipeline.defs.sandbox_influencers import answer_sent_mail
 from negotiation_pipeline.domain.types import EventType, NegotiationState
 from negotiation_pipeline.integrations.clickup.sandbox import SandboxTaskSource
@@ -312,3 +315,44 @@ def test_a_replayed_simulated_reply_has_the_same_message_id_and_is_handled_once(
     [output] = [e for e in result.all_events if e.event_type_value == "STEP_OUTPUT"]
     metadata = output.event_specific_data.metadata  # type: ignore[union-attr]
     assert metadata["duplicates"].value == count
+
+
+def test_emails_that_cannot_be_sent_fail_the_run_and_go_out_on_the_next_one(
+    sandbox: Sandbox,
+) -> None:
+    # Real mail settings pointing at a loopback port nobody listens on: every send is refused.
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+    unreachable = ImapSmtpMailboxResource(
+        agent_email="partnerships@northbeam.test",
+        imap_host="127.0.0.1",
+        imap_port=closed_port,
+        imap_security="plain",
+        smtp_host="127.0.0.1",
+        smtp_port=closed_port,
+        smtp_security="plain",
+        timeout_seconds=2,
+    )
+    resources = {**build_resources(sandbox.env), "mailbox": unreachable}
+    broken = dg.Definitions(
+        assets=list(sandbox.defs.assets or []), jobs=[campaign_ingestion_job], resources=resources
+    )
+    failed = broken.resolve_job_def("campaign_ingestion_job").execute_in_process(
+        instance=sandbox.instance, partition_key=VALID_LUMEN, raise_on_error=False
+    )
+
+    assert not failed.success
+    [failure] = [e for e in failed.all_events if e.is_step_failure]
+    assert failure.step_key == "negotiations"
+    assert "5 email(s) could not be sent and stay queued" in str(failure.step_failure_data)
+    store = sandbox.store()
+    assert len(store.outbox.pending()) == LUMEN_INFLUENCERS  # nothing lost
+    assert len(store.states.list_for_campaign(VALID_LUMEN)) == LUMEN_INFLUENCERS
+
+    retried = sandbox.ingest()  # the sandbox mailbox works
+
+    assert retried.success
+    [opened] = materialization_metadata(retried, dg.AssetKey("negotiations"))
+    assert opened["opened"] == 0 and opened["emails_sent"] == LUMEN_INFLUENCERS
+    assert store.outbox.pending() == []
