@@ -63,6 +63,14 @@ class SmtpSender:
     def __init__(self, config: SmtpConfig, sender: SenderIdentity) -> None:
         self.config = config
         self.sender = sender
+        self._context: ssl.SSLContext | None = None
+
+    def _tls_context(self) -> ssl.SSLContext:
+        # Built once: create_default_context() loads the system CA store (~50 ms), which per
+        # send made delivery of 1,000 emails take about a minute longer.
+        if self._context is None:
+            self._context = self.config.ssl_context or ssl.create_default_context()
+        return self._context
 
     def send(self, email_: OutgoingEmail, date: datetime | None = None) -> bytes:
         """Send; return the exact bytes sent (so a copy can be filed in Sent)."""
@@ -90,18 +98,20 @@ class SmtpSender:
 
     def _connect(self) -> smtplib.SMTP:
         config = self.config
-        context = config.ssl_context or ssl.create_default_context()
         client: smtplib.SMTP
         if config.security == "ssl":
             client = smtplib.SMTP_SSL(
-                config.host, config.port, timeout=config.timeout_seconds, context=context
+                config.host,
+                config.port,
+                timeout=config.timeout_seconds,
+                context=self._tls_context(),
             )
         else:
             client = smtplib.SMTP(config.host, config.port, timeout=config.timeout_seconds)
         try:
             client.ehlo()
             if config.security == "starttls":
-                client.starttls(context=context)
+                client.starttls(context=self._tls_context())
                 client.ehlo()
             if config.user:
                 client.login(config.user, config.password or "")
