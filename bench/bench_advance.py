@@ -21,10 +21,12 @@ import argparse
 import email.policy
 import email.utils
 import json
+import logging
 import random
 import sys
 import tempfile
 import time
+import warnings
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -207,6 +209,10 @@ def maildir_workspace(root: Path) -> Iterator[tuple[SQLiteStore, Mailbox]]:
 def dovecot_workspace(root: Path) -> Iterator[tuple[SQLiteStore, Mailbox]]:
     from tests.servers.dovecot import running_dovecot
     from tests.servers.smtp import running_smtp
+
+    # aiosmtpd warns on every session that the loopback test server allows AUTH without TLS.
+    warnings.filterwarnings("ignore", module="aiosmtpd")
+    logging.getLogger("mail.log").setLevel(logging.ERROR)
 
     with running_dovecot({AGENT.address: "agent-secret"}, pool_size=0) as dovecot:
         account = dovecot.account(AGENT.address)
