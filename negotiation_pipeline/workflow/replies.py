@@ -195,6 +195,8 @@ def advance_negotiations(
         logger.warning("%s: UIDVALIDITY changed; rescanning the mailbox", mailbox_name)
         batch = list_new_mail(store, mailbox, mailbox_name, limit)
         wanted, uidvalidity = list(batch.uids), batch.uidvalidity
+        tally.handled.clear()  # uid numbers of the old UIDVALIDITY mean nothing now
+        tally.failed.clear()
         _handle_uids(store, mailbox, wanted, uidvalidity, context, tally)
     cursor = _advance_cursor(store, mailbox_name, uidvalidity, wanted, tally)
     delivery = deliver_pending(store, mailbox, influencer_names=tally.names)
@@ -223,7 +225,12 @@ def _handle_uids(
 ) -> None:
     for start in range(0, len(wanted), FETCH_CHUNK):
         chunk = wanted[start : start + FETCH_CHUNK]
-        _handle_fetched(store, mailbox.fetch(chunk, uidvalidity), context, tally)
+        fetched = mailbox.fetch(chunk, uidvalidity)
+        _handle_fetched(store, fetched, context, tally)
+        # Listed but gone by now (expunged, removed from the Maildir): nothing to read, and the
+        # cursor must not wait for it forever.
+        returned = {m.uid for m in fetched.messages} | {u.uid for u in fetched.unreadable}
+        tally.handled.update(uid for uid in chunk if uid not in returned)
 
 
 @dataclass(frozen=True)

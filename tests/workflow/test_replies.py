@@ -403,3 +403,25 @@ def test_escalation_queues_nothing_and_reports_the_draft(
     # A further reply while escalated waits for the human.
     mailbox.append_to_inbox(reply_to(_last_sent(mailbox), "Any news?"))
     assert _advance(store, mailbox).skipped == 1
+
+
+def test_mail_removed_after_listing_does_not_block_the_cursor(
+    store: SQLiteStore, mailbox: MaildirMailbox
+) -> None:
+    _start(store, mailbox)
+    mailbox.append_to_inbox(reply_to(_last_sent(mailbox), "My rate is $1,500."))
+    batch = list_new_mail(store, mailbox, MAILBOX, 10)
+    for key in list(mailbox.inbox.keys()):
+        mailbox.inbox.remove(key)  # deleted by someone between the sensor tick and the run
+    result = advance_negotiations(
+        store,
+        mailbox,
+        engine_config(),
+        mailbox_name=MAILBOX,
+        agent_addresses=[AGENT.address],
+        now=NOW,
+        uids=batch.uids,
+        uidvalidity=batch.uidvalidity,
+    )
+    assert result.processed == 0
+    assert result.cursor is not None and result.cursor.last_uid == batch.uids[-1]
