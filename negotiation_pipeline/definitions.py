@@ -5,7 +5,9 @@ Resources follow the environment (all variables optional; none set = sandbox):
   bound as `dg.EnvVar`, so Dagster resolves it at run time and never shows or logs it.
   Unset → the sandbox folder of task JSON files (NEGOTIATION_SANDBOX_DIR, default
   sandbox/clickup/tasks); comments on sandbox tasks go to `clickup/` next to the database.
-- NEGOTIATION_DB → the business SQLite file (default .sandbox/negotiation.db).
+- NEGOTIATION_DB → the business store: an SQLite file (default .sandbox/negotiation.db) or a
+  `postgresql://` URL (bound as `dg.EnvVar`: the URL carries the password). Local sandbox
+  files (Maildir, Slack JSONL, ClickUp comments) go next to the SQLite file, or in `.sandbox/`.
 - ROSTER_URL → the default influencer roster, path or https URL (default sandbox/roster.csv).
 - IMAP_HOST set → real mail: IMAP_PORT (993), IMAP_USER, IMAP_PASSWORD, IMAP_SECURITY
   (ssl|starttls|plain; 993 implies ssl), IMAP_MAILBOX (INBOX), IMAP_SENT_FOLDER (Sent) to read
@@ -72,7 +74,7 @@ from negotiation_pipeline.integrations.clickup.client import DEFAULT_CLICKUP_API
 from negotiation_pipeline.integrations.mail import ImapConfig, MailError, SmtpConfig
 from negotiation_pipeline.integrations.slack import SlackError
 from negotiation_pipeline.integrations.slack.client import DEFAULT_API_BASE
-from negotiation_pipeline.store.paths import DB_ENV_VAR, SANDBOX_DB_PATH
+from negotiation_pipeline.store.paths import DB_ENV_VAR, SANDBOX_DB_PATH, is_postgres_url
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SANDBOX_TASKS_DIR = PROJECT_ROOT / "sandbox" / "clickup" / "tasks"
@@ -84,7 +86,16 @@ def _setting(env: Mapping[str, str], name: str) -> str | None:
     return value or None
 
 
-def task_source_resource(env: Mapping[str, str], db_path: Path) -> CampaignTaskSourceResource:
+def store_resource(env: Mapping[str, str]) -> tuple[NegotiationStoreResource, Path]:
+    """The business store, and the folder for local sandbox files that goes with it."""
+    configured = _setting(env, DB_ENV_VAR)
+    if configured and is_postgres_url(configured):
+        return NegotiationStoreResource(db_path=dg.EnvVar(DB_ENV_VAR)), SANDBOX_DB_PATH.parent
+    db_path = Path(configured or SANDBOX_DB_PATH).expanduser()
+    return NegotiationStoreResource(db_path=str(db_path)), db_path.parent
+
+
+def task_source_resource(env: Mapping[str, str], data_dir: Path) -> CampaignTaskSourceResource:
     if _setting(env, "CLICKUP_API_TOKEN"):
         return ClickUpTaskSourceResource(
             api_token=dg.EnvVar("CLICKUP_API_TOKEN"),
@@ -93,7 +104,7 @@ def task_source_resource(env: Mapping[str, str], db_path: Path) -> CampaignTaskS
         )
     return SandboxTaskSourceResource(
         folder=_setting(env, "NEGOTIATION_SANDBOX_DIR") or str(SANDBOX_TASKS_DIR),
-        comments_folder=str(db_path.parent / "clickup"),
+        comments_folder=str(data_dir / "clickup"),
     )
 
 
@@ -102,10 +113,10 @@ def _env_var_if_set(env: Mapping[str, str], name: str) -> str:
     return dg.EnvVar(name) if _setting(env, name) else ""
 
 
-def mailbox_resource(env: Mapping[str, str], db_path: Path) -> MailboxResource:
+def mailbox_resource(env: Mapping[str, str], data_dir: Path) -> MailboxResource:
     if not _setting(env, "IMAP_HOST"):
         return MaildirMailboxResource(
-            root=_setting(env, "NEGOTIATION_MAILDIR") or str(db_path.parent / "maildir"),
+            root=_setting(env, "NEGOTIATION_MAILDIR") or str(data_dir / "maildir"),
             agent_email=_setting(env, "AGENT_EMAIL") or SANDBOX_AGENT_EMAIL,
             agent_name=_setting(env, "AGENT_NAME") or SANDBOX_AGENT_NAME,
         )
@@ -134,7 +145,7 @@ def mailbox_resource(env: Mapping[str, str], db_path: Path) -> MailboxResource:
     )
 
 
-def slack_resource(env: Mapping[str, str], db_path: Path) -> SlackResource:
+def slack_resource(env: Mapping[str, str], data_dir: Path) -> SlackResource:
     if _setting(env, "SLACK_BOT_TOKEN"):
         default_channel = _setting(env, "SLACK_CHANNEL")
         channels = {
@@ -155,19 +166,19 @@ def slack_resource(env: Mapping[str, str], db_path: Path) -> SlackResource:
         )
     if _setting(env, "SLACK_WEBHOOK_URL"):
         return WebhookSlackResource(webhook_url=dg.EnvVar("SLACK_WEBHOOK_URL"))
-    return LogSlackResource(jsonl_path=str(db_path.parent / "slack.jsonl"))
+    return LogSlackResource(jsonl_path=str(data_dir / "slack.jsonl"))
 
 
 def build_resources(env: Mapping[str, str]) -> dict[str, dg.ConfigurableResource]:
     """Resources for this environment (tests pass their own mapping; see the module docstring
     for every variable)."""
-    db_path = Path(_setting(env, DB_ENV_VAR) or SANDBOX_DB_PATH).expanduser()
+    store, data_dir = store_resource(env)
     return {
-        "store": NegotiationStoreResource(db_path=str(db_path)),
-        "clickup": task_source_resource(env, db_path),
+        "store": store,
+        "clickup": task_source_resource(env, data_dir),
         "roster": RosterResource(default_source=_setting(env, "ROSTER_URL") or str(SANDBOX_ROSTER)),
-        "mailbox": mailbox_resource(env, db_path),
-        "slack": slack_resource(env, db_path),
+        "mailbox": mailbox_resource(env, data_dir),
+        "slack": slack_resource(env, data_dir),
     }
 
 

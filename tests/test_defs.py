@@ -18,6 +18,7 @@ from negotiation_pipeline.defs.resources import (
 )
 from negotiation_pipeline.integrations.mail import MailError
 from negotiation_pipeline.integrations.slack import SlackError
+from tests.servers.postgres import postgres_server, postgres_url  # noqa: F401 (fixtures)
 
 ASSET_KEYS = {
     "campaign_task",
@@ -104,6 +105,25 @@ def test_token_selects_clickup_with_the_token_from_the_environment(
     assert "pk_secret_value" not in repr(clickup)
     store = build_resources(env)["store"]
     assert isinstance(store, NegotiationStoreResource) and store.db_path == "/tmp/x/n.db"
+
+
+@pytest.mark.postgres
+def test_a_postgres_url_binds_the_store_from_the_environment_and_opens_postgres(
+    monkeypatch: pytest.MonkeyPatch,
+    postgres_url: str,  # noqa: F811 (the fixture)
+) -> None:
+    monkeypatch.setenv("NEGOTIATION_DB", postgres_url)
+    resources = build_resources({"NEGOTIATION_DB": postgres_url})
+    store = resources["store"]
+    assert isinstance(store, NegotiationStoreResource)
+    # The URL carries the password: bound as an EnvVar, resolved only at run time.
+    assert postgres_url not in repr(store)
+    # Local sandbox files cannot live "next to" a URL: they go to .sandbox/.
+    assert resources["mailbox"].root == ".sandbox/maildir"  # type: ignore[attr-defined]
+    resolved = NegotiationStoreResource(db_path=postgres_url)
+    with resolved.open() as opened:
+        assert type(opened).__name__ == "PostgresStore"
+        assert opened.campaigns.get("no-such-campaign") is None
 
 
 def test_no_mail_or_slack_settings_select_the_sandbox_next_to_the_database() -> None:

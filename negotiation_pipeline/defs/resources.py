@@ -45,19 +45,22 @@ from negotiation_pipeline.integrations.slack import (
 )
 from negotiation_pipeline.integrations.slack.client import DEFAULT_API_BASE
 from negotiation_pipeline.store.base import NegotiationStore
-from negotiation_pipeline.store.sqlite import SQLiteStore
+from negotiation_pipeline.store.sqlite import open_store
 
 DEFAULT_PAGES_PER_TICK = 5
 
 
 class NegotiationStoreResource(dg.ConfigurableResource):
-    """The business store (SQLite file). Assets never open sqlite3 themselves."""
+    """The business store (SQLite file or PostgreSQL URL). Assets never open a database
+    connection themselves."""
 
-    db_path: str = Field(description="SQLite file of the business store (env NEGOTIATION_DB)")
+    db_path: str = Field(
+        description="SQLite file or postgresql:// URL of the business store (env NEGOTIATION_DB)"
+    )
 
     @contextmanager
     def open(self) -> Iterator[NegotiationStore]:
-        store = SQLiteStore(Path(self.db_path))
+        store = open_store(self.db_path)
         try:
             yield store
         finally:
