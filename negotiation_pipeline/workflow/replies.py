@@ -18,7 +18,7 @@ import email.utils
 import hashlib
 import logging
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -663,12 +663,3 @@ def _escalation_event(outcome: Outcome) -> Escalated:
         our_rate=escalation.our_rate,
         draft_body=None if escalation.draft is None else escalation.draft.body,
     )
-
-
-def summarize(results: Iterable[AdvanceResult]) -> dict[str, int]:
-    """Totals over several runs (benchmarks, CLI output)."""
-    totals = dict.fromkeys(("processed", "unmatched", "skipped", "duplicates", "unreadable"), 0)
-    for result in results:
-        for name in totals:
-            totals[name] += getattr(result, name)
-    return totals
