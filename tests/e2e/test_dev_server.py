@@ -10,14 +10,17 @@ backfill-cpm` launches a real asset backfill of cpm_flexibility that the daemon 
 
 from __future__ import annotations
 
+import email
 import json
 import subprocess
 import sys
 import time
+from contextlib import closing
 
 import pytest
 
 from negotiation_pipeline.integrations.dagster_webserver import RunSummary
+from negotiation_pipeline.store import Agreement, open_store
 from tests.e2e.conftest import REPO_ROOT, DevServer
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
@@ -159,11 +162,102 @@ def test_backfill_cpm_recomputes_cpm_flexibility_through_an_asset_backfill(
     assert {m.run_id for m in fresh} <= {r.run_id for r in backfill_runs}
 
 
-# --- negotiation loop (to come) ----------------------------------------------------------------
-# The negotiation helper adds its end-to-end tests here, on the same `dev_server` (one
-# `dagster dev` per module): after `ingestion_runs`, opening offers land in the sandbox Maildir
-# under `dev_server.work_dir`, simulated influencers reply, `inbox_sensor` launches
-# `advance_negotiations`, and agreements/audit rows appear in `dev_server.db_path`; an agreement
-# then makes cpm_automation_sensor recompute cpm_flexibility for that campaign (wait for a run
-# tagged dagster/sensor_name=cpm_automation_sensor). Point any new sandbox path at
-# `dev_server.work_dir` through `sandbox_environment` in conftest.py so the repo is never written.
+# --- negotiation loop -----------------------------------------------------------------------------
+# After ingestion the sandbox runs by itself: opening offers land in the Maildir next to the test's
+# store, simulated influencers answer them (sandbox_influencer_sensor), inbox_sensor launches
+# advance_negotiations_job, agreements are recorded, the report is materialized, and an agreement
+# makes cpm_automation_sensor recompute that campaign's cpm_flexibility.
+NEGOTIATION_TIMEOUT_S = 420.0
+NEGOTIATION_SENSORS = ("inbox_sensor", "sandbox_influencer_sensor", "run_failure_slack_sensor")
+
+
+def sent_message_ids(server: DevServer) -> list[str]:
+    sent = server.db_path.parent / "maildir" / "sent"
+    ids = []
+    for folder in ("new", "cur"):
+        for path in sorted((sent / folder).glob("*")) if (sent / folder).exists() else []:
+            message = email.message_from_bytes(path.read_bytes())
+            ids.append(str(message["Message-ID"]))
+    return ids
+
+
+def stored_agreements(server: DevServer) -> list[Agreement]:
+    with closing(open_store(server.db_path, create=False)) as store:
+        return [a for c in VALID_CAMPAIGNS for a in store.agreements.for_campaign(c)]
+
+
+@pytest.fixture(scope="module")
+def first_agreement(
+    dev_server: DevServer, ingestion_runs: dict[str, RunSummary]
+) -> list[Agreement]:
+    return dev_server.wait_for(
+        "an agreement from the simulated influencers",
+        lambda: stored_agreements(dev_server) or None,
+        NEGOTIATION_TIMEOUT_S,
+        poll_s=2.0,
+    )
+
+
+def test_negotiation_sensors_run_by_default(dev_server: DevServer) -> None:
+    for name in NEGOTIATION_SENSORS:
+        assert dev_server.client.sensor_state(name).status == "RUNNING", name
+
+
+def test_ingestion_sends_one_opening_offer_per_influencer_of_the_valid_campaigns(
+    dev_server: DevServer, ingestion_runs: dict[str, RunSummary]
+) -> None:
+    assert ingestion_runs[INVALID_CAMPAIGN].status == "FAILURE"
+    with closing(open_store(dev_server.db_path, create=False)) as store:
+        opened = {c: store.states.list_for_campaign(c) for c in VALID_CAMPAIGNS}
+        assert store.states.list_for_campaign(INVALID_CAMPAIGN) == []
+    assert all(opened.values()), opened
+    ids = sent_message_ids(dev_server)
+    assert len(ids) == len(set(ids)), "an email was sent twice"
+    # Every negotiation got its opening offer (later answers add more, never duplicates).
+    assert len(ids) >= sum(len(negotiations) for negotiations in opened.values())
+
+
+def test_replies_are_read_by_advance_negotiations_and_reach_agreements(
+    dev_server: DevServer, first_agreement: list[Agreement]
+) -> None:
+    runs = dev_server.client.runs(job_name="advance_negotiations_job")
+    assert any(r.status == "SUCCESS" for r in runs), [r.status for r in runs]
+    assert {r.tags.get("dagster/sensor_name") for r in runs} == {"inbox_sensor"}
+    agreement = first_agreement[0]
+    assert agreement.rate > 0 and agreement.cpm > 0
+    with closing(open_store(dev_server.db_path, create=False)) as store:
+        trail = store.audit.query(campaign=agreement.campaign_id, event_type="agreement")
+        negotiation = store.states.load(agreement.thread_id)
+    assert trail, "the agreement is in the audit trail"
+    assert negotiation is not None and negotiation.state.value == "agreed"
+    slack = (dev_server.db_path.parent / "slack.jsonl").read_text(encoding="utf-8")
+    assert agreement.influencer_name in slack  # the sandbox Slack heard about it
+
+
+def test_reports_materialize_and_an_agreement_recomputes_cpm_flexibility(
+    dev_server: DevServer, first_agreement: list[Agreement]
+) -> None:
+    campaign_id = first_agreement[0].campaign_id
+    reports = dev_server.client.asset_materializations("campaign_report", [campaign_id])
+    assert reports, "campaign_report was materialized for the campaign"
+
+    def automation_run() -> RunSummary | None:
+        runs = dev_server.client.runs(tags={"dagster/partition": campaign_id})
+        return next(
+            (
+                r
+                for r in runs
+                if r.status == "SUCCESS"
+                and "cpm_automation_sensor" in r.tags.get("dagster/sensor_name", "")
+            ),
+            None,
+        )
+
+    run = dev_server.wait_for(
+        f"cpm_automation_sensor to recompute cpm_flexibility of {campaign_id}",
+        automation_run,
+        NEGOTIATION_TIMEOUT_S,
+        poll_s=2.0,
+    )
+    fresh = dev_server.client.asset_materializations("cpm_flexibility", [campaign_id])
+    assert run.run_id in {m.run_id for m in fresh}
