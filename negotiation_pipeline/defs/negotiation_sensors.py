@@ -6,6 +6,7 @@ advance_negotiations_job run per batch; the run fetches, reads and answers.
 
 # No `from __future__ import annotations`: Dagster reads these annotations at definition time.
 import json
+import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
@@ -30,6 +31,8 @@ from negotiation_pipeline.workflow.replies import NewMailBatch, list_new_mail
 INBOX_INTERVAL_SECONDS = 30
 SANDBOX_INTERVAL_SECONDS = 30
 MAIL_BATCH_TAG = "negotiation/mail_batch"
+RETRY_SECONDS = 600  # a batch that keeps failing is re-requested at most this often
+ENDED_BADLY = (dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED)
 
 
 def requested_cursor(text: str | None) -> MailCursor | None:
@@ -69,7 +72,8 @@ def _listing_limit(
         "Lists new mail (uids only) after the stored mail cursor and requests one "
         "advance_negotiations_job run per batch (run_key = mailbox:uidvalidity:first-last). "
         "The sensor cursor is the newest uid requested, so the next tick asks only for newer "
-        "mail; a failed run is re-executed from the UI (its replies are deduplicated)."
+        "mail; mail a failed run left unhandled is requested again (at most every 10 minutes) "
+        "and every later run handles it too."
     ),
 )
 def inbox_sensor(
@@ -85,9 +89,20 @@ def inbox_sensor(
         limit = _listing_limit(db_cursor, requested, mailbox.batch_limit)
         batch = list_new_mail(db, box, name, limit)
     fresh = not_yet_requested(batch, requested)[: mailbox.batch_limit]
+    run_key = batch_run_key(name, batch, fresh) if fresh else None
     if not fresh:
-        return dg.SensorResult(skip_reason="no new mail", cursor=context.cursor)
-    run_key = batch_run_key(name, batch, fresh)
+        # Mail the store has not handled although it was requested, and the newest advance run
+        # failed: request it again, at most once per RETRY_SECONDS.
+        fresh = batch.uids[: mailbox.batch_limit]
+        if not fresh or not _last_advance_run_failed(context.instance):
+            return dg.SensorResult(skip_reason="no new mail", cursor=context.cursor)
+        bucket = int(time.time() // RETRY_SECONDS)
+        run_key = f"{batch_run_key(name, batch, fresh)}:retry-{bucket}"
+        context.log.warning(f"{len(fresh)} requested message(s) still unhandled: {run_key}")
+        requested_last = requested.last_uid if requested else 0
+        cursor = MailCursor(batch.uidvalidity, max(fresh[-1], requested_last)).to_string()
+    else:
+        cursor = MailCursor(batch.uidvalidity, fresh[-1]).to_string()
     context.log.info(f"{len(fresh)} new message(s): {run_key}")
     return dg.SensorResult(
         run_requests=[
@@ -99,8 +114,17 @@ def inbox_sensor(
                 tags={MAIL_BATCH_TAG: run_key},
             )
         ],
-        cursor=MailCursor(batch.uidvalidity, fresh[-1]).to_string(),
+        cursor=cursor,
     )
+
+
+def _last_advance_run_failed(instance: dg.DagsterInstance) -> bool:
+    """True when the newest advance_negotiations run ended without success (nothing queued or
+    running after it): the mail it was given may still be unhandled."""
+    newest = instance.get_runs(
+        filters=dg.RunsFilter(job_name=advance_negotiations_job.name), limit=1
+    )
+    return bool(newest) and newest[0].status in ENDED_BADLY
 
 
 def batch_run_key(mailbox_name: str, batch: NewMailBatch, uids: Sequence[int]) -> str:

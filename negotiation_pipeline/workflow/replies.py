@@ -185,7 +185,7 @@ def advance_negotiations(
         uids, uidvalidity = batch.uids, batch.uidvalidity
     tally = _Tally()
     context = _RunContext(config, tuple(agent_addresses), now, mailbox_name)
-    wanted = sorted(set(uids))
+    wanted = _with_earlier_unhandled(store, mailbox, mailbox_name, uids, uidvalidity)
     try:
         _handle_uids(store, mailbox, wanted, uidvalidity, context, tally)
     except UidValidityChangedError:
@@ -213,6 +213,31 @@ def advance_negotiations(
         failed_uids=tuple(tally.failed),
         cursor=cursor,
     )
+
+
+def _with_earlier_unhandled(
+    store: NegotiationStore,
+    mailbox: Mailbox,
+    mailbox_name: str,
+    uids: Sequence[int],
+    uidvalidity: int,
+) -> list[int]:
+    """The batch's uids plus every uid between the stored cursor and the batch's newest one.
+
+    An earlier run that failed on a reply left the cursor before it; handling everything from
+    the cursor on retries that reply in this run, and the cursor then only ever moves over a
+    contiguous stretch of handled uids (it never jumps a reply that was not handled).
+    """
+    wanted = sorted(set(uids))
+    stored = _mail_cursor(store, mailbox_name)
+    if not wanted or stored is None or stored.uidvalidity != uidvalidity:
+        return wanted
+    if stored.last_uid >= wanted[0] - 1:
+        return wanted
+    listing = mailbox.list_new_ids(stored, wanted[-1] - stored.last_uid)
+    if listing.uidvalidity != uidvalidity:
+        return wanted  # rebuilt meanwhile: the rescan path below handles it
+    return sorted(set(wanted).union(uid for uid in listing.uids if uid <= wanted[-1]))
 
 
 def _handle_uids(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import email.utils
 import json
 import socket
+import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -196,6 +197,39 @@ def test_inbox_sensor_requests_one_run_per_new_batch_and_nothing_on_a_repeat(
     [newer] = third.run_requests or []
     assert newer.run_config["ops"][ADVANCE_OP]["config"]["uids"] == [3]
     assert newer.run_key == f"sandbox-maildir:{maildir.uidvalidity}:3-3"
+
+
+def test_mail_a_failed_run_left_unhandled_is_requested_again(sandbox: Sandbox) -> None:
+    sandbox.ingest()
+    maildir = sandbox.maildir()
+    maildir.append_to_inbox(influencer_reply(sandbox, THEO, "I'd need $3,000.", "Theo Martins"))
+    [request] = sandbox.tick(inbox_sensor.name, cursor=None).run_requests or []
+    first_cursor = sandbox.tick(inbox_sensor.name, cursor=None).cursor
+    # A real store failure inside the reply's transaction: the run fails, the reply stays new.
+    raw = sqlite3.connect(sandbox.env["NEGOTIATION_DB"])
+    raw.execute(
+        "CREATE TRIGGER fail_all AFTER INSERT ON outbox "
+        "BEGIN SELECT RAISE(ABORT, 'disk full (simulated)'); END"
+    )
+    raw.commit()
+    job = sandbox.defs.resolve_job_def("advance_negotiations_job")
+    failed = job.execute_in_process(
+        run_config=request.run_config, instance=sandbox.instance, raise_on_error=False
+    )
+    assert not failed.success
+    raw.execute("DROP TRIGGER fail_all")
+    raw.commit()
+    raw.close()
+
+    retry = sandbox.tick(inbox_sensor.name, cursor=first_cursor)
+    [again] = retry.run_requests or []
+    assert again.run_config["ops"][ADVANCE_OP]["config"]["uids"] == [1]
+    assert again.run_key is not None and again.run_key.startswith(f"{request.run_key}:retry-")
+    assert sandbox.advance(again).success
+    theo = sandbox.store().states.load(thread_id_for(VALID_LUMEN, THEO))
+    assert theo is not None and theo.round_count >= 1  # the reply was finally answered
+    # The newest run succeeded and the store caught up: nothing more to request.
+    assert not sandbox.tick(inbox_sensor.name, cursor=retry.cursor).run_requests
 
 
 # --- advance_negotiations_job ---------------------------------------------------------------------

@@ -323,6 +323,48 @@ def test_database_failure_rolls_back_that_reply_only(
     assert len(sent_by_recipient(mailbox)["first@gmail.com"]) == 2
 
 
+def test_a_later_batch_retries_the_reply_an_earlier_run_failed_on(
+    store: SQLiteStore, mailbox: MaildirMailbox, tmp_path: Path
+) -> None:
+    """The sensor passes only the new batch's uids; the run still handles the reply an earlier
+    run failed on, so the cursor never jumps over an unhandled reply."""
+    _start(store, mailbox, "first@gmail.com", JANE)
+    mailbox.append_to_inbox(
+        reply_to(
+            _last_sent(mailbox, "first@gmail.com"),
+            "I'd need $1,500.",
+            sender="first@gmail.com",
+            message_id="<fails@gmail.com>",
+        )
+    )
+    raw = sqlite3.connect(tmp_path / "negotiation.db")
+    raw.execute(
+        "CREATE TRIGGER fail_one AFTER INSERT ON outbox WHEN NEW.in_reply_to = '<fails@gmail.com>' "
+        "BEGIN SELECT RAISE(ABORT, 'disk full (simulated)'); END"
+    )
+    raw.commit()
+    first_batch = list_new_mail(store, mailbox, MAILBOX, 100)
+    failed = advance_negotiations(
+        store, mailbox, engine_config(), mailbox_name=MAILBOX, agent_addresses=[AGENT.address],
+        now=NOW, uids=first_batch.uids, uidvalidity=first_batch.uidvalidity,
+    )  # fmt: skip
+    assert failed.failed_uids == (1,)
+    raw.execute("DROP TRIGGER fail_one")
+    raw.commit()
+    raw.close()
+
+    mailbox.append_to_inbox(reply_to(_last_sent(mailbox), "My rate is $1,500."))  # uid 2
+    later = advance_negotiations(
+        store, mailbox, engine_config(), mailbox_name=MAILBOX, agent_addresses=[AGENT.address],
+        now=NOW, uids=[2], uidvalidity=first_batch.uidvalidity,
+    )  # fmt: skip
+
+    assert (later.processed, later.failed_uids) == (2, ())
+    assert later.cursor is not None and later.cursor.last_uid == 2
+    assert store.inbound.get("<fails@gmail.com>") is not None
+    assert len(sent_by_recipient(mailbox)["first@gmail.com"]) == 2  # offer + our counter
+
+
 def test_uidvalidity_change_rescans_without_reprocessing(
     store: SQLiteStore, mailbox: MaildirMailbox, tmp_path: Path
 ) -> None:
