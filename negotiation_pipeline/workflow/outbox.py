@@ -13,9 +13,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from negotiation_pipeline.domain.audit import AuditEntry
-from negotiation_pipeline.domain.types import EventType
+from negotiation_pipeline.domain.types import EventType, NegotiationState
 from negotiation_pipeline.integrations.mail.base import Mailbox, OutgoingEmail
-from negotiation_pipeline.store.base import NegotiationStore, OutboxEmail, UnitOfWork
+from negotiation_pipeline.store.base import Controller, NegotiationStore, OutboxEmail, UnitOfWork
 
 logger = logging.getLogger(__name__)
 
@@ -25,6 +25,9 @@ class DeliveryResult:
     sent: int  # sent by this call
     already_sent: int  # found in the sent store (an earlier run sent it, then died before marking)
     failed: tuple[tuple[str, str], ...]  # (Message-ID, error) left pending for the next run
+    # Message-IDs left pending because their thread is paused, stopped or taken over by a human:
+    # a decision queued before the human stepped in is never sent behind their back.
+    held: tuple[str, ...] = ()
 
     @staticmethod
     def empty() -> DeliveryResult:
@@ -59,7 +62,13 @@ def deliver_pending(
     """
     sent = already = 0
     failed: list[tuple[str, str]] = []
+    held: list[str] = []
     for email in store.outbox.pending(limit):
+        reason = hold_reason(store, email)
+        if reason is not None:
+            held.append(email.message_id)
+            logger.info("holding %s: %s", email.message_id, reason)
+            continue
         try:
             newly_sent = mailbox.send_once(to_outgoing(email))
         except Exception as exc:  # one bad email must not block the rest of the outbox
@@ -73,7 +82,22 @@ def deliver_pending(
             sent += 1
         else:
             already += 1
-    return DeliveryResult(sent, already, tuple(failed))
+    return DeliveryResult(sent, already, tuple(failed), tuple(held))
+
+
+def hold_reason(store: NegotiationStore, email: OutboxEmail) -> str | None:
+    """Why a queued email must not go out now (its thread left the agent's hands), or None.
+    A paused thread's email goes out after `control resume`; a stopped one's never."""
+    if email.thread_id is None:
+        return None
+    negotiation = store.states.load(email.thread_id)
+    if negotiation is None:
+        return None
+    if negotiation.controlled_by is Controller.HUMAN:
+        return "the thread was taken over by a human"
+    if negotiation.state in (NegotiationState.PAUSED, NegotiationState.STOPPED):
+        return f"the thread is {negotiation.state.value}"
+    return None
 
 
 def _mark_sent(

@@ -7,8 +7,10 @@ from pathlib import Path
 from negotiation_pipeline.domain.types import EventType
 from negotiation_pipeline.integrations.mail import MaildirMailbox
 from negotiation_pipeline.store import OutboxEmail, OutboxStatus, SQLiteStore
+from negotiation_pipeline.workflow.control import pause, resume, stop, takeover
 from negotiation_pipeline.workflow.outbox import deliver_pending, to_outgoing
-from tests.workflow.support import sent_message_ids
+from tests.workflow.opened_threads import open_threads
+from tests.workflow.support import NOW, flex_row, sent_message_ids
 
 
 def _queue(store: SQLiteStore, n: int, to_addr: str = "jane@gmail.com") -> OutboxEmail:
@@ -85,3 +87,27 @@ def test_maildir_send_interrupted_after_reserving_its_file_name_completes_once(
     assert deliver_pending(store, mailbox).sent == 1
     assert mailbox.send_once(to_outgoing(email)) is False
     assert sent_message_ids(tmp_path / "mail") == {email.message_id: 1}
+
+
+def test_queued_email_of_a_paused_stopped_or_taken_over_thread_is_held(
+    store: SQLiteStore, mailbox: MaildirMailbox, tmp_path: Path
+) -> None:
+    """An offer queued before a human stepped in never goes out behind their back; a paused
+    thread's email goes out once it is resumed."""
+    rows = [flex_row(f"Person {n}", f"p{n}@gmail.com") for n in range(3)]
+    paused, stopped, taken = open_threads(store, rows)  # queued, not sent yet
+    pause(store, paused, actor="test", now=NOW)
+    stop(store, stopped, actor="test", now=NOW)
+    takeover(store, taken, actor="test", now=NOW)
+
+    held = deliver_pending(store, mailbox)
+
+    assert (held.sent, held.failed, len(held.held)) == (0, (), 3)
+    assert not sent_message_ids(tmp_path / "mail")
+    assert len(store.outbox.pending()) == 3  # kept, not lost
+
+    resume(store, paused, actor="test", now=NOW)
+    after_resume = deliver_pending(store, mailbox)
+    assert (after_resume.sent, len(after_resume.held)) == (1, 2)
+    (sent_offer,) = store.outbox.for_thread(paused)
+    assert set(sent_message_ids(tmp_path / "mail")) == {sent_offer.message_id}
