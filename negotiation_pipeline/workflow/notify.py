@@ -95,6 +95,16 @@ class NotifyResult:
         return not self.errors
 
 
+def _reason_with_detail(reason: str, detail: str | None) -> str:
+    """'legal language: the reply mentions a lawyer' (the engine's detail often starts with the
+    reason already: then the detail alone, never the reason twice)."""
+    if not detail:
+        return reason
+    if detail.casefold().startswith(reason.casefold()):
+        return detail
+    return f"{reason}: {detail}"
+
+
 # --- details -----------------------------------------------------------------------------------
 def _scenario(lever_state: Mapping[str, object]) -> int:
     value = lever_state.get("scenario", 1)
@@ -156,7 +166,7 @@ def _slack_message(event: PipelineEvent, details: Details) -> SlackMessage | Non
             influencer_name=event.influencer_name,
             influencer_email=thread.influencer_email,
             client_name=thread.client_name,
-            reason=f"{reason}: {event.detail}" if event.detail else reason,
+            reason=_reason_with_detail(reason, event.detail),
             their_rate=event.their_rate,
             our_rate=event.our_rate,
             draft_email=event.draft_body,

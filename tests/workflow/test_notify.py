@@ -236,3 +236,13 @@ def test_sandbox_posts_land_in_the_jsonl_files(tmp_path: Path) -> None:
     comments = source.read_comments()
     assert [c["task_id"] for c in comments] == ["cmp-1"] * 3
     assert comments[1]["comment_text"].startswith("Jane Doe: agreed at $1,200.00")
+
+
+def test_an_escalation_detail_that_names_its_reason_is_not_repeated() -> None:
+    legal = Escalated(
+        "t-1", "cmp-1", "Sam Lee", "legal_language", "legal language: 'lawyer'", None, None, None
+    )
+    (message,) = slack_messages_for([legal])
+    text = _block_text(message.blocks)
+    assert "legal language: 'lawyer'" in text
+    assert "legal language: legal language" not in text
