@@ -33,6 +33,7 @@ from negotiation_pipeline.integrations.mail import (
     SmtpConfig,
     SmtpSender,
 )
+from negotiation_pipeline.integrations.resilience import configure_error_notifier
 from negotiation_pipeline.integrations.roster.reader import RosterRow, read_roster
 from negotiation_pipeline.integrations.slack import (
     BotSlack,
@@ -42,6 +43,7 @@ from negotiation_pipeline.integrations.slack import (
     SlackMessage,
     SlackNotifier,
     WebhookSlack,
+    api_error,
 )
 from negotiation_pipeline.integrations.slack.client import DEFAULT_API_BASE
 from negotiation_pipeline.store.base import NegotiationStore
@@ -249,6 +251,21 @@ class SlackResource(dg.ConfigurableResource):
     def open(self) -> Iterator[SlackNotifier]:
         raise NotImplementedError(f"{type(self).__name__} does not open a Slack client")
         yield  # pragma: no cover
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        """Every run that can post to Slack also reports external API calls that still fail
+        after their retries (ClickUp, roster download): `resilient_api_call` calls this once
+        per final failure. Posting failures are logged, never raised into the failing call."""
+        log = dg.get_dagster_logger("slack")
+
+        def post_api_error(api_name: str, error: BaseException, attempts: int) -> None:
+            message = api_error(api_name=api_name, attempts=attempts, error=str(error))
+            self.post_all([message], log)
+
+        configure_error_notifier(post_api_error)
+
+    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        configure_error_notifier(None)
 
     def post_all(self, messages: Sequence[SlackMessage], log: logging.Logger) -> int:
         """Post each message; return how many failed. A failure is logged, never raised: the

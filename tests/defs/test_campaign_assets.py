@@ -4,6 +4,7 @@ roster CSV. One valid and one invalid campaign, each in its own partition."""
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from negotiation_pipeline.defs.partitions import CAMPAIGN_PARTITIONS_NAME
 from negotiation_pipeline.domain.cpm import FLEXIBILITY_COLUMNS
 from negotiation_pipeline.domain.money import rate_for_cpm
 from negotiation_pipeline.domain.types import EventType
+from negotiation_pipeline.integrations import resilience
 from negotiation_pipeline.integrations.clickup.sandbox import SandboxTaskSource
 from negotiation_pipeline.store import SQLiteStore
 from tests.defs.conftest import INVALID_NIMBUS, VALID_LUMEN, VALID_TRAILPEAK, sandbox_task
@@ -155,3 +157,30 @@ def test_sandbox_invalid_campaign_writes_the_comment_file(
     assert "- Campaign Budget:" in comment["comment_text"]
     table = good.output_for_node("cpm_flexibility")
     assert len(table) > 0 and set(table["platform"]) == {"tiktok"}
+
+
+def test_clickup_failing_after_its_retries_fails_the_partition_and_reaches_slack_once(
+    instance: dg.DagsterInstance,
+    clickup_defs: dg.Definitions,
+    clickup_env: dict[str, str],
+    fake_clickup: FakeClickUp,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(resilience, "sleep", lambda seconds: None)  # the backoff, not the logic
+    instance.add_dynamic_partitions(CAMPAIGN_PARTITIONS_NAME, [VALID_LUMEN])
+    fake_clickup.inject_500(times=3)  # every attempt of the task fetch fails
+
+    result = clickup_defs.resolve_job_def("campaign_ingestion_job").execute_in_process(
+        instance=instance, partition_key=VALID_LUMEN, raise_on_error=False
+    )
+
+    assert not result.success
+    task_fetches = [r for r in fake_clickup.requests if r.path.endswith(f"/task/{VALID_LUMEN}")]
+    assert len(task_fetches) == 3  # three attempts, then give up
+    slack_file = Path(clickup_env["NEGOTIATION_DB"]).parent / "slack.jsonl"
+    alerts = [json.loads(line) for line in slack_file.read_text().splitlines()]
+    api_alerts = [a for a in alerts if "API error" in json.dumps(a)]
+    assert len(api_alerts) == 1, alerts
+    assert "failed after 3 attempts" in json.dumps(api_alerts[0])
+    # The token never reaches Slack.
+    assert fake_clickup.token not in slack_file.read_text()
