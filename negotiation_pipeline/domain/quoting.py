@@ -49,8 +49,10 @@ _SIG_LINE = re.compile(
     r"office|m:|p:|t:)\b)",
     re.IGNORECASE,
 )
+# "^[^\S\n]*", not "^\s*": with MULTILINE, "\s*" would run across every following blank line
+# from each line start, which made a body of blank lines quadratic (8,000 of them took 3 s).
 _QUOTE_HINT = re.compile(
-    r"wrote:|a écrit|schrieb|escribió|scritto|^\s*(?:from|de|von|van)\s*:",
+    r"wrote:|a écrit|schrieb|escribió|scritto|^[^\S\n]*(?:from|de|von|van)\s*:",
     re.IGNORECASE | re.MULTILINE,
 )
 

@@ -24,6 +24,7 @@ ROSTER_COLUMNS: tuple[str, ...] = (
 )
 
 _VIEW_SUFFIXES = {"k": Decimal(1_000), "m": Decimal(1_000_000)}
+_MAX_VIEWS = Decimal(10) ** 12
 _IDENTIFIER_SPLIT = re.compile(r"[\n,;]+")
 
 
@@ -70,12 +71,14 @@ def parse_views(cell: str | None) -> int:
         text = text[:-1]
     try:
         views = Decimal(text) * multiplier
-    except InvalidOperation as exc:
+    except ArithmeticError as exc:  # InvalidOperation ("abc") or Overflow ("1e999999999")
         raise RosterCellError(f"average_views {cell!r} is not a number") from exc
     if not views.is_finite() or views != views.to_integral_value():
         raise RosterCellError(f"average_views {cell!r} is not a whole number")
     if views <= 0:
         raise RosterCellError(f"no positive average_views ({cell!r})")
+    if views > _MAX_VIEWS:  # int() of "1e9999" fails, and no video is seen this often
+        raise RosterCellError(f"average_views {cell!r} is not a plausible view count")
     return int(views)
 
 

@@ -36,6 +36,8 @@ def parse_roster_csv(text: str, source: str = "roster") -> list[RosterRow]:
         header = next(reader)
     except StopIteration:
         raise RosterReadError(f"{source} is empty (no header row)") from None
+    except csv.Error as exc:
+        raise RosterReadError(f"{source} line {reader.line_num}: not CSV ({exc})") from exc
     columns = [_canonical_header(h) for h in header]
     missing = [c for c in ROSTER_COLUMNS if c not in columns]
     if missing:
@@ -45,10 +47,15 @@ def parse_roster_csv(text: str, source: str = "roster") -> list[RosterRow]:
         )
     position = {c: columns.index(c) for c in ROSTER_COLUMNS}
     rows: list[RosterRow] = []
-    for cells in reader:
-        if not any(cell.strip() for cell in cells):
-            continue
-        rows.append({c: (cells[i].strip() if i < len(cells) else "") for c, i in position.items()})
+    try:
+        for cells in reader:
+            if not any(cell.strip() for cell in cells):
+                continue
+            rows.append(
+                {c: (cells[i].strip() if i < len(cells) else "") for c, i in position.items()}
+            )
+    except csv.Error as exc:  # e.g. a cell over the csv module's 128 KiB field limit
+        raise RosterReadError(f"{source} line {reader.line_num}: not CSV ({exc})") from exc
     return rows
 
 
