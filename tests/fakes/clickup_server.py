@@ -7,7 +7,10 @@
 - POST /api/v2/task/{task_id}/comment: {"id": "458", "hist_id": "26508", "date": <ms int>}.
 - Authorization must be the raw token: otherwise 401 {"err":"Token invalid","ECODE":"OAUTH_025"}
   (missing header: OAUTH_017).
-- `inject_429(n, reset_in_s)` / `inject_500(n)` fail the next n requests.
+- `inject_429(n, reset_in_s)` / `inject_500(n)` fail the next n requests;
+  `inject_timeout(n, delay_s)` answers them only after `delay_s` (past a client's timeout) and
+  `inject_malformed_json(n)` answers 200 with a truncated JSON body. Every `inject_*` takes
+  `after=k`: the first k requests are answered normally (fail page 2 of a listing).
 
 Tasks are kept in a list sorted by (date_updated, id) so a page is a bisect and a slice, and each
 task's JSON is encoded once: 5,000 tasks page quickly.
@@ -16,6 +19,7 @@ task's JSON is encoded once: 5,000 tasks page quickly.
 from __future__ import annotations
 
 import bisect
+import contextlib
 import copy
 import json
 import threading
@@ -59,8 +63,11 @@ class _StoredTask:
 
 @dataclass
 class _Fault:
-    status: int
+    status: int  # 429, 5xx; 200 with `kind` "malformed_json"; any with `kind` "timeout"
     reset_in_s: float = 0.0
+    kind: str = "status"
+    delay_s: float = 0.0
+    body: bytes = b""
 
 
 @dataclass
@@ -72,6 +79,7 @@ class FakeClickUpState:
     comments: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     requests: list[RecordedRequest] = field(default_factory=list)
     faults: list[_Fault] = field(default_factory=list)
+    requests_before_faults: int = 0  # answered normally before the queued faults start
     omit_last_page: bool = False
     lock: threading.Lock = field(default_factory=threading.Lock)
     next_comment_id: int = 458
@@ -156,14 +164,28 @@ class FakeClickUp:
             self.state.requests.clear()
 
     # --- faults --------------------------------------------------------------------------------
-    def inject_429(self, times: int = 1, reset_in_s: float = 1.0) -> None:
+    def inject_429(self, times: int = 1, reset_in_s: float = 1.0, *, after: int = 0) -> None:
         """The next `times` requests get 429 + X-RateLimit-* headers (Reset = now + reset_in_s)."""
-        with self.state.lock:
-            self.state.faults.extend(_Fault(429, reset_in_s) for _ in range(times))
+        self._inject([_Fault(429, reset_in_s) for _ in range(times)], after)
 
-    def inject_500(self, times: int = 1) -> None:
+    def inject_500(self, times: int = 1, *, after: int = 0, status: int = 500) -> None:
+        self._inject([_Fault(status) for _ in range(times)], after)
+
+    def inject_timeout(self, times: int = 1, delay_s: float = 1.0, *, after: int = 0) -> None:
+        """The next `times` requests are answered (normally) only after `delay_s` seconds."""
+        self._inject([_Fault(200, kind="timeout", delay_s=delay_s) for _ in range(times)], after)
+
+    def inject_malformed_json(
+        self, times: int = 1, body: bytes = b'{"tasks":[{"id":"86b', *, after: int = 0
+    ) -> None:
+        """The next `times` requests get 200 with `body` (truncated JSON by default)."""
+        faults = [_Fault(200, kind="malformed_json", body=body) for _ in range(times)]
+        self._inject(faults, after)
+
+    def _inject(self, faults: list[_Fault], after: int) -> None:
         with self.state.lock:
-            self.state.faults.extend(_Fault(500) for _ in range(times))
+            self.state.requests_before_faults = after
+            self.state.faults.extend(faults)
 
     def set_omit_last_page(self, omit: bool) -> None:
         """Leave `last_page` out of list responses (older API behaviour)."""
@@ -204,7 +226,14 @@ def _make_handler(state: FakeClickUpState) -> type[BaseHTTPRequestHandler]:
             authorization = self.headers.get("Authorization")
             with state.lock:
                 state.requests.append(RecordedRequest(method, url.path, query, authorization, body))
-                fault = state.faults.pop(0) if state.faults else None
+                fault = None
+                if state.faults and state.requests_before_faults > 0:
+                    state.requests_before_faults -= 1
+                elif state.faults:
+                    fault = state.faults.pop(0)
+            if fault is not None and fault.kind == "timeout":
+                time.sleep(fault.delay_s)  # the client has given up by now
+                fault = None
             if fault is not None:
                 self._fault(fault)
                 return
@@ -217,7 +246,9 @@ def _make_handler(state: FakeClickUpState) -> type[BaseHTTPRequestHandler]:
             self._route(method, url.path, query, body)
 
         def _fault(self, fault: _Fault) -> None:
-            if fault.status == 429:
+            if fault.kind == "malformed_json":
+                self._send(200, fault.body)
+            elif fault.status == 429:
                 reset = int(time.time() + fault.reset_in_s)
                 body = _encode({"err": "Rate limit reached", "ECODE": "APP_002"})
                 self.send_response(429)
@@ -314,10 +345,15 @@ def _make_handler(state: FakeClickUpState) -> type[BaseHTTPRequestHandler]:
             self._send(200, _encode(response))
 
         def do_GET(self) -> None:
-            self._handle("GET")
+            self._handle_quietly("GET")
 
         def do_POST(self) -> None:
-            self._handle("POST")
+            self._handle_quietly("POST")
+
+        def _handle_quietly(self, method: str) -> None:
+            # The client may have timed out and left (inject_timeout).
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                self._handle(method)
 
     return Handler
 

@@ -5,6 +5,8 @@
         slack.api_base             # POST /chat.postMessage: {"ok": true, "channel", "ts", ...}
         slack.script("/chat.postMessage", FakeReply(429, "", {"Retry-After": "2"}))  # next answer
         slack.requests             # every request received (path, headers, json)
+        FakeReply(200, "ok", delay_seconds=2)               # answer late (client timeout)
+        FakeReply(200, '{"ok": tr', content_type="application/json")  # malformed JSON
 
 Default answers follow Slack: a webhook body without "text" or "blocks" → 400 invalid_payload;
 chat.postMessage with a wrong token → {"ok": false, "error": "invalid_auth"}, with an unknown
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -32,6 +35,8 @@ class FakeReply:
     status: int
     body: str | dict[str, Any]
     headers: dict[str, str] = field(default_factory=dict)
+    delay_seconds: float = 0.0  # wait before answering (past the client's timeout)
+    content_type: str | None = None  # overrides the type chosen from the body
 
 
 @dataclass(frozen=True)
@@ -128,13 +133,18 @@ def _handler_for(fake: SlackFake) -> type[BaseHTTPRequestHandler]:
             else:
                 body = reply.body.encode()
                 content_type = "text/plain;charset=utf-8"
-            self.send_response(reply.status)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(body)))
-            for name, value in reply.headers.items():
-                self.send_header(name, value)
-            self.end_headers()
-            self.wfile.write(body)
+            if reply.delay_seconds:
+                time.sleep(reply.delay_seconds)
+            try:
+                self.send_response(reply.status)
+                self.send_header("Content-Type", reply.content_type or content_type)
+                self.send_header("Content-Length", str(len(body)))
+                for name, value in reply.headers.items():
+                    self.send_header(name, value)
+                self.end_headers()
+                self.wfile.write(body)
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the client timed out and left (delay_seconds)
 
         def log_message(self, format: str, *args: Any) -> None:
             pass  # keep test output clean
