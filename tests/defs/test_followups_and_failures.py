@@ -92,6 +92,8 @@ def failure_context(
     run = instance.get_run_by_id(result.run_id)
     assert run is not None
     [failure] = [e for e in result.all_events if e.event_type_value == "PIPELINE_FAILURE"]
+    # A context manager: the Slack resource has setup/teardown (its API-error notifier), so its
+    # resources only exist inside `with`, as when the daemon evaluates the sensor.
     return dg.build_run_status_sensor_context(
         sensor_name=run_failure_slack_sensor.name,
         dagster_event=failure,
@@ -116,7 +118,8 @@ def test_failed_run_is_posted_to_the_errors_channel_with_the_bot_token(
         slack = build_resources(env)["slack"]
         assert isinstance(slack, BotSlackResource)
 
-        run_failure_slack_sensor(failure_context(instance, slack))
+        with failure_context(instance, slack) as context:
+            run_failure_slack_sensor(context)
 
     [request] = fake.requests
     assert request.path == "/api/chat.postMessage"
@@ -135,7 +138,8 @@ def test_slack_refusing_the_failure_alert_does_not_break_the_sensor(
         slack = WebhookSlackResource(webhook_url=dg.EnvVar("SLACK_WEBHOOK_URL"))
         fake.script("webhook", FakeReply(404, "no_service"))
 
-        run_failure_slack_sensor(failure_context(instance, slack))  # logged, not raised
+        with failure_context(instance, slack) as context:
+            run_failure_slack_sensor(context)  # logged, not raised
 
     [request] = fake.requests  # a 4xx is not retried
     assert request.json["text"].startswith("Run failed: broken_job")
