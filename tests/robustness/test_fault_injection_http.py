@@ -204,9 +204,19 @@ def requested(result: dg.SensorResult) -> list[str]:
     return [str(request.partition_key) for request in result.run_requests or []]
 
 
-@pytest.mark.parametrize("fault", ["500", "timeout", "malformed_json", "429"])
+def inject(fake: FakeClickUp, fault: str) -> None:
+    """Page 0 answers; page 1 fails on every attempt (or, for malformed JSON, once)."""
+    if fault == "500":
+        fake.inject_500(times=3, after=1)
+    elif fault == "429":
+        fake.inject_429(times=3, reset_in_s=5, after=1)
+    elif fault == "timeout":
+        fake.inject_timeout(times=3, delay_s=LATE_S, after=1)
+    else:
+        fake.inject_malformed_json(times=1, after=1)
+
+
 def test_sensor_failing_mid_listing_loses_nothing(
-    fault: str,
     instance: dg.DagsterInstance,
     clickup_defs: dg.Definitions,
     fake_clickup: FakeClickUp,
@@ -214,31 +224,28 @@ def test_sensor_failing_mid_listing_loses_nothing(
     waits: list[float],
     notified: list[tuple[str, BaseException, int]],
 ) -> None:
-    if fault == "500":
-        fake_clickup.inject_500(times=3, after=1)  # page 0 answers, page 1 keeps failing
-    elif fault == "429":
-        fake_clickup.inject_429(times=3, reset_in_s=5, after=1)
-    elif fault == "timeout":
-        fake_clickup.inject_timeout(times=3, delay_s=LATE_S, after=1)
-    else:
-        fake_clickup.inject_malformed_json(times=1, after=1)
-
-    with pytest.raises(Exception) as caught:  # the tick fails: Dagster keeps the old cursor
-        sensor_tick(instance, clickup_defs, fake_clickup, cursor=None)
-    assert any(isinstance(exc, httpx.HTTPError | ClickUpError) for exc in _chain(caught.value)), (
-        caught.value
-    )
-    assert [api for api, _, _ in notified] == ["clickup"]
-    pages = [r.query["page"][0] for r in fake_clickup.requests]
-    assert pages[0] == "0" and set(pages[1:]) == {"1"}
-    assert instance.get_dynamic_partitions("campaign") == []
-
-    fake_clickup.clear_requests()
-    recovered = sensor_tick(instance, clickup_defs, fake_clickup, cursor=None)
-    assert sorted(requested(recovered)) == sorted(many_tasks)  # every task, none lost
-    assert [r.query["page"][0] for r in fake_clickup.requests] == ["0", "1"]
+    """One instance for every fault (a Dagster test instance takes seconds to set up)."""
     newest = max(updated for updated, _ in fake_clickup.state.index)
-    assert TaskCursor.from_json(recovered.cursor).watermark_ms == newest
+    for fault in ["500", "timeout", "malformed_json", "429"]:
+        fake_clickup.clear_requests()
+        notified.clear()
+        partitions_before = instance.get_dynamic_partitions("campaign")
+        inject(fake_clickup, fault)
+
+        with pytest.raises(Exception) as caught:  # the tick fails; Dagster keeps
+            sensor_tick(instance, clickup_defs, fake_clickup, cursor=None)  # the old cursor
+        chain = list(_chain(caught.value))
+        assert any(isinstance(exc, httpx.HTTPError | ClickUpError) for exc in chain), fault
+        assert [api for api, _, _ in notified] == ["clickup"], fault
+        pages = [r.query["page"][0] for r in fake_clickup.requests]
+        assert pages[0] == "0" and set(pages[1:]) == {"1"}, (fault, pages)
+        assert instance.get_dynamic_partitions("campaign") == partitions_before, fault
+
+        fake_clickup.clear_requests()
+        recovered = sensor_tick(instance, clickup_defs, fake_clickup, cursor=None)
+        assert sorted(requested(recovered)) == sorted(many_tasks), fault  # none lost
+        assert [r.query["page"][0] for r in fake_clickup.requests] == ["0", "1"], fault
+        assert TaskCursor.from_json(recovered.cursor).watermark_ms == newest, fault
 
 
 def test_sensor_failing_on_a_later_tick_resumes_from_its_last_good_cursor(
@@ -272,7 +279,7 @@ def _chain(exc: BaseException) -> Iterator[BaseException]:
 
 # --- Slack -------------------------------------------------------------------------------------
 MESSAGE = api_error(api_name="clickup", attempts=3, error="HTTP 500 on GET /list/1/task")
-CHANNELS = {kind: f"C_{kind.name}" for kind in SlackChannel}
+CHANNELS: dict[SlackChannel | str, str] = {kind: f"C_{kind.name}" for kind in SlackChannel}
 POLICY = RetryPolicy(max_attempts=4, base_delay_seconds=1.0, max_delay_seconds=8.0)
 
 
