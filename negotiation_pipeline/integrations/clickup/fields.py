@@ -60,7 +60,10 @@ class CampaignValidationError(ValueError):
 
 def load_task_json(text: str | bytes) -> dict[str, Any]:
     """Parse task JSON with JSON numbers that have a fraction as Decimal (never float)."""
-    data = json.loads(text, parse_float=Decimal)
+    try:
+        data = json.loads(text, parse_float=Decimal)
+    except RecursionError:  # "[[[[…" a hundred thousand deep
+        raise ValueError("task JSON is nested too deeply") from None
     if not isinstance(data, dict):
         raise ValueError(f"expected a JSON object (one ClickUp task), got {type(data).__name__}")
     return data
@@ -203,7 +206,8 @@ class FieldMapping:
         timezone = str(data.get("timezone") or "UTC")
         try:
             ZoneInfo(timezone)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
+        except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
+            # OSError: a zoneinfo folder ("Europe") or a name too long for the file system
             raise ConfigError(f"{source}: unknown timezone {timezone!r}") from exc
         return cls(tuple(specs), timezone)
 
@@ -223,9 +227,9 @@ def _spec_from_entry(entry: Any, number: int, source: str) -> FieldSpec:
     if not isinstance(label, str) or not label.strip():
         raise ConfigError(f"{where}: 'label' must be a non-empty string")
     where = f"{source}: field {label!r}"
-    if target not in TARGETS:
+    if not isinstance(target, str) or target not in TARGETS:  # a list is unhashable
         raise ConfigError(f"{where}: unknown campaign field {target!r}")
-    if clickup_type not in CLICKUP_TYPES:
+    if not isinstance(clickup_type, str) or clickup_type not in CLICKUP_TYPES:
         raise ConfigError(f"{where}: unknown clickup_type {clickup_type!r}")
     kind = TARGETS[target].kind
     if clickup_type not in _TYPES_FOR_KIND[kind]:
@@ -277,7 +281,10 @@ _UNSET = object()
 def _options(entry: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     config = entry.get("type_config") or {}
     options = config.get("options") if isinstance(config, Mapping) else None
-    return [o for o in options or [] if isinstance(o, Mapping)]
+    return [o for o in options if isinstance(o, Mapping)] if isinstance(options, list) else []
+
+
+_INT_TEXT = re.compile(r"-?[0-9]{1,30}")  # ASCII digits only: "²".isdigit() is True
 
 
 def _as_int(value: Any) -> int | None:
@@ -285,9 +292,14 @@ def _as_int(value: Any) -> int | None:
         return None
     if isinstance(value, int):
         return value
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+    if isinstance(value, str) and _INT_TEXT.fullmatch(value.strip()):
         return int(value.strip())
-    if isinstance(value, Decimal) and value == value.to_integral_value():
+    if (
+        isinstance(value, Decimal)
+        and value.is_finite()
+        and value.adjusted() < 30  # int() of 1E+999999999 would build a billion-digit number
+        and value == value.to_integral_value()
+    ):
         return int(value)
     return None
 
@@ -339,15 +351,21 @@ def _raw_value(entry: Mapping[str, Any]) -> Any:
     return value
 
 
+_MAX_ADJUSTED_EXPONENT = 15  # a quadrillion: beyond it a value is a typo, and cannot be rounded
+
+
 def _to_decimal(value: Any) -> Decimal:
     if isinstance(value, float):
         raise _FieldProblem(
             f"{value!r} arrived as a float; parse task JSON with load_task_json (Decimal)"
         )
     try:
-        return parse_decimal(value)
+        number = parse_decimal(value)
     except MoneyError as exc:
         raise _FieldProblem(f"{value!r} is not a number") from exc
+    if number.adjusted() > _MAX_ADJUSTED_EXPONENT:
+        raise _FieldProblem(f"{value!r} is too large")
+    return number
 
 
 def _choice(spec: FieldSpec, name: str) -> Enum:
