@@ -26,7 +26,6 @@ from negotiation_pipeline.domain.types import EventType, Platform
 from negotiation_pipeline.integrations.mail.base import SenderIdentity
 from negotiation_pipeline.store.base import NegotiationStore, OutboxEmail, UnitOfWork
 from negotiation_pipeline.workflow.events import (
-    Escalated,
     FinalState,
     NegotiationsStarted,
     PipelineEvent,
@@ -37,7 +36,11 @@ from negotiation_pipeline.workflow.persistence import (
     save_negotiation,
     thread_id_for,
 )
-from negotiation_pipeline.workflow.records import escalation_audit, transition_audit
+from negotiation_pipeline.workflow.records import (
+    escalated_event,
+    escalation_audit,
+    transition_audit,
+)
 
 
 class CampaignNotReadyError(ValueError):
@@ -184,19 +187,8 @@ def _store_opening(
 
 def _escalation_events(outcome: Outcome, campaign: Campaign) -> list[PipelineEvent]:
     negotiation = outcome.negotiation
-    escalation = outcome.escalation
-    assert escalation is not None
     return [
-        Escalated(
-            thread_id=negotiation.thread_id,
-            campaign_id=campaign.campaign_id,
-            influencer_name=negotiation.terms.name,
-            reason=escalation.reason.value,
-            detail=escalation.detail,
-            their_rate=escalation.their_rate,
-            our_rate=escalation.our_rate,
-            draft_body=None if escalation.draft is None else escalation.draft.body,
-        ),
+        escalated_event(outcome),
         FinalState(
             negotiation.thread_id,
             campaign.campaign_id,

@@ -13,6 +13,7 @@ from negotiation_pipeline.domain.audit import AuditEntry
 from negotiation_pipeline.domain.money import format_usd
 from negotiation_pipeline.domain.negotiation import Outcome
 from negotiation_pipeline.domain.types import EventType
+from negotiation_pipeline.workflow.events import Escalated
 
 
 def _rates(outcome: Outcome) -> str | None:
@@ -94,4 +95,21 @@ def agreement_audit(outcome: Outcome, target_cpm: Any) -> AuditEntry:
             "target_max_cpm": str(target_cpm),
             "rounds": negotiation.round_count,
         },
+    )
+
+
+def escalated_event(outcome: Outcome) -> Escalated:
+    """The pipeline event of an outcome that escalated (for Slack: reason, rates, the draft)."""
+    negotiation = outcome.negotiation
+    escalation = outcome.escalation
+    assert escalation is not None
+    return Escalated(
+        thread_id=negotiation.thread_id,
+        campaign_id=negotiation.campaign_id,
+        influencer_name=negotiation.terms.name,
+        reason=escalation.reason.value,
+        detail=escalation.detail,
+        their_rate=escalation.their_rate,
+        our_rate=escalation.our_rate,
+        draft_body=None if escalation.draft is None else escalation.draft.body,
     )

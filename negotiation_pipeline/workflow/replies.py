@@ -29,7 +29,6 @@ from negotiation_pipeline.domain.campaign import Campaign
 from negotiation_pipeline.domain.negotiation import (
     Action,
     EngineConfig,
-    Negotiation,
     Outcome,
     handle_reply,
 )
@@ -65,7 +64,6 @@ from negotiation_pipeline.store.base import (
 )
 from negotiation_pipeline.workflow.events import (
     AgreementReached,
-    Escalated,
     FinalState,
     PipelineEvent,
 )
@@ -78,6 +76,7 @@ from negotiation_pipeline.workflow.persistence import (
 )
 from negotiation_pipeline.workflow.records import (
     agreement_audit,
+    escalated_event,
     escalation_audit,
     transition_audit,
 )
@@ -582,7 +581,7 @@ def _answer(
     uow.audit.insert(transition_audit(outcome, queued, {"in_reply_to": key}))
     if outcome.escalation is not None:
         uow.audit.insert(escalation_audit(outcome))
-        events.append(_escalation_event(outcome))
+        events.append(escalated_event(outcome))
     if outcome.negotiation.state in TERMINAL_STATES or outcome.action is Action.ESCALATE:
         updated = outcome.negotiation
         events.append(
@@ -671,20 +670,4 @@ def _agreement_event(outcome: Outcome, campaign: Campaign) -> AgreementReached:
         rate=outcome.agreed_rate,
         cpm=outcome.agreed_cpm,
         target_cpm=campaign.cpm_range.max_cpm,
-    )
-
-
-def _escalation_event(outcome: Outcome) -> Escalated:
-    negotiation: Negotiation = outcome.negotiation
-    escalation = outcome.escalation
-    assert escalation is not None
-    return Escalated(
-        thread_id=negotiation.thread_id,
-        campaign_id=negotiation.campaign_id,
-        influencer_name=negotiation.terms.name,
-        reason=escalation.reason.value,
-        detail=escalation.detail,
-        their_rate=escalation.their_rate,
-        our_rate=escalation.our_rate,
-        draft_body=None if escalation.draft is None else escalation.draft.body,
     )
