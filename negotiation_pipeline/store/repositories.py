@@ -1,0 +1,554 @@
+"""The seven repositories of base.py, written once for SQLite and PostgreSQL.
+
+A repository runs each call in `scope(write)`: the store's own short transaction, or the open
+transaction of a unit of work (see base.py). Backend differences go through the `Dialect`
+(dialect.py); row decoding and parameter encoding are in rows.py. Statements are composed from
+constant column lists and dialect markers only, once per dialect (`functools.cache`); values
+always go through placeholders.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from datetime import date, datetime, timedelta
+from functools import cache
+from typing import Any, TypeVar
+
+from negotiation_pipeline.domain.audit import AuditEntry
+from negotiation_pipeline.domain.campaign import Campaign
+from negotiation_pipeline.domain.state_machine import NegotiationStateMachine
+from negotiation_pipeline.domain.types import TERMINAL_STATES, EventType
+from negotiation_pipeline.store import codec
+from negotiation_pipeline.store import rows as row_codec
+from negotiation_pipeline.store.audit_filters import audit_where, build_audit_query
+from negotiation_pipeline.store.base import (
+    Agreement,
+    CampaignRecord,
+    Controller,
+    InboundMessage,
+    InboundStatus,
+    MailCursor,
+    OutboxEmail,
+    StoredNegotiation,
+    StoreError,
+)
+from negotiation_pipeline.store.dialect import Connection, ConnectionScope, Dialect, quoted
+
+_TERMINAL_VALUES = tuple(sorted(s.value for s in TERMINAL_STATES))
+
+
+class SqlRepository:
+    def __init__(self, dialect: Dialect, scope: ConnectionScope) -> None:
+        self._dialect = dialect
+        self._scope = scope
+
+
+# --- audit -------------------------------------------------------------------------------------
+@cache
+def _audit_sql(d: Dialect) -> tuple[str, str]:
+    """(insert one row, select) for the audit log."""
+    names = row_codec.AUDIT_COLUMN_NAMES
+    columns = quoted(names)
+    marks = ", ".join(d.mark + (d.json_cast if n == "metadata" else "") for n in names)
+    insert = f"INSERT INTO audit_log ({columns}) VALUES ({marks}){d.returning_id}"  # noqa: S608
+    return insert, f"SELECT id, {columns} FROM audit_log"  # noqa: S608
+
+
+class SqlAuditLog(SqlRepository):
+    def insert(self, entry: AuditEntry) -> int:
+        """Write one entry; returns its id. Timestamp = entry.timestamp or now (UTC, µs)."""
+        insert, _ = _audit_sql(self._dialect)
+        with self._scope(True) as conn:
+            cursor = conn.execute(insert, self._row(entry, self._dialect.now()))
+            return self._dialect.inserted_id(cursor)
+
+    def insert_many(self, entries: Iterable[AuditEntry]) -> int:
+        """Batch path: one transaction, the dialect's bulk insert; returns the number written."""
+        with self._scope(True) as conn:
+            now = self._dialect.now()
+            rows = (self._row(entry, now) for entry in entries)
+            return self._dialect.bulk_insert(conn, "audit_log", row_codec.AUDIT_COLUMN_NAMES, rows)
+
+    def query(
+        self,
+        influencer: str | None = None,
+        campaign: str | None = None,
+        from_date: date | str | None = None,
+        to_date: date | str | None = None,
+        event_type: EventType | str | None = None,
+        since: timedelta | None = None,
+        limit: int = 50,
+        *,
+        thread_id: str | None = None,
+        now: datetime | None = None,
+    ) -> list[AuditEntry]:
+        """Newest first. All filters AND together; raises AuditFilterError for bad values."""
+        query = build_audit_query(
+            influencer, campaign, from_date, to_date, event_type, since, limit,
+            thread_id=thread_id, now=now,
+        )  # fmt: skip
+        d = self._dialect
+        where, params = audit_where(query, d.mark, d.timestamp)
+        # id breaks ties between equal timestamps. Every audit index ends in (timestamp, id)
+        # (SQLite's rowid is id), so the rows come in this order from one index scan, no sort.
+        sql = f'{_audit_sql(d)[1]}{where} ORDER BY "timestamp" DESC, id DESC LIMIT {d.mark}'
+        with self._scope(False) as conn:
+            found = conn.execute(sql, [*params, query.limit]).fetchall()
+        return [row_codec.audit_entry_from_row(row) for row in found]
+
+    def _row(self, entry: AuditEntry, default_time: Any) -> tuple[Any, ...]:
+        stamp = (
+            default_time
+            if entry.timestamp is None
+            else self._dialect.trusted_timestamp(entry.timestamp)
+        )
+        return row_codec.audit_values(entry, stamp)
+
+
+# --- negotiation state -------------------------------------------------------------------------
+@cache
+def _state_upsert(d: Dialect) -> str:
+    p, j = d.param, d.json_param
+    empty_json = "'{}'" + d.json_cast
+    return f"""
+INSERT INTO negotiation_state (
+    thread_id, state, round_count, context_json, campaign_json, cpm_tracker_json, history_json,
+    created_at, updated_at, campaign_id, influencer_name, influencer_email, pre_pause_state,
+    lever_state_json, controlled_by, agency_name
+) VALUES (
+    {p("thread_id")}, {p("state")}, {p("round_count")}, {j("context_json")},
+    {j("campaign_json")}, {j("cpm_tracker_json")}, {j("history_json")}, {p("now")}, {p("now")},
+    {p("campaign_id")}, {p("influencer_name")}, {p("influencer_email")}, {p("pre_pause_state")},
+    COALESCE({j("lever_state_json")}, {empty_json}), COALESCE({p("controlled_by")}, 'agent'),
+    {p("agency_name")}
+)
+ON CONFLICT (thread_id) DO UPDATE SET
+    state = excluded.state,
+    round_count = excluded.round_count,
+    context_json = excluded.context_json,
+    campaign_json = excluded.campaign_json,
+    cpm_tracker_json = excluded.cpm_tracker_json,
+    history_json = excluded.history_json,
+    updated_at = excluded.updated_at,
+    campaign_id = excluded.campaign_id,
+    pre_pause_state = excluded.pre_pause_state,
+    influencer_name = COALESCE({p("influencer_name")}, negotiation_state.influencer_name),
+    influencer_email = COALESCE({p("influencer_email")}, negotiation_state.influencer_email),
+    lever_state_json = COALESCE({j("lever_state_json")}, negotiation_state.lever_state_json),
+    controlled_by = COALESCE({p("controlled_by")}, negotiation_state.controlled_by),
+    agency_name = COALESCE({p("agency_name")}, negotiation_state.agency_name)
+"""  # noqa: S608
+
+
+class SqlStates(SqlRepository):
+    """Seed 09-01 names: save / load / load_active / delete, plus lookups the CLI needs."""
+
+    def save(
+        self,
+        thread_id: str,
+        state_machine: NegotiationStateMachine,
+        context: Mapping[str, Any],
+        campaign: Campaign,
+        cpm_tracker_data: Mapping[str, Any],
+        round_count: int,
+        *,
+        influencer_name: str | None = None,
+        influencer_email: str | None = None,
+        lever_state: Mapping[str, Any] | None = None,
+        controlled_by: Controller | str | None = None,
+        agency_name: str | None = None,
+    ) -> None:
+        """Insert or update; created_at is kept. Optional fields left None keep their value."""
+        params = row_codec.state_save_params(
+            thread_id, state_machine, context, campaign, cpm_tracker_data, round_count,
+            now=self._dialect.now(), influencer_name=influencer_name,
+            influencer_email=influencer_email, lever_state=lever_state,
+            controlled_by=controlled_by, agency_name=agency_name,
+        )  # fmt: skip
+        with self._scope(True) as conn:
+            conn.execute(_state_upsert(self._dialect), params)
+
+    def load(self, thread_id: str) -> StoredNegotiation | None:
+        found = self._select(f"WHERE thread_id = {self._dialect.mark}", (thread_id,))
+        return found[0] if found else None
+
+    def load_active(self, campaign_id: str | None = None) -> list[StoredNegotiation]:
+        """Non-terminal negotiations (not agreed/rejected/stopped), optionally of one campaign."""
+        d = self._dialect
+        not_terminal = f"state NOT IN ({d.marks(len(_TERMINAL_VALUES))})"
+        if campaign_id is None:
+            return self._select(f"WHERE {not_terminal}", _TERMINAL_VALUES)
+        return self._select(
+            f"WHERE campaign_id = {d.mark} AND {not_terminal}", (campaign_id, *_TERMINAL_VALUES)
+        )
+
+    def load_by_email(self, email: str) -> list[StoredNegotiation]:
+        """Every negotiation with this influencer email (case-insensitive), newest first."""
+        where = f"WHERE {self._dialect.ci_equals('influencer_email')}"
+        return self._select(where, (email.strip(),), "updated_at DESC")
+
+    def load_by_agency(self, agency_name: str) -> list[StoredNegotiation]:
+        where = f"WHERE {self._dialect.ci_equals('agency_name')}"
+        return self._select(where, (agency_name.strip(),), "updated_at DESC")
+
+    def list_for_campaign(self, campaign_id: str) -> list[StoredNegotiation]:
+        return self._select(f"WHERE campaign_id = {self._dialect.mark}", (campaign_id,))
+
+    def set_controlled_by(self, thread_id: str, controlled_by: Controller | str) -> bool:
+        d = self._dialect
+        with self._scope(True) as conn:
+            cursor = conn.execute(
+                f"UPDATE negotiation_state SET controlled_by = {d.mark}, updated_at = {d.mark} "  # noqa: S608
+                f"WHERE thread_id = {d.mark}",
+                (Controller(controlled_by).value, d.now(), thread_id),
+            )
+            return cursor.rowcount > 0
+
+    def delete(self, thread_id: str) -> bool:
+        with self._scope(True) as conn:
+            cursor = conn.execute(
+                f"DELETE FROM negotiation_state WHERE thread_id = {self._dialect.mark}",  # noqa: S608
+                (thread_id,),
+            )
+            return cursor.rowcount > 0
+
+    def _select(
+        self, where: str, params: Iterable[Any], order: str = "created_at, thread_id"
+    ) -> list[StoredNegotiation]:
+        # `where` and `order` are fixed strings from this class; values go through params only.
+        sql = f"SELECT * FROM negotiation_state {where} ORDER BY {order}"  # noqa: S608
+        with self._scope(False) as conn:
+            found = conn.execute(sql, tuple(params)).fetchall()
+        return [row_codec.negotiation_from_row(row) for row in found]
+
+
+# --- campaigns ---------------------------------------------------------------------------------
+@cache
+def _campaign_upsert(d: Dialect) -> str:
+    p, j = d.param, d.json_param
+    return f"""
+INSERT INTO campaigns (campaign_id, client_name, task_date_updated, campaign_json,
+    cpm_tracker_json, status, created_at, updated_at)
+VALUES ({p("campaign_id")}, {p("client_name")}, {p("task_date_updated")}, {j("campaign_json")},
+    {j("cpm_tracker_json")}, {p("status")}, {p("now")}, {p("now")})
+ON CONFLICT (campaign_id) DO UPDATE SET
+    client_name = excluded.client_name,
+    status = excluded.status,
+    task_date_updated = COALESCE(excluded.task_date_updated, campaigns.task_date_updated),
+    campaign_json = COALESCE(excluded.campaign_json, campaigns.campaign_json),
+    cpm_tracker_json = COALESCE(excluded.cpm_tracker_json, campaigns.cpm_tracker_json),
+    updated_at = excluded.updated_at
+"""  # noqa: S608
+
+
+class SqlCampaigns(SqlRepository):
+    def upsert(
+        self,
+        campaign_id: str,
+        *,
+        client_name: str,
+        status: str,
+        task_date_updated: int | None = None,
+        campaign: Campaign | None = None,
+        cpm_tracker_data: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Insert or update (created_at kept); campaign/tracker left None keep stored values."""
+        params = row_codec.campaign_upsert_params(
+            campaign_id, client_name=client_name, status=status,
+            task_date_updated=task_date_updated, campaign=campaign,
+            cpm_tracker_data=cpm_tracker_data, now=self._dialect.now(),
+        )  # fmt: skip
+        with self._scope(True) as conn:
+            conn.execute(_campaign_upsert(self._dialect), params)
+
+    def get(self, campaign_id: str) -> CampaignRecord | None:
+        with self._scope(False) as conn:
+            row = conn.execute(
+                f"SELECT * FROM campaigns WHERE campaign_id = {self._dialect.mark}",  # noqa: S608
+                (campaign_id,),
+            ).fetchone()
+        return None if row is None else row_codec.campaign_from_row(row)
+
+    def list_campaigns(self, status: str | None = None) -> list[CampaignRecord]:
+        d = self._dialect
+        order = f"ORDER BY created_at, {d.tiebreak('campaigns')}"
+        with self._scope(False) as conn:
+            if status is None:
+                found = conn.execute(f"SELECT * FROM campaigns {order}").fetchall()  # noqa: S608
+            else:
+                found = conn.execute(
+                    f"SELECT * FROM campaigns WHERE status = {d.mark} {order}",  # noqa: S608
+                    (status,),
+                ).fetchall()
+        return [row_codec.campaign_from_row(row) for row in found]
+
+    def set_status(self, campaign_id: str, status: str) -> bool:
+        d = self._dialect
+        with self._scope(True) as conn:
+            cursor = conn.execute(
+                f"UPDATE campaigns SET status = {d.mark}, updated_at = {d.mark} "  # noqa: S608
+                f"WHERE campaign_id = {d.mark}",
+                (status, d.now(), campaign_id),
+            )
+            return cursor.rowcount > 0
+
+    def set_cpm_tracker(self, campaign_id: str, cpm_tracker_data: Mapping[str, Any]) -> bool:
+        d = self._dialect
+        with self._scope(True) as conn:
+            cursor = conn.execute(
+                f"UPDATE campaigns SET cpm_tracker_json = {d.mark}{d.json_cast}, "  # noqa: S608
+                f"updated_at = {d.mark} WHERE campaign_id = {d.mark}",
+                (codec.dumps_plain(dict(cpm_tracker_data)), d.now(), campaign_id),
+            )
+            return cursor.rowcount > 0
+
+
+# --- inbound messages --------------------------------------------------------------------------
+class SqlInbound(SqlRepository):
+    def record(
+        self,
+        message_id: str,
+        *,
+        status: InboundStatus | str,
+        thread_id: str | None = None,
+        campaign_id: str | None = None,
+        from_addr: str | None = None,
+        subject: str | None = None,
+        detail: str | None = None,
+        received_at: datetime | None = None,
+    ) -> bool:
+        """Remember a Message-ID. False = already recorded (a duplicate: do not process again)."""
+        if not message_id or not message_id.strip():
+            raise StoreError("an inbound message needs a Message-ID to be deduplicated")
+        d = self._dialect
+        stamp = d.timestamp(received_at) if received_at else d.now()
+        with self._scope(True) as conn:
+            cursor = conn.execute(
+                f"""INSERT INTO inbound_messages (message_id, thread_id, campaign_id, from_addr,
+                       subject, received_at, status, detail)
+                   VALUES ({d.marks(8)})
+                   ON CONFLICT (message_id) DO NOTHING""",  # noqa: S608
+                (
+                    message_id.strip(),
+                    thread_id,
+                    campaign_id,
+                    from_addr,
+                    subject,
+                    stamp,
+                    InboundStatus(status).value,
+                    detail,
+                ),
+            )
+            return cursor.rowcount == 1
+
+    def seen(self, message_id: str) -> bool:
+        return self.get(message_id) is not None
+
+    def get(self, message_id: str) -> InboundMessage | None:
+        with self._scope(False) as conn:
+            row = conn.execute(
+                f"SELECT * FROM inbound_messages WHERE message_id = {self._dialect.mark}",  # noqa: S608
+                (message_id.strip(),),
+            ).fetchone()
+        return None if row is None else row_codec.inbound_from_row(row)
+
+
+# --- outbox ------------------------------------------------------------------------------------
+class SqlOutbox(SqlRepository):
+    def add(self, email: OutboxEmail) -> bool:
+        """Queue an email as pending. False = that Message-ID is already in the outbox."""
+        d = self._dialect
+        with self._scope(True) as conn:
+            cursor = conn.execute(
+                f"""INSERT INTO outbox (message_id, thread_id, campaign_id, to_addr, subject, body,
+                       in_reply_to, "references", status, created_at, sent_at)
+                   VALUES ({d.marks(8)}, 'pending', {d.mark}, NULL)
+                   ON CONFLICT (message_id) DO NOTHING""",  # noqa: S608
+                (
+                    email.message_id,
+                    email.thread_id,
+                    email.campaign_id,
+                    email.to_addr,
+                    email.subject,
+                    email.body,
+                    email.in_reply_to,
+                    email.references,
+                    d.now(),
+                ),
+            )
+            return cursor.rowcount == 1
+
+    def pending(self, limit: int | None = None) -> list[OutboxEmail]:
+        """Unsent emails, oldest first."""
+        d = self._dialect
+        with self._scope(False) as conn:
+            found = conn.execute(
+                "SELECT * FROM outbox WHERE status = 'pending' "  # noqa: S608
+                f"ORDER BY created_at, {d.tiebreak('outbox')} LIMIT {d.mark}",
+                (d.no_limit if limit is None else limit,),
+            ).fetchall()
+        return [row_codec.outbox_from_row(row) for row in found]
+
+    def mark_sent(self, message_id: str, sent_at: datetime | None = None) -> bool:
+        """True if the email was pending and is now sent; False if unknown or already sent."""
+        d = self._dialect
+        stamp = d.timestamp(sent_at) if sent_at else d.now()
+        with self._scope(True) as conn:
+            cursor = conn.execute(
+                f"UPDATE outbox SET status = 'sent', sent_at = {d.mark} "  # noqa: S608
+                f"WHERE message_id = {d.mark} AND status = 'pending'",
+                (stamp, message_id),
+            )
+            return cursor.rowcount > 0
+
+    def get(self, message_id: str) -> OutboxEmail | None:
+        with self._scope(False) as conn:
+            row = conn.execute(
+                f"SELECT * FROM outbox WHERE message_id = {self._dialect.mark}",  # noqa: S608
+                (message_id,),
+            ).fetchone()
+        return None if row is None else row_codec.outbox_from_row(row)
+
+    def for_thread(self, thread_id: str) -> list[OutboxEmail]:
+        d = self._dialect
+        with self._scope(False) as conn:
+            found = conn.execute(
+                f"SELECT * FROM outbox WHERE thread_id = {d.mark} "  # noqa: S608
+                f"ORDER BY created_at, {d.tiebreak('outbox')}",
+                (thread_id,),
+            ).fetchall()
+        return [row_codec.outbox_from_row(row) for row in found]
+
+
+# --- agreements --------------------------------------------------------------------------------
+class SqlAgreements(SqlRepository):
+    def record(self, agreement: Agreement) -> bool:
+        """Store the agreed deal for a thread. False = that thread already has one (kept)."""
+        d = self._dialect
+        stamp = d.timestamp(agreement.agreed_at) if agreement.agreed_at else d.now()
+        engagement = agreement.engagement_rate
+        with self._scope(True) as conn:
+            cursor = conn.execute(
+                f"""INSERT INTO agreements (thread_id, campaign_id, influencer_name, rate, cpm,
+                       engagement_rate, agreed_at)
+                   VALUES ({d.marks(7)})
+                   ON CONFLICT (thread_id) DO NOTHING""",  # noqa: S608
+                (
+                    agreement.thread_id,
+                    agreement.campaign_id,
+                    agreement.influencer_name,
+                    d.money(row_codec.require_money(agreement.rate)),
+                    d.money(row_codec.require_money(agreement.cpm)),
+                    None if engagement is None else d.money(engagement),
+                    stamp,
+                ),
+            )
+            return cursor.rowcount == 1
+
+    def for_campaign(self, campaign_id: str) -> list[Agreement]:
+        """A campaign's agreements in the order they were made (to rebuild the CPM tracker)."""
+        with self._scope(False) as conn:
+            found = conn.execute(
+                f"SELECT * FROM agreements WHERE campaign_id = {self._dialect.mark} "  # noqa: S608
+                "ORDER BY agreed_at, thread_id",
+                (campaign_id,),
+            ).fetchall()
+        return [row_codec.agreement_from_row(row) for row in found]
+
+
+# --- mail cursor -------------------------------------------------------------------------------
+class SqlMailCursors(SqlRepository):
+    def get(self, mailbox: str) -> MailCursor | None:
+        with self._scope(False) as conn:
+            row = conn.execute(
+                f"SELECT * FROM mail_cursor WHERE mailbox = {self._dialect.mark}",  # noqa: S608
+                (mailbox,),
+            ).fetchone()
+        return None if row is None else row_codec.mail_cursor_from_row(row)
+
+    def set(self, mailbox: str, uidvalidity: int, last_uid: int) -> None:
+        with self._scope(True) as conn:
+            conn.execute(
+                f"""INSERT INTO mail_cursor (mailbox, uidvalidity, last_uid)
+                   VALUES ({self._dialect.marks(3)})
+                   ON CONFLICT (mailbox) DO UPDATE SET
+                       uidvalidity = excluded.uidvalidity, last_uid = excluded.last_uid""",  # noqa: S608
+                (mailbox, uidvalidity, last_uid),
+            )
+
+
+# --- the seven together, and the unit of work --------------------------------------------------
+class Repositories:
+    """The seven repositories bound to one dialect and connection scope."""
+
+    def __init__(self, dialect: Dialect, scope: ConnectionScope) -> None:
+        self._audit = SqlAuditLog(dialect, scope)
+        self._states = SqlStates(dialect, scope)
+        self._campaigns = SqlCampaigns(dialect, scope)
+        self._inbound = SqlInbound(dialect, scope)
+        self._outbox = SqlOutbox(dialect, scope)
+        self._agreements = SqlAgreements(dialect, scope)
+        self._mail_cursors = SqlMailCursors(dialect, scope)
+
+    @property
+    def audit(self) -> SqlAuditLog:
+        return self._audit
+
+    @property
+    def states(self) -> SqlStates:
+        return self._states
+
+    @property
+    def campaigns(self) -> SqlCampaigns:
+        return self._campaigns
+
+    @property
+    def inbound(self) -> SqlInbound:
+        return self._inbound
+
+    @property
+    def outbox(self) -> SqlOutbox:
+        return self._outbox
+
+    @property
+    def agreements(self) -> SqlAgreements:
+        return self._agreements
+
+    @property
+    def mail_cursors(self) -> SqlMailCursors:
+        return self._mail_cursors
+
+
+class BoundUnitOfWork(Repositories):
+    """Repositories that all run in one transaction the store has already opened."""
+
+    def __init__(self, dialect: Dialect, conn: Connection) -> None:
+        self._conn: Connection | None = conn
+        super().__init__(dialect, self._bound_scope)
+
+    def _bound_scope(self, write: bool) -> AbstractContextManager[Connection]:
+        if self._conn is None:
+            raise StoreError("this unit of work's transaction has ended; open a new one")
+        return nullcontext(self._conn)
+
+    def _end(self) -> None:
+        self._conn = None
+
+
+ConnT = TypeVar("ConnT")
+UnitT = TypeVar("UnitT", bound=BoundUnitOfWork)
+
+
+@contextmanager
+def open_unit_of_work(
+    scope: Callable[[bool], AbstractContextManager[ConnT]], make_unit: Callable[[ConnT], UnitT]
+) -> Iterator[UnitT]:
+    """A store's `transaction()`: the write scope, with a unit of work that dies with it (a
+    repository kept past the block must fail loudly, not run outside the transaction)."""
+    with scope(True) as conn:
+        unit = make_unit(conn)
+        try:
+            yield unit
+        finally:
+            unit._end()
