@@ -74,21 +74,28 @@ def _wait_serving(url: str, process: subprocess.Popen[bytes], timeout_s: float =
     raise SystemExit("dagster dev did not come up")
 
 
-def _recipients_sent(maildir: Path) -> set[str]:
+def _opening_ids_sent(maildir: Path, campaign_id: str) -> set[str]:
+    """Message-IDs of the campaign's opening offers in the sent folder: sequence 0 of each of
+    its threads (`<neg.CAMPAIGN-SLUG.0.HASH@domain>`, see threading.make_message_id)."""
     found: set[str] = set()
+    prefix = f"<neg.{campaign_id}-"
     for folder in ("new", "cur"):
         path = maildir / "sent" / folder
         for item in path.glob("*") if path.exists() else []:
             message = email.message_from_bytes(item.read_bytes())
-            found.add(str(message["To"]))
+            message_id = "".join(str(message["Message-ID"]).split())
+            if message_id.startswith(prefix) and ".0." in message_id:
+                found.add(message_id)
     return found
 
 
-def _campaign_threads(db_path: Path, campaign_id: str) -> int:
+def _openings_queued(db_path: Path, campaign_id: str) -> int:
+    """Threads of the campaign with an opening offer (one escalated at opening has none)."""
     if not db_path.exists():
         return 0
     with closing(open_store(db_path, create=False)) as store:
-        return len(store.states.list_for_campaign(campaign_id))
+        threads = store.states.list_for_campaign(campaign_id)
+        return sum(1 for t in threads if store.outbox.for_thread(t.thread_id))
 
 
 def _one_trial(
@@ -100,7 +107,6 @@ def _one_trial(
     task["date_updated"] = str(int(time.time() * 1000))
     db_path = Path(env["NEGOTIATION_DB"])
     maildir = db_path.parent / "maildir"
-    before = _recipients_sent(maildir)
     tasks_dir = Path(env["NEGOTIATION_SANDBOX_DIR"])
     started = time.monotonic()
     staging = tasks_dir.parent / f".{task_id}.json"
@@ -116,9 +122,12 @@ def _one_trial(
             raise SystemExit(f"ingestion of {task_id} ended {runs[0].status}")
         if runs and runs[0].status == "SUCCESS" and run_done is None:
             run_done = elapsed
-        expected = _campaign_threads(db_path, task_id)
-        new_recipients = _recipients_sent(maildir) - before
-        if run_done is not None and expected and len(new_recipients) >= expected:
+        expected = _openings_queued(db_path, task_id)
+        if (
+            run_done is not None
+            and expected
+            and len(_opening_ids_sent(maildir, task_id)) >= expected
+        ):
             return {
                 "run_created_s": run_seen or elapsed,
                 "run_succeeded_s": run_done,
