@@ -81,9 +81,16 @@ def test_sensor_runs_by_default_and_adds_a_partition_per_sandbox_task(
         return keys if keys == expected else None
 
     dev_server.wait_for("campaign partitions from the sandbox", partitions_added, 120)
-    # The sensor's tick that added them requested one run per task, keyed by content.
-    ticks = dev_server.client.sensor_state(SENSOR, tick_limit=50).ticks
-    run_keys = {key for tick in ticks for key in tick.run_keys}
+
+    # The sensor's tick that added them requested one run per task, keyed by content. The
+    # partitions exist as soon as the tick applies them; its run keys are recorded when the
+    # tick finishes, which can be a moment later on a busy machine.
+    def recorded_run_keys() -> set[str] | None:
+        ticks = dev_server.client.sensor_state(SENSOR, tick_limit=50).ticks
+        keys = {key for tick in ticks for key in tick.run_keys}
+        return keys if len(keys) >= len(expected) else None
+
+    run_keys = dev_server.wait_for("the sensor tick's run keys", recorded_run_keys, 120)
     assert {key.split(":")[0] for key in run_keys} == set(expected)
     assert all(key.split(":")[1].isdigit() for key in run_keys)
 
