@@ -256,23 +256,23 @@ def test_reports_materialize_and_an_agreement_recomputes_cpm_flexibility(
     reports = dev_server.client.asset_materializations("campaign_report", [campaign_id])
     assert reports, "campaign_report was materialized for the campaign"
 
+    # Agreements keep coming while the loop runs; wait until the automation sensor has
+    # recomputed cpm_flexibility of a campaign with an agreement (the first agreement's campaign
+    # may already have been recomputed by the backfill test, which then needs no new run).
     def automation_run() -> RunSummary | None:
-        runs = dev_server.client.runs(tags={"dagster/partition": campaign_id})
+        agreed = {a.campaign_id for a in stored_agreements(dev_server)}
+        runs = dev_server.client.runs(tags={"dagster/sensor_name": "cpm_automation_sensor"})
         return next(
-            (
-                r
-                for r in runs
-                if r.status == "SUCCESS"
-                and "cpm_automation_sensor" in r.tags.get("dagster/sensor_name", "")
-            ),
+            (r for r in runs if r.status == "SUCCESS" and r.partition in agreed),
             None,
         )
 
     run = dev_server.wait_for(
-        f"cpm_automation_sensor to recompute cpm_flexibility of {campaign_id}",
+        "cpm_automation_sensor to recompute cpm_flexibility of a campaign with an agreement",
         automation_run,
         NEGOTIATION_TIMEOUT_S,
         poll_s=2.0,
     )
-    fresh = dev_server.client.asset_materializations("cpm_flexibility", [campaign_id])
+    assert run.partition is not None
+    fresh = dev_server.client.asset_materializations("cpm_flexibility", [run.partition])
     assert run.run_id in {m.run_id for m in fresh}
