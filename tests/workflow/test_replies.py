@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import sqlite3
+from collections.abc import Sequence
 from dataclasses import replace
 from decimal import Decimal
 from email.message import EmailMessage
@@ -52,7 +53,16 @@ def _start(store: SQLiteStore, mailbox: MaildirMailbox, *emails: str) -> None:
     deliver_pending(store, mailbox)
 
 
-def _advance(store: SQLiteStore, mailbox: MaildirMailbox) -> AdvanceResult:
+FAILING_REPLY = "NEW.in_reply_to = '<fails@gmail.com>'"
+
+
+def _advance(
+    store: SQLiteStore,
+    mailbox: MaildirMailbox,
+    uids: Sequence[int] | None = None,
+    uidvalidity: int | None = None,
+) -> AdvanceResult:
+    """One run over everything new, or over the given batch (as inbox_sensor passes it)."""
     return advance_negotiations(
         store,
         mailbox,
@@ -60,7 +70,27 @@ def _advance(store: SQLiteStore, mailbox: MaildirMailbox) -> AdvanceResult:
         mailbox_name=MAILBOX,
         agent_addresses=[f"Alex Morgan <{AGENT.address}>"],
         now=NOW,
+        uids=uids,
+        uidvalidity=uidvalidity,
     )
+
+
+def _fail_outbox_inserts(db_path: Path, when: str) -> sqlite3.Connection:
+    """A real SQLite failure inside a reply's transaction (after its inbound row was written)
+    for outbox rows matching `when`; drop it with `_stop_failing`."""
+    raw = sqlite3.connect(db_path)
+    raw.execute(
+        f"CREATE TRIGGER fail_outbox AFTER INSERT ON outbox WHEN {when} "
+        "BEGIN SELECT RAISE(ABORT, 'disk full (simulated)'); END"
+    )
+    raw.commit()
+    return raw
+
+
+def _stop_failing(raw: sqlite3.Connection) -> None:
+    raw.execute("DROP TRIGGER fail_outbox")
+    raw.commit()
+    raw.close()
 
 
 def _last_sent(mailbox: MaildirMailbox, address: str = JANE) -> EmailMessage:
@@ -298,13 +328,7 @@ def test_database_failure_rolls_back_that_reply_only(
         )
     )
     mailbox.append_to_inbox(reply_to(_last_sent(mailbox), "My rate is $1,500."))
-    # A real SQLite failure inside the reply's transaction, after the inbound row was written.
-    raw = sqlite3.connect(tmp_path / "negotiation.db")
-    raw.execute(
-        "CREATE TRIGGER fail_one AFTER INSERT ON outbox WHEN NEW.in_reply_to = '<fails@gmail.com>' "
-        "BEGIN SELECT RAISE(ABORT, 'disk full (simulated)'); END"
-    )
-    raw.commit()
+    raw = _fail_outbox_inserts(tmp_path / "negotiation.db", FAILING_REPLY)
 
     result = _advance(store, mailbox)
 
@@ -314,9 +338,7 @@ def test_database_failure_rolls_back_that_reply_only(
     first = store.states.load(thread_id_for("cmp-1", "first@gmail.com"))
     assert first is not None and first.state is NegotiationState.AWAITING_REPLY
 
-    raw.execute("DROP TRIGGER fail_one")
-    raw.commit()
-    raw.close()
+    _stop_failing(raw)
     retry = _advance(store, mailbox)
     assert (retry.processed, retry.duplicates, retry.failed_uids) == (1, 1, ())
     assert retry.cursor is not None and retry.cursor.last_uid == 2
@@ -337,27 +359,14 @@ def test_a_later_batch_retries_the_reply_an_earlier_run_failed_on(
             message_id="<fails@gmail.com>",
         )
     )
-    raw = sqlite3.connect(tmp_path / "negotiation.db")
-    raw.execute(
-        "CREATE TRIGGER fail_one AFTER INSERT ON outbox WHEN NEW.in_reply_to = '<fails@gmail.com>' "
-        "BEGIN SELECT RAISE(ABORT, 'disk full (simulated)'); END"
-    )
-    raw.commit()
+    raw = _fail_outbox_inserts(tmp_path / "negotiation.db", FAILING_REPLY)
     first_batch = list_new_mail(store, mailbox, MAILBOX, 100)
-    failed = advance_negotiations(
-        store, mailbox, engine_config(), mailbox_name=MAILBOX, agent_addresses=[AGENT.address],
-        now=NOW, uids=first_batch.uids, uidvalidity=first_batch.uidvalidity,
-    )  # fmt: skip
+    failed = _advance(store, mailbox, first_batch.uids, first_batch.uidvalidity)
     assert failed.failed_uids == (1,)
-    raw.execute("DROP TRIGGER fail_one")
-    raw.commit()
-    raw.close()
+    _stop_failing(raw)
 
     mailbox.append_to_inbox(reply_to(_last_sent(mailbox), "My rate is $1,500."))  # uid 2
-    later = advance_negotiations(
-        store, mailbox, engine_config(), mailbox_name=MAILBOX, agent_addresses=[AGENT.address],
-        now=NOW, uids=[2], uidvalidity=first_batch.uidvalidity,
-    )  # fmt: skip
+    later = _advance(store, mailbox, [2], first_batch.uidvalidity)
 
     assert (later.processed, later.failed_uids) == (2, ())
     assert later.cursor is not None and later.cursor.last_uid == 2
@@ -391,16 +400,7 @@ def test_stale_uidvalidity_from_the_sensor_is_relisted(
     batch = list_new_mail(store, mailbox, MAILBOX, 100)
     shutil.rmtree(tmp_path / "mail" / "state")
     rebuilt = open_mailbox(tmp_path / "mail")
-    result = advance_negotiations(
-        store,
-        rebuilt,
-        engine_config(),
-        mailbox_name=MAILBOX,
-        agent_addresses=[AGENT.address],
-        now=NOW,
-        uids=batch.uids,
-        uidvalidity=batch.uidvalidity,
-    )
+    result = _advance(store, rebuilt, batch.uids, batch.uidvalidity)
     assert result.processed == 1 and result.cursor == replace(result.cursor, last_uid=1)
 
 
@@ -418,16 +418,7 @@ def test_list_new_mail_is_ids_only_with_a_stable_batch_key(
     assert batch.uids == (1, 2)
     assert batch.batch_key == f"{MAILBOX}:{mailbox.uidvalidity}:1-2"
     assert list_new_mail(store, mailbox, MAILBOX, 2) == batch  # nothing handled: same key
-    advance_negotiations(
-        store,
-        mailbox,
-        engine_config(),
-        mailbox_name=MAILBOX,
-        agent_addresses=[AGENT.address],
-        now=NOW,
-        uids=batch.uids,
-        uidvalidity=batch.uidvalidity,
-    )
+    _advance(store, mailbox, batch.uids, batch.uidvalidity)
     assert list_new_mail(store, mailbox, MAILBOX, 2).uids == (3,)
 
 
@@ -455,15 +446,6 @@ def test_mail_removed_after_listing_does_not_block_the_cursor(
     batch = list_new_mail(store, mailbox, MAILBOX, 10)
     for key in list(mailbox.inbox.keys()):
         mailbox.inbox.remove(key)  # deleted by someone between the sensor tick and the run
-    result = advance_negotiations(
-        store,
-        mailbox,
-        engine_config(),
-        mailbox_name=MAILBOX,
-        agent_addresses=[AGENT.address],
-        now=NOW,
-        uids=batch.uids,
-        uidvalidity=batch.uidvalidity,
-    )
+    result = _advance(store, mailbox, batch.uids, batch.uidvalidity)
     assert result.processed == 0
     assert result.cursor is not None and result.cursor.last_uid == batch.uids[-1]
