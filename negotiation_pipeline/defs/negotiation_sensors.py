@@ -89,21 +89,20 @@ def inbox_sensor(
         limit = _listing_limit(db_cursor, requested, mailbox.batch_limit)
         batch = list_new_mail(db, box, name, limit)
     fresh = not_yet_requested(batch, requested)[: mailbox.batch_limit]
-    run_key = batch_run_key(name, batch, fresh) if fresh else None
-    if not fresh:
-        # Mail the store has not handled although it was requested, and the newest advance run
-        # failed: request it again, at most once per RETRY_SECONDS.
+    if fresh:
+        run_key = batch_run_key(name, batch, fresh)
+        cursor: str | None = MailCursor(batch.uidvalidity, fresh[-1]).to_string()
+        context.log.info(f"{len(fresh)} new message(s): {run_key}")
+    else:
+        # Everything listed was requested already, yet the store has not handled it and the
+        # newest advance run failed: request it again, at most once per RETRY_SECONDS.
         fresh = batch.uids[: mailbox.batch_limit]
         if not fresh or not _last_advance_run_failed(context.instance):
             return dg.SensorResult(skip_reason="no new mail", cursor=context.cursor)
         bucket = int(time.time() // RETRY_SECONDS)
         run_key = f"{batch_run_key(name, batch, fresh)}:retry-{bucket}"
+        cursor = context.cursor  # already past every listed uid
         context.log.warning(f"{len(fresh)} requested message(s) still unhandled: {run_key}")
-        requested_last = requested.last_uid if requested else 0
-        cursor = MailCursor(batch.uidvalidity, max(fresh[-1], requested_last)).to_string()
-    else:
-        cursor = MailCursor(batch.uidvalidity, fresh[-1]).to_string()
-    context.log.info(f"{len(fresh)} new message(s): {run_key}")
     return dg.SensorResult(
         run_requests=[
             dg.RunRequest(
