@@ -111,7 +111,7 @@ def _markup(received: object) -> list[str]:
 
 
 def test_webhook_receives_exactly_the_escaped_stale_notice(slack_fake: SlackFake) -> None:
-    WebhookSlack(slack_fake.webhook_url, sleep=lambda _: None).post(_stale())
+    WebhookSlack(slack_fake.webhook_url).post(_stale())
     [request] = slack_fake.requests
     assert request.json == STALE_JSON
 
@@ -119,7 +119,7 @@ def test_webhook_receives_exactly_the_escaped_stale_notice(slack_fake: SlackFake
 def test_chat_post_message_receives_exactly_the_escaped_stale_notice(
     slack_fake: SlackFake,
 ) -> None:
-    bot = BotSlack(slack_fake.token, CHANNELS, api_base=slack_fake.api_base, sleep=lambda _: None)
+    bot = BotSlack(slack_fake.token, CHANNELS, api_base=slack_fake.api_base)
     bot.post(_stale())
     [request] = slack_fake.requests
     assert request.json == {"channel": "C_ESCALATIONS", **STALE_JSON}
@@ -130,7 +130,7 @@ def test_no_data_in_any_message_reaches_slack_as_markup(
     slack_fake: SlackFake, transport: str
 ) -> None:
     poster = (
-        WebhookSlack(slack_fake.webhook_url, sleep=lambda _: None)
+        WebhookSlack(slack_fake.webhook_url)
         if transport == "webhook"
         else BotSlack(slack_fake.token, CHANNELS, api_base=slack_fake.api_base)
     )
