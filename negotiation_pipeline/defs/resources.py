@@ -266,7 +266,7 @@ class SlackResource(dg.ConfigurableResource):
     dagster_ui_url: str = Field(
         default="", description="Dagster UI base URL for links in alerts (DAGSTER_WEBSERVER_URL)"
     )
-    _deadline: Deadline | None = PrivateAttr(default=None)
+    _budget_left: float | None = PrivateAttr(default=None)  # Slack seconds this run has left
 
     @property
     def is_sandbox(self) -> bool:
@@ -278,10 +278,10 @@ class SlackResource(dg.ConfigurableResource):
         yield  # pragma: no cover
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
-        """One budget for the whole run. Every run that can post to Slack also reports external
-        API calls that still fail after their retries (ClickUp, roster download):
+        """One Slack budget for the whole run. Every run that can post to Slack also reports
+        external API calls that still fail after their retries (ClickUp, roster download):
         `resilient_api_call` calls this once per final failure."""
-        self._deadline = Deadline(self.delivery_budget_seconds)
+        self._budget_left = None
 
         def post_api_error(api_name: str, error: BaseException, attempts: int) -> None:
             self.send([api_error(api_name=api_name, attempts=attempts, error=str(error))])
@@ -291,11 +291,16 @@ class SlackResource(dg.ConfigurableResource):
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
         configure_error_notifier(None)
 
-    def budget(self) -> Deadline:
-        """This run's Slack time budget (started on first use outside a Dagster run)."""
-        if self._deadline is None:
-            self._deadline = Deadline(self.delivery_budget_seconds)
-        return self._deadline
+    @contextmanager
+    def spending_budget(self) -> Iterator[Deadline]:
+        """A deadline for one delivery, out of what this run has left of its Slack budget: only
+        time spent on Slack counts, however long the run's other work takes."""
+        left = self.delivery_budget_seconds if self._budget_left is None else self._budget_left
+        deadline = Deadline(left)
+        try:
+            yield deadline
+        finally:
+            self._budget_left = deadline.remaining()
 
     def run_url(self, run_id: str) -> str | None:
         base = self.dagster_ui_url.strip().rstrip("/")
@@ -305,8 +310,8 @@ class SlackResource(dg.ConfigurableResource):
         """Post what is pending in `db`'s outbox (any run's), within this run's budget."""
         if db.notifications.pending_count() == 0:
             return SlackDelivery.nothing_pending()
-        with self.open() as notifier:
-            return deliver_notifications(db, notifier, self.budget())
+        with self.open() as notifier, self.spending_budget() as deadline:
+            return deliver_notifications(db, notifier, deadline)
 
     def send(self, messages: Sequence[SlackMessage], key: str | None = None) -> SlackDelivery:
         """Queue `messages` (their cause is not a store change: a failed run, an API error)
@@ -328,10 +333,10 @@ class SlackResource(dg.ConfigurableResource):
     ) -> SlackDelivery:
         sent = 0
         errors: list[str] = []
-        with self.open() as notifier:
+        with self.open() as notifier, self.spending_budget() as deadline:
             for message in messages:
                 try:
-                    notifier.post(message, deadline=self.budget())
+                    notifier.post(message, deadline=deadline)
                     sent += 1
                 except SlackError as exc:
                     errors.append(str(exc))
