@@ -215,6 +215,6 @@ class BotSlack(_Poster):
             ) from None
         if not isinstance(body, dict) or body.get("ok") is not True:
             error = body.get("error", "unknown_error") if isinstance(body, dict) else body
-            kind = SlackRefused if error in PAYLOAD_ERRORS else SlackUnavailable
+            kind = SlackRefused if str(error) in PAYLOAD_ERRORS else SlackUnavailable
             raise kind(self._scrub(f"chat.postMessage to {channel} failed: {error}"))
         self.last_ts = str(body.get("ts")) if body.get("ts") is not None else None
