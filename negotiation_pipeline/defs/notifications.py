@@ -22,22 +22,16 @@ class NotifyResult:
     comments: CommentsResult
 
 
-UNKNOWN_PENDING = -1  # the store failed while delivering: the count is not known
-
-
 def deliver_slack(
     log: logging.Logger | Any, db: NegotiationStore, slack: SlackResource
 ) -> SlackDelivery:
-    """Deliver the outbox within the run's Slack budget. Never raises: the business work is
-    committed, and whatever is not delivered stays queued for the next run, which says so."""
-    try:
-        delivery = slack.deliver(db)
-    except Exception as exc:  # the store failing while claiming or marking: nothing is lost
-        log.error(f"Slack delivery stopped: {type(exc).__name__}: {exc}")
-        return SlackDelivery(0, 0, UNKNOWN_PENDING, (f"{type(exc).__name__}: {exc}",))
+    """Deliver the outbox within the run's Slack budget and say in the run's log what could not
+    be delivered. Never raises: the business work is committed, and what is not delivered stays
+    queued for the next run."""
+    delivery = slack.deliver(db)
     for error in delivery.errors:
         log.warning(f"Slack: {error}")
-    if delivery.pending:
+    if delivery.pending > 0:  # negative: unknown, the store failed (logged above)
         log.warning(
             f"Slack: {delivery.pending} message(s) still pending; a later run delivers them"
         )

@@ -9,7 +9,6 @@ Secrets (ClickUp token, IMAP/SMTP passwords, Slack webhook URL and bot token) ar
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -49,6 +48,7 @@ from negotiation_pipeline.integrations.slack.client import DEFAULT_API_BASE, DEF
 from negotiation_pipeline.store.base import NegotiationStore
 from negotiation_pipeline.store.sqlite import open_store
 from negotiation_pipeline.workflow.slack_outbox import (
+    UNKNOWN_PENDING,
     SlackDelivery,
     deliver_notifications,
     queue_message,
@@ -243,16 +243,14 @@ def _choice(value: str, allowed: tuple[str, ...], name: str) -> str:
 
 
 # --- Slack ---------------------------------------------------------------------------------------
-
 DEFAULT_SLACK_BUDGET_SECONDS = 10.0
 
 
 class SlackResource(dg.ConfigurableResource):
     """Where alerts go. Bind a subclass: incoming webhook, bot token, or the sandbox log file.
-
-    Every message goes through the notification outbox of `store` (workflow/slack_outbox.py):
-    queued first, then delivered within one time budget per run (or sensor tick), so Slack
-    being down or slow delays alerts, never loses them, and never stalls the run for long."""
+    Every message goes through the notification outbox of `store` (workflow/slack_outbox.py),
+    delivered within one time budget per run or sensor tick: Slack down or slow delays alerts,
+    never loses them, and never stalls a run for long."""
 
     store: NegotiationStoreResource
     delivery_budget_seconds: float = Field(
@@ -261,7 +259,9 @@ class SlackResource(dg.ConfigurableResource):
         description="most seconds one run spends posting to Slack (SLACK_DELIVERY_BUDGET_SECONDS)",
     )
     timeout_seconds: float = Field(
-        default=DEFAULT_TIMEOUT_SECONDS, gt=0, description="per-request timeout (SLACK_TIMEOUT)"
+        default=DEFAULT_TIMEOUT_SECONDS,
+        gt=0,
+        description="per-request timeout (SLACK_TIMEOUT_SECONDS)",
     )
     dagster_ui_url: str = Field(
         default="", description="Dagster UI base URL for links in alerts (DAGSTER_WEBSERVER_URL)"
@@ -278,9 +278,8 @@ class SlackResource(dg.ConfigurableResource):
         yield  # pragma: no cover
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
-        """One Slack budget for the whole run. Every run that can post to Slack also reports
-        external API calls that still fail after their retries (ClickUp, roster download):
-        `resilient_api_call` calls this once per final failure."""
+        """One Slack budget per run. Every run that can post to Slack also reports external API
+        calls failing after their retries (ClickUp, roster): once per final failure."""
         self._budget_left = None
 
         def post_api_error(api_name: str, error: BaseException, attempts: int) -> None:
@@ -293,8 +292,7 @@ class SlackResource(dg.ConfigurableResource):
 
     @contextmanager
     def spending_budget(self) -> Iterator[Deadline]:
-        """A deadline for one delivery, out of what this run has left of its Slack budget: only
-        time spent on Slack counts, however long the run's other work takes."""
+        """A deadline for one delivery out of what the run has left: only Slack time counts."""
         left = self.delivery_budget_seconds if self._budget_left is None else self._budget_left
         deadline = Deadline(left)
         try:
@@ -307,16 +305,22 @@ class SlackResource(dg.ConfigurableResource):
         return f"{base}/runs/{run_id}" if base else None
 
     def deliver(self, db: NegotiationStore) -> SlackDelivery:
-        """Post what is pending in `db`'s outbox (any run's), within this run's budget."""
-        if db.notifications.pending_count() == 0:
-            return SlackDelivery.nothing_pending()
-        with self.open() as notifier, self.spending_budget() as deadline:
-            return deliver_notifications(db, notifier, deadline)
+        """Post what is pending in `db`'s outbox (any run's) within this run's budget. Never
+        raises: what is not delivered stays queued, and the result says how much."""
+        try:
+            if db.notifications.pending_count() == 0:
+                return SlackDelivery.nothing_pending()
+            with self.open() as notifier, self.spending_budget() as deadline:
+                return deliver_notifications(db, notifier, deadline)
+        except Exception as exc:  # the store failing while claiming or marking: nothing lost
+            error = f"Slack delivery stopped: {type(exc).__name__}: {exc}"
+            dg.get_dagster_logger("slack").error(error)
+            return SlackDelivery(0, 0, UNKNOWN_PENDING, (error,))
 
     def send(self, messages: Sequence[SlackMessage], key: str | None = None) -> SlackDelivery:
-        """Queue `messages` (their cause is not a store change: a failed run, an API error)
-        and deliver. When the store itself cannot take them, post them directly instead: the
-        store failing is exactly what such an alert may be about."""
+        """Queue `messages` (their cause is no store change: a failed run, an API error) and
+        deliver. When the store cannot take them they are posted directly: the store failing
+        is exactly what such an alert may be about."""
         log = dg.get_dagster_logger("slack")
         try:
             with self.store.open() as db:
@@ -324,13 +328,8 @@ class SlackResource(dg.ConfigurableResource):
                     for index, message in enumerate(messages):
                         queue_message(uow, message, f"{key}:{index}" if key else None)
                 return self.deliver(db)
-        except Exception as exc:  # StoreError or a database driver's own error
+        except Exception as exc:  # StoreError or the driver's own: nothing was queued
             log.error(f"Slack outbox unavailable ({type(exc).__name__}: {exc}); posting directly")
-        return self._post_directly(messages, log)
-
-    def _post_directly(
-        self, messages: Sequence[SlackMessage], log: logging.Logger
-    ) -> SlackDelivery:
         sent = 0
         errors: list[str] = []
         with self.open() as notifier, self.spending_budget() as deadline:

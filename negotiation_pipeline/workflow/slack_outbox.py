@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 # deliverer has stopped posting, or died.
 LEASE_MARGIN_SECONDS = 60.0
 DELIVERY_BATCH = 200  # messages one delivery looks at; the rest wait for the next run
+UNKNOWN_PENDING = -1  # reported when the store failed during delivery: the count is not known
 
 
 @dataclass(frozen=True)

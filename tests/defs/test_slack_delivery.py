@@ -16,6 +16,7 @@ from negotiation_pipeline.definitions import build_definitions, build_resources
 from negotiation_pipeline.defs.negotiation_jobs import followup_job
 from negotiation_pipeline.defs.negotiation_sensors import run_failure_slack_sensor
 from negotiation_pipeline.defs.partitions import CAMPAIGN_PARTITIONS_NAME
+from negotiation_pipeline.defs.resources import NegotiationStoreResource, WebhookSlackResource
 from negotiation_pipeline.integrations import resilience
 from negotiation_pipeline.store import NotificationStatus, SQLiteStore
 from tests.defs.conftest import VALID_LUMEN
@@ -144,3 +145,18 @@ def test_run_failure_alert_survives_slack_down_and_is_sent_once(
     assert second_run in texts[1]  # each failure exactly once
     assert store.notifications.pending_count() == 0
     assert "unreachable_mailbox" in json.dumps(slack_fake.requests[0].json["blocks"])
+
+
+def test_failure_alert_is_posted_directly_when_the_store_itself_is_broken(
+    instance: dg.DagsterInstance, tmp_path: Path, slack_fake: SlackFake
+) -> None:
+    broken = tmp_path / "negotiation.db"
+    broken.write_bytes(b"this is not a database" * 100)  # what a failing run may be about
+    slack = WebhookSlackResource(
+        webhook_url=slack_fake.webhook_url, store=NegotiationStoreResource(db_path=str(broken))
+    )
+    with failure_context(instance, slack) as context:
+        run_failure_slack_sensor(context)
+
+    [request] = slack_fake.requests
+    assert request.json["text"].startswith("Run failed: broken_job")
