@@ -20,6 +20,9 @@ Resources follow the environment (all variables optional; none set = sandbox):
   SLACK_ESCALATIONS_CHANNEL, SLACK_ERRORS_CHANNEL (SLACK_API_URL overrides the API base).
   Else SLACK_WEBHOOK_URL set → that incoming webhook. Token and webhook URL are `dg.EnvVar`.
   Neither → `slack.jsonl` next to the database plus the Dagster log.
+  Every message is queued in the store's notification outbox and delivered within
+  SLACK_DELIVERY_BUDGET_SECONDS per run (default 10), each request within SLACK_TIMEOUT_SECONDS
+  (default 3); DAGSTER_WEBSERVER_URL, when set, adds a link to the run in failure alerts.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 
@@ -145,7 +149,27 @@ def mailbox_resource(env: Mapping[str, str], data_dir: Path) -> MailboxResource:
     )
 
 
-def slack_resource(env: Mapping[str, str], data_dir: Path) -> SlackResource:
+def _slack_settings(env: Mapping[str, str], store: NegotiationStoreResource) -> dict[str, Any]:
+    """What every Slack resource shares: its outbox's store, time budget and UI links."""
+    settings: dict[str, Any] = {"store": store}
+    for field, name in (
+        ("delivery_budget_seconds", "SLACK_DELIVERY_BUDGET_SECONDS"),
+        ("timeout_seconds", "SLACK_TIMEOUT_SECONDS"),
+    ):
+        value = _setting(env, name)
+        if value is not None:
+            try:
+                settings[field] = float(value)
+            except ValueError:
+                raise SlackError(f"{name} must be a number of seconds, got {value!r}") from None
+    settings["dagster_ui_url"] = _setting(env, "DAGSTER_WEBSERVER_URL") or ""
+    return settings
+
+
+def slack_resource(
+    env: Mapping[str, str], data_dir: Path, store: NegotiationStoreResource
+) -> SlackResource:
+    shared = _slack_settings(env, store)
     if _setting(env, "SLACK_BOT_TOKEN"):
         default_channel = _setting(env, "SLACK_CHANNEL")
         channels = {
@@ -163,10 +187,11 @@ def slack_resource(env: Mapping[str, str], data_dir: Path) -> SlackResource:
             escalations_channel=channels["escalations"] or "",
             errors_channel=channels["errors"] or "",
             api_base=_setting(env, "SLACK_API_URL") or DEFAULT_API_BASE,
+            **shared,
         )
     if _setting(env, "SLACK_WEBHOOK_URL"):
-        return WebhookSlackResource(webhook_url=dg.EnvVar("SLACK_WEBHOOK_URL"))
-    return LogSlackResource(jsonl_path=str(data_dir / "slack.jsonl"))
+        return WebhookSlackResource(webhook_url=dg.EnvVar("SLACK_WEBHOOK_URL"), **shared)
+    return LogSlackResource(jsonl_path=str(data_dir / "slack.jsonl"), **shared)
 
 
 def build_resources(env: Mapping[str, str]) -> dict[str, dg.ConfigurableResource]:
@@ -178,7 +203,7 @@ def build_resources(env: Mapping[str, str]) -> dict[str, dg.ConfigurableResource
         "clickup": task_source_resource(env, data_dir),
         "roster": RosterResource(default_source=_setting(env, "ROSTER_URL") or str(SANDBOX_ROSTER)),
         "mailbox": mailbox_resource(env, data_dir),
-        "slack": slack_resource(env, data_dir),
+        "slack": slack_resource(env, data_dir, store),
     }
 
 

@@ -1,9 +1,10 @@
 """Op jobs of the negotiation loop: answering a batch of replies, and the hourly follow-ups.
 
-Each job is one op: the workflow service does the work in its own transactions; the op then
-posts the Slack alerts and ClickUp comments for what happened, and reports asset
-materializations (agreements, negotiation snapshots, campaign reports) so the UI shows the
-campaign's current state and `cpm_flexibility` recomputes through automation after an agreement.
+Each job is one op: the workflow service does the work in its own transactions (queueing the
+Slack alerts with each change); the op then delivers the pending Slack alerts, posts the ClickUp
+comments for what happened, and reports asset materializations (agreements, negotiation
+snapshots, campaign reports) so the UI shows the campaign's current state and `cpm_flexibility`
+recomputes through automation after an agreement.
 """
 
 # No `from __future__ import annotations`: Dagster reads these annotations at definition time.

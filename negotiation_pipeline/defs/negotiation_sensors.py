@@ -138,14 +138,27 @@ def batch_run_key(mailbox_name: str, batch: NewMailBatch, uids: Sequence[int]) -
     name="run_failure_slack_sensor",
     default_status=dg.DefaultSensorStatus.RUNNING,
     minimum_interval_seconds=INBOX_INTERVAL_SECONDS,
-    description="Posts every failed run of this code location to the Slack errors channel.",
+    description=(
+        "Posts every failed run of this code location to the Slack errors channel (through "
+        "the notification outbox, once per run), and delivers any alert still pending."
+    ),
 )
 def run_failure_slack_sensor(context: dg.RunFailureSensorContext, slack: SlackResource) -> None:
     run = context.dagster_run
-    message = run_failure(job_name=run.job_name, run_id=run.run_id, error=failure_text(context))
-    failed = slack.post_all([message], dg.get_dagster_logger())
-    if failed:
-        context.log.error(f"could not post the failure of run {run.run_id} to Slack")
+    message = run_failure(
+        job_name=run.job_name,
+        run_id=run.run_id,
+        error=failure_text(context),
+        run_url=slack.run_url(run.run_id),
+    )
+    delivery = slack.send([message], key=f"run-failure:{run.run_id}")
+    for error in delivery.errors:
+        context.log.warning(f"Slack: {error}")
+    if delivery.pending:
+        context.log.warning(
+            f"the failure of run {run.run_id} is queued: {delivery.pending} Slack message(s) "
+            "pending, delivered by a later run or tick"
+        )
 
 
 def failure_text(context: dg.RunFailureSensorContext) -> str:

@@ -9,13 +9,12 @@ Secrets (ClickUp token, IMAP/SMTP passwords, Slack webhook URL and bot token) ar
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
 import dagster as dg
-from pydantic import Field
+from pydantic import Field, PrivateAttr
 
 from negotiation_pipeline.integrations.clickup.client import (
     DEFAULT_CLICKUP_API_URL,
@@ -33,7 +32,7 @@ from negotiation_pipeline.integrations.mail import (
     SmtpConfig,
     SmtpSender,
 )
-from negotiation_pipeline.integrations.resilience import configure_error_notifier
+from negotiation_pipeline.integrations.resilience import Deadline, configure_error_notifier
 from negotiation_pipeline.integrations.roster.reader import RosterRow, read_roster
 from negotiation_pipeline.integrations.slack import (
     BotSlack,
@@ -45,9 +44,15 @@ from negotiation_pipeline.integrations.slack import (
     WebhookSlack,
     api_error,
 )
-from negotiation_pipeline.integrations.slack.client import DEFAULT_API_BASE
+from negotiation_pipeline.integrations.slack.client import DEFAULT_API_BASE, DEFAULT_TIMEOUT_SECONDS
 from negotiation_pipeline.store.base import NegotiationStore
 from negotiation_pipeline.store.sqlite import open_store
+from negotiation_pipeline.workflow.slack_outbox import (
+    UNKNOWN_PENDING,
+    SlackDelivery,
+    deliver_notifications,
+    queue_message,
+)
 
 DEFAULT_PAGES_PER_TICK = 5
 
@@ -238,10 +243,30 @@ def _choice(value: str, allowed: tuple[str, ...], name: str) -> str:
 
 
 # --- Slack ---------------------------------------------------------------------------------------
+DEFAULT_SLACK_BUDGET_SECONDS = 10.0
 
 
 class SlackResource(dg.ConfigurableResource):
-    """Where alerts go. Bind a subclass: incoming webhook, bot token, or the sandbox log file."""
+    """Where alerts go. Bind a subclass: incoming webhook, bot token, or the sandbox log file.
+    Every message goes through the notification outbox of `store` (workflow/slack_outbox.py),
+    delivered within one time budget per run or sensor tick: Slack down or slow delays alerts,
+    never loses them, and never stalls a run for long."""
+
+    store: NegotiationStoreResource
+    delivery_budget_seconds: float = Field(
+        default=DEFAULT_SLACK_BUDGET_SECONDS,
+        gt=0,
+        description="most seconds one run spends posting to Slack (SLACK_DELIVERY_BUDGET_SECONDS)",
+    )
+    timeout_seconds: float = Field(
+        default=DEFAULT_TIMEOUT_SECONDS,
+        gt=0,
+        description="per-request timeout (SLACK_TIMEOUT_SECONDS)",
+    )
+    dagster_ui_url: str = Field(
+        default="", description="Dagster UI base URL for links in alerts (DAGSTER_WEBSERVER_URL)"
+    )
+    _budget_left: float | None = PrivateAttr(default=None)  # Slack seconds this run has left
 
     @property
     def is_sandbox(self) -> bool:
@@ -253,34 +278,69 @@ class SlackResource(dg.ConfigurableResource):
         yield  # pragma: no cover
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
-        """Every run that can post to Slack also reports external API calls that still fail
-        after their retries (ClickUp, roster download): `resilient_api_call` calls this once
-        per final failure. Posting failures are logged, never raised into the failing call."""
-        log = dg.get_dagster_logger("slack")
+        """One Slack budget per run. Every run that can post to Slack also reports external API
+        calls failing after their retries (ClickUp, roster): once per final failure."""
+        self._budget_left = None
 
         def post_api_error(api_name: str, error: BaseException, attempts: int) -> None:
-            message = api_error(api_name=api_name, attempts=attempts, error=str(error))
-            self.post_all([message], log)
+            self.send([api_error(api_name=api_name, attempts=attempts, error=str(error))])
 
         configure_error_notifier(post_api_error)
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
         configure_error_notifier(None)
 
-    def post_all(self, messages: Sequence[SlackMessage], log: logging.Logger) -> int:
-        """Post each message; return how many failed. A failure is logged, never raised: the
-        work the messages describe is already committed, and a rerun would not re-post them."""
-        if not messages:
-            return 0
-        failed = 0
-        with self.open() as slack:
+    @contextmanager
+    def spending_budget(self) -> Iterator[Deadline]:
+        """A deadline for one delivery out of what the run has left: only Slack time counts."""
+        left = self.delivery_budget_seconds if self._budget_left is None else self._budget_left
+        deadline = Deadline(left)
+        try:
+            yield deadline
+        finally:
+            self._budget_left = deadline.remaining()
+
+    def run_url(self, run_id: str) -> str | None:
+        base = self.dagster_ui_url.strip().rstrip("/")
+        return f"{base}/runs/{run_id}" if base else None
+
+    def deliver(self, db: NegotiationStore) -> SlackDelivery:
+        """Post what is pending in `db`'s outbox (any run's) within this run's budget. Never
+        raises: what is not delivered stays queued, and the result says how much."""
+        try:
+            if db.notifications.pending_count() == 0:
+                return SlackDelivery.nothing_pending()
+            with self.open() as notifier, self.spending_budget() as deadline:
+                return deliver_notifications(db, notifier, deadline)
+        except Exception as exc:  # the store failing while claiming or marking: nothing lost
+            error = f"Slack delivery stopped: {type(exc).__name__}: {exc}"
+            dg.get_dagster_logger("slack").error(error)
+            return SlackDelivery(0, 0, UNKNOWN_PENDING, (error,))
+
+    def send(self, messages: Sequence[SlackMessage], key: str | None = None) -> SlackDelivery:
+        """Queue `messages` (their cause is no store change: a failed run, an API error) and
+        deliver. When the store cannot take them they are posted directly: the store failing
+        is exactly what such an alert may be about."""
+        log = dg.get_dagster_logger("slack")
+        try:
+            with self.store.open() as db:
+                with db.transaction() as uow:
+                    for index, message in enumerate(messages):
+                        queue_message(uow, message, f"{key}:{index}" if key else None)
+                return self.deliver(db)
+        except Exception as exc:  # StoreError or the driver's own: nothing was queued
+            log.error(f"Slack outbox unavailable ({type(exc).__name__}: {exc}); posting directly")
+        sent = 0
+        errors: list[str] = []
+        with self.open() as notifier, self.spending_budget() as deadline:
             for message in messages:
                 try:
-                    slack.post(message)
+                    notifier.post(message, deadline=deadline)
+                    sent += 1
                 except SlackError as exc:
-                    failed += 1
+                    errors.append(str(exc))
                     log.error(f"Slack message not delivered ({message.text[:80]!r}): {exc}")
-        return failed
+        return SlackDelivery(sent, 0, len(messages) - sent, tuple(errors))
 
 
 class WebhookSlackResource(SlackResource):
@@ -290,7 +350,7 @@ class WebhookSlackResource(SlackResource):
 
     @contextmanager
     def open(self) -> Iterator[SlackNotifier]:
-        client = WebhookSlack(self.webhook_url)
+        client = WebhookSlack(self.webhook_url, timeout_seconds=self.timeout_seconds)
         try:
             yield client
         finally:
@@ -317,6 +377,7 @@ class BotSlackResource(SlackResource):
                 SlackChannel.ERRORS: self.errors_channel,
             },
             api_base=self.api_base,
+            timeout_seconds=self.timeout_seconds,
         )
         try:
             yield client

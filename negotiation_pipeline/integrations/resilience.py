@@ -1,9 +1,12 @@
 """Retries for outbound HTTP calls (seed 05-01 `resilient_api_call`, SPEC §7).
 
 Policy: 3 attempts; exponential backoff with jitter; retry ONLY httpx transport errors, 429 and
-5xx (another 4xx will fail the same way again); on 429 wait until `X-RateLimit-Reset` (ClickUp
-sends no Retry-After), capped; after the last failure the original exception is re-raised and
-the registered error notifier is called exactly once.
+5xx (another 4xx will fail the same way again); on 429 wait the `Retry-After` seconds (Slack) or
+until `X-RateLimit-Reset` (ClickUp sends no Retry-After), capped; after the last failure the
+original exception is re-raised and the registered error notifier is called exactly once.
+
+`call_with_retries` is the same policy for one call, optionally inside a `Deadline` shared by
+many calls (one run's Slack delivery): no wait and no attempt ever runs past it.
 
 The earlier product retried every exception and, through tenacity's `retry_error_callback`,
 returned None after the last attempt. Here the callback is not used: the wrapper re-raises.
@@ -24,6 +27,7 @@ from typing import ParamSpec, TypeVar
 
 import httpx
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
+from tenacity.stop import stop_base
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +45,7 @@ RATE_LIMIT_MAX_WAIT_S = 60.0
 # Overridable in tests (monkeypatch.setattr(resilience, "sleep", fake)).
 sleep: Callable[[float], None] = time.sleep
 clock: Callable[[], float] = time.time
+monotonic: Callable[[], float] = time.monotonic
 
 _notifier: ErrorNotifier | None = None
 
@@ -80,6 +85,46 @@ def rate_limit_wait(response: httpx.Response) -> float | None:
     return min(max(reset_at - now, 0.0), RATE_LIMIT_MAX_WAIT_S)
 
 
+def retry_after_wait(response: httpx.Response) -> float | None:
+    """The `Retry-After` wait (seconds, or an HTTP date), capped; None when absent or invalid."""
+    value = response.headers.get("Retry-After")
+    if value is None:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            seconds = parsedate_to_datetime(value).timestamp() - clock()
+        except (TypeError, ValueError):
+            return None
+    return min(max(seconds, 0.0), RATE_LIMIT_MAX_WAIT_S)
+
+
+class Deadline:
+    """A time budget shared by several calls; `remaining()` never goes below 0."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self._ends_at = monotonic() + seconds
+
+    def remaining(self) -> float:
+        return max(0.0, self._ends_at - monotonic())
+
+    @property
+    def expired(self) -> bool:
+        return self.remaining() <= 0.0
+
+
+class _StopAtDeadline(stop_base):
+    """Stop when the coming wait would not leave time for another attempt."""
+
+    def __init__(self, deadline: Deadline) -> None:
+        self._deadline = deadline
+
+    def __call__(self, retry_state: RetryCallState) -> bool:
+        return retry_state.upcoming_sleep >= self._deadline.remaining()
+
+
 def _backoff(attempt_number: int) -> float:
     exponential = BACKOFF_INITIAL_S * 2 ** (attempt_number - 1)
     return min(exponential, BACKOFF_MAX_S) + random.uniform(0, BACKOFF_JITTER_S)
@@ -88,7 +133,9 @@ def _backoff(attempt_number: int) -> float:
 def _wait_seconds(state: RetryCallState) -> float:
     exc = state.outcome.exception() if state.outcome else None
     if isinstance(exc, httpx.HTTPStatusError) and exc.response.status_code == 429:
-        waited = rate_limit_wait(exc.response)
+        waited = retry_after_wait(exc.response)
+        if waited is None:
+            waited = rate_limit_wait(exc.response)
         if waited is not None:
             return waited
     return _backoff(state.attempt_number)
@@ -116,15 +163,7 @@ def _notify(api_name: str, exc: BaseException, attempts: int) -> None:
         log.exception("error notifier failed for %s", api_name)
 
 
-def resilient_api_call(
-    api_name: str, *, attempts: int = DEFAULT_ATTEMPTS
-) -> Callable[[Callable[P, R]], Callable[P, R]]:
-    """Decorator factory: retry the wrapped call per the module policy; re-raise at the end.
-
-    Every failure that leaves the wrapper (retries exhausted, or a non-retryable error on the
-    first attempt) is reported to the notifier exactly once, with the number of attempts made.
-    """
-
+def _log_retry(api_name: str, attempts: int) -> Callable[[RetryCallState], None]:
     def before_sleep(state: RetryCallState) -> None:
         exc = state.outcome.exception() if state.outcome else None
         wait = state.next_action.sleep if state.next_action else 0.0
@@ -137,22 +176,52 @@ def resilient_api_call(
             wait,
         )
 
+    return before_sleep
+
+
+def call_with_retries(
+    fn: Callable[[], R],
+    api_name: str,
+    *,
+    attempts: int = DEFAULT_ATTEMPTS,
+    deadline: Deadline | None = None,
+    report: bool = True,
+) -> R:
+    """`fn()` under the module policy; the last error is re-raised. With `deadline`, retrying
+    also stops when the next wait would reach it. `report=False` skips the error notifier (for
+    the notifier's own channel, Slack, whose failures it could not report anyway)."""
+    stop = stop_after_attempt(attempts)
+    retrying = Retrying(
+        stop=stop if deadline is None else stop | _StopAtDeadline(deadline),
+        wait=_wait_seconds,
+        retry=retry_if_exception(is_retryable),
+        sleep=_sleep,
+        before_sleep=_log_retry(api_name, attempts),
+        reraise=True,
+    )
+    try:
+        return retrying(fn)
+    except Exception as exc:
+        if report:
+            _notify(api_name, exc, int(retrying.statistics.get("attempt_number", 1)))
+        raise
+
+
+def resilient_api_call(
+    api_name: str, *, attempts: int = DEFAULT_ATTEMPTS
+) -> Callable[[Callable[P, R]], Callable[P, R]]:
+    """Decorator factory: retry the wrapped call per the module policy; re-raise at the end.
+
+    Every failure that leaves the wrapper (retries exhausted, or a non-retryable error on the
+    first attempt) is reported to the notifier exactly once, with the number of attempts made.
+    """
+
     def decorator(fn: Callable[P, R]) -> Callable[P, R]:
         @functools.wraps(fn)
         def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-            retrying = Retrying(
-                stop=stop_after_attempt(attempts),
-                wait=_wait_seconds,
-                retry=retry_if_exception(is_retryable),
-                sleep=_sleep,
-                before_sleep=before_sleep,
-                reraise=True,
+            return call_with_retries(
+                functools.partial(fn, *args, **kwargs), api_name, attempts=attempts
             )
-            try:
-                return retrying(fn, *args, **kwargs)
-            except Exception as exc:
-                _notify(api_name, exc, int(retrying.statistics.get("attempt_number", 1)))
-                raise
 
         return wrapper
 

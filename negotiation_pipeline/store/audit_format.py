@@ -1,10 +1,20 @@
-"""Rendering audit entries for people (table) and programs (JSON, CSV)."""
+"""Rendering audit entries for people (table) and programs (JSON, CSV).
+
+Audit rows hold outside data (influencer names, email bodies, ClickUp fields), so both outputs
+people open are made safe for where they land:
+- CSV: a cell a spreadsheet would evaluate as a formula (or DDE call) gets a leading `'`, which
+  spreadsheet apps read as "this cell is text";
+- table: control, bidi-override/isolate and invisible format characters are removed, so a
+  terminal shows what an entry really says (no escape sequences, no text reversed or hidden).
+JSON keeps every character: it is for programs, and json.dumps escapes control characters.
+"""
 
 from __future__ import annotations
 
 import csv
 import io
 import json
+import unicodedata
 from collections.abc import Sequence
 from typing import Any
 
@@ -47,11 +57,60 @@ TABLE_COLUMNS: tuple[tuple[str, int], ...] = (
 )
 
 
+# A cell starting with one of these is a formula in Excel, LibreOffice or Google Sheets (the
+# full-width forms are read as their ASCII twins by some locales' input handling).
+FORMULA_TRIGGERS = frozenset("=+-@＝＋－＠")
+# Spreadsheet apps may trim these before deciding whether a cell is a formula.
+_TRIMMED_BEFORE_FORMULA = " \t\r\n\x0b\x0c\u00a0\u3000"
+_ZERO_WIDTH_JOINER = "\u200d"
+
+
+def neutralize_formula(cell: str) -> str:
+    """`cell` with a leading `'` when a spreadsheet could run it as a formula: it starts with a
+    formula sign, a tab or CR, or with blanks followed by a formula sign."""
+    if not cell:
+        return cell
+    if cell[0] in "\t\r" or cell.lstrip(_TRIMMED_BEFORE_FORMULA)[:1] in FORMULA_TRIGGERS:
+        return "'" + cell
+    return cell
+
+
+def _is_pictograph(char: str) -> bool:
+    return unicodedata.category(char) == "So"
+
+
+def _joins_emoji(text: str, index: int) -> bool:
+    """A zero-width joiner between two pictographs (a family or profession emoji) is part of
+    one glyph; anywhere else it only hides a break inside a word."""
+    before = text[:index].rstrip("\ufe0e\ufe0f")  # variation selectors sit before the joiner
+    after = text[index + 1 : index + 2]
+    return bool(before) and bool(after) and _is_pictograph(before[-1]) and _is_pictograph(after)
+
+
+def printable(text: str) -> str:
+    """`text` without what could disguise it on a terminal: control characters (whitespace
+    controls become spaces), bidi embeddings/overrides/isolates and marks, zero-width and other
+    invisible format characters (tag characters included), surrogates and unassigned code
+    points. Letters, marks and symbols of every script stay."""
+    kept: list[str] = []
+    for index, char in enumerate(text):
+        category = unicodedata.category(char)
+        if category == "Cc":
+            if char.isspace():
+                kept.append(" ")
+        elif category == "Cf":
+            if char == _ZERO_WIDTH_JOINER and _joins_emoji(text, index):
+                kept.append(char)
+        elif category not in ("Cs", "Cn", "Co", "Zl", "Zp"):
+            kept.append(char)
+    return "".join(kept)
+
+
 def truncate(text: str | None, width: int) -> str:
-    """One line, at most `width` characters, ending in "…" when something was cut."""
+    """One printable line, at most `width` characters, ending in "…" when something was cut."""
     if not text:
         return ""
-    flat = " ".join(text.split())
+    flat = " ".join(printable(text).split())
     return flat if len(flat) <= width else flat[: width - 1] + ELLIPSIS
 
 
@@ -102,16 +161,26 @@ def format_json(entries: Sequence[AuditEntry]) -> str:
     return json.dumps([entry_as_dict(e) for e in entries], indent=2, ensure_ascii=False)
 
 
+def _csv_row(entry: AuditEntry) -> dict[str, Any]:
+    row = entry_as_dict(entry)
+    if row["metadata"] is not None:
+        row["metadata"] = json.dumps(row["metadata"], ensure_ascii=False)
+    # Every cell, ours included: a value never needs to be trusted to be exported safely.
+    return {
+        name: neutralize_formula(value) if isinstance(value, str) else value
+        for name, value in row.items()
+    }
+
+
 def format_csv(entries: Sequence[AuditEntry]) -> str:
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=FIELDS, lineterminator="\n")
+    # CRLF rows (RFC 4180): the writer then also quotes a cell holding a lone CR, which a
+    # "\n" terminator would leave bare, splitting the row for every reader.
+    writer = csv.DictWriter(buffer, fieldnames=FIELDS, lineterminator="\r\n")
     writer.writeheader()
     for entry in entries:
-        row = entry_as_dict(entry)
-        if row["metadata"] is not None:
-            row["metadata"] = json.dumps(row["metadata"], ensure_ascii=False)
-        writer.writerow(row)
-    return buffer.getvalue().rstrip("\n")
+        writer.writerow(_csv_row(entry))
+    return buffer.getvalue().removesuffix("\r\n")
 
 
 def render(entries: Sequence[AuditEntry], output_format: str) -> str:

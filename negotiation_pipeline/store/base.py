@@ -45,6 +45,12 @@ class OutboxStatus(StrEnum):
     SENT = "sent"
 
 
+class NotificationStatus(StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    REFUSED = "refused"  # the channel rejected this payload itself; sending again cannot help
+
+
 class Controller(StrEnum):
     AGENT = "agent"
     HUMAN = "human"
@@ -113,6 +119,21 @@ class OutboxEmail:
     in_reply_to: str | None = None
     references: str | None = None  # space-separated Message-IDs, as in the header
     status: OutboxStatus = OutboxStatus.PENDING
+    created_at: datetime | None = None  # set by the store
+    sent_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Notification:
+    """One chat message (Slack) in the notification outbox, as the channel will receive it."""
+
+    key: str  # unique: the cause's identity when it has one (a run id), else random
+    channel: str  # which channel kind it belongs in (agreements, escalations, errors)
+    text: str
+    blocks: tuple[dict[str, Any], ...]
+    status: NotificationStatus = NotificationStatus.PENDING
+    attempts: int = 0  # posts tried so far (across runs)
+    last_error: str | None = None
     created_at: datetime | None = None  # set by the store
     sent_at: datetime | None = None
 
@@ -254,6 +275,26 @@ class OutboxRepository(Protocol):
     def for_thread(self, thread_id: str) -> list[OutboxEmail]: ...
 
 
+class NotificationRepository(Protocol):
+    def add(self, notification: Notification) -> bool: ...
+
+    def deliverable(self, now: datetime, limit: int | None = None) -> list[Notification]: ...
+
+    def claim(self, key: str, now: datetime, until: datetime) -> bool: ...
+
+    def mark_sent(self, key: str, sent_at: datetime | None = None) -> bool: ...
+
+    def record_failure(self, key: str, error: str, *, refused: bool = False) -> bool: ...
+
+    def with_status(
+        self, status: NotificationStatus | str, limit: int | None = None
+    ) -> list[Notification]: ...
+
+    def pending_count(self) -> int: ...
+
+    def get(self, key: str) -> Notification | None: ...
+
+
 class AgreementRepository(Protocol):
     def record(self, agreement: Agreement) -> bool: ...
 
@@ -289,6 +330,9 @@ class UnitOfWork(Protocol):
 
     @property
     def mail_cursors(self) -> MailCursorRepository: ...
+
+    @property
+    def notifications(self) -> NotificationRepository: ...
 
 
 class NegotiationStore(UnitOfWork, Protocol):

@@ -162,7 +162,7 @@ class PostgresDialect(Dialect):
 
     def tiebreak(self, table: str) -> str:
         # No rowid: the outbox keeps an identity `seq` for insertion order; campaigns have none.
-        return {"outbox": "seq", "campaigns": "campaign_id"}[table]
+        return {"outbox": "seq", "notification_outbox": "seq", "campaigns": "campaign_id"}[table]
 
     def now(self) -> datetime:
         return codec.utc_now()

@@ -7,7 +7,8 @@ Differences forced by PostgreSQL, each with the same meaning:
 - audit ids are an identity column; the audit indexes end in `id`, so the filters and the
   newest-first `ORDER BY timestamp DESC, id DESC` are one backward index scan (SQLite gets the
   rowid into every index for free);
-- outbox has an identity `seq` for insertion order (SQLite orders by its rowid);
+- outbox and notification_outbox have an identity `seq` for insertion order (SQLite orders by
+  its rowid);
 - case-insensitive lookups (SQLite's COLLATE NOCASE) are `lower(column)` expression indexes.
 """
 
@@ -117,6 +118,22 @@ SCHEMA_STATEMENTS: tuple[str, ...] = (
         uidvalidity BIGINT NOT NULL,
         last_uid BIGINT NOT NULL
     )""",
+    """CREATE TABLE IF NOT EXISTS notification_outbox (
+        notification_key TEXT PRIMARY KEY,
+        seq BIGINT GENERATED ALWAYS AS IDENTITY,
+        channel TEXT NOT NULL,
+        message_text TEXT NOT NULL,
+        blocks_json JSONB NOT NULL,
+        status TEXT NOT NULL DEFAULT 'pending'
+            CHECK (status IN ('pending', 'sent', 'refused')),
+        attempts INTEGER NOT NULL DEFAULT 0,
+        last_error TEXT,
+        claimed_until TIMESTAMPTZ,
+        created_at TIMESTAMPTZ NOT NULL,
+        sent_at TIMESTAMPTZ
+    )""",
+    "CREATE INDEX IF NOT EXISTS idx_notification_status "
+    "ON notification_outbox (status, created_at, seq)",
 )
 
 

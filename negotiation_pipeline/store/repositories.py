@@ -1,4 +1,5 @@
-"""The seven repositories of base.py, written once for SQLite and PostgreSQL.
+"""The repositories of base.py, written once for SQLite and PostgreSQL (the notification
+outbox's is in notifications.py).
 
 A repository runs each call in `scope(write)`: the store's own short transaction, or the open
 transaction of a unit of work (see base.py). Backend differences go through the `Dialect`
@@ -34,6 +35,7 @@ from negotiation_pipeline.store.base import (
     StoreError,
 )
 from negotiation_pipeline.store.dialect import Connection, ConnectionScope, Dialect, quoted
+from negotiation_pipeline.store.notifications import SqlNotifications
 
 _TERMINAL_VALUES = tuple(sorted(s.value for s in TERMINAL_STATES))
 
@@ -478,9 +480,9 @@ class SqlMailCursors(SqlRepository):
             )
 
 
-# --- the seven together, and the unit of work --------------------------------------------------
+# --- all of them together, and the unit of work -------------------------------------------------
 class Repositories:
-    """The seven repositories bound to one dialect and connection scope."""
+    """Every repository bound to one dialect and connection scope."""
 
     def __init__(self, dialect: Dialect, scope: ConnectionScope) -> None:
         self._audit = SqlAuditLog(dialect, scope)
@@ -490,6 +492,7 @@ class Repositories:
         self._outbox = SqlOutbox(dialect, scope)
         self._agreements = SqlAgreements(dialect, scope)
         self._mail_cursors = SqlMailCursors(dialect, scope)
+        self._notifications = SqlNotifications(dialect, scope)
 
     @property
     def audit(self) -> SqlAuditLog:
@@ -518,6 +521,10 @@ class Repositories:
     @property
     def mail_cursors(self) -> SqlMailCursors:
         return self._mail_cursors
+
+    @property
+    def notifications(self) -> SqlNotifications:
+        return self._notifications
 
 
 class BoundUnitOfWork(Repositories):

@@ -114,6 +114,23 @@ SCHEMA_STATEMENTS: tuple[str, ...] = (
         uidvalidity INTEGER NOT NULL,
         last_uid INTEGER NOT NULL
     )""",
+    # Chat messages (Slack) waiting for delivery; `claimed_until` is the lease of the run
+    # posting one, so two deliverers never post the same message at the same time.
+    """CREATE TABLE IF NOT EXISTS notification_outbox (
+        notification_key TEXT PRIMARY KEY,
+        channel TEXT NOT NULL,
+        message_text TEXT NOT NULL,
+        blocks_json TEXT NOT NULL,
+        status TEXT NOT NULL DEFAULT 'pending'
+            CHECK (status IN ('pending', 'sent', 'refused')),
+        attempts INTEGER NOT NULL DEFAULT 0,
+        last_error TEXT,
+        claimed_until TEXT,
+        created_at TEXT NOT NULL,
+        sent_at TEXT
+    )""",
+    "CREATE INDEX IF NOT EXISTS idx_notification_status "
+    "ON notification_outbox (status, created_at)",
 )
 
 

@@ -1,7 +1,8 @@
 """What happened, as frozen records returned by every workflow service.
 
-The Dagster layer turns these into Slack messages, ClickUp comments and asset materializations
-AFTER the transaction that produced them committed, so a rolled-back change never notifies anyone.
+Their Slack alerts are queued in the notification outbox inside the transaction that produced
+them (workflow/notify.py `queue_alerts`), so an alert exists exactly when its change committed.
+The Dagster layer turns them into ClickUp comments and asset materializations after the commit.
 """
 
 from __future__ import annotations

@@ -38,6 +38,7 @@ from negotiation_pipeline.workflow.events import (
     MarkedStale,
     PipelineEvent,
 )
+from negotiation_pipeline.workflow.notify import queue_alerts
 from negotiation_pipeline.workflow.outbox import DeliveryResult, deliver_pending
 from negotiation_pipeline.workflow.persistence import (
     load_negotiation,
@@ -169,6 +170,7 @@ def run_followups(
             decided = (
                 None if stored is None else _follow_up_thread(uow, stored, config, sender, now)
             )
+            queue_alerts(uow, decided[1] if decided else ())  # commits with the change
         if decided is None:
             continue
         outcome, thread_events = decided

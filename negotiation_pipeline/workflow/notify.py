@@ -1,14 +1,17 @@
-"""Turn workflow events into Slack messages and ClickUp task comments, and post them.
+"""Turn workflow events into Slack messages and ClickUp task comments.
 
-Called AFTER the transaction that produced the events committed (workflow/events.py), so a
-rolled-back change never notifies anyone. Posting is best effort per message: one failing post
-(Slack down, ClickUp 4xx) is counted and reported in the result, and the others still go out.
-ClickUp calls are already retried by `resilient_api_call`, whose error notifier reports the
-final failure; Slack posts retry inside the Slack client.
+Slack: the workflow services call `queue_alerts(uow, events)` inside the transaction that
+produced the events, so each alert is in the notification outbox exactly when its change
+committed (workflow/slack_outbox.py delivers it, now or in a later run). Adding an event kind
+means one more branch in `_slack_message` (and `_comment` if it is worth a task comment).
+
+ClickUp comments are posted after the commit, best effort per comment (`post_comments`): one
+failing comment is counted and reported, and the others still go out. ClickUp calls are
+retried by `resilient_api_call`, whose error notifier reports the final failure.
 
 Events carry ids and numbers only; the Slack alerts also want the influencer's email, the
-client and the deliverables. Those come from the store when one is given (`details_from_store`),
-otherwise the alert says "n/a" rather than guessing.
+client and the deliverables. Those come from the store (`details_from_store`), otherwise the
+alert says "n/a" rather than guessing.
 """
 
 from __future__ import annotations
@@ -21,7 +24,6 @@ from decimal import Decimal
 from negotiation_pipeline.domain.emails import split_deliverables
 from negotiation_pipeline.domain.money import format_usd
 from negotiation_pipeline.domain.types import NegotiationState
-from negotiation_pipeline.integrations.slack.client import SlackNotifier
 from negotiation_pipeline.integrations.slack.messages import (
     SlackMessage,
     agreement_alert,
@@ -38,6 +40,7 @@ from negotiation_pipeline.workflow.events import (
     NegotiationsStarted,
     PipelineEvent,
 )
+from negotiation_pipeline.workflow.slack_outbox import queue_message
 
 log = logging.getLogger(__name__)
 
@@ -83,12 +86,10 @@ NO_DETAILS = Details({}, {})
 
 
 @dataclass(frozen=True)
-class NotifyResult:
-    slack_posted: int
-    slack_failed: int
-    comments_posted: int
-    comments_failed: int
-    errors: tuple[str, ...]  # one line per failed post: what failed and why
+class CommentsResult:
+    posted: int
+    failed: int
+    errors: tuple[str, ...]  # one line per failed comment: which task and why
 
     @property
     def ok(self) -> bool:
@@ -201,6 +202,16 @@ def slack_messages_for(
     return [message for message in messages if message is not None]
 
 
+def queue_alerts(uow: UnitOfWork, events: Sequence[PipelineEvent]) -> int:
+    """Queue the Slack alerts `events` call for in the open transaction; returns how many."""
+    if not events:
+        return 0
+    messages = slack_messages_for(events, details_from_store(uow, events))
+    for message in messages:
+        queue_message(uow, message)
+    return len(messages)
+
+
 # --- ClickUp comments --------------------------------------------------------------------------
 def _cpm_text(cpm: Decimal, target: Decimal | None) -> str:
     achieved = f"CPM {format_usd(cpm)}"
@@ -248,40 +259,18 @@ def clickup_comments_for(events: Sequence[PipelineEvent]) -> list[tuple[str, str
     return comments
 
 
-# --- posting -----------------------------------------------------------------------------------
-def post_notifications(
-    events: Sequence[PipelineEvent],
-    slack: SlackNotifier,
-    comment: CommentPoster,
-    *,
-    details: Details = NO_DETAILS,
-) -> NotifyResult:
-    """Post every Slack message and ClickUp comment for `events`; a failure is logged, counted
-    and listed in the result, and never stops the remaining posts."""
+# --- posting comments -------------------------------------------------------------------------
+def post_comments(events: Sequence[PipelineEvent], comment: CommentPoster) -> CommentsResult:
+    """Post every ClickUp comment for `events`; a failure is logged, counted and listed in the
+    result, and never stops the remaining comments."""
     errors: list[str] = []
-    slack_posted = slack_failed = comments_posted = comments_failed = 0
-    for message in slack_messages_for(events, details):
-        try:
-            slack.post(message)
-        except Exception as exc:  # any failure of one post must not stop the others
-            log.warning("Slack post failed (%s): %s", message.text[:80], exc)
-            errors.append(f"slack {message.channel.value}: {message.text[:80]}: {exc}")
-            slack_failed += 1
-        else:
-            slack_posted += 1
+    posted = 0
     for task_id, text in clickup_comments_for(events):
         try:
             comment(task_id, text)
-        except Exception as exc:
+        except Exception as exc:  # any failure of one comment must not stop the others
             log.warning("ClickUp comment on %s failed: %s", task_id, exc)
             errors.append(f"clickup comment on task {task_id}: {exc}")
-            comments_failed += 1
         else:
-            comments_posted += 1
-    return NotifyResult(
-        slack_posted=slack_posted,
-        slack_failed=slack_failed,
-        comments_posted=comments_posted,
-        comments_failed=comments_failed,
-        errors=tuple(errors),
-    )
+            posted += 1
+    return CommentsResult(posted=posted, failed=len(errors), errors=tuple(errors))

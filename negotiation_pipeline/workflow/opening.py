@@ -30,6 +30,7 @@ from negotiation_pipeline.workflow.events import (
     NegotiationsStarted,
     PipelineEvent,
 )
+from negotiation_pipeline.workflow.notify import queue_alerts
 from negotiation_pipeline.workflow.persistence import (
     campaign_tracker,
     next_message_id,
@@ -125,6 +126,9 @@ def open_campaign_negotiations(
             _audit_skip(store, campaign, row, thread_id, str(exc))
             continue
         outcome = open_negotiation(thread_id, campaign, terms, config, now)
+        opening_events = (
+            _escalation_events(outcome, campaign) if outcome.escalation is not None else []
+        )
         with store.transaction() as uow:
             if uow.states.load(thread_id) is not None:
                 already_open += 1
@@ -133,17 +137,20 @@ def open_campaign_negotiations(
             if not started:
                 uow.audit.insert(_campaign_start(campaign, len(rows)))
             _store_opening(uow, campaign, outcome, sender, tracker_data, row)
+            queue_alerts(uow, opening_events)  # commits with the negotiation it reports
         started = True
         existing.add(thread_id)
         opened.append(thread_id)
         if outcome.escalation is not None:
             escalated += 1
-            events.extend(_escalation_events(outcome, campaign))
+            events.extend(opening_events)
     if opened:
-        events.insert(
-            0,
-            NegotiationsStarted(campaign_id, record.client_name, len(opened), tuple(opened)),
+        started_event = NegotiationsStarted(
+            campaign_id, record.client_name, len(opened), tuple(opened)
         )
+        events.insert(0, started_event)
+        with store.transaction() as uow:  # the count is known only now, after every opening
+            queue_alerts(uow, [started_event])
     return OpeningResult(tuple(opened), already_open, escalated, tuple(events), tuple(skipped))
 
 

@@ -67,6 +67,7 @@ from negotiation_pipeline.workflow.events import (
     FinalState,
     PipelineEvent,
 )
+from negotiation_pipeline.workflow.notify import queue_alerts
 from negotiation_pipeline.workflow.outbox import DeliveryResult, deliver_pending
 from negotiation_pipeline.workflow.persistence import (
     campaign_tracker,
@@ -294,7 +295,9 @@ def _handle_one(
         return _record_unreadable(store, item)
     try:
         with store.transaction() as uow:
-            return _handle_message(uow, item.parsed, item.raw, context)
+            handled = _handle_message(uow, item.parsed, item.raw, context)
+            queue_alerts(uow, handled.events)  # the alerts commit with the change they report
+            return handled
     except _STORE_FAILURES:
         raise
     except Exception as exc:  # a bug or a reply the engine cannot take: record it, move on

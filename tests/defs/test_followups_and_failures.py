@@ -15,7 +15,11 @@ from negotiation_pipeline.definitions import build_definitions, build_resources
 from negotiation_pipeline.defs.negotiation_jobs import FOLLOWUP_OP, followup_job
 from negotiation_pipeline.defs.negotiation_sensors import run_failure_slack_sensor
 from negotiation_pipeline.defs.partitions import CAMPAIGN_PARTITIONS_NAME
-from negotiation_pipeline.defs.resources import BotSlackResource, WebhookSlackResource
+from negotiation_pipeline.defs.resources import (
+    BotSlackResource,
+    NegotiationStoreResource,
+    WebhookSlackResource,
+)
 from negotiation_pipeline.domain.types import NegotiationState
 from negotiation_pipeline.integrations.mail import MaildirMailbox, SenderIdentity
 from negotiation_pipeline.store import SQLiteStore
@@ -131,11 +135,15 @@ def test_failed_run_is_posted_to_the_errors_channel_with_the_bot_token(
 
 
 def test_slack_refusing_the_failure_alert_does_not_break_the_sensor(
-    instance: dg.DagsterInstance, monkeypatch: pytest.MonkeyPatch
+    instance: dg.DagsterInstance, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
+    db_path = tmp_path / "n.db"
     with running_slack_fake() as fake:
         monkeypatch.setenv("SLACK_WEBHOOK_URL", fake.webhook_url)
-        slack = WebhookSlackResource(webhook_url=dg.EnvVar("SLACK_WEBHOOK_URL"))
+        slack = WebhookSlackResource(
+            webhook_url=dg.EnvVar("SLACK_WEBHOOK_URL"),
+            store=NegotiationStoreResource(db_path=str(db_path)),
+        )
         fake.script("webhook", FakeReply(404, "no_service"))
 
         with failure_context(instance, slack) as context:
@@ -143,3 +151,5 @@ def test_slack_refusing_the_failure_alert_does_not_break_the_sensor(
 
     [request] = fake.requests  # a 4xx is not retried
     assert request.json["text"].startswith("Run failed: broken_job")
+    # A removed webhook is Slack's setup, not this message: it waits for the next delivery.
+    assert SQLiteStore(db_path).notifications.pending_count() == 1

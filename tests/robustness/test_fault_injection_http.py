@@ -1,8 +1,8 @@
 """ClickUp and Slack fakes that fail on purpose: 429, 500, timeouts, malformed JSON.
 
-Real HTTP over loopback, the real clients, the real retry policy (`resilient_api_call`, Slack's
-`RetryPolicy`); only the sleeping between attempts is replaced by a recorder, so the waits the
-policy chose are asserted instead of waited for.
+Real HTTP over loopback, the real clients, the real retry policy (integrations/resilience.py,
+shared by ClickUp and Slack); only the sleeping between attempts is replaced by a recorder, so
+the waits the policy chose are asserted instead of waited for.
 
 Claims:
 - ClickUp client: 429 waits until X-RateLimit-Reset (measured against the server's Date),
@@ -15,27 +15,34 @@ Claims:
   recovers the next tick from the same cursor requests every task: nothing lost. Same for a
   timeout and for a malformed page.
 - Slack clients: 429 honours Retry-After; 5xx and timeouts are retried; malformed JSON,
-  `{"ok": false}` and other 4xx fail at once with a clear SlackError that hides the secret.
+  `{"ok": false}` and other 4xx fail at once with a clear SlackError that hides the secret
+  (`SlackRefused` for a payload Slack rejects, `SlackUnavailable` for everything else).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
 import httpx
 import pytest
 
-from negotiation_pipeline.defs.resources import ClickUpTaskSourceResource, WebhookSlackResource
+from negotiation_pipeline.defs.resources import (
+    ClickUpTaskSourceResource,
+    NegotiationStoreResource,
+    WebhookSlackResource,
+)
 from negotiation_pipeline.defs.sensors import clickup_campaign_sensor
 from negotiation_pipeline.defs.task_cursor import TaskCursor
 from negotiation_pipeline.integrations import resilience
 from negotiation_pipeline.integrations.clickup.client import ClickUpClient, ClickUpError
 from negotiation_pipeline.integrations.slack.client import (
     BotSlack,
-    RetryPolicy,
     SlackError,
+    SlackRefused,
+    SlackUnavailable,
     WebhookSlack,
 )
 from negotiation_pipeline.integrations.slack.messages import SlackChannel, api_error
@@ -151,11 +158,14 @@ def test_malformed_json_is_a_clickup_error_notified_once(
 
 
 def test_final_clickup_failure_posts_one_slack_alert_without_the_token(
-    fake_clickup: FakeClickUp, clickup: ClickUpClient, waits: list[float]
+    fake_clickup: FakeClickUp, clickup: ClickUpClient, waits: list[float], tmp_path: Path
 ) -> None:
     """The production wiring: SlackResource.setup_for_execution registers the notifier."""
     with running_slack_fake() as slack:
-        resource = WebhookSlackResource(webhook_url=slack.webhook_url)
+        resource = WebhookSlackResource(
+            webhook_url=slack.webhook_url,
+            store=NegotiationStoreResource(db_path=str(tmp_path / "n.db")),
+        )
         resource.setup_for_execution(dg.build_init_resource_context())
         try:
             fake_clickup.inject_500(times=3)
@@ -280,7 +290,7 @@ def _chain(exc: BaseException) -> Iterator[BaseException]:
 # --- Slack -------------------------------------------------------------------------------------
 MESSAGE = api_error(api_name="clickup", attempts=3, error="HTTP 500 on GET /list/1/task")
 CHANNELS: dict[SlackChannel | str, str] = {kind: f"C_{kind.name}" for kind in SlackChannel}
-POLICY = RetryPolicy(max_attempts=4, base_delay_seconds=1.0, max_delay_seconds=8.0)
+ATTEMPTS = 4
 
 
 @pytest.fixture
@@ -289,60 +299,67 @@ def slack() -> Iterator[SlackFake]:
         yield fake
 
 
-def webhook(slack: SlackFake, slept: list[float]) -> WebhookSlack:
-    return WebhookSlack(
-        slack.webhook_url, retry=POLICY, sleep=slept.append, timeout_seconds=SHORT_TIMEOUT_S
-    )
+def webhook(slack: SlackFake) -> WebhookSlack:
+    return WebhookSlack(slack.webhook_url, attempts=ATTEMPTS, timeout_seconds=SHORT_TIMEOUT_S)
 
 
-def bot(slack: SlackFake, slept: list[float]) -> BotSlack:
+def bot(slack: SlackFake) -> BotSlack:
     return BotSlack(
         slack.token,
         CHANNELS,
         api_base=slack.api_base,
-        retry=POLICY,
-        sleep=slept.append,
+        attempts=ATTEMPTS,
         timeout_seconds=SHORT_TIMEOUT_S,
     )
 
 
-def test_slack_429_retry_after_then_500_then_timeout_then_delivered(slack: SlackFake) -> None:
-    slept: list[float] = []
+def _backoff(wait: float, attempt: int) -> bool:
+    """The policy's exponential backoff after `attempt`, with its up to 1 s of jitter."""
+    base = 2.0 ** (attempt - 1)
+    return base <= wait <= base + 1
+
+
+def test_slack_429_retry_after_then_500_then_timeout_then_delivered(
+    slack: SlackFake, waits: list[float]
+) -> None:
     slack.script(
         "webhook",
         FakeReply(429, "rate_limited", {"Retry-After": "7"}),
         FakeReply(503, "upstream connect error"),
         FakeReply(200, "ok", delay_seconds=LATE_S),
     )
-    webhook(slack, slept).post(MESSAGE)
+    webhook(slack).post(MESSAGE)
     assert len(slack.requests) == 4
-    assert slept == [7.0, 2.0, 4.0]  # Retry-After, then backoff for attempts 2 and 3
+    assert waits[0] == 7.0  # Retry-After, then backoff for attempts 2 and 3
+    assert len(waits) == 3 and _backoff(waits[1], 2) and _backoff(waits[2], 3)
 
 
-def test_slack_bot_ratelimited_body_honours_retry_after(slack: SlackFake) -> None:
-    slept: list[float] = []
+def test_slack_bot_ratelimited_body_honours_retry_after(
+    slack: SlackFake, waits: list[float]
+) -> None:
     slack.script(
         "/chat.postMessage",
         FakeReply(429, {"ok": False, "error": "ratelimited"}, {"Retry-After": "3"}),
         FakeReply(500, "oops"),
     )
-    client = bot(slack, slept)
+    client = bot(slack)
     client.post(MESSAGE)
-    assert slept == [3.0, 2.0]
+    assert waits[0] == 3.0 and len(waits) == 2 and _backoff(waits[1], 2)
     assert client.last_ts is not None
     assert slack.requests[-1].json["channel"] == CHANNELS[SlackChannel.ERRORS]
 
 
 @pytest.mark.parametrize("which", ["webhook", "bot"])
-def test_slack_timeouts_on_every_attempt_give_a_clear_error(slack: SlackFake, which: str) -> None:
-    slept: list[float] = []
+def test_slack_timeouts_on_every_attempt_give_a_clear_error(
+    slack: SlackFake, which: str, waits: list[float]
+) -> None:
     path = "webhook" if which == "webhook" else "/chat.postMessage"
-    slack.script(path, *[FakeReply(200, "ok", delay_seconds=LATE_S)] * POLICY.max_attempts)
-    client = webhook(slack, slept) if which == "webhook" else bot(slack, slept)
-    with pytest.raises(SlackError, match=r"failed after 4 attempts: transport error: \w*Timeout"):
+    slack.script(path, *[FakeReply(200, "ok", delay_seconds=LATE_S)] * ATTEMPTS)
+    client = webhook(slack) if which == "webhook" else bot(slack)
+    with pytest.raises(SlackUnavailable, match=r"failed: transport error: \w*Timeout"):
         client.post(MESSAGE)
-    assert len(slack.requests) == POLICY.max_attempts
-    assert len(slept) == POLICY.max_attempts - 1
+    assert len(slack.requests) == ATTEMPTS
+    assert len(waits) == ATTEMPTS - 1
 
 
 @pytest.mark.parametrize(
@@ -357,27 +374,29 @@ def test_slack_timeouts_on_every_attempt_give_a_clear_error(slack: SlackFake, wh
     ids=["truncated-json", "html", "ok-false", "json-not-object", "http-403"],
 )
 def test_slack_bot_permanent_or_malformed_answers_fail_at_once(
-    slack: SlackFake, reply: FakeReply, expected: str
+    slack: SlackFake, reply: FakeReply, expected: str, waits: list[float]
 ) -> None:
-    slept: list[float] = []
     slack.script("/chat.postMessage", reply)
     with pytest.raises(SlackError, match=expected) as caught:
-        bot(slack, slept).post(MESSAGE)
-    assert len(slack.requests) == 1 and slept == []
+        bot(slack).post(MESSAGE)
+    assert len(slack.requests) == 1 and waits == []
     assert slack.token not in str(caught.value)
 
 
 @pytest.mark.parametrize(
-    "reply",
-    [FakeReply(400, "invalid_payload"), FakeReply(404, "no_service"), FakeReply(200, "{}")],
+    ("reply", "kind"),
+    [
+        (FakeReply(400, "invalid_payload"), SlackRefused),
+        (FakeReply(404, "no_service"), SlackUnavailable),
+        (FakeReply(200, "{}"), SlackUnavailable),
+    ],
     ids=["400", "404", "200-not-ok"],
 )
 def test_slack_webhook_refusals_fail_at_once_without_the_url(
-    slack: SlackFake, reply: FakeReply
+    slack: SlackFake, reply: FakeReply, kind: type[SlackError], waits: list[float]
 ) -> None:
-    slept: list[float] = []
     slack.script("webhook", reply)
-    with pytest.raises(SlackError, match="refused") as caught:
-        webhook(slack, slept).post(MESSAGE)
-    assert len(slack.requests) == 1 and slept == []
+    with pytest.raises(kind, match="refused") as caught:
+        webhook(slack).post(MESSAGE)
+    assert len(slack.requests) == 1 and waits == []
     assert WEBHOOK_PATH not in str(caught.value)

@@ -24,6 +24,7 @@ EXPECTED_TABLES = {
     "outbox",
     "agreements",
     "mail_cursor",
+    "notification_outbox",
     "schema_version",
 }
 

@@ -1,5 +1,6 @@
-"""Events → Slack messages and ClickUp comments; posted over loopback HTTP to the Slack and
-ClickUp fakes (real clients), and to the sandbox JSONL files."""
+"""Events → Slack messages and ClickUp comments; the alerts queued in the notification outbox
+and delivered over loopback HTTP to the Slack fake, the comments posted to the ClickUp fake
+(real clients), and both to the sandbox JSONL files."""
 
 from __future__ import annotations
 
@@ -14,8 +15,9 @@ from negotiation_pipeline.domain.policy import Lever, LeverState
 from negotiation_pipeline.domain.types import NegotiationState
 from negotiation_pipeline.integrations import resilience
 from negotiation_pipeline.integrations.clickup import ClickUpClient, SandboxTaskSource
+from negotiation_pipeline.integrations.resilience import Deadline
 from negotiation_pipeline.integrations.slack import LogSlack, SlackChannel, WebhookSlack
-from negotiation_pipeline.store import SQLiteStore
+from negotiation_pipeline.store import NotificationStatus, SQLiteStore
 from negotiation_pipeline.workflow.events import (
     AgreementReached,
     Escalated,
@@ -27,9 +29,11 @@ from negotiation_pipeline.workflow.events import (
 from negotiation_pipeline.workflow.notify import (
     clickup_comments_for,
     details_from_store,
-    post_notifications,
+    post_comments,
+    queue_alerts,
     slack_messages_for,
 )
+from negotiation_pipeline.workflow.slack_outbox import deliver_notifications
 from tests.fakes.clickup_server import FakeClickUp, make_task
 from tests.fakes.slack_server import FakeReply, SlackFake, running_slack_fake
 from tests.workflow.opened_threads import open_threads, rewrite
@@ -163,7 +167,12 @@ def test_clickup_comments_on_start_and_once_per_final_state() -> None:
     ]
 
 
-def test_post_notifications_over_http_to_slack_and_clickup(
+def _queue(store: SQLiteStore, events: list[PipelineEvent]) -> int:
+    with store.transaction() as uow:
+        return queue_alerts(uow, events)
+
+
+def test_alerts_queued_then_delivered_over_http_and_comments_posted(
     store: SQLiteStore,
     threads: list[str],
     slack: SlackFake,
@@ -171,27 +180,33 @@ def test_post_notifications_over_http_to_slack_and_clickup(
     api_errors: list[tuple[str, int]],
 ) -> None:
     jane, sam = threads
+    webhook = WebhookSlack(slack.webhook_url)
+    opening = deliver_notifications(store, webhook, Deadline(10))
+    assert opening.sent == 1  # opening the threads queued its own "Campaign started" alert
+    slack.requests.clear()
     events = _events(jane, sam)
-    notifier = WebhookSlack(slack.webhook_url, sleep=lambda _: None)
-    with ClickUpClient(clickup.base_url, clickup.token, clickup.list_id) as client:
-        result = post_notifications(
-            events, notifier, client.post_comment, details=details_from_store(store, events)
-        )
+    assert _queue(store, events) == 3
+    assert slack.requests == []  # queued, not posted yet
 
-    assert result.ok and result.errors == ()
-    assert (result.slack_posted, result.comments_posted) == (3, 3)
+    delivery = deliver_notifications(store, webhook, Deadline(10))
+    with ClickUpClient(clickup.base_url, clickup.token, clickup.list_id) as client:
+        comments = post_comments(events, client.post_comment)
+
+    assert (delivery.sent, delivery.pending, delivery.errors) == (3, 0, ())
     texts = [request.json["text"] for request in slack.requests]
+    assert texts == [m.text for m in slack_messages_for(events, details_from_store(store, events))]
     assert texts[1] == "Deal agreed: Jane Doe (Glow Labs) at $1,200.00"
     assert all(request.json["blocks"] for request in slack.requests)
-    comments = clickup.comments_for("cmp-1")
-    assert [c["comment_text"] for c in comments] == [
+    assert comments.ok and comments.posted == 3
+    assert [c["comment_text"] for c in clickup.comments_for("cmp-1")] == [
         text for _, text in clickup_comments_for(events)
     ]
-    assert all(c["notify_all"] is False for c in comments)
+    assert all(c["notify_all"] is False for c in clickup.comments_for("cmp-1"))
     assert api_errors == []
 
 
 def test_one_failing_post_never_stops_the_others(
+    store: SQLiteStore,
     slack: SlackFake,
     clickup: FakeClickUp,
     api_errors: list[tuple[str, int]],
@@ -204,38 +219,45 @@ def test_one_failing_post_never_stops_the_others(
         FinalState("t-zed", "gone-task", "Zed Q", S.STOPPED),  # a task deleted in ClickUp: 404
         FinalState("t-ana", "cmp-1", "Ana Ruiz", S.REJECTED),
     ]
-    notifier = WebhookSlack(slack.webhook_url, sleep=lambda _: None)
+    _queue(store, events)
+    delivery = deliver_notifications(store, WebhookSlack(slack.webhook_url), Deadline(10))
     with ClickUpClient(clickup.base_url, clickup.token, clickup.list_id) as client:
-        result = post_notifications(events, notifier, client.post_comment)
+        comments = post_comments(events, client.post_comment)
 
-    assert (result.slack_posted, result.slack_failed) == (2, 1)
-    assert (result.comments_posted, result.comments_failed) == (4, 1)
-    assert len(result.errors) == 2 and not result.ok
-    assert "invalid_payload" in result.errors[0]
-    assert result.errors[1].startswith("clickup comment on task gone-task: ")
-    assert "404" in result.errors[1]
+    assert (delivery.sent, delivery.refused, delivery.pending) == (2, 1, 0)
+    assert len(delivery.errors) == 1 and "invalid_payload" in delivery.errors[0]
     assert len(slack.requests) == 3
+    [refused] = store.notifications.with_status(NotificationStatus.REFUSED)
+    assert refused.text.startswith("Campaign started") and refused.attempts == 1
+    assert (comments.posted, comments.failed) == (4, 1) and not comments.ok
+    assert comments.errors[0].startswith("clickup comment on task gone-task: ")
+    assert "404" in comments.errors[0]
     assert [c["comment_text"] for c in clickup.comments_for("cmp-1")][-1] == (
         "Ana Ruiz: ended without a deal (rejected or polite exit)."
     )
     assert api_errors == [("clickup", 1)]  # a 404 is not retried, and reported once
 
 
-def test_sandbox_posts_land_in_the_jsonl_files(tmp_path: Path) -> None:
+def test_sandbox_posts_land_in_the_jsonl_files(store: SQLiteStore, tmp_path: Path) -> None:
     source = SandboxTaskSource(tmp_path / "tasks", tmp_path / "out")
     log_slack = LogSlack(tmp_path / "out" / "slack.jsonl")
+    events = _events("t-jane", "t-sam")
+    _queue(store, events)
 
-    result = post_notifications(_events("t-jane", "t-sam"), log_slack, source.post_comment)
+    delivery = deliver_notifications(store, log_slack, Deadline(10))
+    comments = post_comments(events, source.post_comment)
 
-    assert result.ok and (result.slack_posted, result.comments_posted) == (3, 3)
+    assert (delivery.sent, delivery.pending) == (3, 0)
+    assert deliver_notifications(store, log_slack, Deadline(10)).sent == 0  # once only
+    assert comments.ok and comments.posted == 3
     assert [m["channel"] for m in log_slack.read_all()] == [
         "agreements",
         "agreements",
         "escalations",
     ]
-    comments = source.read_comments()
-    assert [c["task_id"] for c in comments] == ["cmp-1"] * 3
-    assert comments[1]["comment_text"].startswith("Jane Doe: agreed at $1,200.00")
+    comment_rows = source.read_comments()
+    assert [c["task_id"] for c in comment_rows] == ["cmp-1"] * 3
+    assert comment_rows[1]["comment_text"].startswith("Jane Doe: agreed at $1,200.00")
 
 
 def test_an_escalation_detail_that_names_its_reason_is_not_repeated() -> None:

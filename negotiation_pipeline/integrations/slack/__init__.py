@@ -2,9 +2,10 @@
 
 from negotiation_pipeline.integrations.slack.client import (
     BotSlack,
-    RetryPolicy,
     SlackError,
     SlackNotifier,
+    SlackRefused,
+    SlackUnavailable,
     WebhookSlack,
 )
 from negotiation_pipeline.integrations.slack.messages import (
@@ -22,11 +23,12 @@ from negotiation_pipeline.integrations.slack.sandbox import LogSlack
 __all__ = [
     "BotSlack",
     "LogSlack",
-    "RetryPolicy",
     "SlackChannel",
     "SlackError",
     "SlackMessage",
     "SlackNotifier",
+    "SlackRefused",
+    "SlackUnavailable",
     "WebhookSlack",
     "agreement_alert",
     "api_error",

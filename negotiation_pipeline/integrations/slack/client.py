@@ -1,122 +1,131 @@
-"""Posting SlackMessages: incoming webhook or chat.postMessage, with Slack's retry rules.
+"""Posting SlackMessages: incoming webhook or chat.postMessage, under the product retry policy.
 
-- 429: wait the Retry-After seconds (capped by `RetryPolicy.max_retry_after_seconds`), retry.
-- 5xx and transport errors: retry with exponential backoff.
-- Any other 4xx, a webhook body other than "ok", or chat.postMessage `{"ok": false}`: fail at
-  once (retrying cannot fix a bad payload or token).
-- After the last attempt: SlackError. Neither the bot token nor the webhook URL (which is
-  itself a secret) ever appears in an error message.
+Retries are `resilience.call_with_retries` (the same tenacity policy as ClickUp): 429 waits the
+Retry-After seconds, 5xx and transport errors back off exponentially with jitter, 3 attempts.
+A `Deadline` (one run's Slack time budget) bounds the whole post: each request's timeout is the
+shorter of `timeout_seconds` and what is left, and no retry waits past it.
+
+Failures come in two kinds, so the notification outbox knows what to do with the message:
+- `SlackRefused`: Slack rejected this payload (webhook HTTP 400, chat.postMessage errors such as
+  `invalid_blocks` or `msg_too_long`); sending it again cannot succeed;
+- `SlackUnavailable`: anything else (down, slow, rate limited past the budget, bad token or
+  channel): the message can go out once Slack, or its configuration, is back.
+Neither the bot token nor the webhook URL (itself a secret) ever appears in an error message.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any, Protocol
 
 import httpx
-from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
 
+from negotiation_pipeline.integrations.resilience import (
+    DEFAULT_ATTEMPTS,
+    Deadline,
+    call_with_retries,
+)
 from negotiation_pipeline.integrations.slack.messages import SlackChannel, SlackMessage
 
 DEFAULT_API_BASE = "https://slack.com/api"
+DEFAULT_TIMEOUT_SECONDS = 3.0
+API_NAME = "slack"
+
+# chat.postMessage errors about the payload itself (the rest are about Slack or our setup).
+PAYLOAD_ERRORS = frozenset(
+    {
+        "invalid_arguments",
+        "invalid_attachments",
+        "invalid_blocks",
+        "invalid_blocks_format",
+        "invalid_payload",
+        "msg_blocks_too_long",
+        "msg_too_long",
+        "no_text",
+        "too_many_attachments",
+    }
+)
 
 
 class SlackError(RuntimeError):
-    """Slack refused the message, or kept failing after every retry."""
+    """Slack did not take the message."""
+
+
+class SlackRefused(SlackError):
+    """Slack rejected this message's payload; posting it again would fail the same way."""
+
+
+class SlackUnavailable(SlackError):
+    """Slack could not take the message now (down, slow, rate limited, misconfigured)."""
 
 
 class SlackNotifier(Protocol):
-    def post(self, message: SlackMessage) -> None: ...
+    def post(self, message: SlackMessage, *, deadline: Deadline | None = None) -> None: ...
 
 
-@dataclass(frozen=True)
-class RetryPolicy:
-    max_attempts: int = 4
-    base_delay_seconds: float = 1.0
-    max_delay_seconds: float = 30.0
-    max_retry_after_seconds: float = 60.0  # a longer Retry-After is cut to this
-
-
-class _Transient(Exception):
-    """A failure worth retrying (429, 5xx, transport); carries Retry-After when given."""
-
-    def __init__(self, description: str, retry_after: float | None = None) -> None:
-        super().__init__(description)
-        self.description = description
-        self.retry_after = retry_after
-
-
-def _retry_after_seconds(response: httpx.Response) -> float | None:
-    value = response.headers.get("retry-after")  # httpx headers are case-insensitive
-    if value is None:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        return None
+def _status_error(response: httpx.Response, description: str) -> httpx.HTTPStatusError:
+    """A 429/5xx as the error the retry policy knows (it reads status and Retry-After)."""
+    return httpx.HTTPStatusError(description, request=response.request, response=response)
 
 
 class _Poster:
-    """Shared retry loop; subclasses do one HTTP attempt."""
+    """Shared request/retry handling; subclasses judge one response."""
 
     def __init__(
         self,
         *,
         secrets: tuple[str, ...],
         client: httpx.Client | None,
-        retry: RetryPolicy,
-        sleep: Callable[[float], None],
+        attempts: int,
         timeout_seconds: float,
     ) -> None:
         self._secrets = tuple(secret for secret in secrets if secret)
         self._client = client or httpx.Client(timeout=timeout_seconds)
-        self._retry = retry
-        self._sleep = sleep
-
-    def _wait(self, state: RetryCallState) -> float:
-        error = state.outcome.exception() if state.outcome else None
-        if isinstance(error, _Transient) and error.retry_after is not None:
-            return min(error.retry_after, self._retry.max_retry_after_seconds)
-        backoff = self._retry.base_delay_seconds * 2 ** (state.attempt_number - 1)
-        return float(min(backoff, self._retry.max_delay_seconds))
+        self._attempts = attempts
+        self._timeout_seconds = timeout_seconds
 
     def _scrub(self, text: str) -> str:
         for secret in self._secrets:
             text = text.replace(secret, "***")
         return text
 
-    def _with_retries(self, what: str, attempt: Callable[[], None]) -> None:
-        retrying = Retrying(
-            stop=stop_after_attempt(self._retry.max_attempts),
-            wait=self._wait,
-            retry=retry_if_exception_type(_Transient),
-            sleep=self._sleep,
-            reraise=True,
-        )
+    def _post_with_retries(
+        self, what: str, attempt: Callable[[Deadline | None], None], deadline: Deadline | None
+    ) -> None:
+        if deadline is not None and deadline.expired:
+            raise SlackUnavailable(f"{what}: not tried, the Slack time budget is spent")
         try:
-            retrying(attempt)
-        except _Transient as exc:
-            raise SlackError(
-                self._scrub(
-                    f"{what} failed after {self._retry.max_attempts} attempts: {exc.description}"
-                )
-            ) from None
+            call_with_retries(
+                lambda: attempt(deadline),
+                API_NAME,
+                attempts=self._attempts,
+                deadline=deadline,
+                report=False,
+            )
+        except httpx.HTTPError as exc:
+            raise SlackUnavailable(self._scrub(f"{what} failed: {_describe(exc)}")) from None
 
-    def _send(self, url: str, **kwargs: Any) -> httpx.Response:
-        try:
-            response = self._client.post(url, **kwargs)
-        except httpx.TransportError as exc:
-            raise _Transient(self._scrub(f"transport error: {type(exc).__name__}: {exc}")) from None
+    def _send(self, url: str, deadline: Deadline | None, **kwargs: Any) -> httpx.Response:
+        timeout = self._timeout_seconds
+        if deadline is not None:
+            timeout = min(timeout, deadline.remaining())
+            if timeout <= 0:
+                raise httpx.TimeoutException("the Slack time budget is spent")
+        response = self._client.post(url, timeout=timeout, **kwargs)
         if response.status_code == 429:
-            raise _Transient("HTTP 429 rate limited", _retry_after_seconds(response))
+            raise _status_error(response, "HTTP 429 rate limited")
         if response.status_code >= 500:
-            raise _Transient(f"HTTP {response.status_code}: {response.text[:200]}")
+            raise _status_error(response, f"HTTP {response.status_code}: {response.text[:200]}")
         return response
 
     def close(self) -> None:
         self._client.close()
+
+
+def _describe(exc: httpx.HTTPError) -> str:
+    if isinstance(exc, httpx.HTTPStatusError):
+        return f"HTTP {exc.response.status_code} {exc.response.text[:200]!r}"
+    return f"transport error: {type(exc).__name__}: {exc}"
 
 
 class WebhookSlack(_Poster):
@@ -127,26 +136,27 @@ class WebhookSlack(_Poster):
         url: str,
         *,
         client: httpx.Client | None = None,
-        retry: RetryPolicy = RetryPolicy(),
-        sleep: Callable[[float], None] = time.sleep,
-        timeout_seconds: float = 10.0,
+        attempts: int = DEFAULT_ATTEMPTS,
+        timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS,
     ) -> None:
         super().__init__(
-            secrets=(url,), client=client, retry=retry, sleep=sleep, timeout_seconds=timeout_seconds
+            secrets=(url,), client=client, attempts=attempts, timeout_seconds=timeout_seconds
         )
         self._url = url
 
-    def post(self, message: SlackMessage) -> None:
-        self._with_retries("Slack webhook post", lambda: self._attempt(message))
+    def post(self, message: SlackMessage, *, deadline: Deadline | None = None) -> None:
+        self._post_with_retries(
+            "Slack webhook post", lambda left: self._attempt(message, left), deadline
+        )
 
-    def _attempt(self, message: SlackMessage) -> None:
-        response = self._send(self._url, json=message.payload())
+    def _attempt(self, message: SlackMessage, deadline: Deadline | None) -> None:
+        response = self._send(self._url, deadline, json=message.payload())
         body = response.text.strip()
         if response.status_code == 200 and body == "ok":
             return
-        raise SlackError(
-            self._scrub(f"Slack webhook refused the message: HTTP {response.status_code} {body!r}")
-        )
+        refusal = f"Slack webhook refused the message: HTTP {response.status_code} {body[:200]!r}"
+        kind = SlackRefused if response.status_code == 400 else SlackUnavailable
+        raise kind(self._scrub(refusal))
 
 
 class BotSlack(_Poster):
@@ -159,16 +169,11 @@ class BotSlack(_Poster):
         *,
         api_base: str = DEFAULT_API_BASE,
         client: httpx.Client | None = None,
-        retry: RetryPolicy = RetryPolicy(),
-        sleep: Callable[[float], None] = time.sleep,
-        timeout_seconds: float = 10.0,
+        attempts: int = DEFAULT_ATTEMPTS,
+        timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS,
     ) -> None:
         super().__init__(
-            secrets=(token,),
-            client=client,
-            retry=retry,
-            sleep=sleep,
-            timeout_seconds=timeout_seconds,
+            secrets=(token,), client=client, attempts=attempts, timeout_seconds=timeout_seconds
         )
         self._token = token
         self._channels = {SlackChannel(kind): channel for kind, channel in channels.items()}
@@ -178,15 +183,18 @@ class BotSlack(_Poster):
         self._url = api_base.rstrip("/") + "/chat.postMessage"
         self.last_ts: str | None = None  # ts of the last posted message (for threading replies)
 
-    def post(self, message: SlackMessage) -> None:
+    def post(self, message: SlackMessage, *, deadline: Deadline | None = None) -> None:
         channel = self._channels[message.channel]
-        self._with_retries(
-            f"Slack chat.postMessage to {channel}", lambda: self._attempt(message, channel)
+        self._post_with_retries(
+            f"Slack chat.postMessage to {channel}",
+            lambda left: self._attempt(message, channel, left),
+            deadline,
         )
 
-    def _attempt(self, message: SlackMessage, channel: str) -> None:
+    def _attempt(self, message: SlackMessage, channel: str, deadline: Deadline | None) -> None:
         response = self._send(
             self._url,
+            deadline,
             json={"channel": channel, **message.payload()},
             headers={
                 "Authorization": f"Bearer {self._token}",
@@ -194,7 +202,7 @@ class BotSlack(_Poster):
             },
         )
         if response.status_code != 200:
-            raise SlackError(
+            raise SlackUnavailable(
                 self._scrub(
                     f"chat.postMessage: HTTP {response.status_code} {response.text[:200]!r}"
                 )
@@ -202,10 +210,11 @@ class BotSlack(_Poster):
         try:
             body = response.json()
         except ValueError:
-            raise SlackError(f"chat.postMessage: not JSON: {response.text[:200]!r}") from None
+            raise SlackUnavailable(
+                self._scrub(f"chat.postMessage: not JSON: {response.text[:200]!r}")
+            ) from None
         if not isinstance(body, dict) or body.get("ok") is not True:
             error = body.get("error", "unknown_error") if isinstance(body, dict) else body
-            if error in ("ratelimited", "rate_limited"):
-                raise _Transient(f"Slack error {error}", _retry_after_seconds(response))
-            raise SlackError(self._scrub(f"chat.postMessage to {channel} failed: {error}"))
+            kind = SlackRefused if str(error) in PAYLOAD_ERRORS else SlackUnavailable
+            raise kind(self._scrub(f"chat.postMessage to {channel} failed: {error}"))
         self.last_ts = str(body.get("ts")) if body.get("ts") is not None else None

@@ -1,18 +1,25 @@
 """Slack Block Kit messages with a plain-text fallback, within Slack's block limits.
 
-Limits (external_apis.md §2.3): header plain_text <= 150 chars; section text <= 3000; <= 10
-fields of <= 2000 chars; <= 10 context elements; <= 50 blocks. Text that came from outside
-(influencer emails, error messages) is escaped (&, <, >) so it cannot form links or mentions.
-Money is Decimal, written with format_usd.
+Limits: header plain_text <= 150 chars; section text <= 3000; <= 10 fields of <= 2000 chars;
+<= 10 context elements; <= 50 blocks. Money is Decimal, written with format_usd.
+
+Slack reads `&`, `<` and `>` as control characters in every text it gets (`<!channel>`,
+`<@U123>`, `<https://x|label>`). Every piece of data is escaped before it is placed: field
+values, bullets and quoted text by their builders, the header and the top-level fallback text
+(the one notifications show) as a whole, since neither ever holds markup of ours. The only
+markup we emit ourselves is `link()`, built after escaping from an http(s) URL. Link previews
+are off, so a URL inside data is never fetched by Slack on our behalf.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
+from urllib.parse import quote, urlsplit
 
 from negotiation_pipeline.domain.money import format_usd
 
@@ -46,20 +53,48 @@ class SlackMessage:
 
     def payload(self) -> dict[str, Any]:
         """The JSON body shared by webhooks and chat.postMessage (without "channel")."""
-        return {"text": self.text, "blocks": list(self.blocks)}
+        return {
+            "text": self.text,
+            "blocks": list(self.blocks),
+            "unfurl_links": False,
+            "unfurl_media": False,
+        }
+
+
+# An entity cut in half by truncation ("&am") would show as text, or swallow what follows.
+_PARTIAL_ENTITY = re.compile(r"&[a-z]{0,3}$")
 
 
 def truncate(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - len(ELLIPSIS)] + ELLIPSIS
+    """At most `limit` characters, ending in "…" when cut; an escaped entity is never split."""
+    if len(text) <= limit:
+        return text
+    kept = _PARTIAL_ENTITY.sub("", text[: limit - len(ELLIPSIS)])
+    return kept + ELLIPSIS
 
 
 def escape(text: str) -> str:
-    """Slack's three control characters (api.slack.com formatting: &, <, >)."""
+    """Slack's three control characters as entities: `&` `<` `>` (data then cannot mention
+    anyone, link anywhere or format a date)."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def link(url: str, label: str) -> str:
+    """Our own link `<url|label>`: only http(s), the URL's control characters and `|`
+    percent-encoded so it cannot end the link early, the label escaped. Anything else is the
+    label alone (escaped): a bad URL loses its link, never the message."""
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return escape(label)
+    # "<", ">", "|", quotes, blanks and non-ASCII are percent-encoded; "&" becomes "&amp;".
+    encoded = quote(url.strip(), safe=":/?#[]@!$&'()*+,;=%~-._")
+    return f"<{encoded.replace('&', '&amp;')}|{escape(label)}>"
+
+
 def header(text: str) -> Block:
-    return {"type": "header", "text": {"type": "plain_text", "text": truncate(text, HEADER_MAX)}}
+    """A header block; `text` is data (plain_text holds no markup of ours) and is escaped."""
+    escaped = truncate(escape(text), HEADER_MAX)
+    return {"type": "header", "text": {"type": "plain_text", "text": escaped}}
 
 
 def section(markdown: str) -> Block:
@@ -104,8 +139,9 @@ def _money(amount: Decimal | None) -> str:
 
 
 def _message(channel: SlackChannel, fallback: str, blocks: list[Block]) -> SlackMessage:
+    """`fallback` is plain words and data, never markup: it is escaped here, as a whole."""
     kept = [block for block in blocks if block.get("elements", True)][:BLOCKS_MAX]
-    return SlackMessage(channel, truncate(fallback, FALLBACK_TEXT_MAX), tuple(kept))
+    return SlackMessage(channel, truncate(escape(fallback), FALLBACK_TEXT_MAX), tuple(kept))
 
 
 def _thread_context(thread_id: str | None) -> Block:
@@ -229,7 +265,7 @@ def run_failure(
         header(f"Run failed: {job_name}"),
         *fields([("Job", job_name), ("Run", run_id)]),
         section("*Error*\n" + quoted(error, SECTION_TEXT_MAX - 20)),
-        context(f"<{run_url}|Open the run>" if run_url else ""),
+        context(link(run_url, "Open the run") if run_url else ""),
     ]
     first_line = error.strip().splitlines()[0] if error.strip() else "unknown error"
     return _message(SlackChannel.ERRORS, f"Run failed: {job_name} ({run_id}): {first_line}", blocks)
@@ -270,7 +306,7 @@ def campaign_started(
     if influencers_missing:
         blocks.append(section(f"*Not in the roster*\n{_bullets(influencers_missing)}"))
     if task_url:
-        blocks.append(context(f"<{task_url}|ClickUp task>"))
+        blocks.append(context(link(task_url, "ClickUp task")))
     fallback = (
         f"Campaign started: {campaign_name} for {client_name}, "
         f"{influencers_found}/{total} influencers found"

@@ -1,4 +1,7 @@
-"""The sandbox SlackNotifier: each message appended to a JSONL file and logged; no network."""
+"""The sandbox SlackNotifier: each message appended to a JSONL file and logged; no network.
+
+It is delivered through the same notification outbox as real Slack, so the sandbox shows
+exactly the messages (and the once-only delivery) production would."""
 
 from __future__ import annotations
 
@@ -9,6 +12,7 @@ import threading
 from datetime import UTC, datetime
 from pathlib import Path
 
+from negotiation_pipeline.integrations.resilience import Deadline
 from negotiation_pipeline.integrations.slack.messages import SlackMessage
 
 _default_logger = logging.getLogger("negotiation_pipeline.slack.sandbox")
@@ -21,7 +25,7 @@ class LogSlack:
         self._logger = logger or _default_logger
         self._lock = threading.Lock()
 
-    def post(self, message: SlackMessage) -> None:
+    def post(self, message: SlackMessage, *, deadline: Deadline | None = None) -> None:
         record = {
             "posted_at": datetime.now(UTC).isoformat(),
             "channel": message.channel.value,

@@ -1,4 +1,5 @@
-"""WebhookSlack and BotSlack against a loopback server that answers like Slack."""
+"""WebhookSlack and BotSlack against a loopback server that answers like Slack. Retries follow
+the product policy of integrations/resilience.py; its sleeps are recorded, not slept."""
 
 from __future__ import annotations
 
@@ -9,10 +10,12 @@ from pathlib import Path
 
 import pytest
 
+from negotiation_pipeline.integrations import resilience
 from negotiation_pipeline.integrations.slack.client import (
     BotSlack,
-    RetryPolicy,
     SlackError,
+    SlackRefused,
+    SlackUnavailable,
     WebhookSlack,
 )
 from negotiation_pipeline.integrations.slack.messages import (
@@ -58,17 +61,30 @@ class RecordingSleep:
         self.calls.append(seconds)
 
 
-def _webhook(fake: SlackFake, sleep: RecordingSleep, **retry: float) -> WebhookSlack:
-    return WebhookSlack(fake.webhook_url, sleep=sleep, retry=RetryPolicy(**retry))  # type: ignore[arg-type]
+@pytest.fixture
+def sleep(monkeypatch: pytest.MonkeyPatch) -> RecordingSleep:
+    recorded = RecordingSleep()
+    monkeypatch.setattr(resilience, "sleep", recorded)
+    return recorded
 
 
-def _bot(fake: SlackFake, sleep: RecordingSleep, token: str = TOKEN) -> BotSlack:
-    return BotSlack(token, CHANNELS, api_base=fake.api_base, sleep=sleep)
+def _webhook(fake: SlackFake) -> WebhookSlack:
+    return WebhookSlack(fake.webhook_url)
 
 
-def test_webhook_success(slack_fake: SlackFake) -> None:
-    sleep = RecordingSleep()
-    _webhook(slack_fake, sleep).post(DEAL)
+def _bot(fake: SlackFake, token: str = TOKEN) -> BotSlack:
+    return BotSlack(token, CHANNELS, api_base=fake.api_base)
+
+
+def _is_backoff(waited: list[float], *bases: float) -> bool:
+    """Exponential backoff with up to 1 s of jitter per wait (the product policy)."""
+    return len(waited) == len(bases) and all(
+        base <= wait <= base + 1 for wait, base in zip(waited, bases, strict=True)
+    )
+
+
+def test_webhook_success(slack_fake: SlackFake, sleep: RecordingSleep) -> None:
+    _webhook(slack_fake).post(DEAL)
     assert len(slack_fake.requests) == 1
     sent = slack_fake.requests[0]
     assert sent.path == WEBHOOK_PATH
@@ -77,61 +93,64 @@ def test_webhook_success(slack_fake: SlackFake) -> None:
     assert sleep.calls == []
 
 
-def test_webhook_429_honours_retry_after_then_succeeds(slack_fake: SlackFake) -> None:
+def test_webhook_429_honours_retry_after_then_succeeds(
+    slack_fake: SlackFake, sleep: RecordingSleep
+) -> None:
     slack_fake.script("webhook", FakeReply(429, "rate_limited", {"Retry-After": "7"}))
-    sleep = RecordingSleep()
-    _webhook(slack_fake, sleep).post(DEAL)
+    _webhook(slack_fake).post(DEAL)
     assert sleep.calls == [7.0]
     assert len(slack_fake.requests) == 2
 
 
-def test_retry_after_is_capped(slack_fake: SlackFake) -> None:
+def test_retry_after_is_capped(slack_fake: SlackFake, sleep: RecordingSleep) -> None:
     slack_fake.script("webhook", FakeReply(429, "", {"Retry-After": "3600"}))
-    sleep = RecordingSleep()
-    _webhook(slack_fake, sleep, max_retry_after_seconds=30).post(DEAL)
-    assert sleep.calls == [30.0]
+    _webhook(slack_fake).post(DEAL)
+    assert sleep.calls == [resilience.RATE_LIMIT_MAX_WAIT_S]
 
 
-def test_webhook_500_is_retried_with_backoff(slack_fake: SlackFake) -> None:
+def test_webhook_500_is_retried_with_backoff(slack_fake: SlackFake, sleep: RecordingSleep) -> None:
     slack_fake.script("webhook", FakeReply(500, "rollup_error"), FakeReply(503, "unavailable"))
-    sleep = RecordingSleep()
-    _webhook(slack_fake, sleep).post(DEAL)
-    assert sleep.calls == [1.0, 2.0]
+    _webhook(slack_fake).post(DEAL)
+    assert _is_backoff(sleep.calls, 1.0, 2.0)
     assert len(slack_fake.requests) == 3
 
 
-def test_webhook_400_is_not_retried(slack_fake: SlackFake) -> None:
+def test_webhook_400_is_a_refusal_not_retried(slack_fake: SlackFake, sleep: RecordingSleep) -> None:
     slack_fake.script("webhook", FakeReply(400, "invalid_payload"))
-    sleep = RecordingSleep()
-    with pytest.raises(SlackError, match="HTTP 400 'invalid_payload'") as caught:
-        _webhook(slack_fake, sleep).post(DEAL)
+    with pytest.raises(SlackRefused, match="HTTP 400 'invalid_payload'") as caught:
+        _webhook(slack_fake).post(DEAL)
     assert len(slack_fake.requests) == 1 and sleep.calls == []
     assert "XXXXXXXX" not in str(caught.value)  # the webhook URL is a secret too
 
 
-def test_webhook_gives_up_after_max_attempts(slack_fake: SlackFake) -> None:
-    slack_fake.script("webhook", *[FakeReply(500, "rollup_error")] * 4)
-    sleep = RecordingSleep()
-    with pytest.raises(SlackError, match="failed after 4 attempts: HTTP 500"):
-        _webhook(slack_fake, sleep).post(DEAL)
-    assert len(slack_fake.requests) == 4 and sleep.calls == [1.0, 2.0, 4.0]
+def test_webhook_404_means_slack_is_unavailable_not_the_message(
+    slack_fake: SlackFake, sleep: RecordingSleep
+) -> None:
+    slack_fake.script("webhook", FakeReply(404, "no_service"))
+    with pytest.raises(SlackUnavailable, match="HTTP 404 'no_service'"):
+        _webhook(slack_fake).post(DEAL)
+    assert len(slack_fake.requests) == 1 and sleep.calls == []
 
 
-def test_webhook_transport_error_is_retried_then_clear() -> None:
-    sleep = RecordingSleep()
-    webhook = WebhookSlack(
-        "http://127.0.0.1:9/services/T/B/secret-part",
-        sleep=sleep,
-        retry=RetryPolicy(max_attempts=2),
-    )
-    with pytest.raises(SlackError, match="transport error") as caught:
+def test_webhook_gives_up_after_the_policy_attempts(
+    slack_fake: SlackFake, sleep: RecordingSleep
+) -> None:
+    slack_fake.script("webhook", *[FakeReply(500, "rollup_error")] * 3)
+    with pytest.raises(SlackUnavailable, match="failed: HTTP 500 'rollup_error'"):
+        _webhook(slack_fake).post(DEAL)
+    assert len(slack_fake.requests) == 3 and _is_backoff(sleep.calls, 1.0, 2.0)
+
+
+def test_webhook_transport_error_is_retried_then_clear(sleep: RecordingSleep) -> None:
+    webhook = WebhookSlack("http://127.0.0.1:9/services/T/B/secret-part", attempts=2)
+    with pytest.raises(SlackUnavailable, match="transport error") as caught:
         webhook.post(DEAL)
     assert "secret-part" not in str(caught.value)
-    assert sleep.calls == [1.0]
+    assert _is_backoff(sleep.calls, 1.0)
 
 
 def test_bot_posts_to_the_channel_for_the_message_kind(slack_fake: SlackFake) -> None:
-    bot = _bot(slack_fake, RecordingSleep())
+    bot = _bot(slack_fake)
     bot.post(DEAL)
     bot.post(ESCALATION)
     bot.post(api_error(api_name="ClickUp", attempts=3, error="HTTP 503"))
@@ -146,39 +165,45 @@ def test_bot_posts_to_the_channel_for_the_message_kind(slack_fake: SlackFake) ->
     assert bot.last_ts == "1795400000.000003"
 
 
-def test_bot_ok_false_is_raised_without_retry_or_token(slack_fake: SlackFake) -> None:
+def test_bot_ok_false_is_raised_without_retry_or_token(
+    slack_fake: SlackFake, sleep: RecordingSleep
+) -> None:
     slack_fake.script(
         "/chat.postMessage", FakeReply(200, {"ok": False, "error": "channel_not_found"})
     )
-    sleep = RecordingSleep()
-    with pytest.raises(SlackError, match="channel_not_found") as caught:
-        _bot(slack_fake, sleep).post(DEAL)
+    with pytest.raises(SlackUnavailable, match="channel_not_found") as caught:
+        _bot(slack_fake).post(DEAL)
     assert TOKEN not in str(caught.value)
     assert len(slack_fake.requests) == 1 and sleep.calls == []
 
 
+def test_bot_payload_errors_are_refusals(slack_fake: SlackFake, sleep: RecordingSleep) -> None:
+    slack_fake.script("/chat.postMessage", FakeReply(200, {"ok": False, "error": "invalid_blocks"}))
+    with pytest.raises(SlackRefused, match="invalid_blocks"):
+        _bot(slack_fake).post(DEAL)
+    assert len(slack_fake.requests) == 1 and sleep.calls == []
+
+
 def test_bot_wrong_token_is_invalid_auth(slack_fake: SlackFake) -> None:
-    with pytest.raises(SlackError, match="invalid_auth") as caught:
-        _bot(slack_fake, RecordingSleep(), token="xoxb-wrong-secret").post(DEAL)
+    with pytest.raises(SlackUnavailable, match="invalid_auth") as caught:
+        _bot(slack_fake, token="xoxb-wrong-secret").post(DEAL)
     assert "xoxb-wrong-secret" not in str(caught.value)
 
 
-def test_bot_429_then_success(slack_fake: SlackFake) -> None:
+def test_bot_429_then_success(slack_fake: SlackFake, sleep: RecordingSleep) -> None:
     slack_fake.script(
         "/chat.postMessage",
         FakeReply(429, {"ok": False, "error": "ratelimited"}, {"Retry-After": "2"}),
     )
-    sleep = RecordingSleep()
-    _bot(slack_fake, sleep).post(ESCALATION)
+    _bot(slack_fake).post(ESCALATION)
     assert sleep.calls == [2.0] and len(slack_fake.requests) == 2
 
 
-def test_bot_500_retried_and_400_not(slack_fake: SlackFake) -> None:
+def test_bot_500_retried_and_404_not(slack_fake: SlackFake, sleep: RecordingSleep) -> None:
     slack_fake.script("/chat.postMessage", FakeReply(502, "bad gateway"))
-    sleep = RecordingSleep()
-    bot = _bot(slack_fake, sleep)
+    bot = _bot(slack_fake)
     bot.post(DEAL)
-    assert sleep.calls == [1.0] and len(slack_fake.requests) == 2
+    assert _is_backoff(sleep.calls, 1.0) and len(slack_fake.requests) == 2
     slack_fake.script("/chat.postMessage", FakeReply(404, "not_found"))
     with pytest.raises(SlackError, match="HTTP 404"):
         bot.post(DEAL)
