@@ -157,6 +157,7 @@ def run_followups_op(
             "followed_up": len(result.followed_up),
             "marked_stale": len(result.marked_stale),
             "escalated": len(result.escalated),
+            "held_for_absence": len(result.held),
             "emails_sent": delivery.sent,
             **notify_metadata(notified),
         },
