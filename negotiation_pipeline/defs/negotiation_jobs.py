@@ -24,6 +24,7 @@ from negotiation_pipeline.defs.resources import (
     CampaignTaskSourceResource,
     MailboxResource,
     NegotiationStoreResource,
+    SecondOpinionResource,
     SlackResource,
 )
 from negotiation_pipeline.engine_config import load_engine_config
@@ -73,9 +74,10 @@ def advance_negotiations_op(
     mailbox: MailboxResource,
     slack: SlackResource,
     clickup: CampaignTaskSourceResource,
+    second_opinion: SecondOpinionResource,
 ) -> Iterator[dg.AssetMaterialization | dg.Output[int]]:
     with store.open() as db:
-        with mailbox.open() as box:
+        with mailbox.open() as box, second_opinion.open() as ask:
             result = advance_negotiations(
                 db,
                 box,
@@ -85,6 +87,7 @@ def advance_negotiations_op(
                 now=datetime.now(UTC),
                 uids=config.uids,
                 uidvalidity=config.uidvalidity,
+                second_opinion=ask,
             )
         notified = notify_events(context.log, result.events, db, slack, clickup)
         yield from _agreement_materializations(result.events)

@@ -3,8 +3,8 @@
 Each resource only holds configuration (paths, URLs, the ClickUp token as `dg.EnvVar`) and opens
 the integration object per use, so Dagster can copy and rebind it freely and nothing is shared
 across runs. Resources are bound in `negotiation_pipeline/definitions.py` and nowhere else.
-Secrets (ClickUp token, IMAP/SMTP passwords, Slack webhook URL and bot token) are bound as
-`dg.EnvVar`, so they are resolved at run time and never shown in the UI or logged.
+Secrets (ClickUp token, IMAP/SMTP passwords, Slack webhook URL and bot token, LLM API key) are
+bound as `dg.EnvVar`, so they are resolved at run time and never shown in the UI or logged.
 """
 
 from __future__ import annotations
@@ -23,6 +23,11 @@ from negotiation_pipeline.integrations.clickup.client import (
     ClickUpClient,
 )
 from negotiation_pipeline.integrations.clickup.sandbox import SandboxTaskSource
+from negotiation_pipeline.integrations.llm.client import (
+    DEFAULT_MAX_CHARS,
+    DEFAULT_TIMEOUT_SECONDS,
+    IntentOpinionClient,
+)
 from negotiation_pipeline.integrations.mail import (
     ImapConfig,
     ImapReader,
@@ -48,6 +53,7 @@ from negotiation_pipeline.integrations.slack import (
 from negotiation_pipeline.integrations.slack.client import DEFAULT_API_BASE
 from negotiation_pipeline.store.base import NegotiationStore
 from negotiation_pipeline.store.sqlite import open_store
+from negotiation_pipeline.workflow.second_opinion import SecondOpinion
 
 DEFAULT_PAGES_PER_TICK = 5
 
@@ -336,3 +342,39 @@ class LogSlackResource(SlackResource):
     @contextmanager
     def open(self) -> Iterator[SlackNotifier]:
         yield LogSlack(Path(self.jsonl_path), logger=dg.get_dagster_logger("slack"))
+
+
+# --- second opinion on unclear replies ----------------------------------------------------------
+
+
+class SecondOpinionResource(dg.ConfigurableResource):
+    """Who else reads replies the rules found unclear. This base asks no one (the default);
+    bind ChatCompletionsSecondOpinionResource to ask an OpenAI-compatible endpoint."""
+
+    @contextmanager
+    def open(self) -> Iterator[SecondOpinion | None]:
+        yield None
+
+
+class ChatCompletionsSecondOpinionResource(SecondOpinionResource):
+    """An OpenAI-compatible chat-completions endpoint, asked for the intent only."""
+
+    api_url: str = Field(description="API base such as https://api.openai.com/v1 (LLM_API_URL)")
+    api_key: str = Field(default="", description="bind dg.EnvVar('LLM_API_KEY')")
+    model: str = Field(description="model name (LLM_MODEL)")
+    timeout_seconds: float = Field(default=DEFAULT_TIMEOUT_SECONDS, gt=0, le=30)
+    max_chars: int = Field(default=DEFAULT_MAX_CHARS, gt=0, le=20_000)
+
+    @contextmanager
+    def open(self) -> Iterator[SecondOpinion | None]:
+        client = IntentOpinionClient(
+            self.api_url,
+            self.api_key,
+            self.model,
+            timeout_seconds=self.timeout_seconds,
+            max_chars=self.max_chars,
+        )
+        try:
+            yield client
+        finally:
+            client.close()
