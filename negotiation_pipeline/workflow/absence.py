@@ -32,9 +32,11 @@ from negotiation_pipeline.domain.types import TERMINAL_STATES
 from negotiation_pipeline.integrations.mail.mime import ParsedMessage
 from negotiation_pipeline.store.base import StoredNegotiation, UnitOfWork
 
-# A notice's own Date header is trusted as "today" for relative dates ("back on Monday") only
-# when it is this close to our clock; a wrong sender clock must not move the follow-up far.
-_DATE_HEADER_TRUST = timedelta(days=3)
+# A notice's own Date header is "today" for relative dates ("back on Monday") when it lies in
+# this window around our clock (a backlog read days later still counts from the notice); a
+# sender clock far off must not move the follow-up, so then our clock is used.
+_DATE_HEADER_PAST = timedelta(days=30)
+_DATE_HEADER_FUTURE = timedelta(days=1)
 # Longer texts are people writing, not notices (notices are a few lines).
 _MAX_NOTICE_CHARS = 1500
 _BULK_PRECEDENCE = frozenset({"bulk", "list", "junk"})
@@ -86,7 +88,7 @@ def _sender_zone(parsed: ParsedMessage) -> tzinfo:
 def _notice_day(parsed: ParsedMessage, now: datetime) -> date:
     """The notice's "today" in the sender's zone: its Date header, or our clock."""
     zone = _sender_zone(parsed)
-    if parsed.date is not None and abs(parsed.date - now) <= _DATE_HEADER_TRUST:
+    if parsed.date is not None and -_DATE_HEADER_PAST <= parsed.date - now <= _DATE_HEADER_FUTURE:
         return parsed.date.astimezone(zone).date()
     return now.astimezone(zone).date()
 

@@ -133,7 +133,9 @@ class LlmFake:
             message = "you must provide a model parameter and messages"
             return FakeReply(400, error_body(message, "invalid_request_error", None))
         if payload["model"] != self.model:
-            message = f"The model `{payload['model']}` does not exist or you do not have access to it."
+            message = (
+                f"The model `{payload['model']}` does not exist or you do not have access to it."
+            )
             return FakeReply(404, error_body(message, "invalid_request_error", "model_not_found"))
         if (payload.get("response_format") or {}).get("type") == "json_object":
             texts = " ".join(str(m.get("content", "")) for m in payload["messages"])
@@ -142,7 +144,9 @@ class LlmFake:
                     "'messages' must contain the word 'json' in some form, to use "
                     "'response_format' of type 'json_object'."
                 )
-                return FakeReply(400, error_body(message, "invalid_request_error", None, "messages"))
+                return FakeReply(
+                    400, error_body(message, "invalid_request_error", None, "messages")
+                )
         return FakeReply(200, self.completion(self.default_content))
 
 

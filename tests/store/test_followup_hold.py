@@ -53,7 +53,7 @@ def test_hold_in_another_zone_is_the_same_instant(store: NegotiationStore) -> No
 def test_hold_refuses_a_naive_time_and_an_unknown_thread(store: NegotiationStore) -> None:
     save(store, "t-1", machine_in(E.SEND_OFFER))
     with pytest.raises(ValueError, match="no time zone"):
-        store.states.set_followup_not_before("t-1", datetime(2026, 12, 15))  # noqa: DTZ001
+        store.states.set_followup_not_before("t-1", datetime(2026, 12, 15))
     assert store.states.set_followup_not_before("nope", HOLD) is False
     loaded = store.states.load("t-1")
     assert loaded is not None and loaded.followup_not_before is None

@@ -200,9 +200,7 @@ def test_a_real_reply_after_the_notice_releases_the_hold(
     mailbox.append_to_inbox(_ooo_back_on_16_march(mailbox))
     _advance(store, mailbox, NOW + timedelta(hours=1))
     reply_at = NOW + 2 * DAY
-    counter = _notice(
-        _sent_to_jane(mailbox)[-1], "My rate would be $1,300.", sent_at=reply_at
-    )
+    counter = _notice(_sent_to_jane(mailbox)[-1], "My rate would be $1,300.", sent_at=reply_at)
     mailbox.append_to_inbox(counter)
 
     advanced = _advance(store, mailbox, reply_at)
@@ -283,5 +281,25 @@ def test_a_sender_clock_far_off_is_not_trusted_for_relative_dates(
 
     stored = store.states.load(jane)
     # Friday after our own today (Monday 2 March): 6 March, + 1 business day → Monday 9 March.
+    assert stored is not None
+    assert stored.followup_not_before == datetime(2026, 3, 9, 0, 0, tzinfo=UTC)
+
+
+def test_a_notice_read_days_later_counts_from_its_own_date(
+    store: SQLiteStore, mailbox: MaildirMailbox
+) -> None:
+    (jane,) = open_threads(store, mailbox=mailbox)
+    notice = _notice(
+        _sent_to_jane(mailbox)[-1],
+        "Out of office, back on Friday.",
+        sent_at=NOW + timedelta(hours=1),  # Monday 2 March
+        headers={"Auto-Submitted": "auto-replied"},
+    )
+    mailbox.append_to_inbox(notice)
+
+    _advance(store, mailbox, NOW + 5 * DAY)  # the pipeline was down until Saturday
+
+    stored = store.states.load(jane)
+    # Friday after the notice: 6 March, + 1 business day → Monday 9 March (not the 16th).
     assert stored is not None
     assert stored.followup_not_before == datetime(2026, 3, 9, 0, 0, tzinfo=UTC)

@@ -264,9 +264,7 @@ def test_a_confident_reading_is_not_asked_about() -> None:
         (Intent.COUNTER, None, "a counter needs an amount the rules can read; none was found"),
     ],
 )
-def test_opinions_that_are_not_adopted(
-    intent: Intent | None, reason: str | None, why: str
-) -> None:
+def test_opinions_that_are_not_adopted(intent: Intent | None, reason: str | None, why: str) -> None:
     reading = _reading(0.2)
     decided = reconsider_reading(reading, _says(intent, reason), 0.7)  # type: ignore[arg-type]
     assert decided.reading is reading
