@@ -122,7 +122,9 @@ def _safe_date(year: int, month: int, day: int) -> date | None:
         return None
 
 
-def _year(text: str | None) -> int | None:
+def _year(match: re.Match[str]) -> int | None:
+    """The mention's year ("26" is 2026), or None when it names none."""
+    text = match.groupdict().get("year")
     if text is None:
         return None
     value = int(text)
@@ -136,12 +138,12 @@ def _weekday_of(match: re.Match[str]) -> int | None:
 
 # --- date mentions, most specific form first ------------------------------------------------
 def _month_day_range(m: re.Match[str], w: _Window) -> tuple[date | None, ...]:
-    return (w.day_month(int(m["day"]), MONTHS[m["month"]], _year(m["year"]), None),)
+    return (w.day_month(int(m["day"]), MONTHS[m["month"]], _year(m), None),)
 
 
 def _named_month(m: re.Match[str], w: _Window) -> tuple[date | None, ...]:
     month = MONTHS[m["month"]]
-    return (w.day_month(int(m["day"]), month, _year(m["year"]), _weekday_of(m)),)
+    return (w.day_month(int(m["day"]), month, _year(m), _weekday_of(m)),)
 
 
 def _iso(m: re.Match[str], w: _Window) -> tuple[date | None, ...]:
@@ -149,15 +151,15 @@ def _iso(m: re.Match[str], w: _Window) -> tuple[date | None, ...]:
 
 
 def _japanese(m: re.Match[str], w: _Window) -> tuple[date | None, ...]:
-    return (w.day_month(int(m["day"]), int(m["month"]), _year(m["year"]), None),)
+    return (w.day_month(int(m["day"]), int(m["month"]), _year(m), None),)
 
 
 def _day_first(m: re.Match[str], w: _Window) -> tuple[date | None, ...]:
-    return (w.day_month(int(m["day"]), int(m["month"]), _year(m["year"]), None),)
+    return (w.day_month(int(m["day"]), int(m["month"]), _year(m), None),)
 
 
 def _slashed(m: re.Match[str], w: _Window) -> tuple[date | None, ...]:
-    first, second, year = int(m["a"]), int(m["b"]), _year(m["year"])
+    first, second, year = int(m["a"]), int(m["b"]), _year(m)
     month_first = w.day_month(second, first, year, None)
     day_first = w.day_month(first, second, year, None)
     if month_first is None or day_first is None or month_first == day_first:
@@ -180,7 +182,7 @@ def _relative(m: re.Match[str], w: _Window) -> tuple[date | None, ...]:
 
 
 _Reader = Callable[[re.Match[str], _Window], tuple[date | None, ...]]
-_NO_TIME_AFTER = r"(?!\s*(?:[:h]\d|uhr|am\b|pm\b|%|k\b|\$|€))"
+_NO_TIME_AFTER = r"(?!\s*(?:[:h]\d|uhr|am\b|pm\b|%|k|\$|€))"
 _FORMS: tuple[tuple[re.Pattern[str], _Reader, bool], ...] = (
     # ranges: "dec 1-14", "1-14 december", "1.-14.12."
     (re.compile(rf"{_MONTH}\s+\d{{1,2}}{_ORD}\s*[-–]\s*(?P<day>\d{{1,2}}){_ORD}(?!\d){_YEAR}"),
