@@ -77,6 +77,7 @@ class _Mention:
     end: int
     dates: tuple[date, ...]  # readings inside the plausible window (two for "03/04")
     range_end: bool = False  # the end of "Dec 1-14": an until date without a cue
+    weekday_only: bool = False  # "Monday": only says which day when no date follows it
 
 
 @dataclass(frozen=True)
@@ -207,7 +208,7 @@ _FORMS: tuple[tuple[re.Pattern[str], _Reader, bool], ...] = (
     (re.compile(r"(?:(?<![a-z])(?:am|ab|zum|dem|vom)\s+)(?P<day>\d{1,2})\.(?!\d)"),
      _ordinal, False),
     (re.compile(r"(?<![a-z])(?:le|du|el(?: dia)?|del|il|dal|dia|o dia|op|van)\s+"
-                r"(?P<day>\d{1,2})(?:er)?(?![\d:.,h])"), _ordinal, False),
+                r"(?P<day>\d{1,2})(?:er)?(?![\d:h]|[.,]\d)"), _ordinal, False),
     (re.compile(rf"(?:(?:next|this|coming|nachsten|prochain|proximo)\s+)?(?<![a-z])"
                 rf"(?P<weekday>{_words(WEEKDAYS)})(?![a-z])"), _weekday, False),
     (re.compile(rf"(?<![a-z])(?P<relative>{_words(RELATIVE_DAYS)})(?![a-z])"), _relative, False),
@@ -223,9 +224,29 @@ def _mentions(folded: str, window: _Window) -> list[_Mention]:
             if any(start < t_end and t_start < end for t_start, t_end in taken):
                 continue
             taken.append((start, end))
-            found.append(_Mention(start, end, window.keep(*reader(match, window)), is_range))
+            dates = window.keep(*reader(match, window))
+            found.append(_Mention(start, end, dates, is_range, reader is _weekday))
     found.sort(key=lambda m: m.start)
-    return found
+    return _without_decorating_weekdays(folded, found)
+
+
+_DECORATION_GAP = re.compile(r"[\s,]*(?:(?:the|den|der|le|el|il|de|o)\s+)?")
+
+
+def _without_decorating_weekdays(folded: str, mentions: list[_Mention]) -> list[_Mention]:
+    """Drop a weekday written just before a date ("Monday the 14th", "Montag, 14.12."): the
+    date says which day, and the weekday alone would point at the coming one."""
+    kept: list[_Mention] = []
+    for index, mention in enumerate(mentions):
+        following = mentions[index + 1] if index + 1 < len(mentions) else None
+        if (
+            mention.weekday_only
+            and following is not None
+            and _DECORATION_GAP.fullmatch(folded[mention.end : following.start])
+        ):
+            continue
+        kept.append(mention)
+    return kept
 
 
 # --- cues ------------------------------------------------------------------------------------

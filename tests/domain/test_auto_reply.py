@@ -30,6 +30,9 @@ FOUND = [
     ("I'll be back in the office on Tuesday, Dec. 15", DEC(15)),
     ("Out of office. Back on 2026-12-14.", DEC(14)),
     ("I'm away, back Monday.", DEC(7)),
+    ("Back in the office on Monday the 14th.", DEC(14)),  # the weekday only decorates
+    ("Zurück am Montag, 14.12.", DEC(14)),
+    ("Je serai de retour lundi le 14.", DEC(14)),
     ("Out today, back tomorrow.", DEC(3)),
     ("I won't be back until the 14th.", DEC(14)),
     ("I'm on leave from 1 December to 14 December.", DEC(14)),
