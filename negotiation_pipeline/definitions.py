@@ -23,6 +23,9 @@ Resources follow the environment (all variables optional; none set = sandbox):
   Every message is queued in the store's notification outbox and delivered within
   SLACK_DELIVERY_BUDGET_SECONDS per run (default 10), each request within SLACK_TIMEOUT_SECONDS
   (default 3); DAGSTER_WEBSERVER_URL, when set, adds a link to the run in failure alerts.
+- LLM_API_URL set → replies the rules read with low confidence get a second opinion on their
+  intent (never on amounts) from that OpenAI-compatible endpoint: LLM_MODEL (required then),
+  LLM_API_KEY (bound as `dg.EnvVar`). Unset (the default) → the rules alone.
 """
 
 from __future__ import annotations
@@ -62,6 +65,7 @@ from negotiation_pipeline.defs.resources import (
     SANDBOX_AGENT_NAME,
     BotSlackResource,
     CampaignTaskSourceResource,
+    ChatCompletionsSecondOpinionResource,
     ClickUpTaskSourceResource,
     ImapSmtpMailboxResource,
     LogSlackResource,
@@ -70,11 +74,13 @@ from negotiation_pipeline.defs.resources import (
     NegotiationStoreResource,
     RosterResource,
     SandboxTaskSourceResource,
+    SecondOpinionResource,
     SlackResource,
     WebhookSlackResource,
 )
 from negotiation_pipeline.defs.sensors import clickup_campaign_sensor, cpm_automation_sensor
 from negotiation_pipeline.integrations.clickup.client import DEFAULT_CLICKUP_API_URL
+from negotiation_pipeline.integrations.llm import LlmConfigError
 from negotiation_pipeline.integrations.mail import ImapConfig, MailError, SmtpConfig
 from negotiation_pipeline.integrations.slack import SlackError
 from negotiation_pipeline.integrations.slack.client import DEFAULT_API_BASE
@@ -194,6 +200,19 @@ def slack_resource(
     return LogSlackResource(jsonl_path=str(data_dir / "slack.jsonl"), **shared)
 
 
+def second_opinion_resource(env: Mapping[str, str]) -> SecondOpinionResource:
+    """The LLM endpoint only when LLM_API_URL is set; otherwise nobody is asked."""
+    api_url = _setting(env, "LLM_API_URL")
+    if api_url is None:
+        return SecondOpinionResource()
+    model = _setting(env, "LLM_MODEL")
+    if model is None:
+        raise LlmConfigError("LLM_API_URL is set but LLM_MODEL (the model to ask) is not")
+    return ChatCompletionsSecondOpinionResource(
+        api_url=api_url, api_key=_env_var_if_set(env, "LLM_API_KEY"), model=model
+    )
+
+
 def build_resources(env: Mapping[str, str]) -> dict[str, dg.ConfigurableResource]:
     """Resources for this environment (tests pass their own mapping; see the module docstring
     for every variable)."""
@@ -204,6 +223,7 @@ def build_resources(env: Mapping[str, str]) -> dict[str, dg.ConfigurableResource
         "roster": RosterResource(default_source=_setting(env, "ROSTER_URL") or str(SANDBOX_ROSTER)),
         "mailbox": mailbox_resource(env, data_dir),
         "slack": slack_resource(env, data_dir, store),
+        "second_opinion": second_opinion_resource(env),
     }
 
 

@@ -25,6 +25,7 @@ from negotiation_pipeline.defs.resources import (
     CampaignTaskSourceResource,
     MailboxResource,
     NegotiationStoreResource,
+    SecondOpinionResource,
     SlackResource,
 )
 from negotiation_pipeline.engine_config import load_engine_config
@@ -74,9 +75,10 @@ def advance_negotiations_op(
     mailbox: MailboxResource,
     slack: SlackResource,
     clickup: CampaignTaskSourceResource,
+    second_opinion: SecondOpinionResource,
 ) -> Iterator[dg.AssetMaterialization | dg.Output[int]]:
     with store.open() as db:
-        with mailbox.open() as box:
+        with mailbox.open() as box, second_opinion.open() as ask:
             result = advance_negotiations(
                 db,
                 box,
@@ -86,6 +88,7 @@ def advance_negotiations_op(
                 now=datetime.now(UTC),
                 uids=config.uids,
                 uidvalidity=config.uidvalidity,
+                second_opinion=ask,
             )
         notified = notify_events(context.log, result.events, db, slack, clickup)
         yield from _agreement_materializations(result.events)
@@ -158,6 +161,7 @@ def run_followups_op(
             "followed_up": len(result.followed_up),
             "marked_stale": len(result.marked_stale),
             "escalated": len(result.escalated),
+            "held_for_absence": len(result.held),
             "emails_sent": delivery.sent,
             **notify_metadata(notified),
         },

@@ -3,8 +3,8 @@
 Each resource only holds configuration (paths, URLs, the ClickUp token as `dg.EnvVar`) and opens
 the integration object per use, so Dagster can copy and rebind it freely and nothing is shared
 across runs. Resources are bound in `negotiation_pipeline/definitions.py` and nowhere else.
-Secrets (ClickUp token, IMAP/SMTP passwords, Slack webhook URL and bot token) are bound as
-`dg.EnvVar`, so they are resolved at run time and never shown in the UI or logged.
+Secrets (ClickUp token, IMAP/SMTP passwords, Slack webhook URL and bot token, LLM API key) are
+bound as `dg.EnvVar`, so they are resolved at run time and never shown in the UI or logged.
 """
 
 from __future__ import annotations
@@ -22,6 +22,11 @@ from negotiation_pipeline.integrations.clickup.client import (
     ClickUpClient,
 )
 from negotiation_pipeline.integrations.clickup.sandbox import SandboxTaskSource
+from negotiation_pipeline.integrations.llm.client import (
+    DEFAULT_MAX_CHARS,
+    DEFAULT_TIMEOUT_SECONDS,
+    IntentOpinionClient,
+)
 from negotiation_pipeline.integrations.mail import (
     ImapConfig,
     ImapReader,
@@ -47,6 +52,7 @@ from negotiation_pipeline.integrations.slack import (
 from negotiation_pipeline.integrations.slack.client import DEFAULT_API_BASE, DEFAULT_TIMEOUT_SECONDS
 from negotiation_pipeline.store.base import NegotiationStore
 from negotiation_pipeline.store.sqlite import open_store
+from negotiation_pipeline.workflow.second_opinion import SecondOpinion
 from negotiation_pipeline.workflow.slack_outbox import (
     UNKNOWN_PENDING,
     SlackDelivery,
@@ -397,3 +403,39 @@ class LogSlackResource(SlackResource):
     @contextmanager
     def open(self) -> Iterator[SlackNotifier]:
         yield LogSlack(Path(self.jsonl_path), logger=dg.get_dagster_logger("slack"))
+
+
+# --- second opinion on unclear replies ----------------------------------------------------------
+
+
+class SecondOpinionResource(dg.ConfigurableResource):
+    """Who else reads replies the rules found unclear. This base asks no one (the default);
+    bind ChatCompletionsSecondOpinionResource to ask an OpenAI-compatible endpoint."""
+
+    @contextmanager
+    def open(self) -> Iterator[SecondOpinion | None]:
+        yield None
+
+
+class ChatCompletionsSecondOpinionResource(SecondOpinionResource):
+    """An OpenAI-compatible chat-completions endpoint, asked for the intent only."""
+
+    api_url: str = Field(description="API base such as https://api.openai.com/v1 (LLM_API_URL)")
+    api_key: str = Field(default="", description="bind dg.EnvVar('LLM_API_KEY')")
+    model: str = Field(description="model name (LLM_MODEL)")
+    timeout_seconds: float = Field(default=DEFAULT_TIMEOUT_SECONDS, gt=0, le=30)
+    max_chars: int = Field(default=DEFAULT_MAX_CHARS, gt=0, le=20_000)
+
+    @contextmanager
+    def open(self) -> Iterator[SecondOpinion | None]:
+        client = IntentOpinionClient(
+            self.api_url,
+            self.api_key,
+            self.model,
+            timeout_seconds=self.timeout_seconds,
+            max_chars=self.max_chars,
+        )
+        try:
+            yield client
+        finally:
+            client.close()

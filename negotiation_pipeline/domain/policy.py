@@ -70,6 +70,10 @@ class FollowUpPolicy(BaseModel):
 
     first_after_days: int = Field(default=3, ge=1)
     stale_after_days: int = Field(default=4, ge=1)
+    # An out-of-office notice naming its return date holds the thread until this many business
+    # days after that date; a date further ahead than max_absence_days is not believed.
+    after_return_grace_business_days: int = Field(default=1, ge=0, le=20)
+    max_absence_days: int = Field(default=120, ge=1, le=366)
 
 
 class SenderIdentity(BaseModel):

@@ -86,6 +86,8 @@ class StoredNegotiation:
     agency_name: str | None
     created_at: datetime
     updated_at: datetime
+    # No follow-up (and no stale mark) before this instant: the influencer said they are away.
+    followup_not_before: datetime | None = None
 
     @property
     def state(self) -> NegotiationState:
@@ -219,6 +221,8 @@ class StateRepository(Protocol):
     def list_for_campaign(self, campaign_id: str) -> list[StoredNegotiation]: ...
 
     def set_controlled_by(self, thread_id: str, controlled_by: Controller | str) -> bool: ...
+
+    def set_followup_not_before(self, thread_id: str, moment: datetime | None) -> bool: ...
 
     def delete(self, thread_id: str) -> bool: ...
 

@@ -49,6 +49,7 @@ SCHEMA_STATEMENTS: tuple[str, ...] = (
         lever_state_json JSONB NOT NULL DEFAULT '{}',
         controlled_by TEXT NOT NULL DEFAULT 'agent' CHECK (controlled_by IN ('agent', 'human')),
         agency_name TEXT,
+        followup_not_before TIMESTAMPTZ,
         CHECK (state <> 'paused' OR pre_pause_state IS NOT NULL)
     )""",
     "CREATE INDEX IF NOT EXISTS idx_neg_state_state ON negotiation_state (state)",
@@ -137,6 +138,12 @@ SCHEMA_STATEMENTS: tuple[str, ...] = (
 )
 
 
+# Columns added after version 1 (see schema.ADDED_COLUMNS), for databases an older version made.
+ADDED_COLUMN_STATEMENTS: tuple[str, ...] = (
+    "ALTER TABLE negotiation_state ADD COLUMN IF NOT EXISTS followup_not_before TIMESTAMPTZ",
+)
+
+
 def apply_postgres_schema(conn: Any, now: Any, schema_version: int) -> int:
     """Create what is missing and record the version; call inside the write transaction.
 
@@ -149,14 +156,16 @@ def apply_postgres_schema(conn: Any, now: Any, schema_version: int) -> int:
         conn.execute(statement)
     row = conn.execute("SELECT MAX(version) AS version FROM schema_version").fetchone()
     found = row["version"]
-    if found is None:
+    if found is not None and found > schema_version:
+        raise SchemaVersionError(
+            f"database schema version {found} is newer than this code ({schema_version})"
+        )
+    for statement in ADDED_COLUMN_STATEMENTS:
+        conn.execute(statement)
+    if found is None or found < schema_version:
         conn.execute(
             "INSERT INTO schema_version (version, applied_at) VALUES (%s, %s)",
             (schema_version, now),
         )
         return schema_version
-    if found > schema_version:
-        raise SchemaVersionError(
-            f"database schema version {found} is newer than this code ({schema_version})"
-        )
     return int(found)

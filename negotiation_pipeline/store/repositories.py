@@ -207,6 +207,19 @@ class SqlStates(SqlRepository):
             )
             return cursor.rowcount > 0
 
+    def set_followup_not_before(self, thread_id: str, moment: datetime | None) -> bool:
+        """Hold the thread's follow-up until `moment` (aware), or release it (None). Saving the
+        negotiation keeps this value; only this call changes it."""
+        d = self._dialect
+        stored = None if moment is None else d.timestamp(moment)
+        with self._scope(True) as conn:
+            cursor = conn.execute(
+                f"UPDATE negotiation_state SET followup_not_before = {d.mark}, "  # noqa: S608
+                f"updated_at = {d.mark} WHERE thread_id = {d.mark}",
+                (stored, d.now(), thread_id),
+            )
+            return cursor.rowcount > 0
+
     def delete(self, thread_id: str) -> bool:
         with self._scope(True) as conn:
             cursor = conn.execute(

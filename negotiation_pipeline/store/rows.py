@@ -178,6 +178,7 @@ def negotiation_from_row(row: Row) -> StoredNegotiation:
         for f, e, t in codec.loads_plain(row["history_json"])
     ]
     pre_pause = row["pre_pause_state"]
+    not_before = row["followup_not_before"]
     machine = NegotiationStateMachine.from_snapshot(
         NegotiationState(row["state"]),
         history,
@@ -198,6 +199,7 @@ def negotiation_from_row(row: Row) -> StoredNegotiation:
         agency_name=row["agency_name"],
         created_at=as_datetime(row["created_at"]),
         updated_at=as_datetime(row["updated_at"]),
+        followup_not_before=None if not_before is None else as_datetime(not_before),
     )
 
 

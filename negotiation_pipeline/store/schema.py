@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 # Each statement is idempotent (IF NOT EXISTS), so opening an existing file is harmless.
 SCHEMA_STATEMENTS: tuple[str, ...] = (
@@ -45,6 +45,7 @@ SCHEMA_STATEMENTS: tuple[str, ...] = (
         lever_state_json TEXT NOT NULL DEFAULT '{}',
         controlled_by TEXT NOT NULL DEFAULT 'agent' CHECK (controlled_by IN ('agent', 'human')),
         agency_name TEXT COLLATE NOCASE,
+        followup_not_before TEXT,
         CHECK (state <> 'paused' OR pre_pause_state IS NOT NULL)
     )""",
     "CREATE INDEX IF NOT EXISTS idx_neg_state_state ON negotiation_state (state)",
@@ -134,6 +135,14 @@ SCHEMA_STATEMENTS: tuple[str, ...] = (
 )
 
 
+# Columns added after version 1, as (table, column, declaration): a file written by an older
+# version gets them on open. Each is nullable, so the rows already there stay valid as they are.
+ADDED_COLUMNS: tuple[tuple[str, str, str], ...] = (
+    # version 2: the follow-up waits until this instant (an out-of-office return date).
+    ("negotiation_state", "followup_not_before", "TEXT"),
+)
+
+
 class SchemaVersionError(RuntimeError):
     """The file was written by a newer version of this code."""
 
@@ -147,14 +156,24 @@ def apply_schema(conn: sqlite3.Connection, now_text: str) -> int:
         conn.execute(statement)
     row = conn.execute("SELECT MAX(version) FROM schema_version").fetchone()
     found = row[0]
-    if found is None:
+    if found is not None and found > SCHEMA_VERSION:
+        raise SchemaVersionError(
+            f"database schema version {found} is newer than this code ({SCHEMA_VERSION})"
+        )
+    _add_missing_columns(conn)
+    if found is None or found < SCHEMA_VERSION:
         conn.execute(
             "INSERT INTO schema_version (version, applied_at) VALUES (?, ?)",
             (SCHEMA_VERSION, now_text),
         )
         return SCHEMA_VERSION
-    if found > SCHEMA_VERSION:
-        raise SchemaVersionError(
-            f"database schema version {found} is newer than this code ({SCHEMA_VERSION})"
-        )
     return int(found)
+
+
+def _add_missing_columns(conn: sqlite3.Connection) -> None:
+    """ALTER TABLE … ADD COLUMN for each ADDED_COLUMNS entry the file does not have yet."""
+    for table, column, declaration in ADDED_COLUMNS:
+        present = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+        if column not in present:
+            # Names come from the constant above, never from data.
+            conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")

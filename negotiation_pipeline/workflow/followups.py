@@ -12,6 +12,8 @@ second run at the same `now` finds nothing due: it queues nothing and marks noth
 After the commits, `deliver_pending` sends what was queued.
 
 Paused, escalated, stale, human-controlled and finished negotiations are never followed up.
+A thread whose influencer sent an out-of-office notice with a return date is held until the
+row's `followup_not_before` (workflow/absence.py): no follow-up and no stale mark before it.
 """
 
 from __future__ import annotations
@@ -61,6 +63,7 @@ class FollowUpResult:
     checked: int  # agent-controlled negotiations that were waiting for a reply
     events: tuple[PipelineEvent, ...]
     delivery: DeliveryResult
+    held: tuple[str, ...] = ()  # waiting for an out-of-office return date
 
 
 def _candidates(store: NegotiationStore) -> list[str]:
@@ -126,6 +129,11 @@ def _events(outcome: Outcome, before: Negotiation, now: datetime) -> list[Pipeli
     return []
 
 
+def held_for_absence(stored: StoredNegotiation, now: datetime) -> bool:
+    """True while the influencer's out-of-office return date (plus grace) is still ahead."""
+    return stored.followup_not_before is not None and now < stored.followup_not_before
+
+
 def _follow_up_thread(
     uow: UnitOfWork,
     stored: StoredNegotiation,
@@ -136,6 +144,8 @@ def _follow_up_thread(
     """Decide and store one thread's follow-up inside the caller's transaction."""
     if stored.controlled_by is not Controller.AGENT or stored.state not in FOLLOW_UP_STATES:
         return None  # changed since the candidate list was read
+    if held_for_absence(stored, now):
+        return None
     before = load_negotiation(stored)
     outcome = engine_follow_up_due(before, now, stored.campaign, config)
     if outcome is None:
@@ -144,7 +154,10 @@ def _follow_up_thread(
     if outcome.action is Action.FOLLOW_UP:
         queued_id, _ = _queue_follow_up(uow, outcome, sender)
     save_negotiation(uow, outcome.negotiation, stored.campaign, dict(stored.cpm_tracker_data))
-    uow.audit.insert(transition_audit(outcome, queued_id, {"source": "follow_up"}))
+    extra: dict[str, object] = {"source": "follow_up"}
+    if stored.followup_not_before is not None:
+        extra["held_until"] = stored.followup_not_before.isoformat()  # an absence delayed it
+    uow.audit.insert(transition_audit(outcome, queued_id, extra))
     if outcome.escalation is not None:
         uow.audit.insert(escalation_audit(outcome))
     return outcome, _events(outcome, before, now)
@@ -163,6 +176,7 @@ def run_followups(
     stale: list[str] = []
     escalated: list[str] = []
     events: list[PipelineEvent] = []
+    held: list[str] = []
     candidates = _candidates(store)
     for thread_id in candidates:
         with store.transaction() as uow:
@@ -172,6 +186,8 @@ def run_followups(
             )
             queue_alerts(uow, decided[1] if decided else ())  # commits with the change
         if decided is None:
+            if stored is not None and held_for_absence(stored, now):
+                held.append(thread_id)
             continue
         outcome, thread_events = decided
         events.extend(thread_events)
@@ -197,7 +213,8 @@ def run_followups(
         checked=len(candidates),
         events=tuple(events),
         delivery=delivery,
+        held=tuple(held),
     )
 
 
-__all__ = ["FOLLOW_UP_STATES", "FollowUpResult", "run_followups"]
+__all__ = ["FOLLOW_UP_STATES", "FollowUpResult", "held_for_absence", "run_followups"]

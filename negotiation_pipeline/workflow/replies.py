@@ -62,6 +62,11 @@ from negotiation_pipeline.store.base import (
     StoreError,
     UnitOfWork,
 )
+from negotiation_pipeline.workflow.absence import (
+    absence_notice_reason,
+    hold_follow_up_for_absence,
+    release_absence_hold,
+)
 from negotiation_pipeline.workflow.events import (
     AgreementReached,
     FinalState,
@@ -81,6 +86,7 @@ from negotiation_pipeline.workflow.records import (
     escalation_audit,
     transition_audit,
 )
+from negotiation_pipeline.workflow.second_opinion import SecondOpinion, reconsider_reading
 
 logger = logging.getLogger(__name__)
 
@@ -177,14 +183,18 @@ def advance_negotiations(
     uids: Sequence[int] | None = None,
     uidvalidity: int | None = None,
     limit: int = DEFAULT_LIST_LIMIT,
+    second_opinion: SecondOpinion | None = None,
 ) -> AdvanceResult:
     """Handle new mail (the given uids, or everything after the stored cursor, at most `limit`),
-    move the cursor over what was handled, then deliver the outbox."""
+    move the cursor over what was handled, then deliver the outbox.
+
+    `second_opinion` (optional) is asked about replies the rules read with low confidence; it
+    can change only their intent (workflow/second_opinion.py)."""
     if uids is None or uidvalidity is None:
         batch = list_new_mail(store, mailbox, mailbox_name, limit)
         uids, uidvalidity = batch.uids, batch.uidvalidity
     tally = _Tally()
-    context = _RunContext(config, tuple(agent_addresses), now, mailbox_name)
+    context = _RunContext(config, tuple(agent_addresses), now, mailbox_name, second_opinion)
     wanted = _with_earlier_unhandled(store, mailbox, mailbox_name, uids, uidvalidity)
     try:
         _handle_uids(store, mailbox, wanted, uidvalidity, context, tally)
@@ -264,6 +274,7 @@ class _RunContext:
     agent_addresses: tuple[str, ...]
     now: datetime
     mailbox_name: str
+    second_opinion: SecondOpinion | None = None
 
 
 def _handle_fetched(
@@ -436,13 +447,37 @@ def _handle_message(
         _record(uow, key, parsed, InboundStatus.UNMATCHED, None, "matched no negotiation")
         _audit_received(uow, parsed, key, None, status="unmatched")
         return _Handled(Disposition.UNMATCHED)
-    auto = auto_reply_reason(parsed)
+    follow_up = context.config.policy.follow_up
+    auto = auto_reply_reason(parsed) or absence_notice_reason(parsed, context.now, follow_up)
     skip_reason = auto or _not_answered_reason(stored)
     if skip_reason is not None:
-        _record(uow, key, parsed, InboundStatus.SKIPPED, stored, skip_reason)
-        _audit_received(uow, parsed, key, stored, status=f"skipped: {skip_reason}")
-        return _Handled(Disposition.SKIPPED)
+        return _skip(uow, parsed, key, stored, skip_reason, auto is not None, context)
     return _answer(uow, parsed, key, stored, context)
+
+
+def _skip(
+    uow: UnitOfWork,
+    parsed: ParsedMessage,
+    key: str,
+    stored: StoredNegotiation,
+    skip_reason: str,
+    auto_reply: bool,
+    context: _RunContext,
+) -> _Handled:
+    """Record a reply we do not answer. An out-of-office notice that says when they are back
+    moves the thread's follow-up after that date (audited with the date and the new time)."""
+    follow_up = context.config.policy.follow_up
+    hold = (
+        hold_follow_up_for_absence(uow, parsed, stored, follow_up, context.now)
+        if auto_reply
+        else None
+    )
+    if hold is not None:
+        skip_reason = f"{skip_reason}; {hold.describe()}"
+    _record(uow, key, parsed, InboundStatus.SKIPPED, stored, skip_reason)
+    extra = None if hold is None else hold.audit_metadata()
+    _audit_received(uow, parsed, key, stored, status=f"skipped: {skip_reason}", extra=extra)
+    return _Handled(Disposition.SKIPPED)
 
 
 def _not_answered_reason(stored: StoredNegotiation) -> str | None:
@@ -520,12 +555,14 @@ def _audit_received(
     *,
     status: str,
     reading: ReplyReading | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> None:
     metadata: dict[str, Any] = {
         "message_id": key,
         "from": parsed.from_addr,
         "subject": parsed.subject,
         "status": status,
+        **(extra or {}),
     }
     if reading is not None:
         metadata.update(
@@ -568,18 +605,26 @@ def _answer(
         confidence_threshold=config.policy.confidence_threshold,
         our_offer=negotiation.our_last_offer,
     )
+    # Optional: another reader's view of a low-confidence intent (never of amounts).
+    reconsidered = reconsider_reading(
+        reading, context.second_opinion, config.policy.confidence_threshold
+    )
+    reading = reconsidered.reading
     sender = email.utils.formataddr((parsed.from_name, parsed.from_addr))
     outcome = handle_reply(
         negotiation, reading, parsed.text_body, sender, campaign, config, context.now
     )
     _record(uow, key, parsed, InboundStatus.PROCESSED, stored, outcome.action.value)
-    _audit_received(uow, parsed, key, stored, status="processed", reading=reading)
+    _audit_received(
+        uow, parsed, key, stored, status="processed", reading=reading, extra=reconsidered.audit
+    )
     tracker_data = stored.cpm_tracker_data
     events: list[PipelineEvent] = []
     if outcome.agreed_rate is not None and outcome.agreed_cpm is not None:
         tracker_data = _record_agreement(uow, outcome, campaign, context.now)
         events.append(_agreement_event(outcome, campaign))
     save_negotiation(uow, outcome.negotiation, campaign, tracker_data)
+    release_absence_hold(uow, stored)
     queued = _queue_answer(uow, outcome, parsed, key, campaign, _domain(context))
     uow.audit.insert(transition_audit(outcome, queued, {"in_reply_to": key}))
     if outcome.escalation is not None:
