@@ -34,6 +34,7 @@ from negotiation_pipeline.integrations.mail import (
     SmtpSender,
 )
 from negotiation_pipeline.integrations.resilience import configure_error_notifier
+from negotiation_pipeline.integrations.roster.fetch import DEFAULT_MAX_BYTES, FetchLimits
 from negotiation_pipeline.integrations.roster.reader import RosterRow, read_roster
 from negotiation_pipeline.integrations.slack import (
     BotSlack,
@@ -119,13 +120,28 @@ class SandboxTaskSourceResource(CampaignTaskSourceResource):
 
 
 class RosterResource(dg.ConfigurableResource):
-    """The influencer roster CSV: the campaign's own roster URL, else this default."""
+    """The influencer roster CSV: the campaign's own roster URL, else this default.
 
-    default_source: str = Field(description="path or https URL of the default roster (ROSTER_URL)")
-    timeout_seconds: float = Field(default=30.0, gt=0)
+    The default is the operator's (ROSTER_URL): a path or any http(s) URL. A campaign's URL
+    comes from the ClickUp form and may only be https to a public host."""
 
-    def read(self, source: str | None = None) -> list[RosterRow]:
-        return read_roster(source or self.default_source, timeout=self.timeout_seconds)
+    default_source: str = Field(description="path or http(s) URL of the default roster (ROSTER_URL)")
+    timeout_seconds: float = Field(default=60.0, gt=0, description="total time per download")
+    max_bytes: int = Field(default=DEFAULT_MAX_BYTES, gt=0, description="largest roster accepted")
+
+    def read(self, campaign_url: str | None = None) -> list[RosterRow]:
+        """The campaign's roster when it names one, else the operator's default roster."""
+        if campaign_url:
+            return read_roster(campaign_url, trusted=False, limits=self._limits())
+        return read_roster(self.default_source, trusted=True, limits=self._limits())
+
+    def _limits(self) -> FetchLimits:
+        return FetchLimits(
+            max_bytes=self.max_bytes,
+            connect_timeout_s=min(10.0, self.timeout_seconds),
+            read_timeout_s=min(30.0, self.timeout_seconds),
+            total_timeout_s=self.timeout_seconds,
+        )
 
 
 # --- mail ----------------------------------------------------------------------------------------
