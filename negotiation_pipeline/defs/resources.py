@@ -33,7 +33,10 @@ from negotiation_pipeline.integrations.mail import (
     SmtpConfig,
     SmtpSender,
 )
-from negotiation_pipeline.integrations.resilience import configure_error_notifier
+from negotiation_pipeline.integrations.resilience import (
+    configure_error_notifier,
+    describe_failure,
+)
 from negotiation_pipeline.integrations.roster.fetch import DEFAULT_MAX_BYTES, FetchLimits
 from negotiation_pipeline.integrations.roster.reader import RosterRow, read_roster
 from negotiation_pipeline.integrations.slack import (
@@ -125,7 +128,9 @@ class RosterResource(dg.ConfigurableResource):
     The default is the operator's (ROSTER_URL): a path or any http(s) URL. A campaign's URL
     comes from the ClickUp form and may only be https to a public host."""
 
-    default_source: str = Field(description="path or http(s) URL of the default roster (ROSTER_URL)")
+    default_source: str = Field(
+        description="path or http(s) URL of the default roster (ROSTER_URL)"
+    )
     timeout_seconds: float = Field(default=60.0, gt=0, description="total time per download")
     max_bytes: int = Field(default=DEFAULT_MAX_BYTES, gt=0, description="largest roster accepted")
 
@@ -275,7 +280,7 @@ class SlackResource(dg.ConfigurableResource):
         log = dg.get_dagster_logger("slack")
 
         def post_api_error(api_name: str, error: BaseException, attempts: int) -> None:
-            message = api_error(api_name=api_name, attempts=attempts, error=str(error))
+            message = api_error(api_name=api_name, attempts=attempts, error=describe_failure(error))
             self.post_all([message], log)
 
         configure_error_notifier(post_api_error)
