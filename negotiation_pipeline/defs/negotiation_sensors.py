@@ -24,6 +24,7 @@ from negotiation_pipeline.defs.resources import (
     SlackResource,
 )
 from negotiation_pipeline.defs.sandbox_influencers import answer_sent_mail
+from negotiation_pipeline.domain.redaction import redact_text
 from negotiation_pipeline.integrations.mail import MailCursor
 from negotiation_pipeline.integrations.slack import run_failure
 from negotiation_pipeline.workflow.replies import NewMailBatch, list_new_mail
@@ -142,7 +143,8 @@ def batch_run_key(mailbox_name: str, batch: NewMailBatch, uids: Sequence[int]) -
 )
 def run_failure_slack_sensor(context: dg.RunFailureSensorContext, slack: SlackResource) -> None:
     run = context.dagster_run
-    message = run_failure(job_name=run.job_name, run_id=run.run_id, error=failure_text(context))
+    error = redact_text(failure_text(context))  # step errors may quote URLs with keys
+    message = run_failure(job_name=run.job_name, run_id=run.run_id, error=error)
     failed = slack.post_all([message], dg.get_dagster_logger())
     if failed:
         context.log.error(f"could not post the failure of run {run.run_id} to Slack")

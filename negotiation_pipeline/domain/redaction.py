@@ -88,10 +88,9 @@ def _split_trailing_punctuation(candidate: str) -> tuple[str, str]:
     end = len(candidate)
     while end > 0:
         last = candidate[end - 1]
-        if last in _TRAILING_PUNCTUATION:
-            end -= 1
-        elif last in _CLOSERS and candidate.count(last, 0, end) > candidate.count(
-            _CLOSERS[last], 0, end
+        if last in _TRAILING_PUNCTUATION or (
+            last in _CLOSERS
+            and candidate.count(last, 0, end) > candidate.count(_CLOSERS[last], 0, end)
         ):
             end -= 1
         else:

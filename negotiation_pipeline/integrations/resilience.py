@@ -110,7 +110,7 @@ def error_body_reason(response: httpx.Response) -> str:
     `{"err": ..., "ECODE": ...}`, or an `error`/`message` field; "" when there is none."""
     try:
         body = response.json()
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, httpx.ResponseNotRead):  # a streamed body: unread
         return ""
     if not isinstance(body, dict):
         return ""

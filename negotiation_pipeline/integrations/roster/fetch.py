@@ -27,7 +27,7 @@ import httpcore
 import httpx
 
 from negotiation_pipeline.domain.redaction import redact_url
-from negotiation_pipeline.integrations.roster.errors import RosterReadError, RosterSourceError
+from negotiation_pipeline.integrations.roster.errors import RosterSourceError
 from negotiation_pipeline.integrations.roster.policy import (
     AddressPolicy,
     Resolver,
@@ -143,9 +143,7 @@ class _CheckedBackend(httpcore.NetworkBackend):
                 raise httpcore.ConnectTimeout("the total time limit is used up")
             wait = remaining if timeout is None else min(timeout, remaining)
             try:
-                stream = self._inner.connect_tcp(
-                    address, port, wait, local_address, socket_options
-                )
+                stream = self._inner.connect_tcp(address, port, wait, local_address, socket_options)
             except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
                 last_error = exc
                 continue

@@ -15,6 +15,7 @@ from enum import StrEnum
 from typing import Any
 
 from negotiation_pipeline.domain.money import format_usd
+from negotiation_pipeline.domain.redaction import redact_data, redact_text
 
 HEADER_MAX = 150
 SECTION_TEXT_MAX = 3000
@@ -104,8 +105,8 @@ def _money(amount: Decimal | None) -> str:
 
 
 def _message(channel: SlackChannel, fallback: str, blocks: list[Block]) -> SlackMessage:
-    kept = [block for block in blocks if block.get("elements", True)][:BLOCKS_MAX]
-    return SlackMessage(channel, truncate(fallback, FALLBACK_TEXT_MAX), tuple(kept))
+    kept = redact_data([block for block in blocks if block.get("elements", True)][:BLOCKS_MAX])
+    return SlackMessage(channel, redact_text(truncate(fallback, FALLBACK_TEXT_MAX)), tuple(kept))
 
 
 def _thread_context(thread_id: str | None) -> Block:

@@ -157,9 +157,9 @@ def test_wrong_token_401_not_retried_and_never_leaked(
 def test_4xx_message_names_clickup_host_request_and_clickups_reason(
     fake: FakeClickUp, sleeps: list[float]
 ) -> None:
-    with ClickUpClient(fake.base_url, "pk_12_WRONGTOKENVALUE", fake.list_id) as bad:
-        with pytest.raises(ClickUpHTTPError) as caught:
-            bad.get_task("abc")
+    bad = ClickUpClient(fake.base_url, "pk_12_WRONGTOKENVALUE", fake.list_id)
+    with bad, pytest.raises(ClickUpHTTPError) as caught:
+        bad.get_task("abc")
     port = fake.base_url.split(":")[2].split("/")[0]
     assert str(caught.value) == (
         f"ClickUp 127.0.0.1:{port}: GET /task/abc answered HTTP 401 Unauthorized: "
@@ -178,9 +178,9 @@ def test_404_message_carries_clickups_err(fake: FakeClickUp, client: ClickUpClie
 
 
 def test_unreachable_clickup_names_host_and_network_cause(sleeps: list[float]) -> None:
-    with ClickUpClient("http://127.0.0.1:9/api/v2", "pk_1_TOKEN", "42", timeout=1) as client:
-        with pytest.raises(ClickUpConnectionError) as caught:
-            client.get_task("abc")
+    client = ClickUpClient("http://127.0.0.1:9/api/v2", "pk_1_TOKEN", "42", timeout=1)
+    with client, pytest.raises(ClickUpConnectionError) as caught:
+        client.get_task("abc")
     message = str(caught.value)
     assert message.startswith("ClickUp 127.0.0.1:9: GET /task/abc failed: ConnectError: ")
     assert "refused" in message.lower()
@@ -189,11 +189,10 @@ def test_unreachable_clickup_names_host_and_network_cause(sleeps: list[float]) -
 def test_timeout_names_the_limit(fake: FakeClickUp, sleeps: list[float]) -> None:
     fake.put_task(make_task("abc", BASE_MS))
     fake.inject_timeout(times=3, delay_s=1.0)
-    with ClickUpClient(fake.base_url, fake.token, fake.list_id, timeout=0.2) as client:
-        with pytest.raises(
-            ClickUpConnectionError, match=r"GET /task/abc timed out \(ReadTimeout, limit 0.2 s\)"
-        ):
-            client.get_task("abc")
+    client = ClickUpClient(fake.base_url, fake.token, fake.list_id, timeout=0.2)
+    expected = r"GET /task/abc timed out \(ReadTimeout, limit 0.2 s\)"
+    with client, pytest.raises(ClickUpConnectionError, match=expected):
+        client.get_task("abc")
 
 
 def test_comments_are_redacted_before_they_leave(fake: FakeClickUp, client: ClickUpClient) -> None:

@@ -97,7 +97,9 @@ def csv_server() -> Iterator[str]:
 
 
 def test_roster_from_loopback_url_follows_redirect(csv_server: str) -> None:
-    assert read_roster(f"{csv_server}/export?format=csv", trusted=True) == read_roster(SANDBOX_ROSTER, trusted=True)
+    assert read_roster(f"{csv_server}/export?format=csv", trusted=True) == read_roster(
+        SANDBOX_ROSTER, trusted=True
+    )
 
 
 def test_http_error_is_clear_and_hides_query(

@@ -137,8 +137,10 @@ def test_a_name_with_any_blocked_address_is_refused_before_connecting(
     roster_server: RosterServer,
 ) -> None:
     rules = roster_server.rules({"mixed.test": ["127.0.0.1", "10.1.2.3"]})
-    with pytest.raises(RosterSourceError, match="resolves to 10.1.2.3, a private address"):
-        read_roster(f"https://mixed.test:{roster_server.port}/roster.csv", trusted=False, rules=rules)
+    with pytest.raises(RosterSourceError, match=r"resolves to 10\.1\.2\.3, a private address"):
+        read_roster(
+            f"https://mixed.test:{roster_server.port}/roster.csv", trusted=False, rules=rules
+        )
     assert roster_server.requests == []
 
 
@@ -173,7 +175,7 @@ def test_an_untrusted_certificate_is_a_fetch_error(roster_server: RosterServer) 
         read_roster(f"{roster_server.base_url}/roster.csv", trusted=False, rules=default_trust)
 
 
-# --- the operator's own source ----------------------------------------------------------------------
+# --- the operator's own source ---------------------------------------------------------------
 def test_operator_roster_url_may_be_plain_http_on_loopback_and_hides_its_key(
     roster_server: RosterServer,
 ) -> None:
@@ -191,7 +193,7 @@ def test_operator_file_over_the_size_limit_is_refused(tmp_path: Path) -> None:
         read_roster(path, trusted=True, limits=FetchLimits(max_bytes=1024))
 
 
-# --- the default policy, address class by address class ---------------------------------------------
+# --- the default policy, address class by address class ---------------------------------------
 @pytest.mark.parametrize(
     ("address", "reason"),
     [
