@@ -9,7 +9,8 @@ gets the redacted text.
 A filter on a logger only sees records logged on that very logger, not on its children, so
 `install_log_redaction()` attaches it to the package logger, every logger below it that exists
 at that time (each module creates its logger on import, and the code location imports them all
-first) and the Dagster loggers the code writes to (`dg.get_dagster_logger`). It is idempotent.
+first), the Dagster loggers the code writes to (`dg.get_dagster_logger`) and httpx's, which
+logs each request URL. It is idempotent.
 """
 
 from __future__ import annotations
@@ -19,8 +20,9 @@ import logging
 from negotiation_pipeline.domain.redaction import redact_text
 
 PACKAGE_LOGGER = "negotiation_pipeline"
-# `dg.get_dagster_logger()` and `dg.get_dagster_logger("slack")`, used by the Dagster layer.
-DAGSTER_LOGGERS = ("dagster.builtin", "dagster.builtin.slack")
+# Loggers of other packages that write our data: `dg.get_dagster_logger()` and its "slack"
+# child (the Dagster layer), and httpx, whose INFO line for every request holds the full URL.
+OTHER_LOGGERS = ("dagster.builtin", "dagster.builtin.slack", "httpx", "httpcore")
 _traceback_formatter = logging.Formatter()
 
 
@@ -48,7 +50,7 @@ _FILTER = RedactingFilter()
 
 
 def install_log_redaction() -> list[str]:
-    """Attach the filter to the package's loggers and the Dagster loggers the code uses;
+    """Attach the filter to the package's loggers and the other loggers that carry our data;
     returns the names of the loggers that have it."""
     manager = logging.Logger.manager
     names = [
@@ -57,7 +59,7 @@ def install_log_redaction() -> list[str]:
         if name == PACKAGE_LOGGER or name.startswith(PACKAGE_LOGGER + ".")
     ]
     installed = []
-    for name in sorted({PACKAGE_LOGGER, *names, *DAGSTER_LOGGERS}):
+    for name in sorted({PACKAGE_LOGGER, *names, *OTHER_LOGGERS}):
         logger = logging.getLogger(name)
         if not any(isinstance(f, RedactingFilter) for f in logger.filters):
             logger.addFilter(_FILTER)

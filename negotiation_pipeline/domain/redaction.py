@@ -129,6 +129,11 @@ def _redact_hook_path(path: str) -> str:
     return "/".join([*segments[:2], REDACTED])
 
 
+def redact_query(query: str) -> str:
+    """A query string (without the `?`) with every value replaced by ***."""
+    return _redact_pairs(query)
+
+
 def _redact_pairs(text: str) -> str:
     """`a=1&b=2&flag` → `a=***&b=***&***`: names stay readable, values never do."""
     pairs = []
