@@ -3,11 +3,15 @@ it waits, and that the last failure is raised and notified once. Sleeps are reco
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
+from pathlib import Path
 
+import dagster as dg
 import httpx
 import pytest
 
+from negotiation_pipeline.defs.resources import LogSlackResource
 from negotiation_pipeline.integrations import resilience
 from negotiation_pipeline.integrations.resilience import (
     configure_error_notifier,
@@ -193,3 +197,21 @@ def test_describe_failure_never_shows_query_keys_or_userinfo(sleeps: list[float]
     )
     assert resilience.describe_failure(status) == "HTTP 404 from h.example on GET /r.csv"
     assert "SECRETKEY" not in resilience.describe_failure(RuntimeError(str(status)))
+
+
+def test_the_slack_alert_after_one_attempt_says_1_attempt(
+    fake: FakeClickUp, sleeps: list[float], tmp_path: Path
+) -> None:
+    """The production wiring (SlackResource registers the notifier) into the sandbox Slack."""
+    slack = LogSlackResource(jsonl_path=str(tmp_path / "slack.jsonl"))
+    slack.setup_for_execution(dg.build_init_resource_context())
+    try:
+        with pytest.raises(httpx.HTTPStatusError):
+            getter(fake, token="pk_wrong")()  # 401: not retried
+    finally:
+        slack.teardown_after_execution(dg.build_init_resource_context())
+    [alert] = [json.loads(line) for line in (tmp_path / "slack.jsonl").read_text().splitlines()]
+    assert alert["text"] == (
+        "API error: clickup failed after 1 attempt: HTTP 401 from 127.0.0.1 on GET /api/v2/task/t1:"
+        " Token invalid (ECODE OAUTH_025)"
+    )

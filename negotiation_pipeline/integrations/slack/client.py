@@ -100,7 +100,8 @@ class _Poster:
         except _Transient as exc:
             raise SlackError(
                 self._scrub(
-                    f"{what} failed after {self._retry.max_attempts} attempts: {exc.description}"
+                    f"{what} failed after {self._retry.max_attempts} attempt"
+                    f"{'' if self._retry.max_attempts == 1 else 's'}: {exc.description}"
                 )
             ) from None
 

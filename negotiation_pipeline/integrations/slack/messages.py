@@ -245,7 +245,8 @@ def api_error(*, api_name: str, attempts: int, error: str, operation: str = "") 
         *fields(pairs),
         section("*Last error*\n" + quoted(error, SECTION_TEXT_MAX - 20)),
     ]
-    fallback = f"API error: {api_name} failed after {attempts} attempts: {error.strip()[:300]}"
+    tries = f"{attempts} attempt" + ("" if attempts == 1 else "s")
+    fallback = f"API error: {api_name} failed after {tries}: {error.strip()[:300]}"
     return _message(SlackChannel.ERRORS, fallback, blocks)
 
 
