@@ -18,6 +18,7 @@ from typing import Any, Protocol
 import httpx
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
 
+from negotiation_pipeline.domain.redaction import redact_text
 from negotiation_pipeline.integrations.slack.messages import SlackChannel, SlackMessage
 
 DEFAULT_API_BASE = "https://slack.com/api"
@@ -85,7 +86,7 @@ class _Poster:
     def _scrub(self, text: str) -> str:
         for secret in self._secrets:
             text = text.replace(secret, "***")
-        return text
+        return redact_text(text)  # also URL keys and tokens the text quotes from elsewhere
 
     def _with_retries(self, what: str, attempt: Callable[[], None]) -> None:
         retrying = Retrying(
