@@ -159,6 +159,7 @@ def _cmd_audit(args: argparse.Namespace) -> int:
     from negotiation_pipeline.store import (
         AuditFilterError,
         SQLiteStore,
+        StoreAccessError,
         StoreError,
         build_audit_query,
         default_db_path,
@@ -183,6 +184,9 @@ def _cmd_audit(args: argparse.Namespace) -> int:
             query.since, query.limit,
         )  # fmt: skip
         store.close()
+    except StoreAccessError as exc:  # locked, damaged, not a database: names the file
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
     except StoreError as exc:
         print(f"error: {exc} (set NEGOTIATION_DB or pass --db)", file=sys.stderr)
         return EXIT_INVALID
@@ -228,7 +232,12 @@ def _cmd_control(args: argparse.Namespace) -> int:
     import getpass
     from datetime import UTC, datetime
 
-    from negotiation_pipeline.store import SQLiteStore, StoreError, default_db_path
+    from negotiation_pipeline.store import (
+        SQLiteStore,
+        StoreAccessError,
+        StoreError,
+        default_db_path,
+    )
     from negotiation_pipeline.workflow.control import (
         ControlError,
         NothingChangedError,
@@ -241,6 +250,9 @@ def _cmd_control(args: argparse.Namespace) -> int:
     now = datetime.now(UTC)
     try:
         store = SQLiteStore(db_path, create=False)
+    except StoreAccessError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
     except StoreError as exc:
         print(f"error: {exc} (set NEGOTIATION_DB or pass --db)", file=sys.stderr)
         return EXIT_INVALID
@@ -257,6 +269,9 @@ def _cmd_control(args: argparse.Namespace) -> int:
     except ControlError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_INVALID
+    except StoreAccessError as exc:  # e.g. locked by a running job for longer than the timeout
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
     finally:
         store.close()
     for line in result.lines:

@@ -84,6 +84,7 @@ from negotiation_pipeline.integrations.llm import LlmConfigError
 from negotiation_pipeline.integrations.mail import ImapConfig, MailError, SmtpConfig
 from negotiation_pipeline.integrations.slack import SlackError
 from negotiation_pipeline.integrations.slack.client import DEFAULT_API_BASE
+from negotiation_pipeline.log_redaction import install_log_redaction
 from negotiation_pipeline.store.paths import DB_ENV_VAR, SANDBOX_DB_PATH, is_postgres_url
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -228,6 +229,7 @@ def build_resources(env: Mapping[str, str]) -> dict[str, dg.ConfigurableResource
 
 
 def build_definitions(env: Mapping[str, str]) -> dg.Definitions:
+    install_log_redaction()  # before any run logs: log lines reach compute logs and the event log
     resources = build_resources(env)
     sensors: list[dg.SensorDefinition] = [
         clickup_campaign_sensor,

@@ -7,6 +7,7 @@ server through this same command.
 from __future__ import annotations
 
 import os
+import socket
 import sys
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from negotiation_pipeline.devserver import (
     find_project_root,
     prepare_dagster_home,
 )
+from tests.e2e.conftest import listening_hosts
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -136,3 +138,27 @@ def test_dev_outside_a_project_exits_1(
     monkeypatch.setattr(devserver, "_PACKAGE_PARENT", tmp_path / "nowhere")
     assert main(["dev"]) == 1
     assert "no workspace.yaml" in capsys.readouterr().err
+
+
+def test_dev_serves_the_unauthenticated_ui_on_loopback_unless_told_otherwise(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The UI has no login: by default `dev` must hand `dagster dev` the loopback host (which
+    it passes to the webserver's --host); the e2e suite checks the live listening socket."""
+    monkeypatch.chdir(project)
+    argv = run_dev(monkeypatch).argv
+    assert argv[argv.index("--host") + 1] == "127.0.0.1"
+    assert argv.count("--host") == 1 and "0.0.0.0" not in argv
+    assert devserver.DEFAULT_HOST == "127.0.0.1"
+
+
+def test_listening_hosts_reads_the_kernels_socket_table() -> None:
+    with socket.socket() as loopback, socket.socket(socket.AF_INET6) as any_v6:
+        loopback.bind(("127.0.0.1", 0))
+        loopback.listen()
+        any_v6.bind(("::", 0))
+        any_v6.listen()
+        port = loopback.getsockname()[1]
+        assert listening_hosts(port) == {"127.0.0.1"}
+        assert listening_hosts(any_v6.getsockname()[1]) == {"::"}
+    assert listening_hosts(port) == set()  # closed

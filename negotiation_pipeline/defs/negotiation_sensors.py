@@ -24,6 +24,7 @@ from negotiation_pipeline.defs.resources import (
     SlackResource,
 )
 from negotiation_pipeline.defs.sandbox_influencers import answer_sent_mail
+from negotiation_pipeline.domain.redaction import redact_text
 from negotiation_pipeline.integrations.mail import MailCursor
 from negotiation_pipeline.integrations.slack import run_failure
 from negotiation_pipeline.workflow.replies import NewMailBatch, list_new_mail
@@ -148,7 +149,7 @@ def run_failure_slack_sensor(context: dg.RunFailureSensorContext, slack: SlackRe
     message = run_failure(
         job_name=run.job_name,
         run_id=run.run_id,
-        error=failure_text(context),
+        error=redact_text(failure_text(context)),  # step errors may quote URLs with keys
         run_url=slack.run_url(run.run_id),
     )
     delivery = slack.send([message], key=f"run-failure:{run.run_id}")

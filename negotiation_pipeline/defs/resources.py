@@ -24,8 +24,10 @@ from negotiation_pipeline.integrations.clickup.client import (
 from negotiation_pipeline.integrations.clickup.sandbox import SandboxTaskSource
 from negotiation_pipeline.integrations.llm.client import (
     DEFAULT_MAX_CHARS,
-    DEFAULT_TIMEOUT_SECONDS,
     IntentOpinionClient,
+)
+from negotiation_pipeline.integrations.llm.client import (
+    DEFAULT_TIMEOUT_SECONDS as LLM_TIMEOUT_SECONDS,
 )
 from negotiation_pipeline.integrations.mail import (
     ImapConfig,
@@ -37,7 +39,12 @@ from negotiation_pipeline.integrations.mail import (
     SmtpConfig,
     SmtpSender,
 )
-from negotiation_pipeline.integrations.resilience import Deadline, configure_error_notifier
+from negotiation_pipeline.integrations.resilience import (
+    Deadline,
+    configure_error_notifier,
+    describe_failure,
+)
+from negotiation_pipeline.integrations.roster.fetch import DEFAULT_MAX_BYTES, FetchLimits
 from negotiation_pipeline.integrations.roster.reader import RosterRow, read_roster
 from negotiation_pipeline.integrations.slack import (
     BotSlack,
@@ -130,13 +137,30 @@ class SandboxTaskSourceResource(CampaignTaskSourceResource):
 
 
 class RosterResource(dg.ConfigurableResource):
-    """The influencer roster CSV: the campaign's own roster URL, else this default."""
+    """The influencer roster CSV: the campaign's own roster URL, else this default.
 
-    default_source: str = Field(description="path or https URL of the default roster (ROSTER_URL)")
-    timeout_seconds: float = Field(default=30.0, gt=0)
+    The default is the operator's (ROSTER_URL): a path or any http(s) URL. A campaign's URL
+    comes from the ClickUp form and may only be https to a public host."""
 
-    def read(self, source: str | None = None) -> list[RosterRow]:
-        return read_roster(source or self.default_source, timeout=self.timeout_seconds)
+    default_source: str = Field(
+        description="path or http(s) URL of the default roster (ROSTER_URL)"
+    )
+    timeout_seconds: float = Field(default=60.0, gt=0, description="total time per download")
+    max_bytes: int = Field(default=DEFAULT_MAX_BYTES, gt=0, description="largest roster accepted")
+
+    def read(self, campaign_url: str | None = None) -> list[RosterRow]:
+        """The campaign's roster when it names one, else the operator's default roster."""
+        if campaign_url:
+            return read_roster(campaign_url, trusted=False, limits=self._limits())
+        return read_roster(self.default_source, trusted=True, limits=self._limits())
+
+    def _limits(self) -> FetchLimits:
+        return FetchLimits(
+            max_bytes=self.max_bytes,
+            connect_timeout_s=min(10.0, self.timeout_seconds),
+            read_timeout_s=min(30.0, self.timeout_seconds),
+            total_timeout_s=self.timeout_seconds,
+        )
 
 
 # --- mail ----------------------------------------------------------------------------------------
@@ -289,7 +313,9 @@ class SlackResource(dg.ConfigurableResource):
         self._budget_left = None
 
         def post_api_error(api_name: str, error: BaseException, attempts: int) -> None:
-            self.send([api_error(api_name=api_name, attempts=attempts, error=str(error))])
+            self.send(
+                [api_error(api_name=api_name, attempts=attempts, error=describe_failure(error))]
+            )
 
         configure_error_notifier(post_api_error)
 
@@ -423,7 +449,7 @@ class ChatCompletionsSecondOpinionResource(SecondOpinionResource):
     api_url: str = Field(description="API base such as https://api.openai.com/v1 (LLM_API_URL)")
     api_key: str = Field(default="", description="bind dg.EnvVar('LLM_API_KEY')")
     model: str = Field(description="model name (LLM_MODEL)")
-    timeout_seconds: float = Field(default=DEFAULT_TIMEOUT_SECONDS, gt=0, le=30)
+    timeout_seconds: float = Field(default=LLM_TIMEOUT_SECONDS, gt=0, le=30)
     max_chars: int = Field(default=DEFAULT_MAX_CHARS, gt=0, le=20_000)
 
     @contextmanager

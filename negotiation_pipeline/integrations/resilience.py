@@ -29,6 +29,8 @@ import httpx
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 from tenacity.stop import stop_base
 
+from negotiation_pipeline.domain.redaction import redact_text
+
 log = logging.getLogger(__name__)
 
 P = ParamSpec("P")
@@ -145,15 +147,59 @@ def _sleep(seconds: float) -> None:
     sleep(seconds)  # looked up at call time so tests can replace it
 
 
-def _describe(exc: BaseException) -> str:
+def attempts_text(count: int) -> str:
+    """The count with its noun: 1 attempt, 3 attempts."""
+    return f"{count} attempt" if count == 1 else f"{count} attempts"
+
+
+def error_body_reason(response: httpx.Response) -> str:
+    """The reason an API put in its JSON error body, redacted and short: ClickUp's
+    `{"err": ..., "ECODE": ...}`, or an `error`/`message` field; "" when there is none."""
+    try:
+        body = response.json()
+    except (ValueError, UnicodeDecodeError, httpx.ResponseNotRead):  # a streamed body: unread
+        return ""
+    if not isinstance(body, dict):
+        return ""
+    text = next(
+        (body[key] for key in ("err", "error", "message") if isinstance(body.get(key), str)), ""
+    )
+    code = body.get("ECODE") or body.get("code")
+    reason = text.strip()
+    if isinstance(code, str | int) and not isinstance(code, bool) and str(code).strip():
+        reason = f"{reason} (ECODE {code})" if reason else f"ECODE {code}"
+    return redact_text(_printable(reason))[:200]
+
+
+def _printable(text: str) -> str:
+    return "".join(c if c.isprintable() else " " for c in text)
+
+
+def describe_failure(exc: BaseException) -> str:
+    """One line for operators: what failed, where, and why, with every secret redacted. For an
+    HTTP error the host, method, path and status, plus the API's own reason when it gave one;
+    never `str()` of an httpx error, which carries the full URL (query keys included)."""
     if isinstance(exc, httpx.HTTPStatusError):
-        request = exc.request
-        return f"HTTP {exc.response.status_code} on {request.method} {request.url.path}"
-    return f"{type(exc).__name__}: {exc}"
+        request, response = exc.request, exc.response
+        reason = error_body_reason(response)
+        text = (
+            f"HTTP {response.status_code} from {request.url.host} on "
+            f"{request.method} {request.url.path}" + (f": {reason}" if reason else "")
+        )
+    elif isinstance(exc, httpx.RequestError):
+        where = ""
+        with contextlib.suppress(RuntimeError):  # an error raised before a request existed
+            where = f" ({exc.request.method} {exc.request.url.host}{exc.request.url.path})"
+        text = f"{type(exc).__name__}{where}: {exc}"
+    else:
+        text = f"{type(exc).__name__}: {exc}"
+    return redact_text(text)
 
 
 def _notify(api_name: str, exc: BaseException, attempts: int) -> None:
-    log.error("%s call failed after %d attempt(s): %s", api_name, attempts, _describe(exc))
+    log.error(
+        "%s call failed after %s: %s", api_name, attempts_text(attempts), describe_failure(exc)
+    )
     notifier = _notifier
     if notifier is None:
         return
@@ -172,7 +218,7 @@ def _log_retry(api_name: str, attempts: int) -> Callable[[RetryCallState], None]
             api_name,
             state.attempt_number,
             attempts,
-            _describe(exc) if exc else "?",
+            describe_failure(exc) if exc else "?",
             wait,
         )
 

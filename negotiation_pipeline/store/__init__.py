@@ -27,6 +27,7 @@ from negotiation_pipeline.store.base import (
     StoreNotFoundError,
     UnitOfWork,
 )
+from negotiation_pipeline.store.errors import StoreAccessError
 from negotiation_pipeline.store.paths import (
     DB_ENV_VAR,
     default_db_location,
@@ -65,6 +66,7 @@ __all__ = [
     "SQLiteStore",
     "SQLiteUnitOfWork",
     "SchemaVersionError",
+    "StoreAccessError",
     "StoreError",
     "StoreNotFoundError",
     "StoredNegotiation",

@@ -29,8 +29,10 @@ from contextlib import AbstractContextManager, contextmanager, suppress
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
+from negotiation_pipeline.domain.redaction import redact_query, redact_text
 from negotiation_pipeline.store.base import StoreError, StoreNotFoundError
 from negotiation_pipeline.store.dialect import POSTGRES
+from negotiation_pipeline.store.errors import StoreAccessError, postgres_error
 from negotiation_pipeline.store.paths import is_postgres_url
 from negotiation_pipeline.store.postgres_schema import apply_postgres_schema
 from negotiation_pipeline.store.repositories import (
@@ -56,10 +58,13 @@ _INHERITED_CONNECTIONS: list[Any] = []
 
 
 def redact_url(url: str) -> str:
-    """The URL with any password replaced by ***, for messages and logs."""
+    """The URL with any password and every query value (`?password=`, `sslpassword=`) replaced
+    by ***, for messages and logs. The user name stays: it helps find the right account."""
     parts = urlsplit(url)
+    if parts.query:
+        parts = parts._replace(query=redact_query(parts.query))
     if parts.password is None:
-        return url
+        return urlunsplit(parts)
     host = parts.hostname or ""
     if parts.port is not None:
         host = f"{host}:{parts.port}"
@@ -115,7 +120,10 @@ class PostgresStore(Repositories):
         self._local = threading.local()
         super().__init__(POSTGRES, self._scope)
         self._lock_key = 0  # set below, once the schema is known
-        self._prepare_schema(create)
+        try:
+            self._prepare_schema(create)
+        except self._psycopg.Error as exc:
+            raise postgres_error(self.location, exc) from exc
         with self._scope(True) as conn:
             self.schema_version = self._apply_schema(conn, create)
 
@@ -199,8 +207,10 @@ class PostgresStore(Repositories):
             if write:
                 conn.execute("SELECT pg_advisory_xact_lock(%s)", (self._lock_key,))
             yield conn
-        except BaseException:
+        except BaseException as exc:
             self._rollback(conn)
+            if isinstance(exc, self._psycopg.Error):  # also SQL run in the block
+                raise postgres_error(self.location, exc) from exc
             raise
         failed = self._psycopg.pq.TransactionStatus.INERROR
         if conn.info.transaction_status == failed:
@@ -213,6 +223,9 @@ class PostgresStore(Repositories):
             )
         try:
             conn.execute("COMMIT")
+        except self._psycopg.Error as exc:
+            self._rollback(conn)
+            raise postgres_error(self.location, exc) from exc
         except BaseException:
             self._rollback(conn)
             raise
@@ -254,7 +267,10 @@ class PostgresStore(Repositories):
             )
         except psycopg.OperationalError as exc:
             # libpq's message names host and port, never the password.
-            raise StoreError(f"cannot connect to PostgreSQL at {self.location}: {exc}") from exc
+            raise StoreAccessError(
+                f"cannot connect to PostgreSQL at {self.location}: {redact_text(str(exc))}",
+                database=self.location,
+            ) from exc
         # jsonb comes back as its text, so the shared codec restores tagged Decimals exactly.
         conn.adapters.register_loader("jsonb", psycopg.types.string.TextLoader)
         conn.execute("SET TIME ZONE 'UTC'")

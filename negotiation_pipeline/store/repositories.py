@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 
 from negotiation_pipeline.domain.audit import AuditEntry
 from negotiation_pipeline.domain.campaign import Campaign
+from negotiation_pipeline.domain.redaction import redact_data
 from negotiation_pipeline.domain.state_machine import NegotiationStateMachine
 from negotiation_pipeline.domain.types import TERMINAL_STATES, EventType
 from negotiation_pipeline.store import codec
@@ -105,7 +106,9 @@ class SqlAuditLog(SqlRepository):
             if entry.timestamp is None
             else self._dialect.trusted_timestamp(entry.timestamp)
         )
-        return row_codec.audit_values(entry, stamp)
+        # Error texts and details may quote URLs with keys; the email body is evidence, kept as is.
+        redacted = entry.model_copy(update={"metadata": redact_data(entry.metadata)})
+        return row_codec.audit_values(redacted, stamp)
 
 
 # --- negotiation state -------------------------------------------------------------------------

@@ -17,12 +17,13 @@ import os
 import sqlite3
 import threading
 from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, contextmanager, suppress
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from negotiation_pipeline.store.base import StoreError, StoreNotFoundError
 from negotiation_pipeline.store.dialect import SQLITE
+from negotiation_pipeline.store.errors import sqlite_error
 from negotiation_pipeline.store.repositories import (
     BoundUnitOfWork,
     Repositories,
@@ -65,7 +66,10 @@ class SQLiteStore(Repositories):
         if not create and not self.path.is_file():
             raise StoreNotFoundError(f"database file not found: {self.path}")
         if create:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise sqlite_error(self.path, exc) from exc
         self._busy_timeout_s = busy_timeout_s
         self._local = threading.local()
         super().__init__(SQLITE, self._scope)
@@ -91,6 +95,16 @@ class SQLiteStore(Repositories):
 
     @contextmanager
     def _scope(self, write: bool) -> Iterator[sqlite3.Connection]:
+        """One transaction; a database failure (also one raised by SQL in the block) leaves as
+        a StoreAccessError naming this file and what the failure means."""
+        try:
+            with self._transaction(write) as conn:
+                yield conn
+        except sqlite3.Error as exc:
+            raise sqlite_error(self.path, exc, self._busy_timeout_s) from exc
+
+    @contextmanager
+    def _transaction(self, write: bool) -> Iterator[sqlite3.Connection]:
         conn = self._thread_connection(open_new=True)
         assert conn is not None
         if conn.in_transaction:
@@ -102,14 +116,12 @@ class SQLiteStore(Repositories):
         try:
             yield conn
         except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
+            _rollback_quietly(conn)
             raise
         try:
             conn.execute("COMMIT")
         except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
+            _rollback_quietly(conn)
             raise
 
     def _thread_connection(self, *, open_new: bool) -> sqlite3.Connection | None:
@@ -137,6 +149,13 @@ class SQLiteStore(Repositories):
         # 32 MB page cache (default 2 MB): the six audit indexes stay hot on bulk inserts.
         conn.execute("PRAGMA cache_size=-32000")
         return conn
+
+
+def _rollback_quietly(conn: sqlite3.Connection) -> None:
+    """Roll back after a failure; a failing ROLLBACK (disk gone) must not hide that failure."""
+    if conn.in_transaction:
+        with suppress(sqlite3.Error):
+            conn.execute("ROLLBACK")
 
 
 def open_store(

@@ -201,3 +201,11 @@ def test_instance_storage_works_on_a_real_postgres_server(
         assert run.run_id == result.run_id and run.tags["negotiation/db"] == "sqlite"
     finally:
         instance.dispose()
+
+
+def test_only_the_webserver_publishes_a_port_and_only_on_loopback() -> None:
+    """The UI and GraphQL have no login: reachable from this host only (README, Security)."""
+    services = load("docker-compose.yaml")["services"]
+    published = {name: spec.get("ports", []) for name, spec in services.items()}
+    assert {name for name, ports in published.items() if ports} == {"webserver"}
+    assert all(str(port).startswith("127.0.0.1:") for port in published["webserver"])

@@ -9,6 +9,7 @@ of the server log so a red test says what Dagster said.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import shutil
 import signal
@@ -87,6 +88,26 @@ class DevServer:
                     f"--- dagster dev log ---\n{self.log_tail()}"
                 )
             time.sleep(poll_s)
+
+
+def listening_hosts(port: int) -> set[str]:
+    """The local addresses with a TCP socket in LISTEN state on `port` (Linux /proc/net/tcp
+    and tcp6: hex address, each 32-bit word little-endian; state 0A = LISTEN)."""
+    found: set[str] = set()
+    for table in ("tcp", "tcp6"):
+        try:
+            lines = Path(f"/proc/net/{table}").read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            address_hex, port_hex = fields[1].split(":")
+            if fields[3] != "0A" or int(port_hex, 16) != port:
+                continue
+            raw = bytes.fromhex(address_hex)
+            ordered = b"".join(raw[i : i + 4][::-1] for i in range(0, len(raw), 4))
+            found.add(str(ipaddress.ip_address(ordered)))
+    return found
 
 
 def free_loopback_port() -> int:

@@ -21,7 +21,7 @@ import pytest
 
 from negotiation_pipeline.integrations.dagster_webserver import RunSummary
 from negotiation_pipeline.store import Agreement, open_store
-from tests.e2e.conftest import REPO_ROOT, DevServer
+from tests.e2e.conftest import REPO_ROOT, DevServer, listening_hosts
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
@@ -51,6 +51,11 @@ def ingestion_runs(dev_server: DevServer) -> dict[str, RunSummary]:
     return dev_server.wait_for(
         f"{SENSOR} runs of {sorted(expected)} to finish", finished_runs, INGESTION_TIMEOUT_S
     )
+
+
+def test_the_unauthenticated_ui_listens_on_loopback_only(dev_server: DevServer) -> None:
+    port = int(dev_server.url.rsplit(":", 1)[1])
+    assert listening_hosts(port) == {"127.0.0.1"}
 
 
 def test_instance_uses_the_copied_dagster_yaml(dev_server: DevServer) -> None:

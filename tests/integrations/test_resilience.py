@@ -3,11 +3,15 @@ it waits, and that the last failure is raised and notified once. Sleeps are reco
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
+from pathlib import Path
 
+import dagster as dg
 import httpx
 import pytest
 
+from negotiation_pipeline.defs.resources import LogSlackResource
 from negotiation_pipeline.integrations import resilience
 from negotiation_pipeline.integrations.resilience import (
     configure_error_notifier,
@@ -146,3 +150,68 @@ def test_failing_notifier_does_not_hide_the_error(fake: FakeClickUp, sleeps: lis
             getter(fake)()
     finally:
         configure_error_notifier(None)
+
+
+def test_final_failure_log_says_1_attempt_and_3_attempts(
+    fake: FakeClickUp, sleeps: list[float], caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level("ERROR", logger="negotiation_pipeline.integrations.resilience")
+    with pytest.raises(httpx.HTTPStatusError):
+        getter(fake, token="pk_wrong")()  # 401: not retried
+    fake.inject_500(3)
+    with pytest.raises(httpx.HTTPStatusError):
+        getter(fake)()
+    lines = [r.getMessage() for r in caplog.records]
+    assert any("failed after 1 attempt:" in line for line in lines), lines
+    assert any("failed after 3 attempts:" in line for line in lines), lines
+    assert not any("attempt(s)" in line or "1 attempts" in line for line in lines)
+
+
+def test_describe_failure_names_host_path_and_clickups_reason(
+    fake: FakeClickUp, sleeps: list[float]
+) -> None:
+    with pytest.raises(httpx.HTTPStatusError) as caught:
+        getter(fake, token="pk_wrong")()
+    text = resilience.describe_failure(caught.value)
+    assert text == (
+        "HTTP 401 from 127.0.0.1 on GET /api/v2/task/t1: Token invalid (ECODE OAUTH_025)"
+    )
+
+
+def test_describe_failure_never_shows_query_keys_or_userinfo(sleeps: list[float]) -> None:
+    @resilient_api_call("roster")
+    def fetch() -> None:
+        httpx.get("http://user:pw@127.0.0.1:9/r.csv?key=SECRETKEY", timeout=0.5)
+
+    with pytest.raises(httpx.TransportError) as caught:
+        fetch()
+    text = resilience.describe_failure(caught.value)
+    assert "SECRETKEY" not in text and "pw" not in text
+    assert text.startswith("ConnectError (GET 127.0.0.1/r.csv): ")
+
+    request = httpx.Request("GET", "https://h.example/r.csv?key=SECRETKEY")
+    status = httpx.HTTPStatusError(
+        "Client error '404 Not Found' for url 'https://h.example/r.csv?key=SECRETKEY'",
+        request=request,
+        response=httpx.Response(404, request=request, text="<html>nope</html>"),
+    )
+    assert resilience.describe_failure(status) == "HTTP 404 from h.example on GET /r.csv"
+    assert "SECRETKEY" not in resilience.describe_failure(RuntimeError(str(status)))
+
+
+def test_the_slack_alert_after_one_attempt_says_1_attempt(
+    fake: FakeClickUp, sleeps: list[float], tmp_path: Path
+) -> None:
+    """The production wiring (SlackResource registers the notifier) into the sandbox Slack."""
+    slack = LogSlackResource(jsonl_path=str(tmp_path / "slack.jsonl"))
+    slack.setup_for_execution(dg.build_init_resource_context())
+    try:
+        with pytest.raises(httpx.HTTPStatusError):
+            getter(fake, token="pk_wrong")()  # 401: not retried
+    finally:
+        slack.teardown_after_execution(dg.build_init_resource_context())
+    [alert] = [json.loads(line) for line in (tmp_path / "slack.jsonl").read_text().splitlines()]
+    assert alert["text"] == (
+        "API error: clickup failed after 1 attempt: HTTP 401 from 127.0.0.1 on GET /api/v2/task/t1:"
+        " Token invalid (ECODE OAUTH_025)"
+    )

@@ -7,7 +7,7 @@ the waits the policy chose are asserted instead of waited for.
 Claims:
 - ClickUp client: 429 waits until X-RateLimit-Reset (measured against the server's Date),
   500 backs off, a read timeout is retried; each recovers with every task. When every attempt
-  fails the caller gets the HTTP error (or `ClickUpError` for malformed JSON) and the error
+  fails the caller gets a `ClickUpError` naming host, request and cause and the error
   notifier is called exactly once; wired to the Slack resource, that is one Slack message on the
   Slack fake, without the token.
 - clickup_campaign_sensor (evaluate_tick, real Dagster test instance): a listing that fails on
@@ -37,7 +37,12 @@ from negotiation_pipeline.defs.resources import (
 from negotiation_pipeline.defs.sensors import clickup_campaign_sensor
 from negotiation_pipeline.defs.task_cursor import TaskCursor
 from negotiation_pipeline.integrations import resilience
-from negotiation_pipeline.integrations.clickup.client import ClickUpClient, ClickUpError
+from negotiation_pipeline.integrations.clickup.client import (
+    ClickUpClient,
+    ClickUpConnectionError,
+    ClickUpError,
+    ClickUpHTTPError,
+)
 from negotiation_pipeline.integrations.slack.client import (
     BotSlack,
     SlackError,
@@ -129,18 +134,24 @@ def test_final_failure_raises_a_clear_error_and_notifies_once(
         fake_clickup.inject_429(times=3, reset_in_s=600)
     else:
         fake_clickup.inject_timeout(times=3, delay_s=LATE_S)
-    expected: type[Exception] = (
-        httpx.TimeoutException if fault == "timeout" else httpx.HTTPStatusError
+    expected: type[ClickUpError] = (
+        ClickUpConnectionError if fault == "timeout" else ClickUpHTTPError
     )
     with pytest.raises(expected) as caught:
         clickup.list_tasks_updated_since(0)
     if fault != "timeout":
-        assert f"{fault} " in str(caught.value)  # "Server error '500 …'" names the status
+        assert f"HTTP {fault} " in str(caught.value)  # names the status
+    assert str(caught.value).startswith("ClickUp 127.0.0.1:")  # names the system and host
     assert fake_clickup.token not in str(caught.value)
     assert len(fake_clickup.requests) == 3
     assert len(waits) == 2 and max(waits) <= resilience.RATE_LIMIT_MAX_WAIT_S
     assert [(api, attempts) for api, _, attempts in notified] == [("clickup", 3)]
-    assert notified[0][1] is caught.value
+    notified_error = notified[0][1]  # the notifier saw the last attempt's httpx error
+    if fault == "timeout":
+        assert isinstance(notified_error, httpx.TimeoutException)
+    else:
+        assert isinstance(notified_error, httpx.HTTPStatusError)
+        assert notified_error.response.status_code == int(fault)
 
 
 def test_malformed_json_is_a_clickup_error_notified_once(
@@ -169,7 +180,7 @@ def test_final_clickup_failure_posts_one_slack_alert_without_the_token(
         resource.setup_for_execution(dg.build_init_resource_context())
         try:
             fake_clickup.inject_500(times=3)
-            with pytest.raises(httpx.HTTPStatusError):
+            with pytest.raises(ClickUpHTTPError):
                 clickup.get_task(VALID_LUMEN)
         finally:
             resource.teardown_after_execution(dg.build_init_resource_context())

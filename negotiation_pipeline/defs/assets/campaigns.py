@@ -9,7 +9,6 @@ The work itself is in the integrations and the domain; these functions wire it t
 # No `from __future__ import annotations`: Dagster reads these annotations at definition time.
 from collections.abc import Sequence
 from typing import Any
-from urllib.parse import urlsplit
 
 import dagster as dg
 
@@ -21,6 +20,7 @@ from negotiation_pipeline.defs.resources import (
 )
 from negotiation_pipeline.domain.audit import AuditEntry
 from negotiation_pipeline.domain.campaign import Campaign
+from negotiation_pipeline.domain.redaction import redact_text, redact_url
 from negotiation_pipeline.domain.roster import InfluencerProfile, RosterSkip, select_influencers
 from negotiation_pipeline.domain.types import EventType
 from negotiation_pipeline.integrations.clickup.fields import (
@@ -89,9 +89,11 @@ def campaign(
     except CampaignValidationError as exc:
         _reject_task(context, task_id, task_date_updated, exc.errors, clickup, store)
         labels = ", ".join(dict.fromkeys(label for label, _ in exc.errors))
+        details = "; ".join(f"{label}: {message}" for label, message in exc.errors)
         raise dg.Failure(
-            description=f"ClickUp task {task_id} is not a valid campaign; bad fields: {labels}. "
-            + "; ".join(f"{label}: {message}" for label, message in exc.errors),
+            description=redact_text(
+                f"ClickUp task {task_id} is not a valid campaign; bad fields: {labels}. {details}"
+            ),
             metadata={"bad_fields": labels, "error_count": len(exc.errors)},
             allow_retries=False,
         ) from exc
@@ -196,17 +198,18 @@ def campaign_influencers(
 ) -> dg.Output[list[InfluencerProfile]]:
     source = campaign.roster_url or roster.default_source
     try:
-        rows = roster.read(source)
+        rows = roster.read(campaign.roster_url)
     except RosterReadError as exc:
+        # The message names the source with its secrets redacted and never quotes its content.
         with store.open() as db:
             db.audit.insert(
                 AuditEntry(
                     event_type=EventType.ERROR,
                     campaign_id=campaign.campaign_id,
-                    metadata={"stage": "roster", "roster": _safe_source(source), "error": str(exc)},
+                    metadata={"stage": "roster", "roster": redact_url(source), "error": str(exc)},
                 )
             )
-        raise dg.Failure(f"campaign {campaign.campaign_id}: {exc}", allow_retries=False) from exc
+        raise dg.Failure(f"campaign {campaign.campaign_id}: {exc}", allow_retries=False) from None
 
     selection = select_influencers(rows, list(campaign.influencers), campaign.platform)
     with store.open() as db:
@@ -218,7 +221,7 @@ def campaign_influencers(
     return dg.Output(
         selection.selected,
         metadata={
-            "roster": _safe_source(source),
+            "roster": redact_url(source),
             "roster_rows": len(rows),
             "selected": len(selection.selected),
             "skipped": len(selection.skipped),
@@ -245,11 +248,3 @@ def _skips_markdown(skips: Sequence[RosterSkip]) -> str:
 
 def _md_cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
-
-
-def _safe_source(source: str) -> str:
-    """A roster URL without its query string (published-sheet links may carry a key)."""
-    parts = urlsplit(source)
-    if parts.scheme in ("http", "https"):
-        return f"{parts.scheme}://{parts.netloc}{parts.path}"
-    return source

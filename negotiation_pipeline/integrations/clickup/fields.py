@@ -27,6 +27,7 @@ from pydantic import ValidationError
 from negotiation_pipeline.config_files import ConfigError, load_yaml
 from negotiation_pipeline.domain.campaign import Campaign
 from negotiation_pipeline.domain.money import MoneyError, parse_decimal
+from negotiation_pipeline.domain.redaction import redact_text
 from negotiation_pipeline.domain.roster import split_identifiers
 from negotiation_pipeline.domain.types import (
     DeliverableType,
@@ -34,6 +35,7 @@ from negotiation_pipeline.domain.types import (
     Platform,
     UsageRightsDuration,
 )
+from negotiation_pipeline.integrations.roster.policy import campaign_url_problem
 
 CONFIG_FILE = "campaign_fields.yaml"
 TASK_LABEL = "Task"  # label used for problems with the task itself (no id, not an object)
@@ -410,9 +412,12 @@ def _convert(spec: FieldSpec, value: Any, timezone: ZoneInfo) -> Any:
 
 
 def _url(value: Any) -> str:
+    """A campaign roster URL: https to a public host. The form is outside data, so a local path
+    or an internal address here would let anyone with form access read our files or network."""
     text = str(value).strip()
-    if not re.match(r"^https?://\S+$", text) and not text.startswith(("/", "~", ".")):
-        raise _FieldProblem(f"{text!r} is not an http(s) URL or a file path")
+    problem = campaign_url_problem(text)
+    if problem is not None:
+        raise _FieldProblem(f"{problem} (got {redact_text(text)[:200]!r})")
     return text
 
 

@@ -1,9 +1,14 @@
-"""Influencer roster CSV: read from a local path or an http(s) URL (SPEC §4)."""
+"""Influencer roster CSV: the operator's path or URL, or a campaign's public https URL."""
 
-from negotiation_pipeline.integrations.roster.reader import (
-    RosterReadError,
-    parse_roster_csv,
-    read_roster,
-)
+from negotiation_pipeline.integrations.roster.errors import RosterReadError, RosterSourceError
+from negotiation_pipeline.integrations.roster.fetch import AccessRules, FetchLimits
+from negotiation_pipeline.integrations.roster.reader import parse_roster_csv, read_roster
 
-__all__ = ["RosterReadError", "parse_roster_csv", "read_roster"]
+__all__ = [
+    "AccessRules",
+    "FetchLimits",
+    "RosterReadError",
+    "RosterSourceError",
+    "parse_roster_csv",
+    "read_roster",
+]

@@ -4,6 +4,14 @@ Returns raw rows (lower-case column → stripped cell text) for
 `negotiation_pipeline.domain.roster.select_influencers`, which turns bad cells into skips.
 Header names are trimmed and case-insensitive ("Average Views" and "average_views" both work);
 a missing column is an error naming it. Extra columns are ignored.
+
+Where a roster may come from depends on who named it (`trusted`):
+- the operator's own ROSTER_URL (trusted): a local path or any http(s) URL;
+- a campaign's roster URL from the ClickUp form (not trusted): https to a public host only,
+  checked after DNS and on every redirect (see `fetch`).
+Both are bounded in size and time. Error messages name the source with its secrets redacted
+and never quote what the source contains: a file that is not a roster (say /etc/passwd) must
+not leak its first line into a run failure, Slack or the audit log.
 """
 
 from __future__ import annotations
@@ -15,14 +23,22 @@ from pathlib import Path
 
 import httpx
 
+from negotiation_pipeline.domain.redaction import redact_text, redact_url
 from negotiation_pipeline.domain.roster import ROSTER_COLUMNS
 from negotiation_pipeline.integrations.resilience import resilient_api_call
+from negotiation_pipeline.integrations.roster.errors import RosterReadError, RosterSourceError
+from negotiation_pipeline.integrations.roster.fetch import (
+    AccessRules,
+    FetchLimits,
+    fetch_roster_text,
+    format_size,
+)
+from negotiation_pipeline.integrations.roster.policy import campaign_url_problem
 
 RosterRow = dict[str, str]
-
-
-class RosterReadError(ValueError):
-    """The roster cannot be read or lacks a required column; the message names the source."""
+_URL_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:")
+# Columns a roster may carry besides the required ones; named in errors, other headers counted.
+_KNOWN_COLUMNS = (*ROSTER_COLUMNS, "manager_email", "notes")
 
 
 def _canonical_header(name: str) -> str:
@@ -37,13 +53,12 @@ def parse_roster_csv(text: str, source: str = "roster") -> list[RosterRow]:
     except StopIteration:
         raise RosterReadError(f"{source} is empty (no header row)") from None
     except csv.Error as exc:
-        raise RosterReadError(f"{source} line {reader.line_num}: not CSV ({exc})") from exc
+        raise RosterReadError(f"{source} line {reader.line_num}: not CSV ({exc})") from None
     columns = [_canonical_header(h) for h in header]
     missing = [c for c in ROSTER_COLUMNS if c not in columns]
     if missing:
-        found = ", ".join(h.strip() for h in header if h.strip()) or "none"
         raise RosterReadError(
-            f"{source} is missing column(s) {', '.join(missing)} (found: {found})"
+            f"{source} is missing column(s) {', '.join(missing)} ({_found_columns(columns)})"
         )
     position = {c: columns.index(c) for c in ROSTER_COLUMNS}
     rows: list[RosterRow] = []
@@ -55,45 +70,100 @@ def parse_roster_csv(text: str, source: str = "roster") -> list[RosterRow]:
                 {c: (cells[i].strip() if i < len(cells) else "") for c, i in position.items()}
             )
     except csv.Error as exc:  # e.g. a cell over the csv module's 128 KiB field limit
-        raise RosterReadError(f"{source} line {reader.line_num}: not CSV ({exc})") from exc
+        raise RosterReadError(f"{source} line {reader.line_num}: not CSV ({exc})") from None
     return rows
 
 
+def _found_columns(columns: list[str]) -> str:
+    """What the header holds, without quoting it: known column names, other headers counted.
+    (The first line of a file that is no roster at all is its content, not a header.)"""
+    known = [c for c in columns if c in _KNOWN_COLUMNS]
+    others = sum(1 for c in columns if c and c not in _KNOWN_COLUMNS)
+    if not known:
+        return f"the first line holds no roster column; {others} other field(s)"
+    found = ", ".join(dict.fromkeys(known))
+    return f"found: {found}" + (f" and {others} other column(s)" if others else "")
+
+
 @resilient_api_call("roster")
-def _download(url: str, timeout: float) -> str:
-    # Published sheet exports answer with a redirect first.
-    with httpx.Client(timeout=timeout, follow_redirects=True) as client:
-        response = client.get(url)
-        response.raise_for_status()
-        return response.text
+def _download(url: str, rules: AccessRules, limits: FetchLimits) -> str:
+    return fetch_roster_text(url, rules, limits)
 
 
-def _safe_url(url: str) -> str:
-    """URL without query or fragment: published-sheet links may carry access keys there."""
-    parsed = httpx.URL(url)
-    return str(parsed.copy_with(query=None, fragment=None))
+def _is_url(text: str) -> bool:
+    return bool(_URL_SCHEME.match(text)) and not re.match(r"^[A-Za-z]:[\\/]", text)
 
 
-def read_roster(source: str | Path, *, timeout: float = 30.0) -> list[RosterRow]:
-    """Read a roster from a local path or an http(s) URL (retried per `resilient_api_call`)."""
-    text_source = str(source)
-    if text_source.startswith(("https://", "http://")):
-        shown = _safe_url(text_source)
-        try:
-            text = _download(text_source, timeout)
-        except httpx.HTTPStatusError as exc:
-            raise RosterReadError(
-                f"roster {shown} answered HTTP {exc.response.status_code}"
-            ) from exc
-        except httpx.TransportError as exc:
-            raise RosterReadError(f"roster {shown} could not be fetched: {exc}") from exc
-    else:
-        path = Path(text_source).expanduser()
-        try:
-            text = path.read_text(encoding="utf-8-sig")
-        except OSError as exc:
-            raise RosterReadError(f"roster file {path} cannot be read: {exc.strerror}") from exc
-        except UnicodeDecodeError as exc:
-            raise RosterReadError(f"roster file {path} is not UTF-8 text") from exc
-        shown = str(path)
-    return parse_roster_csv(text, source=f"roster {shown}")
+def read_roster(
+    source: str | Path,
+    *,
+    trusted: bool,
+    limits: FetchLimits | None = None,
+    rules: AccessRules | None = None,
+) -> list[RosterRow]:
+    """Read a roster. `trusted` = the operator named it (ROSTER_URL): a local path or any
+    http(s) URL. Otherwise only an https URL to a public host (`rules` defaults to
+    `AccessRules.campaign()`; tests pass their own address policy, resolver and TLS context).
+    Remote reads are retried per `resilient_api_call`."""
+    limits = limits or FetchLimits()
+    text_source = str(source).strip()
+    if isinstance(source, Path) or not _is_url(text_source):
+        if not trusted:
+            raise RosterSourceError(
+                f"campaign roster {_shown_path(text_source)} is a local path: a campaign's "
+                "roster must be an https:// URL (local files only from ROSTER_URL)"
+            )
+        return _read_file(Path(text_source).expanduser(), limits)
+    shown = redact_url(text_source)
+    kind = "roster" if trusted else "campaign roster"
+    scheme = text_source.partition(":")[0].lower()
+    if scheme not in ("http", "https") or (not trusted and scheme != "https"):
+        wanted = "http(s)" if trusted else "https"
+        raise RosterSourceError(f"{kind} {shown} is not an {wanted}:// URL")
+    if not trusted:
+        problem = campaign_url_problem(text_source)
+        if problem is not None:
+            raise RosterSourceError(f"{kind} {shown} refused: it {problem}")
+    chosen = rules or (AccessRules.operator() if trusted else AccessRules.campaign())
+    try:
+        text = _download(text_source, chosen, limits)
+    except RosterSourceError as exc:
+        raise RosterSourceError(f"{kind} {shown} refused: {exc}") from None
+    except httpx.HTTPStatusError as exc:
+        reason = exc.response.reason_phrase
+        raise RosterReadError(
+            f"{kind} {shown} answered HTTP {exc.response.status_code}"
+            + (f" {reason}" if reason else "")
+        ) from None
+    except httpx.TimeoutException as exc:
+        raise RosterReadError(
+            f"{kind} {shown} timed out ({type(exc).__name__}; connect limit "
+            f"{limits.connect_timeout_s:g} s, read limit {limits.read_timeout_s:g} s)"
+        ) from None
+    except httpx.HTTPError as exc:
+        raise RosterReadError(
+            f"{kind} {shown} could not be fetched: {type(exc).__name__}: {redact_text(str(exc))}"
+        ) from None
+    return parse_roster_csv(text, source=f"{kind} {shown}")
+
+
+def _shown_path(text: str) -> str:
+    return repr(redact_text(text[:200]))
+
+
+def _read_file(path: Path, limits: FetchLimits) -> list[RosterRow]:
+    shown = f"roster file {path}"
+    try:
+        with path.open("rb") as handle:  # bounded: a device or FIFO has no size to check
+            data = handle.read(limits.max_bytes + 1)
+    except OSError as exc:
+        raise RosterReadError(f"{shown} cannot be read: {exc.strerror}") from None
+    if len(data) > limits.max_bytes:
+        raise RosterSourceError(f"{shown} is larger than the {format_size(limits.max_bytes)} limit")
+    if b"\x00" in data:
+        raise RosterReadError(f"{shown} is binary data, not CSV text")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise RosterReadError(f"{shown} is not UTF-8 text") from None
+    return parse_roster_csv(text, source=shown)

@@ -20,6 +20,7 @@ from typing import Any, Protocol
 
 import httpx
 
+from negotiation_pipeline.domain.redaction import redact_text
 from negotiation_pipeline.integrations.resilience import (
     DEFAULT_ATTEMPTS,
     Deadline,
@@ -87,7 +88,7 @@ class _Poster:
     def _scrub(self, text: str) -> str:
         for secret in self._secrets:
             text = text.replace(secret, "***")
-        return text
+        return redact_text(text)  # also URL keys and tokens the text quotes from elsewhere
 
     def _post_with_retries(
         self, what: str, attempt: Callable[[Deadline | None], None], deadline: Deadline | None

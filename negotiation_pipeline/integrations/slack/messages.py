@@ -22,6 +22,7 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 from negotiation_pipeline.domain.money import format_usd
+from negotiation_pipeline.domain.redaction import redact_data, redact_text
 
 HEADER_MAX = 150
 SECTION_TEXT_MAX = 3000
@@ -139,9 +140,10 @@ def _money(amount: Decimal | None) -> str:
 
 
 def _message(channel: SlackChannel, fallback: str, blocks: list[Block]) -> SlackMessage:
-    """`fallback` is plain words and data, never markup: it is escaped here, as a whole."""
-    kept = [block for block in blocks if block.get("elements", True)][:BLOCKS_MAX]
-    return SlackMessage(channel, truncate(escape(fallback), FALLBACK_TEXT_MAX), tuple(kept))
+    """`fallback` is plain words and data, never markup: it is redacted and escaped here, whole."""
+    kept = redact_data([block for block in blocks if block.get("elements", True)][:BLOCKS_MAX])
+    fallback_text = truncate(escape(redact_text(fallback)), FALLBACK_TEXT_MAX)
+    return SlackMessage(channel, fallback_text, tuple(kept))
 
 
 def _thread_context(thread_id: str | None) -> Block:
@@ -280,7 +282,8 @@ def api_error(*, api_name: str, attempts: int, error: str, operation: str = "") 
         *fields(pairs),
         section("*Last error*\n" + quoted(error, SECTION_TEXT_MAX - 20)),
     ]
-    fallback = f"API error: {api_name} failed after {attempts} attempts: {error.strip()[:300]}"
+    tries = f"{attempts} attempt" + ("" if attempts == 1 else "s")
+    fallback = f"API error: {api_name} failed after {tries}: {error.strip()[:300]}"
     return _message(SlackChannel.ERRORS, fallback, blocks)
 
 

@@ -5,11 +5,15 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 
-import httpx
 import pytest
 
 from negotiation_pipeline.integrations import resilience
-from negotiation_pipeline.integrations.clickup import CampaignTaskSource, ClickUpClient
+from negotiation_pipeline.integrations.clickup import (
+    CampaignTaskSource,
+    ClickUpClient,
+    ClickUpConnectionError,
+    ClickUpHTTPError,
+)
 from tests.fakes.clickup_server import FakeClickUp, make_task
 
 BASE_MS = 1_767_000_000_000
@@ -115,7 +119,7 @@ def test_500_three_times_raises_and_notifies_once(
     resilience.configure_error_notifier(lambda api, exc, n: calls.append((api, n)))
     try:
         fake.inject_500(3)
-        with pytest.raises(httpx.HTTPStatusError):
+        with pytest.raises(ClickUpHTTPError):
             client.post_comment("abc", "hello")
     finally:
         resilience.configure_error_notifier(None)
@@ -124,9 +128,9 @@ def test_500_three_times_raises_and_notifies_once(
 
 
 def test_404_not_retried(fake: FakeClickUp, client: ClickUpClient, sleeps: list[float]) -> None:
-    with pytest.raises(httpx.HTTPStatusError) as caught:
+    with pytest.raises(ClickUpHTTPError) as caught:
         client.get_task("missing")
-    assert caught.value.response.status_code == 404
+    assert caught.value.status_code == 404
     assert len(fake.requests) == 1 and sleeps == []
 
 
@@ -136,11 +140,63 @@ def test_wrong_token_401_not_retried_and_never_leaked(
     secret = "pk_WRONG_secret_value_123"
     caplog.set_level(logging.DEBUG)
     with ClickUpClient(fake.base_url, secret, fake.list_id) as bad:
-        with pytest.raises(httpx.HTTPStatusError) as caught:
+        with pytest.raises(ClickUpHTTPError) as caught:
             bad.list_tasks_updated_since(0, 1)
         assert secret not in repr(bad)
-    assert caught.value.response.status_code == 401
-    assert caught.value.response.json() == {"err": "Token invalid", "ECODE": "OAUTH_025"}
+    assert caught.value.status_code == 401
+    assert (caught.value.reason, caught.value.ecode) == (
+        "Token invalid (ECODE OAUTH_025)",
+        "OAUTH_025",
+    )
     assert len(fake.requests) == 1 and sleeps == []
     assert secret not in str(caught.value)
     assert secret not in caplog.text
+
+
+# --- operator messages: ClickUp, host, request, cause ------------------------------------------
+def test_4xx_message_names_clickup_host_request_and_clickups_reason(
+    fake: FakeClickUp, sleeps: list[float]
+) -> None:
+    bad = ClickUpClient(fake.base_url, "pk_12_WRONGTOKENVALUE", fake.list_id)
+    with bad, pytest.raises(ClickUpHTTPError) as caught:
+        bad.get_task("abc")
+    port = fake.base_url.split(":")[2].split("/")[0]
+    assert str(caught.value) == (
+        f"ClickUp 127.0.0.1:{port}: GET /task/abc answered HTTP 401 Unauthorized: "
+        "Token invalid (ECODE OAUTH_025)"
+    )
+    assert caught.value.__cause__ is None and caught.value.__suppress_context__
+
+
+def test_404_message_carries_clickups_err(fake: FakeClickUp, client: ClickUpClient) -> None:
+    with pytest.raises(
+        ClickUpHTTPError,
+        match=r"answered HTTP 404 Not Found: Task not found, "
+        r"deleted \(ECODE ITEM_013\)",
+    ):
+        client.post_comment("missing", "hi")
+
+
+def test_unreachable_clickup_names_host_and_network_cause(sleeps: list[float]) -> None:
+    client = ClickUpClient("http://127.0.0.1:9/api/v2", "pk_1_TOKEN", "42", timeout=1)
+    with client, pytest.raises(ClickUpConnectionError) as caught:
+        client.get_task("abc")
+    message = str(caught.value)
+    assert message.startswith("ClickUp 127.0.0.1:9: GET /task/abc failed: ConnectError: ")
+    assert "refused" in message.lower()
+
+
+def test_timeout_names_the_limit(fake: FakeClickUp, sleeps: list[float]) -> None:
+    fake.put_task(make_task("abc", BASE_MS))
+    fake.inject_timeout(times=3, delay_s=1.0)
+    client = ClickUpClient(fake.base_url, fake.token, fake.list_id, timeout=0.2)
+    expected = r"GET /task/abc timed out \(ReadTimeout, limit 0.2 s\)"
+    with client, pytest.raises(ClickUpConnectionError, match=expected):
+        client.get_task("abc")
+
+
+def test_comments_are_redacted_before_they_leave(fake: FakeClickUp, client: ClickUpClient) -> None:
+    fake.put_task(make_task("abc", BASE_MS))
+    client.post_comment("abc", "Influencer Roster URL: https://h.example/r.csv?key=SECRET9")
+    [comment] = fake.comments_for("abc")
+    assert comment["comment_text"] == "Influencer Roster URL: https://h.example/r.csv?key=***"

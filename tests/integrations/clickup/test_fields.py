@@ -185,3 +185,38 @@ def test_bad_yaml_is_a_config_error() -> None:
         FieldMapping.from_dict(
             {"fields": [{"label": "P", "field": "platform", "clickup_type": "number"}]}
         )
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        ("/etc/passwd", "must be an https:// URL (local paths are not allowed here)"),
+        ("~/rosters/spring.csv", "must be an https:// URL (local paths are not allowed here)"),
+        ("./roster.csv", "must be an https:// URL (local paths are not allowed here)"),
+        ("file:///etc/passwd", "must be an https:// URL, not file:"),
+        ("http://127.0.0.1:8080/internal/admin-export", "must be an https:// URL, not http:"),
+        ("https://127.0.0.1/internal/admin-export", "not a loopback address"),
+        ("https://[::1]/r.csv", "not a loopback address"),
+        ("https://2130706433/r.csv", "not a loopback address"),
+        ("https://169.254.169.254/latest/meta-data/", "not a cloud metadata address"),
+        ("https://192.168.1.20/r.csv", "not a private address"),
+        ("https://localhost/r.csv", "not the internal name 'localhost'"),
+    ],
+)
+def test_roster_url_must_be_https_to_a_public_host(value: str, problem: str) -> None:
+    errors = errors_of(set_value(sandbox_task(), "Influencer Roster URL", value))
+    assert problem in errors["Influencer Roster URL"]
+
+
+def test_roster_url_error_hides_the_key_it_was_given() -> None:
+    value = "http://sheets.example.com/export?key=SECRETKEY"
+    errors = errors_of(set_value(sandbox_task(), "Influencer Roster URL", value))
+    assert errors["Influencer Roster URL"] == (
+        "must be an https:// URL, not http: (got 'http://sheets.example.com/export?key=***')"
+    )
+
+
+def test_a_published_sheet_roster_url_is_kept() -> None:
+    url = "https://docs.google.com/spreadsheets/d/e/2PACX-1vQ/pub?gid=0&single=true&output=csv"
+    task = set_value(sandbox_task(), "Influencer Roster URL", url)
+    assert parse_campaign_task(task, FieldMapping.load()).roster_url == url

@@ -19,7 +19,7 @@ SANDBOX_ROSTER = Path(__file__).resolve().parents[3] / "sandbox" / "roster.csv"
 
 
 def test_sandbox_roster_file() -> None:
-    rows = read_roster(SANDBOX_ROSTER)
+    rows = read_roster(SANDBOX_ROSTER, trusted=True)
     assert len(rows) >= 20
     assert rows[0]["average_views"] == "42,000"
     result = select_influencers(rows, [], Platform.INSTAGRAM)
@@ -36,7 +36,7 @@ def test_headers_trimmed_and_case_insensitive(tmp_path: Path) -> None:
         'Ann,ann@example.test,instagram,@ann,"1,000",3%,x\n\n',
         encoding="utf-8",
     )
-    assert read_roster(path) == [
+    assert read_roster(path, trusted=True) == [
         {
             "name": "Ann",
             "email": "ann@example.test",
@@ -54,12 +54,12 @@ def test_missing_column_is_named(tmp_path: Path) -> None:
     with pytest.raises(
         RosterReadError, match="missing column\\(s\\) average_views, engagement_rate"
     ):
-        read_roster(path)
+        read_roster(path, trusted=True)
 
 
 def test_missing_file(tmp_path: Path) -> None:
     with pytest.raises(RosterReadError, match="cannot be read"):
-        read_roster(tmp_path / "nope.csv")
+        read_roster(tmp_path / "nope.csv", trusted=True)
 
 
 class _CsvHandler(BaseHTTPRequestHandler):
@@ -97,7 +97,9 @@ def csv_server() -> Iterator[str]:
 
 
 def test_roster_from_loopback_url_follows_redirect(csv_server: str) -> None:
-    assert read_roster(f"{csv_server}/export?format=csv") == read_roster(SANDBOX_ROSTER)
+    assert read_roster(f"{csv_server}/export?format=csv", trusted=True) == read_roster(
+        SANDBOX_ROSTER, trusted=True
+    )
 
 
 def test_http_error_is_clear_and_hides_query(
@@ -105,5 +107,5 @@ def test_http_error_is_clear_and_hides_query(
 ) -> None:
     monkeypatch.setattr(resilience, "sleep", lambda s: None)
     with pytest.raises(RosterReadError, match="answered HTTP 404") as caught:
-        read_roster(f"{csv_server}/missing.csv?key=SECRETKEY")
+        read_roster(f"{csv_server}/missing.csv?key=SECRETKEY", trusted=True)
     assert "SECRETKEY" not in str(caught.value)
