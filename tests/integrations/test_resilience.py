@@ -11,7 +11,7 @@ import dagster as dg
 import httpx
 import pytest
 
-from negotiation_pipeline.defs.resources import LogSlackResource
+from negotiation_pipeline.defs.resources import LogSlackResource, NegotiationStoreResource
 from negotiation_pipeline.integrations import resilience
 from negotiation_pipeline.integrations.resilience import (
     configure_error_notifier,
@@ -203,7 +203,10 @@ def test_the_slack_alert_after_one_attempt_says_1_attempt(
     fake: FakeClickUp, sleeps: list[float], tmp_path: Path
 ) -> None:
     """The production wiring (SlackResource registers the notifier) into the sandbox Slack."""
-    slack = LogSlackResource(jsonl_path=str(tmp_path / "slack.jsonl"))
+    slack = LogSlackResource(
+        jsonl_path=str(tmp_path / "slack.jsonl"),
+        store=NegotiationStoreResource(db_path=str(tmp_path / "negotiation.db")),
+    )
     slack.setup_for_execution(dg.build_init_resource_context())
     try:
         with pytest.raises(httpx.HTTPStatusError):
