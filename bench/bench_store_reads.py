@@ -5,8 +5,9 @@
     uv run python bench/bench_store_reads.py --no-postgres        # SQLite only
 
 For each backend (SQLite; PostgreSQL when a throwaway server can start, the same helper the
-store tests use) it builds a store with `--active` live negotiations, times the list queries,
-then adds finished ones (agreed / rejected / stopped) up to `--total` and times them again.
+store tests use) it builds two stores with the same `--active` live negotiations, the second
+also holding finished ones (agreed / rejected / stopped) up to `--total`, and times the list
+queries on both, alternating runs (so load from other processes hits both alike).
 Rows are realistic: a real engine record as context (~1 KB), the campaign, its CPM tracker and a
 five-step history. Reads go through the public repository API and touch what callers use
 (thread id, state, controller), so decoding is included. Saves are measured one transaction per
@@ -133,37 +134,49 @@ def add_rows(store: NegotiationStore, first: int, count: int, states: tuple[S, .
                 save(uow, negotiation_for(number, campaign, state), campaign)
 
 
-def median_ms(call: Callable[[], object], repeat: int) -> float:
-    call()  # warm: the connection, the page cache, the statement cache
-    samples = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        call()
-        samples.append((time.perf_counter() - started) * 1000)
-    return statistics.median(samples)
+Query = Callable[[NegotiationStore], object]
 
 
-def time_queries(store: NegotiationStore, active: int, repeat: int) -> dict[str, float]:
-    def load_active() -> object:
+def load_active(active: int) -> Query:
+    def run(store: NegotiationStore) -> object:
         found = store.states.load_active()
-        # What the follow-up sweep reads of every row.
-        waiting = [s.thread_id for s in found if s.state is S.AWAITING_REPLY and s.controlled_by]
         assert len(found) == active, (len(found), active)
-        return waiting
+        # What the follow-up sweep reads of every row.
+        return [s.thread_id for s in found if s.state is S.AWAITING_REPLY and s.controlled_by]
 
-    def for_campaign() -> object:
-        found = store.states.list_for_campaign("cmp-0")
-        assert len(found) == min(PER_CAMPAIGN, active)
-        return [s.state for s in found]
+    return run
 
-    def by_email() -> object:
-        (found,) = store.states.load_by_email("Creator7@gmail.com")
-        return found.state
 
+def list_for_campaign(store: NegotiationStore) -> object:
+    found = store.states.list_for_campaign("cmp-0")
+    assert len(found) == PER_CAMPAIGN
+    return [s.state for s in found]
+
+
+def load_by_email(store: NegotiationStore) -> object:
+    (found,) = store.states.load_by_email("Creator7@gmail.com")
+    return found.state
+
+
+def time_queries(
+    fresh: NegotiationStore, full: NegotiationStore, queries: dict[str, Query], repeat: int
+) -> dict[str, tuple[float, float]]:
+    """Median ms of each query on both stores, alternating runs, so that load from other
+    processes on the machine hits both sides alike."""
+    samples: dict[tuple[str, int], list[float]] = {}
+    for name, query in queries.items():
+        for side, store in enumerate((fresh, full)):
+            query(store)  # warm: the connection, the page cache, the statement cache
+            samples[name, side] = []
+    for _ in range(repeat):
+        for name, query in queries.items():
+            for side, store in enumerate((fresh, full)):
+                started = time.perf_counter()
+                query(store)
+                samples[name, side].append((time.perf_counter() - started) * 1000)
     return {
-        "load_active": median_ms(load_active, repeat),
-        "list_for_campaign": median_ms(for_campaign, repeat),
-        "load_by_email": median_ms(by_email, repeat),
+        name: (statistics.median(samples[name, 0]), statistics.median(samples[name, 1]))
+        for name in queries
     }
 
 
@@ -178,62 +191,73 @@ def time_saves(store: NegotiationStore, count: int) -> float:
     return count / (time.perf_counter() - started)
 
 
-def run_backend(name: str, store: NegotiationStore, args: argparse.Namespace) -> None:
-    add_rows(store, 0, args.active, ACTIVE_STATES)
-    fresh = time_queries(store, args.active, args.repeat)
+def run_backend(
+    name: str, fresh: NegotiationStore, full: NegotiationStore, args: argparse.Namespace
+) -> None:
     started = time.perf_counter()
-    add_rows(store, args.active, args.total - args.active, TERMINAL_STATES)
-    print(f"{name}: built {args.total:,} rows in {time.perf_counter() - started:.1f} s")
-    full = time_queries(store, args.active, args.repeat)
-    saves = time_saves(store, min(args.saves, args.active))
+    for store in (fresh, full):
+        add_rows(store, 0, args.active, ACTIVE_STATES)
+    add_rows(full, args.active, args.total - args.active, TERMINAL_STATES)
+    print(f"{name}: built the stores in {time.perf_counter() - started:.1f} s")
+    queries = {
+        "load_active": load_active(args.active),
+        "list_for_campaign": list_for_campaign,
+        "load_by_email": load_by_email,
+    }
+    timings = time_queries(fresh, full, queries, args.repeat)
+    saves = time_saves(full, min(args.saves, args.active))
     print(f"\n{name}: median of {args.repeat} runs, {args.active:,} active")
     print(f"| query | {args.active:,} total | {args.total:,} total |\n|---|---:|---:|")
-    for query in fresh:
-        print(f"| {query} | {fresh[query]:.2f} ms | {full[query]:.2f} ms |")
+    for query, (small, big) in timings.items():
+        print(f"| {query} | {small:.2f} ms | {big:.2f} ms |")
     print(f"saves (one transaction each, at {args.total:,} rows): {saves:,.0f}/s\n")
     target = LOAD_ACTIVE_TARGET_MS if name == "sqlite" else None
-    for label, timings in ((f"{args.active:,} total", fresh), (f"{args.total:,} total", full)):
+    for label, side in ((f"{args.active:,} total", 0), (f"{args.total:,} total", 1)):
+        value = timings["load_active"][side]
         emit(
             f"{name} load_active: {args.active:,} active, {label}",
-            timings["load_active"],
+            value,
             "ms",
             target="" if target is None else f"<= {target:g} ms",
-            ok=None if target is None else timings["load_active"] <= target,
+            ok=None if target is None else value <= target,
         )
-    for query in fresh:
-        ratio = full[query] / fresh[query]
+    for query, (small, big) in timings.items():
         emit(
             f"{name} {query}: time at {args.total:,} / at {args.active:,} rows",
-            ratio,
+            big / small,
             "x",
             target=f"<= {FLAT_RATIO_TARGET:g}x (flat)",
-            ok=ratio <= FLAT_RATIO_TARGET,
+            ok=big / small <= FLAT_RATIO_TARGET,
             digits=2,
         )
     emit(f"{name} states.save, one transaction each", saves, "saves/s", digits=0)
 
 
 @contextmanager
-def sqlite_store() -> Iterator[SQLiteStore]:
+def sqlite_stores() -> Iterator[tuple[SQLiteStore, SQLiteStore]]:
     with tempfile.TemporaryDirectory(prefix="bench-store-reads-") as tmp:
-        store = SQLiteStore(Path(tmp) / "negotiation.db")
+        fresh = SQLiteStore(Path(tmp) / "fresh.db")
+        full = SQLiteStore(Path(tmp) / "full.db")
         try:
-            yield store
+            yield fresh, full
         finally:
-            store.close()
+            fresh.close()
+            full.close()
 
 
 @contextmanager
-def postgres_store() -> Iterator[PostgresStore | None]:
+def postgres_stores() -> Iterator[tuple[PostgresStore, PostgresStore] | None]:
     from tests.servers.postgres import PostgresUnavailable, running_postgres
 
     try:
         with running_postgres() as server:
-            store = PostgresStore(server.url, schema="store_reads_bench")
+            fresh = PostgresStore(server.url, schema="store_reads_fresh")
+            full = PostgresStore(server.url, schema="store_reads_full")
             try:
-                yield store
+                yield fresh, full
             finally:
-                store.close()
+                fresh.close()
+                full.close()
     except PostgresUnavailable as exc:
         print(f"postgres: skipped ({exc})")
         yield None
@@ -249,12 +273,12 @@ def main() -> None:
     args = parser.parse_args()
     if args.total < args.active:
         parser.error("--total must be at least --active")
-    with sqlite_store() as store:
-        run_backend("sqlite", store, args)
+    with sqlite_stores() as (fresh, full):
+        run_backend("sqlite", fresh, full, args)
     if not args.no_postgres:
-        with postgres_store() as pg:
-            if pg is not None:
-                run_backend("postgres", pg, args)
+        with postgres_stores() as pair:
+            if pair is not None:
+                run_backend("postgres", *pair, args)
 
 
 if __name__ == "__main__":

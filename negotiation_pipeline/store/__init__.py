@@ -18,12 +18,18 @@ from negotiation_pipeline.store.base import (
     InboundStatus,
     MailCursor,
     NegotiationStore,
+    NegotiationSummary,
     OutboxEmail,
     OutboxStatus,
     StoredNegotiation,
     StoreError,
     StoreNotFoundError,
     UnitOfWork,
+)
+from negotiation_pipeline.store.migrations import (
+    SCHEMA_VERSION,
+    MigrationError,
+    SchemaVersionError,
 )
 from negotiation_pipeline.store.paths import (
     DB_ENV_VAR,
@@ -32,7 +38,6 @@ from negotiation_pipeline.store.paths import (
     is_postgres_url,
 )
 from negotiation_pipeline.store.postgres import PostgresStore, PostgresUnitOfWork
-from negotiation_pipeline.store.schema import SCHEMA_VERSION, SchemaVersionError
 from negotiation_pipeline.store.sqlite import (
     NegotiationStateStore,
     SQLiteStore,
@@ -52,8 +57,10 @@ __all__ = [
     "InboundMessage",
     "InboundStatus",
     "MailCursor",
+    "MigrationError",
     "NegotiationStateStore",
     "NegotiationStore",
+    "NegotiationSummary",
     "OutboxEmail",
     "OutboxStatus",
     "PostgresStore",

@@ -126,9 +126,11 @@ def test_paused_negotiation_resumes_after_reopen(store_location: StoreLocation) 
     store.close()
 
     reopened = store_location.open()
-    (loaded,) = reopened.states.load_active()
-    assert loaded.state is S.PAUSED
-    assert loaded.pre_pause_state is S.COUNTER_SENT
+    (listed,) = reopened.states.load_active()
+    assert listed.state is S.PAUSED
+    assert listed.pre_pause_state is S.COUNTER_SENT
+    loaded = reopened.states.load(listed.thread_id)
+    assert loaded is not None and loaded.pre_pause_state is S.COUNTER_SENT
     assert loaded.state_machine.resume() is S.COUNTER_SENT
 
 
