@@ -362,7 +362,7 @@ def test_create_false_refuses_a_file_without_a_store(tmp_path: Path) -> None:
 # --- the list of steps ------------------------------------------------------------------------
 def test_steps_are_numbered_consecutively_from_the_first_version() -> None:
     check_steps(STEPS)
-    assert SCHEMA_VERSION == FIRST_VERSION + len(STEPS)
+    assert FIRST_VERSION + len(STEPS) == SCHEMA_VERSION
     step = Step(FIRST_VERSION + 1, "x", sqlite=("SELECT 1",), postgres=("SELECT 1",))
     later = Step(FIRST_VERSION + 3, "y", sqlite=("SELECT 1",), postgres=())
     with pytest.raises(SchemaVersionError, match="should be 3"):
