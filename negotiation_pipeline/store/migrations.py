@@ -68,18 +68,21 @@ FIRST_VERSION = 1
 STEPS: tuple[Step, ...] = (
     Step(
         2,
-        "partial index over the live (non-terminal) negotiations, so listing them reads only them",
+        "index the live (non-terminal) negotiations, so listing them reads only them; drop the "
+        "plain state index, which no query can use (NOT IN) and every save maintains",
         sqlite=(
             "CREATE INDEX IF NOT EXISTS idx_neg_state_live ON negotiation_state "
             "(created_at, thread_id, state, pre_pause_state, controlled_by, campaign_id, "
             "influencer_name, influencer_email, agency_name, round_count, updated_at) "
             "WHERE state NOT IN ('agreed', 'rejected', 'stopped')",
+            "DROP INDEX IF EXISTS idx_neg_state_state",
         ),
         postgres=(
             "CREATE INDEX IF NOT EXISTS idx_neg_state_live ON negotiation_state "
             "(created_at, thread_id) INCLUDE (state, pre_pause_state, controlled_by, "
             "campaign_id, influencer_name, influencer_email, agency_name, round_count, "
             "updated_at) WHERE state NOT IN ('agreed', 'rejected', 'stopped')",
+            "DROP INDEX IF EXISTS idx_neg_state_state",
         ),
     ),
     # Next: Step(3, "...", sqlite=("ALTER TABLE ...",), postgres=("ALTER TABLE ...",)),

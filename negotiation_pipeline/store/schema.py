@@ -75,7 +75,6 @@ SCHEMA_STATEMENTS: tuple[str, ...] = (
         agency_name TEXT COLLATE NOCASE,
         CHECK (state <> 'paused' OR pre_pause_state IS NOT NULL)
     )""",
-    "CREATE INDEX IF NOT EXISTS idx_neg_state_state ON negotiation_state (state)",
     "CREATE INDEX IF NOT EXISTS idx_neg_state_campaign ON negotiation_state (campaign_id)",
     "CREATE INDEX IF NOT EXISTS idx_neg_state_email ON negotiation_state (influencer_email)",
     "CREATE INDEX IF NOT EXISTS idx_neg_state_agency ON negotiation_state (agency_name)",
