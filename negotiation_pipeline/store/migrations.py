@@ -131,6 +131,10 @@ def prepare_schema(
             conn.execute(statement)
         _record(conn, engine, SCHEMA_VERSION, now)
         return SCHEMA_VERSION
+    if found < FIRST_VERSION:
+        raise SchemaVersionError(
+            f"database schema version {found} is older than any this code knows ({FIRST_VERSION})"
+        )
     if found > SCHEMA_VERSION:
         raise SchemaVersionError(
             f"database schema version {found} is newer than this code ({SCHEMA_VERSION}): "

@@ -337,6 +337,36 @@ def test_a_failing_step_leaves_the_old_store_as_it_was(
         store.close()
 
 
+def test_a_new_step_reaches_current_stores_once(
+    old_location: StoreLocation, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What a later schema change looks like: one appended step, run on the next open only."""
+    old_location.open().close()  # now at today's version
+    column = "ALTER TABLE outbox ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0"
+    added = Step(
+        SCHEMA_VERSION + 1, "count delivery attempts", sqlite=(column,), postgres=(column,)
+    )
+    monkeypatch.setattr(migrations, "STEPS", (*STEPS, added))
+    monkeypatch.setattr(migrations, "SCHEMA_VERSION", SCHEMA_VERSION + 1)
+    for _ in range(2):
+        store = old_location.open()
+        assert store.schema_version == SCHEMA_VERSION + 1
+        store.close()
+    assert [v for v, _ in recorded_versions(old_location)] == list(
+        range(FIRST_VERSION, SCHEMA_VERSION + 2)
+    )
+    schema = describe_schema(old_location)
+    outbox = (
+        schema["tables"]["outbox"]["columns"] if "tables" in schema else schema["columns"]["outbox"]
+    )
+    assert "attempts" in outbox
+    store = old_location.open()
+    try:
+        assert_every_row_survived(store, fixture_rows())
+    finally:
+        store.close()
+
+
 # --- refusing what cannot be upgraded ---------------------------------------------------------
 def test_tables_without_a_recorded_version_are_refused(tmp_path: Path) -> None:
     path = tmp_path / "unknown.db"
@@ -344,6 +374,17 @@ def test_tables_without_a_recorded_version_are_refused(tmp_path: Path) -> None:
         conn.execute("CREATE TABLE negotiation_state (thread_id TEXT PRIMARY KEY)")
         conn.commit()
     with pytest.raises(SchemaVersionError, match="no schema_version"):
+        SQLiteStore(path)
+
+
+def test_a_version_older_than_the_first_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "odd.db"
+    SQLiteStore(path).close()
+    with closing(sqlite3.connect(path)) as conn:
+        conn.execute("DELETE FROM schema_version")
+        conn.execute("INSERT INTO schema_version VALUES (0, 'x')")
+        conn.commit()
+    with pytest.raises(SchemaVersionError, match="older than any"):
         SQLiteStore(path)
 
 
