@@ -174,6 +174,14 @@ def state_save_params(
 
 
 _STATES = {state.value: state for state in NegotiationState}
+_from_iso = datetime.fromisoformat
+
+
+def _stamp(value: str | datetime) -> datetime:
+    """as_datetime with SQLite's text handed straight to fromisoformat (one call, not three)."""
+    return _from_iso(value) if type(value) is str else as_datetime(value)
+
+
 _CONTROLLERS = {controller.value: controller for controller in Controller}
 
 
@@ -205,8 +213,8 @@ def summary_from_row(row: Any) -> NegotiationSummary:
             "influencer_email": influencer_email,
             "agency_name": agency_name,
             "round_count": round_count,
-            "created_at": as_datetime(created_at),
-            "updated_at": as_datetime(updated_at),
+            "created_at": _stamp(created_at),
+            "updated_at": _stamp(updated_at),
         },
     )
     return summary
