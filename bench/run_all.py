@@ -65,6 +65,12 @@ BENCHMARKS = (
         ("--rows", "1000000", "--db", "bench/out/audit_1m.db"),
         ("--rows", "20000", "--queries", "100", "--db", "bench/out/audit_quick.db"),
     ),
+    Benchmark(
+        "store-reads",
+        "bench_store_reads.py",
+        ("--active", "3000", "--total", "100000"),
+        ("--active", "3000", "--total", "10000", "--repeat", "5", "--saves", "500"),
+    ),
     Benchmark("e2e-latency", "bench_e2e_latency.py", (), ("--quick",)),
 )
 

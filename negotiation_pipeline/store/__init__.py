@@ -18,6 +18,7 @@ from negotiation_pipeline.store.base import (
     InboundStatus,
     MailCursor,
     NegotiationStore,
+    NegotiationSummary,
     Notification,
     NotificationStatus,
     OutboxEmail,
@@ -28,6 +29,11 @@ from negotiation_pipeline.store.base import (
     UnitOfWork,
 )
 from negotiation_pipeline.store.errors import StoreAccessError
+from negotiation_pipeline.store.migrations import (
+    SCHEMA_VERSION,
+    MigrationError,
+    SchemaVersionError,
+)
 from negotiation_pipeline.store.paths import (
     DB_ENV_VAR,
     default_db_location,
@@ -35,7 +41,6 @@ from negotiation_pipeline.store.paths import (
     is_postgres_url,
 )
 from negotiation_pipeline.store.postgres import PostgresStore, PostgresUnitOfWork
-from negotiation_pipeline.store.schema import SCHEMA_VERSION, SchemaVersionError
 from negotiation_pipeline.store.sqlite import (
     NegotiationStateStore,
     SQLiteStore,
@@ -55,8 +60,10 @@ __all__ = [
     "InboundMessage",
     "InboundStatus",
     "MailCursor",
+    "MigrationError",
     "NegotiationStateStore",
     "NegotiationStore",
+    "NegotiationSummary",
     "Notification",
     "NotificationStatus",
     "OutboxEmail",

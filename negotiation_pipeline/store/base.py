@@ -69,6 +69,27 @@ class CampaignRecord:
 
 
 @dataclass(frozen=True)
+class NegotiationSummary:
+    """What the list queries return of a negotiation: its identity, state and controller.
+
+    Decoding the JSON columns (context, campaign, tracker, history) costs ~100x reading these,
+    and the lists only need to pick threads; `states.load(thread_id)` gives the whole record.
+    """
+
+    thread_id: str
+    state: NegotiationState
+    pre_pause_state: NegotiationState | None
+    controlled_by: Controller
+    campaign_id: str
+    influencer_name: str | None
+    influencer_email: str | None
+    agency_name: str | None
+    round_count: int
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
 class StoredNegotiation:
     """One row of negotiation_state, rebuilt: the machine keeps history and pre_pause_state."""
 
@@ -212,11 +233,13 @@ class StateRepository(Protocol):
 
     def load(self, thread_id: str) -> StoredNegotiation | None: ...
 
-    def load_active(self, campaign_id: str | None = None) -> list[StoredNegotiation]: ...
+    def load_active(self, campaign_id: str | None = None) -> list[NegotiationSummary]: ...
 
-    def load_by_email(self, email: str) -> list[StoredNegotiation]: ...
+    def load_by_email(self, email: str) -> list[NegotiationSummary]: ...
 
-    def load_by_agency(self, agency_name: str) -> list[StoredNegotiation]: ...
+    def load_by_agency(self, agency_name: str) -> list[NegotiationSummary]: ...
+
+    def summaries_for_campaign(self, campaign_id: str) -> list[NegotiationSummary]: ...
 
     def list_for_campaign(self, campaign_id: str) -> list[StoredNegotiation]: ...
 

@@ -40,7 +40,6 @@ from negotiation_pipeline.store.repositories import (
     Repositories,
     open_unit_of_work,
 )
-from negotiation_pipeline.store.schema import SCHEMA_VERSION, SchemaVersionError
 
 if TYPE_CHECKING:
     import psycopg
@@ -173,23 +172,12 @@ class PostgresStore(Repositories):
         self._lock_key = _lock_key(row["name"])
 
     def _apply_schema(self, conn: psycopg.Connection[Any], create: bool) -> int:
-        found = conn.execute(
-            "SELECT to_regclass('schema_version') IS NOT NULL AS present"
-        ).fetchone()
-        present = bool(found and found["present"])
-        if not present and not create:
+        # Inside the store's write lock: a second process opening an old store at the same time
+        # waits here, then finds it migrated. An up-to-date store runs no DDL at all.
+        version = apply_postgres_schema(conn, POSTGRES.now(), create=create)
+        if version is None:
             raise StoreNotFoundError(f"no negotiation store at {self.location}")
-        if present:
-            row = conn.execute("SELECT MAX(version) AS version FROM schema_version").fetchone()
-            version = None if row is None else row["version"]
-            if version is not None and version > SCHEMA_VERSION:
-                raise SchemaVersionError(
-                    f"database schema version {version} is newer than this code ({SCHEMA_VERSION})"
-                )
-            if version == SCHEMA_VERSION:
-                # Up to date: skip the DDL, whose IF NOT EXISTS still locks every table.
-                return int(version)
-        return apply_postgres_schema(conn, POSTGRES.now(), SCHEMA_VERSION)
+        return version
 
     # -- connections and transactions ----------------------------------------------------------
     @contextmanager

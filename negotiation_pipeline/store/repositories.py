@@ -20,7 +20,7 @@ from negotiation_pipeline.domain.audit import AuditEntry
 from negotiation_pipeline.domain.campaign import Campaign
 from negotiation_pipeline.domain.redaction import redact_data
 from negotiation_pipeline.domain.state_machine import NegotiationStateMachine
-from negotiation_pipeline.domain.types import TERMINAL_STATES, EventType
+from negotiation_pipeline.domain.types import EventType
 from negotiation_pipeline.store import codec
 from negotiation_pipeline.store import rows as row_codec
 from negotiation_pipeline.store.audit_filters import audit_where, build_audit_query
@@ -31,14 +31,16 @@ from negotiation_pipeline.store.base import (
     InboundMessage,
     InboundStatus,
     MailCursor,
+    NegotiationSummary,
     OutboxEmail,
     StoredNegotiation,
     StoreError,
 )
 from negotiation_pipeline.store.dialect import Connection, ConnectionScope, Dialect, quoted
 from negotiation_pipeline.store.notifications import SqlNotifications
+from negotiation_pipeline.store.schema import LIVE_NEGOTIATION, SUMMARY_COLUMNS
 
-_TERMINAL_VALUES = tuple(sorted(s.value for s in TERMINAL_STATES))
+_SUMMARY_SELECT = ", ".join(SUMMARY_COLUMNS)
 
 
 class SqlRepository:
@@ -178,26 +180,30 @@ class SqlStates(SqlRepository):
         found = self._select(f"WHERE thread_id = {self._dialect.mark}", (thread_id,))
         return found[0] if found else None
 
-    def load_active(self, campaign_id: str | None = None) -> list[StoredNegotiation]:
-        """Non-terminal negotiations (not agreed/rejected/stopped), optionally of one campaign."""
-        d = self._dialect
-        not_terminal = f"state NOT IN ({d.marks(len(_TERMINAL_VALUES))})"
+    def load_active(self, campaign_id: str | None = None) -> list[NegotiationSummary]:
+        """Non-terminal negotiations (not agreed/rejected/stopped), optionally of one campaign,
+        oldest first. Read from the live-rows index: the cost follows the live rows, not the
+        finished history."""
         if campaign_id is None:
-            return self._select(f"WHERE {not_terminal}", _TERMINAL_VALUES)
-        return self._select(
-            f"WHERE campaign_id = {d.mark} AND {not_terminal}", (campaign_id, *_TERMINAL_VALUES)
-        )
+            return self._summaries(f"WHERE {LIVE_NEGOTIATION}", ())
+        where = f"WHERE campaign_id = {self._dialect.mark} AND {LIVE_NEGOTIATION}"
+        return self._summaries(where, (campaign_id,))
 
-    def load_by_email(self, email: str) -> list[StoredNegotiation]:
+    def load_by_email(self, email: str) -> list[NegotiationSummary]:
         """Every negotiation with this influencer email (case-insensitive), newest first."""
         where = f"WHERE {self._dialect.ci_equals('influencer_email')}"
-        return self._select(where, (email.strip(),), "updated_at DESC")
+        return self._summaries(where, (email.strip(),), "updated_at DESC, thread_id")
 
-    def load_by_agency(self, agency_name: str) -> list[StoredNegotiation]:
+    def load_by_agency(self, agency_name: str) -> list[NegotiationSummary]:
         where = f"WHERE {self._dialect.ci_equals('agency_name')}"
-        return self._select(where, (agency_name.strip(),), "updated_at DESC")
+        return self._summaries(where, (agency_name.strip(),), "updated_at DESC, thread_id")
+
+    def summaries_for_campaign(self, campaign_id: str) -> list[NegotiationSummary]:
+        """A campaign's negotiations, oldest first, without decoding their JSON columns."""
+        return self._summaries(f"WHERE campaign_id = {self._dialect.mark}", (campaign_id,))
 
     def list_for_campaign(self, campaign_id: str) -> list[StoredNegotiation]:
+        """A campaign's negotiations, oldest first, whole (context, campaign, history...)."""
         return self._select(f"WHERE campaign_id = {self._dialect.mark}", (campaign_id,))
 
     def set_controlled_by(self, thread_id: str, controlled_by: Controller | str) -> bool:
@@ -238,7 +244,16 @@ class SqlStates(SqlRepository):
         sql = f"SELECT * FROM negotiation_state {where} ORDER BY {order}"  # noqa: S608
         with self._scope(False) as conn:
             found = conn.execute(sql, tuple(params)).fetchall()
-        return [row_codec.negotiation_from_row(row) for row in found]
+        campaigns: dict[str, Campaign] = {}
+        return [row_codec.negotiation_from_row(row, campaigns) for row in found]
+
+    def _summaries(
+        self, where: str, params: Iterable[Any], order: str = "created_at, thread_id"
+    ) -> list[NegotiationSummary]:
+        sql = f"SELECT {_SUMMARY_SELECT} FROM negotiation_state {where} ORDER BY {order}"  # noqa: S608
+        with self._scope(False) as conn:
+            found = conn.execute(sql, tuple(params)).fetchall()
+        return [row_codec.summary_from_row(row) for row in found]
 
 
 # --- campaigns ---------------------------------------------------------------------------------

@@ -27,6 +27,7 @@ from negotiation_pipeline.store.base import (
     InboundMessage,
     InboundStatus,
     MailCursor,
+    NegotiationSummary,
     OutboxEmail,
     OutboxStatus,
     StoredNegotiation,
@@ -172,7 +173,68 @@ def state_save_params(
     }
 
 
-def negotiation_from_row(row: Row) -> StoredNegotiation:
+_STATES = {state.value: state for state in NegotiationState}
+_from_iso = datetime.fromisoformat
+
+
+def _stamp(value: str | datetime) -> datetime:
+    """as_datetime with SQLite's text handed straight to fromisoformat (one call, not three)."""
+    return _from_iso(value) if type(value) is str else as_datetime(value)
+
+
+_CONTROLLERS = {controller.value: controller for controller in Controller}
+
+
+def summary_from_row(row: Any) -> NegotiationSummary:
+    """A row of schema.SUMMARY_COLUMNS, in that order → NegotiationSummary.
+
+    Tuned because a list can hold thousands: the values are unpacked by position (sqlite3.Row
+    by name costs ~7x more; psycopg's dict rows keep the SELECT order), enum members come from
+    dicts (calling the enum is ~10x slower), and the frozen dataclass's __init__ (one
+    object.__setattr__ per field) is skipped the way `_trusted_entry` skips pydantic's, since
+    the CHECKs and enums vetted the values on the way in.
+    tests/store/test_states.py::test_summaries_equal_constructed_records guards it.
+    """
+    (
+        thread_id, state, pre_pause, controlled_by, campaign_id, influencer_name,
+        influencer_email, agency_name, round_count, created_at, updated_at,
+    ) = row.values() if isinstance(row, dict) else row  # fmt: skip
+    summary = object.__new__(NegotiationSummary)
+    object.__setattr__(
+        summary,
+        "__dict__",
+        {
+            "thread_id": thread_id,
+            "state": _STATES[state],
+            "pre_pause_state": None if pre_pause is None else _STATES[pre_pause],
+            "controlled_by": _CONTROLLERS[controlled_by],
+            "campaign_id": campaign_id,
+            "influencer_name": influencer_name,
+            "influencer_email": influencer_email,
+            "agency_name": agency_name,
+            "round_count": round_count,
+            "created_at": _stamp(created_at),
+            "updated_at": _stamp(updated_at),
+        },
+    )
+    return summary
+
+
+def negotiation_from_row(
+    row: Row, campaigns: dict[str, Campaign] | None = None
+) -> StoredNegotiation:
+    """A full negotiation_state row → StoredNegotiation.
+
+    `campaigns` memoizes the campaign JSON across the rows of one query: a campaign's rows all
+    hold the same text, validating it is most of a row's decoding, and Campaign is immutable,
+    so the rows may share one instance.
+    """
+    campaign_json = row["campaign_json"]
+    campaign = None if campaigns is None else campaigns.get(campaign_json)
+    if campaign is None:
+        campaign = Campaign.model_validate_json(campaign_json)
+        if campaigns is not None:
+            campaigns[campaign_json] = campaign
     history = [
         (NegotiationState(f), str(e), NegotiationState(t))
         for f, e, t in codec.loads_plain(row["history_json"])
@@ -189,7 +251,7 @@ def negotiation_from_row(row: Row) -> StoredNegotiation:
         state_machine=machine,
         round_count=row["round_count"],
         context=codec.loads_tagged(row["context_json"]),
-        campaign=Campaign.model_validate_json(row["campaign_json"]),
+        campaign=campaign,
         cpm_tracker_data=codec.loads_plain(row["cpm_tracker_json"]),
         campaign_id=row["campaign_id"],
         influencer_name=row["influencer_name"],

@@ -1,5 +1,6 @@
-"""SQLite schema: created idempotently on open, versioned in `schema_version`.
+"""SQLite schema of a new store, at SCHEMA_VERSION; an older store is migrated (migrations.py).
 
+A schema change goes here, in postgres_schema.py, and as a step in migrations.py.
 Money columns are TEXT holding a Decimal's exact digits. Timestamps are fixed-width UTC text
 (see codec.py), so text order is time order and the composite indexes below serve both the
 filter and the newest-first ORDER BY without a sort step.
@@ -9,9 +10,36 @@ from __future__ import annotations
 
 import sqlite3
 
-SCHEMA_VERSION = 2
+from negotiation_pipeline.domain.types import TERMINAL_STATES
+from negotiation_pipeline.store.migrations import (
+    SCHEMA_VERSION,
+    Engine,
+    SchemaVersionError,
+    prepare_schema,
+)
 
-# Each statement is idempotent (IF NOT EXISTS), so opening an existing file is harmless.
+# The rows `load_active` lists. The query and the partial indexes spell it identically (constant
+# values, no parameters) because both engines use a partial index only for a query whose WHERE
+# provably implies the index's.
+LIVE_NEGOTIATION = "state NOT IN ({})".format(
+    ", ".join(f"'{state.value}'" for state in sorted(TERMINAL_STATES))
+)
+# What the list queries return of a negotiation (NegotiationSummary), in the order
+# rows.summary_from_row unpacks them; the live index covers them.
+SUMMARY_COLUMNS = (
+    "thread_id",
+    "state",
+    "pre_pause_state",
+    "controlled_by",
+    "campaign_id",
+    "influencer_name",
+    "influencer_email",
+    "agency_name",
+    "round_count",
+    "created_at",
+    "updated_at",
+)
+
 SCHEMA_STATEMENTS: tuple[str, ...] = (
     """CREATE TABLE IF NOT EXISTS schema_version (
         version INTEGER PRIMARY KEY,
@@ -48,10 +76,15 @@ SCHEMA_STATEMENTS: tuple[str, ...] = (
         followup_not_before TEXT,
         CHECK (state <> 'paused' OR pre_pause_state IS NOT NULL)
     )""",
-    "CREATE INDEX IF NOT EXISTS idx_neg_state_state ON negotiation_state (state)",
     "CREATE INDEX IF NOT EXISTS idx_neg_state_campaign ON negotiation_state (campaign_id)",
     "CREATE INDEX IF NOT EXISTS idx_neg_state_email ON negotiation_state (influencer_email)",
     "CREATE INDEX IF NOT EXISTS idx_neg_state_agency ON negotiation_state (agency_name)",
+    # Live rows only, ordered as load_active returns them and covering SUMMARY_COLUMNS: listing
+    # them reads this small index, whatever the number of finished negotiations.
+    "CREATE INDEX IF NOT EXISTS idx_neg_state_live ON negotiation_state "
+    "(created_at, thread_id, state, pre_pause_state, controlled_by, campaign_id, "
+    "influencer_name, influencer_email, agency_name, round_count, updated_at) "
+    f"WHERE {LIVE_NEGOTIATION}",
     # influencer_key = casefold(trim(influencer_name)): case-insensitive match for any alphabet
     # (COLLATE NOCASE only folds ASCII), served by an index.
     """CREATE TABLE IF NOT EXISTS audit_log (
@@ -137,43 +170,21 @@ SCHEMA_STATEMENTS: tuple[str, ...] = (
 
 # Columns added after version 1, as (table, column, declaration): a file written by an older
 # version gets them on open. Each is nullable, so the rows already there stay valid as they are.
-ADDED_COLUMNS: tuple[tuple[str, str, str], ...] = (
-    # version 2: the follow-up waits until this instant (an out-of-office return date).
-    ("negotiation_state", "followup_not_before", "TEXT"),
-)
 
 
-class SchemaVersionError(RuntimeError):
-    """The file was written by a newer version of this code."""
+def apply_schema(conn: sqlite3.Connection, now_text: str, *, create: bool = True) -> int | None:
+    """Create a new store or migrate an older one (see migrations.py); call in a write txn.
 
-
-def apply_schema(conn: sqlite3.Connection, now_text: str) -> int:
-    """Create every table and index if missing and record the version; call inside a write txn.
-
-    Returns the version found in the file afterwards.
+    Returns the version afterwards, or None when create=False and the file holds no store.
     """
-    for statement in SCHEMA_STATEMENTS:
-        conn.execute(statement)
-    row = conn.execute("SELECT MAX(version) FROM schema_version").fetchone()
-    found = row[0]
-    if found is not None and found > SCHEMA_VERSION:
-        raise SchemaVersionError(
-            f"database schema version {found} is newer than this code ({SCHEMA_VERSION})"
-        )
-    _add_missing_columns(conn)
-    if found is None or found < SCHEMA_VERSION:
-        conn.execute(
-            "INSERT INTO schema_version (version, applied_at) VALUES (?, ?)",
-            (SCHEMA_VERSION, now_text),
-        )
-        return SCHEMA_VERSION
-    return int(found)
+    return prepare_schema(conn, Engine.SQLITE, SCHEMA_STATEMENTS, now_text, create=create)
 
 
-def _add_missing_columns(conn: sqlite3.Connection) -> None:
-    """ALTER TABLE … ADD COLUMN for each ADDED_COLUMNS entry the file does not have yet."""
-    for table, column, declaration in ADDED_COLUMNS:
-        present = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
-        if column not in present:
-            # Names come from the constant above, never from data.
-            conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {declaration}")
+__all__ = [
+    "LIVE_NEGOTIATION",
+    "SCHEMA_STATEMENTS",
+    "SCHEMA_VERSION",
+    "SUMMARY_COLUMNS",
+    "SchemaVersionError",
+    "apply_schema",
+]

@@ -74,7 +74,12 @@ class SQLiteStore(Repositories):
         self._local = threading.local()
         super().__init__(SQLITE, self._scope)
         with self._scope(True) as conn:
-            self.schema_version = apply_schema(conn, SQLITE.now())
+            # BEGIN IMMEDIATE: a second process opening an old file at the same time waits,
+            # then finds it migrated. An up-to-date file runs no DDL at all.
+            version = apply_schema(conn, SQLITE.now(), create=create)
+            if version is None:
+                raise StoreNotFoundError(f"no negotiation store in {self.path}")
+            self.schema_version = version
             # Sampled planner statistics (~5 ms at 1M audit rows; empty tables get none), so a
             # query filtering on influencer AND campaign uses the more selective index: without
             # them SQLite picked the campaign index and took 10 ms at 1M rows. (PRAGMA optimize

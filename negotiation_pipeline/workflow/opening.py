@@ -110,7 +110,7 @@ def open_campaign_negotiations(
     already_open = escalated = 0
     # One read up front (not one per influencer): which threads exist, and the tracker snapshot
     # each new negotiation row keeps. The transaction below re-checks its own thread.
-    existing = {s.thread_id for s in store.states.list_for_campaign(campaign_id)}
+    existing = {s.thread_id for s in store.states.summaries_for_campaign(campaign_id)}
     started = bool(existing)
     with store.transaction() as uow:
         tracker_data = campaign_tracker(uow, campaign, len(rows)).to_dict()

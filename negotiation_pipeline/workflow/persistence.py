@@ -79,7 +79,7 @@ def campaign_tracker(
         return CampaignCPMTracker.from_dict(record.cpm_tracker_data)
     count = influencer_count
     if count is None:
-        count = len(uow.states.list_for_campaign(campaign.campaign_id))
+        count = len(uow.states.summaries_for_campaign(campaign.campaign_id))
     return CampaignCPMTracker(
         campaign.campaign_id, campaign.cpm_range.min_cpm, campaign.cpm_range.max_cpm, count
     )

@@ -11,12 +11,13 @@ import threading
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from negotiation_pipeline.domain.audit import AuditEntry
 from negotiation_pipeline.domain.state_machine import NegotiationStateMachine
-from negotiation_pipeline.domain.types import EventType
+from negotiation_pipeline.domain.types import EventType, NegotiationEvent
 from negotiation_pipeline.store import (
     SCHEMA_VERSION,
     Agreement,
@@ -284,3 +285,40 @@ def test_store_in_a_named_schema_is_isolated(postgres_url: str) -> None:
         b.close()
         drop_schema(postgres_url, "isolation_a")
         drop_schema(postgres_url, "isolation_b")
+
+
+def test_load_active_uses_the_live_index(pg_store: PostgresStore) -> None:
+    """The statement load_active sends can be answered from the partial index over live rows
+    (its WHERE implies the index's), in index order, so finished history is never read."""
+    for number in range(50):
+        machine = NegotiationStateMachine()
+        machine.trigger(NegotiationEvent.SEND_OFFER)
+        if number % 5:
+            machine.trigger(NegotiationEvent.ACCEPT)
+        pg_store.states.save(f"t{number:02}", machine, {}, make_campaign(), {}, 0)
+    conn = pg_store._thread_connection(open_new=True)
+    assert conn is not None
+    sent: list[str] = []
+    execute = conn.execute
+
+    def recording(query: Any, params: Any = None, **kwargs: Any) -> Any:
+        sent.append(str(query))
+        return execute(query, params, **kwargs)
+
+    conn.execute = recording  # type: ignore[method-assign]
+    try:
+        listed = pg_store.states.load_active()
+    finally:
+        del conn.execute
+    assert [s.thread_id for s in listed] == [f"t{n:02}" for n in range(0, 50, 5)]
+    (query,) = [q for q in sent if q.lstrip().upper().startswith("SELECT")]
+    conn.execute("ANALYZE negotiation_state")
+    conn.execute("SET enable_seqscan = off")  # 50 rows would not need an index
+    conn.execute("SET enable_bitmapscan = off")
+    try:
+        plan = "\n".join(row["QUERY PLAN"] for row in conn.execute(f"EXPLAIN {query}"))
+    finally:
+        conn.execute("RESET enable_seqscan")
+        conn.execute("RESET enable_bitmapscan")
+    assert "using idx_neg_state_live" in plan, plan
+    assert "Sort" not in plan and "Filter" not in plan, plan

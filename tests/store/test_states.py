@@ -11,7 +11,13 @@ from negotiation_pipeline.domain.types import (
     NegotiationState,
     OptimizeFor,
 )
-from negotiation_pipeline.store import Controller, NegotiationStore
+from negotiation_pipeline.store import (
+    Controller,
+    NegotiationStore,
+    NegotiationSummary,
+    SQLiteStore,
+    StoredNegotiation,
+)
 from tests.store.conftest import StoreLocation, make_campaign
 
 S = NegotiationState
@@ -126,9 +132,11 @@ def test_paused_negotiation_resumes_after_reopen(store_location: StoreLocation) 
     store.close()
 
     reopened = store_location.open()
-    (loaded,) = reopened.states.load_active()
-    assert loaded.state is S.PAUSED
-    assert loaded.pre_pause_state is S.COUNTER_SENT
+    (listed,) = reopened.states.load_active()
+    assert listed.state is S.PAUSED
+    assert listed.pre_pause_state is S.COUNTER_SENT
+    loaded = reopened.states.load(listed.thread_id)
+    assert loaded is not None and loaded.pre_pause_state is S.COUNTER_SENT
     assert loaded.state_machine.resume() is S.COUNTER_SENT
 
 
@@ -156,3 +164,90 @@ def test_delete(store: NegotiationStore) -> None:
     assert store.states.delete("t1") is True
     assert store.states.load("t1") is None
     assert store.states.delete("t1") is False
+
+
+# --- the list queries: summaries, read from the live-rows index -------------------------------
+def _summary_of(stored: StoredNegotiation) -> NegotiationSummary:
+    return NegotiationSummary(
+        thread_id=stored.thread_id,
+        state=stored.state,
+        pre_pause_state=stored.pre_pause_state,
+        controlled_by=stored.controlled_by,
+        campaign_id=stored.campaign_id,
+        influencer_name=stored.influencer_name,
+        influencer_email=stored.influencer_email,
+        agency_name=stored.agency_name,
+        round_count=stored.round_count,
+        created_at=stored.created_at,
+        updated_at=stored.updated_at,
+    )
+
+
+def test_summaries_equal_constructed_records(store: NegotiationStore) -> None:
+    """Every list query's summary equals one built the normal way from the full record."""
+    paused = machine_in(E.SEND_OFFER, E.RECEIVE_REPLY, E.SEND_COUNTER)
+    paused.pause()
+    save(store, "t-paused", paused, influencer_name="Ana", influencer_email="ana@x.com")
+    save(store, "t-agency", machine_in(E.SEND_OFFER), agency_name="Big Talent",
+         influencer_email="ANA@x.com", controlled_by=Controller.HUMAN)  # fmt: skip
+    save(store, "t-done", machine_in(E.SEND_OFFER, E.ACCEPT), influencer_email="ana@x.com")
+    full = {}
+    for thread_id in ("t-paused", "t-agency", "t-done"):
+        loaded = store.states.load(thread_id)
+        assert loaded is not None
+        full[thread_id] = _summary_of(loaded)
+    assert store.states.load_active() == [full["t-paused"], full["t-agency"]]
+    assert store.states.load_active(campaign_id="camp-1") == [full["t-paused"], full["t-agency"]]
+    assert store.states.summaries_for_campaign("camp-1") == list(full.values())
+    by_email = store.states.load_by_email("Ana@X.com")
+    assert sorted(by_email, key=lambda s: s.thread_id) == sorted(
+        full.values(), key=lambda s: s.thread_id
+    )
+    assert [s.updated_at for s in by_email] == sorted(
+        (s.updated_at for s in by_email), reverse=True
+    )
+    assert store.states.load_by_agency("BIG TALENT") == [full["t-agency"]]
+    (listed,) = [s for s in store.states.load_active() if s.thread_id == "t-paused"]
+    assert listed.state is S.PAUSED and listed.pre_pause_state is S.COUNTER_SENT
+    assert listed.controlled_by is Controller.AGENT and listed.influencer_name == "Ana"
+    assert hash(listed) == hash(full["t-paused"]) and "t-paused" in repr(listed)
+
+
+def test_load_active_follows_state_changes(store: NegotiationStore) -> None:
+    """A negotiation enters and leaves the live list (and its index) as its state changes."""
+    save(store, "t1", machine_in(E.SEND_OFFER))
+    assert [s.thread_id for s in store.states.load_active()] == ["t1"]
+    save(store, "t1", machine_in(E.SEND_OFFER, E.ACCEPT))
+    assert store.states.load_active() == []
+    assert store.states.set_controlled_by("t1", Controller.HUMAN)
+    save(store, "t1", machine_in(E.SEND_OFFER, E.ESCALATE))
+    (back,) = store.states.load_active()
+    assert back.state is S.ESCALATED and back.controlled_by is Controller.HUMAN
+    assert store.states.delete("t1") and store.states.load_active() == []
+
+
+def test_list_for_campaign_keeps_each_rows_own_campaign(store: NegotiationStore) -> None:
+    """Rows decoded in one list share a Campaign only when their stored JSON is the same."""
+    first, second = make_campaign(budget="1000.00"), make_campaign(budget="2000.50")
+    for thread_id, campaign in (("t1", first), ("t2", second), ("t3", first)):
+        store.states.save(thread_id, machine_in(), {}, campaign, TRACKER, 0)
+    found = {s.thread_id: s.campaign for s in store.states.list_for_campaign("camp-1")}
+    assert found == {"t1": first, "t2": second, "t3": first}
+    assert str(found["t2"].budget) == "2000.50"
+
+
+def test_load_active_reads_only_the_live_index(sqlite_store: SQLiteStore) -> None:
+    """The query is answered from the covering partial index: no table rows, no sort, however
+    many finished negotiations the table holds."""
+    save(sqlite_store, "t1", machine_in(E.SEND_OFFER))
+    conn = sqlite_store._thread_connection(open_new=True)
+    assert conn is not None
+    statements: list[str] = []
+    conn.set_trace_callback(statements.append)
+    try:
+        sqlite_store.states.load_active()
+    finally:
+        conn.set_trace_callback(None)
+    (query,) = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
+    plan = " / ".join(row[3] for row in conn.execute(f"EXPLAIN QUERY PLAN {query}"))
+    assert plan == "SCAN negotiation_state USING COVERING INDEX idx_neg_state_live", plan

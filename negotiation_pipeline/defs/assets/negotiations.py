@@ -198,7 +198,7 @@ def report_for(db: NegotiationStore, campaign_id: str) -> CampaignReport | None:
     record = db.campaigns.get(campaign_id)
     if record is None or record.campaign is None:
         return None
-    states = [stored.state for stored in db.states.list_for_campaign(campaign_id)]
+    states = [stored.state for stored in db.states.summaries_for_campaign(campaign_id)]
     deals = [Deal(a.rate, a.cpm) for a in db.agreements.for_campaign(campaign_id)]
     return build_campaign_report(record.campaign, states, deals)
 
