@@ -1,0 +1,260 @@
+"""Only a thread's own side can steer it: advance_negotiations over a real SQLite file and a real
+Maildir, with replies forged the way an outsider (or another influencer) would forge them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from email.message import EmailMessage
+
+from negotiation_pipeline.domain.types import EventType, NegotiationState
+from negotiation_pipeline.integrations.mail import MaildirMailbox
+from negotiation_pipeline.store import Controller, InboundStatus, SQLiteStore
+from negotiation_pipeline.workflow.events import HumanTookOver, ReplyHeld
+from negotiation_pipeline.workflow.opening import open_campaign_negotiations
+from negotiation_pipeline.workflow.outbox import deliver_pending
+from negotiation_pipeline.workflow.persistence import load_negotiation, thread_id_for
+from negotiation_pipeline.workflow.replies import AdvanceResult, advance_negotiations
+from tests.workflow.support import (
+    AGENT,
+    MAILBOX,
+    NOW,
+    engine_config,
+    flex_row,
+    reply_to,
+    sent_by_recipient,
+    stored_campaign,
+)
+
+ANNA = "anna@gmail.com"  # influencer A
+BEN = "ben@gmail.com"  # influencer B
+ANNA_THREAD = thread_id_for("cmp-1", ANNA)
+BEN_THREAD = thread_id_for("cmp-1", BEN)
+
+
+def _start(
+    store: SQLiteStore, mailbox: MaildirMailbox, managers: Sequence[str] = ()
+) -> dict[str, EmailMessage]:
+    """Anna's and Ben's negotiations, offers sent; returns each one's opening offer."""
+    stored_campaign(store)
+    rows = [
+        flex_row("Anna Berg", ANNA),
+        flex_row("Ben Cole", BEN, manager_emails=tuple(managers)),
+    ]
+    open_campaign_negotiations(store, "cmp-1", engine_config(), rows=rows, sender=AGENT, now=NOW)
+    deliver_pending(store, mailbox)
+    sent = sent_by_recipient(mailbox)
+    return {ANNA: sent[ANNA][-1], BEN: sent[BEN][-1]}
+
+
+def _advance(store: SQLiteStore, mailbox: MaildirMailbox) -> AdvanceResult:
+    return advance_negotiations(
+        store,
+        mailbox,
+        engine_config(),
+        mailbox_name=MAILBOX,
+        agent_addresses=[f"Alex Morgan <{AGENT.address}>"],
+        now=NOW,
+    )
+
+
+def _state(store: SQLiteStore, thread_id: str) -> NegotiationState:
+    stored = store.states.load(thread_id)
+    assert stored is not None
+    return stored.state
+
+
+def test_another_influencer_cannot_agree_in_someone_elses_thread(
+    store: SQLiteStore, mailbox: MaildirMailbox
+) -> None:
+    offers = _start(store, mailbox)
+    # Anna answers with Ben's Message-ID in In-Reply-To/References (copied or guessed).
+    forged = reply_to(
+        offers[BEN],
+        "Deal, that works for me!",
+        sender=f"Anna Berg <{ANNA}>",
+        message_id="<hijack@gmail.com>",
+    )
+    mailbox.append_to_inbox(forged)
+
+    result = _advance(store, mailbox)
+
+    assert result.processed == 0 and result.quarantined == 1
+    assert _state(store, BEN_THREAD) is NegotiationState.AWAITING_REPLY
+    assert store.agreements.for_campaign("cmp-1") == []
+    sent = sent_by_recipient(mailbox)
+    assert len(sent[ANNA]) == 1 and len(sent[BEN]) == 1  # nobody got Ben's confirmed terms
+    held = store.inbound.get("<hijack@gmail.com>", ANNA)
+    assert held is not None and held.status is InboundStatus.QUARANTINED
+    assert held.thread_id == BEN_THREAD
+    assert "anna@gmail.com is not one of this negotiation's senders" in (held.detail or "")
+    [audited] = store.audit.query(thread_id=BEN_THREAD, event_type=EventType.EMAIL_RECEIVED)
+    assert audited.metadata is not None
+    assert audited.metadata["status"].startswith("quarantined: ")
+    assert audited.metadata["from"] == ANNA
+    [alert] = [e for e in result.events if isinstance(e, ReplyHeld)]
+    assert (alert.thread_id, alert.sender, alert.held_count) == (BEN_THREAD, ANNA, 1)
+    assert load_negotiation(_stored(store, BEN_THREAD)).replies_received == 0
+
+
+def _stored(store: SQLiteStore, thread_id: str):  # type: ignore[no-untyped-def]
+    stored = store.states.load(thread_id)
+    assert stored is not None
+    return stored
+
+
+def test_the_roster_address_is_accepted_whatever_its_case_and_display_name(
+    store: SQLiteStore, mailbox: MaildirMailbox
+) -> None:
+    offers = _start(store, mailbox)
+    mailbox.append_to_inbox(
+        reply_to(offers[BEN], "Deal, that works for me!", sender='"Benny C." <BEN@GMAIL.COM>')
+    )
+    result = _advance(store, mailbox)
+    assert (result.processed, result.quarantined) == (1, 0)
+    assert _state(store, BEN_THREAD) is NegotiationState.AGREED
+
+
+def test_a_listed_manager_is_accepted_and_an_unlisted_one_is_held(
+    store: SQLiteStore, mailbox: MaildirMailbox
+) -> None:
+    offers = _start(store, mailbox, managers=["casey@brightline.com", "desk@brightline.com"])
+    listed = reply_to(
+        offers[BEN],
+        "Hi Alex, Ben would do this for $1,500.\n\nCasey Miles\nTalent Manager",
+        sender="Casey Miles <Casey@Brightline.com>",
+        message_id="<casey@brightline.com>",
+    )
+    unlisted = reply_to(
+        offers[ANNA],
+        "Hi, Anna's rate is $1,200.",
+        sender="Riley <riley@brightline.com>",
+        message_id="<riley@brightline.com>",
+    )
+    mailbox.append_to_inbox(listed)
+    mailbox.append_to_inbox(unlisted)
+
+    result = _advance(store, mailbox)
+
+    assert (result.processed, result.quarantined) == (1, 1)
+    assert _state(store, BEN_THREAD) is NegotiationState.COUNTER_SENT
+    assert _state(store, ANNA_THREAD) is NegotiationState.AWAITING_REPLY
+    assert len(sent_by_recipient(mailbox)["casey@brightline.com"]) == 1  # we answered Casey
+    assert "riley@brightline.com" not in sent_by_recipient(mailbox)
+
+
+def test_several_held_replies_from_one_sender_alert_once(
+    store: SQLiteStore, mailbox: MaildirMailbox
+) -> None:
+    offers = _start(store, mailbox)
+    for n in range(3):
+        mailbox.append_to_inbox(
+            reply_to(offers[BEN], f"Deal at ${900 + n}!", sender=ANNA, message_id=f"<h{n}@x.com>")
+        )
+    first = _advance(store, mailbox)
+    assert first.quarantined == 3
+    assert len([e for e in first.events if isinstance(e, ReplyHeld)]) == 1
+    assert len(store.inbound.quarantined(BEN_THREAD)) == 3
+
+
+def test_a_message_id_collision_from_another_sender_is_not_dropped(
+    store: SQLiteStore, mailbox: MaildirMailbox
+) -> None:
+    offers = _start(store, mailbox)
+    mailbox.append_to_inbox(
+        reply_to(offers[ANNA], "My rate is $1,500.", sender=ANNA, message_id="<same@id>")
+    )
+    mailbox.append_to_inbox(
+        reply_to(offers[BEN], "My rate is $1,400.", sender=BEN, message_id="<same@id>")
+    )
+
+    result = _advance(store, mailbox)
+
+    assert (result.processed, result.duplicates) == (2, 0)
+    assert _state(store, ANNA_THREAD) is NegotiationState.COUNTER_SENT
+    assert _state(store, BEN_THREAD) is NegotiationState.COUNTER_SENT
+    first = store.inbound.get("<same@id>", ANNA)
+    second = store.inbound.get("<same@id>", BEN)
+    assert first is not None and first.thread_id == ANNA_THREAD
+    assert second is not None and second.thread_id == BEN_THREAD
+
+
+def test_a_colliding_message_id_from_a_stranger_is_held_not_dropped(
+    store: SQLiteStore, mailbox: MaildirMailbox
+) -> None:
+    offers = _start(store, mailbox)
+    mailbox.append_to_inbox(
+        reply_to(offers[BEN], "My rate is $1,400.", sender=BEN, message_id="<same@id>")
+    )
+    mailbox.append_to_inbox(
+        reply_to(offers[BEN], "Deal!", sender="mallory@evil.test", message_id="<same@id>")
+    )
+    result = _advance(store, mailbox)
+    assert (result.processed, result.quarantined, result.duplicates) == (1, 1, 0)
+    held = store.inbound.get("<same@id>", "mallory@evil.test")
+    assert held is not None and held.status is InboundStatus.QUARANTINED
+
+
+def test_the_same_message_delivered_twice_is_still_one_reply(
+    store: SQLiteStore, mailbox: MaildirMailbox
+) -> None:
+    offers = _start(store, mailbox)
+    raw = reply_to(offers[BEN], "My rate is $1,400.", sender=BEN, message_id="<twice@gmail.com>")
+    mailbox.append_to_inbox(raw)
+    mailbox.append_to_inbox(raw)
+    result = _advance(store, mailbox)
+    assert (result.processed, result.duplicates) == (1, 1)
+
+
+def test_a_forged_message_from_our_own_address_is_held_not_a_takeover(
+    store: SQLiteStore, mailbox: MaildirMailbox
+) -> None:
+    offers = _start(store, mailbox)
+    forged = reply_to(
+        offers[BEN],
+        "Hi Ben, a colleague here: I'll handle this by hand.",
+        sender=f"Alex Morgan <{AGENT.address}>",
+        message_id="<forged-takeover@agency.test>",
+    )
+    mailbox.append_to_inbox(forged)
+    later = reply_to(offers[BEN], "My rate is $1,400.", sender=BEN, message_id="<ben-1@gmail.com>")
+    mailbox.append_to_inbox(later)
+
+    result = _advance(store, mailbox)
+
+    assert (result.quarantined, result.processed) == (1, 1)
+    stored = _stored(store, BEN_THREAD)
+    assert stored.controlled_by is Controller.AGENT
+    assert stored.state is NegotiationState.COUNTER_SENT  # Ben's real reply was answered
+    assert store.audit.query(event_type=EventType.TAKEOVER) == []
+    held = store.inbound.get("<forged-takeover@agency.test>", AGENT.address)
+    assert held is not None and held.status is InboundStatus.QUARANTINED
+    assert "not in our sent mail" in (held.detail or "")
+    assert not [e for e in result.events if isinstance(e, HumanTookOver)]
+
+
+def test_a_real_human_reply_found_in_the_sent_maildir_takes_over_and_is_announced(
+    store: SQLiteStore, mailbox: MaildirMailbox
+) -> None:
+    offers = _start(store, mailbox)
+    by_hand = reply_to(
+        offers[BEN],
+        "Hi Ben, happy to call tomorrow at 10. Alex",
+        sender=f"Alex Morgan <{AGENT.address}>",
+        message_id="<by-hand@agency.test>",
+    )
+    mailbox.sent.add(by_hand)  # the colleague's mail client filed it in Sent
+    mailbox.append_to_inbox(by_hand)
+    later = reply_to(offers[BEN], "My rate is $1,400.", sender=BEN, message_id="<ben-2@gmail.com>")
+    mailbox.append_to_inbox(later)
+
+    result = _advance(store, mailbox)
+
+    assert result.processed == 0 and result.skipped == 2
+    assert _stored(store, BEN_THREAD).controlled_by is Controller.HUMAN
+    [takeover] = store.audit.query(event_type=EventType.TAKEOVER)
+    assert takeover.thread_id == BEN_THREAD and takeover.metadata is not None
+    assert takeover.metadata["trigger"] == "human_reply"
+    assert takeover.metadata["verified_by"] == "sent folder"
+    [announced] = [e for e in result.events if isinstance(e, HumanTookOver)]
+    assert (announced.thread_id, announced.actor) == (BEN_THREAD, AGENT.address)
+    assert len(sent_by_recipient(mailbox)[BEN]) == 1  # the agent stays quiet
