@@ -15,6 +15,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from negotiation_pipeline.store.trust_schema import (
+    POSTGRES_INBOUND_TABLE,
+    POSTGRES_MIGRATIONS,
+    POSTGRES_TRUST_TABLES,
+    migration_steps,
+)
+
 SCHEMA_STATEMENTS: tuple[str, ...] = (
     """CREATE TABLE IF NOT EXISTS schema_version (
         version INTEGER PRIMARY KEY,
@@ -75,17 +82,9 @@ SCHEMA_STATEMENTS: tuple[str, ...] = (
     'CREATE INDEX IF NOT EXISTS idx_audit_event ON audit_log (event_type, "timestamp", id)',
     'CREATE INDEX IF NOT EXISTS idx_audit_thread ON audit_log (thread_id, "timestamp", id)',
     'CREATE INDEX IF NOT EXISTS idx_audit_timestamp ON audit_log ("timestamp", id)',
-    """CREATE TABLE IF NOT EXISTS inbound_messages (
-        message_id TEXT PRIMARY KEY,
-        thread_id TEXT,
-        campaign_id TEXT,
-        from_addr TEXT,
-        subject TEXT,
-        received_at TIMESTAMPTZ NOT NULL,
-        status TEXT NOT NULL CHECK (status IN ('processed', 'unmatched', 'skipped', 'own')),
-        detail TEXT
-    )""",
+    POSTGRES_INBOUND_TABLE,
     "CREATE INDEX IF NOT EXISTS idx_inbound_thread ON inbound_messages (thread_id)",
+    *POSTGRES_TRUST_TABLES,
     """CREATE TABLE IF NOT EXISTS outbox (
         message_id TEXT PRIMARY KEY,
         seq BIGINT GENERATED ALWAYS AS IDENTITY,
@@ -121,25 +120,37 @@ SCHEMA_STATEMENTS: tuple[str, ...] = (
 
 
 def apply_postgres_schema(conn: Any, now: Any, schema_version: int) -> int:
-    """Create what is missing and record the version; call inside the write transaction.
-
-    Returns the version found in the database afterwards. `conn` is a psycopg connection (typed
-    loosely so this module imports without psycopg installed).
+    """Bring an older store up to date, create what is missing and record the version; call
+    inside the write transaction. Returns the version found in the database afterwards. `conn`
+    is a psycopg connection (typed loosely so this module imports without psycopg installed).
     """
     from negotiation_pipeline.store.schema import SchemaVersionError
 
-    for statement in SCHEMA_STATEMENTS:
-        conn.execute(statement)
-    row = conn.execute("SELECT MAX(version) AS version FROM schema_version").fetchone()
-    found = row["version"]
-    if found is None:
-        conn.execute(
-            "INSERT INTO schema_version (version, applied_at) VALUES (%s, %s)",
-            (schema_version, now),
-        )
-        return schema_version
-    if found > schema_version:
+    found = _stored_version(conn)
+    if found is not None and found > schema_version:
         raise SchemaVersionError(
             f"database schema version {found} is newer than this code ({schema_version})"
         )
-    return int(found)
+    steps = [] if found is None else migration_steps(POSTGRES_MIGRATIONS, found, schema_version)
+    for _, statements in steps:
+        for statement in statements:
+            conn.execute(statement)
+    for statement in SCHEMA_STATEMENTS:
+        conn.execute(statement)
+    if found is None:
+        steps = [(schema_version, ())]
+    for version, _ in steps:
+        conn.execute(
+            "INSERT INTO schema_version (version, applied_at) VALUES (%s, %s)", (version, now)
+        )
+    return schema_version
+
+
+def _stored_version(conn: Any) -> int | None:
+    present = conn.execute(
+        "SELECT to_regclass('schema_version') IS NOT NULL AS present"
+    ).fetchone()
+    if not present or not present["present"]:
+        return None
+    row = conn.execute("SELECT MAX(version) AS version FROM schema_version").fetchone()
+    return None if row is None or row["version"] is None else int(row["version"])

@@ -1,4 +1,4 @@
-"""The seven repositories of base.py, written once for SQLite and PostgreSQL.
+"""The repositories of base.py, written once for SQLite and PostgreSQL.
 
 A repository runs each call in `scope(write)`: the store's own short transaction, or the open
 transaction of a unit of work (see base.py). Backend differences go through the `Dialect`
@@ -26,14 +26,13 @@ from negotiation_pipeline.store.base import (
     Agreement,
     CampaignRecord,
     Controller,
-    InboundMessage,
-    InboundStatus,
     MailCursor,
     OutboxEmail,
     StoredNegotiation,
     StoreError,
 )
 from negotiation_pipeline.store.dialect import Connection, ConnectionScope, Dialect, quoted
+from negotiation_pipeline.store.inbound import SqlAllowedSenders, SqlInbound
 
 _TERMINAL_VALUES = tuple(sorted(s.value for s in TERMINAL_STATES))
 
@@ -304,56 +303,6 @@ class SqlCampaigns(SqlRepository):
             return cursor.rowcount > 0
 
 
-# --- inbound messages --------------------------------------------------------------------------
-class SqlInbound(SqlRepository):
-    def record(
-        self,
-        message_id: str,
-        *,
-        status: InboundStatus | str,
-        thread_id: str | None = None,
-        campaign_id: str | None = None,
-        from_addr: str | None = None,
-        subject: str | None = None,
-        detail: str | None = None,
-        received_at: datetime | None = None,
-    ) -> bool:
-        """Remember a Message-ID. False = already recorded (a duplicate: do not process again)."""
-        if not message_id or not message_id.strip():
-            raise StoreError("an inbound message needs a Message-ID to be deduplicated")
-        d = self._dialect
-        stamp = d.timestamp(received_at) if received_at else d.now()
-        with self._scope(True) as conn:
-            cursor = conn.execute(
-                f"""INSERT INTO inbound_messages (message_id, thread_id, campaign_id, from_addr,
-                       subject, received_at, status, detail)
-                   VALUES ({d.marks(8)})
-                   ON CONFLICT (message_id) DO NOTHING""",  # noqa: S608
-                (
-                    message_id.strip(),
-                    thread_id,
-                    campaign_id,
-                    from_addr,
-                    subject,
-                    stamp,
-                    InboundStatus(status).value,
-                    detail,
-                ),
-            )
-            return cursor.rowcount == 1
-
-    def seen(self, message_id: str) -> bool:
-        return self.get(message_id) is not None
-
-    def get(self, message_id: str) -> InboundMessage | None:
-        with self._scope(False) as conn:
-            row = conn.execute(
-                f"SELECT * FROM inbound_messages WHERE message_id = {self._dialect.mark}",  # noqa: S608
-                (message_id.strip(),),
-            ).fetchone()
-        return None if row is None else row_codec.inbound_from_row(row)
-
-
 # --- outbox ------------------------------------------------------------------------------------
 class SqlOutbox(SqlRepository):
     def add(self, email: OutboxEmail) -> bool:
@@ -478,9 +427,9 @@ class SqlMailCursors(SqlRepository):
             )
 
 
-# --- the seven together, and the unit of work --------------------------------------------------
+# --- all of them together, and the unit of work --------------------------------------------------
 class Repositories:
-    """The seven repositories bound to one dialect and connection scope."""
+    """Every repository bound to one dialect and connection scope."""
 
     def __init__(self, dialect: Dialect, scope: ConnectionScope) -> None:
         self._audit = SqlAuditLog(dialect, scope)
@@ -490,6 +439,7 @@ class Repositories:
         self._outbox = SqlOutbox(dialect, scope)
         self._agreements = SqlAgreements(dialect, scope)
         self._mail_cursors = SqlMailCursors(dialect, scope)
+        self._allowed_senders = SqlAllowedSenders(dialect, scope)
 
     @property
     def audit(self) -> SqlAuditLog:
@@ -518,6 +468,10 @@ class Repositories:
     @property
     def mail_cursors(self) -> SqlMailCursors:
         return self._mail_cursors
+
+    @property
+    def allowed_senders(self) -> SqlAllowedSenders:
+        return self._allowed_senders
 
 
 class BoundUnitOfWork(Repositories):

@@ -9,7 +9,15 @@ from __future__ import annotations
 
 import sqlite3
 
-SCHEMA_VERSION = 1
+from negotiation_pipeline.store.trust_schema import (
+    SQLITE_INBOUND_TABLE,
+    SQLITE_MIGRATIONS,
+    SQLITE_TRUST_TABLES,
+    migration_steps,
+)
+
+# 2: inbound messages keyed by (Message-ID, sender), quarantine, allowed senders.
+SCHEMA_VERSION = 2
 
 # Each statement is idempotent (IF NOT EXISTS), so opening an existing file is harmless.
 SCHEMA_STATEMENTS: tuple[str, ...] = (
@@ -73,17 +81,9 @@ SCHEMA_STATEMENTS: tuple[str, ...] = (
     "CREATE INDEX IF NOT EXISTS idx_audit_event ON audit_log (event_type, timestamp)",
     "CREATE INDEX IF NOT EXISTS idx_audit_thread ON audit_log (thread_id, timestamp)",
     "CREATE INDEX IF NOT EXISTS idx_audit_timestamp ON audit_log (timestamp)",
-    """CREATE TABLE IF NOT EXISTS inbound_messages (
-        message_id TEXT PRIMARY KEY,
-        thread_id TEXT,
-        campaign_id TEXT,
-        from_addr TEXT,
-        subject TEXT,
-        received_at TEXT NOT NULL,
-        status TEXT NOT NULL CHECK (status IN ('processed', 'unmatched', 'skipped', 'own')),
-        detail TEXT
-    )""",
+    SQLITE_INBOUND_TABLE,
     "CREATE INDEX IF NOT EXISTS idx_inbound_thread ON inbound_messages (thread_id)",
+    *SQLITE_TRUST_TABLES,
     """CREATE TABLE IF NOT EXISTS outbox (
         message_id TEXT PRIMARY KEY,
         thread_id TEXT,
@@ -122,22 +122,34 @@ class SchemaVersionError(RuntimeError):
 
 
 def apply_schema(conn: sqlite3.Connection, now_text: str) -> int:
-    """Create every table and index if missing and record the version; call inside a write txn.
-
-    Returns the version found in the file afterwards.
-    """
-    for statement in SCHEMA_STATEMENTS:
-        conn.execute(statement)
-    row = conn.execute("SELECT MAX(version) FROM schema_version").fetchone()
-    found = row[0]
-    if found is None:
-        conn.execute(
-            "INSERT INTO schema_version (version, applied_at) VALUES (?, ?)",
-            (SCHEMA_VERSION, now_text),
-        )
-        return SCHEMA_VERSION
-    if found > SCHEMA_VERSION:
+    """Bring an older file up to date, create every table and index if missing and record the
+    version; call inside a write txn. Returns the version found in the file afterwards."""
+    found = _stored_version(conn)
+    if found is not None and found > SCHEMA_VERSION:
         raise SchemaVersionError(
             f"database schema version {found} is newer than this code ({SCHEMA_VERSION})"
         )
-    return int(found)
+    steps = [] if found is None else migration_steps(SQLITE_MIGRATIONS, found, SCHEMA_VERSION)
+    for _, statements in steps:
+        for statement in statements:
+            conn.execute(statement)
+    for statement in SCHEMA_STATEMENTS:
+        conn.execute(statement)
+    if found is None:
+        steps = [(SCHEMA_VERSION, ())]
+    for version, _ in steps:
+        conn.execute(
+            "INSERT INTO schema_version (version, applied_at) VALUES (?, ?)", (version, now_text)
+        )
+    return SCHEMA_VERSION
+
+
+def _stored_version(conn: sqlite3.Connection) -> int | None:
+    """The file's schema version; None for a new file (no schema_version table or row)."""
+    present = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'"
+    ).fetchone()
+    if present is None:
+        return None
+    row = conn.execute("SELECT MAX(version) FROM schema_version").fetchone()
+    return None if row[0] is None else int(row[0])

@@ -1,4 +1,5 @@
-"""Read the roster CSV (columns name, email, platform, handle, average_views, engagement_rate).
+"""Read the roster CSV (columns name, email, platform, handle, average_views, engagement_rate,
+and manager_email when present).
 
 Returns raw rows (lower-case column → stripped cell text) for
 `negotiation_pipeline.domain.roster.select_influencers`, which turns bad cells into skips.
@@ -15,7 +16,7 @@ from pathlib import Path
 
 import httpx
 
-from negotiation_pipeline.domain.roster import ROSTER_COLUMNS
+from negotiation_pipeline.domain.roster import OPTIONAL_ROSTER_COLUMNS, ROSTER_COLUMNS
 from negotiation_pipeline.integrations.resilience import resilient_api_call
 
 RosterRow = dict[str, str]
@@ -46,6 +47,7 @@ def parse_roster_csv(text: str, source: str = "roster") -> list[RosterRow]:
             f"{source} is missing column(s) {', '.join(missing)} (found: {found})"
         )
     position = {c: columns.index(c) for c in ROSTER_COLUMNS}
+    position.update({c: columns.index(c) for c in OPTIONAL_ROSTER_COLUMNS if c in columns})
     rows: list[RosterRow] = []
     try:
         for cells in reader:
