@@ -221,6 +221,17 @@ class SqlAllowedSenders(_Repository):
             ).fetchone()
         return row is not None
 
+    def threads_with_held(self) -> list[str]:
+        """Threads with an allowed sender and at least one held message (to release)."""
+        with self._scope(False) as conn:
+            found = conn.execute(
+                "SELECT DISTINCT a.thread_id AS thread_id FROM allowed_senders a "
+                "JOIN inbound_messages i ON i.thread_id = a.thread_id "
+                f"WHERE i.status = {self._dialect.mark} ORDER BY a.thread_id",  # noqa: S608
+                (_QUARANTINED,),
+            ).fetchall()
+        return [row["thread_id"] for row in found]
+
     def for_thread(self, thread_id: str) -> list[AllowedSender]:
         d = self._dialect
         with self._scope(False) as conn:

@@ -1,12 +1,17 @@
 """Advance negotiations from new mail: read each reply, decide, queue our answer, deliver.
 
 Exactly-once rules (SPEC §7):
-- each message is handled in ONE transaction: the inbound row (deduplicated by Message-ID), the
+- each message is handled in ONE transaction: the inbound row (deduplicated by Message-ID and
+  sender, so another sender's message with the same Message-ID is never dropped), the
   negotiation row, the outbox email, the agreement, the campaign's CPM tracker and the audit
   entries commit together or not at all, so a crash leaves a reply either fully handled or
   untouched;
 - the mail cursor moves only over uids that were handled, after their transactions;
 - emails are sent after the commits (`deliver_pending`), each at most once.
+
+Only a thread's own side can change it (workflow/senders.py): any other sender's message is
+held (quarantined) in its transaction. A held message whose sender an operator has since allowed
+is processed, once, by `release_held_replies` (the CLI) or at the start of the next run.
 
 One message never stops the others: a broken reply is recorded (skipped, with the error) and
 audited; a database failure rolls back that message only and leaves it for the next run.
@@ -24,6 +29,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from negotiation_pipeline.domain.addresses import address_key
 from negotiation_pipeline.domain.audit import AuditEntry
 from negotiation_pipeline.domain.campaign import Campaign
 from negotiation_pipeline.domain.negotiation import (
@@ -39,10 +45,15 @@ from negotiation_pipeline.integrations.mail.base import (
     IncomingMessage,
     Mailbox,
     MailCursor,
+    MailError,
     UidValidityChangedError,
     UnreadableMessage,
 )
-from negotiation_pipeline.integrations.mail.mime import ParsedMessage
+from negotiation_pipeline.integrations.mail.mime import (
+    MalformedMessageError,
+    ParsedMessage,
+    parse_message,
+)
 from negotiation_pipeline.integrations.mail.threading import (
     auto_reply_reason,
     bare_address,
@@ -55,6 +66,7 @@ from negotiation_pipeline.integrations.mail.threading import (
 from negotiation_pipeline.store.base import (
     Agreement,
     Controller,
+    InboundMessage,
     InboundStatus,
     NegotiationStore,
     OutboxEmail,
@@ -80,6 +92,12 @@ from negotiation_pipeline.workflow.records import (
     escalation_audit,
     transition_audit,
 )
+from negotiation_pipeline.workflow.senders import (
+    hold,
+    own_message_problem,
+    sender_problem,
+    take_over,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -90,6 +108,8 @@ DEFAULT_LIST_LIMIT = 500
 _NOT_ANSWERED_STATES = frozenset({NegotiationState.PAUSED, *TERMINAL_STATES})
 # Database failures: the message's transaction rolled back; leave it for the next run.
 _STORE_FAILURES: tuple[type[BaseException], ...] = (sqlite3.Error, StoreError)
+# ... and a mail server that could not say whether a message is among our sent mail.
+_RETRY_LATER: tuple[type[BaseException], ...] = (*_STORE_FAILURES, MailError)
 
 
 @dataclass(frozen=True)
@@ -115,6 +135,8 @@ class AdvanceResult:
     delivery: DeliveryResult
     failed_uids: tuple[int, ...] = ()  # database failures: retried on the next run
     cursor: MailCursor | None = None  # the stored cursor after this run
+    quarantined: int = 0  # matched a thread, sender may not steer it: held (see senders.py)
+    released: int = 0  # held replies whose sender was allowed since, processed in this run
 
 
 class Disposition(StrEnum):
@@ -123,6 +145,7 @@ class Disposition(StrEnum):
     SKIPPED = "skipped"
     DUPLICATE = "duplicate"
     UNREADABLE = "unreadable"
+    QUARANTINED = "quarantined"
 
 
 @dataclass
@@ -133,6 +156,15 @@ class _Tally:
     handled: set[int] = field(default_factory=set)
     failed: list[int] = field(default_factory=list)
     names: dict[str, str] = field(default_factory=dict)  # thread id → influencer name
+    released: int = 0
+
+    def add(self, handled: _Handled) -> None:
+        self.counts[handled.disposition] += 1
+        if handled.campaign_id:  # set only when a negotiation row changed
+            self.campaigns[handled.campaign_id] = None
+        self.events.extend(handled.events)
+        if handled.thread_id and handled.influencer_name:
+            self.names[handled.thread_id] = handled.influencer_name
 
 
 @dataclass(frozen=True)
@@ -184,6 +216,7 @@ def advance_negotiations(
         uids, uidvalidity = batch.uids, batch.uidvalidity
     tally = _Tally()
     context = _RunContext(config, tuple(agent_addresses), now, mailbox_name)
+    _release_allowed(store, context, tally)
     wanted = _with_earlier_unhandled(store, mailbox, mailbox_name, uids, uidvalidity)
     try:
         _handle_uids(store, mailbox, wanted, uidvalidity, context, tally)
@@ -211,6 +244,8 @@ def advance_negotiations(
         delivery=delivery,
         failed_uids=tuple(tally.failed),
         cursor=cursor,
+        quarantined=counts[Disposition.QUARANTINED],
+        released=tally.released,
     )
 
 
@@ -250,7 +285,7 @@ def _handle_uids(
     for start in range(0, len(wanted), FETCH_CHUNK):
         chunk = wanted[start : start + FETCH_CHUNK]
         fetched = mailbox.fetch(chunk, uidvalidity)
-        _handle_fetched(store, fetched, context, tally)
+        _handle_fetched(store, mailbox, fetched, context, tally)
         # Listed but gone by now (expunged, removed from the Maildir): nothing to read, and the
         # cursor must not wait for it forever.
         returned = {m.uid for m in fetched.messages} | {u.uid for u in fetched.unreadable}
@@ -266,40 +301,60 @@ class _RunContext:
 
 
 def _handle_fetched(
-    store: NegotiationStore, fetched: FetchResult, context: _RunContext, tally: _Tally
+    store: NegotiationStore,
+    mailbox: Mailbox,
+    fetched: FetchResult,
+    context: _RunContext,
+    tally: _Tally,
 ) -> None:
     items: list[IncomingMessage | UnreadableMessage] = [*fetched.messages, *fetched.unreadable]
     items.sort(key=lambda item: item.uid)
     for item in items:
         try:
-            handled = _handle_one(store, item, context)
-        except _STORE_FAILURES as exc:
-            logger.exception("uid %s: database failure; left for the next run", item.uid)
+            handled = _handle_one(store, mailbox, item, context)
+        except _RETRY_LATER as exc:
+            what = "mail server" if isinstance(exc, MailError) else "database"
+            logger.exception("uid %s: %s failure; left for the next run", item.uid, what)
             tally.failed.append(item.uid)
-            _audit_error(store, None, f"database failure on uid {item.uid}: {exc}")
+            _audit_error(store, None, f"{what} failure on uid {item.uid}: {exc}")
             continue
         tally.handled.add(item.uid)
-        tally.counts[handled.disposition] += 1
-        if handled.campaign_id:  # set only when a negotiation row changed
-            tally.campaigns[handled.campaign_id] = None
-        tally.events.extend(handled.events)
-        if handled.thread_id and handled.influencer_name:
-            tally.names[handled.thread_id] = handled.influencer_name
+        tally.add(handled)
 
 
 def _handle_one(
-    store: NegotiationStore, item: IncomingMessage | UnreadableMessage, context: _RunContext
+    store: NegotiationStore,
+    mailbox: Mailbox,
+    item: IncomingMessage | UnreadableMessage,
+    context: _RunContext,
 ) -> _Handled:
     if isinstance(item, UnreadableMessage):
         return _record_unreadable(store, item)
+    # Asked before the transaction: a mail server round trip must not hold the write lock.
+    in_sent_mail = _in_sent_mail(store, mailbox, item.parsed, context)
     try:
         with store.transaction() as uow:
-            return _handle_message(uow, item.parsed, item.raw, context)
+            return _handle_message(uow, item.parsed, item.raw, context, in_sent_mail)
     except _STORE_FAILURES:
         raise
     except Exception as exc:  # a bug or a reply the engine cannot take: record it, move on
         logger.exception("uid %s: reply could not be handled", item.uid)
         return _record_broken(store, item, exc)
+
+
+def _in_sent_mail(
+    store: NegotiationStore, mailbox: Mailbox, parsed: ParsedMessage, context: _RunContext
+) -> bool:
+    """For a message claiming our own address that is not one of our outbox emails: is it
+    among our sent mail (the proof that a person on our side wrote it)? False otherwise."""
+    if not is_own_message(parsed, context.agent_addresses) or not parsed.message_id:
+        return False
+    if store.outbox.get(parsed.message_id) is not None:
+        return False  # our own email: recognised from the outbox, no proof needed
+    try:
+        return mailbox.in_sent_folder(parsed.message_id)
+    except ValueError:  # a Message-ID no mail client of ours would write
+        return False
 
 
 def _message_key(parsed: ParsedMessage | None, raw: bytes) -> str:
@@ -390,8 +445,7 @@ class StoreThreadLookup:
         ours = self._uow.outbox.get(message_id)
         if ours is not None and ours.thread_id:
             return ours.thread_id
-        theirs = self._uow.inbound.get(message_id)
-        return None if theirs is None else theirs.thread_id
+        return self._uow.inbound.thread_for(message_id)
 
     def thread_for_counterparty(self, address: str, normalized_subject: str) -> str | None:
         candidates = self._uow.states.load_by_email(bare_address(address))
@@ -419,22 +473,52 @@ def _match(parsed: ParsedMessage, lookup: StoreThreadLookup, own: bool) -> str |
 
 
 def _handle_message(
-    uow: UnitOfWork, parsed: ParsedMessage, raw: bytes, context: _RunContext
+    uow: UnitOfWork,
+    parsed: ParsedMessage,
+    raw: bytes,
+    context: _RunContext,
+    in_sent_mail: bool = False,
 ) -> _Handled:
     key = _message_key(parsed, raw)
-    if uow.inbound.seen(key):
+    if uow.inbound.seen(key, parsed.from_addr):
         return _Handled(Disposition.DUPLICATE)
     lookup = StoreThreadLookup(uow)
     if is_own_message(parsed, context.agent_addresses):
-        return _handle_own(uow, parsed, key, lookup)
+        return _handle_own(uow, parsed, raw, key, lookup, in_sent_mail)
     thread_id = _match(parsed, lookup, own=False)
     stored = None if thread_id is None else uow.states.load(thread_id)
     if stored is None:
         _record(uow, key, parsed, InboundStatus.UNMATCHED, None, "matched no negotiation")
         _audit_received(uow, parsed, key, None, status="unmatched")
         return _Handled(Disposition.UNMATCHED)
+    handled = _decide(uow, parsed, raw, key, stored, context)
+    if handled is not None:
+        return handled
+    reason = sender_problem(uow, stored, parsed, raw)
+    assert reason is not None  # _decide returns None only for a sender that may not steer
+    held = hold(uow, parsed, raw, key, stored, reason)
+    return _Handled(Disposition.QUARANTINED, events=() if held.event is None else (held.event,))
+
+
+def _decide(
+    uow: UnitOfWork,
+    parsed: ParsedMessage,
+    raw: bytes,
+    key: str,
+    stored: StoredNegotiation,
+    context: _RunContext,
+) -> _Handled | None:
+    """A matched message: skip, answer, or None when its sender may not steer the thread (the
+    caller holds it, or keeps it held). Machine mail is skipped whoever sent it: it never
+    changes a thread."""
     auto = auto_reply_reason(parsed)
-    skip_reason = auto or _not_answered_reason(stored)
+    if auto is not None:
+        _record(uow, key, parsed, InboundStatus.SKIPPED, stored, auto)
+        _audit_received(uow, parsed, key, stored, status=f"skipped: {auto}")
+        return _Handled(Disposition.SKIPPED)
+    if sender_problem(uow, stored, parsed, raw) is not None:
+        return None
+    skip_reason = _not_answered_reason(stored)
     if skip_reason is not None:
         _record(uow, key, parsed, InboundStatus.SKIPPED, stored, skip_reason)
         _audit_received(uow, parsed, key, stored, status=f"skipped: {skip_reason}")
@@ -453,10 +537,16 @@ def _not_answered_reason(stored: StoredNegotiation) -> str | None:
 
 
 def _handle_own(
-    uow: UnitOfWork, parsed: ParsedMessage, key: str, lookup: StoreThreadLookup
+    uow: UnitOfWork,
+    parsed: ParsedMessage,
+    raw: bytes,
+    key: str,
+    lookup: StoreThreadLookup,
+    in_sent_mail: bool,
 ) -> _Handled:
     """Our own address wrote it. In our outbox: our sent copy, ignore. Otherwise a person on our
-    side answered by hand: that thread is theirs from now on."""
+    side answered by hand, if our sent mail holds it: that thread is theirs from now on. Without
+    that proof it is held like a stranger's message (anyone can write our address in From)."""
     if uow.outbox.get(key) is not None:
         _record(uow, key, parsed, InboundStatus.OWN, None, "our own sent email")
         return _Handled(Disposition.SKIPPED)
@@ -465,29 +555,17 @@ def _handle_own(
     if stored is None:
         _record(uow, key, parsed, InboundStatus.OWN, None, "from our address, no known thread")
         return _Handled(Disposition.SKIPPED)
-    taken_over = stored.controlled_by is not Controller.HUMAN
-    if taken_over:
-        uow.states.set_controlled_by(stored.thread_id, Controller.HUMAN)
-        uow.audit.insert(
-            AuditEntry(
-                event_type=EventType.TAKEOVER,
-                campaign_id=stored.campaign_id,
-                influencer_name=stored.influencer_name,
-                thread_id=stored.thread_id,
-                direction="outbound",
-                email_body=parsed.text_body,
-                negotiation_state=stored.state,
-                metadata={
-                    "actor": parsed.from_addr,
-                    "trigger": "human_reply",
-                    "message_id": key,
-                    "detail": "a person replied from our address: automatic replies stop",
-                },
-            )
-        )
-    detail = "human reply from our side" + (": thread taken over" if taken_over else "")
+    problem = own_message_problem(parsed, raw, in_sent_mail)
+    if problem is not None:
+        held = hold(uow, parsed, raw, key, stored, problem, from_our_address=True)
+        events = () if held.event is None else (held.event,)
+        return _Handled(Disposition.QUARANTINED, events=events)
+    took_over = take_over(uow, parsed, key, stored)
+    detail = "human reply from our side" + (": thread taken over" if took_over else "")
     _record(uow, key, parsed, InboundStatus.OWN, stored, detail)
-    return _Handled(Disposition.SKIPPED, stored.campaign_id if taken_over else None)
+    if took_over is None:
+        return _Handled(Disposition.SKIPPED)
+    return _Handled(Disposition.SKIPPED, stored.campaign_id, (took_over,))
 
 
 def _record(
@@ -498,7 +576,7 @@ def _record(
     stored: StoredNegotiation | None,
     detail: str,
 ) -> None:
-    uow.inbound.record(
+    recorded = uow.inbound.record(
         key,
         status=status,
         thread_id=None if stored is None else stored.thread_id,
@@ -507,6 +585,10 @@ def _record(
         subject=parsed.subject,
         detail=detail,
     )
+    if not recorded:
+        # The message was seen before (checked first), so this row is the held one being
+        # released now: it gets its final status.
+        uow.inbound.resolve(key, parsed.from_addr, status=status, detail=detail)
 
 
 def _audit_received(
@@ -671,3 +753,118 @@ def _agreement_event(outcome: Outcome, campaign: Campaign) -> AgreementReached:
         cpm=outcome.agreed_cpm,
         target_cpm=campaign.cpm_range.max_cpm,
     )
+
+
+# --- held replies whose sender has been allowed since -------------------------------------------
+@dataclass(frozen=True)
+class ReleaseResult:
+    """What releasing a thread's held messages did."""
+
+    released: tuple[tuple[str, str], ...]  # (Message-ID, what happened: processed / skipped)
+    still_held: int  # held messages of the thread whose sender is still not allowed
+    events: tuple[PipelineEvent, ...]
+    touched_campaigns: tuple[str, ...]
+
+
+def release_held_replies(
+    store: NegotiationStore,
+    config: EngineConfig,
+    *,
+    thread_id: str,
+    agent_addresses: Sequence[str],
+    now: datetime,
+) -> ReleaseResult:
+    """Process every held message of this thread whose sender is now accepted (allowed by an
+    operator), oldest first, each exactly once: its held row turns into its final status in the
+    same transaction as the change it causes, so a second call (or a run after a crash) finds
+    nothing left to do. Answers are queued in the outbox; the next delivery sends them."""
+    context = _RunContext(config, tuple(agent_addresses), now, mailbox_name="")
+    tally = _Tally()
+    released = _release_thread(store, context, thread_id, tally)
+    return ReleaseResult(
+        released=tuple(released),
+        still_held=len(store.inbound.quarantined(thread_id)),
+        events=tuple(tally.events),
+        touched_campaigns=tuple(tally.campaigns),
+    )
+
+
+def _release_allowed(store: NegotiationStore, context: _RunContext, tally: _Tally) -> None:
+    """Held messages whose sender was allowed since they arrived (an operator's allow-sender
+    that did not get to process them): handled first, like new mail."""
+    for thread_id in store.allowed_senders.threads_with_held():
+        _release_thread(store, context, thread_id, tally)
+
+
+def _release_thread(
+    store: NegotiationStore, context: _RunContext, thread_id: str, tally: _Tally
+) -> list[tuple[str, str]]:
+    allowed = {sender.address_key for sender in store.allowed_senders.for_thread(thread_id)}
+    ours = {address_key(address) for address in context.agent_addresses}
+    done: list[tuple[str, str]] = []
+    for row in store.inbound.quarantined(thread_id):
+        sender = address_key(row.from_addr or "")
+        if sender not in allowed or sender in ours:
+            continue  # our own address is never "allowed": a takeover needs the sent copy
+        handled = _release_safely(store, row, context)
+        if handled is None:
+            continue
+        tally.released += 1
+        tally.add(handled)
+        done.append((row.message_id, handled.disposition.value))
+    return done
+
+
+def _release_safely(
+    store: NegotiationStore, row: InboundMessage, context: _RunContext
+) -> _Handled | None:
+    try:
+        with store.transaction() as uow:
+            return _release_one(uow, row, context)
+    except _STORE_FAILURES as exc:
+        logger.exception("held %s: database failure; still held, retried later", row.message_id)
+        _audit_error(store, row.thread_id, f"database failure releasing {row.message_id}: {exc}")
+        return None
+    except Exception as exc:  # the engine cannot take it: recorded once, like a broken reply
+        logger.exception("held %s: could not be handled", row.message_id)
+        error = f"{type(exc).__name__}: {exc}"
+        with store.transaction() as uow:
+            if not uow.inbound.resolve(
+                row.message_id, row.from_addr or "", status=InboundStatus.SKIPPED,
+                detail=f"error: {error}"[:2000],
+            ):  # fmt: skip
+                return None
+            uow.audit.insert(
+                AuditEntry(
+                    event_type=EventType.ERROR,
+                    thread_id=row.thread_id,
+                    direction="inbound",
+                    metadata={"message_id": row.message_id, "from": row.from_addr, "error": error},
+                )
+            )
+        return _Handled(Disposition.SKIPPED)
+
+
+def _release_one(uow: UnitOfWork, row: InboundMessage, context: _RunContext) -> _Handled | None:
+    sender = row.from_addr or ""
+    current = uow.inbound.get(row.message_id, sender)
+    if current is None or current.status is not InboundStatus.QUARANTINED:
+        return None  # released by another run meanwhile
+    kept = uow.inbound.held(row.message_id, sender)
+    stored = None if current.thread_id is None else uow.states.load(current.thread_id)
+    if kept is None or stored is None:
+        missing = "its bytes are" if kept is None else "its negotiation is"
+        uow.inbound.resolve(
+            row.message_id, sender, status=InboundStatus.SKIPPED,
+            detail=f"released, but {missing} no longer in the store",
+        )  # fmt: skip
+        return _Handled(Disposition.SKIPPED)
+    try:
+        parsed = parse_message(kept.raw)
+    except MalformedMessageError as exc:
+        uow.inbound.resolve(
+            row.message_id, sender, status=InboundStatus.SKIPPED,
+            detail=f"released, but unreadable: {exc}"[:2000],
+        )  # fmt: skip
+        return _Handled(Disposition.SKIPPED)
+    return _decide(uow, parsed, kept.raw, row.message_id, stored, context)
