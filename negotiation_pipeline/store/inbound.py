@@ -225,9 +225,9 @@ class SqlAllowedSenders(_Repository):
         """Threads with an allowed sender and at least one held message (to release)."""
         with self._scope(False) as conn:
             found = conn.execute(
-                "SELECT DISTINCT a.thread_id AS thread_id FROM allowed_senders a "
+                "SELECT DISTINCT a.thread_id AS thread_id FROM allowed_senders a "  # noqa: S608
                 "JOIN inbound_messages i ON i.thread_id = a.thread_id "
-                f"WHERE i.status = {self._dialect.mark} ORDER BY a.thread_id",  # noqa: S608
+                f"WHERE i.status = {self._dialect.mark} ORDER BY a.thread_id",
                 (_QUARANTINED,),
             ).fetchall()
         return [row["thread_id"] for row in found]

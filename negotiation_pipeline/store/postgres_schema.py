@@ -147,9 +147,7 @@ def apply_postgres_schema(conn: Any, now: Any, schema_version: int) -> int:
 
 
 def _stored_version(conn: Any) -> int | None:
-    present = conn.execute(
-        "SELECT to_regclass('schema_version') IS NOT NULL AS present"
-    ).fetchone()
+    present = conn.execute("SELECT to_regclass('schema_version') IS NOT NULL AS present").fetchone()
     if not present or not present["present"]:
         return None
     row = conn.execute("SELECT MAX(version) AS version FROM schema_version").fetchone()

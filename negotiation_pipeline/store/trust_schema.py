@@ -86,8 +86,7 @@ SQLITE_MIGRATIONS: dict[int, tuple[str, ...]] = {
 }
 POSTGRES_MIGRATIONS: dict[int, tuple[str, ...]] = {
     2: (
-        "ALTER TABLE inbound_messages ADD COLUMN IF NOT EXISTS sender_key TEXT NOT NULL "
-        "DEFAULT ''",
+        "ALTER TABLE inbound_messages ADD COLUMN IF NOT EXISTS sender_key TEXT NOT NULL DEFAULT ''",
         "UPDATE inbound_messages SET sender_key = lower(btrim(COALESCE(from_addr, '')))",
         "ALTER TABLE inbound_messages DROP CONSTRAINT IF EXISTS inbound_messages_pkey",
         "ALTER TABLE inbound_messages ADD PRIMARY KEY (message_id, sender_key)",
