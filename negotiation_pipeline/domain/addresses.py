@@ -1,7 +1,8 @@
 """Email addresses that come from outside (roster cells, From headers, operator input): checked
 with `email-validator` and compared in one normal form.
 
-Validation is syntax only (`check_deliverability=False`: no DNS lookups from a roster import).
+Validation is syntax only (`check_deliverability=False`: no DNS lookups from a roster import),
+with the SMTP length limits (`strict`: a 65-character local part cannot be delivered).
 Internationalised addresses are valid (a Unicode local part or domain, as SMTPUTF8 allows).
 Names reserved for testing (`*.test`, RFC 2606) are accepted because the sandbox and the tests
 use them; other special-use names (`localhost`, `*.local`, `*.invalid`, `*.onion`) and domain
@@ -42,6 +43,7 @@ def _validated(address: str) -> tuple[str, str]:
             address,
             check_deliverability=False,
             test_environment=True,
+            strict=True,  # also the SMTP length limits (64 before the @-sign)
             allow_smtputf8=True,
             allow_quoted_local=False,
             allow_domain_literal=False,
