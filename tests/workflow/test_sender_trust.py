@@ -5,15 +5,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from email.message import EmailMessage
+from pathlib import Path
 
 from negotiation_pipeline.domain.types import EventType, NegotiationState
-from negotiation_pipeline.integrations.mail import MaildirMailbox
+from negotiation_pipeline.integrations.mail import ImapConfig, ImapReader, MaildirMailbox
 from negotiation_pipeline.store import Controller, InboundStatus, SQLiteStore
 from negotiation_pipeline.workflow.events import HumanTookOver, ReplyHeld
 from negotiation_pipeline.workflow.opening import open_campaign_negotiations
 from negotiation_pipeline.workflow.outbox import deliver_pending
 from negotiation_pipeline.workflow.persistence import load_negotiation, thread_id_for
 from negotiation_pipeline.workflow.replies import AdvanceResult, advance_negotiations
+from tests.servers import free_port
 from tests.workflow.support import (
     AGENT,
     MAILBOX,
@@ -258,3 +260,38 @@ def test_a_real_human_reply_found_in_the_sent_maildir_takes_over_and_is_announce
     [announced] = [e for e in result.events if isinstance(e, HumanTookOver)]
     assert (announced.thread_id, announced.actor) == (BEN_THREAD, AGENT.address)
     assert len(sent_by_recipient(mailbox)[BEN]) == 1  # the agent stays quiet
+
+
+class _SentFolderDown(MaildirMailbox):
+    """The sandbox mailbox whose Sent-folder question goes to an IMAP server that refuses the
+    connection (nothing listens on the port): a real MailError from a real socket."""
+
+    def in_sent_folder(self, message_id: str) -> bool:
+        config = ImapConfig(host="127.0.0.1", port=free_port(), security="plain", user="x")
+        return ImapReader(config).already_sent(message_id)
+
+
+def test_an_unanswerable_sent_folder_question_leaves_the_message_for_the_next_run(
+    store: SQLiteStore, tmp_path: Path
+) -> None:
+    (tmp_path / "mail").mkdir()
+    down = _SentFolderDown(tmp_path / "mail", AGENT)
+    offers = _start(store, down)
+    down.append_to_inbox(
+        reply_to(
+            offers[BEN],
+            "Hi Ben, handling this by hand.",
+            sender=AGENT.address,
+            message_id="<by-hand@agency.test>",
+        )
+    )
+    result = _advance(store, down)
+    assert result.failed_uids == (1,) and result.quarantined == 0
+    assert result.cursor is not None and result.cursor.last_uid == 0
+    assert store.inbound.get("<by-hand@agency.test>") is None  # not decided either way
+    errors = store.audit.query(event_type=EventType.ERROR)
+    assert any("mail server failure on uid 1" in str((e.metadata or {})["error"]) for e in errors)
+
+    up = MaildirMailbox(tmp_path / "mail", AGENT)  # the server answers again: not in Sent
+    retry = _advance(store, up)
+    assert retry.quarantined == 1 and retry.failed_uids == ()
