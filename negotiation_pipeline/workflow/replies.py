@@ -19,7 +19,6 @@ audited; a database failure rolls back that message only and leaves it for the n
 
 from __future__ import annotations
 
-import email.utils
 import hashlib
 import logging
 import sqlite3
@@ -647,7 +646,7 @@ def _answer(
         confidence_threshold=config.policy.confidence_threshold,
         our_offer=negotiation.our_last_offer,
     )
-    sender = email.utils.formataddr((parsed.from_name, parsed.from_addr))
+    sender = _sender_text(parsed)
     outcome = handle_reply(
         negotiation, reading, parsed.text_body, sender, campaign, config, context.now
     )
@@ -676,6 +675,15 @@ def _answer(
         stored.thread_id,
         outcome.negotiation.terms.name,
     )
+
+
+def _sender_text(parsed: ParsedMessage) -> str:
+    """ "Name <addr>" for the engine. Not `formataddr`: it refuses internationalised addresses
+    (UnicodeEncodeError), and an influencer at "jörg@bücher.de" must be answered too."""
+    if not parsed.from_name:
+        return parsed.from_addr
+    name = parsed.from_name.replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{name}" <{parsed.from_addr}>'
 
 
 def _domain(context: _RunContext) -> str:

@@ -295,3 +295,34 @@ def test_an_unanswerable_sent_folder_question_leaves_the_message_for_the_next_ru
     up = MaildirMailbox(tmp_path / "mail", AGENT)  # the server answers again: not in Sent
     retry = _advance(store, up)
     assert retry.quarantined == 1 and retry.failed_uids == ()
+
+
+def _reply_to_queued(store: SQLiteStore, thread_id: str, sender: str, message_id: str) -> bytes:
+    """A reply (raw UTF-8 headers, as SMTPUTF8 mail arrives) to our queued opening offer."""
+    [ours] = store.outbox.for_thread(thread_id)
+    return (
+        f"From: {sender}\r\nTo: {AGENT.address}\r\nSubject: Re: {ours.subject}\r\n"
+        f"Message-ID: {message_id}\r\nIn-Reply-To: {ours.message_id}\r\n"
+        "Content-Type: text/plain; charset=utf-8\r\n\r\nMy rate is $1,400.\r\n"
+    ).encode()
+
+
+def test_an_internationalised_roster_address_is_recognised_in_either_spelling(
+    store: SQLiteStore, mailbox: MaildirMailbox
+) -> None:
+    stored_campaign(store)
+    rows = [flex_row("Jörg Müller", "jörg@bücher.de")]
+    open_campaign_negotiations(store, "cmp-1", engine_config(), rows=rows, sender=AGENT, now=NOW)
+    thread_id = thread_id_for("cmp-1", "jörg@bücher.de")
+    mailbox.append_to_inbox(
+        _reply_to_queued(store, thread_id, "Jörg <JÖRG@xn--bcher-kva.DE>", "<u1@bucher.de>")
+    )
+    mailbox.append_to_inbox(
+        _reply_to_queued(store, thread_id, "jörg@bücher.de.evil.test", "<u2@evil.test>")
+    )
+    result = advance_negotiations(
+        store, mailbox, engine_config(), mailbox_name=MAILBOX,
+        agent_addresses=[AGENT.address], now=NOW, limit=10,
+    )  # fmt: skip
+    assert (result.processed, result.quarantined) == (1, 1)
+    assert _state(store, thread_id) is NegotiationState.COUNTER_SENT
