@@ -43,7 +43,7 @@ from negotiation_pipeline.store.base import (
 )
 from negotiation_pipeline.workflow.events import PipelineEvent
 from negotiation_pipeline.workflow.persistence import load_negotiation, save_negotiation
-from negotiation_pipeline.workflow.replies import release_held_replies
+from negotiation_pipeline.workflow.release import release_held_replies
 from negotiation_pipeline.workflow.senders import accepted_addresses
 
 

@@ -11,7 +11,9 @@ Exactly-once rules (SPEC §7):
 
 Only a thread's own side can change it (workflow/senders.py): any other sender's message is
 held (quarantined) in its transaction. A held message whose sender an operator has since allowed
-is processed, once, by `release_held_replies` (the CLI) or at the start of the next run.
+is processed, once, by `control allow-sender` or at the start of the next run (release.py).
+One message in its transaction: matching and our own mail here, the thread's own side's
+replies in answering.py, the records both write in inbound_records.py.
 
 One message never stops the others: a broken reply is recorded (skipped, with the error) and
 audited; a database failure rolls back that message only and leaves it for the next run.
@@ -19,26 +21,14 @@ audited; a database failure rolls back that message only and leaves it for the n
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from enum import StrEnum
-from typing import Any
 
-from negotiation_pipeline.domain.addresses import address_key
 from negotiation_pipeline.domain.audit import AuditEntry
-from negotiation_pipeline.domain.campaign import Campaign
-from negotiation_pipeline.domain.negotiation import (
-    Action,
-    EngineConfig,
-    Outcome,
-    handle_reply,
-)
-from negotiation_pipeline.domain.reply_reader import ReplyReading, read_reply
-from negotiation_pipeline.domain.types import TERMINAL_STATES, EventType, NegotiationState
+from negotiation_pipeline.domain.negotiation import EngineConfig
+from negotiation_pipeline.domain.types import TERMINAL_STATES, EventType
 from negotiation_pipeline.integrations.mail.base import (
     FetchResult,
     IncomingMessage,
@@ -48,49 +38,32 @@ from negotiation_pipeline.integrations.mail.base import (
     UidValidityChangedError,
     UnreadableMessage,
 )
-from negotiation_pipeline.integrations.mail.mime import (
-    MalformedMessageError,
-    ParsedMessage,
-    parse_message,
-)
+from negotiation_pipeline.integrations.mail.mime import ParsedMessage
 from negotiation_pipeline.integrations.mail.threading import (
-    auto_reply_reason,
     bare_address,
     is_own_message,
     match_reply,
     normalize_subject,
-    references_for,
-    reply_subject,
 )
 from negotiation_pipeline.store.base import (
-    Agreement,
-    Controller,
-    InboundMessage,
     InboundStatus,
     NegotiationStore,
-    OutboxEmail,
-    StoredNegotiation,
-    StoreError,
     UnitOfWork,
 )
-from negotiation_pipeline.workflow.events import (
-    AgreementReached,
-    FinalState,
-    PipelineEvent,
+from negotiation_pipeline.workflow.answering import decide
+from negotiation_pipeline.workflow.events import PipelineEvent
+from negotiation_pipeline.workflow.inbound_records import (
+    STORE_FAILURES,
+    Disposition,
+    Handled,
+    RunContext,
+    audit_error,
+    audit_received,
+    message_key,
+    record_message,
 )
 from negotiation_pipeline.workflow.outbox import DeliveryResult, deliver_pending
-from negotiation_pipeline.workflow.persistence import (
-    campaign_tracker,
-    load_negotiation,
-    next_message_id,
-    save_negotiation,
-)
-from negotiation_pipeline.workflow.records import (
-    agreement_audit,
-    escalated_event,
-    escalation_audit,
-    transition_audit,
-)
+from negotiation_pipeline.workflow.release import release_allowed
 from negotiation_pipeline.workflow.senders import (
     hold,
     own_message_problem,
@@ -103,12 +76,9 @@ logger = logging.getLogger(__name__)
 # Bodies are fetched in chunks so a 10,000-message backlog never sits in memory at once.
 FETCH_CHUNK = 100
 DEFAULT_LIST_LIMIT = 500
-# States in which a reply is recorded but no longer answered automatically.
-_NOT_ANSWERED_STATES = frozenset({NegotiationState.PAUSED, *TERMINAL_STATES})
-# Database failures: the message's transaction rolled back; leave it for the next run.
-_STORE_FAILURES: tuple[type[BaseException], ...] = (sqlite3.Error, StoreError)
-# ... and a mail server that could not say whether a message is among our sent mail.
-_RETRY_LATER: tuple[type[BaseException], ...] = (*_STORE_FAILURES, MailError)
+# A database failure (the message's transaction rolled back) or a mail server that could not
+# say whether a message is among our sent mail: the message is left for the next run.
+_RETRY_LATER: tuple[type[BaseException], ...] = (*STORE_FAILURES, MailError)
 
 
 @dataclass(frozen=True)
@@ -138,15 +108,6 @@ class AdvanceResult:
     released: int = 0  # held replies whose sender was allowed since, processed in this run
 
 
-class Disposition(StrEnum):
-    PROCESSED = "processed"
-    UNMATCHED = "unmatched"
-    SKIPPED = "skipped"
-    DUPLICATE = "duplicate"
-    UNREADABLE = "unreadable"
-    QUARANTINED = "quarantined"
-
-
 @dataclass
 class _Tally:
     counts: dict[Disposition, int] = field(default_factory=lambda: dict.fromkeys(Disposition, 0))
@@ -157,22 +118,13 @@ class _Tally:
     names: dict[str, str] = field(default_factory=dict)  # thread id → influencer name
     released: int = 0
 
-    def add(self, handled: _Handled) -> None:
+    def add(self, handled: Handled) -> None:
         self.counts[handled.disposition] += 1
         if handled.campaign_id:  # set only when a negotiation row changed
             self.campaigns[handled.campaign_id] = None
         self.events.extend(handled.events)
         if handled.thread_id and handled.influencer_name:
             self.names[handled.thread_id] = handled.influencer_name
-
-
-@dataclass(frozen=True)
-class _Handled:
-    disposition: Disposition
-    campaign_id: str | None = None
-    events: tuple[PipelineEvent, ...] = ()
-    thread_id: str | None = None
-    influencer_name: str | None = None
 
 
 # --- listing (the sensor) -----------------------------------------------------------------------
@@ -214,8 +166,10 @@ def advance_negotiations(
         batch = list_new_mail(store, mailbox, mailbox_name, limit)
         uids, uidvalidity = batch.uids, batch.uidvalidity
     tally = _Tally()
-    context = _RunContext(config, tuple(agent_addresses), now, mailbox_name)
-    _release_allowed(store, context, tally)
+    context = RunContext(config, tuple(agent_addresses), now, mailbox_name)
+    for released in release_allowed(store, context):
+        tally.released += 1
+        tally.add(released)
     wanted = _with_earlier_unhandled(store, mailbox, mailbox_name, uids, uidvalidity)
     try:
         _handle_uids(store, mailbox, wanted, uidvalidity, context, tally)
@@ -278,7 +232,7 @@ def _handle_uids(
     mailbox: Mailbox,
     wanted: Sequence[int],
     uidvalidity: int,
-    context: _RunContext,
+    context: RunContext,
     tally: _Tally,
 ) -> None:
     for start in range(0, len(wanted), FETCH_CHUNK):
@@ -291,19 +245,11 @@ def _handle_uids(
         tally.handled.update(uid for uid in chunk if uid not in returned)
 
 
-@dataclass(frozen=True)
-class _RunContext:
-    config: EngineConfig
-    agent_addresses: tuple[str, ...]
-    now: datetime
-    mailbox_name: str
-
-
 def _handle_fetched(
     store: NegotiationStore,
     mailbox: Mailbox,
     fetched: FetchResult,
-    context: _RunContext,
+    context: RunContext,
     tally: _Tally,
 ) -> None:
     items: list[IncomingMessage | UnreadableMessage] = [*fetched.messages, *fetched.unreadable]
@@ -315,7 +261,7 @@ def _handle_fetched(
             what = "mail server" if isinstance(exc, MailError) else "database"
             logger.exception("uid %s: %s failure; left for the next run", item.uid, what)
             tally.failed.append(item.uid)
-            _audit_error(store, None, f"{what} failure on uid {item.uid}: {exc}")
+            audit_error(store, None, f"{what} failure on uid {item.uid}: {exc}")
             continue
         tally.handled.add(item.uid)
         tally.add(handled)
@@ -325,8 +271,8 @@ def _handle_one(
     store: NegotiationStore,
     mailbox: Mailbox,
     item: IncomingMessage | UnreadableMessage,
-    context: _RunContext,
-) -> _Handled:
+    context: RunContext,
+) -> Handled:
     if isinstance(item, UnreadableMessage):
         return _record_unreadable(store, item)
     # Asked before the transaction: a mail server round trip must not hold the write lock.
@@ -334,7 +280,7 @@ def _handle_one(
     try:
         with store.transaction() as uow:
             return _handle_message(uow, item.parsed, item.raw, context, in_sent_mail)
-    except _STORE_FAILURES:
+    except STORE_FAILURES:
         raise
     except Exception as exc:  # a bug or a reply the engine cannot take: record it, move on
         logger.exception("uid %s: reply could not be handled", item.uid)
@@ -342,7 +288,7 @@ def _handle_one(
 
 
 def _in_sent_mail(
-    store: NegotiationStore, mailbox: Mailbox, parsed: ParsedMessage, context: _RunContext
+    store: NegotiationStore, mailbox: Mailbox, parsed: ParsedMessage, context: RunContext
 ) -> bool:
     """For a message claiming our own address that is not one of our outbox emails: is it
     among our sent mail (the proof that a person on our side wrote it)? False otherwise."""
@@ -356,20 +302,13 @@ def _in_sent_mail(
         return False
 
 
-def _message_key(parsed: ParsedMessage | None, raw: bytes) -> str:
-    """The dedupe key: the Message-ID, or a content hash when the message has none."""
-    if parsed is not None and parsed.message_id:
-        return parsed.message_id
-    return f"<sha256.{hashlib.sha256(raw).hexdigest()[:40]}@no-message-id>"
-
-
-def _record_unreadable(store: NegotiationStore, item: UnreadableMessage) -> _Handled:
-    key = _message_key(None, item.raw)
+def _record_unreadable(store: NegotiationStore, item: UnreadableMessage) -> Handled:
+    key = message_key(None, item.raw)
     with store.transaction() as uow:
         if not uow.inbound.record(
             key, status=InboundStatus.SKIPPED, detail=f"unreadable: {item.error}"
         ):
-            return _Handled(Disposition.DUPLICATE)
+            return Handled(Disposition.DUPLICATE)
         uow.audit.insert(
             AuditEntry(
                 event_type=EventType.ERROR,
@@ -377,11 +316,11 @@ def _record_unreadable(store: NegotiationStore, item: UnreadableMessage) -> _Han
                 metadata={"message_id": key, "error": f"unreadable message: {item.error}"},
             )
         )
-    return _Handled(Disposition.UNREADABLE)
+    return Handled(Disposition.UNREADABLE)
 
 
-def _record_broken(store: NegotiationStore, item: IncomingMessage, exc: Exception) -> _Handled:
-    key = _message_key(item.parsed, item.raw)
+def _record_broken(store: NegotiationStore, item: IncomingMessage, exc: Exception) -> Handled:
+    key = message_key(item.parsed, item.raw)
     error = f"{type(exc).__name__}: {exc}"
     with store.transaction() as uow:
         if not uow.inbound.record(
@@ -391,7 +330,7 @@ def _record_broken(store: NegotiationStore, item: IncomingMessage, exc: Exceptio
             subject=item.parsed.subject,
             detail=f"error: {error}"[:2000],
         ):
-            return _Handled(Disposition.DUPLICATE)
+            return Handled(Disposition.DUPLICATE)
         uow.audit.insert(
             AuditEntry(
                 event_type=EventType.ERROR,
@@ -400,16 +339,7 @@ def _record_broken(store: NegotiationStore, item: IncomingMessage, exc: Exceptio
                 metadata={"message_id": key, "from": item.parsed.from_addr, "error": error},
             )
         )
-    return _Handled(Disposition.SKIPPED)
-
-
-def _audit_error(store: NegotiationStore, thread_id: str | None, error: str) -> None:
-    try:
-        store.audit.insert(
-            AuditEntry(event_type=EventType.ERROR, thread_id=thread_id, metadata={"error": error})
-        )
-    except Exception:  # the database itself is failing; the log line above is what remains
-        logger.exception("could not audit: %s", error)
+    return Handled(Disposition.SKIPPED)
 
 
 def _advance_cursor(
@@ -475,64 +405,28 @@ def _handle_message(
     uow: UnitOfWork,
     parsed: ParsedMessage,
     raw: bytes,
-    context: _RunContext,
+    context: RunContext,
     in_sent_mail: bool = False,
-) -> _Handled:
-    key = _message_key(parsed, raw)
+) -> Handled:
+    key = message_key(parsed, raw)
     if uow.inbound.seen(key, parsed.from_addr):
-        return _Handled(Disposition.DUPLICATE)
+        return Handled(Disposition.DUPLICATE)
     lookup = StoreThreadLookup(uow)
     if is_own_message(parsed, context.agent_addresses):
         return _handle_own(uow, parsed, raw, key, lookup, in_sent_mail)
     thread_id = _match(parsed, lookup, own=False)
     stored = None if thread_id is None else uow.states.load(thread_id)
     if stored is None:
-        _record(uow, key, parsed, InboundStatus.UNMATCHED, None, "matched no negotiation")
-        _audit_received(uow, parsed, key, None, status="unmatched")
-        return _Handled(Disposition.UNMATCHED)
-    handled = _decide(uow, parsed, raw, key, stored, context)
+        record_message(uow, key, parsed, InboundStatus.UNMATCHED, None, "matched no negotiation")
+        audit_received(uow, parsed, key, None, status="unmatched")
+        return Handled(Disposition.UNMATCHED)
+    handled = decide(uow, parsed, raw, key, stored, context)
     if handled is not None:
         return handled
     reason = sender_problem(uow, stored, parsed, raw)
-    assert reason is not None  # _decide returns None only for a sender that may not steer
+    assert reason is not None  # decide returns None only for a sender that may not steer
     held = hold(uow, parsed, raw, key, stored, reason)
-    return _Handled(Disposition.QUARANTINED, events=() if held.event is None else (held.event,))
-
-
-def _decide(
-    uow: UnitOfWork,
-    parsed: ParsedMessage,
-    raw: bytes,
-    key: str,
-    stored: StoredNegotiation,
-    context: _RunContext,
-) -> _Handled | None:
-    """A matched message: skip, answer, or None when its sender may not steer the thread (the
-    caller holds it, or keeps it held). Machine mail is skipped whoever sent it: it never
-    changes a thread."""
-    auto = auto_reply_reason(parsed)
-    if auto is not None:
-        _record(uow, key, parsed, InboundStatus.SKIPPED, stored, auto)
-        _audit_received(uow, parsed, key, stored, status=f"skipped: {auto}")
-        return _Handled(Disposition.SKIPPED)
-    if sender_problem(uow, stored, parsed, raw) is not None:
-        return None
-    skip_reason = _not_answered_reason(stored)
-    if skip_reason is not None:
-        _record(uow, key, parsed, InboundStatus.SKIPPED, stored, skip_reason)
-        _audit_received(uow, parsed, key, stored, status=f"skipped: {skip_reason}")
-        return _Handled(Disposition.SKIPPED)
-    return _answer(uow, parsed, key, stored, context)
-
-
-def _not_answered_reason(stored: StoredNegotiation) -> str | None:
-    if stored.controlled_by is Controller.HUMAN:
-        return "a human controls this negotiation"
-    if stored.state in _NOT_ANSWERED_STATES:
-        return f"negotiation is {stored.state.value}"
-    if stored.state is NegotiationState.ESCALATED:
-        return "negotiation is escalated: waiting for a human decision"
-    return None
+    return Handled(Disposition.QUARANTINED, events=() if held.event is None else (held.event,))
 
 
 def _handle_own(
@@ -542,337 +436,31 @@ def _handle_own(
     key: str,
     lookup: StoreThreadLookup,
     in_sent_mail: bool,
-) -> _Handled:
+) -> Handled:
     """Our own address wrote it. In our outbox: our sent copy, ignore. Otherwise a person on our
     side answered by hand, if our sent mail holds it: that thread is theirs from now on. Without
     that proof it is held like a stranger's message (anyone can write our address in From)."""
     if uow.outbox.get(key) is not None:
-        _record(uow, key, parsed, InboundStatus.OWN, None, "our own sent email")
-        return _Handled(Disposition.SKIPPED)
+        record_message(uow, key, parsed, InboundStatus.OWN, None, "our own sent email")
+        return Handled(Disposition.SKIPPED)
     thread_id = _match(parsed, lookup, own=True)
     stored = None if thread_id is None else uow.states.load(thread_id)
     if stored is None:
-        _record(uow, key, parsed, InboundStatus.OWN, None, "from our address, no known thread")
-        return _Handled(Disposition.SKIPPED)
+        record_message(
+            uow, key, parsed, InboundStatus.OWN, None, "from our address, no known thread"
+        )
+        return Handled(Disposition.SKIPPED)
     problem = own_message_problem(parsed, raw, in_sent_mail)
     if problem is not None:
         held = hold(uow, parsed, raw, key, stored, problem, from_our_address=True)
         events = () if held.event is None else (held.event,)
-        return _Handled(Disposition.QUARANTINED, events=events)
+        return Handled(Disposition.QUARANTINED, events=events)
     took_over = take_over(uow, parsed, key, stored)
     detail = "human reply from our side" + (": thread taken over" if took_over else "")
-    _record(uow, key, parsed, InboundStatus.OWN, stored, detail)
+    record_message(uow, key, parsed, InboundStatus.OWN, stored, detail)
     if took_over is None:
-        return _Handled(Disposition.SKIPPED)
-    return _Handled(Disposition.SKIPPED, stored.campaign_id, (took_over,))
-
-
-def _record(
-    uow: UnitOfWork,
-    key: str,
-    parsed: ParsedMessage,
-    status: InboundStatus,
-    stored: StoredNegotiation | None,
-    detail: str,
-) -> None:
-    recorded = uow.inbound.record(
-        key,
-        status=status,
-        thread_id=None if stored is None else stored.thread_id,
-        campaign_id=None if stored is None else stored.campaign_id,
-        from_addr=parsed.from_addr or None,
-        subject=parsed.subject,
-        detail=detail,
-    )
-    if not recorded:
-        # The message was seen before (checked first), so this row is the held one being
-        # released now: it gets its final status.
-        uow.inbound.resolve(key, parsed.from_addr, status=status, detail=detail)
-
-
-def _audit_received(
-    uow: UnitOfWork,
-    parsed: ParsedMessage,
-    key: str,
-    stored: StoredNegotiation | None,
-    *,
-    status: str,
-    reading: ReplyReading | None = None,
-) -> None:
-    metadata: dict[str, Any] = {
-        "message_id": key,
-        "from": parsed.from_addr,
-        "subject": parsed.subject,
-        "status": status,
-    }
-    if reading is not None:
-        metadata.update(
-            proposed_rate=None if reading.proposed_rate is None else str(reading.proposed_rate),
-            currency=reading.currency,
-            confidence=round(reading.confidence, 3),
-            new_text=reading.new_text,
-        )
-    uow.audit.insert(
-        AuditEntry(
-            event_type=EventType.EMAIL_RECEIVED,
-            campaign_id=None if stored is None else stored.campaign_id,
-            influencer_name=None if stored is None else stored.influencer_name,
-            thread_id=None if stored is None else stored.thread_id,
-            direction="inbound",
-            email_body=parsed.text_body,
-            negotiation_state=None if stored is None else stored.state,
-            rates_used=None
-            if reading is None or reading.proposed_rate is None
-            else f"their ask {reading.proposed_rate} {reading.currency or ''}".strip(),
-            intent_classification=None if reading is None else reading.intent,
-            metadata=metadata,
-        )
-    )
-
-
-def _answer(
-    uow: UnitOfWork,
-    parsed: ParsedMessage,
-    key: str,
-    stored: StoredNegotiation,
-    context: _RunContext,
-) -> _Handled:
-    """Read the reply, let the engine decide, store everything it implies."""
-    negotiation = load_negotiation(stored)
-    campaign = stored.campaign
-    config = context.config
-    reading = read_reply(
-        parsed.text_body,
-        confidence_threshold=config.policy.confidence_threshold,
-        our_offer=negotiation.our_last_offer,
-    )
-    sender = _sender_text(parsed)
-    outcome = handle_reply(
-        negotiation, reading, parsed.text_body, sender, campaign, config, context.now
-    )
-    _record(uow, key, parsed, InboundStatus.PROCESSED, stored, outcome.action.value)
-    _audit_received(uow, parsed, key, stored, status="processed", reading=reading)
-    tracker_data = stored.cpm_tracker_data
-    events: list[PipelineEvent] = []
-    if outcome.agreed_rate is not None and outcome.agreed_cpm is not None:
-        tracker_data = _record_agreement(uow, outcome, campaign, context.now)
-        events.append(_agreement_event(outcome, campaign))
-    save_negotiation(uow, outcome.negotiation, campaign, tracker_data)
-    queued = _queue_answer(uow, outcome, parsed, key, campaign, _domain(context))
-    uow.audit.insert(transition_audit(outcome, queued, {"in_reply_to": key}))
-    if outcome.escalation is not None:
-        uow.audit.insert(escalation_audit(outcome))
-        events.append(escalated_event(outcome))
-    if outcome.negotiation.state in TERMINAL_STATES or outcome.action is Action.ESCALATE:
-        updated = outcome.negotiation
-        events.append(
-            FinalState(updated.thread_id, updated.campaign_id, updated.terms.name, updated.state)
-        )
-    return _Handled(
-        Disposition.PROCESSED,
-        stored.campaign_id,
-        tuple(events),
-        stored.thread_id,
-        outcome.negotiation.terms.name,
-    )
-
-
-def _sender_text(parsed: ParsedMessage) -> str:
-    """ "Name <addr>" for the engine. Not `formataddr`: it refuses internationalised addresses
-    (UnicodeEncodeError), and an influencer at "jörg@bücher.de" must be answered too."""
-    if not parsed.from_name:
-        return parsed.from_addr
-    name = parsed.from_name.replace("\\", "\\\\").replace('"', '\\"')
-    return f'"{name}" <{parsed.from_addr}>'
-
-
-def _domain(context: _RunContext) -> str:
-    """Message-ID domain: our (first) agent address's domain."""
-    for address in context.agent_addresses:
-        bare = bare_address(address)
-        if "@" in bare:
-            return bare.rsplit("@", 1)[1]
-    raise ValueError("agent_addresses names no usable address (needed for Message-IDs)")
-
-
-def _queue_answer(
-    uow: UnitOfWork,
-    outcome: Outcome,
-    parsed: ParsedMessage,
-    key: str,
-    campaign: Campaign,
-    domain: str,
-) -> str | None:
-    if outcome.email is None or outcome.escalation is not None:
-        return None  # an escalation's draft waits for a human; nothing is sent
-    thread_id = outcome.negotiation.thread_id
-    message_id = next_message_id(uow, thread_id, domain)
-    in_reply_to = parsed.message_id  # None for a message without one: no threading headers
-    references = references_for(parsed.references, in_reply_to)
-    uow.outbox.add(
-        OutboxEmail(
-            message_id=message_id,
-            to_addr=outcome.email.to,
-            subject=reply_subject(parsed.subject or outcome.email.subject),
-            body=outcome.email.body,
-            thread_id=thread_id,
-            campaign_id=campaign.campaign_id,
-            in_reply_to=in_reply_to,
-            references=" ".join(references) or None,
-        )
-    )
-    return message_id
-
-
-def _record_agreement(
-    uow: UnitOfWork, outcome: Outcome, campaign: Campaign, now: datetime
-) -> dict[str, Any]:
-    """Agreement row + the campaign's running CPM, in the reply's transaction. Returns the
-    tracker data to snapshot on the negotiation row."""
-    negotiation = outcome.negotiation
-    assert outcome.agreed_rate is not None and outcome.agreed_cpm is not None
-    tracker = campaign_tracker(uow, campaign)
-    recorded = uow.agreements.record(
-        Agreement(
-            thread_id=negotiation.thread_id,
-            campaign_id=campaign.campaign_id,
-            influencer_name=negotiation.terms.name,
-            rate=outcome.agreed_rate,
-            cpm=outcome.agreed_cpm,
-            engagement_rate=negotiation.terms.engagement_rate,
-            agreed_at=now,
-        )
-    )
-    if recorded:
-        tracker.record_agreement(outcome.agreed_cpm, negotiation.terms.engagement_rate)
-        uow.campaigns.set_cpm_tracker(campaign.campaign_id, tracker.to_dict())
-        uow.audit.insert(agreement_audit(outcome, campaign.cpm_range.max_cpm))
-    return tracker.to_dict()
-
-
-def _agreement_event(outcome: Outcome, campaign: Campaign) -> AgreementReached:
-    negotiation = outcome.negotiation
-    assert outcome.agreed_rate is not None and outcome.agreed_cpm is not None
-    return AgreementReached(
-        thread_id=negotiation.thread_id,
-        campaign_id=campaign.campaign_id,
-        influencer_name=negotiation.terms.name,
-        rate=outcome.agreed_rate,
-        cpm=outcome.agreed_cpm,
-        target_cpm=campaign.cpm_range.max_cpm,
-    )
+        return Handled(Disposition.SKIPPED)
+    return Handled(Disposition.SKIPPED, stored.campaign_id, (took_over,))
 
 
 # --- held replies whose sender has been allowed since -------------------------------------------
-@dataclass(frozen=True)
-class ReleaseResult:
-    """What releasing a thread's held messages did."""
-
-    released: tuple[tuple[str, str], ...]  # (Message-ID, what happened: processed / skipped)
-    still_held: int  # held messages of the thread whose sender is still not allowed
-    events: tuple[PipelineEvent, ...]
-    touched_campaigns: tuple[str, ...]
-
-
-def release_held_replies(
-    store: NegotiationStore,
-    config: EngineConfig,
-    *,
-    thread_id: str,
-    agent_addresses: Sequence[str],
-    now: datetime,
-) -> ReleaseResult:
-    """Process every held message of this thread whose sender is now accepted (allowed by an
-    operator), oldest first, each exactly once: its held row turns into its final status in the
-    same transaction as the change it causes, so a second call (or a run after a crash) finds
-    nothing left to do. Answers are queued in the outbox; the next delivery sends them."""
-    context = _RunContext(config, tuple(agent_addresses), now, mailbox_name="")
-    tally = _Tally()
-    released = _release_thread(store, context, thread_id, tally)
-    return ReleaseResult(
-        released=tuple(released),
-        still_held=len(store.inbound.quarantined(thread_id)),
-        events=tuple(tally.events),
-        touched_campaigns=tuple(tally.campaigns),
-    )
-
-
-def _release_allowed(store: NegotiationStore, context: _RunContext, tally: _Tally) -> None:
-    """Held messages whose sender was allowed since they arrived (an operator's allow-sender
-    that did not get to process them): handled first, like new mail."""
-    for thread_id in store.allowed_senders.threads_with_held():
-        _release_thread(store, context, thread_id, tally)
-
-
-def _release_thread(
-    store: NegotiationStore, context: _RunContext, thread_id: str, tally: _Tally
-) -> list[tuple[str, str]]:
-    allowed = {sender.address_key for sender in store.allowed_senders.for_thread(thread_id)}
-    ours = {address_key(address) for address in context.agent_addresses}
-    done: list[tuple[str, str]] = []
-    for row in store.inbound.quarantined(thread_id):
-        sender = address_key(row.from_addr or "")
-        if sender not in allowed or sender in ours:
-            continue  # our own address is never "allowed": a takeover needs the sent copy
-        handled = _release_safely(store, row, context)
-        if handled is None:
-            continue
-        tally.released += 1
-        tally.add(handled)
-        done.append((row.message_id, handled.disposition.value))
-    return done
-
-
-def _release_safely(
-    store: NegotiationStore, row: InboundMessage, context: _RunContext
-) -> _Handled | None:
-    try:
-        with store.transaction() as uow:
-            return _release_one(uow, row, context)
-    except _STORE_FAILURES as exc:
-        logger.exception("held %s: database failure; still held, retried later", row.message_id)
-        _audit_error(store, row.thread_id, f"database failure releasing {row.message_id}: {exc}")
-        return None
-    except Exception as exc:  # the engine cannot take it: recorded once, like a broken reply
-        logger.exception("held %s: could not be handled", row.message_id)
-        error = f"{type(exc).__name__}: {exc}"
-        with store.transaction() as uow:
-            if not uow.inbound.resolve(
-                row.message_id, row.from_addr or "", status=InboundStatus.SKIPPED,
-                detail=f"error: {error}"[:2000],
-            ):  # fmt: skip
-                return None
-            uow.audit.insert(
-                AuditEntry(
-                    event_type=EventType.ERROR,
-                    thread_id=row.thread_id,
-                    direction="inbound",
-                    metadata={"message_id": row.message_id, "from": row.from_addr, "error": error},
-                )
-            )
-        return _Handled(Disposition.SKIPPED)
-
-
-def _release_one(uow: UnitOfWork, row: InboundMessage, context: _RunContext) -> _Handled | None:
-    sender = row.from_addr or ""
-    current = uow.inbound.get(row.message_id, sender)
-    if current is None or current.status is not InboundStatus.QUARANTINED:
-        return None  # released by another run meanwhile
-    kept = uow.inbound.held(row.message_id, sender)
-    stored = None if current.thread_id is None else uow.states.load(current.thread_id)
-    if kept is None or stored is None:
-        missing = "its bytes are" if kept is None else "its negotiation is"
-        uow.inbound.resolve(
-            row.message_id, sender, status=InboundStatus.SKIPPED,
-            detail=f"released, but {missing} no longer in the store",
-        )  # fmt: skip
-        return _Handled(Disposition.SKIPPED)
-    try:
-        parsed = parse_message(kept.raw)
-    except MalformedMessageError as exc:
-        uow.inbound.resolve(
-            row.message_id, sender, status=InboundStatus.SKIPPED,
-            detail=f"released, but unreadable: {exc}"[:2000],
-        )  # fmt: skip
-        return _Handled(Disposition.SKIPPED)
-    return _decide(uow, parsed, kept.raw, row.message_id, stored, context)
