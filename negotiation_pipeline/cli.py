@@ -323,7 +323,7 @@ def _cmd_allow_sender(args: argparse.Namespace) -> int:
         )  # fmt: skip
         for line in result.lines:
             print(line)
-        _post_release_alerts(store, result.events)
+        _post_release_alerts(store, result.events, args.db)
     except ControlError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_INVALID
@@ -334,7 +334,9 @@ def _cmd_allow_sender(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _post_release_alerts(store: NegotiationStore, events: Sequence[PipelineEvent]) -> None:
+def _post_release_alerts(
+    store: NegotiationStore, events: Sequence[PipelineEvent], db: str | None
+) -> None:
     """Slack alerts and ClickUp comments for what the released replies caused (an agreement,
     an escalation...), through the same resources the pipeline builds from the environment.
     The work is committed already: a failure here is reported, never raised."""
@@ -351,10 +353,12 @@ def _post_release_alerts(store: NegotiationStore, events: Sequence[PipelineEvent
     from negotiation_pipeline.defs.notifications import notify_events
 
     log = logging.getLogger("negotiation_pipeline.cli")
+    # The sandbox's local files (Slack log, ClickUp comments) live next to the store used.
+    env = {**os.environ, "NEGOTIATION_DB": db} if db else dict(os.environ)
     try:
-        _, data_dir = store_resource(os.environ)
-        slack_config = slack_resource(os.environ, data_dir)
-        clickup_config = task_source_resource(os.environ, data_dir)
+        _, data_dir = store_resource(env)
+        slack_config = slack_resource(env, data_dir)
+        clickup_config = task_source_resource(env, data_dir)
         with (
             slack_config.process_config_and_initialize_cm() as slack,
             clickup_config.process_config_and_initialize_cm() as clickup,

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import uuid
+from collections.abc import Iterator
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -11,13 +13,16 @@ import pytest
 
 from negotiation_pipeline.domain.types import EventType, NegotiationEvent, NegotiationState
 from negotiation_pipeline.integrations.mail import MaildirMailbox
-from negotiation_pipeline.store import InboundStatus, SQLiteStore
+from negotiation_pipeline.store import InboundStatus, NegotiationStore, SQLiteStore
+from negotiation_pipeline.store.postgres import PostgresStore
 from negotiation_pipeline.store.trust_schema import HELD_RAW_MAX_BYTES
-from negotiation_pipeline.workflow.control import ControlError, allow_sender
+from negotiation_pipeline.workflow.control import AllowResult, ControlError, allow_sender
 from negotiation_pipeline.workflow.events import AgreementReached
 from negotiation_pipeline.workflow.outbox import deliver_pending
 from negotiation_pipeline.workflow.persistence import thread_id_for
 from negotiation_pipeline.workflow.replies import AdvanceResult, advance_negotiations
+from tests.servers.postgres import postgres_server, postgres_url  # noqa: F401 (fixtures)
+from tests.store.conftest import drop_schema
 from tests.workflow.opened_threads import negotiation, open_threads, rewrite
 from tests.workflow.support import (
     AGENT,
@@ -35,7 +40,7 @@ AS_GIVEN = "Casey@brightline.com"  # what the operator typed, domain normalised
 BEN_THREAD = thread_id_for("cmp-1", BEN)
 
 
-def _advance(store: SQLiteStore, mailbox: MaildirMailbox) -> AdvanceResult:
+def _advance(store: NegotiationStore, mailbox: MaildirMailbox) -> AdvanceResult:
     return advance_negotiations(
         store,
         mailbox,
@@ -46,7 +51,9 @@ def _advance(store: SQLiteStore, mailbox: MaildirMailbox) -> AdvanceResult:
     )
 
 
-def _allow(store: SQLiteStore, target: str = BEN_THREAD, address: str = "Casey@Brightline.com"):  # type: ignore[no-untyped-def]
+def _allow(
+    store: NegotiationStore, target: str = BEN_THREAD, address: str = "Casey@Brightline.com"
+) -> AllowResult:
     return allow_sender(
         store,
         target,
@@ -246,3 +253,35 @@ def test_bad_addresses_and_our_own_address_are_refused(
         _allow(store, target="cmp-1:nobody")
     assert store.allowed_senders.for_thread(BEN_THREAD) == []
     assert len(store.inbound.quarantined(BEN_THREAD)) == 1
+
+
+@pytest.fixture
+def pg_store(postgres_url: str) -> Iterator[PostgresStore]:  # noqa: F811
+    schema = f"test_{uuid.uuid4().hex[:12]}"
+    opened = PostgresStore(postgres_url, schema=schema)
+    yield opened
+    opened.close()
+    drop_schema(postgres_url, schema)
+
+
+@pytest.mark.postgres
+def test_hold_allow_and_release_on_postgresql(
+    pg_store: PostgresStore, mailbox: MaildirMailbox
+) -> None:
+    open_threads(pg_store, [flex_row("Ben Cole", BEN)], mailbox=mailbox)
+    offer = _offer(mailbox)
+    mailbox.append_to_inbox(reply_to(offer, "Ben: $1,400.", sender=CASEY, message_id="<p1@b>"))
+    mailbox.append_to_inbox(reply_to(offer, "Ben: $1,300.", sender=CASEY, message_id="<p2@b>"))
+    assert _advance(pg_store, mailbox).quarantined == 2
+    kept = pg_store.inbound.held("<p1@b>", CASEY)
+    assert kept is not None and b"$1,400" in kept.raw
+
+    result = _allow(pg_store)
+
+    assert result.released == 2
+    assert [line.split("(")[1] for line in result.lines] == ["<p1@b> processed, <p2@b> processed)"]
+    assert pg_store.inbound.quarantined(BEN_THREAD) == []
+    assert _allow(pg_store).released == 0
+    assert _advance(pg_store, mailbox).released == 0
+    stored = pg_store.states.load(BEN_THREAD)
+    assert stored is not None and stored.round_count == 2  # two answers, one per held reply

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from negotiation_pipeline.domain.types import EventType, NegotiationState
 from negotiation_pipeline.integrations.mail import ImapConfig, ImapReader, MaildirMailbox
-from negotiation_pipeline.store import Controller, InboundStatus, SQLiteStore
+from negotiation_pipeline.store import Controller, InboundStatus, SQLiteStore, StoredNegotiation
 from negotiation_pipeline.workflow.events import HumanTookOver, ReplyHeld
 from negotiation_pipeline.workflow.opening import open_campaign_negotiations
 from negotiation_pipeline.workflow.outbox import deliver_pending
@@ -98,7 +98,7 @@ def test_another_influencer_cannot_agree_in_someone_elses_thread(
     assert load_negotiation(_stored(store, BEN_THREAD)).replies_received == 0
 
 
-def _stored(store: SQLiteStore, thread_id: str):  # type: ignore[no-untyped-def]
+def _stored(store: SQLiteStore, thread_id: str) -> StoredNegotiation:
     stored = store.states.load(thread_id)
     assert stored is not None
     return stored
