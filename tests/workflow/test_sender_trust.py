@@ -326,3 +326,19 @@ def test_an_internationalised_roster_address_is_recognised_in_either_spelling(
     )  # fmt: skip
     assert (result.processed, result.quarantined) == (1, 1)
     assert _state(store, thread_id) is NegotiationState.COUNTER_SENT
+
+
+def test_a_from_header_that_parsers_read_differently_is_held(
+    store: SQLiteStore, mailbox: MaildirMailbox
+) -> None:
+    offers = _start(store, mailbox)
+    # A lenient parser reads ben@gmail.com here; a receiving server's DMARC check may well read
+    # mallory@evil.test (whose domain mallory controls).
+    mailbox.append_to_inbox(
+        reply_to(offers[BEN], "Deal!", sender="ben@gmail.com <mallory@evil.test>")
+    )
+    result = _advance(store, mailbox)
+    assert (result.processed, result.quarantined) == (0, 1)
+    assert _state(store, BEN_THREAD) is NegotiationState.AWAITING_REPLY
+    [held] = store.inbound.quarantined(BEN_THREAD)
+    assert "does not name exactly one address" in (held.detail or "")
