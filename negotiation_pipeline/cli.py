@@ -202,7 +202,7 @@ def _cmd_audit(args: argparse.Namespace) -> int:
 def _add_control_parser(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser(
         "control",
-        help="pause, resume, stop or take over a negotiation",
+        help="pause, resume, stop or take over a negotiation; allow a sender",
         description="Act on negotiations by thread id or influencer email (an email acts on "
         "every active negotiation with that influencer). Persisted in the SQLite store and "
         "audited. Prints one line per negotiation; exit 2 when nothing matched or changed.",
