@@ -63,6 +63,7 @@ from tests.domain.engine_support import make_campaign
 TARGET_PER_SECOND = 100.0
 CAMPAIGNS = 5
 AGENT = SenderIdentity("partnerships@agency.test", "Alex Morgan")
+_MANAGER_EMAIL = "jordan@brighttalent.com"
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 _FIRST = ("Maya", "Leo", "Ava", "Noah", "Zoe", "Eli", "Ivy", "Kai", "Nia", "Sam")
 _LAST = ("Rivera", "Chen", "Patel", "Kim", "Okafor", "Novak", "Silva", "Berg")
@@ -99,6 +100,7 @@ def _rows(campaign: Campaign, count: int, rng: random.Random, offset: int) -> li
                 opening_rate=opening,
                 ceiling_rate=ceiling,
                 reason=flex.reason,
+                manager_emails=(_MANAGER_EMAIL,),  # the talent-manager persona writes from it
             )
         )
     return rows
@@ -117,7 +119,7 @@ def _person(row: FlexibilityRow, rng: random.Random) -> SimulatedInfluencer:
     )
     if persona is Persona.TALENT_MANAGER:
         person.manager_name, person.agency = "Jordan Miles", "Bright Talent"
-        person.manager_email = "jordan@brighttalent.com"
+        person.manager_email = _MANAGER_EMAIL
     return person
 
 
@@ -179,7 +181,7 @@ def measure(store: SQLiteStore, mailbox: Mailbox, replies: int, config: EngineCo
         limit=replies + 10,
     )
     seconds = time.perf_counter() - started
-    handled = result.processed + result.skipped + result.unmatched
+    handled = result.processed + result.skipped + result.unmatched + result.quarantined
     states = Counter(
         stored.state.value
         for index in range(CAMPAIGNS)
@@ -190,6 +192,7 @@ def measure(store: SQLiteStore, mailbox: Mailbox, replies: int, config: EngineCo
         "processed": result.processed,
         "unmatched": result.unmatched,
         "skipped": result.skipped,
+        "quarantined": result.quarantined,
         "emails_sent": result.delivery.sent,
         "delivery_failures": len(result.delivery.failed),
         "seconds": round(seconds, 3),

@@ -9,6 +9,11 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from negotiation_pipeline.store.base import NegotiationStore
+    from negotiation_pipeline.workflow.events import PipelineEvent
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
@@ -201,7 +206,7 @@ def _cmd_audit(args: argparse.Namespace) -> int:
 def _add_control_parser(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser(
         "control",
-        help="pause, resume, stop or take over a negotiation",
+        help="pause, resume, stop or take over a negotiation; allow a sender",
         description="Act on negotiations by thread id or influencer email (an email acts on "
         "every active negotiation with that influencer). Persisted in the SQLite store and "
         "audited. Prints one line per negotiation; exit 2 when nothing matched or changed.",
@@ -220,7 +225,31 @@ def _add_control_parser(sub: argparse._SubParsersAction) -> None:
     agency = actions.add_parser("stop-agency", help="stop every active negotiation of an agency")
     agency.add_argument("target", metavar="AGENCY_NAME", help="talent agency (case-insensitive)")
     _add_control_options(agency)
+    _add_allow_sender_parser(actions)
     parser.set_defaults(handler=_cmd_control)
+
+
+def _add_allow_sender_parser(actions: argparse._SubParsersAction) -> None:
+    allow = actions.add_parser(
+        "allow-sender",
+        help="let an address answer in a negotiation; its held replies are processed once",
+        description="Allow ADDRESS to answer in the negotiation(s) of THREAD_OR_EMAIL (besides "
+        "the roster's influencer and manager addresses), then process the replies from it "
+        "that were held, oldest first, each exactly once. Answers are queued and sent by the "
+        "next advance_negotiations or run_followups run; alerts go to Slack as the pipeline's "
+        "do. Running it again is harmless.",
+    )
+    allow.add_argument("target", metavar="THREAD_OR_EMAIL")
+    allow.add_argument("address", metavar="ADDRESS", help="the sender's email address")
+    allow.add_argument(
+        "--db", help="store: SQLite file or postgresql:// URL (default: $NEGOTIATION_DB)"
+    )
+    allow.add_argument("--actor", help="who is acting, for the audit trail (default: cli:$USER)")
+    allow.add_argument(
+        "--agent-email",
+        help="our own From address (default: $AGENT_EMAIL, else the sandbox's)",
+    )
+    allow.set_defaults(handler=_cmd_allow_sender)
 
 
 def _add_control_options(parser: argparse.ArgumentParser) -> None:
@@ -277,6 +306,89 @@ def _cmd_control(args: argparse.Namespace) -> int:
     for line in result.lines:
         print(line)
     return EXIT_OK
+
+
+def _cmd_allow_sender(args: argparse.Namespace) -> int:
+    import getpass
+    import os
+    from datetime import UTC, datetime
+
+    from negotiation_pipeline.config_files import ConfigError
+    from negotiation_pipeline.defs.resources import SANDBOX_AGENT_EMAIL
+    from negotiation_pipeline.engine_config import load_engine_config
+    from negotiation_pipeline.store import StoreError, open_store
+    from negotiation_pipeline.workflow.control import ControlError, allow_sender
+
+    actor = args.actor or f"cli:{getpass.getuser()}"
+    agent = args.agent_email or os.environ.get("AGENT_EMAIL", "").strip() or SANDBOX_AGENT_EMAIL
+    try:
+        config = load_engine_config()
+    except ConfigError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return EXIT_FAILURE
+    try:
+        store = open_store(args.db, create=False)
+    except StoreError as exc:
+        print(f"error: {exc} (set NEGOTIATION_DB or pass --db)", file=sys.stderr)
+        return EXIT_INVALID
+    try:
+        result = allow_sender(
+            store, args.target, args.address, actor=actor, now=datetime.now(UTC),
+            config=config, agent_addresses=[agent],
+        )  # fmt: skip
+        for line in result.lines:
+            print(line)
+        _post_release_alerts(store, result.events, args.db)
+    except ControlError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_INVALID
+    finally:
+        store.close()
+    if result.released:
+        print("answers are queued: the next advance_negotiations or run_followups run sends them")
+    return EXIT_OK
+
+
+def _post_release_alerts(
+    store: NegotiationStore, events: Sequence[PipelineEvent], db: str | None
+) -> None:
+    """Slack alerts and ClickUp comments for what the released replies caused (an agreement,
+    an escalation...), through the same resources the pipeline builds from the environment.
+    The work is committed already: a failure here is reported, never raised."""
+    if not events:
+        return
+    import logging
+    import os
+
+    from negotiation_pipeline.definitions import (
+        slack_resource,
+        store_resource,
+        task_source_resource,
+    )
+    from negotiation_pipeline.defs.notifications import notify_events
+
+    log = logging.getLogger("negotiation_pipeline.cli")
+    # The sandbox's local files (Slack log, ClickUp comments) live next to the store used.
+    env = {**os.environ, "NEGOTIATION_DB": db} if db else dict(os.environ)
+    try:
+        store_config, data_dir = store_resource(env)
+        slack_config = slack_resource(env, data_dir, store_config)
+        clickup_config = task_source_resource(env, data_dir)
+        with (
+            slack_config.process_config_and_initialize_cm() as slack,
+            clickup_config.process_config_and_initialize_cm() as clickup,
+        ):
+            result = notify_events(log, events, store, slack, clickup)
+    except Exception as exc:  # the alerts are lost, the negotiation work is not
+        print(f"warning: alerts not posted: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return
+    for error in (*result.slack.errors, *result.comments.errors):
+        print(f"warning: alert not posted: {error}", file=sys.stderr)
+    if result.slack.pending > 0:
+        print(
+            f"warning: {result.slack.pending} Slack alert(s) still queued; a later run sends them",
+            file=sys.stderr,
+        )
 
 
 # --- backfill-cpm ------------------------------------------------------------------------------

@@ -107,6 +107,8 @@ def advance_negotiations_op(
             "skipped": result.skipped,
             "duplicates": result.duplicates,
             "unreadable": result.unreadable,
+            "quarantined": result.quarantined,
+            "released": result.released,
             "emails_sent": result.delivery.sent,
             "touched_campaigns": ", ".join(result.touched_campaigns) or "none",
             "mail_cursor": result.cursor.to_string() if result.cursor else "",

@@ -234,6 +234,7 @@ class FlexibilityRow:
     opening_rate: Decimal
     ceiling_rate: Decimal
     reason: str
+    manager_emails: tuple[str, ...] = ()  # who else may answer for the influencer
 
     def as_record(self) -> dict[str, Any]:
         """Plain dict for pandas/JSON; platform as its string value, Decimals kept."""
@@ -248,6 +249,7 @@ class FlexibilityRow:
             "opening_rate": self.opening_rate,
             "ceiling_rate": self.ceiling_rate,
             "reason": self.reason,
+            "manager_emails": "; ".join(self.manager_emails),
         }
 
 
@@ -297,6 +299,7 @@ def build_flexibility_rows(
                 opening_rate=opening,
                 ceiling_rate=ceiling,
                 reason=reason,
+                manager_emails=person.manager_emails,
             )
         )
     return rows

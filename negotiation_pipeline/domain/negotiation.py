@@ -95,6 +95,8 @@ class InfluencerTerms:
     floor_rate: Decimal
     ceiling_rate: Decimal  # rate at max_allowed_cpm
     max_allowed_cpm: Decimal
+    # Who else may answer for the influencer (roster `manager_email`); others are held.
+    manager_emails: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.name.strip():
@@ -134,6 +136,7 @@ class InfluencerTerms:
             floor_rate=row.opening_rate,
             ceiling_rate=row.ceiling_rate,
             max_allowed_cpm=row.max_allowed_cpm,
+            manager_emails=tuple(row.manager_emails),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -146,6 +149,7 @@ class InfluencerTerms:
             "floor_rate": str(self.floor_rate),
             "ceiling_rate": str(self.ceiling_rate),
             "max_allowed_cpm": str(self.max_allowed_cpm),
+            "manager_emails": list(self.manager_emails),
         }
 
     @classmethod
@@ -159,6 +163,7 @@ class InfluencerTerms:
             floor_rate=_dec(data["floor_rate"]),
             ceiling_rate=_dec(data["ceiling_rate"]),
             max_allowed_cpm=_dec(data["max_allowed_cpm"]),
+            manager_emails=tuple(str(a) for a in data.get("manager_emails") or ()),
         )
 
 

@@ -12,6 +12,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
+from negotiation_pipeline.domain.addresses import (
+    AddressError,
+    address_key,
+    split_address_list,
+    validate_address,
+)
 from negotiation_pipeline.domain.types import Platform
 
 ROSTER_COLUMNS: tuple[str, ...] = (
@@ -22,6 +28,10 @@ ROSTER_COLUMNS: tuple[str, ...] = (
     "average_views",
     "engagement_rate",
 )
+# Read when present: the addresses that may answer for the influencer (a talent manager, an
+# agency desk), one or more separated by ";".
+OPTIONAL_ROSTER_COLUMNS: tuple[str, ...] = ("manager_email",)
+MAX_MANAGER_EMAILS = 10
 
 _VIEW_SUFFIXES = {"k": Decimal(1_000), "m": Decimal(1_000_000)}
 _MAX_VIEWS = Decimal(10) ** 12
@@ -39,6 +49,8 @@ class InfluencerProfile:
     handle: str
     average_views: int
     engagement_rate: Decimal | None
+    # Besides `email`, who may answer for this influencer; replies from anyone else are held.
+    manager_emails: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -105,16 +117,45 @@ def parse_platform(cell: str | None) -> Platform:
         raise RosterCellError(f"platform {cell!r} is not one of {allowed}") from exc
 
 
+def parse_email(cell: str | None) -> str:
+    """The influencer's address, as written (trimmed). Raises RosterCellError when it is not a
+    valid address (email-validator, syntax only; internationalised addresses are fine)."""
+    email = (cell or "").strip()
+    if not email:
+        raise RosterCellError("no email")
+    try:
+        validate_address(email)
+    except AddressError as exc:
+        raise RosterCellError(f"email {email!r} is not a valid address: {exc}") from None
+    return email
+
+
+def parse_manager_emails(cell: str | None, influencer_email: str) -> tuple[str, ...]:
+    """ "casey@agency.com; desk@agency.com" → both, validated, without repeats (nor the
+    influencer's own address). Blank → (). Raises RosterCellError naming the bad address."""
+    found: dict[str, str] = {address_key(influencer_email): influencer_email}
+    for address in split_address_list(cell):
+        try:
+            normalized = validate_address(address)
+        except AddressError as exc:
+            raise RosterCellError(
+                f"manager_email {address!r} is not a valid address: {exc}"
+            ) from None
+        found.setdefault(address_key(normalized), normalized)
+    managers = tuple(list(found.values())[1:])
+    if len(managers) > MAX_MANAGER_EMAILS:
+        raise RosterCellError(
+            f"manager_email lists {len(managers)} addresses (at most {MAX_MANAGER_EMAILS})"
+        )
+    return managers
+
+
 def parse_profile(row: Mapping[str, str | None]) -> InfluencerProfile:
     """One raw row → profile. Raises RosterCellError naming the first unusable cell."""
     name = (row.get("name") or "").strip()
     if not name:
         raise RosterCellError("no name")
-    email = (row.get("email") or "").strip()
-    if not email:
-        raise RosterCellError("no email")
-    if "@" not in email or email.startswith("@") or email.endswith("@"):
-        raise RosterCellError(f"email {email!r} is not an address")
+    email = parse_email(row.get("email"))
     return InfluencerProfile(
         name=name,
         email=email,
@@ -122,6 +163,7 @@ def parse_profile(row: Mapping[str, str | None]) -> InfluencerProfile:
         handle=(row.get("handle") or "").strip().lstrip("@"),
         average_views=parse_views(row.get("average_views")),
         engagement_rate=parse_engagement(row.get("engagement_rate")),
+        manager_emails=parse_manager_emails(row.get("manager_email"), email),
     )
 
 

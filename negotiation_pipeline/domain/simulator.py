@@ -597,5 +597,7 @@ def influencer_for_thread(negotiation: Negotiation) -> SimulatedInfluencer:
         manager_first = rng.choice(("Jordan", "Casey", "Morgan", "Riley"))
         person.manager_name = f"{manager_first} Miles"
         person.agency = agency
-        person.manager_email = f"{manager_first.lower()}@{agency.lower().replace(' ', '')}.com"
+        # The pipeline only listens to addresses the roster names for this influencer: the
+        # manager writes from a listed manager address, else from the creator's own inbox.
+        person.manager_email = terms.manager_emails[0] if terms.manager_emails else terms.email
     return person

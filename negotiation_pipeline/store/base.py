@@ -38,6 +38,7 @@ class InboundStatus(StrEnum):
     UNMATCHED = "unmatched"  # matched no negotiation
     SKIPPED = "skipped"  # deliberately not processed (paused, human-controlled, ...)
     OWN = "own"  # our own sent mail seen in the mailbox
+    QUARANTINED = "quarantined"  # matched a thread but its sender may not steer it: held
 
 
 class OutboxStatus(StrEnum):
@@ -121,6 +122,9 @@ class StoredNegotiation:
 
 @dataclass(frozen=True)
 class InboundMessage:
+    """One handled incoming message. (message_id, from_addr) is the dedupe key: two senders'
+    messages that share a Message-ID are two messages."""
+
     message_id: str
     status: InboundStatus
     received_at: datetime
@@ -129,6 +133,31 @@ class InboundMessage:
     from_addr: str | None = None
     subject: str | None = None
     detail: str | None = None
+
+
+@dataclass(frozen=True)
+class HeldMessage:
+    """A quarantined message's bytes, kept so it can be processed once its sender is allowed.
+    `raw` holds at most the store's cap; `truncated` says the original was longer."""
+
+    message_id: str
+    from_addr: str
+    thread_id: str | None
+    raw: bytes
+    raw_size: int
+    truncated: bool
+    held_at: datetime
+
+
+@dataclass(frozen=True)
+class AllowedSender:
+    """An address an operator allowed to answer in one negotiation (besides the roster's)."""
+
+    thread_id: str
+    address: str  # as the operator gave it (validated)
+    address_key: str  # the comparison form (domain.addresses.address_key)
+    allowed_by: str
+    allowed_at: datetime
 
 
 @dataclass(frozen=True)
@@ -285,9 +314,35 @@ class InboundRepository(Protocol):
         received_at: datetime | None = None,
     ) -> bool: ...
 
-    def seen(self, message_id: str) -> bool: ...
+    def seen(self, message_id: str, from_addr: str | None = None) -> bool: ...
 
-    def get(self, message_id: str) -> InboundMessage | None: ...
+    def get(self, message_id: str, from_addr: str | None = None) -> InboundMessage | None: ...
+
+    def thread_for(self, message_id: str) -> str | None: ...
+
+    def quarantined(
+        self, thread_id: str | None = None, from_addr: str | None = None
+    ) -> list[InboundMessage]: ...
+
+    def resolve(
+        self, message_id: str, from_addr: str, *, status: InboundStatus | str, detail: str
+    ) -> bool: ...
+
+    def hold(
+        self, message_id: str, from_addr: str, thread_id: str | None, raw: bytes
+    ) -> HeldMessage: ...
+
+    def held(self, message_id: str, from_addr: str) -> HeldMessage | None: ...
+
+
+class AllowedSenderRepository(Protocol):
+    def allow(self, thread_id: str, address: str, address_key: str, *, allowed_by: str) -> bool: ...
+
+    def is_allowed(self, thread_id: str, address_key: str) -> bool: ...
+
+    def threads_with_held(self) -> list[str]: ...
+
+    def for_thread(self, thread_id: str) -> list[AllowedSender]: ...
 
 
 class OutboxRepository(Protocol):
@@ -360,6 +415,9 @@ class UnitOfWork(Protocol):
 
     @property
     def notifications(self) -> NotificationRepository: ...
+
+    @property
+    def allowed_senders(self) -> AllowedSenderRepository: ...
 
 
 class NegotiationStore(UnitOfWork, Protocol):

@@ -133,7 +133,85 @@ STEPS: tuple[Step, ...] = (
             "ON notification_outbox (status, created_at, seq)",
         ),
     ),
-    # Next: Step(5, "...", sqlite=("ALTER TABLE ...",), postgres=("ALTER TABLE ...",)),
+    Step(
+        5,
+        "replies keyed by Message-ID and sender; held (quarantined) replies and the senders an "
+        "operator allowed per negotiation",
+        sqlite=(
+            """CREATE TABLE IF NOT EXISTS inbound_messages_v2 (
+        message_id TEXT NOT NULL,
+        sender_key TEXT NOT NULL DEFAULT '',
+        thread_id TEXT,
+        campaign_id TEXT,
+        from_addr TEXT,
+        subject TEXT,
+        received_at TEXT NOT NULL,
+        status TEXT NOT NULL,
+        detail TEXT,
+        PRIMARY KEY (message_id, sender_key),
+        CONSTRAINT inbound_messages_status_check
+            CHECK (status IN ('processed', 'unmatched', 'skipped', 'own', 'quarantined'))
+    )""",
+            "INSERT INTO inbound_messages_v2 (message_id, sender_key, thread_id, campaign_id, "
+            "from_addr, subject, received_at, status, detail) SELECT message_id, "
+            "lower(trim(COALESCE(from_addr, ''))), thread_id, campaign_id, from_addr, subject, "
+            "received_at, status, detail FROM inbound_messages",
+            "DROP TABLE inbound_messages",
+            "ALTER TABLE inbound_messages_v2 RENAME TO inbound_messages",
+            "CREATE INDEX IF NOT EXISTS idx_inbound_thread ON inbound_messages (thread_id)",
+            """CREATE TABLE IF NOT EXISTS held_messages (
+            message_id TEXT NOT NULL,
+            sender_key TEXT NOT NULL,
+            thread_id TEXT,
+            raw BLOB NOT NULL,
+            raw_size BIGINT NOT NULL,
+            truncated BOOLEAN NOT NULL,
+            held_at TEXT NOT NULL,
+            PRIMARY KEY (message_id, sender_key)
+        )""",
+            """CREATE TABLE IF NOT EXISTS allowed_senders (
+            thread_id TEXT NOT NULL,
+            address_key TEXT NOT NULL,
+            address TEXT NOT NULL,
+            allowed_by TEXT NOT NULL,
+            allowed_at TEXT NOT NULL,
+            PRIMARY KEY (thread_id, address_key)
+        )""",
+            "CREATE INDEX IF NOT EXISTS idx_inbound_quarantined ON inbound_messages (thread_id, "
+            "received_at) WHERE status = 'quarantined'",
+        ),
+        postgres=(
+            "ALTER TABLE inbound_messages ADD COLUMN IF NOT EXISTS sender_key TEXT NOT NULL "
+            "DEFAULT ''",
+            "UPDATE inbound_messages SET sender_key = lower(btrim(COALESCE(from_addr, '')))",
+            "ALTER TABLE inbound_messages DROP CONSTRAINT IF EXISTS inbound_messages_pkey",
+            "ALTER TABLE inbound_messages ADD PRIMARY KEY (message_id, sender_key)",
+            "ALTER TABLE inbound_messages DROP CONSTRAINT IF EXISTS inbound_messages_status_check",
+            "ALTER TABLE inbound_messages ADD CONSTRAINT inbound_messages_status_check CHECK "
+            "(status IN ('processed', 'unmatched', 'skipped', 'own', 'quarantined'))",
+            """CREATE TABLE IF NOT EXISTS held_messages (
+            message_id TEXT NOT NULL,
+            sender_key TEXT NOT NULL,
+            thread_id TEXT,
+            raw BYTEA NOT NULL,
+            raw_size BIGINT NOT NULL,
+            truncated BOOLEAN NOT NULL,
+            held_at TIMESTAMPTZ NOT NULL,
+            PRIMARY KEY (message_id, sender_key)
+        )""",
+            """CREATE TABLE IF NOT EXISTS allowed_senders (
+            thread_id TEXT NOT NULL,
+            address_key TEXT NOT NULL,
+            address TEXT NOT NULL,
+            allowed_by TEXT NOT NULL,
+            allowed_at TIMESTAMPTZ NOT NULL,
+            PRIMARY KEY (thread_id, address_key)
+        )""",
+            "CREATE INDEX IF NOT EXISTS idx_inbound_quarantined ON inbound_messages (thread_id, "
+            "received_at) WHERE status = 'quarantined'",
+        ),
+    ),
+    # Next: Step(6, "...", sqlite=("ALTER TABLE ...",), postgres=("ALTER TABLE ...",)),
 )
 
 SCHEMA_VERSION = STEPS[-1].version if STEPS else FIRST_VERSION

@@ -20,6 +20,7 @@ from typing import Any
 
 from negotiation_pipeline.store.migrations import Engine, prepare_schema
 from negotiation_pipeline.store.schema import LIVE_NEGOTIATION
+from negotiation_pipeline.store.trust_schema import POSTGRES_INBOUND_TABLE, POSTGRES_TRUST_TABLES
 
 SCHEMA_STATEMENTS: tuple[str, ...] = (
     """CREATE TABLE IF NOT EXISTS schema_version (
@@ -85,17 +86,9 @@ SCHEMA_STATEMENTS: tuple[str, ...] = (
     'CREATE INDEX IF NOT EXISTS idx_audit_event ON audit_log (event_type, "timestamp", id)',
     'CREATE INDEX IF NOT EXISTS idx_audit_thread ON audit_log (thread_id, "timestamp", id)',
     'CREATE INDEX IF NOT EXISTS idx_audit_timestamp ON audit_log ("timestamp", id)',
-    """CREATE TABLE IF NOT EXISTS inbound_messages (
-        message_id TEXT PRIMARY KEY,
-        thread_id TEXT,
-        campaign_id TEXT,
-        from_addr TEXT,
-        subject TEXT,
-        received_at TIMESTAMPTZ NOT NULL,
-        status TEXT NOT NULL CHECK (status IN ('processed', 'unmatched', 'skipped', 'own')),
-        detail TEXT
-    )""",
+    POSTGRES_INBOUND_TABLE,
     "CREATE INDEX IF NOT EXISTS idx_inbound_thread ON inbound_messages (thread_id)",
+    *POSTGRES_TRUST_TABLES,
     """CREATE TABLE IF NOT EXISTS outbox (
         message_id TEXT PRIMARY KEY,
         seq BIGINT GENERATED ALWAYS AS IDENTITY,

@@ -28,8 +28,6 @@ from negotiation_pipeline.store.base import (
     Agreement,
     CampaignRecord,
     Controller,
-    InboundMessage,
-    InboundStatus,
     MailCursor,
     NegotiationSummary,
     OutboxEmail,
@@ -37,6 +35,7 @@ from negotiation_pipeline.store.base import (
     StoreError,
 )
 from negotiation_pipeline.store.dialect import Connection, ConnectionScope, Dialect, quoted
+from negotiation_pipeline.store.inbound import SqlAllowedSenders, SqlInbound
 from negotiation_pipeline.store.notifications import SqlNotifications
 from negotiation_pipeline.store.schema import LIVE_NEGOTIATION, SUMMARY_COLUMNS
 
@@ -337,56 +336,6 @@ class SqlCampaigns(SqlRepository):
             return cursor.rowcount > 0
 
 
-# --- inbound messages --------------------------------------------------------------------------
-class SqlInbound(SqlRepository):
-    def record(
-        self,
-        message_id: str,
-        *,
-        status: InboundStatus | str,
-        thread_id: str | None = None,
-        campaign_id: str | None = None,
-        from_addr: str | None = None,
-        subject: str | None = None,
-        detail: str | None = None,
-        received_at: datetime | None = None,
-    ) -> bool:
-        """Remember a Message-ID. False = already recorded (a duplicate: do not process again)."""
-        if not message_id or not message_id.strip():
-            raise StoreError("an inbound message needs a Message-ID to be deduplicated")
-        d = self._dialect
-        stamp = d.timestamp(received_at) if received_at else d.now()
-        with self._scope(True) as conn:
-            cursor = conn.execute(
-                f"""INSERT INTO inbound_messages (message_id, thread_id, campaign_id, from_addr,
-                       subject, received_at, status, detail)
-                   VALUES ({d.marks(8)})
-                   ON CONFLICT (message_id) DO NOTHING""",  # noqa: S608
-                (
-                    message_id.strip(),
-                    thread_id,
-                    campaign_id,
-                    from_addr,
-                    subject,
-                    stamp,
-                    InboundStatus(status).value,
-                    detail,
-                ),
-            )
-            return cursor.rowcount == 1
-
-    def seen(self, message_id: str) -> bool:
-        return self.get(message_id) is not None
-
-    def get(self, message_id: str) -> InboundMessage | None:
-        with self._scope(False) as conn:
-            row = conn.execute(
-                f"SELECT * FROM inbound_messages WHERE message_id = {self._dialect.mark}",  # noqa: S608
-                (message_id.strip(),),
-            ).fetchone()
-        return None if row is None else row_codec.inbound_from_row(row)
-
-
 # --- outbox ------------------------------------------------------------------------------------
 class SqlOutbox(SqlRepository):
     def add(self, email: OutboxEmail) -> bool:
@@ -524,6 +473,7 @@ class Repositories:
         self._agreements = SqlAgreements(dialect, scope)
         self._mail_cursors = SqlMailCursors(dialect, scope)
         self._notifications = SqlNotifications(dialect, scope)
+        self._allowed_senders = SqlAllowedSenders(dialect, scope)
 
     @property
     def audit(self) -> SqlAuditLog:
@@ -556,6 +506,10 @@ class Repositories:
     @property
     def notifications(self) -> SqlNotifications:
         return self._notifications
+
+    @property
+    def allowed_senders(self) -> SqlAllowedSenders:
+        return self._allowed_senders
 
 
 class BoundUnitOfWork(Repositories):

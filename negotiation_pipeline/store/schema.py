@@ -17,6 +17,7 @@ from negotiation_pipeline.store.migrations import (
     SchemaVersionError,
     prepare_schema,
 )
+from negotiation_pipeline.store.trust_schema import SQLITE_INBOUND_TABLE, SQLITE_TRUST_TABLES
 
 # The rows `load_active` lists. The query and the partial indexes spell it identically (constant
 # values, no parameters) because both engines use a partial index only for a query whose WHERE
@@ -107,17 +108,9 @@ SCHEMA_STATEMENTS: tuple[str, ...] = (
     "CREATE INDEX IF NOT EXISTS idx_audit_event ON audit_log (event_type, timestamp)",
     "CREATE INDEX IF NOT EXISTS idx_audit_thread ON audit_log (thread_id, timestamp)",
     "CREATE INDEX IF NOT EXISTS idx_audit_timestamp ON audit_log (timestamp)",
-    """CREATE TABLE IF NOT EXISTS inbound_messages (
-        message_id TEXT PRIMARY KEY,
-        thread_id TEXT,
-        campaign_id TEXT,
-        from_addr TEXT,
-        subject TEXT,
-        received_at TEXT NOT NULL,
-        status TEXT NOT NULL CHECK (status IN ('processed', 'unmatched', 'skipped', 'own')),
-        detail TEXT
-    )""",
+    SQLITE_INBOUND_TABLE,
     "CREATE INDEX IF NOT EXISTS idx_inbound_thread ON inbound_messages (thread_id)",
+    *SQLITE_TRUST_TABLES,
     """CREATE TABLE IF NOT EXISTS outbox (
         message_id TEXT PRIMARY KEY,
         thread_id TEXT,
@@ -166,10 +159,6 @@ SCHEMA_STATEMENTS: tuple[str, ...] = (
     "CREATE INDEX IF NOT EXISTS idx_notification_status "
     "ON notification_outbox (status, created_at)",
 )
-
-
-# Columns added after version 1, as (table, column, declaration): a file written by an older
-# version gets them on open. Each is nullable, so the rows already there stay valid as they are.
 
 
 def apply_schema(conn: sqlite3.Connection, now_text: str, *, create: bool = True) -> int | None:

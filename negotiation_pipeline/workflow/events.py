@@ -62,13 +62,51 @@ class FinalState:
     state: NegotiationState
 
 
-PipelineEvent = NegotiationsStarted | AgreementReached | Escalated | MarkedStale | FinalState
+@dataclass(frozen=True)
+class ReplyHeld:
+    """A message matched a negotiation but its sender may not steer it: it is held
+    (quarantined) and the thread is untouched until an operator allows the sender."""
+
+    thread_id: str
+    campaign_id: str
+    influencer_name: str
+    sender: str  # bare address, as the message claims it
+    reason: str
+    subject: str
+    message_id: str
+    held_count: int  # messages from this sender now held in this thread
+    from_our_address: bool = False  # claims our own address (a forged human reply?)
+
+
+@dataclass(frozen=True)
+class HumanTookOver:
+    """A person on our side answered in the thread (verified among our sent mail): the agent
+    stops answering and following up on it."""
+
+    thread_id: str
+    campaign_id: str
+    influencer_name: str
+    actor: str  # the address they wrote from
+    message_id: str
+
+
+PipelineEvent = (
+    NegotiationsStarted
+    | AgreementReached
+    | Escalated
+    | MarkedStale
+    | FinalState
+    | ReplyHeld
+    | HumanTookOver
+)
 
 __all__ = [
     "AgreementReached",
     "Escalated",
     "FinalState",
+    "HumanTookOver",
     "MarkedStale",
     "NegotiationsStarted",
     "PipelineEvent",
+    "ReplyHeld",
 ]

@@ -17,6 +17,7 @@ alert says "n/a" rather than guessing.
 from __future__ import annotations
 
 import logging
+import shlex
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -29,16 +30,20 @@ from negotiation_pipeline.integrations.slack.messages import (
     agreement_alert,
     campaign_started,
     escalation_alert,
+    held_reply_alert,
     stale_notice,
+    takeover_notice,
 )
 from negotiation_pipeline.store.base import UnitOfWork
 from negotiation_pipeline.workflow.events import (
     AgreementReached,
     Escalated,
     FinalState,
+    HumanTookOver,
     MarkedStale,
     NegotiationsStarted,
     PipelineEvent,
+    ReplyHeld,
 )
 from negotiation_pipeline.workflow.slack_outbox import queue_message
 
@@ -191,13 +196,53 @@ def _slack_message(event: PipelineEvent, details: Details) -> SlackMessage | Non
             budget=campaign.budget if campaign else None,
             influencers_found=event.influencer_count,
         )
+    if isinstance(event, ReplyHeld):
+        return _held_alert(event, _thread(details, event.thread_id))
+    if isinstance(event, HumanTookOver):
+        return takeover_notice(
+            influencer_name=event.influencer_name,
+            client_name=_thread(details, event.thread_id).client_name,
+            actor=event.actor,
+            thread_id=event.thread_id,
+        )
     return None  # FinalState: the agreement/escalation/stale alert already told people
+
+
+def _held_alert(event: ReplyHeld, thread: ThreadDetails) -> SlackMessage:
+    # Shell-quoted: the sender address comes from the message and the operator may paste this.
+    thread_arg = shlex.quote(event.thread_id)
+    if event.from_our_address:
+        next_step = (
+            "If a colleague really wrote it (check our sent mail), take the thread over; "
+            "otherwise ignore it: the thread goes on as before."
+        )
+        command = f"negotiation-pipeline control takeover {thread_arg}"
+    else:
+        next_step = (
+            "If this sender may negotiate for the influencer, allow them: their held "
+            "replies are then processed once. Otherwise ignore it: the thread goes on as before."
+        )
+        command = (
+            f"negotiation-pipeline control allow-sender {thread_arg} {shlex.quote(event.sender)}"
+        )
+    return held_reply_alert(
+        influencer_name=event.influencer_name,
+        client_name=thread.client_name,
+        sender=event.sender,
+        reason=event.reason,
+        subject=event.subject,
+        held_count=event.held_count,
+        next_step=next_step,
+        command=command,
+        thread_id=event.thread_id,
+    )
 
 
 def slack_messages_for(
     events: Iterable[PipelineEvent], details: Details = NO_DETAILS
 ) -> list[SlackMessage]:
-    """One Slack message per agreement, escalation, stale mark and campaign start, in order."""
+    """One Slack message per agreement, escalation, stale mark, campaign start, held reply and
+    takeover, in order."""
     messages = (_slack_message(event, details) for event in events)
     return [message for message in messages if message is not None]
 
@@ -236,6 +281,8 @@ def _comment(event: PipelineEvent) -> str | None:
             f"{event.influencer_name}: stale, no reply for {event.days_silent} days "
             "after a follow-up."
         )
+    if isinstance(event, ReplyHeld | HumanTookOver):
+        return None  # who may write in a thread is our business, not the client task's
     words = _STATE_WORDS.get(event.state, event.state.value)
     return f"{event.influencer_name}: {words}."
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from negotiation_pipeline.domain.addresses import split_address_list
 from negotiation_pipeline.domain.audit import AuditEntry
 from negotiation_pipeline.domain.campaign import Campaign
 from negotiation_pipeline.domain.cpm import FlexibilityRow
@@ -78,9 +79,16 @@ def flexibility_rows_from_records(records: Iterable[Mapping[str, Any]]) -> list[
                 opening_rate=parse_decimal(record["opening_rate"]),
                 ceiling_rate=parse_decimal(record["ceiling_rate"]),
                 reason=str(record.get("reason") or ""),
+                manager_emails=_address_list(record.get("manager_emails")),
             )
         )
     return rows
+
+
+def _address_list(value: object) -> tuple[str, ...]:
+    if _missing(value) or not str(value).strip():
+        return ()
+    return tuple(split_address_list(str(value)))
 
 
 def _missing(value: object) -> bool:

@@ -1,12 +1,19 @@
 """Advance negotiations from new mail: read each reply, decide, queue our answer, deliver.
 
 Exactly-once rules (SPEC §7):
-- each message is handled in ONE transaction: the inbound row (deduplicated by Message-ID), the
+- each message is handled in ONE transaction: the inbound row (deduplicated by Message-ID and
+  sender, so another sender's message with the same Message-ID is never dropped), the
   negotiation row, the outbox email, the agreement, the campaign's CPM tracker and the audit
   entries commit together or not at all, so a crash leaves a reply either fully handled or
   untouched;
 - the mail cursor moves only over uids that were handled, after their transactions;
 - emails are sent after the commits (`deliver_pending`), each at most once.
+
+Only a thread's own side can change it (workflow/senders.py): any other sender's message is
+held (quarantined) in its transaction. A held message whose sender an operator has since allowed
+is processed, once, by `control allow-sender` or at the start of the next run (release.py).
+One message in its transaction: matching and our own mail here, the thread's own side's
+replies in answering.py, the records both write in inbound_records.py.
 
 One message never stops the others: a broken reply is recorded (skipped, with the error) and
 audited; a database failure rolls back that message only and leaves it for the next run.
@@ -14,89 +21,66 @@ audited; a database failure rolls back that message only and leaves it for the n
 
 from __future__ import annotations
 
-import email.utils
-import hashlib
 import logging
-import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from enum import StrEnum
-from typing import Any
 
 from negotiation_pipeline.domain.audit import AuditEntry
-from negotiation_pipeline.domain.campaign import Campaign
-from negotiation_pipeline.domain.negotiation import (
-    Action,
-    EngineConfig,
-    Outcome,
-    handle_reply,
-)
-from negotiation_pipeline.domain.reply_reader import ReplyReading, read_reply
-from negotiation_pipeline.domain.types import TERMINAL_STATES, EventType, NegotiationState
+from negotiation_pipeline.domain.negotiation import EngineConfig
+from negotiation_pipeline.domain.types import TERMINAL_STATES, EventType
 from negotiation_pipeline.integrations.mail.base import (
     FetchResult,
     IncomingMessage,
     Mailbox,
     MailCursor,
+    MailError,
     UidValidityChangedError,
     UnreadableMessage,
 )
 from negotiation_pipeline.integrations.mail.mime import ParsedMessage
 from negotiation_pipeline.integrations.mail.threading import (
-    auto_reply_reason,
     bare_address,
     is_own_message,
     match_reply,
     normalize_subject,
-    references_for,
-    reply_subject,
 )
 from negotiation_pipeline.store.base import (
-    Agreement,
-    Controller,
     InboundStatus,
     NegotiationStore,
-    OutboxEmail,
-    StoredNegotiation,
-    StoreError,
     UnitOfWork,
 )
-from negotiation_pipeline.workflow.absence import (
-    absence_notice_reason,
-    hold_follow_up_for_absence,
-    release_absence_hold,
-)
-from negotiation_pipeline.workflow.events import (
-    AgreementReached,
-    FinalState,
-    PipelineEvent,
+from negotiation_pipeline.workflow.answering import decide
+from negotiation_pipeline.workflow.events import PipelineEvent
+from negotiation_pipeline.workflow.inbound_records import (
+    STORE_FAILURES,
+    Disposition,
+    Handled,
+    RunContext,
+    audit_error,
+    audit_received,
+    message_key,
+    record_message,
 )
 from negotiation_pipeline.workflow.notify import queue_alerts
 from negotiation_pipeline.workflow.outbox import DeliveryResult, deliver_pending
-from negotiation_pipeline.workflow.persistence import (
-    campaign_tracker,
-    load_negotiation,
-    next_message_id,
-    save_negotiation,
+from negotiation_pipeline.workflow.release import release_allowed
+from negotiation_pipeline.workflow.second_opinion import SecondOpinion
+from negotiation_pipeline.workflow.senders import (
+    hold,
+    own_message_problem,
+    sender_problem,
+    take_over,
 )
-from negotiation_pipeline.workflow.records import (
-    agreement_audit,
-    escalated_event,
-    escalation_audit,
-    transition_audit,
-)
-from negotiation_pipeline.workflow.second_opinion import SecondOpinion, reconsider_reading
 
 logger = logging.getLogger(__name__)
 
 # Bodies are fetched in chunks so a 10,000-message backlog never sits in memory at once.
 FETCH_CHUNK = 100
 DEFAULT_LIST_LIMIT = 500
-# States in which a reply is recorded but no longer answered automatically.
-_NOT_ANSWERED_STATES = frozenset({NegotiationState.PAUSED, *TERMINAL_STATES})
-# Database failures: the message's transaction rolled back; leave it for the next run.
-_STORE_FAILURES: tuple[type[BaseException], ...] = (sqlite3.Error, StoreError)
+# A database failure (the message's transaction rolled back) or a mail server that could not
+# say whether a message is among our sent mail: the message is left for the next run.
+_RETRY_LATER: tuple[type[BaseException], ...] = (*STORE_FAILURES, MailError)
 
 
 @dataclass(frozen=True)
@@ -122,14 +106,8 @@ class AdvanceResult:
     delivery: DeliveryResult
     failed_uids: tuple[int, ...] = ()  # database failures: retried on the next run
     cursor: MailCursor | None = None  # the stored cursor after this run
-
-
-class Disposition(StrEnum):
-    PROCESSED = "processed"
-    UNMATCHED = "unmatched"
-    SKIPPED = "skipped"
-    DUPLICATE = "duplicate"
-    UNREADABLE = "unreadable"
+    quarantined: int = 0  # matched a thread, sender may not steer it: held (see senders.py)
+    released: int = 0  # held replies whose sender was allowed since, processed in this run
 
 
 @dataclass
@@ -140,15 +118,15 @@ class _Tally:
     handled: set[int] = field(default_factory=set)
     failed: list[int] = field(default_factory=list)
     names: dict[str, str] = field(default_factory=dict)  # thread id → influencer name
+    released: int = 0
 
-
-@dataclass(frozen=True)
-class _Handled:
-    disposition: Disposition
-    campaign_id: str | None = None
-    events: tuple[PipelineEvent, ...] = ()
-    thread_id: str | None = None
-    influencer_name: str | None = None
+    def add(self, handled: Handled) -> None:
+        self.counts[handled.disposition] += 1
+        if handled.campaign_id:  # set only when a negotiation row changed
+            self.campaigns[handled.campaign_id] = None
+        self.events.extend(handled.events)
+        if handled.thread_id and handled.influencer_name:
+            self.names[handled.thread_id] = handled.influencer_name
 
 
 # --- listing (the sensor) -----------------------------------------------------------------------
@@ -194,7 +172,10 @@ def advance_negotiations(
         batch = list_new_mail(store, mailbox, mailbox_name, limit)
         uids, uidvalidity = batch.uids, batch.uidvalidity
     tally = _Tally()
-    context = _RunContext(config, tuple(agent_addresses), now, mailbox_name, second_opinion)
+    context = RunContext(config, tuple(agent_addresses), now, mailbox_name, second_opinion)
+    for released in release_allowed(store, context):
+        tally.released += 1
+        tally.add(released)
     wanted = _with_earlier_unhandled(store, mailbox, mailbox_name, uids, uidvalidity)
     try:
         _handle_uids(store, mailbox, wanted, uidvalidity, context, tally)
@@ -222,6 +203,8 @@ def advance_negotiations(
         delivery=delivery,
         failed_uids=tuple(tally.failed),
         cursor=cursor,
+        quarantined=counts[Disposition.QUARANTINED],
+        released=tally.released,
     )
 
 
@@ -255,81 +238,85 @@ def _handle_uids(
     mailbox: Mailbox,
     wanted: Sequence[int],
     uidvalidity: int,
-    context: _RunContext,
+    context: RunContext,
     tally: _Tally,
 ) -> None:
     for start in range(0, len(wanted), FETCH_CHUNK):
         chunk = wanted[start : start + FETCH_CHUNK]
         fetched = mailbox.fetch(chunk, uidvalidity)
-        _handle_fetched(store, fetched, context, tally)
+        _handle_fetched(store, mailbox, fetched, context, tally)
         # Listed but gone by now (expunged, removed from the Maildir): nothing to read, and the
         # cursor must not wait for it forever.
         returned = {m.uid for m in fetched.messages} | {u.uid for u in fetched.unreadable}
         tally.handled.update(uid for uid in chunk if uid not in returned)
 
 
-@dataclass(frozen=True)
-class _RunContext:
-    config: EngineConfig
-    agent_addresses: tuple[str, ...]
-    now: datetime
-    mailbox_name: str
-    second_opinion: SecondOpinion | None = None
-
-
 def _handle_fetched(
-    store: NegotiationStore, fetched: FetchResult, context: _RunContext, tally: _Tally
+    store: NegotiationStore,
+    mailbox: Mailbox,
+    fetched: FetchResult,
+    context: RunContext,
+    tally: _Tally,
 ) -> None:
     items: list[IncomingMessage | UnreadableMessage] = [*fetched.messages, *fetched.unreadable]
     items.sort(key=lambda item: item.uid)
     for item in items:
         try:
-            handled = _handle_one(store, item, context)
-        except _STORE_FAILURES as exc:
-            logger.exception("uid %s: database failure; left for the next run", item.uid)
+            handled = _handle_one(store, mailbox, item, context)
+        except _RETRY_LATER as exc:
+            what = "mail server" if isinstance(exc, MailError) else "database"
+            logger.exception("uid %s: %s failure; left for the next run", item.uid, what)
             tally.failed.append(item.uid)
-            _audit_error(store, None, f"database failure on uid {item.uid}: {exc}")
+            audit_error(store, None, f"{what} failure on uid {item.uid}: {exc}")
             continue
         tally.handled.add(item.uid)
-        tally.counts[handled.disposition] += 1
-        if handled.campaign_id:  # set only when a negotiation row changed
-            tally.campaigns[handled.campaign_id] = None
-        tally.events.extend(handled.events)
-        if handled.thread_id and handled.influencer_name:
-            tally.names[handled.thread_id] = handled.influencer_name
+        tally.add(handled)
 
 
 def _handle_one(
-    store: NegotiationStore, item: IncomingMessage | UnreadableMessage, context: _RunContext
-) -> _Handled:
+    store: NegotiationStore,
+    mailbox: Mailbox,
+    item: IncomingMessage | UnreadableMessage,
+    context: RunContext,
+) -> Handled:
     if isinstance(item, UnreadableMessage):
         return _record_unreadable(store, item)
+    # Asked before the transaction: a mail server round trip must not hold the write lock.
+    in_sent_mail = _in_sent_mail(store, mailbox, item.parsed, context)
     try:
         with store.transaction() as uow:
-            handled = _handle_message(uow, item.parsed, item.raw, context)
+            handled = _handle_message(uow, item.parsed, item.raw, context, in_sent_mail)
             queue_alerts(uow, handled.events)  # the alerts commit with the change they report
             return handled
-    except _STORE_FAILURES:
+    except STORE_FAILURES:
         raise
     except Exception as exc:  # a bug or a reply the engine cannot take: record it, move on
         logger.exception("uid %s: reply could not be handled", item.uid)
         return _record_broken(store, item, exc)
 
 
-def _message_key(parsed: ParsedMessage | None, raw: bytes) -> str:
-    """The dedupe key: the Message-ID, or a content hash when the message has none."""
-    if parsed is not None and parsed.message_id:
-        return parsed.message_id
-    return f"<sha256.{hashlib.sha256(raw).hexdigest()[:40]}@no-message-id>"
+def _in_sent_mail(
+    store: NegotiationStore, mailbox: Mailbox, parsed: ParsedMessage, context: RunContext
+) -> bool:
+    """For a message claiming our own address that is not one of our outbox emails: is it
+    among our sent mail (the proof that a person on our side wrote it)? False otherwise."""
+    if not is_own_message(parsed, context.agent_addresses) or not parsed.message_id:
+        return False
+    if store.outbox.get(parsed.message_id) is not None:
+        return False  # our own email: recognised from the outbox, no proof needed
+    try:
+        return mailbox.in_sent_folder(parsed.message_id)
+    except ValueError:  # a Message-ID no mail client of ours would write
+        return False
 
 
-def _record_unreadable(store: NegotiationStore, item: UnreadableMessage) -> _Handled:
-    key = _message_key(None, item.raw)
+def _record_unreadable(store: NegotiationStore, item: UnreadableMessage) -> Handled:
+    key = message_key(None, item.raw)
     with store.transaction() as uow:
         if not uow.inbound.record(
             key, status=InboundStatus.SKIPPED, detail=f"unreadable: {item.error}"
         ):
-            return _Handled(Disposition.DUPLICATE)
+            return Handled(Disposition.DUPLICATE)
         uow.audit.insert(
             AuditEntry(
                 event_type=EventType.ERROR,
@@ -337,11 +324,11 @@ def _record_unreadable(store: NegotiationStore, item: UnreadableMessage) -> _Han
                 metadata={"message_id": key, "error": f"unreadable message: {item.error}"},
             )
         )
-    return _Handled(Disposition.UNREADABLE)
+    return Handled(Disposition.UNREADABLE)
 
 
-def _record_broken(store: NegotiationStore, item: IncomingMessage, exc: Exception) -> _Handled:
-    key = _message_key(item.parsed, item.raw)
+def _record_broken(store: NegotiationStore, item: IncomingMessage, exc: Exception) -> Handled:
+    key = message_key(item.parsed, item.raw)
     error = f"{type(exc).__name__}: {exc}"
     with store.transaction() as uow:
         if not uow.inbound.record(
@@ -351,7 +338,7 @@ def _record_broken(store: NegotiationStore, item: IncomingMessage, exc: Exceptio
             subject=item.parsed.subject,
             detail=f"error: {error}"[:2000],
         ):
-            return _Handled(Disposition.DUPLICATE)
+            return Handled(Disposition.DUPLICATE)
         uow.audit.insert(
             AuditEntry(
                 event_type=EventType.ERROR,
@@ -360,16 +347,7 @@ def _record_broken(store: NegotiationStore, item: IncomingMessage, exc: Exceptio
                 metadata={"message_id": key, "from": item.parsed.from_addr, "error": error},
             )
         )
-    return _Handled(Disposition.SKIPPED)
-
-
-def _audit_error(store: NegotiationStore, thread_id: str | None, error: str) -> None:
-    try:
-        store.audit.insert(
-            AuditEntry(event_type=EventType.ERROR, thread_id=thread_id, metadata={"error": error})
-        )
-    except Exception:  # the database itself is failing; the log line above is what remains
-        logger.exception("could not audit: %s", error)
+    return Handled(Disposition.SKIPPED)
 
 
 def _advance_cursor(
@@ -404,8 +382,7 @@ class StoreThreadLookup:
         ours = self._uow.outbox.get(message_id)
         if ours is not None and ours.thread_id:
             return ours.thread_id
-        theirs = self._uow.inbound.get(message_id)
-        return None if theirs is None else theirs.thread_id
+        return self._uow.inbound.thread_for(message_id)
 
     def thread_for_counterparty(self, address: str, normalized_subject: str) -> str | None:
         candidates = self._uow.states.load_by_email(bare_address(address))
@@ -433,289 +410,65 @@ def _match(parsed: ParsedMessage, lookup: StoreThreadLookup, own: bool) -> str |
 
 
 def _handle_message(
-    uow: UnitOfWork, parsed: ParsedMessage, raw: bytes, context: _RunContext
-) -> _Handled:
-    key = _message_key(parsed, raw)
-    if uow.inbound.seen(key):
-        return _Handled(Disposition.DUPLICATE)
+    uow: UnitOfWork,
+    parsed: ParsedMessage,
+    raw: bytes,
+    context: RunContext,
+    in_sent_mail: bool = False,
+) -> Handled:
+    key = message_key(parsed, raw)
+    if uow.inbound.seen(key, parsed.from_addr):
+        return Handled(Disposition.DUPLICATE)
     lookup = StoreThreadLookup(uow)
     if is_own_message(parsed, context.agent_addresses):
-        return _handle_own(uow, parsed, key, lookup)
+        return _handle_own(uow, parsed, raw, key, lookup, in_sent_mail)
     thread_id = _match(parsed, lookup, own=False)
     stored = None if thread_id is None else uow.states.load(thread_id)
     if stored is None:
-        _record(uow, key, parsed, InboundStatus.UNMATCHED, None, "matched no negotiation")
-        _audit_received(uow, parsed, key, None, status="unmatched")
-        return _Handled(Disposition.UNMATCHED)
-    follow_up = context.config.policy.follow_up
-    auto = auto_reply_reason(parsed) or absence_notice_reason(parsed, context.now, follow_up)
-    skip_reason = auto or _not_answered_reason(stored)
-    if skip_reason is not None:
-        return _skip(uow, parsed, key, stored, skip_reason, auto is not None, context)
-    return _answer(uow, parsed, key, stored, context)
-
-
-def _skip(
-    uow: UnitOfWork,
-    parsed: ParsedMessage,
-    key: str,
-    stored: StoredNegotiation,
-    skip_reason: str,
-    auto_reply: bool,
-    context: _RunContext,
-) -> _Handled:
-    """Record a reply we do not answer. An out-of-office notice that says when they are back
-    moves the thread's follow-up after that date (audited with the date and the new time)."""
-    follow_up = context.config.policy.follow_up
-    hold = (
-        hold_follow_up_for_absence(uow, parsed, stored, follow_up, context.now)
-        if auto_reply
-        else None
-    )
-    if hold is not None:
-        skip_reason = f"{skip_reason}; {hold.describe()}"
-    _record(uow, key, parsed, InboundStatus.SKIPPED, stored, skip_reason)
-    extra = None if hold is None else hold.audit_metadata()
-    _audit_received(uow, parsed, key, stored, status=f"skipped: {skip_reason}", extra=extra)
-    return _Handled(Disposition.SKIPPED)
-
-
-def _not_answered_reason(stored: StoredNegotiation) -> str | None:
-    if stored.controlled_by is Controller.HUMAN:
-        return "a human controls this negotiation"
-    if stored.state in _NOT_ANSWERED_STATES:
-        return f"negotiation is {stored.state.value}"
-    if stored.state is NegotiationState.ESCALATED:
-        return "negotiation is escalated: waiting for a human decision"
-    return None
+        record_message(uow, key, parsed, InboundStatus.UNMATCHED, None, "matched no negotiation")
+        audit_received(uow, parsed, key, None, status="unmatched")
+        return Handled(Disposition.UNMATCHED)
+    handled = decide(uow, parsed, raw, key, stored, context)
+    if handled is not None:
+        return handled
+    reason = sender_problem(uow, stored, parsed, raw)
+    assert reason is not None  # decide returns None only for a sender that may not steer
+    held = hold(uow, parsed, raw, key, stored, reason)
+    return Handled(Disposition.QUARANTINED, events=() if held.event is None else (held.event,))
 
 
 def _handle_own(
-    uow: UnitOfWork, parsed: ParsedMessage, key: str, lookup: StoreThreadLookup
-) -> _Handled:
+    uow: UnitOfWork,
+    parsed: ParsedMessage,
+    raw: bytes,
+    key: str,
+    lookup: StoreThreadLookup,
+    in_sent_mail: bool,
+) -> Handled:
     """Our own address wrote it. In our outbox: our sent copy, ignore. Otherwise a person on our
-    side answered by hand: that thread is theirs from now on."""
+    side answered by hand, if our sent mail holds it: that thread is theirs from now on. Without
+    that proof it is held like a stranger's message (anyone can write our address in From)."""
     if uow.outbox.get(key) is not None:
-        _record(uow, key, parsed, InboundStatus.OWN, None, "our own sent email")
-        return _Handled(Disposition.SKIPPED)
+        record_message(uow, key, parsed, InboundStatus.OWN, None, "our own sent email")
+        return Handled(Disposition.SKIPPED)
     thread_id = _match(parsed, lookup, own=True)
     stored = None if thread_id is None else uow.states.load(thread_id)
     if stored is None:
-        _record(uow, key, parsed, InboundStatus.OWN, None, "from our address, no known thread")
-        return _Handled(Disposition.SKIPPED)
-    taken_over = stored.controlled_by is not Controller.HUMAN
-    if taken_over:
-        uow.states.set_controlled_by(stored.thread_id, Controller.HUMAN)
-        uow.audit.insert(
-            AuditEntry(
-                event_type=EventType.TAKEOVER,
-                campaign_id=stored.campaign_id,
-                influencer_name=stored.influencer_name,
-                thread_id=stored.thread_id,
-                direction="outbound",
-                email_body=parsed.text_body,
-                negotiation_state=stored.state,
-                metadata={
-                    "actor": parsed.from_addr,
-                    "trigger": "human_reply",
-                    "message_id": key,
-                    "detail": "a person replied from our address: automatic replies stop",
-                },
-            )
+        record_message(
+            uow, key, parsed, InboundStatus.OWN, None, "from our address, no known thread"
         )
-    detail = "human reply from our side" + (": thread taken over" if taken_over else "")
-    _record(uow, key, parsed, InboundStatus.OWN, stored, detail)
-    return _Handled(Disposition.SKIPPED, stored.campaign_id if taken_over else None)
+        return Handled(Disposition.SKIPPED)
+    problem = own_message_problem(parsed, raw, in_sent_mail)
+    if problem is not None:
+        held = hold(uow, parsed, raw, key, stored, problem, from_our_address=True)
+        events = () if held.event is None else (held.event,)
+        return Handled(Disposition.QUARANTINED, events=events)
+    took_over = take_over(uow, parsed, key, stored)
+    detail = "human reply from our side" + (": thread taken over" if took_over else "")
+    record_message(uow, key, parsed, InboundStatus.OWN, stored, detail)
+    if took_over is None:
+        return Handled(Disposition.SKIPPED)
+    return Handled(Disposition.SKIPPED, stored.campaign_id, (took_over,))
 
 
-def _record(
-    uow: UnitOfWork,
-    key: str,
-    parsed: ParsedMessage,
-    status: InboundStatus,
-    stored: StoredNegotiation | None,
-    detail: str,
-) -> None:
-    uow.inbound.record(
-        key,
-        status=status,
-        thread_id=None if stored is None else stored.thread_id,
-        campaign_id=None if stored is None else stored.campaign_id,
-        from_addr=parsed.from_addr or None,
-        subject=parsed.subject,
-        detail=detail,
-    )
-
-
-def _audit_received(
-    uow: UnitOfWork,
-    parsed: ParsedMessage,
-    key: str,
-    stored: StoredNegotiation | None,
-    *,
-    status: str,
-    reading: ReplyReading | None = None,
-    extra: dict[str, Any] | None = None,
-) -> None:
-    metadata: dict[str, Any] = {
-        "message_id": key,
-        "from": parsed.from_addr,
-        "subject": parsed.subject,
-        "status": status,
-        **(extra or {}),
-    }
-    if reading is not None:
-        metadata.update(
-            proposed_rate=None if reading.proposed_rate is None else str(reading.proposed_rate),
-            currency=reading.currency,
-            confidence=round(reading.confidence, 3),
-            new_text=reading.new_text,
-        )
-    uow.audit.insert(
-        AuditEntry(
-            event_type=EventType.EMAIL_RECEIVED,
-            campaign_id=None if stored is None else stored.campaign_id,
-            influencer_name=None if stored is None else stored.influencer_name,
-            thread_id=None if stored is None else stored.thread_id,
-            direction="inbound",
-            email_body=parsed.text_body,
-            negotiation_state=None if stored is None else stored.state,
-            rates_used=None
-            if reading is None or reading.proposed_rate is None
-            else f"their ask {reading.proposed_rate} {reading.currency or ''}".strip(),
-            intent_classification=None if reading is None else reading.intent,
-            metadata=metadata,
-        )
-    )
-
-
-def _answer(
-    uow: UnitOfWork,
-    parsed: ParsedMessage,
-    key: str,
-    stored: StoredNegotiation,
-    context: _RunContext,
-) -> _Handled:
-    """Read the reply, let the engine decide, store everything it implies."""
-    negotiation = load_negotiation(stored)
-    campaign = stored.campaign
-    config = context.config
-    reading = read_reply(
-        parsed.text_body,
-        confidence_threshold=config.policy.confidence_threshold,
-        our_offer=negotiation.our_last_offer,
-    )
-    # Optional: another reader's view of a low-confidence intent (never of amounts).
-    reconsidered = reconsider_reading(
-        reading, context.second_opinion, config.policy.confidence_threshold
-    )
-    reading = reconsidered.reading
-    sender = email.utils.formataddr((parsed.from_name, parsed.from_addr))
-    outcome = handle_reply(
-        negotiation, reading, parsed.text_body, sender, campaign, config, context.now
-    )
-    _record(uow, key, parsed, InboundStatus.PROCESSED, stored, outcome.action.value)
-    _audit_received(
-        uow, parsed, key, stored, status="processed", reading=reading, extra=reconsidered.audit
-    )
-    tracker_data = stored.cpm_tracker_data
-    events: list[PipelineEvent] = []
-    if outcome.agreed_rate is not None and outcome.agreed_cpm is not None:
-        tracker_data = _record_agreement(uow, outcome, campaign, context.now)
-        events.append(_agreement_event(outcome, campaign))
-    save_negotiation(uow, outcome.negotiation, campaign, tracker_data)
-    release_absence_hold(uow, stored)
-    queued = _queue_answer(uow, outcome, parsed, key, campaign, _domain(context))
-    uow.audit.insert(transition_audit(outcome, queued, {"in_reply_to": key}))
-    if outcome.escalation is not None:
-        uow.audit.insert(escalation_audit(outcome))
-        events.append(escalated_event(outcome))
-    if outcome.negotiation.state in TERMINAL_STATES or outcome.action is Action.ESCALATE:
-        updated = outcome.negotiation
-        events.append(
-            FinalState(updated.thread_id, updated.campaign_id, updated.terms.name, updated.state)
-        )
-    return _Handled(
-        Disposition.PROCESSED,
-        stored.campaign_id,
-        tuple(events),
-        stored.thread_id,
-        outcome.negotiation.terms.name,
-    )
-
-
-def _domain(context: _RunContext) -> str:
-    """Message-ID domain: our (first) agent address's domain."""
-    for address in context.agent_addresses:
-        bare = bare_address(address)
-        if "@" in bare:
-            return bare.rsplit("@", 1)[1]
-    raise ValueError("agent_addresses names no usable address (needed for Message-IDs)")
-
-
-def _queue_answer(
-    uow: UnitOfWork,
-    outcome: Outcome,
-    parsed: ParsedMessage,
-    key: str,
-    campaign: Campaign,
-    domain: str,
-) -> str | None:
-    if outcome.email is None or outcome.escalation is not None:
-        return None  # an escalation's draft waits for a human; nothing is sent
-    thread_id = outcome.negotiation.thread_id
-    message_id = next_message_id(uow, thread_id, domain)
-    in_reply_to = parsed.message_id  # None for a message without one: no threading headers
-    references = references_for(parsed.references, in_reply_to)
-    uow.outbox.add(
-        OutboxEmail(
-            message_id=message_id,
-            to_addr=outcome.email.to,
-            subject=reply_subject(parsed.subject or outcome.email.subject),
-            body=outcome.email.body,
-            thread_id=thread_id,
-            campaign_id=campaign.campaign_id,
-            in_reply_to=in_reply_to,
-            references=" ".join(references) or None,
-        )
-    )
-    return message_id
-
-
-def _record_agreement(
-    uow: UnitOfWork, outcome: Outcome, campaign: Campaign, now: datetime
-) -> dict[str, Any]:
-    """Agreement row + the campaign's running CPM, in the reply's transaction. Returns the
-    tracker data to snapshot on the negotiation row."""
-    negotiation = outcome.negotiation
-    assert outcome.agreed_rate is not None and outcome.agreed_cpm is not None
-    tracker = campaign_tracker(uow, campaign)
-    recorded = uow.agreements.record(
-        Agreement(
-            thread_id=negotiation.thread_id,
-            campaign_id=campaign.campaign_id,
-            influencer_name=negotiation.terms.name,
-            rate=outcome.agreed_rate,
-            cpm=outcome.agreed_cpm,
-            engagement_rate=negotiation.terms.engagement_rate,
-            agreed_at=now,
-        )
-    )
-    if recorded:
-        tracker.record_agreement(outcome.agreed_cpm, negotiation.terms.engagement_rate)
-        uow.campaigns.set_cpm_tracker(campaign.campaign_id, tracker.to_dict())
-        uow.audit.insert(agreement_audit(outcome, campaign.cpm_range.max_cpm))
-    return tracker.to_dict()
-
-
-def _agreement_event(outcome: Outcome, campaign: Campaign) -> AgreementReached:
-    negotiation = outcome.negotiation
-    assert outcome.agreed_rate is not None and outcome.agreed_cpm is not None
-    return AgreementReached(
-        thread_id=negotiation.thread_id,
-        campaign_id=campaign.campaign_id,
-        influencer_name=negotiation.terms.name,
-        rate=outcome.agreed_rate,
-        cpm=outcome.agreed_cpm,
-        target_cpm=campaign.cpm_range.max_cpm,
-    )
+# --- held replies whose sender has been allowed since -------------------------------------------

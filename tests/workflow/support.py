@@ -40,6 +40,7 @@ def flex_row(
     ceiling: str = "1620.00",
     max_cpm: str = "32.40",
     engagement: str | None = "4.2",
+    manager_emails: tuple[str, ...] = (),
 ) -> FlexibilityRow:
     return FlexibilityRow(
         name=name,
@@ -52,6 +53,7 @@ def flex_row(
         opening_rate=Decimal(opening),
         ceiling_rate=Decimal(ceiling),
         reason="test row",
+        manager_emails=manager_emails,
     )
 
 

@@ -256,6 +256,7 @@ def test_human_reply_from_our_address_takes_the_thread_over(
         sender=f"Alex Morgan <{AGENT.address}>",
         message_id="<by-hand@agency.test>",
     )
+    mailbox.sent.add(human)  # their mail client filed it in Sent: the proof it is ours
     mailbox.append_to_inbox(human)
     later = reply_to(their_message, "Great, and my rate is $1,500.", message_id="<l@gmail.com>")
     mailbox.append_to_inbox(later)

@@ -39,6 +39,7 @@ _COLUMN_TYPES: dict[str, tuple[str, str]] = {
     "opening_rate": ("decimal", "first offer, USD"),
     "ceiling_rate": ("decimal", "highest offer the negotiation may make, USD"),
     "reason": ("string", "how max_allowed_cpm was reached (goes to the audit trail)"),
+    "manager_emails": ("string", "others who may answer for the influencer (;-separated)"),
 }
 
 # Eager, except that a campaign with no agreement yet still recomputes when its influencers

@@ -202,6 +202,12 @@ class Mailbox(Protocol):
         """send() unless already_sent(); True when it sent."""
         ...
 
+    def in_sent_folder(self, message_id: str) -> bool:
+        """True when a message with this Message-ID is among our sent mail, whoever on our side
+        sent it (the IMAP Sent folder, the sandbox's sent Maildir). How a message that claims
+        to come from our own address proves it really did."""
+        ...
+
     def append_to_inbox(self, raw: bytes) -> int | None:
         """Deliver raw bytes into the inbox (tests, sandbox); the new uid when known."""
         ...

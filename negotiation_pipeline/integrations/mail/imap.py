@@ -330,5 +330,10 @@ class ImapSmtpMailbox:
         self.send(email_)
         return True
 
+    def in_sent_folder(self, message_id: str) -> bool:
+        # The same Sent-folder search that guards resends: a copy a colleague's mail client
+        # filed there counts as well as ours.
+        return self.reader.already_sent(message_id)
+
     def append_to_inbox(self, raw: bytes) -> int | None:
         return self.reader.append(self.reader.config.mailbox, raw)

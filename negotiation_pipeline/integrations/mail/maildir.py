@@ -26,6 +26,7 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
+from email.parser import BytesHeaderParser
 from pathlib import Path
 
 from negotiation_pipeline.integrations.mail.base import (
@@ -180,6 +181,23 @@ class MaildirMailbox:
         self.send(email_)
         return True
 
+    def in_sent_folder(self, message_id: str) -> bool:
+        """Ours (found by its marker), or any other message filed in sent/ with this
+        Message-ID (a person on our side writing from another client): headers are read."""
+        if self.already_sent(message_id):
+            return True
+        wanted = message_id.strip()
+        for key in self.sent.iterkeys():
+            try:
+                with self.sent.get_file(key) as handle:
+                    head = handle.read(_SENT_HEADER_BYTES)
+            except (KeyError, FileNotFoundError):
+                continue  # removed meanwhile
+            found = BytesHeaderParser().parsebytes(head).get("Message-ID")
+            if found is not None and str(found).strip() == wanted:
+                return True
+        return False
+
     def _sent_file_exists(self, key: str) -> bool:
         if key == "":
             return True  # marker written by an older version, after its file
@@ -222,6 +240,8 @@ def _sent_key(message_id: str) -> str:
     return f"{int(now)}.M{int(now % 1 * 1e6)}P{os.getpid()}Q{digest}.{_HOST}"
 
 
+# Enough of a sent file to hold its headers (the body is never needed to find a Message-ID).
+_SENT_HEADER_BYTES = 65_536
 _HOST = re.sub(r"[^A-Za-z0-9-]", "_", socket.gethostname()) or "localhost"
 _KEY_TIME_RE = re.compile(r"^(\d+)\.(?:M(\d+))?")
 

@@ -5,11 +5,14 @@ Pure functions (no I/O), so the pipeline, the simulator and the tests share one 
 
 from __future__ import annotations
 
+import email.errors
+import email.policy
 import email.utils
 import hashlib
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from email.parser import HeaderParser
 from typing import Protocol
 
 from negotiation_pipeline.integrations.mail.mime import ParsedMessage
@@ -110,6 +113,68 @@ def is_own_message(parsed: ParsedMessage, agent_addresses: Iterable[str]) -> boo
     own = {bare_address(address) for address in agent_addresses}
     own.discard("")
     return parsed.from_addr in own
+
+
+# The header block is at the top; more than this is not a header block a client writes.
+_HEADER_BLOCK_MAX_BYTES = 262_144
+_HEADER_END_RE = re.compile(rb"\r?\n\r?\n")
+# "Name <addr>" or "addr" without a character that could start a second address, a group, a
+# comment or a quoted string: unambiguous without the (slow) full address parser.
+_ADDR_CHAR = r'[^<>@,;:"\\()\[\]\s]'
+_NAME_CHAR = r'[^<>@,;:"\\()\[\]]'
+_PLAIN_FROM_RE = re.compile(
+    rf"^(?:{_NAME_CHAR}*<({_ADDR_CHAR}+@{_ADDR_CHAR}+)>|({_ADDR_CHAR}+@{_ADDR_CHAR}+))$"
+)
+_AMBIGUOUS_ADDRESS_DEFECTS = (
+    email.errors.InvalidHeaderDefect,
+    email.errors.HeaderMissingRequiredValue,
+)
+
+
+def from_header_problem(raw: bytes, from_addr: str) -> str | None:
+    """Why the From header cannot name one sender beyond doubt, or None when it does.
+
+    A sender check is only as good as the address it reads. Headers such as
+    `jane@gmail.com <evil@x.com>`, two From headers or two addresses in one are read
+    differently by different programs (a receiving server's DMARC check may read evil@x.com
+    where a lenient parser reads jane@gmail.com), so they never count as anybody's reply.
+    `from_addr` is the sender the message was parsed with (bare, lower-case).
+    """
+    head = raw[:_HEADER_BLOCK_MAX_BYTES]
+    end = _HEADER_END_RE.search(head)
+    if end is not None:
+        head = head[: end.start()]
+    try:
+        headers = HeaderParser(policy=email.policy.compat32).parsestr(
+            head.decode("utf-8", errors="replace"), headersonly=True
+        )
+        values = [str(v) for v in headers.get_all("From") or []]
+    except Exception as exc:  # a header block the parser cannot take names nobody for sure
+        return f"the From header cannot be read ({type(exc).__name__})"
+    if len(values) != 1:
+        return f"the message has {len(values)} From headers"
+    unfolded = " ".join(values[0].split())
+    plain = _PLAIN_FROM_RE.match(unfolded)
+    if plain is not None:  # the common case, decided without the slow address parser
+        found = (plain.group(1) or plain.group(2)).lower()
+        return None if found == from_addr else f"the From header is ambiguous: {unfolded!r}"
+    return parsed_from_problem(values[0], from_addr)
+
+
+def parsed_from_problem(value: str, from_addr: str) -> str | None:
+    """`from_header_problem` for one From value, by the full RFC 5322 address parser."""
+    shown = " ".join(value.split())[:200]
+    try:
+        header = email.policy.default.header_factory("From", value)
+        addresses = header.addresses
+        defects = [d for d in header.defects if isinstance(d, _AMBIGUOUS_ADDRESS_DEFECTS)]
+    except Exception as exc:  # a header the parser cannot take is not a trustworthy sender
+        return f"the From header cannot be read ({type(exc).__name__})"
+    if defects or len(addresses) != 1:
+        return f"the From header does not name exactly one address: {shown!r}"
+    if addresses[0].addr_spec.strip().lower() != from_addr:
+        return f"the From header is ambiguous: {shown!r}"
+    return None
 
 
 def auto_reply_reason(parsed: ParsedMessage) -> str | None:

@@ -1,4 +1,5 @@
-"""Read the roster CSV (columns name, email, platform, handle, average_views, engagement_rate).
+"""Read the roster CSV (columns name, email, platform, handle, average_views, engagement_rate,
+and manager_email when present).
 
 Returns raw rows (lower-case column → stripped cell text) for
 `negotiation_pipeline.domain.roster.select_influencers`, which turns bad cells into skips.
@@ -24,7 +25,7 @@ from pathlib import Path
 import httpx
 
 from negotiation_pipeline.domain.redaction import redact_text, redact_url
-from negotiation_pipeline.domain.roster import ROSTER_COLUMNS
+from negotiation_pipeline.domain.roster import OPTIONAL_ROSTER_COLUMNS, ROSTER_COLUMNS
 from negotiation_pipeline.integrations.resilience import resilient_api_call
 from negotiation_pipeline.integrations.roster.errors import RosterReadError, RosterSourceError
 from negotiation_pipeline.integrations.roster.fetch import (
@@ -38,7 +39,7 @@ from negotiation_pipeline.integrations.roster.policy import campaign_url_problem
 RosterRow = dict[str, str]
 _URL_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:")
 # Columns a roster may carry besides the required ones; named in errors, other headers counted.
-_KNOWN_COLUMNS = (*ROSTER_COLUMNS, "manager_email", "notes")
+_KNOWN_COLUMNS = (*ROSTER_COLUMNS, *OPTIONAL_ROSTER_COLUMNS, "notes")
 
 
 def _canonical_header(name: str) -> str:
@@ -61,6 +62,7 @@ def parse_roster_csv(text: str, source: str = "roster") -> list[RosterRow]:
             f"{source} is missing column(s) {', '.join(missing)} ({_found_columns(columns)})"
         )
     position = {c: columns.index(c) for c in ROSTER_COLUMNS}
+    position.update({c: columns.index(c) for c in OPTIONAL_ROSTER_COLUMNS if c in columns})
     rows: list[RosterRow] = []
     try:
         for cells in reader:

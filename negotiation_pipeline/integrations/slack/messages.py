@@ -315,3 +315,52 @@ def campaign_started(
         f"{influencers_found}/{total} influencers found"
     )
     return _message(SlackChannel.AGREEMENTS, fallback, blocks)
+
+
+def held_reply_alert(
+    *,
+    influencer_name: str,
+    client_name: str,
+    sender: str,
+    reason: str,
+    subject: str,
+    held_count: int,
+    next_step: str,
+    command: str,
+    thread_id: str | None = None,
+) -> SlackMessage:
+    """A message matched a negotiation but its sender may not steer it: held, thread untouched.
+    `command` is shown verbatim in a code span (built by the caller with shell quoting)."""
+    pairs = [
+        ("Influencer", influencer_name),
+        ("Client", client_name),
+        ("Sender", sender or "n/a"),
+        ("Subject", subject or "n/a"),
+        ("Held from this sender", str(held_count)),
+    ]
+    blocks = [
+        header(f"Reply held: {influencer_name}"),
+        *fields(pairs),
+        section(f"*Why*\n{escape(reason)}"),
+        section(f"*Next step*\n{escape(next_step)}\n{quoted(command, 1000)}"),
+        _thread_context(thread_id),
+    ]
+    fallback = (
+        f"Reply held: {escape(influencer_name)} ({escape(client_name)}), "
+        f"from {escape(sender or 'no sender')}: not processed"
+    )
+    return _message(SlackChannel.ESCALATIONS, fallback, blocks)
+
+
+def takeover_notice(
+    *, influencer_name: str, client_name: str, actor: str, thread_id: str | None = None
+) -> SlackMessage:
+    """A person on our side answered in the thread: the agent stops working on it."""
+    text = (
+        f"*{escape(actor)}* answered *{escape(influencer_name)}* ({escape(client_name)}) by "
+        "hand. The agent no longer answers or follows up in this thread; "
+        "`negotiation-pipeline control resume` hands it back."
+    )
+    blocks = [header(f"Taken over: {influencer_name}"), section(text), _thread_context(thread_id)]
+    fallback = f"Taken over by {escape(actor)}: {escape(influencer_name)} ({escape(client_name)})"
+    return _message(SlackChannel.ESCALATIONS, fallback, blocks)
