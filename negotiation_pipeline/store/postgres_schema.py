@@ -15,6 +15,19 @@ from __future__ import annotations
 
 from typing import Any
 
+# The outbox columns and status values of schema version 2 (see schema.py), as idempotent
+# ALTERs: they complete a fresh table and migrate a version 1 one alike. The status check is
+# replaced by name, since version 1 allowed only 'pending' and 'sent'.
+OUTBOX_V2_STATEMENTS: tuple[str, ...] = (
+    "ALTER TABLE outbox ADD COLUMN IF NOT EXISTS attempts INTEGER NOT NULL DEFAULT 0",
+    "ALTER TABLE outbox ADD COLUMN IF NOT EXISTS next_attempt_at TIMESTAMPTZ",
+    "ALTER TABLE outbox ADD COLUMN IF NOT EXISTS last_error TEXT",
+    "ALTER TABLE outbox ADD COLUMN IF NOT EXISTS sent_copy_pending BOOLEAN NOT NULL DEFAULT false",
+    "ALTER TABLE outbox DROP CONSTRAINT IF EXISTS outbox_status_check",
+    "ALTER TABLE outbox ADD CONSTRAINT outbox_status_check "
+    "CHECK (status IN ('pending', 'sent', 'failed'))",
+)
+
 SCHEMA_STATEMENTS: tuple[str, ...] = (
     """CREATE TABLE IF NOT EXISTS schema_version (
         version INTEGER PRIMARY KEY,
@@ -96,12 +109,15 @@ SCHEMA_STATEMENTS: tuple[str, ...] = (
         body TEXT NOT NULL,
         in_reply_to TEXT,
         "references" TEXT,
-        status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'sent')),
+        status TEXT NOT NULL DEFAULT 'pending',
         created_at TIMESTAMPTZ NOT NULL,
         sent_at TIMESTAMPTZ
     )""",
+    *OUTBOX_V2_STATEMENTS,
     "CREATE INDEX IF NOT EXISTS idx_outbox_status ON outbox (status, created_at, seq)",
     "CREATE INDEX IF NOT EXISTS idx_outbox_thread ON outbox (thread_id, created_at, seq)",
+    "CREATE INDEX IF NOT EXISTS idx_outbox_copy ON outbox (created_at, seq) "
+    "WHERE sent_copy_pending",
     """CREATE TABLE IF NOT EXISTS agreements (
         thread_id TEXT PRIMARY KEY,
         campaign_id TEXT NOT NULL,
@@ -117,29 +133,35 @@ SCHEMA_STATEMENTS: tuple[str, ...] = (
         uidvalidity BIGINT NOT NULL,
         last_uid BIGINT NOT NULL
     )""",
+    """CREATE TABLE IF NOT EXISTS installation (
+        name TEXT PRIMARY KEY,
+        value TEXT NOT NULL,
+        created_at TIMESTAMPTZ NOT NULL
+    )""",
 )
 
 
 def apply_postgres_schema(conn: Any, now: Any, schema_version: int) -> int:
-    """Create what is missing and record the version; call inside the write transaction.
+    """Create what is missing, migrate an older store, record the version; call inside the
+    write transaction.
 
     Returns the version found in the database afterwards. `conn` is a psycopg connection (typed
     loosely so this module imports without psycopg installed).
     """
     from negotiation_pipeline.store.schema import SchemaVersionError
 
-    for statement in SCHEMA_STATEMENTS:
-        conn.execute(statement)
+    conn.execute(SCHEMA_STATEMENTS[0])  # schema_version
     row = conn.execute("SELECT MAX(version) AS version FROM schema_version").fetchone()
     found = row["version"]
-    if found is None:
+    if found is not None and found > schema_version:
+        raise SchemaVersionError(
+            f"database schema version {found} is newer than this code ({schema_version})"
+        )
+    for statement in SCHEMA_STATEMENTS:  # every statement is idempotent, also as a migration
+        conn.execute(statement)
+    if found is None or found < schema_version:
         conn.execute(
             "INSERT INTO schema_version (version, applied_at) VALUES (%s, %s)",
             (schema_version, now),
         )
-        return schema_version
-    if found > schema_version:
-        raise SchemaVersionError(
-            f"database schema version {found} is newer than this code ({schema_version})"
-        )
-    return int(found)
+    return schema_version

@@ -9,7 +9,38 @@ from __future__ import annotations
 
 import sqlite3
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+
+# The outbox: an email is `pending` until SMTP accepted it (`sent`, with `sent_copy_pending` set
+# while the copy for the Sent folder is still to be filed), or `failed` for good (5xx, an
+# unsendable address, too many temporary failures). `attempts` / `next_attempt_at` pace the
+# retries of temporary failures across runs; `last_error` says what went wrong last.
+OUTBOX_TABLE = """CREATE TABLE IF NOT EXISTS outbox (
+        message_id TEXT PRIMARY KEY,
+        thread_id TEXT,
+        campaign_id TEXT,
+        to_addr TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        body TEXT NOT NULL,
+        in_reply_to TEXT,
+        "references" TEXT,
+        status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'sent', 'failed')),
+        created_at TEXT NOT NULL,
+        sent_at TEXT,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at TEXT,
+        last_error TEXT,
+        sent_copy_pending INTEGER NOT NULL DEFAULT 0 CHECK (sent_copy_pending IN (0, 1))
+    )"""
+OUTBOX_INDEXES = (
+    "CREATE INDEX IF NOT EXISTS idx_outbox_status ON outbox (status, created_at)",
+    "CREATE INDEX IF NOT EXISTS idx_outbox_thread ON outbox (thread_id, created_at)",
+    "CREATE INDEX IF NOT EXISTS idx_outbox_copy ON outbox (created_at) WHERE sent_copy_pending",
+)
+OUTBOX_COLUMNS_V1 = (
+    'message_id, thread_id, campaign_id, to_addr, subject, body, in_reply_to, "references", '
+    "status, created_at, sent_at"
+)
 
 # Each statement is idempotent (IF NOT EXISTS), so opening an existing file is harmless.
 SCHEMA_STATEMENTS: tuple[str, ...] = (
@@ -84,21 +115,8 @@ SCHEMA_STATEMENTS: tuple[str, ...] = (
         detail TEXT
     )""",
     "CREATE INDEX IF NOT EXISTS idx_inbound_thread ON inbound_messages (thread_id)",
-    """CREATE TABLE IF NOT EXISTS outbox (
-        message_id TEXT PRIMARY KEY,
-        thread_id TEXT,
-        campaign_id TEXT,
-        to_addr TEXT NOT NULL,
-        subject TEXT NOT NULL,
-        body TEXT NOT NULL,
-        in_reply_to TEXT,
-        "references" TEXT,
-        status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'sent')),
-        created_at TEXT NOT NULL,
-        sent_at TEXT
-    )""",
-    "CREATE INDEX IF NOT EXISTS idx_outbox_status ON outbox (status, created_at)",
-    "CREATE INDEX IF NOT EXISTS idx_outbox_thread ON outbox (thread_id, created_at)",
+    OUTBOX_TABLE,
+    *OUTBOX_INDEXES,
     """CREATE TABLE IF NOT EXISTS agreements (
         thread_id TEXT PRIMARY KEY,
         campaign_id TEXT NOT NULL,
@@ -114,7 +132,26 @@ SCHEMA_STATEMENTS: tuple[str, ...] = (
         uidvalidity INTEGER NOT NULL,
         last_uid INTEGER NOT NULL
     )""",
+    # Values that belong to this installation, created on first use (the Message-ID key).
+    """CREATE TABLE IF NOT EXISTS installation (
+        name TEXT PRIMARY KEY,
+        value TEXT NOT NULL,
+        created_at TEXT NOT NULL
+    )""",
 )
+
+# Statements that bring a file of version N-1 to version N (run before SCHEMA_STATEMENTS).
+# SQLite cannot change a CHECK constraint in place, so the outbox is rebuilt, in rowid order
+# (rowid is the outbox's insertion order).
+MIGRATIONS: dict[int, tuple[str, ...]] = {
+    2: (
+        "ALTER TABLE outbox RENAME TO outbox_v1",
+        OUTBOX_TABLE,
+        f"INSERT INTO outbox ({OUTBOX_COLUMNS_V1}) "  # noqa: S608
+        f"SELECT {OUTBOX_COLUMNS_V1} FROM outbox_v1 ORDER BY rowid",
+        "DROP TABLE outbox_v1",
+    ),
+}
 
 
 class SchemaVersionError(RuntimeError):
@@ -122,22 +159,27 @@ class SchemaVersionError(RuntimeError):
 
 
 def apply_schema(conn: sqlite3.Connection, now_text: str) -> int:
-    """Create every table and index if missing and record the version; call inside a write txn.
+    """Create every table and index if missing, migrate an older file, record the version;
+    call inside a write txn.
 
     Returns the version found in the file afterwards.
     """
-    for statement in SCHEMA_STATEMENTS:
-        conn.execute(statement)
+    conn.execute(SCHEMA_STATEMENTS[0])  # schema_version
     row = conn.execute("SELECT MAX(version) FROM schema_version").fetchone()
     found = row[0]
-    if found is None:
+    if found is not None and found > SCHEMA_VERSION:
+        raise SchemaVersionError(
+            f"database schema version {found} is newer than this code ({SCHEMA_VERSION})"
+        )
+    if found is not None:
+        for version in range(found + 1, SCHEMA_VERSION + 1):
+            for statement in MIGRATIONS.get(version, ()):
+                conn.execute(statement)
+    for statement in SCHEMA_STATEMENTS:
+        conn.execute(statement)
+    if found is None or found < SCHEMA_VERSION:
         conn.execute(
             "INSERT INTO schema_version (version, applied_at) VALUES (?, ?)",
             (SCHEMA_VERSION, now_text),
         )
-        return SCHEMA_VERSION
-    if found > SCHEMA_VERSION:
-        raise SchemaVersionError(
-            f"database schema version {found} is newer than this code ({SCHEMA_VERSION})"
-        )
-    return int(found)
+    return SCHEMA_VERSION

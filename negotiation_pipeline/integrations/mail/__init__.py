@@ -5,6 +5,7 @@ for real mail, `MaildirMailbox(root, identity)` for the sandbox. Both satisfy `b
 """
 
 from negotiation_pipeline.integrations.mail.base import (
+    DeliveryError,
     FetchResult,
     HeaderInjectionError,
     IncomingMessage,
@@ -17,6 +18,7 @@ from negotiation_pipeline.integrations.mail.base import (
     UidValidityChangedError,
     UnreadableMessage,
     render_email,
+    wire_address,
 )
 from negotiation_pipeline.integrations.mail.imap import ImapConfig, ImapReader, ImapSmtpMailbox
 from negotiation_pipeline.integrations.mail.maildir import MaildirMailbox
@@ -41,6 +43,7 @@ from negotiation_pipeline.integrations.mail.threading import (
 )
 
 __all__ = [
+    "DeliveryError",
     "FetchResult",
     "HeaderInjectionError",
     "ImapConfig",
@@ -73,4 +76,5 @@ __all__ = [
     "references_for",
     "render_email",
     "reply_subject",
+    "wire_address",
 ]

@@ -19,7 +19,7 @@ from __future__ import annotations
 import imaplib
 import re
 import ssl
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -35,6 +35,7 @@ from negotiation_pipeline.integrations.mail.base import (
     OutgoingEmail,
     UidValidityChangedError,
     UnreadableMessage,
+    render_email,
 )
 from negotiation_pipeline.integrations.mail.mime import MalformedMessageError, parse_message
 from negotiation_pipeline.integrations.mail.smtp import SmtpSender
@@ -44,6 +45,7 @@ ImapSecurity = Literal["ssl", "starttls", "plain"]
 _FETCH_CHUNK = 200  # uids per UID FETCH command (keeps command lines short)
 _UID_RE = re.compile(rb"UID (\d+)")
 _APPENDUID_RE = re.compile(rb"APPENDUID (\d+) (\d+)")
+_ANSWER_CHARS = 300
 
 
 @dataclass(frozen=True)
@@ -92,7 +94,7 @@ def _quote(mailbox: str) -> str:
 
 def _check(typ: str, data: object, what: str) -> None:
     if typ != "OK":
-        raise MailError(f"IMAP {what} failed: {typ} {_text(data)}")
+        raise MailError(f"{what} failed: {typ} {_bounded(_text(data))}")
 
 
 def _text(data: object) -> str:
@@ -103,12 +105,47 @@ def _text(data: object) -> str:
     return str(data)
 
 
+def _bounded(text: str) -> str:
+    """A server's words as one short line (they end up in logs, Slack and run failures)."""
+    line = " ".join(text.split())
+    return line if len(line) <= _ANSWER_CHARS else line[:_ANSWER_CHARS] + "…"
+
+
+def _cause(exc: BaseException) -> str:
+    text = _bounded(str(exc))
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
 class ImapReader:
     """The IMAP half: listing, fetching, the Sent folder, appending."""
 
     def __init__(self, config: ImapConfig) -> None:
         self.config = config
         self._held: imaplib.IMAP4 | None = None
+
+    @property
+    def where(self) -> str:
+        return f"IMAP {self.config.host}:{self.config.port}"
+
+    @contextmanager
+    def _operation(self, what: str) -> Iterator[None]:
+        """Every failure inside as a MailError naming the server, the step and the cause (never
+        a bare imaplib.abort or socket error)."""
+        try:
+            yield
+        except UidValidityChangedError:
+            raise
+        except MailError as exc:
+            if str(exc).startswith(self.where):
+                raise
+            raise MailError(f"{self.where}: {exc}") from exc
+        except imaplib.IMAP4.abort as exc:
+            raise MailError(f"{self.where}: connection lost while {what} ({_cause(exc)})") from exc
+        except imaplib.IMAP4.error as exc:
+            raise MailError(f"{self.where}: the server refused {what} ({_cause(exc)})") from exc
+        except OSError as exc:  # timeouts, resets, TLS failures
+            message = f"{self.where}: connection failed while {what} ({_cause(exc)})"
+            raise MailError(message) from exc
 
     @contextmanager
     def connected(self) -> Iterator[ImapReader]:
@@ -117,12 +154,14 @@ class ImapReader:
         if self._held is not None:
             yield self
             return
-        with self._new_session() as client:
-            self._held = client
-            try:
-                yield self
-            finally:
-                self._held = None
+        with self._operation("logging in"):
+            client = self._connect()
+        self._held = client
+        try:
+            yield self
+        finally:
+            self._held = None
+            self._logout(client)
 
     @contextmanager
     def session(self) -> Iterator[imaplib.IMAP4]:
@@ -139,9 +178,13 @@ class ImapReader:
         try:
             yield client
         finally:
-            # The connection is being discarded anyway; a failed LOGOUT changes nothing.
-            with suppress(imaplib.IMAP4.error, OSError):
-                client.logout()
+            self._logout(client)
+
+    @staticmethod
+    def _logout(client: imaplib.IMAP4) -> None:
+        # The connection is being discarded anyway; a failed LOGOUT changes nothing.
+        with suppress(imaplib.IMAP4.error, OSError):
+            client.logout()
 
     def _connect(self) -> imaplib.IMAP4:
         config = self.config
@@ -158,12 +201,18 @@ class ImapReader:
                 if config.security == "starttls":
                     client.starttls(ssl_context=context)
         except (imaplib.IMAP4.error, OSError) as exc:
-            raise MailError(f"{where}: cannot connect: {type(exc).__name__}: {exc}") from exc
+            raise MailError(f"{where}: cannot connect ({_cause(exc)})") from exc
         try:
             client.login(config.user, config.password)
+        except imaplib.IMAP4.abort as exc:
+            client.shutdown()
+            raise MailError(f"{where}: connection lost while logging in ({_cause(exc)})") from exc
         except imaplib.IMAP4.error as exc:
             client.shutdown()
             raise MailError(f"{where}: login refused for user {config.user!r}") from exc
+        except OSError as exc:
+            client.shutdown()
+            raise MailError(f"{where}: connection failed while logging in ({_cause(exc)})") from exc
         return client
 
     # --- reading ---------------------------------------------------------------------------
@@ -174,7 +223,7 @@ class ImapReader:
         _check(typ, data, f"SELECT {mailbox}")
         _, values = client.response("UIDVALIDITY")
         if not values or values[0] is None:
-            raise MailError(f"IMAP server sent no UIDVALIDITY for {mailbox}")
+            raise MailError(f"the server sent no UIDVALIDITY for {mailbox}")
         return int(values[0])
 
     def _search_after(self, client: imaplib.IMAP4, last_uid: int) -> list[int]:
@@ -185,7 +234,8 @@ class ImapReader:
         return sorted(uid for uid in found if uid > last_uid)
 
     def list_new_ids(self, cursor: MailCursor | None, limit: int = 500) -> NewIds:
-        with self.session() as client:
+        what = f"listing new mail in {self.config.mailbox}"
+        with self._operation(what), self.session() as client:
             return self._list_new_ids(client, cursor, limit)
 
     def _list_new_ids(self, client: imaplib.IMAP4, cursor: MailCursor | None, limit: int) -> NewIds:
@@ -196,7 +246,7 @@ class ImapReader:
         return NewIds(uidvalidity=uidvalidity, uids=tuple(uids), rescanned=rescanned)
 
     def fetch(self, uids: Sequence[int], uidvalidity: int | None = None) -> FetchResult:
-        with self.session() as client:
+        with self._operation(f"fetching from {self.config.mailbox}"), self.session() as client:
             current = self._select(client, self.config.mailbox)
             if uidvalidity is not None and uidvalidity != current:
                 raise UidValidityChangedError(
@@ -206,7 +256,7 @@ class ImapReader:
             return self._fetch(client, current, uids, None, rescanned=False)
 
     def fetch_new(self, cursor: MailCursor | None, limit: int = 100) -> FetchResult:
-        with self.session() as client:
+        with self._operation(f"fetching from {self.config.mailbox}"), self.session() as client:
             listing = self._list_new_ids(client, cursor, limit)
             previous = None if listing.rescanned else cursor
             return self._fetch(
@@ -248,16 +298,17 @@ class ImapReader:
     def already_sent(self, message_id: str) -> bool:
         if not MESSAGE_ID_RE.match(message_id):
             raise ValueError(f"not a Message-ID: {message_id!r}")
-        with self.session() as client:
-            self._ensure_folder(client, self.config.sent_folder)
-            self._select(client, self.config.sent_folder)
+        folder = self.config.sent_folder
+        with self._operation(f"searching {folder}"), self.session() as client:
+            self._ensure_folder(client, folder)
+            self._select(client, folder)
             typ, data = client.uid("SEARCH", "HEADER", "Message-ID", f'"{message_id}"')
             _check(typ, data, "UID SEARCH HEADER Message-ID")
             return any(_text(item).split() for item in data if item)
 
     def append(self, folder: str, raw: bytes, flags: str = "") -> int | None:
         """APPEND raw bytes to a folder (created if absent); the new uid when reported."""
-        with self.session() as client:
+        with self._operation(f"filing a message in {folder}"), self.session() as client:
             self._ensure_folder(client, folder)
             typ, data = client.append(_quote(folder), flags or None, None, raw)
             _check(typ, data, f"APPEND {folder}")
@@ -299,10 +350,14 @@ def _fetched_bodies(data: list[object]) -> dict[int, bytes]:
 class ImapSmtpMailbox:
     """The real Mailbox: replies read over IMAP, mail sent over SMTP and filed in Sent.
 
-    Send order is SMTP first, then APPEND to Sent. A crash in between leaves a sent mail without
-    its Sent copy; the pipeline's outbox (marked in SQLite after send) covers that window, and
-    already_sent() covers a crash after the APPEND but before the outbox is marked.
+    The outbox delivers in two steps: `deliver` (SMTP; the caller records the acceptance the
+    moment the server answered 250) and `file_sent_copy` (APPEND to Sent, skipped when the copy
+    is already there), retried on its own. So a cut at APPEND, or a crash between SMTP and
+    APPEND, never sends an email twice: the outbox already says it was sent. already_sent()
+    still finds copies filed by a run that died before recording its send.
     """
+
+    files_sent_copy_separately = True
 
     def __init__(self, reader: ImapReader, sender: SmtpSender) -> None:
         self.reader = reader
@@ -329,6 +384,17 @@ class ImapSmtpMailbox:
             return False
         self.send(email_)
         return True
+
+    def deliver(
+        self, email_: OutgoingEmail, date: datetime, on_accepted: Callable[[], None]
+    ) -> None:
+        self.sender.send(email_, date, on_accepted=on_accepted)
+
+    def file_sent_copy(self, email_: OutgoingEmail, date: datetime) -> None:
+        raw = render_email(email_, self.sender.sender, date)  # the bytes deliver() sent
+        with self.reader.connected():
+            if not self.reader.already_sent(email_.message_id):
+                self.reader.append(self.reader.config.sent_folder, raw, r"(\Seen)")
 
     def append_to_inbox(self, raw: bytes) -> int | None:
         return self.reader.append(self.reader.config.mailbox, raw)
