@@ -32,6 +32,7 @@ from negotiation_pipeline.integrations.slack.messages import (
 from negotiation_pipeline.store.base import UnitOfWork
 from negotiation_pipeline.workflow.events import (
     AgreementReached,
+    DeliveryFailed,
     Escalated,
     FinalState,
     MarkedStale,
@@ -190,7 +191,26 @@ def _slack_message(event: PipelineEvent, details: Details) -> SlackMessage | Non
             budget=campaign.budget if campaign else None,
             influencers_found=event.influencer_count,
         )
+    if isinstance(event, DeliveryFailed):
+        return _delivery_failed_alert(event, _thread(details, event.thread_id))
     return None  # FinalState: the agreement/escalation/stale alert already told people
+
+
+def _delivery_failed_alert(event: DeliveryFailed, thread: ThreadDetails) -> SlackMessage:
+    after = "escalated to a human" if event.escalated else "its negotiation state is unchanged"
+    return escalation_alert(
+        influencer_name=event.influencer_name,
+        influencer_email=event.to_addr,
+        client_name=thread.client_name,
+        reason=f"email could not be delivered ({after}): {event.error}",
+        their_rate=None,
+        our_rate=None,
+        suggested_action=(
+            "check the address with the influencer or their manager by another channel, then "
+            "send the email by hand or stop the negotiation"
+        ),
+        thread_id=event.thread_id or None,
+    )
 
 
 def slack_messages_for(
@@ -225,6 +245,10 @@ def _comment(event: PipelineEvent) -> str | None:
             f"{event.influencer_name}: stale, no reply for {event.days_silent} days "
             "after a follow-up."
         )
+    if isinstance(event, DeliveryFailed):
+        if not event.campaign_id:
+            return None
+        return f"{event.influencer_name}: our email could not be delivered; a human follows up."
     words = _STATE_WORDS.get(event.state, event.state.value)
     return f"{event.influencer_name}: {words}."
 
@@ -236,7 +260,7 @@ def clickup_comments_for(events: Sequence[PipelineEvent]) -> list[tuple[str, str
     explained = {
         event.thread_id
         for event in events
-        if isinstance(event, AgreementReached | Escalated | MarkedStale)
+        if isinstance(event, AgreementReached | Escalated | MarkedStale | DeliveryFailed)
     }
     comments: list[tuple[str, str]] = []
     for event in events:

@@ -83,8 +83,9 @@ def negotiations(
         except CampaignNotReadyError as exc:
             raise dg.Failure(str(exc), allow_retries=False) from exc
         with mailbox.open() as box:
-            delivery = deliver_pending(db, box)
-        notified = notify_events(context.log, opening.events, db, slack, clickup)
+            delivery = deliver_pending(db, box, retry=load_engine_config().policy.delivery)
+        events = [*opening.events, *delivery.events]
+        notified = notify_events(context.log, events, db, slack, clickup)
         snapshot = snapshot_rows(db, campaign_id)
     raise_on_delivery_failures(delivery)
     for email, why in opening.skipped:
@@ -95,7 +96,7 @@ def negotiations(
             "already_open": opening.already_open,
             "escalated_at_opening": opening.escalated,
             "skipped_influencers": len(opening.skipped),
-            "emails_sent": delivery.sent,
+            **delivery_metadata(delivery),
             "emails_found_already_sent": delivery.already_sent,
             **notify_metadata(notified),
             "dagster/row_count": len(snapshot),
@@ -105,15 +106,32 @@ def negotiations(
 
 
 def raise_on_delivery_failures(delivery: DeliveryResult) -> None:
-    """Emails that could not be sent stay pending (the next run retries them); the step fails
-    so the run-failure alert tells someone mail is not going out."""
-    if delivery.failed:
-        listed = "; ".join(f"{message_id}: {error}" for message_id, error in delivery.failed[:5])
-        raise dg.Failure(
-            description=f"{len(delivery.failed)} email(s) could not be sent and stay queued: "
-            + listed,
-            metadata={"emails_failed": len(delivery.failed), "emails_sent": delivery.sent},
-        )
+    """A mail server that could not be used fails the step, so the run-failure alert tells
+    someone mail is not going out; its emails stay queued and later runs retry them. Emails
+    refused one by one never fail the step: each is retried with backoff or given up with an
+    escalation of its own, and the others go out."""
+    if delivery.transport_error is None:
+        return
+    waiting = len(delivery.retrying) + delivery.deferred
+    queued = (
+        "1 email stays queued and is" if waiting == 1 else f"{waiting} emails stay queued and are"
+    )
+    raise dg.Failure(
+        description=f"the mail server could not be used: {delivery.transport_error}; "
+        f"{queued} retried by the next run",
+        metadata=delivery_metadata(delivery),
+    )
+
+
+def delivery_metadata(delivery: DeliveryResult) -> dict[str, int]:
+    return {
+        "emails_sent": delivery.sent,
+        "emails_failed": len(delivery.failed),
+        "emails_retrying": len(delivery.retrying),
+        "emails_deferred": delivery.deferred,
+        "emails_held": len(delivery.held),
+        "sent_copies_unfiled": delivery.copies_unfiled,
+    }
 
 
 @dg.asset(
