@@ -26,6 +26,7 @@ import signal
 import socket
 import threading
 import time
+from contextlib import suppress
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Literal
@@ -207,8 +208,6 @@ def _imap_point(chunk: bytes, talk: _Conversation, from_client: bool) -> Point |
 
 def _close(pair: tuple[socket.socket, socket.socket]) -> None:
     for sock in pair:
-        try:
+        with suppress(OSError):
             sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
         sock.close()
