@@ -32,6 +32,7 @@ from negotiation_pipeline.domain.negotiation import (
     Outcome,
     handle_reply,
 )
+from negotiation_pipeline.domain.previews import TEXT_PREVIEW_CHARS, preview
 from negotiation_pipeline.domain.reply_reader import ReplyReading, read_reply
 from negotiation_pipeline.domain.types import TERMINAL_STATES, EventType, NegotiationState
 from negotiation_pipeline.integrations.mail.base import (
@@ -531,7 +532,8 @@ def _audit_received(
             proposed_rate=None if reading.proposed_rate is None else str(reading.proposed_rate),
             currency=reading.currency,
             confidence=round(reading.confidence, 3),
-            new_text=reading.new_text,
+            # email_body keeps the text; one preview here, not a second copy of a long body
+            new_text=preview(reading.new_text, TEXT_PREVIEW_CHARS),
         )
     uow.audit.insert(
         AuditEntry(

@@ -26,6 +26,7 @@ from negotiation_pipeline.defs.resources import (
     NegotiationStoreResource,
     SlackResource,
 )
+from negotiation_pipeline.domain.previews import cell, preview
 from negotiation_pipeline.domain.report import (
     SNAPSHOT_COLUMNS,
     CampaignReport,
@@ -89,7 +90,9 @@ def negotiations(
         snapshot = snapshot_rows(db, campaign_id)
     raise_on_delivery_failures(delivery)
     for email, why in opening.skipped:
-        context.log.warning(f"campaign {campaign_id}: influencer {email} skipped: {why}")
+        context.log.warning(
+            f"campaign {campaign_id}: influencer {preview(email)} skipped: {preview(why)}"
+        )
     return dg.MaterializeResult(
         metadata={
             "opened": len(opening.opened),
@@ -227,7 +230,7 @@ def report_metadata(report: CampaignReport) -> dict[str, Any]:
         f"| {name} | {_md_cell(value) or 'n/a'} |" for name, value in text.items()
     )
     return {
-        **text,
+        **{name: preview(value) for name, value in text.items()},
         "agreed_count": report.agreed,  # numeric, so the UI can plot it over time
         "negotiation_count": report.negotiations,
         "by_state": ", ".join(f"{s}: {n}" for s, n in report.by_state.items()) or "none",
@@ -261,7 +264,7 @@ def touched_campaign_materializations(
 
 
 def _md_cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    return cell(text)  # outside text (names, clients): one line, bounded
 
 
 __all__ = [

@@ -24,6 +24,7 @@ from negotiation_pipeline.integrations.mail.imap import ImapConfig, ImapReader, 
 from negotiation_pipeline.integrations.mail.maildir import MaildirMailbox
 from negotiation_pipeline.integrations.mail.mime import (
     MalformedMessageError,
+    MessageLimits,
     ParsedMessage,
     parse_message,
 )
@@ -56,6 +57,7 @@ __all__ = [
     "Mailbox",
     "MaildirMailbox",
     "MalformedMessageError",
+    "MessageLimits",
     "NewIds",
     "OutgoingEmail",
     "ParsedMessage",

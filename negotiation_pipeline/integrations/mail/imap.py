@@ -37,13 +37,19 @@ from negotiation_pipeline.integrations.mail.base import (
     UnreadableMessage,
     render_email,
 )
-from negotiation_pipeline.integrations.mail.mime import MalformedMessageError, parse_message
+from negotiation_pipeline.integrations.mail.mime import (
+    DEFAULT_LIMITS,
+    MalformedMessageError,
+    MessageLimits,
+    parse_message,
+)
 from negotiation_pipeline.integrations.mail.smtp import SmtpSender
 
 ImapSecurity = Literal["ssl", "starttls", "plain"]
 
 _FETCH_CHUNK = 200  # uids per UID FETCH command (keeps command lines short)
 _UID_RE = re.compile(rb"UID (\d+)")
+_SIZE_RE = re.compile(rb"RFC822\.SIZE (\d+)")
 _APPENDUID_RE = re.compile(rb"APPENDUID (\d+) (\d+)")
 _ANSWER_CHARS = 300
 
@@ -59,6 +65,7 @@ class ImapConfig:
     sent_folder: str = "Sent"  # where copies of our mail go (created if absent)
     timeout_seconds: float = 30.0
     ssl_context: ssl.SSLContext | None = field(default=None, repr=False, compare=False)
+    limits: MessageLimits = DEFAULT_LIMITS  # how much of each message is fetched and read
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> ImapConfig:
@@ -273,20 +280,26 @@ class ImapReader:
         rescanned: bool,
     ) -> FetchResult:
         wanted = sorted(set(uids))
-        raw_by_uid: dict[int, bytes] = {}
+        limits = self.config.limits
+        # Only the start of each message crosses the network: a stranger decides its size.
+        items = f"(UID RFC822.SIZE BODY.PEEK[]<0.{limits.max_raw_bytes}>)"
+        raw_by_uid: dict[int, tuple[bytes, int | None]] = {}
         for start in range(0, len(wanted), _FETCH_CHUNK):
             chunk = wanted[start : start + _FETCH_CHUNK]
-            typ, data = client.uid("FETCH", ",".join(map(str, chunk)), "(UID BODY.PEEK[])")
+            typ, data = client.uid("FETCH", ",".join(map(str, chunk)), items)
             _check(typ, data, "UID FETCH")
             raw_by_uid.update(_fetched_bodies(data))
         messages: list[IncomingMessage] = []
         unreadable: list[UnreadableMessage] = []
         for uid in wanted:
-            raw = raw_by_uid.get(uid)
-            if raw is None:
+            found = raw_by_uid.get(uid)
+            if found is None:
                 continue  # expunged between SEARCH and FETCH: nothing to read
+            raw, size = found
+            complete = size is None or size <= len(raw)
             try:
-                messages.append(IncomingMessage(uid=uid, parsed=parse_message(raw), raw=raw))
+                parsed = parse_message(raw, limits, complete=complete)
+                messages.append(IncomingMessage(uid=uid, parsed=parsed, raw=raw))
             except MalformedMessageError as exc:
                 unreadable.append(UnreadableMessage(uid=uid, raw=raw, error=str(exc)))
         base = previous.last_uid if previous is not None else 0
@@ -326,25 +339,35 @@ class ImapReader:
             _check(typ, data, f"CREATE {folder}")
 
 
-def _fetched_bodies(data: list[object]) -> dict[int, bytes]:
-    """{uid: body} from imaplib's FETCH data, whether UID comes before or after the literal."""
-    bodies: dict[int, bytes] = {}
-    pending: bytes | None = None
+def _fetched_bodies(data: list[object]) -> dict[int, tuple[bytes, int | None]]:
+    """{uid: (body, RFC822.SIZE)} from imaplib's FETCH data, whether UID and the size come before
+    or after the literal."""
+    bodies: dict[int, tuple[bytes, int | None]] = {}
+    pending: tuple[bytes, bytes] | None = None  # (prefix, body) still without its UID
     for item in data:
         if isinstance(item, tuple) and len(item) == 2:
             prefix, body = item
             found = _UID_RE.search(prefix)
             if found:
-                bodies[int(found.group(1))] = body
+                bodies[int(found.group(1))] = (body, _size_in(prefix))
                 pending = None
             else:
-                pending = body
+                pending = (prefix, body)
         elif isinstance(item, bytes) and pending is not None:
             found = _UID_RE.search(item)
             if found:
-                bodies[int(found.group(1))] = pending
+                size = _size_in(pending[0])
+                bodies[int(found.group(1))] = (
+                    pending[1],
+                    size if size is not None else _size_in(item),
+                )
             pending = None
     return bodies
+
+
+def _size_in(text: bytes) -> int | None:
+    found = _SIZE_RE.search(text)
+    return int(found.group(1)) if found else None
 
 
 class ImapSmtpMailbox:
