@@ -11,7 +11,8 @@ Points (each counted over every connection through the proxy; `occurrence` picks
                        never learns (the case SMTP cannot settle);
 - smtp "after_250":   the client answered the 250 and says QUIT: the strike replaces the QUIT;
 - imap "append":      an APPEND command is held back (the server stores nothing);
-- imap "append_answered": the server stored the APPEND, its tagged OK is held back.
+- imap "append_answered": the server stored the APPEND, its tagged OK is held back;
+- imap "fetch":       a UID FETCH command is held back.
 
 Actions: "cut" closes both sides of the connection; "kill" SIGKILLs `target_pid` first (the
 client process dies exactly there), then cuts. Strikes once per `arm()`; then the proxy only
@@ -31,13 +32,14 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Literal
 
-Point = Literal["data", "before_250", "after_250", "append", "append_answered"]
+Point = Literal["data", "before_250", "after_250", "append", "append_answered", "fetch"]
 Action = Literal["cut", "kill"]
 SMTP_POINTS: tuple[Point, ...] = ("data", "before_250", "after_250")
-IMAP_POINTS: tuple[Point, ...] = ("append", "append_answered")
+IMAP_POINTS: tuple[Point, ...] = ("append", "append_answered", "fetch")
 
 _END_OF_DATA = b"\r\n.\r\n"
 _APPEND_RE = re.compile(rb"^(\S+) APPEND ", re.IGNORECASE | re.MULTILINE)
+_FETCH_RE = re.compile(rb"^\S+ UID FETCH ", re.IGNORECASE | re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -197,7 +199,7 @@ def _imap_point(chunk: bytes, talk: _Conversation, from_client: bool) -> Point |
         if found is not None:
             talk.append_tag = found.group(1)
             return "append"
-        return None
+        return "fetch" if _FETCH_RE.search(chunk) else None
     if talk.append_tag is not None and re.search(
         rb"(?m)^" + re.escape(talk.append_tag) + rb" OK", chunk
     ):

@@ -88,10 +88,19 @@ def _answer(code: int, text: bytes | str) -> str:
     return f"{code} {line}".strip()
 
 
-def _by_code(where: str, what: str, code: int, text: bytes | str) -> DeliveryError:
-    """5xx: permanent; 421 (the server is closing): transport; other 4xx: try again later."""
+# Answers about the session, not the email: the server is closing (421), or wants a login or
+# TLS first (530, 535, 538). Every email would get the same answer, and it is fixed in the mail
+# settings, so it is never a reason to give an email up.
+_SESSION_CODES = frozenset({421, 530, 535, 538})
+
+
+def _by_code(
+    where: str, what: str, code: int, text: bytes | str, *, about_email: bool = True
+) -> DeliveryError:
+    """5xx about this email: permanent; other 4xx: try again later; an answer about the session
+    (or to MAIL FROM, our own address): the server is unusable for now (transport)."""
     message = f"{where}: {what}: {_answer(code, text)}"
-    if code == 421:
+    if code in _SESSION_CODES or not about_email:
         return DeliveryError(message, permanent=False, transport=True)
     return DeliveryError(message, permanent=500 <= code < 600)
 
@@ -168,7 +177,7 @@ class SmtpSender:
         try:
             code, text = client.mail(sender, options)
             if code != 250:
-                raise _by_code(where, f"sender {sender} refused", code, text)
+                raise _by_code(where, f"sender {sender} refused", code, text, about_email=False)
             code, text = client.rcpt(recipient)
             if code not in (250, 251):
                 raise _by_code(where, f"recipient {recipient} refused", code, text)
@@ -228,7 +237,7 @@ class SmtpSender:
                 client = smtplib.SMTP(config.host, config.port, timeout=config.timeout_seconds)
         except smtplib.SMTPConnectError as exc:
             what = "connection refused by the server"
-            raise _by_code(where, what, exc.smtp_code, exc.smtp_error) from exc
+            raise _by_code(where, what, exc.smtp_code, exc.smtp_error, about_email=False) from exc
         except (smtplib.SMTPException, OSError) as exc:
             raise _transport(where, "cannot connect", exc) from exc
         try:
