@@ -66,6 +66,7 @@ BENCHMARKS = (
         ("--rows", "20000", "--queries", "100", "--db", "bench/out/audit_quick.db"),
     ),
     Benchmark("e2e-latency", "bench_e2e_latency.py", (), ("--quick",)),
+    Benchmark("large-reply", "bench_large_reply.py", ("--mb", "25"), ("--mb", "5")),
 )
 
 

@@ -66,18 +66,18 @@ class MessageLimits:
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
 
-    def cut_marker(self) -> str:
-        return (
-            f"\n\n[message cut: longer than {_size(self.max_body_chars)} of text; "
-            "the rest was not read]"
-        )
+    def cut_marker(self, *, bytes_cut: bool = False) -> str:
+        limit = _size(self.max_raw_bytes) if bytes_cut else f"{_size(self.max_body_chars)} of text"
+        return f"\n\n[message cut: longer than {limit}; the rest was not read]"
 
 
 DEFAULT_LIMITS = MessageLimits()
 
 
-def _size(chars: int) -> str:
-    return f"{chars // 1024} KB" if chars >= 1024 and chars % 1024 == 0 else f"{chars} characters"
+def _size(count: int) -> str:
+    if count >= 1024 * 1024 and count % (1024 * 1024) == 0:
+        return f"{count // (1024 * 1024)} MB"
+    return f"{count // 1024} KB" if count >= 1024 and count % 1024 == 0 else f"{count:,}"
 
 
 @dataclass(frozen=True)
@@ -162,7 +162,7 @@ def _bounded(text: str, limits: MessageLimits, raw_cut: bool) -> tuple[str, bool
     if len(text) > limits.max_body_chars:
         return text[: limits.max_body_chars].rstrip() + limits.cut_marker(), True
     if raw_cut:
-        return text.rstrip() + limits.cut_marker(), True
+        return text.rstrip() + limits.cut_marker(bytes_cut=True), True
     return text, False
 
 
