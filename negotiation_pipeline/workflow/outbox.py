@@ -8,7 +8,8 @@ Per pending email whose time has come, oldest first:
 - otherwise delivered. The mail server's acceptance is recorded (`sent`) inside the SMTP
   session, right after its 250 and before anything else, so nothing that happens later (filing
   the copy in the Sent folder, a crash, a cut connection) can make a run send it again. Filing
-  the copy is a step of its own (`file_sent_copies`), retried by later runs.
+  the copy is a step of its own: tried right after, and when that fails, by `file_sent_copies`
+  at the end of this run and in later runs (looking in the folder first).
 
 A failure is classified (`DeliveryError`), and one email never blocks the others:
 - permanent (5xx, an address no server can take): the email is `failed`, its thread escalates
@@ -182,6 +183,31 @@ def _deliver_one(
         _handle_failure(store, email, exc, moment, policy, names, tally)
         return
     tally.sent += 1
+    if mailbox.files_sent_copy_separately:
+        _file_copy(store, mailbox, email, moment, may_exist=False)
+
+
+def _file_copy(
+    store: NegotiationStore,
+    mailbox: Mailbox,
+    email: OutboxEmail,
+    sent_at: datetime,
+    *,
+    may_exist: bool,
+) -> bool:
+    """File one sent email's Sent-folder copy; False (logged) when that failed: a later call
+    of file_sent_copies retries it, and the email itself stays sent."""
+    try:
+        mailbox.file_sent_copy(to_outgoing(email), sent_at, may_exist=may_exist)
+    except Exception as exc:
+        logger.warning(
+            "filing the Sent copy of %s failed (retried later): %s",
+            email.message_id,
+            _describe(exc),
+        )
+        return False
+    store.outbox.mark_copy_filed(email.message_id)
+    return True
 
 
 def _handle_failure(
@@ -324,22 +350,16 @@ def file_sent_copies(
     *,
     limit: int | None = None,
 ) -> int:
-    """File the Sent-folder copy of every sent email still missing one (oldest first); stop at
-    the first failure (the folder's server is likely down) and leave the rest for the next run.
-    Returns how many copies are still unfiled."""
+    """File the Sent-folder copy of every sent email still missing one (oldest first): those
+    whose filing failed right after delivery, in this run or an earlier one. Stops at the first
+    failure (the folder's server is likely down), leaving the rest for the next run. Returns how
+    many copies are still unfiled."""
     if not mailbox.files_sent_copy_separately:
         return 0
     waiting = store.outbox.copies_to_file(limit)
     for done, email in enumerate(waiting):
         assert email.sent_at is not None  # a sent row always has its time
-        try:
-            mailbox.file_sent_copy(to_outgoing(email), email.sent_at)
-        except Exception as exc:  # retried by the next run; the email itself is sent
-            logger.warning(
-                "filing the Sent copy of %s failed (retried next run): %s",
-                email.message_id,
-                _describe(exc),
-            )
+        # An earlier attempt may have filed it and lost the answer: look before filing.
+        if not _file_copy(store, mailbox, email, email.sent_at, may_exist=True):
             return len(waiting) - done
-        store.outbox.mark_copy_filed(email.message_id)
     return 0

@@ -264,9 +264,12 @@ class Mailbox(Protocol):
         the moment the server took it. Raises DeliveryError (or HeaderInjectionError)."""
         ...
 
-    def file_sent_copy(self, email_: OutgoingEmail, date: datetime) -> None:
+    def file_sent_copy(
+        self, email_: OutgoingEmail, date: datetime, *, may_exist: bool = True
+    ) -> None:
         """Keep the copy of an email delivered at `date` where already_sent() looks, unless it
-        is there already (so a retried filing never files it twice)."""
+        is there already (so a retried filing never files it twice). `may_exist=False`: no
+        earlier attempt can have filed it (it was delivered a moment ago), skip the lookup."""
         ...
 
     def append_to_inbox(self, raw: bytes) -> int | None:

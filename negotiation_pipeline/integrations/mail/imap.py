@@ -413,10 +413,12 @@ class ImapSmtpMailbox:
     ) -> None:
         self.sender.send(email_, date, on_accepted=on_accepted)
 
-    def file_sent_copy(self, email_: OutgoingEmail, date: datetime) -> None:
+    def file_sent_copy(
+        self, email_: OutgoingEmail, date: datetime, *, may_exist: bool = True
+    ) -> None:
         raw = render_email(email_, self.sender.sender, date)  # the bytes deliver() sent
         with self.reader.connected():
-            if not self.reader.already_sent(email_.message_id):
+            if not may_exist or not self.reader.already_sent(email_.message_id):
                 self.reader.append(self.reader.config.sent_folder, raw, r"(\Seen)")
 
     def append_to_inbox(self, raw: bytes) -> int | None:

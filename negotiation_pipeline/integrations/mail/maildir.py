@@ -205,7 +205,9 @@ class MaildirMailbox:
         self.send(email_, date)
         on_accepted()
 
-    def file_sent_copy(self, email_: OutgoingEmail, date: datetime) -> None:
+    def file_sent_copy(
+        self, email_: OutgoingEmail, date: datetime, *, may_exist: bool = True
+    ) -> None:
         """Nothing to do: deliver() wrote the copy into sent/."""
 
     def _sent_file_exists(self, key: str) -> bool:
