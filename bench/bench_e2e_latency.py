@@ -74,19 +74,24 @@ def _wait_serving(url: str, process: subprocess.Popen[bytes], timeout_s: float =
     raise SystemExit("dagster dev did not come up")
 
 
-def _opening_ids_sent(maildir: Path, campaign_id: str) -> set[str]:
-    """Message-IDs of the campaign's opening offers in the sent folder: sequence 0 of each of
-    its threads (`<neg.CAMPAIGN-SLUG.0.HASH@domain>`, see threading.make_message_id)."""
+def _opening_ids_sent(maildir: Path, db_path: Path, campaign_id: str) -> set[str]:
+    """Message-IDs of the campaign's opening offers (each thread's first outbox email; the ids
+    are keyed, so they are read from the store) that are in the sent folder."""
+    if not db_path.exists():
+        return set()
+    with closing(open_store(db_path, create=False)) as store:
+        openings = {
+            emails[0].message_id
+            for thread in store.states.list_for_campaign(campaign_id)
+            if (emails := store.outbox.for_thread(thread.thread_id))
+        }
     found: set[str] = set()
-    prefix = f"<neg.{campaign_id}-"
     for folder in ("new", "cur"):
         path = maildir / "sent" / folder
         for item in path.glob("*") if path.exists() else []:
             message = email.message_from_bytes(item.read_bytes())
-            message_id = "".join(str(message["Message-ID"]).split())
-            if message_id.startswith(prefix) and ".0." in message_id:
-                found.add(message_id)
-    return found
+            found.add("".join(str(message["Message-ID"]).split()))
+    return found & openings
 
 
 def _openings_queued(db_path: Path, campaign_id: str) -> int:
@@ -126,7 +131,7 @@ def _one_trial(
         if (
             run_done is not None
             and expected
-            and len(_opening_ids_sent(maildir, task_id)) >= expected
+            and len(_opening_ids_sent(maildir, db_path, task_id)) >= expected
         ):
             return {
                 "run_created_s": run_seen or elapsed,

@@ -72,6 +72,7 @@ BENCHMARKS = (
         ("--active", "3000", "--total", "10000", "--repeat", "5", "--saves", "500"),
     ),
     Benchmark("e2e-latency", "bench_e2e_latency.py", (), ("--quick",)),
+    Benchmark("large-reply", "bench_large_reply.py", ("--mb", "25"), ("--mb", "5")),
 )
 
 

@@ -8,12 +8,15 @@ Resources follow the environment (all variables optional; none set = sandbox):
 - NEGOTIATION_DB → the business store: an SQLite file (default .sandbox/negotiation.db) or a
   `postgresql://` URL (bound as `dg.EnvVar`: the URL carries the password). Local sandbox
   files (Maildir, Slack JSONL, ClickUp comments) go next to the SQLite file, or in `.sandbox/`.
+- NEGOTIATION_MESSAGE_ID_SECRET → the key our Message-IDs are computed with (at least 32
+  characters, bound as `dg.EnvVar`); unset → a key created on first use and kept in the store.
 - ROSTER_URL → the default influencer roster, path or https URL (default sandbox/roster.csv).
 - IMAP_HOST set → real mail: IMAP_PORT (993), IMAP_USER, IMAP_PASSWORD, IMAP_SECURITY
   (ssl|starttls|plain; 993 implies ssl), IMAP_MAILBOX (INBOX), IMAP_SENT_FOLDER (Sent) to read
   replies; SMTP_HOST (required then), SMTP_PORT (587), SMTP_USER, SMTP_PASSWORD, SMTP_SECURITY
   (465 implies ssl, else starttls) to send; AGENT_EMAIL (required then) and AGENT_NAME are our
-  From. Both passwords are bound as `dg.EnvVar`.
+  From. Both passwords are bound as `dg.EnvVar`. NEGOTIATION_MAX_REPLY_KB (256) and
+  NEGOTIATION_MAX_MIME_PARTS (100) bound how much of each reply is read, on either mailbox.
   Unset → the sandbox Maildir (NEGOTIATION_MAILDIR, default `maildir/` next to the database),
   answered by simulated influencers (`sandbox_influencer_sensor`, sandbox only).
 - SLACK_BOT_TOKEN set → chat.postMessage to SLACK_CHANNEL, or per kind SLACK_AGREEMENTS_CHANNEL,
@@ -85,6 +88,7 @@ from negotiation_pipeline.integrations.mail import ImapConfig, MailError, SmtpCo
 from negotiation_pipeline.integrations.slack import SlackError
 from negotiation_pipeline.integrations.slack.client import DEFAULT_API_BASE
 from negotiation_pipeline.log_redaction import install_log_redaction
+from negotiation_pipeline.store.installation import MESSAGE_ID_SECRET_ENV
 from negotiation_pipeline.store.paths import DB_ENV_VAR, SANDBOX_DB_PATH, is_postgres_url
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -100,10 +104,12 @@ def _setting(env: Mapping[str, str], name: str) -> str | None:
 def store_resource(env: Mapping[str, str]) -> tuple[NegotiationStoreResource, Path]:
     """The business store, and the folder for local sandbox files that goes with it."""
     configured = _setting(env, DB_ENV_VAR)
+    secret = _env_var_if_set(env, MESSAGE_ID_SECRET_ENV)
     if configured and is_postgres_url(configured):
-        return NegotiationStoreResource(db_path=dg.EnvVar(DB_ENV_VAR)), SANDBOX_DB_PATH.parent
+        resource = NegotiationStoreResource(db_path=dg.EnvVar(DB_ENV_VAR), message_id_secret=secret)
+        return resource, SANDBOX_DB_PATH.parent
     db_path = Path(configured or SANDBOX_DB_PATH).expanduser()
-    return NegotiationStoreResource(db_path=str(db_path)), db_path.parent
+    return NegotiationStoreResource(db_path=str(db_path), message_id_secret=secret), db_path.parent
 
 
 def task_source_resource(env: Mapping[str, str], data_dir: Path) -> CampaignTaskSourceResource:
@@ -124,12 +130,30 @@ def _env_var_if_set(env: Mapping[str, str], name: str) -> str:
     return dg.EnvVar(name) if _setting(env, name) else ""
 
 
+def _reply_limits(env: Mapping[str, str]) -> dict[str, int]:
+    """NEGOTIATION_MAX_REPLY_KB / NEGOTIATION_MAX_MIME_PARTS, when set (positive integers)."""
+    limits: dict[str, int] = {}
+    for name, field in (
+        ("NEGOTIATION_MAX_REPLY_KB", "max_reply_kb"),
+        ("NEGOTIATION_MAX_MIME_PARTS", "max_mime_parts"),
+    ):
+        value = _setting(env, name)
+        if value is None:
+            continue
+        if not value.isdigit() or int(value) < 1:
+            raise MailError(f"{name} must be a positive whole number, got {value!r}")
+        limits[field] = int(value)
+    return limits
+
+
 def mailbox_resource(env: Mapping[str, str], data_dir: Path) -> MailboxResource:
+    limits = _reply_limits(env)
     if not _setting(env, "IMAP_HOST"):
         return MaildirMailboxResource(
             root=_setting(env, "NEGOTIATION_MAILDIR") or str(data_dir / "maildir"),
             agent_email=_setting(env, "AGENT_EMAIL") or SANDBOX_AGENT_EMAIL,
             agent_name=_setting(env, "AGENT_NAME") or SANDBOX_AGENT_NAME,
+            **limits,
         )
     agent_email = _setting(env, "AGENT_EMAIL")
     if agent_email is None:
@@ -153,6 +177,7 @@ def mailbox_resource(env: Mapping[str, str], data_dir: Path) -> MailboxResource:
         smtp_user=smtp.user or "",
         smtp_password=_env_var_if_set(env, "SMTP_PASSWORD"),
         smtp_security=smtp.security,
+        **limits,
     )
 
 

@@ -16,6 +16,7 @@ import dagster as dg
 from negotiation_pipeline.defs.assets.agreements import agreement_materialization
 from negotiation_pipeline.defs.assets.campaigns import SQLITE_WRITER_POOL
 from negotiation_pipeline.defs.assets.negotiations import (
+    delivery_metadata,
     raise_on_delivery_failures,
     touched_campaign_materializations,
 )
@@ -90,9 +91,11 @@ def advance_negotiations_op(
                 uidvalidity=config.uidvalidity,
                 second_opinion=ask,
             )
-        notified = notify_events(context.log, result.events, db, slack, clickup)
+        events = [*result.events, *result.delivery.events]
+        notified = notify_events(context.log, events, db, slack, clickup)
         yield from _agreement_materializations(result.events)
-        yield from touched_campaign_materializations(db, result.touched_campaigns)
+        touched = dict.fromkeys([*result.touched_campaigns, *_campaigns_of(result.delivery.events)])
+        yield from touched_campaign_materializations(db, [c for c in touched if c])
     if result.failed_uids:
         raise dg.Failure(
             f"database failure on uid(s) {list(result.failed_uids)}: they stay unhandled and "
@@ -109,7 +112,7 @@ def advance_negotiations_op(
             "unreadable": result.unreadable,
             "quarantined": result.quarantined,
             "released": result.released,
-            "emails_sent": result.delivery.sent,
+            **delivery_metadata(result.delivery),
             "touched_campaigns": ", ".join(result.touched_campaigns) or "none",
             "mail_cursor": result.cursor.to_string() if result.cursor else "",
             **notify_metadata(notified),
@@ -152,7 +155,7 @@ def run_followups_op(
                 db, box, load_engine_config(), sender=mailbox.sender, now=datetime.now(UTC)
             )
         delivery = result.delivery
-        events = result.events
+        events = [*result.events, *delivery.events]
         notified = notify_events(context.log, events, db, slack, clickup)
         yield from touched_campaign_materializations(db, _campaigns_of(events))
     raise_on_delivery_failures(delivery)
@@ -164,7 +167,7 @@ def run_followups_op(
             "marked_stale": len(result.marked_stale),
             "escalated": len(result.escalated),
             "held_for_absence": len(result.held),
-            "emails_sent": delivery.sent,
+            **delivery_metadata(delivery),
             **notify_metadata(notified),
         },
     )

@@ -35,6 +35,7 @@ from negotiation_pipeline.integrations.mail import (
     ImapSmtpMailbox,
     Mailbox,
     MaildirMailbox,
+    MessageLimits,
     SenderIdentity,
     SmtpConfig,
     SmtpSender,
@@ -77,10 +78,15 @@ class NegotiationStoreResource(dg.ConfigurableResource):
     db_path: str = Field(
         description="SQLite file or postgresql:// URL of the business store (env NEGOTIATION_DB)"
     )
+    message_id_secret: str = Field(
+        default="",
+        description="key of our Message-IDs; bind dg.EnvVar('NEGOTIATION_MESSAGE_ID_SECRET'), "
+        "or leave empty for the key stored in the business store",
+    )
 
     @contextmanager
     def open(self) -> Iterator[NegotiationStore]:
-        store = open_store(self.db_path)
+        store = open_store(self.db_path, message_id_secret=self.message_id_secret or None)
         try:
             yield store
         finally:
@@ -178,10 +184,22 @@ class MailboxResource(dg.ConfigurableResource):
     batch_limit: int = Field(
         default=DEFAULT_MAIL_BATCH, gt=0, description="most replies one inbox_sensor run handles"
     )
+    max_reply_kb: int = Field(
+        default=256, gt=0, description="text of a reply kept for reading and storage (KB)"
+    )
+    max_mime_parts: int = Field(default=100, gt=0, description="MIME parts walked per reply")
 
     @property
     def sender(self) -> SenderIdentity:
         return SenderIdentity(self.agent_email, self.agent_name)
+
+    @property
+    def message_limits(self) -> MessageLimits:
+        chars = self.max_reply_kb * 1024
+        # The bytes read cover the text in any common encoding (base64, HTML) with room.
+        return MessageLimits(
+            max_body_chars=chars, max_parts=self.max_mime_parts, max_raw_bytes=8 * chars
+        )
 
     @property
     def is_sandbox(self) -> bool:
@@ -219,7 +237,7 @@ class MaildirMailboxResource(MailboxResource):
         """The concrete sandbox mailbox (the simulated influencers read its sent folder)."""
         root = Path(self.root)
         root.mkdir(parents=True, exist_ok=True)  # Maildir(create=True) makes only the leaf
-        return MaildirMailbox(root, self.sender)
+        return MaildirMailbox(root, self.sender, self.message_limits)
 
 
 class ImapSmtpMailboxResource(MailboxResource):
@@ -254,6 +272,7 @@ class ImapSmtpMailboxResource(MailboxResource):
             mailbox=self.imap_mailbox,
             sent_folder=self.imap_sent_folder,
             timeout_seconds=self.timeout_seconds,
+            limits=self.message_limits,
         )
         smtp = SmtpConfig(
             host=self.smtp_host,

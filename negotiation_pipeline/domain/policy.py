@@ -76,6 +76,19 @@ class FollowUpPolicy(BaseModel):
     max_absence_days: int = Field(default=120, ge=1, le=366)
 
 
+class DeliveryPolicy(BaseModel):
+    """How the outbox retries an email the mail server did not take for now (a 4xx answer, a
+    lost connection): the first retry is the next run, then it waits `retry_after_minutes`,
+    doubling each time up to `max_retry_after_minutes`; after `max_attempts` failed attempts the
+    email is given up (`failed`) and its thread escalates."""
+
+    model_config = _FROZEN
+
+    max_attempts: int = Field(default=8, ge=1)
+    retry_after_minutes: int = Field(default=5, ge=1)
+    max_retry_after_minutes: int = Field(default=240, ge=1)
+
+
 class SenderIdentity(BaseModel):
     """Who signs our emails."""
 
@@ -117,6 +130,7 @@ class NegotiationPolicy(BaseModel):
     concession: ConcessionPolicy = ConcessionPolicy()
     hard_cap: HardCap = HardCap()
     follow_up: FollowUpPolicy = FollowUpPolicy()
+    delivery: DeliveryPolicy = DeliveryPolicy()
     payment_terms: str = Field(min_length=1)
     sender: SenderIdentity
     min_email_length: int = Field(default=80, ge=1)

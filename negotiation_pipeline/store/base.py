@@ -42,8 +42,9 @@ class InboundStatus(StrEnum):
 
 
 class OutboxStatus(StrEnum):
-    PENDING = "pending"
-    SENT = "sent"
+    PENDING = "pending"  # to send (now, or at next_attempt_at after a temporary failure)
+    SENT = "sent"  # the mail server accepted it: never sent again
+    FAILED = "failed"  # cannot be delivered (refused for good, or too many attempts)
 
 
 class NotificationStatus(StrEnum):
@@ -172,7 +173,11 @@ class OutboxEmail:
     references: str | None = None  # space-separated Message-IDs, as in the header
     status: OutboxStatus = OutboxStatus.PENDING
     created_at: datetime | None = None  # set by the store
-    sent_at: datetime | None = None
+    sent_at: datetime | None = None  # when the mail server accepted it
+    attempts: int = 0  # delivery attempts that failed
+    next_attempt_at: datetime | None = None  # not before this (after a temporary failure)
+    last_error: str | None = None
+    sent_copy_pending: bool = False  # sent, but its copy is not yet filed in the Sent folder
 
 
 @dataclass(frozen=True)
@@ -348,9 +353,23 @@ class AllowedSenderRepository(Protocol):
 class OutboxRepository(Protocol):
     def add(self, email: OutboxEmail) -> bool: ...
 
-    def pending(self, limit: int | None = None) -> list[OutboxEmail]: ...
+    def pending(
+        self, limit: int | None = None, *, due_at: datetime | None = None
+    ) -> list[OutboxEmail]: ...
 
-    def mark_sent(self, message_id: str, sent_at: datetime | None = None) -> bool: ...
+    def mark_sent(
+        self, message_id: str, sent_at: datetime | None = None, *, copy_pending: bool = False
+    ) -> bool: ...
+
+    def record_attempt(
+        self, message_id: str, error: str, next_attempt_at: datetime
+    ) -> int | None: ...
+
+    def mark_failed(self, message_id: str, error: str) -> bool: ...
+
+    def copies_to_file(self, limit: int | None = None) -> list[OutboxEmail]: ...
+
+    def mark_copy_filed(self, message_id: str) -> bool: ...
 
     def get(self, message_id: str) -> OutboxEmail | None: ...
 
@@ -375,6 +394,10 @@ class NotificationRepository(Protocol):
     def pending_count(self) -> int: ...
 
     def get(self, key: str) -> Notification | None: ...
+
+
+class InstallationRepository(Protocol):
+    def message_id_secret(self) -> bytes: ...
 
 
 class AgreementRepository(Protocol):
@@ -418,6 +441,9 @@ class UnitOfWork(Protocol):
 
     @property
     def allowed_senders(self) -> AllowedSenderRepository: ...
+
+    @property
+    def installation(self) -> InstallationRepository: ...
 
 
 class NegotiationStore(UnitOfWork, Protocol):

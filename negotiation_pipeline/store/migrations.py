@@ -211,7 +211,66 @@ STEPS: tuple[Step, ...] = (
             "received_at) WHERE status = 'quarantined'",
         ),
     ),
-    # Next: Step(6, "...", sqlite=("ALTER TABLE ...",), postgres=("ALTER TABLE ...",)),
+    Step(
+        6,
+        "outbox delivery: a `failed` status, attempts and the next attempt of temporary "
+        "failures, the last error, the Sent-copy filing step; the installation's Message-ID key",
+        sqlite=(
+            # A CHECK cannot change in place: rebuild the outbox, in rowid (insertion) order. The
+            # old table is dropped before the indexes are made, since a renamed table keeps its
+            # index names.
+            "ALTER TABLE outbox RENAME TO outbox_v1",
+            """CREATE TABLE outbox (
+        message_id TEXT PRIMARY KEY,
+        thread_id TEXT,
+        campaign_id TEXT,
+        to_addr TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        body TEXT NOT NULL,
+        in_reply_to TEXT,
+        "references" TEXT,
+        status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'sent', 'failed')),
+        created_at TEXT NOT NULL,
+        sent_at TEXT,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at TEXT,
+        last_error TEXT,
+        sent_copy_pending INTEGER NOT NULL DEFAULT 0 CHECK (sent_copy_pending IN (0, 1))
+    )""",
+            "INSERT INTO outbox (message_id, thread_id, campaign_id, to_addr, subject, body, "
+            'in_reply_to, "references", status, created_at, sent_at) '
+            "SELECT message_id, thread_id, campaign_id, to_addr, subject, body, in_reply_to, "
+            '"references", status, created_at, sent_at FROM outbox_v1 ORDER BY rowid',
+            "DROP TABLE outbox_v1",
+            "CREATE INDEX IF NOT EXISTS idx_outbox_status ON outbox (status, created_at)",
+            "CREATE INDEX IF NOT EXISTS idx_outbox_thread ON outbox (thread_id, created_at)",
+            "CREATE INDEX IF NOT EXISTS idx_outbox_copy ON outbox (created_at) "
+            "WHERE sent_copy_pending",
+            """CREATE TABLE IF NOT EXISTS installation (
+        name TEXT PRIMARY KEY,
+        value TEXT NOT NULL,
+        created_at TEXT NOT NULL
+    )""",
+        ),
+        postgres=(
+            "ALTER TABLE outbox ADD COLUMN IF NOT EXISTS attempts INTEGER NOT NULL DEFAULT 0",
+            "ALTER TABLE outbox ADD COLUMN IF NOT EXISTS next_attempt_at TIMESTAMPTZ",
+            "ALTER TABLE outbox ADD COLUMN IF NOT EXISTS last_error TEXT",
+            "ALTER TABLE outbox ADD COLUMN IF NOT EXISTS sent_copy_pending BOOLEAN NOT NULL "
+            "DEFAULT false",
+            "ALTER TABLE outbox DROP CONSTRAINT IF EXISTS outbox_status_check",
+            "ALTER TABLE outbox ADD CONSTRAINT outbox_status_check "
+            "CHECK (status IN ('pending', 'sent', 'failed'))",
+            "CREATE INDEX IF NOT EXISTS idx_outbox_copy ON outbox (created_at, seq) "
+            "WHERE sent_copy_pending",
+            """CREATE TABLE IF NOT EXISTS installation (
+        name TEXT PRIMARY KEY,
+        value TEXT NOT NULL,
+        created_at TIMESTAMPTZ NOT NULL
+    )""",
+        ),
+    ),
+    # Next: Step(7, "...", sqlite=("ALTER TABLE ...",), postgres=("ALTER TABLE ...",)),
 )
 
 SCHEMA_VERSION = STEPS[-1].version if STEPS else FIRST_VERSION

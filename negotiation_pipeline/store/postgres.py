@@ -33,6 +33,7 @@ from negotiation_pipeline.domain.redaction import redact_query, redact_text
 from negotiation_pipeline.store.base import StoreError, StoreNotFoundError
 from negotiation_pipeline.store.dialect import POSTGRES
 from negotiation_pipeline.store.errors import StoreAccessError, postgres_error
+from negotiation_pipeline.store.installation import configured_secret_key
 from negotiation_pipeline.store.paths import is_postgres_url
 from negotiation_pipeline.store.postgres_schema import apply_postgres_schema
 from negotiation_pipeline.store.repositories import (
@@ -90,8 +91,8 @@ def _lock_key(schema_name: str) -> int:
 class PostgresUnitOfWork(BoundUnitOfWork):
     """Repositories that all run in one open transaction holding the store's write lock."""
 
-    def __init__(self, conn: psycopg.Connection[Any]) -> None:
-        super().__init__(POSTGRES, conn)
+    def __init__(self, conn: psycopg.Connection[Any], message_id_key: bytes | None = None) -> None:
+        super().__init__(POSTGRES, conn, message_id_key)
 
 
 class PostgresStore(Repositories):
@@ -99,7 +100,8 @@ class PostgresStore(Repositories):
 
     `PostgresStore(url)` creates the tables if needed (in `schema` when given, created if
     missing; else in the connection's current schema). `create=False` refuses a database
-    without the store's tables (the CLI must not invent an empty store).
+    without the store's tables (the CLI must not invent an empty store). `message_id_secret`:
+    the configured Message-ID key (see installation.py); None = the one stored in the database.
     """
 
     def __init__(
@@ -109,6 +111,7 @@ class PostgresStore(Repositories):
         schema: str | None = None,
         create: bool = True,
         connect_timeout_s: int = DEFAULT_CONNECT_TIMEOUT_S,
+        message_id_secret: str | None = None,
     ) -> None:
         if not is_postgres_url(url):
             raise StoreError(f"not a PostgreSQL URL (postgresql://...): {redact_url(str(url))!r}")
@@ -117,7 +120,8 @@ class PostgresStore(Repositories):
         self.schema = schema
         self._connect_timeout_s = connect_timeout_s
         self._local = threading.local()
-        super().__init__(POSTGRES, self._scope)
+        self._message_id_key = configured_secret_key(message_id_secret)
+        super().__init__(POSTGRES, self._scope, self._message_id_key)
         self._lock_key = 0  # set below, once the schema is known
         try:
             self._prepare_schema(create)
@@ -134,7 +138,9 @@ class PostgresStore(Repositories):
 
     def transaction(self) -> AbstractContextManager[PostgresUnitOfWork]:
         """BEGIN + the store's write lock … COMMIT; ROLLBACK (and re-raise) if the block raises."""
-        return open_unit_of_work(self._scope, PostgresUnitOfWork)
+        return open_unit_of_work(
+            self._scope, lambda conn: PostgresUnitOfWork(conn, self._message_id_key)
+        )
 
     def close(self) -> None:
         """Close the calling thread's connection (others close when their thread ends)."""

@@ -22,6 +22,19 @@ from negotiation_pipeline.store.migrations import Engine, prepare_schema
 from negotiation_pipeline.store.schema import LIVE_NEGOTIATION
 from negotiation_pipeline.store.trust_schema import POSTGRES_INBOUND_TABLE, POSTGRES_TRUST_TABLES
 
+# The outbox columns and status values of schema version 2 (see schema.py), as idempotent
+# ALTERs: they complete a fresh table and migrate a version 1 one alike. The status check is
+# replaced by name, since version 1 allowed only 'pending' and 'sent'.
+OUTBOX_V2_STATEMENTS: tuple[str, ...] = (
+    "ALTER TABLE outbox ADD COLUMN IF NOT EXISTS attempts INTEGER NOT NULL DEFAULT 0",
+    "ALTER TABLE outbox ADD COLUMN IF NOT EXISTS next_attempt_at TIMESTAMPTZ",
+    "ALTER TABLE outbox ADD COLUMN IF NOT EXISTS last_error TEXT",
+    "ALTER TABLE outbox ADD COLUMN IF NOT EXISTS sent_copy_pending BOOLEAN NOT NULL DEFAULT false",
+    "ALTER TABLE outbox DROP CONSTRAINT IF EXISTS outbox_status_check",
+    "ALTER TABLE outbox ADD CONSTRAINT outbox_status_check "
+    "CHECK (status IN ('pending', 'sent', 'failed'))",
+)
+
 SCHEMA_STATEMENTS: tuple[str, ...] = (
     """CREATE TABLE IF NOT EXISTS schema_version (
         version INTEGER PRIMARY KEY,
@@ -99,12 +112,15 @@ SCHEMA_STATEMENTS: tuple[str, ...] = (
         body TEXT NOT NULL,
         in_reply_to TEXT,
         "references" TEXT,
-        status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'sent')),
+        status TEXT NOT NULL DEFAULT 'pending',
         created_at TIMESTAMPTZ NOT NULL,
         sent_at TIMESTAMPTZ
     )""",
+    *OUTBOX_V2_STATEMENTS,
     "CREATE INDEX IF NOT EXISTS idx_outbox_status ON outbox (status, created_at, seq)",
     "CREATE INDEX IF NOT EXISTS idx_outbox_thread ON outbox (thread_id, created_at, seq)",
+    "CREATE INDEX IF NOT EXISTS idx_outbox_copy ON outbox (created_at, seq) "
+    "WHERE sent_copy_pending",
     """CREATE TABLE IF NOT EXISTS agreements (
         thread_id TEXT PRIMARY KEY,
         campaign_id TEXT NOT NULL,
@@ -136,6 +152,11 @@ SCHEMA_STATEMENTS: tuple[str, ...] = (
     )""",
     "CREATE INDEX IF NOT EXISTS idx_notification_status "
     "ON notification_outbox (status, created_at, seq)",
+    """CREATE TABLE IF NOT EXISTS installation (
+        name TEXT PRIMARY KEY,
+        value TEXT NOT NULL,
+        created_at TIMESTAMPTZ NOT NULL
+    )""",
 )
 
 

@@ -30,22 +30,18 @@ from negotiation_pipeline.store.base import (
     Controller,
     MailCursor,
     NegotiationSummary,
-    OutboxEmail,
     StoredNegotiation,
     StoreError,
 )
 from negotiation_pipeline.store.dialect import Connection, ConnectionScope, Dialect, quoted
 from negotiation_pipeline.store.inbound import SqlAllowedSenders, SqlInbound
+from negotiation_pipeline.store.installation import SqlInstallation
 from negotiation_pipeline.store.notifications import SqlNotifications
+from negotiation_pipeline.store.outbox import SqlOutbox
 from negotiation_pipeline.store.schema import LIVE_NEGOTIATION, SUMMARY_COLUMNS
+from negotiation_pipeline.store.sql_repository import SqlRepository
 
 _SUMMARY_SELECT = ", ".join(SUMMARY_COLUMNS)
-
-
-class SqlRepository:
-    def __init__(self, dialect: Dialect, scope: ConnectionScope) -> None:
-        self._dialect = dialect
-        self._scope = scope
 
 
 # --- audit -------------------------------------------------------------------------------------
@@ -336,73 +332,6 @@ class SqlCampaigns(SqlRepository):
             return cursor.rowcount > 0
 
 
-# --- outbox ------------------------------------------------------------------------------------
-class SqlOutbox(SqlRepository):
-    def add(self, email: OutboxEmail) -> bool:
-        """Queue an email as pending. False = that Message-ID is already in the outbox."""
-        d = self._dialect
-        with self._scope(True) as conn:
-            cursor = conn.execute(
-                f"""INSERT INTO outbox (message_id, thread_id, campaign_id, to_addr, subject, body,
-                       in_reply_to, "references", status, created_at, sent_at)
-                   VALUES ({d.marks(8)}, 'pending', {d.mark}, NULL)
-                   ON CONFLICT (message_id) DO NOTHING""",  # noqa: S608
-                (
-                    email.message_id,
-                    email.thread_id,
-                    email.campaign_id,
-                    email.to_addr,
-                    email.subject,
-                    email.body,
-                    email.in_reply_to,
-                    email.references,
-                    d.now(),
-                ),
-            )
-            return cursor.rowcount == 1
-
-    def pending(self, limit: int | None = None) -> list[OutboxEmail]:
-        """Unsent emails, oldest first."""
-        d = self._dialect
-        with self._scope(False) as conn:
-            found = conn.execute(
-                "SELECT * FROM outbox WHERE status = 'pending' "  # noqa: S608
-                f"ORDER BY created_at, {d.tiebreak('outbox')} LIMIT {d.mark}",
-                (d.no_limit if limit is None else limit,),
-            ).fetchall()
-        return [row_codec.outbox_from_row(row) for row in found]
-
-    def mark_sent(self, message_id: str, sent_at: datetime | None = None) -> bool:
-        """True if the email was pending and is now sent; False if unknown or already sent."""
-        d = self._dialect
-        stamp = d.timestamp(sent_at) if sent_at else d.now()
-        with self._scope(True) as conn:
-            cursor = conn.execute(
-                f"UPDATE outbox SET status = 'sent', sent_at = {d.mark} "  # noqa: S608
-                f"WHERE message_id = {d.mark} AND status = 'pending'",
-                (stamp, message_id),
-            )
-            return cursor.rowcount > 0
-
-    def get(self, message_id: str) -> OutboxEmail | None:
-        with self._scope(False) as conn:
-            row = conn.execute(
-                f"SELECT * FROM outbox WHERE message_id = {self._dialect.mark}",  # noqa: S608
-                (message_id,),
-            ).fetchone()
-        return None if row is None else row_codec.outbox_from_row(row)
-
-    def for_thread(self, thread_id: str) -> list[OutboxEmail]:
-        d = self._dialect
-        with self._scope(False) as conn:
-            found = conn.execute(
-                f"SELECT * FROM outbox WHERE thread_id = {d.mark} "  # noqa: S608
-                f"ORDER BY created_at, {d.tiebreak('outbox')}",
-                (thread_id,),
-            ).fetchall()
-        return [row_codec.outbox_from_row(row) for row in found]
-
-
 # --- agreements --------------------------------------------------------------------------------
 class SqlAgreements(SqlRepository):
     def record(self, agreement: Agreement) -> bool:
@@ -464,7 +393,9 @@ class SqlMailCursors(SqlRepository):
 class Repositories:
     """Every repository bound to one dialect and connection scope."""
 
-    def __init__(self, dialect: Dialect, scope: ConnectionScope) -> None:
+    def __init__(
+        self, dialect: Dialect, scope: ConnectionScope, message_id_key: bytes | None = None
+    ) -> None:
         self._audit = SqlAuditLog(dialect, scope)
         self._states = SqlStates(dialect, scope)
         self._campaigns = SqlCampaigns(dialect, scope)
@@ -474,6 +405,7 @@ class Repositories:
         self._mail_cursors = SqlMailCursors(dialect, scope)
         self._notifications = SqlNotifications(dialect, scope)
         self._allowed_senders = SqlAllowedSenders(dialect, scope)
+        self._installation = SqlInstallation(dialect, scope, message_id_key)
 
     @property
     def audit(self) -> SqlAuditLog:
@@ -511,13 +443,19 @@ class Repositories:
     def allowed_senders(self) -> SqlAllowedSenders:
         return self._allowed_senders
 
+    @property
+    def installation(self) -> SqlInstallation:
+        return self._installation
+
 
 class BoundUnitOfWork(Repositories):
     """Repositories that all run in one transaction the store has already opened."""
 
-    def __init__(self, dialect: Dialect, conn: Connection) -> None:
+    def __init__(
+        self, dialect: Dialect, conn: Connection, message_id_key: bytes | None = None
+    ) -> None:
         self._conn: Connection | None = conn
-        super().__init__(dialect, self._bound_scope)
+        super().__init__(dialect, self._bound_scope, message_id_key)
 
     def _bound_scope(self, write: bool) -> AbstractContextManager[Connection]:
         if self._conn is None:

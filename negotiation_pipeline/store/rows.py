@@ -319,6 +319,7 @@ def inbound_from_row(row: Row) -> InboundMessage:
 
 def outbox_from_row(row: Row) -> OutboxEmail:
     sent_at = row["sent_at"]
+    next_attempt_at = row["next_attempt_at"]
     return OutboxEmail(
         message_id=row["message_id"],
         to_addr=row["to_addr"],
@@ -331,6 +332,10 @@ def outbox_from_row(row: Row) -> OutboxEmail:
         status=OutboxStatus(row["status"]),
         created_at=as_datetime(row["created_at"]),
         sent_at=None if sent_at is None else as_datetime(sent_at),
+        attempts=int(row["attempts"]),
+        next_attempt_at=None if next_attempt_at is None else as_datetime(next_attempt_at),
+        last_error=row["last_error"],
+        sent_copy_pending=bool(row["sent_copy_pending"]),
     )
 
 

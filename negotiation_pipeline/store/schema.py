@@ -41,6 +41,32 @@ SUMMARY_COLUMNS = (
     "updated_at",
 )
 
+# The outbox: an email is `pending` until SMTP accepted it (`sent`, with `sent_copy_pending` set
+# while the copy for the Sent folder is still to be filed), or `failed` for good (5xx, an
+# unsendable address, too many temporary failures). `attempts` / `next_attempt_at` pace the
+# retries of temporary failures across runs; `last_error` says what went wrong last.
+OUTBOX_TABLE = """CREATE TABLE IF NOT EXISTS outbox (
+        message_id TEXT PRIMARY KEY,
+        thread_id TEXT,
+        campaign_id TEXT,
+        to_addr TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        body TEXT NOT NULL,
+        in_reply_to TEXT,
+        "references" TEXT,
+        status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'sent', 'failed')),
+        created_at TEXT NOT NULL,
+        sent_at TEXT,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at TEXT,
+        last_error TEXT,
+        sent_copy_pending INTEGER NOT NULL DEFAULT 0 CHECK (sent_copy_pending IN (0, 1))
+    )"""
+OUTBOX_INDEXES = (
+    "CREATE INDEX IF NOT EXISTS idx_outbox_status ON outbox (status, created_at)",
+    "CREATE INDEX IF NOT EXISTS idx_outbox_thread ON outbox (thread_id, created_at)",
+    "CREATE INDEX IF NOT EXISTS idx_outbox_copy ON outbox (created_at) WHERE sent_copy_pending",
+)
 SCHEMA_STATEMENTS: tuple[str, ...] = (
     """CREATE TABLE IF NOT EXISTS schema_version (
         version INTEGER PRIMARY KEY,
@@ -111,21 +137,8 @@ SCHEMA_STATEMENTS: tuple[str, ...] = (
     SQLITE_INBOUND_TABLE,
     "CREATE INDEX IF NOT EXISTS idx_inbound_thread ON inbound_messages (thread_id)",
     *SQLITE_TRUST_TABLES,
-    """CREATE TABLE IF NOT EXISTS outbox (
-        message_id TEXT PRIMARY KEY,
-        thread_id TEXT,
-        campaign_id TEXT,
-        to_addr TEXT NOT NULL,
-        subject TEXT NOT NULL,
-        body TEXT NOT NULL,
-        in_reply_to TEXT,
-        "references" TEXT,
-        status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'sent')),
-        created_at TEXT NOT NULL,
-        sent_at TEXT
-    )""",
-    "CREATE INDEX IF NOT EXISTS idx_outbox_status ON outbox (status, created_at)",
-    "CREATE INDEX IF NOT EXISTS idx_outbox_thread ON outbox (thread_id, created_at)",
+    OUTBOX_TABLE,
+    *OUTBOX_INDEXES,
     """CREATE TABLE IF NOT EXISTS agreements (
         thread_id TEXT PRIMARY KEY,
         campaign_id TEXT NOT NULL,
@@ -158,6 +171,12 @@ SCHEMA_STATEMENTS: tuple[str, ...] = (
     )""",
     "CREATE INDEX IF NOT EXISTS idx_notification_status "
     "ON notification_outbox (status, created_at)",
+    # Values that belong to this installation, created on first use (the Message-ID key).
+    """CREATE TABLE IF NOT EXISTS installation (
+        name TEXT PRIMARY KEY,
+        value TEXT NOT NULL,
+        created_at TEXT NOT NULL
+    )""",
 )
 
 

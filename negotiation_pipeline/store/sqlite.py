@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 from negotiation_pipeline.store.base import StoreError, StoreNotFoundError
 from negotiation_pipeline.store.dialect import SQLITE
 from negotiation_pipeline.store.errors import sqlite_error
+from negotiation_pipeline.store.installation import MESSAGE_ID_SECRET_ENV, configured_secret_key
 from negotiation_pipeline.store.repositories import (
     BoundUnitOfWork,
     Repositories,
@@ -44,15 +45,16 @@ NegotiationStateStore = SqlStates
 class SQLiteUnitOfWork(BoundUnitOfWork):
     """Repositories that all run on one open BEGIN IMMEDIATE transaction."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        super().__init__(SQLITE, conn)
+    def __init__(self, conn: sqlite3.Connection, message_id_key: bytes | None = None) -> None:
+        super().__init__(SQLITE, conn, message_id_key)
 
 
 class SQLiteStore(Repositories):
     """The business store on one SQLite file.
 
     `SQLiteStore(path)` creates the file and schema if needed; `create=False` refuses a missing
-    file (the CLI must not invent an empty database).
+    file (the CLI must not invent an empty database). `message_id_secret`: the configured
+    Message-ID key (see installation.py); None = the one stored in the file.
     """
 
     def __init__(
@@ -61,8 +63,10 @@ class SQLiteStore(Repositories):
         *,
         create: bool = True,
         busy_timeout_s: float = DEFAULT_BUSY_TIMEOUT_S,
+        message_id_secret: str | None = None,
     ) -> None:
         self.path = Path(path)
+        self._message_id_key = configured_secret_key(message_id_secret)
         if not create and not self.path.is_file():
             raise StoreNotFoundError(f"database file not found: {self.path}")
         if create:
@@ -72,7 +76,7 @@ class SQLiteStore(Repositories):
                 raise sqlite_error(self.path, exc) from exc
         self._busy_timeout_s = busy_timeout_s
         self._local = threading.local()
-        super().__init__(SQLITE, self._scope)
+        super().__init__(SQLITE, self._scope, self._message_id_key)
         with self._scope(True) as conn:
             # BEGIN IMMEDIATE: a second process opening an old file at the same time waits,
             # then finds it migrated. An up-to-date file runs no DDL at all.
@@ -89,7 +93,9 @@ class SQLiteStore(Repositories):
 
     def transaction(self) -> AbstractContextManager[SQLiteUnitOfWork]:
         """BEGIN IMMEDIATE … COMMIT; ROLLBACK (and re-raise) if the block raises."""
-        return open_unit_of_work(self._scope, SQLiteUnitOfWork)
+        return open_unit_of_work(
+            self._scope, lambda conn: SQLiteUnitOfWork(conn, self._message_id_key)
+        )
 
     def close(self) -> None:
         """Close the calling thread's connection (others close when their thread ends)."""
@@ -164,18 +170,23 @@ def _rollback_quietly(conn: sqlite3.Connection) -> None:
 
 
 def open_store(
-    location: str | os.PathLike[str] | None = None, *, create: bool = True
+    location: str | os.PathLike[str] | None = None,
+    *,
+    create: bool = True,
+    message_id_secret: str | None = None,
 ) -> SQLiteStore | PostgresStore:
     """The store at `location`, else at default_db_location() ($NEGOTIATION_DB).
 
     A `postgresql://` URL opens a PostgresStore (psycopg is imported only then, with a clear
     error naming the extra to install when it is missing); anything else is a SQLite file path.
+    `message_id_secret` defaults to $NEGOTIATION_MESSAGE_ID_SECRET (unset: the stored key).
     """
     from negotiation_pipeline.store.paths import default_db_location, is_postgres_url
 
     target = default_db_location() if location is None else location
+    secret = message_id_secret or os.environ.get(MESSAGE_ID_SECRET_ENV) or None
     if is_postgres_url(target):
         from negotiation_pipeline.store.postgres import PostgresStore
 
-        return PostgresStore(str(target), create=create)
-    return SQLiteStore(target, create=create)
+        return PostgresStore(str(target), create=create, message_id_secret=secret)
+    return SQLiteStore(target, create=create, message_id_secret=secret)

@@ -90,6 +90,21 @@ class HumanTookOver:
     message_id: str
 
 
+@dataclass(frozen=True)
+class DeliveryFailed:
+    """One of our emails was given up: refused for good, or too many failed attempts."""
+
+    thread_id: str  # "" for an email of no negotiation
+    campaign_id: str  # "" likewise
+    influencer_name: str
+    to_addr: str
+    message_id: str
+    error: str  # what the mail server (or the address check) said, one line
+    attempts: int
+    escalated: bool  # the thread moved to `escalated`; False when its state allows no escalation
+    state: NegotiationState | None  # the thread's state afterwards
+
+
 PipelineEvent = (
     NegotiationsStarted
     | AgreementReached
@@ -98,10 +113,12 @@ PipelineEvent = (
     | FinalState
     | ReplyHeld
     | HumanTookOver
+    | DeliveryFailed
 )
 
 __all__ = [
     "AgreementReached",
+    "DeliveryFailed",
     "Escalated",
     "FinalState",
     "HumanTookOver",

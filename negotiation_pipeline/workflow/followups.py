@@ -197,7 +197,7 @@ def run_followups(
             stale.append(thread_id)
         else:
             escalated.append(thread_id)
-    delivery = deliver_pending(store, mailbox)
+    delivery = deliver_pending(store, mailbox, now=now, retry=config.policy.delivery)
     if followed or stale or escalated:
         log.info(
             "follow-ups: %d sent, %d stale, %d escalated (of %d waiting)",

@@ -16,6 +16,7 @@ from typing import Any
 
 from negotiation_pipeline.domain.audit import AuditEntry
 from negotiation_pipeline.domain.negotiation import EngineConfig
+from negotiation_pipeline.domain.previews import TEXT_PREVIEW_CHARS, preview
 from negotiation_pipeline.domain.reply_reader import ReplyReading
 from negotiation_pipeline.domain.types import EventType
 from negotiation_pipeline.integrations.mail.mime import ParsedMessage
@@ -120,7 +121,8 @@ def audit_received(
             proposed_rate=None if reading.proposed_rate is None else str(reading.proposed_rate),
             currency=reading.currency,
             confidence=round(reading.confidence, 3),
-            new_text=reading.new_text,
+            # email_body keeps the text; one preview here, not a second copy of a long body
+            new_text=preview(reading.new_text, TEXT_PREVIEW_CHARS),
         )
     uow.audit.insert(
         AuditEntry(

@@ -37,6 +37,7 @@ from negotiation_pipeline.integrations.slack.messages import (
 from negotiation_pipeline.store.base import UnitOfWork
 from negotiation_pipeline.workflow.events import (
     AgreementReached,
+    DeliveryFailed,
     Escalated,
     FinalState,
     HumanTookOver,
@@ -205,6 +206,8 @@ def _slack_message(event: PipelineEvent, details: Details) -> SlackMessage | Non
             actor=event.actor,
             thread_id=event.thread_id,
         )
+    if isinstance(event, DeliveryFailed):
+        return _delivery_failed_alert(event, _thread(details, event.thread_id))
     return None  # FinalState: the agreement/escalation/stale alert already told people
 
 
@@ -235,6 +238,23 @@ def _held_alert(event: ReplyHeld, thread: ThreadDetails) -> SlackMessage:
         next_step=next_step,
         command=command,
         thread_id=event.thread_id,
+    )
+
+
+def _delivery_failed_alert(event: DeliveryFailed, thread: ThreadDetails) -> SlackMessage:
+    after = "escalated to a human" if event.escalated else "its negotiation state is unchanged"
+    return escalation_alert(
+        influencer_name=event.influencer_name,
+        influencer_email=event.to_addr,
+        client_name=thread.client_name,
+        reason=f"email could not be delivered ({after}): {event.error}",
+        their_rate=None,
+        our_rate=None,
+        suggested_action=(
+            "check the address with the influencer or their manager by another channel, then "
+            "send the email by hand or stop the negotiation"
+        ),
+        thread_id=event.thread_id or None,
     )
 
 
@@ -283,6 +303,10 @@ def _comment(event: PipelineEvent) -> str | None:
         )
     if isinstance(event, ReplyHeld | HumanTookOver):
         return None  # who may write in a thread is our business, not the client task's
+    if isinstance(event, DeliveryFailed):
+        if not event.campaign_id:
+            return None
+        return f"{event.influencer_name}: our email could not be delivered; a human follows up."
     words = _STATE_WORDS.get(event.state, event.state.value)
     return f"{event.influencer_name}: {words}."
 
@@ -294,7 +318,7 @@ def clickup_comments_for(events: Sequence[PipelineEvent]) -> list[tuple[str, str
     explained = {
         event.thread_id
         for event in events
-        if isinstance(event, AgreementReached | Escalated | MarkedStale)
+        if isinstance(event, AgreementReached | Escalated | MarkedStale | DeliveryFailed)
     }
     comments: list[tuple[str, str]] = []
     for event in events:

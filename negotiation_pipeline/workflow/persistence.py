@@ -5,22 +5,28 @@ Shared by every workflow service (opening, replies, follow-ups, control) so they
   and `context` is `Negotiation.to_dict()` (the engine's whole record);
 - which wins on load: the row's state columns (a pause or stop may have changed them), the rest
   from `context`;
-- Message-IDs: email number N of a thread (N = emails already queued for it) gets
-  `make_message_id(thread_id, N, domain)`, so a retried transaction produces the same id.
+- Message-IDs: email number N of a thread (N = emails already queued for it) is the outbox
+  key (thread id, N); its Message-ID is an HMAC-SHA256 of that key under the installation's
+  secret (store/installation.py). A retried transaction produces the same id, and nobody
+  without the secret can compute the id of an email we sent to someone else, so a reply
+  cannot claim a thread it was never part of.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import hmac
 import re
 
 from negotiation_pipeline.domain.campaign import Campaign
 from negotiation_pipeline.domain.cpm import CampaignCPMTracker
 from negotiation_pipeline.domain.negotiation import Negotiation
-from negotiation_pipeline.integrations.mail.threading import make_message_id
+from negotiation_pipeline.integrations.mail.threading import ThreadingError
 from negotiation_pipeline.store.base import Controller, StoredNegotiation, UnitOfWork
 
 _SLUG_UNSAFE = re.compile(r"[^a-z0-9]+")
+_DOMAIN_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$")
 
 
 def thread_id_for(campaign_id: str, influencer_email: str) -> str:
@@ -67,7 +73,26 @@ def save_negotiation(
 
 def next_message_id(uow: UnitOfWork, thread_id: str, domain: str) -> str:
     """Message-ID for the next email of this thread (deterministic for a given outbox)."""
-    return make_message_id(thread_id, len(uow.outbox.for_thread(thread_id)), domain)
+    sequence = len(uow.outbox.for_thread(thread_id))
+    return keyed_message_id(uow.installation.message_id_secret(), thread_id, sequence, domain)
+
+
+def keyed_message_id(secret: bytes, thread_id: str, sequence: int, domain: str) -> str:
+    """`<neg.TOKEN@domain>`: TOKEN is 160 bits of HMAC-SHA256(secret, outbox key), in base32.
+
+    Deterministic per (secret, thread, sequence); without the secret it is unguessable, and it
+    says nothing about the campaign or the influencer it belongs to.
+    """
+    if not thread_id or not thread_id.strip():
+        raise ThreadingError("thread_id must not be empty")
+    if sequence < 0:
+        raise ThreadingError(f"sequence must be >= 0, got {sequence}")
+    if not _DOMAIN_RE.match(domain):
+        raise ThreadingError(f"not a usable Message-ID domain: {domain!r}")
+    key = f"outbox\x00{thread_id}\x00{sequence}".encode()
+    digest = hmac.new(secret, key, hashlib.sha256).digest()[:20]
+    token = base64.b32encode(digest).decode("ascii").lower()
+    return f"<neg.{token}@{domain.lower()}>"
 
 
 def campaign_tracker(
@@ -87,6 +112,7 @@ def campaign_tracker(
 
 __all__ = [
     "campaign_tracker",
+    "keyed_message_id",
     "load_negotiation",
     "next_message_id",
     "save_negotiation",

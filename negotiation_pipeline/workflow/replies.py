@@ -190,7 +190,9 @@ def advance_negotiations(
         tally.failed.clear()
         _handle_uids(store, mailbox, wanted, uidvalidity, context, tally)
     cursor = _advance_cursor(store, mailbox_name, uidvalidity, wanted, tally)
-    delivery = deliver_pending(store, mailbox, influencer_names=tally.names)
+    delivery = deliver_pending(
+        store, mailbox, influencer_names=tally.names, now=now, retry=config.policy.delivery
+    )
     counts = tally.counts
     return AdvanceResult(
         processed=counts[Disposition.PROCESSED],

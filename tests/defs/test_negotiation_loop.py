@@ -379,7 +379,9 @@ def test_emails_that_cannot_be_sent_fail_the_run_and_go_out_on_the_next_one(
     assert not failed.success
     [failure] = [e for e in failed.all_events if e.is_step_failure]
     assert failure.step_key == "negotiations"
-    assert "5 email(s) could not be sent and stay queued" in str(failure.step_failure_data)
+    failure_text = str(failure.step_failure_data)
+    assert f"IMAP 127.0.0.1:{closed_port}: cannot connect" in failure_text  # names the server
+    assert "5 emails stay queued and are retried by the next run" in failure_text
     store = sandbox.store()
     assert len(store.outbox.pending()) == LUMEN_INFLUENCERS  # nothing lost
     assert len(store.states.list_for_campaign(VALID_LUMEN)) == LUMEN_INFLUENCERS

@@ -37,6 +37,9 @@ SMTP_USER = "agent@example.test"
 SMTP_PASSWORD = "smtp-secret"
 
 Deliver = Callable[[str, bytes], None]  # (recipient, raw message) → raise to refuse
+# (stage "RCPT" or "DATA", recipient) → the server's answer to refuse with ("550 ...",
+# "451 ..."), or None to go on as usual.
+Answer = Callable[[str, str], str | None]
 
 
 @dataclass(frozen=True)
@@ -105,13 +108,29 @@ class SmtpServer:
 
 
 class _Handler:
-    def __init__(self, server: SmtpServer, deliver: Deliver | None) -> None:
+    def __init__(
+        self, server: SmtpServer, deliver: Deliver | None, answer: Answer | None = None
+    ) -> None:
         self._server = server
         self._deliver = deliver
+        self._answer = answer
         self._lock = threading.Lock()
+
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: Any
+    ) -> str:
+        refusal = None if self._answer is None else self._answer("RCPT", address)
+        if refusal is not None:
+            return refusal
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         raw: bytes = envelope.original_content or envelope.content
+        for recipient in envelope.rcpt_tos if self._answer is not None else ():
+            refusal = self._answer("DATA", recipient)
+            if refusal is not None:
+                return refusal
         if self._deliver is not None:
             for recipient in envelope.rcpt_tos:
                 try:
@@ -153,12 +172,15 @@ def running_smtp(
     certificate: Certificate | None = None,
     user: str | None = SMTP_USER,
     password: str | None = SMTP_PASSWORD,
+    smtputf8: bool = False,
+    answer: Answer | None = None,
 ) -> Iterator[SmtpServer]:
     """aiosmtpd on a free loopback port. With a certificate, STARTTLS is required before AUTH
-    and before mail; with a user, AUTH is required."""
+    and before mail; with a user, AUTH is required. `smtputf8` offers SMTPUTF8; `answer` lets
+    a test refuse a recipient or a message with the reply it chooses."""
     port = free_port()
     server = SmtpServer("127.0.0.1", port, user, password, certificate)
-    kwargs: dict[str, Any] = {}
+    kwargs: dict[str, Any] = {"enable_SMTPUTF8": smtputf8}
     if certificate is not None:
         kwargs.update(tls_context=certificate.server_context(), require_starttls=True)
     if user is not None and password is not None:
@@ -167,7 +189,8 @@ def running_smtp(
             auth_required=True,
             auth_require_tls=certificate is not None,
         )
-    controller = Controller(_Handler(server, deliver), hostname="127.0.0.1", port=port, **kwargs)
+    handler = _Handler(server, deliver, answer)
+    controller = Controller(handler, hostname="127.0.0.1", port=port, **kwargs)
     controller.start()
     try:
         yield server

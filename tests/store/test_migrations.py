@@ -342,10 +342,8 @@ def test_a_new_step_reaches_current_stores_once(
 ) -> None:
     """What a later schema change looks like: one appended step, run on the next open only."""
     old_location.open().close()  # now at today's version
-    column = "ALTER TABLE outbox ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0"
-    added = Step(
-        SCHEMA_VERSION + 1, "count delivery attempts", sqlite=(column,), postgres=(column,)
-    )
+    column = "ALTER TABLE outbox ADD COLUMN priority INTEGER NOT NULL DEFAULT 0"
+    added = Step(SCHEMA_VERSION + 1, "rank queued emails", sqlite=(column,), postgres=(column,))
     monkeypatch.setattr(migrations, "STEPS", (*STEPS, added))
     monkeypatch.setattr(migrations, "SCHEMA_VERSION", SCHEMA_VERSION + 1)
     for _ in range(2):
@@ -359,7 +357,7 @@ def test_a_new_step_reaches_current_stores_once(
     outbox = (
         schema["tables"]["outbox"]["columns"] if "tables" in schema else schema["columns"]["outbox"]
     )
-    assert "attempts" in outbox
+    assert "priority" in outbox
     store = old_location.open()
     try:
         assert_every_row_survived(store, fixture_rows())

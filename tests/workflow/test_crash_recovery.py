@@ -72,10 +72,10 @@ def _child(root: str) -> None:
         if os.environ.get(HOOK_ENV) == "between_send_and_mark":
             mark = outbox_module._mark_sent
 
-            def die_before_marking(store, email, newly_sent, *rest):  # type: ignore[no-untyped-def]
-                if newly_sent:  # the email is in the sent store; the outbox still says pending
+            def die_before_marking(*args, found_in_sent_store, **kwargs):  # type: ignore[no-untyped-def]
+                if not found_in_sent_store:  # it is in the sent store; the outbox says pending
                     os.kill(os.getpid(), signal.SIGKILL)
-                mark(store, email, newly_sent, *rest)
+                mark(*args, found_in_sent_store=found_in_sent_store, **kwargs)
 
             outbox_module._mark_sent = die_before_marking  # type: ignore[assignment]
         store = SQLiteStore(Path(root) / "negotiation.db")

@@ -12,10 +12,10 @@ from negotiation_pipeline.domain.negotiation import EngineConfig
 from negotiation_pipeline.domain.types import EventType, NegotiationEvent, NegotiationState
 from negotiation_pipeline.engine_config import load_templates
 from negotiation_pipeline.integrations.mail import MaildirMailbox
-from negotiation_pipeline.integrations.mail.threading import make_message_id
 from negotiation_pipeline.store import Controller, OutboxStatus, SQLiteStore
 from negotiation_pipeline.workflow.events import Escalated, FinalState, MarkedStale
 from negotiation_pipeline.workflow.followups import FollowUpResult, run_followups
+from negotiation_pipeline.workflow.persistence import keyed_message_id
 from tests.workflow.opened_threads import negotiation, open_threads, rewrite
 from tests.workflow.support import (
     AGENT,
@@ -55,7 +55,8 @@ def test_one_follow_up_threads_under_our_last_email_and_is_sent_once(
     assert result.followed_up == (jane,) and result.marked_stale == () and result.events == ()
     assert result.delivery.sent == 1 and result.delivery.failed == ()
     follow_up = store.outbox.for_thread(jane)[-1]
-    assert follow_up.message_id == make_message_id(jane, 1, AGENT.domain)
+    secret = store.installation.message_id_secret()
+    assert follow_up.message_id == keyed_message_id(secret, jane, 1, AGENT.domain)
     assert follow_up.in_reply_to == opening.message_id
     assert follow_up.references == opening.message_id
     assert follow_up.subject == f"Re: {opening.subject}"

@@ -28,7 +28,7 @@ def _queue(store: SQLiteStore, n: int, to_addr: str = "jane@gmail.com") -> Outbo
     return email
 
 
-def test_one_failing_email_is_audited_and_the_rest_go_out(
+def test_one_unsendable_email_fails_for_good_and_the_rest_go_out(
     store: SQLiteStore, mailbox: MaildirMailbox, tmp_path: Path
 ) -> None:
     _queue(store, 1)
@@ -44,9 +44,17 @@ def test_one_failing_email_is_audited_and_the_rest_go_out(
         "<neg.t.1@agency.test>",
         "<neg.t.3@agency.test>",
     }
-    assert [e.message_id for e in store.outbox.pending()] == [broken.message_id]
+    # An address that can never be sent is given up, not retried on every later run.
+    assert store.outbox.pending() == []
+    stored = store.outbox.get(broken.message_id)
+    assert stored is not None and stored.status is OutboxStatus.FAILED
+    assert stored.last_error is not None and "line break" in stored.last_error
     (error,) = store.audit.query(event_type=EventType.ERROR)
     assert error.metadata is not None and error.metadata["message_id"] == broken.message_id
+    assert error.metadata["reason"] == "delivery_failed"
+    (event,) = result.events
+    assert event.message_id == broken.message_id and not event.escalated
+    assert deliver_pending(store, mailbox).events == ()  # Slack hears once
 
 
 def test_crash_after_send_before_mark_does_not_resend(

@@ -20,6 +20,7 @@ from negotiation_pipeline.defs.resources import (
 )
 from negotiation_pipeline.domain.audit import AuditEntry
 from negotiation_pipeline.domain.campaign import Campaign
+from negotiation_pipeline.domain.previews import PREVIEW_ROWS, cell
 from negotiation_pipeline.domain.redaction import redact_text, redact_url
 from negotiation_pipeline.domain.roster import InfluencerProfile, RosterSkip, select_influencers
 from negotiation_pipeline.domain.types import EventType
@@ -242,9 +243,9 @@ def _skip_entry(campaign_id: str, skip: RosterSkip) -> AuditEntry:
 def _skips_markdown(skips: Sequence[RosterSkip]) -> str:
     if not skips:
         return "none"
-    rows = "\n".join(f"| {_md_cell(skip.identifier)} | {_md_cell(skip.reason)} |" for skip in skips)
-    return f"| influencer | reason |\n|---|---|\n{rows}"
-
-
-def _md_cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    shown = skips[:PREVIEW_ROWS]
+    rows = "\n".join(f"| {cell(skip.identifier)} | {cell(skip.reason)} |" for skip in shown)
+    more = len(skips) - len(shown)
+    return f"| influencer | reason |\n|---|---|\n{rows}" + (
+        f"\n\n… and {more} more" if more > 0 else ""
+    )

@@ -23,6 +23,7 @@ from negotiation_pipeline.domain.cpm import (
     CampaignCPMTracker,
     build_flexibility_rows,
 )
+from negotiation_pipeline.domain.previews import cell
 from negotiation_pipeline.domain.roster import InfluencerProfile
 from negotiation_pipeline.store.base import Agreement
 
@@ -131,7 +132,8 @@ def flexibility_metadata(table: pd.DataFrame, tracker: CampaignCPMTracker) -> di
 def _markdown_preview(table: pd.DataFrame) -> str:
     if table.empty:
         return "no influencers selected"
-    head = table.head(PREVIEW_ROWS).astype(str).replace({"None": ""})
+    # Names and emails come from the roster: each cell one bounded line.
+    head = table.head(PREVIEW_ROWS).astype(str).replace({"None": ""}).map(cell)
     # disable_numparse: tabulate would print Decimal("1500.00") as 1500 through float.
     text = head.to_markdown(index=False, disable_numparse=True)
     more = len(table) - len(head)

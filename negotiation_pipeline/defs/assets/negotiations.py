@@ -26,6 +26,7 @@ from negotiation_pipeline.defs.resources import (
     NegotiationStoreResource,
     SlackResource,
 )
+from negotiation_pipeline.domain.previews import cell, preview
 from negotiation_pipeline.domain.report import (
     SNAPSHOT_COLUMNS,
     CampaignReport,
@@ -83,19 +84,22 @@ def negotiations(
         except CampaignNotReadyError as exc:
             raise dg.Failure(str(exc), allow_retries=False) from exc
         with mailbox.open() as box:
-            delivery = deliver_pending(db, box)
-        notified = notify_events(context.log, opening.events, db, slack, clickup)
+            delivery = deliver_pending(db, box, retry=load_engine_config().policy.delivery)
+        events = [*opening.events, *delivery.events]
+        notified = notify_events(context.log, events, db, slack, clickup)
         snapshot = snapshot_rows(db, campaign_id)
     raise_on_delivery_failures(delivery)
     for email, why in opening.skipped:
-        context.log.warning(f"campaign {campaign_id}: influencer {email} skipped: {why}")
+        context.log.warning(
+            f"campaign {campaign_id}: influencer {preview(email)} skipped: {preview(why)}"
+        )
     return dg.MaterializeResult(
         metadata={
             "opened": len(opening.opened),
             "already_open": opening.already_open,
             "escalated_at_opening": opening.escalated,
             "skipped_influencers": len(opening.skipped),
-            "emails_sent": delivery.sent,
+            **delivery_metadata(delivery),
             "emails_found_already_sent": delivery.already_sent,
             **notify_metadata(notified),
             "dagster/row_count": len(snapshot),
@@ -105,15 +109,32 @@ def negotiations(
 
 
 def raise_on_delivery_failures(delivery: DeliveryResult) -> None:
-    """Emails that could not be sent stay pending (the next run retries them); the step fails
-    so the run-failure alert tells someone mail is not going out."""
-    if delivery.failed:
-        listed = "; ".join(f"{message_id}: {error}" for message_id, error in delivery.failed[:5])
-        raise dg.Failure(
-            description=f"{len(delivery.failed)} email(s) could not be sent and stay queued: "
-            + listed,
-            metadata={"emails_failed": len(delivery.failed), "emails_sent": delivery.sent},
-        )
+    """A mail server that could not be used fails the step, so the run-failure alert tells
+    someone mail is not going out; its emails stay queued and later runs retry them. Emails
+    refused one by one never fail the step: each is retried with backoff or given up with an
+    escalation of its own, and the others go out."""
+    if delivery.transport_error is None:
+        return
+    waiting = len(delivery.retrying) + delivery.deferred
+    queued = (
+        "1 email stays queued and is" if waiting == 1 else f"{waiting} emails stay queued and are"
+    )
+    raise dg.Failure(
+        description=f"the mail server could not be used: {delivery.transport_error}; "
+        f"{queued} retried by the next run",
+        metadata=delivery_metadata(delivery),
+    )
+
+
+def delivery_metadata(delivery: DeliveryResult) -> dict[str, int]:
+    return {
+        "emails_sent": delivery.sent,
+        "emails_failed": len(delivery.failed),
+        "emails_retrying": len(delivery.retrying),
+        "emails_deferred": delivery.deferred,
+        "emails_held": len(delivery.held),
+        "sent_copies_unfiled": delivery.copies_unfiled,
+    }
 
 
 @dg.asset(
@@ -209,7 +230,7 @@ def report_metadata(report: CampaignReport) -> dict[str, Any]:
         f"| {name} | {_md_cell(value) or 'n/a'} |" for name, value in text.items()
     )
     return {
-        **text,
+        **{name: preview(value) for name, value in text.items()},
         "agreed_count": report.agreed,  # numeric, so the UI can plot it over time
         "negotiation_count": report.negotiations,
         "by_state": ", ".join(f"{s}: {n}" for s, n in report.by_state.items()) or "none",
@@ -243,7 +264,7 @@ def touched_campaign_materializations(
 
 
 def _md_cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    return cell(text)  # outside text (names, clients): one line, bounded
 
 
 __all__ = [

@@ -5,6 +5,7 @@ for real mail, `MaildirMailbox(root, identity)` for the sandbox. Both satisfy `b
 """
 
 from negotiation_pipeline.integrations.mail.base import (
+    DeliveryError,
     FetchResult,
     HeaderInjectionError,
     IncomingMessage,
@@ -17,11 +18,13 @@ from negotiation_pipeline.integrations.mail.base import (
     UidValidityChangedError,
     UnreadableMessage,
     render_email,
+    wire_address,
 )
 from negotiation_pipeline.integrations.mail.imap import ImapConfig, ImapReader, ImapSmtpMailbox
 from negotiation_pipeline.integrations.mail.maildir import MaildirMailbox
 from negotiation_pipeline.integrations.mail.mime import (
     MalformedMessageError,
+    MessageLimits,
     ParsedMessage,
     parse_message,
 )
@@ -41,6 +44,7 @@ from negotiation_pipeline.integrations.mail.threading import (
 )
 
 __all__ = [
+    "DeliveryError",
     "FetchResult",
     "HeaderInjectionError",
     "ImapConfig",
@@ -53,6 +57,7 @@ __all__ = [
     "Mailbox",
     "MaildirMailbox",
     "MalformedMessageError",
+    "MessageLimits",
     "NewIds",
     "OutgoingEmail",
     "ParsedMessage",
@@ -73,4 +78,5 @@ __all__ = [
     "references_for",
     "render_email",
     "reply_subject",
+    "wire_address",
 ]

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import email.utils
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import SMTP as SMTP_POLICY
+from email.policy import SMTPUTF8 as SMTPUTF8_POLICY
 from typing import Protocol
 
 from negotiation_pipeline.integrations.mail.mime import ParsedMessage
@@ -29,6 +31,30 @@ class MailError(RuntimeError):
 
 class HeaderInjectionError(ValueError):
     """A structural header value (address, Message-ID) contains CR/LF or is malformed."""
+
+
+class DeliveryError(MailError):
+    """Sending one email failed, classified for the outbox.
+
+    `permanent`: this email can never go out as it is (a 5xx answer, an address no server can
+    take): retrying only repeats the failure. Otherwise a later attempt may work (4xx, a lost
+    connection). `transport`: the server itself was unusable (connect, TLS, login, 421), so
+    every other email would fail the same way right now. `maybe_delivered`: the connection was
+    lost after the whole message went out and before the server answered.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        permanent: bool,
+        transport: bool = False,
+        maybe_delivered: bool = False,
+    ) -> None:
+        super().__init__(message)
+        self.permanent = permanent
+        self.transport = transport and not permanent
+        self.maybe_delivered = maybe_delivered
 
 
 @dataclass(frozen=True, order=True)
@@ -147,17 +173,42 @@ class SenderIdentity:
         return self.address.rsplit("@", 1)[1].lower()
 
 
-def _display(name: str, address: str) -> str:
+def wire_address(address: str) -> tuple[str, bool]:
+    """(the address as it goes on the wire, whether it needs SMTPUTF8).
+
+    A non-ASCII domain is written in its ASCII (IDNA) form, which every server takes; a
+    non-ASCII local part can only travel with SMTPUTF8. An address whose domain is not a
+    domain name is a permanent DeliveryError.
+    """
+    local, _, domain = address.rpartition("@")
+    if not domain.isascii():
+        try:
+            domain = domain.encode("idna").decode("ascii")
+        except UnicodeError as exc:
+            raise DeliveryError(
+                f"the address {address!r} has no valid domain name ({exc})", permanent=True
+            ) from exc
+    return f"{local}@{domain}", not local.isascii()
+
+
+def _display(name: str, address: str) -> str | Address:
+    if not address.isascii():  # SMTPUTF8: formataddr() takes ASCII addresses only
+        local, _, domain = address.rpartition("@")
+        return Address(display_name=name, username=local, domain=domain)
     return email.utils.formataddr((name, address)) if name else address
 
 
 def render_email(
     email_: OutgoingEmail, sender: SenderIdentity, date: datetime | None = None
 ) -> bytes:
-    """The wire bytes (CRLF) of an outgoing email, with our Message-ID and threading headers."""
-    message = EmailMessage()
-    message["From"] = _display(sender.name, sender.address)
-    message["To"] = _display(email_.to_name, email_.to_addr)
+    """The wire bytes (CRLF) of an outgoing email, with our Message-ID and threading headers.
+    An address with a non-ASCII local part makes it an SMTPUTF8 message (UTF-8 headers)."""
+    from_addr, from_utf8 = wire_address(sender.address)
+    to_addr, to_utf8 = wire_address(email_.to_addr)
+    utf8 = from_utf8 or to_utf8
+    message = EmailMessage(policy=SMTPUTF8_POLICY if utf8 else SMTP_POLICY)
+    message["From"] = _display(sender.name, sender.address if utf8 else from_addr)
+    message["To"] = _display(email_.to_name, email_.to_addr if utf8 else to_addr)
     message["Subject"] = email_.subject
     message["Date"] = (
         email.utils.format_datetime(date)
@@ -170,7 +221,7 @@ def render_email(
     if email_.references:
         message["References"] = " ".join(email_.references)
     message.set_content(email_.body)
-    return message.as_bytes(policy=SMTP_POLICY)
+    return message.as_bytes(policy=SMTPUTF8_POLICY if utf8 else SMTP_POLICY)
 
 
 class Mailbox(Protocol):
@@ -206,6 +257,24 @@ class Mailbox(Protocol):
         """True when a message with this Message-ID is among our sent mail, whoever on our side
         sent it (the IMAP Sent folder, the sandbox's sent Maildir). How a message that claims
         to come from our own address proves it really did."""
+
+    # Delivery in two steps, for the outbox (workflow/outbox.py): the mail server's acceptance
+    # is recorded before the Sent-folder copy is filed, so failing to file it never resends.
+    files_sent_copy_separately: bool  # False: deliver() already keeps the copy
+
+    def deliver(
+        self, email_: OutgoingEmail, date: datetime, on_accepted: Callable[[], None]
+    ) -> None:
+        """Hand the email to the mail server now (no duplicate check) and call `on_accepted()`
+        the moment the server took it. Raises DeliveryError (or HeaderInjectionError)."""
+        ...
+
+    def file_sent_copy(
+        self, email_: OutgoingEmail, date: datetime, *, may_exist: bool = True
+    ) -> None:
+        """Keep the copy of an email delivered at `date` where already_sent() looks, unless it
+        is there already (so a retried filing never files it twice). `may_exist=False`: no
+        earlier attempt can have filed it (it was delivered a moment ago), skip the lookup."""
         ...
 
     def append_to_inbox(self, raw: bytes) -> int | None:

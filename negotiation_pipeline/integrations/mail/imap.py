@@ -19,7 +19,7 @@ from __future__ import annotations
 import imaplib
 import re
 import ssl
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -35,15 +35,23 @@ from negotiation_pipeline.integrations.mail.base import (
     OutgoingEmail,
     UidValidityChangedError,
     UnreadableMessage,
+    render_email,
 )
-from negotiation_pipeline.integrations.mail.mime import MalformedMessageError, parse_message
+from negotiation_pipeline.integrations.mail.mime import (
+    DEFAULT_LIMITS,
+    MalformedMessageError,
+    MessageLimits,
+    parse_message,
+)
 from negotiation_pipeline.integrations.mail.smtp import SmtpSender
 
 ImapSecurity = Literal["ssl", "starttls", "plain"]
 
 _FETCH_CHUNK = 200  # uids per UID FETCH command (keeps command lines short)
 _UID_RE = re.compile(rb"UID (\d+)")
+_SIZE_RE = re.compile(rb"RFC822\.SIZE (\d+)")
 _APPENDUID_RE = re.compile(rb"APPENDUID (\d+) (\d+)")
+_ANSWER_CHARS = 300
 
 
 @dataclass(frozen=True)
@@ -57,6 +65,7 @@ class ImapConfig:
     sent_folder: str = "Sent"  # where copies of our mail go (created if absent)
     timeout_seconds: float = 30.0
     ssl_context: ssl.SSLContext | None = field(default=None, repr=False, compare=False)
+    limits: MessageLimits = DEFAULT_LIMITS  # how much of each message is fetched and read
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> ImapConfig:
@@ -92,7 +101,7 @@ def _quote(mailbox: str) -> str:
 
 def _check(typ: str, data: object, what: str) -> None:
     if typ != "OK":
-        raise MailError(f"IMAP {what} failed: {typ} {_text(data)}")
+        raise MailError(f"{what} failed: {typ} {_bounded(_text(data))}")
 
 
 def _text(data: object) -> str:
@@ -103,12 +112,47 @@ def _text(data: object) -> str:
     return str(data)
 
 
+def _bounded(text: str) -> str:
+    """A server's words as one short line (they end up in logs, Slack and run failures)."""
+    line = " ".join(text.split())
+    return line if len(line) <= _ANSWER_CHARS else line[:_ANSWER_CHARS] + "…"
+
+
+def _cause(exc: BaseException) -> str:
+    text = _bounded(str(exc))
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
 class ImapReader:
     """The IMAP half: listing, fetching, the Sent folder, appending."""
 
     def __init__(self, config: ImapConfig) -> None:
         self.config = config
         self._held: imaplib.IMAP4 | None = None
+
+    @property
+    def where(self) -> str:
+        return f"IMAP {self.config.host}:{self.config.port}"
+
+    @contextmanager
+    def _operation(self, what: str) -> Iterator[None]:
+        """Every failure inside as a MailError naming the server, the step and the cause (never
+        a bare imaplib.abort or socket error)."""
+        try:
+            yield
+        except UidValidityChangedError:
+            raise
+        except MailError as exc:
+            if str(exc).startswith(self.where):
+                raise
+            raise MailError(f"{self.where}: {exc}") from exc
+        except imaplib.IMAP4.abort as exc:
+            raise MailError(f"{self.where}: connection lost while {what} ({_cause(exc)})") from exc
+        except imaplib.IMAP4.error as exc:
+            raise MailError(f"{self.where}: the server refused {what} ({_cause(exc)})") from exc
+        except OSError as exc:  # timeouts, resets, TLS failures
+            message = f"{self.where}: connection failed while {what} ({_cause(exc)})"
+            raise MailError(message) from exc
 
     @contextmanager
     def connected(self) -> Iterator[ImapReader]:
@@ -117,12 +161,14 @@ class ImapReader:
         if self._held is not None:
             yield self
             return
-        with self._new_session() as client:
-            self._held = client
-            try:
-                yield self
-            finally:
-                self._held = None
+        with self._operation("logging in"):
+            client = self._connect()
+        self._held = client
+        try:
+            yield self
+        finally:
+            self._held = None
+            self._logout(client)
 
     @contextmanager
     def session(self) -> Iterator[imaplib.IMAP4]:
@@ -139,9 +185,13 @@ class ImapReader:
         try:
             yield client
         finally:
-            # The connection is being discarded anyway; a failed LOGOUT changes nothing.
-            with suppress(imaplib.IMAP4.error, OSError):
-                client.logout()
+            self._logout(client)
+
+    @staticmethod
+    def _logout(client: imaplib.IMAP4) -> None:
+        # The connection is being discarded anyway; a failed LOGOUT changes nothing.
+        with suppress(imaplib.IMAP4.error, OSError):
+            client.logout()
 
     def _connect(self) -> imaplib.IMAP4:
         config = self.config
@@ -158,12 +208,18 @@ class ImapReader:
                 if config.security == "starttls":
                     client.starttls(ssl_context=context)
         except (imaplib.IMAP4.error, OSError) as exc:
-            raise MailError(f"{where}: cannot connect: {type(exc).__name__}: {exc}") from exc
+            raise MailError(f"{where}: cannot connect ({_cause(exc)})") from exc
         try:
             client.login(config.user, config.password)
+        except imaplib.IMAP4.abort as exc:
+            client.shutdown()
+            raise MailError(f"{where}: connection lost while logging in ({_cause(exc)})") from exc
         except imaplib.IMAP4.error as exc:
             client.shutdown()
             raise MailError(f"{where}: login refused for user {config.user!r}") from exc
+        except OSError as exc:
+            client.shutdown()
+            raise MailError(f"{where}: connection failed while logging in ({_cause(exc)})") from exc
         return client
 
     # --- reading ---------------------------------------------------------------------------
@@ -174,7 +230,7 @@ class ImapReader:
         _check(typ, data, f"SELECT {mailbox}")
         _, values = client.response("UIDVALIDITY")
         if not values or values[0] is None:
-            raise MailError(f"IMAP server sent no UIDVALIDITY for {mailbox}")
+            raise MailError(f"the server sent no UIDVALIDITY for {mailbox}")
         return int(values[0])
 
     def _search_after(self, client: imaplib.IMAP4, last_uid: int) -> list[int]:
@@ -185,7 +241,8 @@ class ImapReader:
         return sorted(uid for uid in found if uid > last_uid)
 
     def list_new_ids(self, cursor: MailCursor | None, limit: int = 500) -> NewIds:
-        with self.session() as client:
+        what = f"listing new mail in {self.config.mailbox}"
+        with self._operation(what), self.session() as client:
             return self._list_new_ids(client, cursor, limit)
 
     def _list_new_ids(self, client: imaplib.IMAP4, cursor: MailCursor | None, limit: int) -> NewIds:
@@ -196,7 +253,7 @@ class ImapReader:
         return NewIds(uidvalidity=uidvalidity, uids=tuple(uids), rescanned=rescanned)
 
     def fetch(self, uids: Sequence[int], uidvalidity: int | None = None) -> FetchResult:
-        with self.session() as client:
+        with self._operation(f"fetching from {self.config.mailbox}"), self.session() as client:
             current = self._select(client, self.config.mailbox)
             if uidvalidity is not None and uidvalidity != current:
                 raise UidValidityChangedError(
@@ -206,7 +263,7 @@ class ImapReader:
             return self._fetch(client, current, uids, None, rescanned=False)
 
     def fetch_new(self, cursor: MailCursor | None, limit: int = 100) -> FetchResult:
-        with self.session() as client:
+        with self._operation(f"fetching from {self.config.mailbox}"), self.session() as client:
             listing = self._list_new_ids(client, cursor, limit)
             previous = None if listing.rescanned else cursor
             return self._fetch(
@@ -223,20 +280,26 @@ class ImapReader:
         rescanned: bool,
     ) -> FetchResult:
         wanted = sorted(set(uids))
-        raw_by_uid: dict[int, bytes] = {}
+        limits = self.config.limits
+        # Only the start of each message crosses the network: a stranger decides its size.
+        items = f"(UID RFC822.SIZE BODY.PEEK[]<0.{limits.max_raw_bytes}>)"
+        raw_by_uid: dict[int, tuple[bytes, int | None]] = {}
         for start in range(0, len(wanted), _FETCH_CHUNK):
             chunk = wanted[start : start + _FETCH_CHUNK]
-            typ, data = client.uid("FETCH", ",".join(map(str, chunk)), "(UID BODY.PEEK[])")
+            typ, data = client.uid("FETCH", ",".join(map(str, chunk)), items)
             _check(typ, data, "UID FETCH")
             raw_by_uid.update(_fetched_bodies(data))
         messages: list[IncomingMessage] = []
         unreadable: list[UnreadableMessage] = []
         for uid in wanted:
-            raw = raw_by_uid.get(uid)
-            if raw is None:
+            found = raw_by_uid.get(uid)
+            if found is None:
                 continue  # expunged between SEARCH and FETCH: nothing to read
+            raw, size = found
+            complete = size is None or size <= len(raw)
             try:
-                messages.append(IncomingMessage(uid=uid, parsed=parse_message(raw), raw=raw))
+                parsed = parse_message(raw, limits, complete=complete)
+                messages.append(IncomingMessage(uid=uid, parsed=parsed, raw=raw))
             except MalformedMessageError as exc:
                 unreadable.append(UnreadableMessage(uid=uid, raw=raw, error=str(exc)))
         base = previous.last_uid if previous is not None else 0
@@ -248,16 +311,17 @@ class ImapReader:
     def already_sent(self, message_id: str) -> bool:
         if not MESSAGE_ID_RE.match(message_id):
             raise ValueError(f"not a Message-ID: {message_id!r}")
-        with self.session() as client:
-            self._ensure_folder(client, self.config.sent_folder)
-            self._select(client, self.config.sent_folder)
+        folder = self.config.sent_folder
+        with self._operation(f"searching {folder}"), self.session() as client:
+            self._ensure_folder(client, folder)
+            self._select(client, folder)
             typ, data = client.uid("SEARCH", "HEADER", "Message-ID", f'"{message_id}"')
             _check(typ, data, "UID SEARCH HEADER Message-ID")
             return any(_text(item).split() for item in data if item)
 
     def append(self, folder: str, raw: bytes, flags: str = "") -> int | None:
         """APPEND raw bytes to a folder (created if absent); the new uid when reported."""
-        with self.session() as client:
+        with self._operation(f"filing a message in {folder}"), self.session() as client:
             self._ensure_folder(client, folder)
             typ, data = client.append(_quote(folder), flags or None, None, raw)
             _check(typ, data, f"APPEND {folder}")
@@ -275,34 +339,48 @@ class ImapReader:
             _check(typ, data, f"CREATE {folder}")
 
 
-def _fetched_bodies(data: list[object]) -> dict[int, bytes]:
-    """{uid: body} from imaplib's FETCH data, whether UID comes before or after the literal."""
-    bodies: dict[int, bytes] = {}
-    pending: bytes | None = None
+def _fetched_bodies(data: list[object]) -> dict[int, tuple[bytes, int | None]]:
+    """{uid: (body, RFC822.SIZE)} from imaplib's FETCH data, whether UID and the size come before
+    or after the literal."""
+    bodies: dict[int, tuple[bytes, int | None]] = {}
+    pending: tuple[bytes, bytes] | None = None  # (prefix, body) still without its UID
     for item in data:
         if isinstance(item, tuple) and len(item) == 2:
             prefix, body = item
             found = _UID_RE.search(prefix)
             if found:
-                bodies[int(found.group(1))] = body
+                bodies[int(found.group(1))] = (body, _size_in(prefix))
                 pending = None
             else:
-                pending = body
+                pending = (prefix, body)
         elif isinstance(item, bytes) and pending is not None:
             found = _UID_RE.search(item)
             if found:
-                bodies[int(found.group(1))] = pending
+                size = _size_in(pending[0])
+                bodies[int(found.group(1))] = (
+                    pending[1],
+                    size if size is not None else _size_in(item),
+                )
             pending = None
     return bodies
+
+
+def _size_in(text: bytes) -> int | None:
+    found = _SIZE_RE.search(text)
+    return int(found.group(1)) if found else None
 
 
 class ImapSmtpMailbox:
     """The real Mailbox: replies read over IMAP, mail sent over SMTP and filed in Sent.
 
-    Send order is SMTP first, then APPEND to Sent. A crash in between leaves a sent mail without
-    its Sent copy; the pipeline's outbox (marked in SQLite after send) covers that window, and
-    already_sent() covers a crash after the APPEND but before the outbox is marked.
+    The outbox delivers in two steps: `deliver` (SMTP; the caller records the acceptance the
+    moment the server answered 250) and `file_sent_copy` (APPEND to Sent, skipped when the copy
+    is already there), retried on its own. So a cut at APPEND, or a crash between SMTP and
+    APPEND, never sends an email twice: the outbox already says it was sent. already_sent()
+    still finds copies filed by a run that died before recording its send.
     """
+
+    files_sent_copy_separately = True
 
     def __init__(self, reader: ImapReader, sender: SmtpSender) -> None:
         self.reader = reader
@@ -334,6 +412,19 @@ class ImapSmtpMailbox:
         # The same Sent-folder search that guards resends: a copy a colleague's mail client
         # filed there counts as well as ours.
         return self.reader.already_sent(message_id)
+
+    def deliver(
+        self, email_: OutgoingEmail, date: datetime, on_accepted: Callable[[], None]
+    ) -> None:
+        self.sender.send(email_, date, on_accepted=on_accepted)
+
+    def file_sent_copy(
+        self, email_: OutgoingEmail, date: datetime, *, may_exist: bool = True
+    ) -> None:
+        raw = render_email(email_, self.sender.sender, date)  # the bytes deliver() sent
+        with self.reader.connected():
+            if not may_exist or not self.reader.already_sent(email_.message_id):
+                self.reader.append(self.reader.config.sent_folder, raw, r"(\Seen)")
 
     def append_to_inbox(self, raw: bytes) -> int | None:
         return self.reader.append(self.reader.config.mailbox, raw)

@@ -23,7 +23,7 @@ import re
 import secrets
 import socket
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from email.parser import BytesHeaderParser
@@ -41,13 +41,21 @@ from negotiation_pipeline.integrations.mail.base import (
     UnreadableMessage,
     render_email,
 )
-from negotiation_pipeline.integrations.mail.mime import MalformedMessageError, parse_message
+from negotiation_pipeline.integrations.mail.mime import (
+    DEFAULT_LIMITS,
+    MalformedMessageError,
+    MessageLimits,
+    parse_message,
+)
 
 
 class MaildirMailbox:
-    def __init__(self, root: Path | str, sender: SenderIdentity) -> None:
+    def __init__(
+        self, root: Path | str, sender: SenderIdentity, limits: MessageLimits = DEFAULT_LIMITS
+    ) -> None:
         self.root = Path(root)
         self.sender = sender
+        self.limits = limits
         self.inbox = mailbox.Maildir(self.root / "inbox", create=True)
         self.sent = mailbox.Maildir(self.root / "sent", create=True)
         self._state = self.root / "state"
@@ -141,16 +149,24 @@ class MaildirMailbox:
             if key is None:
                 continue
             try:
-                raw = self.inbox.get_bytes(key)
-            except KeyError:
+                raw, complete = self._read_start(key)
+            except (KeyError, FileNotFoundError):
                 continue  # removed from the Maildir since it was indexed
             try:
-                messages.append(IncomingMessage(uid, parse_message(raw), raw))
+                parsed = parse_message(raw, self.limits, complete=complete)
+                messages.append(IncomingMessage(uid, parsed, raw))
             except MalformedMessageError as exc:
                 unreadable.append(UnreadableMessage(uid, raw, str(exc)))
         base = previous.last_uid if previous is not None else 0
         cursor = MailCursor(self.uidvalidity, max((base, *wanted)))
         return FetchResult(tuple(messages), tuple(unreadable), cursor, rescanned)
+
+    def _read_start(self, key: str) -> tuple[bytes, bool]:
+        """The first max_raw_bytes of a message, and whether that is all of it."""
+        wanted = self.limits.max_raw_bytes
+        with self.inbox.get_file(key) as handle:
+            raw = handle.read(wanted + 1)
+        return raw[:wanted], len(raw) <= wanted
 
     def send(self, email_: OutgoingEmail, date: datetime | None = None) -> None:
         """File the email in sent/ (the sandbox's "sending").
@@ -197,6 +213,20 @@ class MaildirMailbox:
             if found is not None and str(found).strip() == wanted:
                 return True
         return False
+
+    # The sandbox's "sending" is filing in sent/: one step, the copy is kept by deliver().
+    files_sent_copy_separately = False
+
+    def deliver(
+        self, email_: OutgoingEmail, date: datetime, on_accepted: Callable[[], None]
+    ) -> None:
+        self.send(email_, date)
+        on_accepted()
+
+    def file_sent_copy(
+        self, email_: OutgoingEmail, date: datetime, *, may_exist: bool = True
+    ) -> None:
+        """Nothing to do: deliver() wrote the copy into sent/."""
 
     def _sent_file_exists(self, key: str) -> bool:
         if key == "":

@@ -4,12 +4,18 @@
 one broken message must not stop a sensor tick. The modern `email.policy.default` parser is tried
 first (it decodes RFC 2047 headers and gives structured addresses); any header it chokes on is read
 again through the lenient `compat32` parser.
+
+Work is bounded (`MessageLimits`), because a stranger decides how big a message is: only the
+first `max_raw_bytes` are parsed (the mailboxes fetch no more), at most `max_parts` MIME parts
+are walked, and the text kept is cut at `max_body_chars` with a visible marker, so a 25 MB
+reply costs what a 2 MB one does and is stored as 256 KB.
 """
 
 from __future__ import annotations
 
 import email
 import email.header
+import email.parser
 import email.policy
 import email.utils
 import re
@@ -48,6 +54,33 @@ class MalformedMessageError(ValueError):
 
 
 @dataclass(frozen=True)
+class MessageLimits:
+    """How much of one incoming message is read (see the module docstring)."""
+
+    max_body_chars: int = 256 * 1024  # text kept for reading and storage
+    max_parts: int = 100  # MIME parts walked looking for the text
+    max_raw_bytes: int = 2 * 1024 * 1024  # bytes of the message read at all
+
+    def __post_init__(self) -> None:
+        for name in ("max_body_chars", "max_parts", "max_raw_bytes"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+
+    def cut_marker(self, *, bytes_cut: bool = False) -> str:
+        limit = _size(self.max_raw_bytes) if bytes_cut else f"{_size(self.max_body_chars)} of text"
+        return f"\n\n[message cut: longer than {limit}; the rest was not read]"
+
+
+DEFAULT_LIMITS = MessageLimits()
+
+
+def _size(count: int) -> str:
+    if count >= 1024 * 1024 and count % (1024 * 1024) == 0:
+        return f"{count // (1024 * 1024)} MB"
+    return f"{count // 1024} KB" if count >= 1024 and count % 1024 == 0 else f"{count:,}"
+
+
+@dataclass(frozen=True)
 class ParsedMessage:
     message_id: str | None  # "<id@host>" with angle brackets, or None when absent
     in_reply_to: str | None  # first "<id>" of In-Reply-To
@@ -57,8 +90,9 @@ class ParsedMessage:
     to_addrs: tuple[str, ...]  # bare lower-case addresses
     subject: str
     date: datetime | None  # timezone-aware; None when missing or unparsable
-    text_body: str  # plain text (HTML-only mail converted), charset-decoded
+    text_body: str  # plain text (HTML-only mail converted), charset-decoded, bounded
     detection_headers: tuple[tuple[str, str], ...] = ()  # (lower-case name, value)
+    truncated: bool = False  # the body was cut (MessageLimits): text_body ends with a marker
 
     def header(self, name: str) -> str | None:
         """Value of one of DETECTION_HEADERS (case-insensitive), or None."""
@@ -69,22 +103,30 @@ class ParsedMessage:
         return None
 
 
-def parse_message(raw: bytes) -> ParsedMessage:
-    """Parse raw message bytes; raise MalformedMessageError if they are not a message."""
+def parse_message(
+    raw: bytes, limits: MessageLimits = DEFAULT_LIMITS, *, complete: bool | None = None
+) -> ParsedMessage:
+    """Parse raw message bytes; raise MalformedMessageError if they are not a message.
+
+    `complete=False` says `raw` is only the start of a longer message (a bounded fetch); by
+    default a message longer than `limits.max_raw_bytes` is cut here.
+    """
     if not isinstance(raw, bytes | bytearray):
         raise MalformedMessageError(f"expected message bytes, got {type(raw).__name__}")
     if not raw.strip():
         raise MalformedMessageError("message is empty")
+    cut = len(raw) > limits.max_raw_bytes or complete is False
     try:
-        return _parse(bytes(raw))
+        return _parse(bytes(raw[: limits.max_raw_bytes]), limits, cut)
     except MalformedMessageError:
         raise
     except Exception as exc:  # the stdlib parser has many odd failure modes; name it once
         raise MalformedMessageError(f"cannot parse message: {type(exc).__name__}: {exc}") from exc
 
 
-def _parse(raw: bytes) -> ParsedMessage:
-    modern = email.message_from_bytes(raw, policy=email.policy.default)
+def _parse(raw: bytes, limits: MessageLimits, raw_cut: bool) -> ParsedMessage:
+    # Only the headers are read through the modern policy; the body is walked once, lenient.
+    modern = email.parser.BytesParser(policy=email.policy.default).parsebytes(raw, headersonly=True)
     lenient = email.message_from_bytes(raw, policy=email.policy.compat32)
     present = {key.lower() for key in lenient}
     if not present.intersection(_HEADER_NAMES_THAT_MAKE_A_MESSAGE):
@@ -94,6 +136,7 @@ def _parse(raw: bytes) -> ParsedMessage:
         )
     headers = _Headers(modern, lenient)
     from_name, from_addr = _first_address(headers.get("from"))
+    body, body_cut = _bounded(_text_body(lenient, limits.max_parts), limits, raw_cut)
     return ParsedMessage(
         message_id=_first_msg_id(headers.get("message-id")),
         in_reply_to=_first_msg_id(headers.get("in-reply-to")),
@@ -103,13 +146,24 @@ def _parse(raw: bytes) -> ParsedMessage:
         to_addrs=_all_addresses(headers.get("to")),
         subject=_one_line(headers.get("subject") or ""),
         date=_parse_date(headers.get("date")),
-        text_body=_text_body(lenient),
+        text_body=body,
         detection_headers=tuple(
             (name, _one_line(value))
             for name in DETECTION_HEADERS
             if (value := headers.get(name)) is not None
         ),
+        truncated=body_cut,
     )
+
+
+def _bounded(text: str, limits: MessageLimits, raw_cut: bool) -> tuple[str, bool]:
+    """The text cut at the limit with the marker; a message whose bytes were cut gets the
+    marker too (its text may stop mid-sentence)."""
+    if len(text) > limits.max_body_chars:
+        return text[: limits.max_body_chars].rstrip() + limits.cut_marker(), True
+    if raw_cut:
+        return text.rstrip() + limits.cut_marker(bytes_cut=True), True
+    return text, False
 
 
 class _Headers:
@@ -178,10 +232,12 @@ def _parse_date(value: str | None) -> datetime | None:
 # --- body ------------------------------------------------------------------------------------
 
 
-def _text_body(message: Message) -> str:
+def _text_body(message: Message, max_parts: int) -> str:
     plain: str | None = None
     html: str | None = None
-    for part in message.walk():
+    for index, part in enumerate(message.walk()):
+        if index >= max_parts:
+            break
         if part.is_multipart() or _is_attachment(part):
             continue
         content_type = part.get_content_type()

@@ -154,7 +154,8 @@ def from_header_problem(raw: bytes, from_addr: str) -> str | None:
     if len(values) != 1:
         return f"the message has {len(values)} From headers"
     unfolded = " ".join(values[0].split())
-    plain = _PLAIN_FROM_RE.match(unfolded)
+    # Encoded words (=?charset?...?=) are decoded by the full parser, even inside an address.
+    plain = None if "=?" in unfolded else _PLAIN_FROM_RE.match(unfolded)
     if plain is not None:  # the common case, decided without the slow address parser
         found = (plain.group(1) or plain.group(2)).lower()
         return None if found == from_addr else f"the From header is ambiguous: {unfolded!r}"

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from negotiation_pipeline.integrations.mail.base import (
+    DeliveryError,
     MailError,
     OutgoingEmail,
     SenderIdentity,
@@ -171,8 +172,9 @@ def test_unknown_recipient_is_refused(
     smtp_to_dovecot: SmtpServer, accounts: tuple[str, str]
 ) -> None:
     sender = SmtpSender(smtp_to_dovecot.smtp_config(), AGENT)
-    with pytest.raises(MailError, match=r"server answered 550 cannot deliver to nobody-here"):
+    with pytest.raises(DeliveryError, match=r"refused: 550 cannot deliver to nobody-here") as err:
         sender.send(OutgoingEmail("<u@agency.test>", "nobody-here@creators.test", "", "Hi", "b"))
+    assert err.value.permanent and not err.value.transport
 
 
 def test_plain_smtp_without_auth_delivers(
