@@ -69,7 +69,7 @@ BENCHMARKS = (
         "store-reads",
         "bench_store_reads.py",
         ("--active", "3000", "--total", "100000"),
-        ("--active", "3000", "--total", "10000", "--repeat", "5", "--saves", "500"),
+        ("--active", "3000", "--total", "10000", "--repeat", "9", "--saves", "500"),
     ),
     Benchmark("e2e-latency", "bench_e2e_latency.py", (), ("--quick",)),
     Benchmark("large-reply", "bench_large_reply.py", ("--mb", "25"), ("--mb", "5")),

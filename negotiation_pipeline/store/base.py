@@ -72,23 +72,19 @@ class CampaignRecord:
 
 @dataclass(frozen=True)
 class NegotiationSummary:
-    """What the list queries return of a negotiation: its identity, state and controller.
+    """What the list queries return of a negotiation: which thread, where it stands, who has it.
 
-    Decoding the JSON columns (context, campaign, tracker, history) costs ~100x reading these,
-    and the lists only need to pick threads; `states.load(thread_id)` gives the whole record.
+    The lists pick threads; decoding a row's JSON columns (context, campaign, tracker, history)
+    costs ~100x reading these, and every column more costs a few percent of a 3,000-row list.
+    `states.load(thread_id)` gives the whole record.
     """
 
     thread_id: str
+    campaign_id: str
     state: NegotiationState
     pre_pause_state: NegotiationState | None
     controlled_by: Controller
-    campaign_id: str
-    influencer_name: str | None
-    influencer_email: str | None
-    agency_name: str | None
     round_count: int
-    created_at: datetime
-    updated_at: datetime
 
 
 @dataclass(frozen=True)

@@ -73,15 +73,13 @@ STEPS: tuple[Step, ...] = (
         sqlite=(
             "CREATE INDEX IF NOT EXISTS idx_neg_state_live ON negotiation_state "
             "(created_at, thread_id, state, pre_pause_state, controlled_by, campaign_id, "
-            "influencer_name, influencer_email, agency_name, round_count, updated_at) "
-            "WHERE state NOT IN ('agreed', 'rejected', 'stopped')",
+            "round_count) WHERE state NOT IN ('agreed', 'rejected', 'stopped')",
             "DROP INDEX IF EXISTS idx_neg_state_state",
         ),
         postgres=(
             "CREATE INDEX IF NOT EXISTS idx_neg_state_live ON negotiation_state "
             "(created_at, thread_id) INCLUDE (state, pre_pause_state, controlled_by, "
-            "campaign_id, influencer_name, influencer_email, agency_name, round_count, "
-            "updated_at) WHERE state NOT IN ('agreed', 'rejected', 'stopped')",
+            "campaign_id, round_count) WHERE state NOT IN ('agreed', 'rejected', 'stopped')",
             "DROP INDEX IF EXISTS idx_neg_state_state",
         ),
     ),

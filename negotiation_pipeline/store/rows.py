@@ -174,14 +174,6 @@ def state_save_params(
 
 
 _STATES = {state.value: state for state in NegotiationState}
-_from_iso = datetime.fromisoformat
-
-
-def _stamp(value: str | datetime) -> datetime:
-    """as_datetime with SQLite's text handed straight to fromisoformat (one call, not three)."""
-    return _from_iso(value) if type(value) is str else as_datetime(value)
-
-
 _CONTROLLERS = {controller.value: controller for controller in Controller}
 
 
@@ -195,26 +187,20 @@ def summary_from_row(row: Any) -> NegotiationSummary:
     the CHECKs and enums vetted the values on the way in.
     tests/store/test_states.py::test_summaries_equal_constructed_records guards it.
     """
-    (
-        thread_id, state, pre_pause, controlled_by, campaign_id, influencer_name,
-        influencer_email, agency_name, round_count, created_at, updated_at,
-    ) = row.values() if isinstance(row, dict) else row  # fmt: skip
+    thread_id, state, pre_pause, controlled_by, campaign_id, round_count = (
+        row.values() if isinstance(row, dict) else row
+    )
     summary = object.__new__(NegotiationSummary)
     object.__setattr__(
         summary,
         "__dict__",
         {
             "thread_id": thread_id,
+            "campaign_id": campaign_id,
             "state": _STATES[state],
             "pre_pause_state": None if pre_pause is None else _STATES[pre_pause],
             "controlled_by": _CONTROLLERS[controlled_by],
-            "campaign_id": campaign_id,
-            "influencer_name": influencer_name,
-            "influencer_email": influencer_email,
-            "agency_name": agency_name,
             "round_count": round_count,
-            "created_at": _stamp(created_at),
-            "updated_at": _stamp(updated_at),
         },
     )
     return summary

@@ -33,12 +33,7 @@ SUMMARY_COLUMNS = (
     "pre_pause_state",
     "controlled_by",
     "campaign_id",
-    "influencer_name",
-    "influencer_email",
-    "agency_name",
     "round_count",
-    "created_at",
-    "updated_at",
 )
 
 # The outbox: an email is `pending` until SMTP accepted it (`sent`, with `sent_copy_pending` set
@@ -110,8 +105,7 @@ SCHEMA_STATEMENTS: tuple[str, ...] = (
     # them reads this small index, whatever the number of finished negotiations.
     "CREATE INDEX IF NOT EXISTS idx_neg_state_live ON negotiation_state "
     "(created_at, thread_id, state, pre_pause_state, controlled_by, campaign_id, "
-    "influencer_name, influencer_email, agency_name, round_count, updated_at) "
-    f"WHERE {LIVE_NEGOTIATION}",
+    f"round_count) WHERE {LIVE_NEGOTIATION}",
     # influencer_key = casefold(trim(influencer_name)): case-insensitive match for any alphabet
     # (COLLATE NOCASE only folds ASCII), served by an index.
     """CREATE TABLE IF NOT EXISTS audit_log (
