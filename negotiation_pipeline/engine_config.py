@@ -1,12 +1,13 @@
 """Load the negotiation engine's editable rules into typed objects.
 
-Reads `config/negotiation_policy.yaml`, `config/escalation_triggers.yaml` and
-`config/templates/*.j2` (through config_files, so NEGOTIATION_CONFIG_DIR applies). Every error
+Reads `config/negotiation_policy.yaml`, `config/escalation_triggers.yaml`,
+`config/reply_vocabulary.yaml` and `config/templates/*.j2` (through config_files, so NEGOTIATION_CONFIG_DIR applies). Every error
 is a ConfigError that names the file, and nothing falls back to silent defaults.
 """
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 from typing import TypeVar
 
@@ -16,9 +17,11 @@ from negotiation_pipeline.config_files import ConfigError, config_dir, load_yaml
 from negotiation_pipeline.domain.emails import EmailTemplates, TemplateError
 from negotiation_pipeline.domain.negotiation import EngineConfig
 from negotiation_pipeline.domain.policy import EscalationTriggers, NegotiationPolicy
+from negotiation_pipeline.domain.reply_vocabulary import CompiledVocabulary, ReplyVocabulary
 
 POLICY_FILE = "negotiation_policy.yaml"
 TRIGGERS_FILE = "escalation_triggers.yaml"
+VOCABULARY_FILE = "reply_vocabulary.yaml"
 TEMPLATES_DIR = "templates"
 
 M = TypeVar("M", bound=BaseModel)
@@ -66,3 +69,14 @@ def load_engine_config(directory: Path | None = None) -> EngineConfig:
         triggers=load_triggers(directory),
         templates=load_templates(directory),
     )
+
+
+def load_reply_vocabulary(directory: Path | None = None) -> CompiledVocabulary:
+    """config/reply_vocabulary.yaml, validated and compiled (cached per file, like all config)."""
+    path = (directory or config_dir()) / VOCABULARY_FILE
+    return _compiled_vocabulary(path)
+
+
+@lru_cache(maxsize=8)
+def _compiled_vocabulary(path: Path) -> CompiledVocabulary:
+    return _load_model(ReplyVocabulary, VOCABULARY_FILE, path.parent).compile()
