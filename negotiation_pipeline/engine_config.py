@@ -1,19 +1,26 @@
 """Load the negotiation engine's editable rules into typed objects.
 
 Reads `config/negotiation_policy.yaml`, `config/escalation_triggers.yaml`,
-`config/reply_vocabulary.yaml` and `config/templates/*.j2` (through config_files, so NEGOTIATION_CONFIG_DIR applies). Every error
-is a ConfigError that names the file, and nothing falls back to silent defaults.
+`config/reply_vocabulary.yaml` and `config/templates/*.j2` (through config_files, so
+NEGOTIATION_CONFIG_DIR applies). Every error is a ConfigError that names the file, and nothing
+falls back to silent defaults.
 """
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 from typing import TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from negotiation_pipeline.config_files import ConfigError, config_dir, load_yaml
+from negotiation_pipeline.config_files import (
+    CONFIG_DIR_VARIABLE,
+    ConfigError,
+    config_dir,
+    load_yaml,
+)
 from negotiation_pipeline.domain.emails import EmailTemplates, TemplateError
 from negotiation_pipeline.domain.negotiation import EngineConfig
 from negotiation_pipeline.domain.policy import EscalationTriggers, NegotiationPolicy
@@ -72,9 +79,18 @@ def load_engine_config(directory: Path | None = None) -> EngineConfig:
 
 
 def load_reply_vocabulary(directory: Path | None = None) -> CompiledVocabulary:
-    """config/reply_vocabulary.yaml, validated and compiled (cached per file, like all config)."""
-    path = (directory or config_dir()) / VOCABULARY_FILE
-    return _compiled_vocabulary(path)
+    """config/reply_vocabulary.yaml, validated and compiled (cached per file, like all config).
+
+    Without a directory the reader calls this for every reply, so the answer for the current
+    NEGOTIATION_CONFIG_DIR is kept without building a path each time."""
+    if directory is None:
+        return _default_vocabulary(os.environ.get(CONFIG_DIR_VARIABLE))
+    return _compiled_vocabulary(directory / VOCABULARY_FILE)
+
+
+@lru_cache(maxsize=4)
+def _default_vocabulary(_config_dir_setting: str | None) -> CompiledVocabulary:
+    return _compiled_vocabulary(config_dir() / VOCABULARY_FILE)
 
 
 @lru_cache(maxsize=8)

@@ -14,8 +14,8 @@ Text given here is already case-folded (money_mentions.fold_case), so patterns a
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from decimal import Decimal
+from typing import NamedTuple
 
 DEFAULT_CURRENCY = "USD"
 
@@ -23,25 +23,27 @@ DEFAULT_CURRENCY = "USD"
 _GROUPED = r"\d{1,3}(?:[,.'’]\d{3})+(?:[.,]\d{1,2})?"
 _SPACED = r"\d{1,3}(?:[ \u00a0\u202f]\d{3})+(?:[.,]\d{1,2})?"
 _PLAIN = r"\d+(?:[.,]\d{1,2})?"
-_NUM = rf"(?P<num>{_GROUPED}|{_SPACED}|{_PLAIN})"
-_NUM_TIGHT = rf"(?P<num>{_GROUPED}|{_PLAIN})"
-_MULT = r"(?:\s?(?P<mult>k|mm|m|mil|mio|thousand|grand)(?![a-z]))?"
-_CODE = r"(?P<code>usd|eur|gbp|cad|aud|dollars?|bucks|euros?|pounds?|quid)"
-_SIGN = r"(?P<sym>(?<![a-z])(?:us|ca|c|au|a)\$|\$|€|£)"
 
-_SIGN_FIRST = re.compile(_SIGN + r"\s?" + _NUM + _MULT + r"(?:\s?" + _CODE + r"\b)?")
-_CODE_FIRST = re.compile(r"\b(?P<code>usd|eur|gbp|cad|aud)\s?[$€£]?\s?" + _NUM + _MULT)
-_CODE_AFTER = re.compile(
-    r"(?<![\w.,$€£'’])" + _NUM + _MULT + r"\s?(?:" + _CODE + r"\b|(?P<sym>€|£|\$))"
+# Amounts are found from their digits: at each number, the currency mark before it, its
+# multiplier and the mark after it decide what it is. Text without digits costs one scan.
+_DIGITS = re.compile(r"\d+")
+_GROUP_SPACES = re.compile(r"[ \u00a0\u202f'’]")
+_NUMBER_AT = re.compile(rf"{_GROUPED}|{_SPACED}|{_PLAIN}")
+_TIGHT_NUMBER_AT = re.compile(rf"{_GROUPED}|{_PLAIN}")
+_MARK_BEFORE = re.compile(
+    r"(?:(?P<sym>(?<![a-z])(?:us|ca|c|au|a)\$|\$|€|£)|\b(?P<code>usd|eur|gbp|cad|aud)\s?[$€£]?)"
+    r"\s?$"
 )
-# "1.5k" or "2 grand" without a currency: money unless the words around make it an audience.
-_MULTIPLIED = re.compile(r"(?<![\w.,$€£/:'’])" + _NUM_TIGHT + r"\s?(?P<mult>k|grand)(?![a-z])")
-# A bare number is money only right after a proposal cue (checked by the caller).
-_BARE = re.compile(
-    r"(?<![\w.,$€£/:'’#])(?P<num>\d{1,3}(?:,\d{3})+(?:\.\d{1,2})?|\d{2,6}(?:[.,]\d{1,2})?)"
-    r"(?![\d,.]?\d)"
+_MULT_AFTER = re.compile(r"\s?(?P<mult>k|mm|m|mil|mio|thousand|grand)(?![a-z])")
+_MARK_AFTER = re.compile(
+    r"\s?(?:(?P<code>usd|eur|gbp|cad|aud|dollars?|bucks|euros?|pounds?|quid)\b|(?P<sym>€|£|\$))"
 )
-
+_CODES = frozenset({"usd", "eur", "gbp", "cad", "aud"})
+_AFTER_STARTS = frozenset("kmtgudebpq€£$")  # first letters of multipliers and currency marks
+# Characters that glue an unmarked number to something else ("v2", "3/15", "10:30", "#12").
+_SPACE_IN_NUMBER = re.compile(r"[ \u00a0\u202f]")
+_GLUED_BEFORE = frozenset(".,/:'’#$€£_")
+_BARE_DIGITS = re.compile(r"\d{1,3}(?:,\d{3})+(?:\.\d{1,2})?|\d{2,6}(?:[.,]\d{1,2})?")
 _UNITS = {
     "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
     "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13,
@@ -81,8 +83,7 @@ _MAX_WHOLE_DIGITS = 12
 _GLUED_AFTER = re.compile(r"[.,]?\d|@|\w")
 
 
-@dataclass(frozen=True)
-class WrittenAmount:
+class WrittenAmount(NamedTuple):
     """One amount as written: where it is, its value, and what marked it as money."""
 
     start: int
@@ -100,7 +101,7 @@ def parse_number(text: str) -> Decimal | None:
     The last separator is the decimal point when one or two digits follow it; otherwise every
     separator groups thousands (amounts are never written with three decimals).
     """
-    digits = re.sub(r"[ \u00a0\u202f'’]", "", text)
+    digits = _GROUP_SPACES.sub("", text) if not text.isdigit() else text
     separators = [index for index, char in enumerate(digits) if char in ",."]
     if not separators:
         whole, cents = digits, ""
@@ -120,51 +121,86 @@ def parse_number(text: str) -> Decimal | None:
 def find_written_amounts(folded: str) -> list[WrittenAmount]:
     """Every amount-shaped span in `folded`, in reading order, without overlaps."""
     found: list[WrittenAmount] = []
-    taken = bytearray(len(folded))  # per-character mask keeps the overlap check linear
-    for pattern, bare in (
-        (_SIGN_FIRST, False),
-        (_CODE_FIRST, False),
-        (_CODE_AFTER, False),
-        (_MULTIPLIED, False),
-        (_BARE, True),
-    ):
-        for match in pattern.finditer(folded):
-            start, end = match.span()
-            if any(taken[start:end]) or _GLUED_AFTER.match(folded, end):
-                continue
-            written = _from_match(match, bare)
-            if written is not None:
-                found.append(written)
-                taken[start:end] = b"\x01" * (end - start)
+    taken_until = 0
+    for digits in _DIGITS.finditer(folded):
+        if digits.start() < taken_until:
+            continue
+        written = _amount_at(folded, digits.start())
+        if written is not None:
+            found.append(written)
+            taken_until = written.end
     if any(word in folded for word in _WORD_HINTS):
         for written in _word_amounts(folded):
-            if not any(taken[written.start : written.end]):
+            if not any(w.start < written.end and written.start < w.end for w in found):
                 found.append(written)
-    found.sort(key=lambda written: written.start)
+        found.sort(key=lambda written: written.start)
     return found
 
 
-def _from_match(match: re.Match[str], bare: bool) -> WrittenAmount | None:
-    groups = match.groupdict()
-    amount = parse_number(groups["num"])
+def _amount_at(text: str, start: int) -> WrittenAmount | None:
+    """The amount whose number starts at `start`, or None when it is no amount."""
+    close = text[max(0, start - 5) : start].rstrip()
+    before = (
+        _MARK_BEFORE.search(text, max(0, start - 7), start)
+        if close and (close[-1] in "$€£" or close[-3:] in _CODES)
+        else None
+    )
+    number = _NUMBER_AT.match(text, start)
+    if number is None:
+        return None
+    mult, after = _after(text, number.end())
+    if before is None and after is None and _SPACE_IN_NUMBER.search(number.group(0)):
+        number = _TIGHT_NUMBER_AT.match(text, start)  # "2 500" groups only beside a currency
+        if number is None:
+            return None
+        mult, after = _after(text, number.end())
+    marked = before is not None or after is not None
+    previous = text[start - 1] if start else " "
+    if not marked and (previous.isalnum() or previous in _GLUED_BEFORE):
+        return None
+    bare = not marked and mult is None
+    if bare and _BARE_DIGITS.fullmatch(number.group(0)) is None:
+        return None
+    end = after.end() if after else (mult.end() if mult else number.end())
+    if _GLUED_AFTER.match(text, end):
+        return None
+    return _written(start, end, number.group(0), before, mult, after, bare)
+
+
+def _after(text: str, end: int) -> tuple[re.Match[str] | None, re.Match[str] | None]:
+    if text[end : end + 2].lstrip()[:1] not in _AFTER_STARTS:
+        return None, None
+    mult = _MULT_AFTER.match(text, end)
+    return mult, _MARK_AFTER.match(text, mult.end() if mult else end)
+
+
+def _written(
+    start: int,
+    end: int,
+    number: str,
+    before: re.Match[str] | None,
+    mult: re.Match[str] | None,
+    after: re.Match[str] | None,
+    bare: bool,
+) -> WrittenAmount | None:
+    amount = parse_number(number)
     if amount is None:
         return None
-    mult = groups.get("mult")
-    if mult:
-        amount *= _MULTIPLIER[mult]
+    multiplier = mult.group("mult") if mult else None
+    if multiplier:
+        amount *= _MULTIPLIER[multiplier]
     if amount <= 0:
         return None
-    code, sym = groups.get("code"), groups.get("sym")
-    mark = code or sym
-    if mult in ("m", "mm", "mil", "mio") and not mark:
+    mark = next((m.group("code") or m.group("sym") for m in (before, after) if m), None)
+    if multiplier in ("m", "mm", "mil", "mio") and not mark:
         return None  # "2.1m" without a currency is a view count, never a fee
     return WrittenAmount(
-        start=match.start(),
-        end=match.end(),
+        start=before.start() if before is not None else start,
+        end=end,
         amount=normalize(amount),
         currency=_CURRENCY_BY_MARK.get(mark or "", DEFAULT_CURRENCY),
         marked=bool(mark),
-        multiplied=bool(mult),
+        multiplied=bool(multiplier),
         bare=bare,
     )
 

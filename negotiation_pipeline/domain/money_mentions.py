@@ -13,9 +13,9 @@ Amount forms are found by amount_forms.py; this module weighs the words around e
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
 from decimal import Decimal
 from enum import StrEnum
+from typing import NamedTuple
 
 from negotiation_pipeline.domain.amount_forms import (
     DEFAULT_CURRENCY,
@@ -51,6 +51,7 @@ class MentionKind(StrEnum):
 MONEY_KINDS = frozenset({MentionKind.PROPOSAL, MentionKind.OURS, MentionKind.HISTORY})
 
 _DIGIT = re.compile(r"\d")
+_SEVEN_DIGITS = re.compile(r"\d(?:\D{0,3}\d){6}")  # no phone number has fewer
 # Masked before scanning so their digits never look like amounts.
 _PHONE = re.compile(
     r"(?<![\w$€£,.])(?:\+\d{1,3}[\s.-]?)?(?:\(\d{2,4}\)\s?|\d{2,4}[\s.-])\d{3,4}[\s.-]\d{3,4}(?!\d)"
@@ -85,7 +86,8 @@ _MONTH_BEFORE = re.compile(
 
 # Words before a bare number that make it money ("I could do 1500", "I'm at 2,400").
 _CUE_BEFORE_BARE = re.compile(
-    r"(?:could do|can do|would do|could go|can go|'d need|would need|need at least|needs?|"
+    r"\b(?:could do|can do|would do|could go|can go|i'd need|we'd need|would need|"
+    r"need at least|needs?|"
     r"(?:rate|fee|price|number|quote|ask)[^.!?\n\d$€£]{0,30}?\b(?:is|would be|will be|of)|"
     r"charge|(?:lowest|least|best|minimum) (?:i|we) (?:can|could) (?:go|do)(?: is)?|"
     r"how about|what about|meet (?:you )?(?:in the middle )?at|settle (?:at|on|for)|"
@@ -97,60 +99,70 @@ _CUE_BEFORE_BARE = re.compile(
 )
 _CUE_WINDOW = 45
 
-# Words around an amount. A proposal cue points at what they propose now.
-_PROPOSAL_BEFORE = re.compile(
-    r"(?:could do|can do|would do|could go|can go|could meet|can meet|'d need|would need|"
-    r"needs?|(?:rate|fee|price|number|quote|ask)[^.!?\n\d$€£]{0,30}?\b(?:is|would be|will be)|"
-    r"would be|how about|what about|meet (?:you )?(?:in the middle )?at|settle|do it for|"
-    r"do this for|do that for|do both for|go as low as|come down to|come up to|go up to|"
-    r"lowest i can (?:go|do)|best i can do|at least|minimum|bottom line|final|"
-    r"would (?:you|u) (?:be able to )?do|could (?:you|u) (?:do|go|meet|stretch|come)|"
+# Words around an amount, each kind one named group of one pattern, so the words before an
+# amount cost one scan and the words after it another.
+_PROPOSAL_CUES = (
+    r"could do|can do|would do|could go|can go|could meet|can meet|i'd need|we'd need|"
+    r"would need|needs?|(?:rate|fee|price|number|quote|ask)[^.!?\n\d$€£]{0,30}?\b"
+    r"(?:is|would be|will be)|would be|how about|what about|meet (?:you )?(?:in the middle )?at|"
+    r"settle|do it for|do this for|do that for|do both for|go as low as|come down to|"
+    r"come up to|go up to|lowest i can (?:go|do)|best i can do|at least|minimum|bottom line|"
+    r"final|would (?:you|u) (?:be able to )?do|could (?:you|u) (?:do|go|meet|stretch|come)|"
     r"can (?:you|u) (?:do|go|meet|come)|can we do|could we do|bump|increase|raise|counter|"
     r"propose|asking|ask is|looking for|i'?d want|i want|i charge|i'?d charge|i'?d ask|quote|"
     r"come in at|land at|make it|go with|move forward at|for you|instead|if you can|"
     r"if you could|i'?d do|i'?ll do|i would do|i will do|(?:i'm|i am|we're|we are) at|"
     r"(?:i'd|we'd) be at|all in|all-in|for everything|for the (?:whole|full) (?:package|thing)|"
     r"in total|total|package price|i'?d accept|i'?ll take|i'?d take|i'?d go for|"
-    r"(?:my|our) number|i need|we need|i'?ll need|unless)"
-    r"\b[^.!?\n]{0,25}$",
+    r"(?:my|our) number|i need|we need|i'?ll need|unless"
 )
-# Someone else's number, usually ours.
-_OURS_BEFORE = re.compile(
-    r"(?:\byour|you offered|\boffered|you mentioned|you proposed|you quoted|you sent|"
+# Someone else's number, usually ours: "your $800 offer", "instead of $800", "$800 is too low".
+_OURS_CUES_BEFORE = (
+    r"your|you offered|offered|you mentioned|you proposed|you quoted|you sent|"
     r"(?:you're|you are) offering|budget of|budget is|instead of|rather than|up from|down from|"
-    r"\bthan|the proposed|the offered|\bvs\.?|versus|compared to)\b[^.!?\n]{0,30}$",
+    r"than|the proposed|the offered|vs\.?|versus|compared to"
 )
-_OURS_AFTER = re.compile(
-    r"^[^.!?\n]{0,20}?\b(?:offer|offered|you (?:offered|mentioned|proposed|sent|quoted)|"
-    r"(?:you're|you are) offering|"
+_HABIT_CUES_BEFORE = (
+    r"usually|normally|typically|generally|standard|regular|last time|previously|in the past|"
+    r"used to|before|was|were|got paid|get paid|been paid|other brands|"
+    r"brands (?:usually )?pay|went for|charged|my last|earned|landed|"
+    r"last (?:campaign|deal|collab|partnership|brand|year|month)|historically"
+)
+_AGREED_CUES = (
+    r"deal at|agreed at|agree to|accept|happy with|fine with|okay with|ok with|good with|"
+    r"confirm(?:ing)?|(?:happy|glad|ready|excited|good) to (?:move forward|proceed|go ahead|"
+    r"confirm|lock (?:it|this) in)(?: at| with| for)?"
+)
+_BEFORE_CUES = re.compile(
+    rf"\b(?:(?P<agreed>{_AGREED_CUES})|(?P<ours>{_OURS_CUES_BEFORE})|"
+    rf"(?P<habit>{_HABIT_CUES_BEFORE})|(?P<proposal>{_PROPOSAL_CUES}))\b"
+)
+_OURS_CUES_AFTER = (
+    r"offer|offered|you (?:offered|mentioned|proposed|sent|quoted)|(?:you're|you are) offering|"
     r"is (?:(?:too|a bit|a little|pretty|quite|way|well|far|much|really|very|rather|slightly|"
     r"somewhat|a lot|significantly) )*(?:low|below|under|less|short|lower)|"
     r"(?:is|was)n'?t enough|is not enough|(?:doesn'?t|won'?t|does not|will not|wouldn'?t|"
     r"would not|can'?t|cannot) (?:work|cover|do it|cut it)|seems low|feels low|"
-    r"is on the low side|falls short|is nowhere near|is far from)\b",
+    r"is on the low side|falls short|is nowhere near|is far from"
 )
+_HABIT_CUES_AFTER = (
+    r"usually|normally|typically|last time|previously|before|in the past|last year|last month|"
+    r"elsewhere|(?:with|from|for) other brands|historically"
+)
+_ACCEPT_CUES_AFTER = (
+    r"works|work (?:for|with) (?:me|us)|is fine|is good|is great|sounds? (?:good|great|fair|"
+    r"perfect)|is perfect|is fair|it is|deal|confirmed|agreed|i accept|we accept|is ok|is okay|"
+    r"is acceptable|would work|is a go"
+)
+_AFTER_CUES = re.compile(
+    rf"\b(?:(?P<ours>{_OURS_CUES_AFTER})|(?P<habit>{_HABIT_CUES_AFTER})|"
+    rf"(?P<accepted>{_ACCEPT_CUES_AFTER}))\b"
+)
+# How far a cue may stand from the amount it describes (characters between them).
+_REACH_BEFORE = {"agreed": 0, "ours": 30, "habit": 30, "proposal": 25}
+_REACH_AFTER = {"ours": 20, "habit": 25, "accepted": 25}
 # "Is the $1,200 per video?", "does that $900 include usage?": a question about a known amount.
 _DEFINITE_BEFORE = re.compile(r"(?:\b(?:the|that|this)|^\s*(?:is|does|did|was|will))\s+$")
-_HABIT_BEFORE = re.compile(
-    r"(?:usually|normally|typically|generally|standard|regular|last time|previously|"
-    r"in the past|used to|before|\bwas|\bwere|got paid|get paid|been paid|other brands|"
-    r"brands (?:usually )?pay|went for|charged|my last|last (?:campaign|deal|collab|partnership|"
-    r"brand|year|month)|historically)\b[^.!?\n]{0,30}$",
-)
-_HABIT_AFTER = re.compile(
-    r"^[^.!?\n]{0,25}?\b(?:usually|normally|typically|last time|previously|before|"
-    r"in the past|last year|last month|elsewhere|(?:with|from|for) other brands|historically)\b",
-)
-_ACCEPT_AFTER = re.compile(
-    r"^[^.!?\n]{0,25}?\b(?:works\b|work (?:for|with) (?:me|us)|is fine|is good|is great|"
-    r"sounds? (?:good|great|fair|perfect)|is perfect|is fair|it is|deal\b|confirmed|agreed|"
-    r"i accept|we accept|is ok|is okay|is acceptable|would work|is a go)",
-)
-_ACCEPT_BEFORE = re.compile(
-    r"(?:deal at|agreed at|agree to|accept|happy with|fine with|okay with|ok with|good with|"
-    r"confirm(?:ing)?|(?:happy|glad|ready|excited|good) to (?:move forward|proceed|go ahead|"
-    r"confirm|lock (?:it|this) in)(?: at| with| for)?)\s+(?:the\s+)?$",
-)
 _RANGE_NUMBER = r"(?P<num>\d{1,3}(?:[,.]\d{3})+|\d+(?:\.\d)?)\s?(?P<k>k)?"
 _RANGE_AFTER = re.compile(r"\s?(?P<word>-|–|—|to|and)\s?[$€£]?" + _RANGE_NUMBER + r"(?![\w,.]?\d)")
 _RANGE_BEFORE = re.compile(r"(?<![\w.,])" + _RANGE_NUMBER + r"\s?(?:-|–|—|to)\s?$")
@@ -161,8 +173,7 @@ _WINDOW_BEFORE = 60
 _WINDOW_AFTER = 40
 
 
-@dataclass(frozen=True)
-class MoneyMention:
+class MoneyMention(NamedTuple):
     """One amount written as money, and what the words around it say it is."""
 
     amount: Decimal
@@ -179,8 +190,7 @@ class MoneyMention:
         return 1.0 + (2.0 if self.proposed else 0.0) + (1.0 if self.accepted else 0.0)
 
 
-@dataclass(frozen=True)
-class NumberMention:
+class NumberMention(NamedTuple):
     """Any number in the text with its kind; money kinds carry the MoneyMention."""
 
     kind: MentionKind
@@ -195,7 +205,7 @@ def mask_phone_numbers(text: str) -> str:
 
 
 def _mask_phones(text: str) -> tuple[str, list[tuple[int, int]]]:
-    if not _DIGIT.search(text):
+    if not _SEVEN_DIGITS.search(text):
         return text, []
     spans = [match.span() for match in _PHONE.finditer(text)]
     if not spans:
@@ -267,8 +277,9 @@ def _classify(
         return None  # a plain number nobody offers: not money, not worth a kind
     before = _same_sentence_before(text, start, floor)
     after, asks = _same_sentence_after(text, end)
-    agreed_at = bool(_ACCEPT_BEFORE.search(before))  # "happy to move forward at $850"
-    proposed = not agreed_at and bool(_PROPOSAL_BEFORE.search(before))
+    cues = _cues_before(before) | _cues_after(after)
+    agreed_at = "agreed" in cues  # "happy to move forward at $850"
+    proposed = not agreed_at and "proposal" in cues
     if (
         not written.marked
         and written.multiplied
@@ -276,7 +287,14 @@ def _classify(
         and _STATISTIC_BEFORE.search(text[max(0, start - 30) : start])
     ):
         return NumberMention(MentionKind.STATISTIC, start, end)
-    kind = _money_kind(before, after, asks, proposed, written.amount, reference)
+    if "ours" in cues or (asks and not proposed and _DEFINITE_BEFORE.search(before)):
+        kind = MentionKind.OURS
+    elif "habit" in cues:
+        kind = MentionKind.HISTORY
+    elif reference is not None and written.amount == reference:
+        kind = MentionKind.OURS
+    else:
+        kind = MentionKind.PROPOSAL
     money = MoneyMention(
         amount=written.amount,
         currency=written.currency,
@@ -284,28 +302,30 @@ def _classify(
         end=end,
         kind=kind,
         proposed=proposed,
-        accepted=agreed_at or bool(_ACCEPT_AFTER.search(after)),
+        accepted=agreed_at or "accepted" in cues,
     )
     return NumberMention(kind, start, end, money)
 
 
-def _money_kind(
-    before: str,
-    after: str,
-    asks: bool,
-    proposed: bool,
-    amount: Decimal,
-    reference: Decimal | None,
-) -> MentionKind:
-    if _OURS_BEFORE.search(before) or _OURS_AFTER.search(after):
-        return MentionKind.OURS
-    if asks and not proposed and _DEFINITE_BEFORE.search(before):
-        return MentionKind.OURS
-    if _HABIT_BEFORE.search(before) or _HABIT_AFTER.search(after):
-        return MentionKind.HISTORY
-    if reference is not None and amount == reference:
-        return MentionKind.OURS
-    return MentionKind.PROPOSAL
+def _cues_before(before: str) -> set[str]:
+    found: set[str] = set()
+    for match in _BEFORE_CUES.finditer(before):
+        kind = match.lastgroup or ""
+        gap = before[match.end() :]
+        if kind == "agreed":
+            if gap.strip() in ("", "the"):
+                found.add(kind)
+        elif len(gap) <= _REACH_BEFORE[kind]:
+            found.add(kind)
+    return found
+
+
+def _cues_after(after: str) -> set[str]:
+    return {
+        match.lastgroup or ""
+        for match in _AFTER_CUES.finditer(after)
+        if match.start() <= _REACH_AFTER[match.lastgroup or "accepted"]
+    }
 
 
 def _merge_ranges(text: str, found: list[NumberMention]) -> list[NumberMention]:
@@ -329,10 +349,10 @@ def _merge_ranges(text: str, found: list[NumberMention]) -> list[NumberMention]:
             high = None  # "$500 to 2 reels" is not a range
         low_value = _range_value(low) if low is not None else None
         if low is not None and low_value is not None and low_value < money.amount:
-            money = replace(money, amount=normalize(low_value), start=low.start())
+            money = money._replace(amount=normalize(low_value), start=low.start())
         if high is not None:
             skip_until = high.end()
-            money = replace(money, end=high.end())
+            money = money._replace(end=high.end())
         merged.append(NumberMention(mention.kind, money.start, money.end, money))
     return merged
 

@@ -82,14 +82,37 @@ _FOOTER = re.compile(
     r"Sendt fra min|Wysłane z mojego|Odesláno z|iPhoneから送信|Androidから送信|从我的\S+发送)",
     re.IGNORECASE,
 )
-# Cheap test before any of the above: could this line be a marker at all?
-_CANDIDATE = re.compile(
-    rf"[:：]\s*$|^[ \t>]*(?:[-_=*]{{2}}|Begin|Anfang|D[ée]but|Inicio|In[íi]cio|Inizio|"
-    rf"Sent|Get Outlook|Gesendet|Von meinem|Envoy|Enviado|Inviato|Verzonden|Verstuurd|"
-    rf"Skickat|Sendt|Wysłane|Odesláno|iPhone|Android|从我的|\*{{0,2}}(?:{_FROM_LABELS})"
-    rf"{_LABEL_TAIL}|{_OPENER_WORDS})",
+# Cheap test before any of the above: could this line be a marker at all? (anchored at its start)
+_CANDIDATE_START = re.compile(
+    rf"[ \t>]*(?:[-_=*]{{2}}|Begin|Anfang|D[ée]but|Inicio|In[íi]cio|Inizio|Sent|Get Outlook|"
+    rf"Gesendet|Von meinem|Envoy|Enviado|Inviato|Verzonden|Verstuurd|Skickat|Sendt|Wysłane|"
+    rf"Odesláno|iPhone|Android|从我的|\*{{0,2}}(?:{_FROM_LABELS}){_LABEL_TAIL}|{_OPENER_WORDS})",
     re.IGNORECASE,
 )
+
+# First words of every marker that does not end in ":" (footers, separators, wrapped "On …",
+# header labels).
+_FIRST_WORDS = frozenset({
+    "on", "le", "am", "el", "em", "il", "op", "den", "på", "dne", "w", "dnia", "quoting",
+    "zitat", "citando", "citation", "begin", "anfang", "début", "debut", "inicio", "início",
+    "inizio", "sent", "get", "gesendet", "von", "envoyé", "envoye", "enviado", "inviato",
+    "verzonden", "verstuurd", "skickat", "sendt", "wysłane", "odesláno", "iphoneから送信",
+    "androidから送信", "from", "de", "van", "da", "fra", "från", "od", "от", "lähettäjä",
+    "feladó", "kimden", "差出人", "发件人", "寄件者", "보낸",
+})  # fmt: skip
+_LABEL_END = re.compile(r"[:：*]")
+
+
+def _could_be_marker(line: str) -> bool:
+    """Cheap test before the patterns: the line ends in ':' or opens like some marker."""
+    stripped = line.strip().lstrip(">* ")
+    if not stripped:
+        return False
+    if stripped.endswith((":", "：")) or stripped[0] in "-_=":
+        return True
+    first = _LABEL_END.split(stripped.split(None, 1)[0], 1)[0].lower()
+    return first in _FIRST_WORDS or first.startswith("从我的")
+
 
 _MAX_ATTRIBUTION_CHARS = 400
 _ATTRIBUTION_LINES = 3
@@ -99,7 +122,7 @@ _HEADER_LOOKAHEAD = 5
 def marker_at(lines: list[str], index: int) -> tuple[Marker, int] | None:
     """The marker starting at `lines[index]` and how many lines it spans, or None."""
     line = lines[index]
-    if not line.strip() or not _CANDIDATE.search(line):
+    if not _could_be_marker(line):
         return None
     if _FOOTER.match(line):
         return Marker.FOOTER, 1

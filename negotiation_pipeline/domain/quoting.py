@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 
-from negotiation_pipeline.domain.quote_markers import QUOTE_LINE, Marker, marker_at
+from negotiation_pipeline.domain.quote_markers import Marker, marker_at
 from negotiation_pipeline.domain.signatures import strip_signature
 
 
@@ -69,7 +69,7 @@ def _separate(lines: list[str]) -> tuple[list[str], list[str]]:
     index = 0
     while index < len(lines):
         line = lines[index]
-        if QUOTE_LINE.match(line):
+        if line.lstrip(" \t").startswith(">"):
             quoted.append(line)
             inside_quote = True
             index += 1
@@ -97,5 +97,5 @@ def _quoted_lines_follow(lines: list[str], index: int) -> bool:
     """Whether the history after a marker is quoted with ">" (so text below it is new)."""
     for line in lines[index : index + 3]:
         if line.strip():
-            return bool(QUOTE_LINE.match(line))
+            return line.lstrip(" \t").startswith(">")
     return False

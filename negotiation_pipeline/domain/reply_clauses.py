@@ -1,7 +1,8 @@
 """Sentences and their fragments in a reply's new text, and which of them ask something.
 
 Wrapped mail ("…who should I\\ninvoice?") is re-joined: a line break ends a sentence only after a
-short line (a greeting, a list item), after end punctuation, or before a blank line. A sentence
+short line (a greeting, a list item) not followed by a lowercase word, after end punctuation,
+or before a blank line. A sentence
 asks when it ends with "?", opens like a question (a wh-word with an auxiliary, or an auxiliary
 with a subject: "is the usage…", "do you…"), or says so ("I was wondering if…"). Topic words
 play no part here: they only choose the answer.
@@ -14,10 +15,17 @@ from dataclasses import dataclass
 
 from negotiation_pipeline.domain.reply_vocabulary import CompiledVocabulary
 
-_HARD_END = re.compile(r"[.!?…]+(?=[\s\"')\]]|$)|\n")
-_FRAGMENT_BREAK = re.compile(r"[,;:—–(]|\s-\s")
-_BULLET = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s")
-_LINE_FOR_WRAPPING = 45  # a line at least this long may be a wrapped one
+# A line break inside a wrapped sentence: after a line of at least 45 characters that ends
+# in a letter, digit, comma or amount, before a line that goes on (not blank, not a list item);
+# or any line break between a word and a lowercase word ("who should I\ninvoice?").
+_SOFT_NEWLINE = re.compile(
+    r"(?<=[^\n]{44}[\w,'\"¤%])\n(?=[ \t]*\S)(?![ \t]*(?:[-*•]|\d+[.)])\s)"
+    r"|(?<=[\w,])\n(?=[ \t]*[a-z])"
+)
+# A sentence: from its first visible character to end punctuation followed by a space (not the
+# dot inside "$1.5k") or to the end of its line.
+_SENTENCE = re.compile(r"\S[^\n]*?(?:[.!?…]+(?=[\s\"')\]]|$)|(?=[ \t]*(?:\n|$)))")
+_FRAGMENT_BREAK = re.compile(r"(?:[,;:—–(]|\s-)\s*")
 _WORD = re.compile(r"[\w']+")
 
 
@@ -37,52 +45,17 @@ def clauses_of(marked: str, words: CompiledVocabulary, indirect: list[int]) -> l
     """
     clauses: list[Clause] = []
     for start, end in _sentence_spans(marked):
-        text = marked[start:end]
-        fragments = [start] + [start + m.end() for m in _FRAGMENT_BREAK.finditer(text)]
-        fragments = [_skip_space(marked, position, end) for position in fragments]
+        fragments = [start] + [m.end() for m in _FRAGMENT_BREAK.finditer(marked, start, end)]
         asks = _asks(marked, start, end, fragments, words) or any(
             start <= position < end for position in indirect
         )
-        clauses.append(Clause(start, end, tuple(fragments), asks, text.endswith("?")))
+        clauses.append(Clause(start, end, tuple(fragments), asks, marked[end - 1] == "?"))
     return clauses
 
 
 def _sentence_spans(text: str) -> list[tuple[int, int]]:
-    spans: list[tuple[int, int]] = []
-    begin = 0
-    for found in _HARD_END.finditer(text):
-        if found.group(0) == "\n" and _soft_break(text, found.start()):
-            continue
-        end = found.end() if found.group(0) != "\n" else found.start()
-        _add(spans, text, begin, end)
-        begin = found.end()
-    _add(spans, text, begin, len(text))
-    return spans
-
-
-def _add(spans: list[tuple[int, int]], text: str, begin: int, end: int) -> None:
-    begin = _skip_space(text, begin, end)
-    while end > begin and text[end - 1].isspace():
-        end -= 1
-    if end > begin:
-        spans.append((begin, end))
-
-
-def _skip_space(text: str, position: int, limit: int) -> int:
-    while position < limit and text[position].isspace():
-        position += 1
-    return position
-
-
-def _soft_break(text: str, newline: int) -> bool:
-    """A line break inside a wrapped sentence (a long line going on in the next one)."""
-    line_start = text.rfind("\n", 0, newline) + 1
-    line = text[line_start:newline].rstrip()
-    following_end = text.find("\n", newline + 1)
-    following = text[newline + 1 : following_end if following_end >= 0 else len(text)]
-    if len(line) < _LINE_FOR_WRAPPING or not following.strip() or _BULLET.match(following):
-        return False
-    return line[-1:].isalnum() or line[-1:] in ",'\"¤%"
+    joined = _SOFT_NEWLINE.sub(" ", text) if "\n" in text else text  # same length
+    return [match.span() for match in _SENTENCE.finditer(joined)]
 
 
 def _asks(text: str, start: int, end: int, fragments: list[int], words: CompiledVocabulary) -> bool:
@@ -92,6 +65,9 @@ def _asks(text: str, start: int, end: int, fragments: list[int], words: Compiled
         return stripped not in words.reactions and bool(_WORD.search(stripped))
     unpunctuated = not sentence.endswith((".", "!", "…"))
     for position in fragments:
+        first = _WORD.match(text, position, end)
+        if first is None or first.group(0) not in words.openers:
+            continue
         opener = words.question_opener.match(text, position, end)
         if opener is None:
             continue

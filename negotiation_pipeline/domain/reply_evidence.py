@@ -171,18 +171,18 @@ def _mark_amounts(folded: str, mentions: list[MoneyMention]) -> str:
 
 
 def _without_nested(hits: list[PhraseHit]) -> list[PhraseHit]:
-    """Drop every hit that lies inside a longer hit of another list."""
+    """Drop every hit that lies inside a longer hit (hits come in order of their start)."""
+    if len(hits) < 2:
+        return hits
     kept: list[PhraseHit] = []
+    reach = -1  # the furthest end of a hit kept so far
     for hit in hits:
-        inside = any(
-            other is not hit
-            and other.start <= hit.start
-            and hit.end <= other.end
-            and (other.end - other.start) > (hit.end - hit.start)
-            for other in hits
-        )
-        if not inside:
-            kept.append(hit)
+        if hit.end <= reach:
+            continue  # inside an earlier, longer hit
+        while kept and kept[-1].start == hit.start and kept[-1].end < hit.end:
+            kept.pop()  # a longer hit from the same word
+        kept.append(hit)
+        reach = max(reach, hit.end)
     return kept
 
 

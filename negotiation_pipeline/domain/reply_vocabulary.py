@@ -174,6 +174,7 @@ class CompiledVocabulary:
     accept_emoji: re.Pattern[str] | None
     decline_emoji: re.Pattern[str] | None
     question_opener: re.Pattern[str]
+    openers: frozenset[str]  # the first words a question can open with
     reactions: frozenset[str]
     negation: re.Pattern[str]
 
@@ -202,6 +203,7 @@ class CompiledVocabulary:
             accept_emoji=_char_class(words.accept.emoji),
             decline_emoji=_char_class(words.decline.emoji),
             question_opener=_opener(question.wh_words, question.auxiliaries, question.subjects),
+            openers=frozenset(word.lower() for word in [*question.wh_words, *question.auxiliaries]),
             reactions=frozenset(reaction.lower() for reaction in question.reactions),
             negation=_negation(words.negation),
         )

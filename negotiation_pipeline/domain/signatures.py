@@ -11,21 +11,30 @@ from __future__ import annotations
 
 import re
 
-_DELIMITER = re.compile(r"^(?:-- ?|--|—|__|–)\s*$")
-_SIGN_OFF_WORDS = (
-    r"best|best wishes|best regards|kind regards|kindest regards|warm regards|warmest regards|"
-    r"warmest|warmly|regards|many regards|cheers|thanks|thank you|thanks so much|"
-    r"thank you so much|thanks again|many thanks|thanks a lot|thx|ty|tia|sincerely|yours|"
-    r"yours truly|talk soon|speak soon|chat soon|all the best|xo|xoxo|xx|xxx|x|love|peace|"
-    r"have a (?:great|good|lovely|nice) (?:day|week|weekend|one)|take care|respectfully|"
-    r"with thanks|with gratitude|gratefully|much appreciated|appreciate it|best,? thanks|"
-    r"viele grüße|liebe grüße|beste grüße|herzliche grüße|mit freundlichen grüßen|"
-    r"freundliche grüße|lg|vg|mfg|grüße|gruß|danke|cordialement|bien à vous|bien cordialement|"
-    r"merci|bonne journée|à bientôt|amicalement|bises|saludos|un saludo|gracias|atentamente|"
-    r"un abrazo|cordialmente|abraços|abs|obrigado|obrigada|atenciosamente|att|beijos|saluti|"
-    r"cordiali saluti|grazie|a presto|un saluto|groeten|met vriendelijke groet|"
-    r"hartelijke groet|groetjes|mvg|bedankt|よろしくお願いします|よろしくお願いいたします"
+_DELIMITERS = frozenset({"--", "-- ", "—", "__", "–"})
+_DISCLAIMER_STARTS = ("confid", "disclaim", "privileg", "notice", "this ", "the inform", "if you")
+_SIGN_OFFS = (
+    "best", "best wishes", "best regards", "kind regards", "kindest regards", "warm regards",
+    "warmest regards", "warmest", "warmly", "regards", "many regards", "cheers", "thanks",
+    "thank you", "thanks so much", "thank you so much", "thanks again", "many thanks",
+    "thanks a lot", "thx", "ty", "tia", "sincerely", "yours", "yours truly", "talk soon",
+    "speak soon", "chat soon", "all the best", "xo", "xoxo", "xx", "xxx", "x", "love", "peace",
+    "have a great day", "have a great week", "have a great weekend", "have a good one",
+    "have a lovely day", "have a nice day", "take care", "respectfully", "with thanks",
+    "with gratitude", "gratefully", "much appreciated", "appreciate it", "best, thanks",
+    "viele grüße", "liebe grüße", "beste grüße", "herzliche grüße", "mit freundlichen grüßen",
+    "freundliche grüße", "lg", "vg", "mfg", "grüße", "gruß", "danke", "cordialement",
+    "bien à vous", "bien cordialement", "merci", "bonne journée", "à bientôt", "amicalement",
+    "bises", "saludos", "un saludo", "gracias", "atentamente", "un abrazo", "cordialmente",
+    "abraços", "abs", "obrigado", "obrigada", "atenciosamente", "att", "beijos", "saluti",
+    "cordiali saluti", "grazie", "a presto", "un saluto", "groeten", "met vriendelijke groet",
+    "hartelijke groet", "groetjes", "mvg", "bedankt", "よろしくお願いします",
+    "よろしくお願いいたします",
+)  # fmt: skip
+_SIGN_OFF_WORDS = "|".join(
+    re.escape(phrase).replace(r"\ ", r"\s+") for phrase in sorted(_SIGN_OFFS, key=len)[::-1]
 )
+_SIGN_OFF_FIRST_WORDS = frozenset(phrase.split()[0].rstrip(",") for phrase in _SIGN_OFFS)
 _NAME = r"[A-ZÀ-Þ][\w'.-]*(?:\s+[A-ZÀ-Þ][\w'.-]*){0,3}"
 _EMOJI = r"[\U0001F300-\U0001FAFF\u2600-\u27BF\u2764\ufe0f]"
 _SIGN_OFF = re.compile(
@@ -34,16 +43,16 @@ _SIGN_OFF = re.compile(
     re.IGNORECASE,
 )
 _NAME_LINE = re.compile(rf"^\s*(?:{_NAME}|[a-z][\w'-]{{1,15}}|[A-Z]\.?|{_EMOJI}+)\s*[,.]?\s*$")
-_CONTACT = re.compile(
-    r"(?:\+?\d[\d\s().-]{6,}\d|@|https?://|www\.|\.(?:com|co|io|net|org|me|tv|de|fr|es|it|nl|"
-    r"uk|ca|au|jp|br|pt)\b|[|·•]|\b(?:manager|management|mgmt|agent|agency|talent|director|"
-    r"coordinator|partnerships?|representing|rep|founder|co-founder|ceo|coo|cmo|creator|"
-    r"influencer|marketing|publicist|pr|assistant|lead|head of|team|media|studios?|llc|inc|"
-    r"ltd|gmbh|group|collective|productions?|records|entertainment|mobile|cell|tel|phone|"
-    r"office|email|e-mail|m:|p:|t:|e:|w:|instagram|tiktok|youtube|ig|yt|twitter|linkedin|"
-    r"followers|subscribers|views|she/her|he/him|they/them|suite|street|ave|avenue|road|"
-    r"blvd)\b|\b\d+(?:[.,]\d+)?\s?[km]\b)",
-    re.IGNORECASE,
+# Contact details: cheap character tests first, then words of titles, companies and networks.
+_CONTACT_MARKS = ("@", "http", "www.", "|", "·", "•", "+1", ".com", ".co", ".io")
+_CONTACT_DIGITS = re.compile(r"\d[\d\s().-]{6,}\d|\b\d+(?:[.,]\d+)?\s?[kKmM]\b")
+_CONTACT_WORDS = re.compile(
+    r"\b(?:manager|management|mgmt|agent|agency|talent|director|coordinator|partnerships?|"
+    r"representing|rep|founder|co-founder|ceo|coo|cmo|creator|influencer|marketing|publicist|pr|"
+    r"assistant|lead|head of|team|media|studios?|llc|inc|ltd|gmbh|group|collective|"
+    r"productions?|records|entertainment|mobile|cell|tel|phone|office|email|e-mail|instagram|"
+    r"tiktok|youtube|ig|yt|twitter|linkedin|followers|subscribers|views|she/her|he/him|"
+    r"they/them|suite|street|ave|avenue|road|blvd|net|org|me|tv)\b|\b[mpte]:"
 )
 _DISCLAIMER = re.compile(
     r"^\s*(?:\*+\s*)?(?:confidential(?:ity)?(?: notice)?|disclaimer|privileged|notice:|"
@@ -65,7 +74,10 @@ def strip_signature(lines: list[str]) -> tuple[str, str]:
     """(what they typed without the signature, the signature), each stripped."""
     cut = len(lines)
     for index, line in enumerate(lines):
-        if _DELIMITER.match(line) or _DISCLAIMER.match(line):
+        head = line.lstrip(" \t*")[:10].lower()
+        if (line.rstrip() in _DELIMITERS) or (
+            head.startswith(_DISCLAIMER_STARTS) and _DISCLAIMER.match(line)
+        ):
             cut = index
             break
     body = lines[:cut]
@@ -78,7 +90,7 @@ def _sign_off_cut(lines: list[str]) -> int:
     for index in range(len(lines) - 1, -1, -1):
         if not lines[index].strip():
             continue
-        if _SIGN_OFF.match(lines[index]):
+        if _could_sign_off(lines[index]) and _SIGN_OFF.match(lines[index]):
             tail = [line for line in lines[index + 1 :] if line.strip()]
             before = [line for line in lines[:index] if line.strip()]
             if (
@@ -106,8 +118,13 @@ def _contact_block_cut(lines: list[str]) -> int:
         return len(lines)
     if not all(map(_signature_line, block)):
         return len(lines)
-    contact_lines = sum(1 for line in block if _CONTACT.search(line))
+    contact_lines = sum(1 for line in block if _is_contact(line))
     return start if contact_lines >= max(1, len(block) // 2) else len(lines)
+
+
+def _could_sign_off(line: str) -> bool:
+    words = line.split(None, 1)
+    return bool(words) and words[0].strip(",!.:;-–—").lower() in _SIGN_OFF_FIRST_WORDS
 
 
 def _signature_line(line: str) -> bool:
@@ -115,6 +132,13 @@ def _signature_line(line: str) -> bool:
     text = line.strip()
     if len(text) > _MAX_LINE_CHARS or len(text.split()) > _MAX_LINE_WORDS:
         return False
-    if _MONEY_OR_QUESTION.search(text) or text.endswith("!"):
+    if text.endswith(("!", "?")) or _MONEY_OR_QUESTION.search(text):
         return False
-    return bool(_NAME_LINE.match(text) or _CONTACT.search(text))
+    return bool(_NAME_LINE.match(text)) or _is_contact(text)
+
+
+def _is_contact(line: str) -> bool:
+    lowered = line.lower()
+    if any(mark in lowered for mark in _CONTACT_MARKS):
+        return True
+    return bool(_CONTACT_DIGITS.search(line) or _CONTACT_WORDS.search(lowered))
