@@ -84,20 +84,8 @@ _MONTH_BEFORE = re.compile(
     r"(?:in|by|of|since|until|before|after|early|late|mid|end of)\s+$",
 )
 
-# Words before a bare number that make it money ("I could do 1500", "I'm at 2,400").
-_CUE_BEFORE_BARE = re.compile(
-    r"\b(?:could do|can do|would do|could go|can go|i'd need|we'd need|would need|"
-    r"need at least|needs?|"
-    r"(?:rate|fee|price|number|quote|ask)[^.!?\n\d$€£]{0,30}?\b(?:is|would be|will be|of)|"
-    r"charge|(?:lowest|least|best|minimum) (?:i|we) (?:can|could) (?:go|do)(?: is)?|"
-    r"how about|what about|meet (?:you )?(?:in the middle )?at|settle (?:at|on|for)|"
-    r"do it for|do this for|do that for|go as low as|come down to|come up to|go up to|at least|"
-    r"minimum is|ask is|asking|looking for|bump (?:it )?(?:up )?to|increase (?:it )?to|"
-    r"(?:i'm|i am|we're|we are|i'd be|we'd be) at|all in|for everything|in total|total(?: is)?|"
-    r"(?:you|u) (?:do|go)|we do|go with|move forward at|agree(?:d)? (?:on|at|to))"
-    r"\s+(?:it\s+)?(?:for\s+|at\s+|to\s+|around\s+|about\s+)?$"
-)
-_CUE_WINDOW = 45
+# A bare number ("I could do 1500", "I'm at 2,400") is money only this close after a cue.
+_BARE_REACH = 12
 
 # Words around an amount, each kind one named group of one pattern, so the words before an
 # amount cost one scan and the words after it another.
@@ -159,7 +147,7 @@ _AFTER_CUES = re.compile(
     rf"(?P<accepted>{_ACCEPT_CUES_AFTER}))\b"
 )
 # How far a cue may stand from the amount it describes (characters between them).
-_REACH_BEFORE = {"agreed": 0, "ours": 30, "habit": 30, "proposal": 25}
+_REACH_BEFORE = {"agreed": 30, "ours": 30, "habit": 30, "proposal": 25}
 _REACH_AFTER = {"ours": 20, "habit": 25, "accepted": 25}
 # "Is the $1,200 per video?", "does that $900 include usage?": a question about a known amount.
 _DEFINITE_BEFORE = re.compile(r"(?:\b(?:the|that|this)|^\s*(?:is|does|did|was|will))\s+$")
@@ -273,11 +261,14 @@ def _classify(
             return NumberMention(MentionKind.DATE, start, end)
         if _NOT_MONEY_AFTER.match(follow):
             return NumberMention(MentionKind.COUNT, start, end)
-    if written.bare and not _CUE_BEFORE_BARE.search(text[max(0, start - _CUE_WINDOW) : start]):
-        return None  # a plain number nobody offers: not money, not worth a kind
     before = _same_sentence_before(text, start, floor)
+    before_cues = _cues_before(before)
+    if written.bare and min(before_cues.get("proposal", 99), before_cues.get("agreed", 99)) > (
+        _BARE_REACH
+    ):
+        return None  # a plain number nobody offers: not money, not worth a kind
     after, asks = _same_sentence_after(text, end)
-    cues = _cues_before(before) | _cues_after(after)
+    cues = set(before_cues) | _cues_after(after)
     agreed_at = "agreed" in cues  # "happy to move forward at $850"
     proposed = not agreed_at and "proposal" in cues
     if (
@@ -307,16 +298,16 @@ def _classify(
     return NumberMention(kind, start, end, money)
 
 
-def _cues_before(before: str) -> set[str]:
-    found: set[str] = set()
+def _cues_before(before: str) -> dict[str, int]:
+    """Each cue kind found before an amount, with how many characters separate it from it."""
+    found: dict[str, int] = {}
     for match in _BEFORE_CUES.finditer(before):
         kind = match.lastgroup or ""
         gap = before[match.end() :]
-        if kind == "agreed":
-            if gap.strip() in ("", "the"):
-                found.add(kind)
-        elif len(gap) <= _REACH_BEFORE[kind]:
-            found.add(kind)
+        if kind == "agreed" and gap.strip() not in ("", "the"):
+            continue
+        if len(gap) <= _REACH_BEFORE[kind]:
+            found[kind] = min(len(gap), found.get(kind, 99))
     return found
 
 

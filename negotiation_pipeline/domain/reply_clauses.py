@@ -65,7 +65,10 @@ def _asks(text: str, start: int, end: int, fragments: list[int], words: Compiled
         return stripped not in words.reactions and bool(_WORD.search(stripped))
     unpunctuated = not sentence.endswith((".", "!", "…"))
     for position in fragments:
-        first = _WORD.match(text, position, end)
+        first = _WORD.search(text, position, end)
+        if first is not None and first.group(0) in words.lead_ins:
+            position = first.end()  # "hey what would …": the question starts after "hey"
+            first = _WORD.search(text, position, end)
         if first is None or first.group(0) not in words.openers:
             continue
         opener = words.question_opener.match(text, position, end)

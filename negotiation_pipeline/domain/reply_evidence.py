@@ -38,11 +38,12 @@ _TRAIL = re.compile(
     r"from (?:me|us|my side|our side|my end|our end)|on (?:my|our) (?:end|side)|to (?:that|"
     r"this|both|all|everything))\b|[\U0001F300-\U0001FAFF\u2600-\u27BF])[\s!.,]*)*$"
 )
+# A sentence that opens with a bare "No" ("No, sorry.", "Nope", "no we can't"); not "No problem".
 _LEADING_NO = re.compile(
-    r"^\W*(?:no+|nope|nah|nay)(?=[\s,.!]|$)(?!\s+(?:problem|worries|rush|prob|probs|doubt|"
-    r"issue|issues|pressure|need|thanks needed|way))"
+    r"^\W*(?:no+|nope|nah|nay)(?:\s*[,.!;]|\s*$|\s+(?:thanks|thank|sorry|unfortunately|i|we|"
+    r"that|this|it|not|can't|cant|way)\b)"
 )
-_CONDITION = re.compile(r"\b(?:if|unless|otherwise|at that|at this|for that|for this)\b")
+_CONDITION = re.compile(r"\b(?:if|unless|otherwise)\b")
 _PRICE_WORD = re.compile(
     r"\b(?:budget|rate|fee|price|pay|offer|amount|money|number)\b|" + AMOUNT_MARK
 )

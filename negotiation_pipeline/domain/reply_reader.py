@@ -146,6 +146,8 @@ def _decide(
     acceptance = evidence.acceptance_confidence()
     if acceptance > 0:
         return _Verdict(Intent.ACCEPT, acceptance, "acceptance", ours)
+    if ours is not None and ours.accepted:
+        return _Verdict(Intent.ACCEPT, 0.88, "our amount accepted", ours)
     if evidence.has(Signal.DECLINE_SOFT) or evidence.decline_emoji:
         return _Verdict(Intent.REJECT, 0.55, "regret words only")
     return _Verdict(Intent.UNCLEAR, 0.0, "nothing to go on")

@@ -69,7 +69,9 @@ class _Lists(BaseModel):
 
 
 # Lists of single characters or single words, not phrases.
-_PLAIN_LISTS = frozenset({"emoji", "wh_words", "auxiliaries", "subjects", "reactions"})
+_PLAIN_LISTS = frozenset(
+    {"emoji", "wh_words", "auxiliaries", "subjects", "reactions", "lead_ins"}
+)
 
 
 class AcceptWords(_Lists):
@@ -105,6 +107,7 @@ class QuestionWords(_Lists):
     indirect: list[str]
     small_talk: list[str]
     reactions: list[str]
+    lead_ins: list[str]
     reopens_terms: list[str]
 
 
@@ -138,18 +141,19 @@ class PhraseMatcher:
     """
 
     def __init__(self, lists: dict[Signal, list[str]]) -> None:
-        by_key: dict[str, list[tuple[str, Signal]]] = defaultdict(list)
+        by_key: dict[str, list[tuple[int, str, Signal]]] = defaultdict(list)
         for signal, phrases in lists.items():
             for phrase in phrases:
-                regex, keys = phrase_regex(phrase)
+                regex, keys, shortest = _phrase_parts(phrase)
                 for key in keys:
-                    by_key[key].append((regex, signal))
+                    by_key[key].append((shortest, regex, signal))
         self._index: dict[str, tuple[re.Pattern[str], tuple[Signal, ...]]] = {}
         for key, entries in by_key.items():
-            entries.sort(key=lambda entry: len(entry[0]), reverse=True)
-            combined = "|".join(f"({regex})" for regex, _ in entries)
+            # Longest phrases first: "fine by me" must be tried before "fine".
+            entries.sort(key=lambda entry: entry[0], reverse=True)
+            combined = "|".join(f"({regex})" for _, regex, _ in entries)
             pattern = re.compile(f"(?:{combined})(?![\\w'])")
-            self._index[key] = (pattern, tuple(signal for _, signal in entries))
+            self._index[key] = (pattern, tuple(signal for _, _, signal in entries))
 
     def hits(self, folded: str) -> list[PhraseHit]:
         """Phrase occurrences in `folded` (case-folded, amounts marked), reading order: at each
@@ -157,7 +161,8 @@ class PhraseMatcher:
         found: list[PhraseHit] = []
         index = self._index
         for word in _TEXT_WORD.finditer(folded):
-            entry = index.get(word.group(0).replace("'", ""))
+            token = word.group(0)
+            entry = index.get(AMOUNT_MARK if token[0] == AMOUNT_MARK else token.replace("'", ""))
             if entry is None:
                 continue
             match = entry[0].match(folded, word.start())
@@ -175,6 +180,7 @@ class CompiledVocabulary:
     decline_emoji: re.Pattern[str] | None
     question_opener: re.Pattern[str]
     openers: frozenset[str]  # the first words a question can open with
+    lead_ins: frozenset[str]  # words a question may come after ("hey what …", "so is …")
     reactions: frozenset[str]
     negation: re.Pattern[str]
 
@@ -204,6 +210,7 @@ class CompiledVocabulary:
             decline_emoji=_char_class(words.decline.emoji),
             question_opener=_opener(question.wh_words, question.auxiliaries, question.subjects),
             openers=frozenset(word.lower() for word in [*question.wh_words, *question.auxiliaries]),
+            lead_ins=frozenset(word.lower() for word in question.lead_ins),
             reactions=frozenset(reaction.lower() for reaction in question.reactions),
             negation=_negation(words.negation),
         )
@@ -257,6 +264,12 @@ def compile_phrase(phrase: str) -> tuple[re.Pattern[str], frozenset[str]]:
 
 def phrase_regex(phrase: str) -> tuple[str, frozenset[str]]:
     """The regex source of one phrase (no groups of its own) and its index keys."""
+    regex, keys, _ = _phrase_parts(phrase)
+    return regex, keys
+
+
+def _phrase_parts(phrase: str) -> tuple[str, frozenset[str], int]:
+    """(regex source, index keys, the fewest characters a match of the phrase can have)."""
     text = phrase.strip().lower()
     if not text:
         raise PhraseError("empty phrase")
@@ -264,12 +277,12 @@ def phrase_regex(phrase: str) -> tuple[str, frozenset[str]]:
         raise PhraseError(f"phrase {phrase!r}: characters \\ ^ $ ? + {{ }} are not allowed")
     tokens = _TOKEN.findall(text)
     parser = _Parser(tokens, phrase)
-    regex, starts, can_be_empty = parser.sequence()
+    regex, starts, can_be_empty, shortest = parser.sequence()
     if parser.position != len(tokens):
         raise PhraseError(f"phrase {phrase!r}: unbalanced ')' or ']'")
     if can_be_empty or not starts or None in starts:
         raise PhraseError(f"phrase {phrase!r}: must start with a word")
-    return regex, frozenset(str(start) for start in starts)
+    return regex, frozenset(str(start) for start in starts), shortest
 
 
 class _Parser:
@@ -283,15 +296,18 @@ class _Parser:
         self.position = 0
         self.phrase = phrase
 
-    def sequence(self) -> tuple[str, set[str | None], bool]:
+    def sequence(self) -> tuple[str, set[str | None], bool, int]:
         pieces: list[str] = []
         starts: set[str | None] = set()
         need_separator = False
         open_start = True  # every item so far was optional: the next one can start the phrase
+        shortest = 0
         while self.position < len(self.tokens) and self.tokens[self.position] not in "|)]":
-            regex, item_starts, optional = self._item()
+            regex, item_starts, optional, item_shortest = self._item()
             if open_start:
                 starts |= item_starts
+            if not optional:
+                shortest += item_shortest + (1 if need_separator else 0)
             if optional:
                 pieces.append(
                     f"(?:{_SEPARATOR}{regex})?" if need_separator else f"(?:{regex}{_SEPARATOR})?"
@@ -300,32 +316,34 @@ class _Parser:
                 pieces.append(f"{_SEPARATOR}{regex}" if need_separator else regex)
                 need_separator = True
                 open_start = False
-        return "".join(pieces), starts, open_start
+        return "".join(pieces), starts, open_start, shortest
 
-    def _item(self) -> tuple[str, set[str | None], bool]:
+    def _item(self) -> tuple[str, set[str | None], bool, int]:
         token = self.tokens[self.position]
         self.position += 1
         if token in ("(", "["):
             closing = ")" if token == "(" else "]"
-            regex, starts = self._alternatives(closing)
-            return regex, starts, token == "["
+            regex, starts, shortest = self._alternatives(closing)
+            return regex, starts, token == "[", shortest
         if token == "*":
-            return r"[\w'-]+", {None}, False
+            return r"[\w'-]+", {None}, False, 1
         if token == "...":
-            return r"[\w'-]+(?:\s+[\w'-]+){0,2}", {None}, False
+            return r"[\w'-]+(?:\s+[\w'-]+){0,2}", {None}, False, 1
         if token == "<amount>":
-            return AMOUNT_MARK + "+", {AMOUNT_MARK}, False
-        return _word_regex(token), {_first_key(token)}, False
+            return AMOUNT_MARK + "+", {AMOUNT_MARK}, False, 1
+        return _word_regex(token), {_first_key(token)}, False, len(token.replace("'", ""))
 
-    def _alternatives(self, closing: str) -> tuple[str, set[str | None]]:
+    def _alternatives(self, closing: str) -> tuple[str, set[str | None], int]:
         options: list[str] = []
         starts: set[str | None] = set()
+        shortest: int | None = None
         while True:
-            regex, option_starts, empty = self.sequence()
+            regex, option_starts, empty, option_shortest = self.sequence()
             if empty:
                 raise PhraseError(f"phrase {self.phrase!r}: an empty or all-optional alternative")
             options.append(regex)
             starts |= option_starts
+            shortest = option_shortest if shortest is None else min(shortest, option_shortest)
             if self.position >= len(self.tokens):
                 raise PhraseError(f"phrase {self.phrase!r}: missing {closing!r}")
             token = self.tokens[self.position]
@@ -334,7 +352,7 @@ class _Parser:
                 continue
             if token != closing:
                 raise PhraseError(f"phrase {self.phrase!r}: {token!r} where {closing!r} belongs")
-            return "(?:" + "|".join(options) + ")", starts
+            return "(?:" + "|".join(options) + ")", starts, shortest or 0
 
 
 def _word_regex(word: str) -> str:
