@@ -172,14 +172,16 @@ def _mark_amounts(folded: str, mentions: list[MoneyMention]) -> str:
 
 
 def _without_nested(hits: list[PhraseHit]) -> list[PhraseHit]:
-    """Drop every hit that lies inside a longer hit (hits come in order of their start)."""
+    """Drop every hit that starts inside an earlier or longer one (hits come in order of their
+    start): "<amount> doesn't work" is price talk, the "doesn't work for me" inside it is not a
+    decline of its own."""
     if len(hits) < 2:
         return hits
     kept: list[PhraseHit] = []
     reach = -1  # the furthest end of a hit kept so far
     for hit in hits:
-        if hit.end <= reach:
-            continue  # inside an earlier, longer hit
+        if hit.start < reach and not (kept and kept[-1].start == hit.start):
+            continue  # starts inside an earlier hit
         while kept and kept[-1].start == hit.start and kept[-1].end < hit.end:
             kept.pop()  # a longer hit from the same word
         kept.append(hit)
