@@ -17,11 +17,15 @@ reply one after the other.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 
 from negotiation_pipeline.domain.quote_markers import Marker, marker_at
 from negotiation_pipeline.domain.signatures import strip_signature
+
+
+_BLANK_LINES = re.compile(r"\n{3,}")
 
 
 @dataclass(frozen=True)
@@ -58,6 +62,8 @@ def _split(body: str) -> SplitReply:
     lines = body.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     typed, quoted = _separate(lines)
     new_text, signature = strip_signature(typed)
+    if "\n\n\n" in new_text:
+        new_text = _BLANK_LINES.sub("\n\n", new_text)  # answers cut out of an inline reply
     return SplitReply(new_text, "\n".join(quoted).strip(), signature)
 
 

@@ -101,15 +101,17 @@ def _text_part(
         delsp = bool(spec.get("delsp"))
         text = _flow(text, delsp)
         params += "; format=flowed" + ("; delsp=yes" if delsp else "")
-    data = text.replace("\n", "\r\n").encode(charset)
+    # Clients that label mail iso-8859-1 write Windows-1252 bytes for "€" and curly quotes.
+    codec = "cp1252" if charset == "iso-8859-1" else charset
+    data = text.replace("\n", "\r\n").encode(codec)
     part["Content-Type"] = params
     part["Content-Transfer-Encoding"] = encoding
     if encoding == "base64":
         part.set_payload(base64.encodebytes(data).decode("ascii"))
     elif encoding == "quoted-printable":
         part.set_payload(quopri.encodestring(data).decode("ascii"))
-    else:  # 7bit / 8bit: the bytes as they are (latin-1 keeps every byte)
-        part.set_payload(data.decode("latin-1"))
+    else:  # 7bit / 8bit: the bytes as they are (the generator writes surrogates back as bytes)
+        part.set_payload(data.decode("ascii", "surrogateescape"))
     return part
 
 
