@@ -86,6 +86,9 @@ _MONTH_BEFORE = re.compile(
 
 # A bare number ("I could do 1500", "I'm at 2,400") is money only this close after a cue.
 _BARE_REACH = 12
+# Without a cue, a plain number counts as money only within this factor of our last offer.
+_NEAR_LOW = Decimal("0.5")
+_NEAR_HIGH = Decimal(3)
 
 # Words around an amount, each kind one named group of one pattern, so the words before an
 # amount cost one scan and the words after it another.
@@ -263,8 +266,10 @@ def _classify(
             return NumberMention(MentionKind.COUNT, start, end)
     before = _same_sentence_before(text, start, floor)
     before_cues = _cues_before(before)
-    if written.bare and min(before_cues.get("proposal", 99), before_cues.get("agreed", 99)) > (
-        _BARE_REACH
+    if (
+        written.bare
+        and min(before_cues.get("proposal", 99), before_cues.get("agreed", 99)) > _BARE_REACH
+        and not _near_offer(written.amount, reference)
     ):
         return None  # a plain number nobody offers: not money, not worth a kind
     after, asks = _same_sentence_after(text, end)
@@ -346,6 +351,16 @@ def _merge_ranges(text: str, found: list[NumberMention]) -> list[NumberMention]:
             money = money._replace(end=high.end())
         merged.append(NumberMention(mention.kind, money.start, money.end, money))
     return merged
+
+
+def _near_offer(amount: Decimal, reference: Decimal | None) -> bool:
+    """A plain number in the range of our offer is money in a negotiation ("800 is a bit tight,
+    950 and we're good?"), unless it looks like a year."""
+    if reference is None or reference <= 0:
+        return False
+    if amount == amount.to_integral_value() and 1900 <= amount <= 2100:
+        return False
+    return reference * _NEAR_LOW <= amount <= reference * _NEAR_HIGH
 
 
 def _range_value(match: re.Match[str]) -> Decimal | None:

@@ -24,7 +24,6 @@ from functools import lru_cache
 from negotiation_pipeline.domain.quote_markers import Marker, marker_at
 from negotiation_pipeline.domain.signatures import strip_signature
 
-
 _BLANK_LINES = re.compile(r"\n{3,}")
 
 

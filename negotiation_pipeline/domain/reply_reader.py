@@ -122,8 +122,8 @@ def _decide(
 ) -> _Verdict:
     """The precedence table of the module docstring, row by row."""
     proposal = proposed_amount(mentions)
-    accepting = evidence.clear_acceptance
     ours = evidence.restated_ours(mentions)
+    accepting = evidence.clear_acceptance or (ours is not None and ours.accepted)
     if proposal is not None and proposal.kind is MentionKind.PROPOSAL:
         if proposal.accepted and not proposal.proposed and reference is None:
             return _Verdict(Intent.ACCEPT, 0.8, "accepts an amount, no offer to compare", proposal)
