@@ -34,12 +34,12 @@ _MARK_BEFORE = re.compile(
     r"(?:(?P<sym>(?<![a-z])(?:us|ca|c|au|a)\$|\$|€|£)|\b(?P<code>usd|eur|gbp|cad|aud)\s?[$€£]?)"
     r"\s?$"
 )
-_MULT_AFTER = re.compile(r"\s?(?P<mult>k|mm|m|mil|mio|thousand|grand)(?![a-z])")
+_MULT_AFTER = re.compile(r"\s?(?P<mult>k|mm|m|mil|mio|thousand|grand|hundred)(?![a-z])")
 _MARK_AFTER = re.compile(
     r"\s?(?:(?P<code>usd|eur|gbp|cad|aud|dollars?|bucks|euros?|pounds?|quid)\b|(?P<sym>€|£|\$))"
 )
 _CODES = frozenset({"usd", "eur", "gbp", "cad", "aud"})
-_AFTER_STARTS = frozenset("kmtgudebpq€£$")  # first letters of multipliers and currency marks
+_AFTER_STARTS = frozenset("kmtghudebpq€£$")  # first letters of multipliers and currency marks
 # Characters that glue an unmarked number to something else ("v2", "3/15", "10:30", "#12").
 _SPACE_IN_NUMBER = re.compile(r"[ \u00a0\u202f]")
 _GLUED_BEFORE = frozenset(".,/:'’#$€£_")
@@ -67,6 +67,7 @@ _CURRENCY_BY_MARK = {
     "cad": "CAD", "au$": "AUD", "a$": "AUD", "aud": "AUD",
 }  # fmt: skip
 _MULTIPLIER = {
+    "hundred": Decimal(100),
     "k": Decimal(1000),
     "thousand": Decimal(1000),
     "grand": Decimal(1000),

@@ -68,10 +68,13 @@ def _calibration() -> list[tuple[float, float, int, int]]:
 
 
 def suggested_threshold() -> float:
-    """The lowest band edge from which every band up reads right at least BAND_TRUST often."""
+    """The lowest edge of a band holding cases from which every band up reads right at least
+    BAND_TRUST often (an empty band is no evidence, so the suggestion never moves into one)."""
     suggestion = BANDS[-2]
     for low, _high, count, right in reversed(_calibration()):
-        if count and right / count < BAND_TRUST:
+        if not count:
+            continue
+        if right / count < BAND_TRUST:
             break
         suggestion = low
     return suggestion
