@@ -115,6 +115,7 @@ def _could_be_marker(line: str) -> bool:
 
 
 _MAX_ATTRIBUTION_CHARS = 400
+_MAX_FROM_WORDS = 8
 _ATTRIBUTION_LINES = 3
 _HEADER_LOOKAHEAD = 5
 
@@ -153,15 +154,21 @@ def _library_marker(lines: list[str], index: int) -> tuple[Marker, int] | None:
     text = found.group(0).rstrip("\n")
     span = text.count("\n") + 1
     if _FROM_LINE.match(lines[index]) or _OTHER_LINE.match(lines[index]):
-        return (Marker.HEADERS, span) if span >= 2 else None
+        return (Marker.HEADERS, span) if span >= 2 and _plausible_from(lines[index]) else None
     if not text.rstrip().endswith((":", "：")):
         return None
     return Marker.ATTRIBUTION, span
 
 
+def _plausible_from(line: str) -> bool:
+    """A From: value is a name or an address, not a sentence ("From: my side it's a yes.")."""
+    value = _LABEL_END.split(line, 1)[-1].strip(" *\t")
+    return not value.endswith((".", "!", "?")) and len(value.split()) <= _MAX_FROM_WORDS
+
+
 def _header_block(lines: list[str], index: int) -> int:
     """Lines in a From:/Sent:/To: block starting here (0 when this is no such block)."""
-    if not _FROM_LINE.match(lines[index]):
+    if not _FROM_LINE.match(lines[index]) or not _plausible_from(lines[index]):
         return 0
     end = index + 1
     others = 0

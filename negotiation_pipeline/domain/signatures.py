@@ -45,6 +45,7 @@ _SIGN_OFF = re.compile(
 _NAME_LINE = re.compile(rf"^\s*(?:{_NAME}|[a-z][\w'-]{{1,15}}|[A-Z]\.?|{_EMOJI}+)\s*[,.]?\s*$")
 # Contact details: cheap character tests first, then words of titles, companies and networks.
 _CONTACT_MARKS = ("@", "http", "www.", "|", "·", "•", "+1", ".com", ".co", ".io")
+_DOMAIN = re.compile(r"[a-z0-9]\.[a-z]{2,}")
 _CONTACT_DIGITS = re.compile(r"\d[\d\s().-]{6,}\d|\b\d+(?:[.,]\d+)?\s?[kKmM]\b")
 _CONTACT_WORDS = re.compile(
     r"\b(?:manager|management|mgmt|agent|agency|talent|director|coordinator|partnerships?|"
@@ -138,7 +139,9 @@ def _signature_line(line: str) -> bool:
 
 
 def _is_contact(line: str) -> bool:
-    lowered = line.lower()
+    lowered = line.lower().strip()
     if any(mark in lowered for mark in _CONTACT_MARKS):
         return True
+    if " " not in lowered and _DOMAIN.search(lowered):
+        return True  # a bare website: "anna-schmidt.example.test"
     return bool(_CONTACT_DIGITS.search(line) or _CONTACT_WORDS.search(lowered))

@@ -11,11 +11,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from negotiation_pipeline.domain import simulator
-from negotiation_pipeline.domain.money_mentions import find_money_mentions, proposed_amount
+from negotiation_pipeline.domain.money_mentions import (
+    MentionKind,
+    classify_numbers,
+    find_money_mentions,
+    proposed_amount,
+)
 from negotiation_pipeline.domain.quoting import split_reply
 from negotiation_pipeline.domain.reply_reader import ReplyReading, read_reply
 from negotiation_pipeline.domain.types import Intent
 from negotiation_pipeline.engine_config import load_policy
+from tests.domain.engine_support import opened, reply
 from tests.domain.reply_corpus_support import case_text, expected_rate, load_cases, our_offer
 
 CASES: list[dict[str, Any]] = load_cases()
@@ -473,3 +479,101 @@ def test_a_question_about_after_the_deal_accepts(body: str) -> None:
 )
 def test_a_question_about_terms_or_a_hedged_one_does_not_accept(body: str) -> None:
     assert read_reply(body).intent is not Intent.ACCEPT
+
+
+# --- numbers classified before intent -------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "amount", "currency"),
+    [
+        ("1.500,00 €", "1500", "EUR"),
+        ("1 500 €", "1500", "EUR"),
+        ("EUR 1.250", "1250", "EUR"),
+        ("1.250,50€", "1250.50", "EUR"),
+        ("€1.200", "1200", "EUR"),
+        ("1500$", "1500", "USD"),
+        ("USD3,250", "3250", "USD"),
+        ("two thousand dollars", "2000", "USD"),
+        ("fifteen hundred", "1500", "USD"),
+        ("two and a half thousand", "2500", "USD"),
+        ("one thousand two hundred and fifty euros", "1250", "EUR"),
+        ("two grand", "2000", "USD"),
+        ("12 hundred", "1200", "USD"),
+        ("1,5k", "1500", "USD"),
+        ("$1.2K", "1200", "USD"),
+    ],
+)
+def test_more_money_forms(text: str, amount: str, currency: str) -> None:
+    reading = read_reply(f"I could do {text} for the reel.")
+    assert (reading.proposed_rate, reading.currency) == (Decimal(amount), currency)
+
+
+@pytest.mark.parametrize(
+    ("text", "kinds"),
+    [
+        ("Lexi Tran | 120K Instagram · 2.1M views/month", ["statistic"]),
+        ("📸 45K | IG: 300k", ["statistic", "statistic"]),
+        ("Call +49 170 1234567 or (310) 555-0147", ["phone", "phone"]),
+        ("I can post on 03/18 at 10:30am, or 30 days later", ["date", "date", "count"]),
+        ("$500 is well below what I charge", ["ours"]),
+        ("Is the $1,200 per video?", ["ours"]),
+        ("Your $800 offer is low, I'd need $1,100", ["ours", "proposal"]),
+        ("I usually get $2,300, but I could do $1,700", ["history", "proposal"]),
+        ("With 120k followers I'd need 2K", ["statistic", "proposal"]),
+    ],
+)
+def test_every_number_is_classified(text: str, kinds: list[str]) -> None:
+    assert [mention.kind.value for mention in classify_numbers(text)] == kinds
+
+
+def test_our_offer_restated_is_ours_whatever_the_cue() -> None:
+    (mention,) = find_money_mentions("I can do $1,200.", Decimal(1200))
+    assert mention.kind is MentionKind.OURS
+
+
+def test_plain_numbers_count_as_money_only_near_our_offer() -> None:
+    body = "800 is a bit tight - 950 and we're good?"
+    assert read_reply(body, our_offer=Decimal(800)).proposed_rate == Decimal(950)
+    assert (
+        read_reply("I have 950 posts and started in 2019.", our_offer=Decimal(800)).proposed_rate
+        is None
+    )
+
+
+# --- precedence: the dangerous and the everyday conflicts -----------------------------------
+
+
+def test_a_higher_amount_with_a_deal_word_is_a_counter_the_engine_does_not_agree_to() -> None:
+    negotiation = opened().negotiation
+    offer = negotiation.our_last_offer
+    assert offer is not None
+    body = f"Come up to ${offer + 400:,.0f} and it's a deal!"
+    read = read_reply(body, our_offer=offer)
+    assert (read.intent, read.proposed_rate) == (Intent.COUNTER, offer + 400)
+    outcome = reply(negotiation, read, text=body)
+    assert outcome.negotiation.agreed_rate != offer
+
+
+@pytest.mark.parametrize(
+    ("body", "intent", "rate"),
+    [
+        ("Sounds good! For everything I'm at $3,200.", Intent.COUNTER, "3200"),
+        ("Not interested. Budget is too low.", Intent.REJECT, None),
+        (
+            "Could you do $1,600? How long is usage? Is the product sent first?",
+            Intent.COUNTER,
+            "1600",
+        ),
+        ("$1,200 works, let's go.", Intent.ACCEPT, "1200"),
+        ("Deal! Can you send the brief?", Intent.ACCEPT, None),
+        ("Deal! How long would the usage run?", Intent.QUESTION, None),
+        ("Sounds good, but let me check with my manager.", Intent.UNCLEAR, None),
+        ("I normally charge $2,000, so I'll have to decline.", Intent.REJECT, None),
+        ("Is that a deal?", Intent.QUESTION, None),
+        ("Let me know if that works for you.", Intent.UNCLEAR, None),
+    ],
+)
+def test_precedence_of_competing_cues(body: str, intent: Intent, rate: str | None) -> None:
+    reading = read_reply(body, our_offer=Decimal(1200))
+    assert (reading.intent, reading.proposed_rate) == (intent, Decimal(rate) if rate else None)
