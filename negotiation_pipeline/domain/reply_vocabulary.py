@@ -69,9 +69,7 @@ class _Lists(BaseModel):
 
 
 # Lists of single characters or single words, not phrases.
-_PLAIN_LISTS = frozenset(
-    {"emoji", "wh_words", "auxiliaries", "subjects", "reactions", "lead_ins"}
-)
+_PLAIN_LISTS = frozenset({"emoji", "wh_words", "auxiliaries", "subjects", "reactions", "lead_ins"})
 
 
 class AcceptWords(_Lists):
