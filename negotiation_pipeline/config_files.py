@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+CONFIG_DIR_VARIABLE = "NEGOTIATION_CONFIG_DIR"
 
 
 class ConfigError(ValueError):
@@ -22,7 +23,7 @@ class ConfigError(ValueError):
 
 
 def config_dir() -> Path:
-    return Path(os.environ.get("NEGOTIATION_CONFIG_DIR", REPO_ROOT / "config"))
+    return Path(os.environ.get(CONFIG_DIR_VARIABLE, REPO_ROOT / "config"))
 
 
 def load_yaml(name: str, directory: Path | None = None) -> dict[str, Any]:

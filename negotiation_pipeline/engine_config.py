@@ -1,24 +1,34 @@
 """Load the negotiation engine's editable rules into typed objects.
 
-Reads `config/negotiation_policy.yaml`, `config/escalation_triggers.yaml` and
-`config/templates/*.j2` (through config_files, so NEGOTIATION_CONFIG_DIR applies). Every error
-is a ConfigError that names the file, and nothing falls back to silent defaults.
+Reads `config/negotiation_policy.yaml`, `config/escalation_triggers.yaml`,
+`config/reply_vocabulary.yaml` and `config/templates/*.j2` (through config_files, so
+NEGOTIATION_CONFIG_DIR applies). Every error is a ConfigError that names the file, and nothing
+falls back to silent defaults.
 """
 
 from __future__ import annotations
 
+import os
+from functools import lru_cache
 from pathlib import Path
 from typing import TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from negotiation_pipeline.config_files import ConfigError, config_dir, load_yaml
+from negotiation_pipeline.config_files import (
+    CONFIG_DIR_VARIABLE,
+    ConfigError,
+    config_dir,
+    load_yaml,
+)
 from negotiation_pipeline.domain.emails import EmailTemplates, TemplateError
 from negotiation_pipeline.domain.negotiation import EngineConfig
 from negotiation_pipeline.domain.policy import EscalationTriggers, NegotiationPolicy
+from negotiation_pipeline.domain.reply_vocabulary import CompiledVocabulary, ReplyVocabulary
 
 POLICY_FILE = "negotiation_policy.yaml"
 TRIGGERS_FILE = "escalation_triggers.yaml"
+VOCABULARY_FILE = "reply_vocabulary.yaml"
 TEMPLATES_DIR = "templates"
 
 M = TypeVar("M", bound=BaseModel)
@@ -66,3 +76,23 @@ def load_engine_config(directory: Path | None = None) -> EngineConfig:
         triggers=load_triggers(directory),
         templates=load_templates(directory),
     )
+
+
+def load_reply_vocabulary(directory: Path | None = None) -> CompiledVocabulary:
+    """config/reply_vocabulary.yaml, validated and compiled (cached per file, like all config).
+
+    Without a directory the reader calls this for every reply, so the answer for the current
+    NEGOTIATION_CONFIG_DIR is kept without building a path each time."""
+    if directory is None:
+        return _default_vocabulary(os.environ.get(CONFIG_DIR_VARIABLE))
+    return _compiled_vocabulary(directory / VOCABULARY_FILE)
+
+
+@lru_cache(maxsize=4)
+def _default_vocabulary(_config_dir_setting: str | None) -> CompiledVocabulary:
+    return _compiled_vocabulary(config_dir() / VOCABULARY_FILE)
+
+
+@lru_cache(maxsize=8)
+def _compiled_vocabulary(path: Path) -> CompiledVocabulary:
+    return _load_model(ReplyVocabulary, VOCABULARY_FILE, path.parent).compile()

@@ -50,6 +50,7 @@ from negotiation_pipeline.domain.policy import (
     next_lever,
     price_bounds,
 )
+from negotiation_pipeline.domain.quoting import own_text_of
 from negotiation_pipeline.domain.reply_reader import ReplyReading
 from negotiation_pipeline.domain.state_machine import (
     WAITING_STATES,
@@ -357,7 +358,6 @@ _AGENCY_LINE = re.compile(
     r"([A-Z][\w&.'-]*(?:[ \t]+[A-Z][\w&.'-]*)*[ \t]+"
     r"(?:Talent|Management|Agency|Media|Group|Partners|Collective))\b"
 )
-_QUOTE_START = re.compile(r"^\s*(?:>|On .+wrote:|-{2,}\s*Original Message|From:\s)", re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -379,7 +379,7 @@ def _parse_sender(sender: str) -> tuple[str, str]:
 def classify_counterparty(sender: str, reply_text: str, terms: InfluencerTerms) -> Counterparty:
     """Direct influencer or talent manager, from the sender address and the signature."""
     display, address = _parse_sender(sender)
-    own_text = reply_text[: m.start()] if (m := _QUOTE_START.search(reply_text)) else reply_text
+    own_text = own_text_of(reply_text)
     signature = "\n".join(own_text.strip().splitlines()[-8:])
     domain = address.rpartition("@")[2]
     from_influencer = not address or address == terms.email.lower()

@@ -24,6 +24,8 @@ from datetime import UTC, datetime
 from email.message import Message
 from html.parser import HTMLParser
 
+from negotiation_pipeline.integrations.mail.flowed import unflow
+
 # Headers kept verbatim so auto-reply / bulk-mail detection can look at them later.
 DETECTION_HEADERS = (
     "auto-submitted",
@@ -260,8 +262,18 @@ def _is_attachment(part: Message) -> bool:
 def _decode_part(part: Message) -> str:
     payload = part.get_payload(decode=True)
     if not isinstance(payload, bytes):
-        return str(part.get_payload() or "")
-    return decode_bytes(payload, part.get_content_charset())
+        text = str(part.get_payload() or "")
+    else:
+        text = decode_bytes(payload, part.get_content_charset())
+    if part.get_content_type() == "text/plain" and _param(part, "format") == "flowed":
+        # RFC 3676: soft line breaks end in a space; join them back into paragraphs.
+        return unflow(text, delete_space=_param(part, "delsp") == "yes")
+    return text
+
+
+def _param(part: Message, name: str) -> str:
+    value = part.get_param(name)
+    return value.strip().lower() if isinstance(value, str) else ""
 
 
 def decode_bytes(payload: bytes, charset: str | None) -> str:
@@ -294,29 +306,50 @@ class _HTMLText(HTMLParser):
         super().__init__(convert_charrefs=True)
         self.chunks: list[str] = []
         self._skip_depth = 0
+        self._quote_depth = 0  # nested <blockquote>: quoted history, shown as "> " lines
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag in self._SKIP_TAGS:
             self._skip_depth += 1
         elif tag in self._BLOCK_TAGS:
+            self._quote_depth += tag == "blockquote"
             self.chunks.append("\n")
 
     def handle_endtag(self, tag: str) -> None:
         if tag in self._SKIP_TAGS:
             self._skip_depth = max(0, self._skip_depth - 1)
         elif tag in self._BLOCK_TAGS:
+            if tag == "blockquote":
+                self._quote_depth = max(0, self._quote_depth - 1)
             self.chunks.append("\n")
 
     def handle_data(self, data: str) -> None:
         if not self._skip_depth:
+            data = data.replace(_QUOTE_MARK, "")  # the marker is ours alone, even in hostile mail
+            if self._quote_depth and data.strip():
+                # Each quoted piece carries its depth; html_to_text turns it into "> ".
+                data = _QUOTE_MARK * self._quote_depth + data.replace("\n", " ")
             self.chunks.append(data)
 
 
+_QUOTE_MARK = "\ue000"  # a private-use character (not whitespace, removed from the input)
+_QUOTE_MARKS = re.compile(_QUOTE_MARK + "+")
+
+
 def html_to_text(html: str) -> str:
-    """Readable plain text from an HTML body: tags dropped, blocks on their own lines."""
+    """Readable plain text from an HTML body: tags dropped, blocks on their own lines, text
+    inside <blockquote> (quoted history) prefixed with ">" per level like a plain-text reply."""
     parser = _HTMLText()
     parser.feed(html)
     parser.close()
-    lines = (" ".join(line.split()) for line in "".join(parser.chunks).splitlines())
+    lines = (_quoted_line(line) for line in "".join(parser.chunks).splitlines())
     text = "\n".join(lines)
     return re.sub(r"\n{3,}", "\n\n", text).strip()
+
+
+def _quoted_line(line: str) -> str:
+    words = " ".join(line.split())
+    if _QUOTE_MARK not in words:
+        return words
+    depth = max(len(run) for run in _QUOTE_MARKS.findall(words))
+    return ">" * depth + " " + " ".join(_QUOTE_MARKS.sub("", words).split())

@@ -1,0 +1,366 @@
+"""The reply reader's editable word lists (config/reply_vocabulary.yaml) and their matcher.
+
+`ReplyVocabulary` validates the file (pydantic); every phrase is compiled when it is loaded, so a
+bad phrase is an error naming its list, never a surprise while reading mail. `PhraseMatcher`
+finds every phrase in one pass over the words of a text: phrases are indexed by the words they
+can start with, so each word of a reply tries only the few phrases that could begin there.
+
+Phrase syntax is described at the top of the YAML file: words, "(a|b)" alternatives, "[a|b]"
+optional parts, "*" any word, "..." up to three words, "<amount>" an amount of money.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import NamedTuple
+
+from pydantic import BaseModel, ConfigDict, ValidationInfo, field_validator
+
+# Amount spans are overwritten with this character before phrases are matched.
+AMOUNT_MARK = "¤"
+_SEPARATOR = r"[\s,]+"
+_TOKEN = re.compile(r"\(|\)|\[|\]|\||\.\.\.|\*|<amount>|[^\s()\[\]|]+")
+_FORBIDDEN = re.compile(r"[\\^$?+{}]")
+_TEXT_WORD = re.compile(r"[\w']+|" + AMOUNT_MARK + "+")
+
+
+class Signal(StrEnum):
+    """What a matched phrase says about the reply."""
+
+    ACCEPT = "accept"
+    ACCEPT_STANDALONE = "accept_standalone"
+    ENTHUSIASM = "enthusiasm"
+    ACCEPT_WEAK = "accept_weak"
+    AFTER_DEAL = "after_deal"
+    REQUEST = "request"
+    DECLINE = "decline"
+    DECLINE_SOFT = "decline_soft"
+    PRICE_TALK = "price_talk"
+    DIFFERENT_TERMS = "different_terms"
+    HEDGE = "hedge"
+    HEDGE_WEAK = "hedge_weak"
+    INDIRECT_QUESTION = "indirect_question"
+    SMALL_TALK = "small_talk"
+    REOPENS_TERMS = "reopens_terms"
+
+
+class PhraseError(ValueError):
+    """A vocabulary phrase cannot be compiled; the message quotes it."""
+
+
+def _check_phrases(phrases: list[str]) -> list[str]:
+    for phrase in phrases:
+        compile_phrase(phrase)
+    return phrases
+
+
+class _Lists(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _phrases_compile(cls, value: object, info: ValidationInfo) -> object:
+        if isinstance(value, list) and info.field_name not in _PLAIN_LISTS:
+            _check_phrases([str(item) for item in value])
+        return value
+
+
+# Lists of single characters or single words, not phrases.
+_PLAIN_LISTS = frozenset({"emoji", "wh_words", "auxiliaries", "subjects", "reactions", "lead_ins"})
+
+
+class AcceptWords(_Lists):
+    strong: list[str]
+    standalone: list[str]
+    enthusiasm: list[str]
+    weak: list[str]
+    after_deal: list[str]
+    requests: list[str]
+    emoji: list[str]
+
+
+class DeclineWords(_Lists):
+    explicit: list[str]
+    soft: list[str]
+    emoji: list[str]
+
+
+class CounterWords(_Lists):
+    price_talk: list[str]
+    different_terms: list[str]
+
+
+class HedgeWords(_Lists):
+    strong: list[str]
+    weak: list[str]
+
+
+class QuestionWords(_Lists):
+    wh_words: list[str]
+    auxiliaries: list[str]
+    subjects: list[str]
+    indirect: list[str]
+    small_talk: list[str]
+    reactions: list[str]
+    lead_ins: list[str]
+    reopens_terms: list[str]
+
+
+class ReplyVocabulary(BaseModel):
+    """config/reply_vocabulary.yaml as validated lists."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    accept: AcceptWords
+    decline: DeclineWords
+    counter: CounterWords
+    hedge: HedgeWords
+    question: QuestionWords
+    negation: list[str]
+
+    def compile(self) -> CompiledVocabulary:
+        return CompiledVocabulary.from_lists(self)
+
+
+class PhraseHit(NamedTuple):
+    signal: Signal
+    start: int
+    end: int
+
+
+class PhraseMatcher:
+    """All phrases of every list, indexed by the words they can start with.
+
+    The phrases that can start with one word are one regex (one capturing group per phrase,
+    longest first), so each word of a text costs one dict lookup and at most one match call.
+    """
+
+    def __init__(self, lists: dict[Signal, list[str]]) -> None:
+        by_key: dict[str, list[tuple[int, str, Signal]]] = defaultdict(list)
+        for signal, phrases in lists.items():
+            for phrase in phrases:
+                regex, keys, shortest = _phrase_parts(phrase)
+                for key in keys:
+                    by_key[key].append((shortest, regex, signal))
+        self._index: dict[str, tuple[re.Pattern[str], tuple[Signal, ...]]] = {}
+        for key, entries in by_key.items():
+            # Longest phrases first: "fine by me" must be tried before "fine".
+            entries.sort(key=lambda entry: entry[0], reverse=True)
+            combined = "|".join(f"({regex})" for _, regex, _ in entries)
+            pattern = re.compile(f"(?:{combined})(?![\\w'])")
+            self._index[key] = (pattern, tuple(signal for _, _, signal in entries))
+
+    def hits(self, folded: str) -> list[PhraseHit]:
+        """Phrase occurrences in `folded` (case-folded, amounts marked), reading order: at each
+        word the first (longest-written) phrase that matches there."""
+        found: list[PhraseHit] = []
+        index = self._index
+        for word in _TEXT_WORD.finditer(folded):
+            token = word.group(0)
+            entry = index.get(AMOUNT_MARK if token[0] == AMOUNT_MARK else token.replace("'", ""))
+            if entry is None:
+                continue
+            match = entry[0].match(folded, word.start())
+            if match is not None and match.lastindex is not None:
+                found.append(PhraseHit(entry[1][match.lastindex - 1], match.start(), match.end()))
+        return found
+
+
+@dataclass(frozen=True)
+class CompiledVocabulary:
+    """Everything the reader needs from the vocabulary, compiled once."""
+
+    phrases: PhraseMatcher
+    accept_emoji: re.Pattern[str] | None
+    decline_emoji: re.Pattern[str] | None
+    question_opener: re.Pattern[str]
+    openers: frozenset[str]  # the first words a question can open with
+    lead_ins: frozenset[str]  # words a question may come after ("hey what …", "so is …")
+    reactions: frozenset[str]
+    negation: re.Pattern[str]
+
+    @classmethod
+    def from_lists(cls, words: ReplyVocabulary) -> CompiledVocabulary:
+        question = words.question
+        lists = {
+            Signal.ACCEPT: words.accept.strong,
+            Signal.ACCEPT_STANDALONE: words.accept.standalone,
+            Signal.ENTHUSIASM: words.accept.enthusiasm,
+            Signal.ACCEPT_WEAK: words.accept.weak,
+            Signal.AFTER_DEAL: words.accept.after_deal,
+            Signal.REQUEST: words.accept.requests,
+            Signal.DECLINE: words.decline.explicit,
+            Signal.DECLINE_SOFT: words.decline.soft,
+            Signal.PRICE_TALK: words.counter.price_talk,
+            Signal.DIFFERENT_TERMS: words.counter.different_terms,
+            Signal.HEDGE: words.hedge.strong,
+            Signal.HEDGE_WEAK: words.hedge.weak,
+            Signal.INDIRECT_QUESTION: question.indirect,
+            Signal.SMALL_TALK: question.small_talk,
+            Signal.REOPENS_TERMS: question.reopens_terms,
+        }
+        return cls(
+            phrases=PhraseMatcher(lists),
+            accept_emoji=_char_class(words.accept.emoji),
+            decline_emoji=_char_class(words.decline.emoji),
+            question_opener=_opener(question.wh_words, question.auxiliaries, question.subjects),
+            openers=frozenset(word.lower() for word in [*question.wh_words, *question.auxiliaries]),
+            lead_ins=frozenset(word.lower() for word in question.lead_ins),
+            reactions=frozenset(reaction.lower() for reaction in question.reactions),
+            negation=_negation(words.negation),
+        )
+
+
+def _char_class(symbols: list[str]) -> re.Pattern[str] | None:
+    if not symbols:
+        return None
+    return re.compile("|".join(re.escape(symbol) for symbol in sorted(symbols, key=len)[::-1]))
+
+
+def _alternation(words: list[str]) -> str:
+    ordered = sorted({_word_regex(word.lower()) for word in words}, key=len, reverse=True)
+    return "(?:" + "|".join(ordered) + ")"
+
+
+def _opener(wh_words: list[str], auxiliaries: list[str], subjects: list[str]) -> re.Pattern[str]:
+    """A clause that opens like a question: a wh-word (group "wh", with the next word in "next"),
+    or an auxiliary followed by a subject ("is the usage…", "do you…"; not "can do")."""
+    return re.compile(
+        rf"[^\w]*(?:(?P<wh>{_alternation(wh_words)})(?![\w'])\s*(?P<next>[\w']*)"
+        rf"|{_alternation(auxiliaries)}\s+{_alternation(subjects)}(?![\w']))"
+    )
+
+
+def _negation(words: list[str]) -> re.Pattern[str]:
+    """A negating word at most two words before the end of the window ("not really …")."""
+    parts = [("n't" if word == "n't" else rf"\b{re.escape(word.lower())}") for word in words]
+    return re.compile(r"(?:" + "|".join(parts) + r")(?:\s+[\w']+){0,2}\s+$")
+
+
+def _key(word: str) -> str:
+    return word.replace("'", "")
+
+
+def _first_key(word: str) -> str:
+    """The index key of a phrase word: its first run of word characters, as the text's words
+    are cut ("w-9" → "w", "100%" → "100"), without apostrophes."""
+    found = _TEXT_WORD.match(word)
+    if found is None:
+        raise PhraseError(f"word {word!r} does not start with a letter or digit")
+    return _key(found.group(0))
+
+
+def compile_phrase(phrase: str) -> tuple[re.Pattern[str], frozenset[str]]:
+    """One phrase → (anchored whole-word regex, the index keys of the words it can start with);
+    PhraseError names what is wrong with it."""
+    regex, keys = phrase_regex(phrase)
+    return re.compile(regex + r"(?![\w'])"), keys
+
+
+def phrase_regex(phrase: str) -> tuple[str, frozenset[str]]:
+    """The regex source of one phrase (no groups of its own) and its index keys."""
+    regex, keys, _ = _phrase_parts(phrase)
+    return regex, keys
+
+
+def _phrase_parts(phrase: str) -> tuple[str, frozenset[str], int]:
+    """(regex source, index keys, the fewest characters a match of the phrase can have)."""
+    text = phrase.strip().lower()
+    if not text:
+        raise PhraseError("empty phrase")
+    if _FORBIDDEN.search(text):
+        raise PhraseError(f"phrase {phrase!r}: characters \\ ^ $ ? + {{ }} are not allowed")
+    tokens = _TOKEN.findall(text)
+    parser = _Parser(tokens, phrase)
+    regex, starts, can_be_empty, shortest = parser.sequence()
+    if parser.position != len(tokens):
+        raise PhraseError(f"phrase {phrase!r}: unbalanced ')' or ']'")
+    if can_be_empty or not starts or None in starts:
+        raise PhraseError(f"phrase {phrase!r}: must start with a word")
+    return regex, frozenset(str(start) for start in starts), shortest
+
+
+class _Parser:
+    """Recursive descent over phrase tokens; yields (regex, possible first keys, can be empty).
+
+    A first key of None means the phrase could start with a wildcard (refused by the caller).
+    """
+
+    def __init__(self, tokens: list[str], phrase: str) -> None:
+        self.tokens = tokens
+        self.position = 0
+        self.phrase = phrase
+
+    def sequence(self) -> tuple[str, set[str | None], bool, int]:
+        pieces: list[str] = []
+        starts: set[str | None] = set()
+        need_separator = False
+        open_start = True  # every item so far was optional: the next one can start the phrase
+        shortest = 0
+        while self.position < len(self.tokens) and self.tokens[self.position] not in "|)]":
+            regex, item_starts, optional, item_shortest = self._item()
+            if open_start:
+                starts |= item_starts
+            if not optional:
+                shortest += item_shortest + (1 if need_separator else 0)
+            if optional:
+                pieces.append(
+                    f"(?:{_SEPARATOR}{regex})?" if need_separator else f"(?:{regex}{_SEPARATOR})?"
+                )
+            else:
+                pieces.append(f"{_SEPARATOR}{regex}" if need_separator else regex)
+                need_separator = True
+                open_start = False
+        return "".join(pieces), starts, open_start, shortest
+
+    def _item(self) -> tuple[str, set[str | None], bool, int]:
+        token = self.tokens[self.position]
+        self.position += 1
+        if token in ("(", "["):
+            closing = ")" if token == "(" else "]"
+            regex, starts, shortest = self._alternatives(closing)
+            return regex, starts, token == "[", shortest
+        if token == "*":
+            return r"[\w'-]+", {None}, False, 1
+        if token == "...":
+            return r"[\w'-]+(?:\s+[\w'-]+){0,2}", {None}, False, 1
+        if token == "<amount>":
+            return AMOUNT_MARK + "+", {AMOUNT_MARK}, False, 1
+        return _word_regex(token), {_first_key(token)}, False, len(token.replace("'", ""))
+
+    def _alternatives(self, closing: str) -> tuple[str, set[str | None], int]:
+        options: list[str] = []
+        starts: set[str | None] = set()
+        shortest: int | None = None
+        while True:
+            regex, option_starts, empty, option_shortest = self.sequence()
+            if empty:
+                raise PhraseError(f"phrase {self.phrase!r}: an empty or all-optional alternative")
+            options.append(regex)
+            starts |= option_starts
+            shortest = option_shortest if shortest is None else min(shortest, option_shortest)
+            if self.position >= len(self.tokens):
+                raise PhraseError(f"phrase {self.phrase!r}: missing {closing!r}")
+            token = self.tokens[self.position]
+            self.position += 1
+            if token == "|":
+                continue
+            if token != closing:
+                raise PhraseError(f"phrase {self.phrase!r}: {token!r} where {closing!r} belongs")
+            return "(?:" + "|".join(options) + ")", starts, shortest or 0
+
+
+def _word_regex(word: str) -> str:
+    """A literal word: an apostrophe is optional, a hyphen may be a space or nothing."""
+    parts = []
+    for char in word:
+        if char == "'":
+            parts.append("'?")
+        elif char == "-":
+            parts.append(r"[-\s]?")
+        else:
+            parts.append(re.escape(char))
+    return "".join(parts)
