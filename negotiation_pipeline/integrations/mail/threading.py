@@ -156,8 +156,11 @@ def from_header_problem(raw: bytes, from_addr: str) -> str | None:
     unfolded = " ".join(values[0].split())
     # Encoded words (=?charset?...?=) are decoded by the full parser, even inside an address.
     plain = None if "=?" in unfolded else _PLAIN_FROM_RE.match(unfolded)
-    if plain is not None:  # the common case, decided without the slow address parser
-        found = (plain.group(1) or plain.group(2)).lower()
+    found = "" if plain is None else (plain.group(1) or plain.group(2)).lower()
+    local = found.rsplit("@", 1)[0]
+    # The common case, decided without the slow address parser; a dot-atom the parser would
+    # flag (leading, trailing or doubled dots) goes to the parser.
+    if plain is not None and not (local.startswith(".") or local.endswith(".") or ".." in local):
         return None if found == from_addr else f"the From header is ambiguous: {unfolded!r}"
     return parsed_from_problem(values[0], from_addr)
 
