@@ -115,6 +115,7 @@ class OutboxEmail:
     status: OutboxStatus = OutboxStatus.PENDING
     created_at: datetime | None = None  # set by the store
     sent_at: datetime | None = None
+    to_name: str = ""  # display name for the To: header
 
 
 @dataclass(frozen=True)
@@ -126,6 +127,9 @@ class Agreement:
     cpm: Decimal
     engagement_rate: Decimal | None = None
     agreed_at: datetime | None = None  # set by the store when None
+    # What the rate buys (scenario, deliverables, usage_rights, product, expected_views); None
+    # for agreements recorded before packages were stored.
+    package: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True)

@@ -92,6 +92,7 @@ SCHEMA_STATEMENTS: tuple[str, ...] = (
         thread_id TEXT,
         campaign_id TEXT,
         to_addr TEXT NOT NULL,
+        to_name TEXT NOT NULL DEFAULT '',
         subject TEXT NOT NULL,
         body TEXT NOT NULL,
         in_reply_to TEXT,
@@ -109,7 +110,8 @@ SCHEMA_STATEMENTS: tuple[str, ...] = (
         rate NUMERIC NOT NULL,
         cpm NUMERIC NOT NULL,
         engagement_rate NUMERIC,
-        agreed_at TIMESTAMPTZ NOT NULL
+        agreed_at TIMESTAMPTZ NOT NULL,
+        package_json JSONB
     )""",
     "CREATE INDEX IF NOT EXISTS idx_agreements_campaign ON agreements (campaign_id, agreed_at)",
     """CREATE TABLE IF NOT EXISTS mail_cursor (
@@ -117,6 +119,13 @@ SCHEMA_STATEMENTS: tuple[str, ...] = (
         uidvalidity BIGINT NOT NULL,
         last_uid BIGINT NOT NULL
     )""",
+)
+
+
+# Columns added after version 1; a database from an older version gets them on open.
+ADDED_COLUMNS: tuple[str, ...] = (
+    "ALTER TABLE outbox ADD COLUMN IF NOT EXISTS to_name TEXT NOT NULL DEFAULT ''",
+    "ALTER TABLE agreements ADD COLUMN IF NOT EXISTS package_json JSONB",
 )
 
 
@@ -132,14 +141,15 @@ def apply_postgres_schema(conn: Any, now: Any, schema_version: int) -> int:
         conn.execute(statement)
     row = conn.execute("SELECT MAX(version) AS version FROM schema_version").fetchone()
     found = row["version"]
-    if found is None:
+    if found is not None and found > schema_version:
+        raise SchemaVersionError(
+            f"database schema version {found} is newer than this code ({schema_version})"
+        )
+    for statement in ADDED_COLUMNS:
+        conn.execute(statement)
+    if found is None or found < schema_version:
         conn.execute(
             "INSERT INTO schema_version (version, applied_at) VALUES (%s, %s)",
             (schema_version, now),
         )
-        return schema_version
-    if found > schema_version:
-        raise SchemaVersionError(
-            f"database schema version {found} is newer than this code ({schema_version})"
-        )
-    return int(found)
+    return schema_version

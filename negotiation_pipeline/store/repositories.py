@@ -361,15 +361,16 @@ class SqlOutbox(SqlRepository):
         d = self._dialect
         with self._scope(True) as conn:
             cursor = conn.execute(
-                f"""INSERT INTO outbox (message_id, thread_id, campaign_id, to_addr, subject, body,
-                       in_reply_to, "references", status, created_at, sent_at)
-                   VALUES ({d.marks(8)}, 'pending', {d.mark}, NULL)
+                f"""INSERT INTO outbox (message_id, thread_id, campaign_id, to_addr, to_name,
+                       subject, body, in_reply_to, "references", status, created_at, sent_at)
+                   VALUES ({d.marks(9)}, 'pending', {d.mark}, NULL)
                    ON CONFLICT (message_id) DO NOTHING""",  # noqa: S608
                 (
                     email.message_id,
                     email.thread_id,
                     email.campaign_id,
                     email.to_addr,
+                    email.to_name,
                     email.subject,
                     email.body,
                     email.in_reply_to,
@@ -431,8 +432,8 @@ class SqlAgreements(SqlRepository):
         with self._scope(True) as conn:
             cursor = conn.execute(
                 f"""INSERT INTO agreements (thread_id, campaign_id, influencer_name, rate, cpm,
-                       engagement_rate, agreed_at)
-                   VALUES ({d.marks(7)})
+                       engagement_rate, agreed_at, package_json)
+                   VALUES ({d.marks(7)}, {d.mark}{d.json_cast})
                    ON CONFLICT (thread_id) DO NOTHING""",  # noqa: S608
                 (
                     agreement.thread_id,
@@ -442,6 +443,9 @@ class SqlAgreements(SqlRepository):
                     d.money(row_codec.require_money(agreement.cpm)),
                     None if engagement is None else d.money(engagement),
                     stamp,
+                    None
+                    if agreement.package is None
+                    else codec.dumps_plain(dict(agreement.package)),
                 ),
             )
             return cursor.rowcount == 1

@@ -267,10 +267,12 @@ def outbox_from_row(row: Row) -> OutboxEmail:
         status=OutboxStatus(row["status"]),
         created_at=as_datetime(row["created_at"]),
         sent_at=None if sent_at is None else as_datetime(sent_at),
+        to_name=row["to_name"] or "",
     )
 
 
 def agreement_from_row(row: Row) -> Agreement:
+    package = row["package_json"]
     rate = as_decimal(row["rate"])
     cpm = as_decimal(row["cpm"])
     assert rate is not None and cpm is not None  # NOT NULL columns
@@ -282,6 +284,7 @@ def agreement_from_row(row: Row) -> Agreement:
         cpm=cpm,
         engagement_rate=as_decimal(row["engagement_rate"]),
         agreed_at=as_datetime(row["agreed_at"]),
+        package=None if package is None else codec.loads_plain(package),
     )
 
 

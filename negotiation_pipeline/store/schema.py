@@ -9,7 +9,14 @@ from __future__ import annotations
 
 import sqlite3
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+
+# Columns added after version 1 (table, column, definition): a file from an older version gets
+# them on open, so nothing it holds is lost. The CREATE statements below already include them.
+ADDED_COLUMNS: tuple[tuple[str, str, str], ...] = (
+    ("outbox", "to_name", "TEXT NOT NULL DEFAULT ''"),
+    ("agreements", "package_json", "TEXT"),
+)
 
 # Each statement is idempotent (IF NOT EXISTS), so opening an existing file is harmless.
 SCHEMA_STATEMENTS: tuple[str, ...] = (
@@ -89,6 +96,7 @@ SCHEMA_STATEMENTS: tuple[str, ...] = (
         thread_id TEXT,
         campaign_id TEXT,
         to_addr TEXT NOT NULL,
+        to_name TEXT NOT NULL DEFAULT '',
         subject TEXT NOT NULL,
         body TEXT NOT NULL,
         in_reply_to TEXT,
@@ -106,7 +114,8 @@ SCHEMA_STATEMENTS: tuple[str, ...] = (
         rate TEXT NOT NULL,
         cpm TEXT NOT NULL,
         engagement_rate TEXT,
-        agreed_at TEXT NOT NULL
+        agreed_at TEXT NOT NULL,
+        package_json TEXT
     )""",
     "CREATE INDEX IF NOT EXISTS idx_agreements_campaign ON agreements (campaign_id, agreed_at)",
     """CREATE TABLE IF NOT EXISTS mail_cursor (
@@ -130,14 +139,17 @@ def apply_schema(conn: sqlite3.Connection, now_text: str) -> int:
         conn.execute(statement)
     row = conn.execute("SELECT MAX(version) FROM schema_version").fetchone()
     found = row[0]
-    if found is None:
+    if found is not None and found > SCHEMA_VERSION:
+        raise SchemaVersionError(
+            f"database schema version {found} is newer than this code ({SCHEMA_VERSION})"
+        )
+    for table, column, definition in ADDED_COLUMNS:
+        present = {r[1] for r in conn.execute(f"PRAGMA table_info({table})").fetchall()}
+        if column not in present:
+            conn.execute(f"ALTER TABLE {table} ADD COLUMN {column} {definition}")
+    if found is None or found < SCHEMA_VERSION:
         conn.execute(
             "INSERT INTO schema_version (version, applied_at) VALUES (?, ?)",
             (SCHEMA_VERSION, now_text),
         )
-        return SCHEMA_VERSION
-    if found > SCHEMA_VERSION:
-        raise SchemaVersionError(
-            f"database schema version {found} is newer than this code ({SCHEMA_VERSION})"
-        )
-    return int(found)
+    return SCHEMA_VERSION

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import httpx
 
-from negotiation_pipeline.domain.roster import ROSTER_COLUMNS
+from negotiation_pipeline.domain.roster import ROSTER_COLUMNS, is_view_override_column
 from negotiation_pipeline.integrations.resilience import resilient_api_call
 
 RosterRow = dict[str, str]
@@ -46,6 +46,7 @@ def parse_roster_csv(text: str, source: str = "roster") -> list[RosterRow]:
             f"{source} is missing column(s) {', '.join(missing)} (found: {found})"
         )
     position = {c: columns.index(c) for c in ROSTER_COLUMNS}
+    position.update({c: i for i, c in enumerate(columns) if is_view_override_column(c)})
     rows: list[RosterRow] = []
     try:
         for cells in reader:
