@@ -27,10 +27,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
+from functools import lru_cache
+from itertools import pairwise
 
 from negotiation_pipeline.domain.money import format_usd, quantize_cents
 from negotiation_pipeline.domain.policy import ConcessionPolicy, Lever, LeverState
-from negotiation_pipeline.domain.pricing import PackageBounds, PriceGrid
+from negotiation_pipeline.domain.pricing import PackageBounds, PriceGrid, same_price_per_view
 
 CENT_GRID = PriceGrid(Decimal("0.01"))
 
@@ -44,10 +46,12 @@ class MoveKind(StrEnum):
 
 @dataclass(frozen=True)
 class PricedTerm:
-    """An amount for a package, with its price per 1,000 value-weighted views."""
+    """An ask, its price per 1,000 value-weighted views, and how many levers we had used by
+    then (asks with the same count were for the same package)."""
 
     amount: Decimal
     per_1k: Decimal
+    levers_used: int = 0
 
 
 @dataclass(frozen=True)
@@ -67,6 +71,8 @@ class Situation:
     max_rounds: int  # T
     asks: tuple[PricedTerm, ...] = ()  # their earlier asks, oldest first
     lever_options: tuple[LeverOption, ...] = ()  # usable levers, in the configured order
+    levers_used: int = 0  # for the package on the table
+    previous_offer: Decimal | None = None  # our offer before last_offer, for the same package
 
 
 @dataclass(frozen=True)
@@ -89,8 +95,10 @@ def grid_for(bounds: PackageBounds, policy: ConcessionPolicy) -> PriceGrid:
     return grid if grid.span(bounds) is not None else CENT_GRID
 
 
+@lru_cache(maxsize=1024)
 def curve_fraction(k: int, max_rounds: int, exponent: Decimal) -> Decimal:
-    """(k / T) ^ (1 / e), clamped to [0, 1]."""
+    """(k / T) ^ (1 / e), clamped to [0, 1] (cached: a fractional power of a Decimal is slow,
+    and only a handful of (k, T, e) exist)."""
     if max_rounds <= 0 or k >= max_rounds:
         return Decimal(1)
     if k <= 0:
@@ -145,23 +153,78 @@ def _base_facts(s: Situation, ask: Decimal | None, policy: ConcessionPolicy) -> 
     return facts
 
 
-def _lever_trigger(s: Situation, ask: Decimal, high: Decimal) -> str | None:
-    """Why conceding on price alone cannot close the gap, or None when it still may."""
+def _projected_concession(paces: list[Decimal], rounds_left: int) -> Decimal | None:
+    """How much more (per 1,000 value-weighted views) they will concede in `rounds_left`
+    replies at the pattern of their concessions so far: the same again each round when steady,
+    shrinking by the same ratio when slowing down. None when they are speeding up (a Boulware
+    creator concedes late, so its early pace says nothing about its last rounds)."""
+    last = paces[-1]
+    if last <= 0:
+        return Decimal(0)
+    if len(paces) < 2 or paces[-2] <= 0:
+        return last * rounds_left
+    ratio = last / paces[-2]
+    if ratio > Decimal("1.2"):
+        return None
+    if ratio >= 1:
+        return last * rounds_left
+    return sum((last * ratio**i for i in range(1, rounds_left + 1)), Decimal(0))
+
+
+def _time_paces(s: Situation, ask: Decimal) -> list[Decimal]:
+    """Their concessions per 1,000 value-weighted views between consecutive asks for the same
+    package, oldest first (a change of package moves their price for another reason)."""
+    asks = [*s.asks, PricedTerm(ask, s.bounds.price_per_1k(ask), s.levers_used)]
+    return [
+        before.per_1k - after.per_1k
+        for before, after in pairwise(asks)
+        if before.levers_used == after.levers_used
+    ]
+
+
+def _reciprocal_concession(s: Situation, ask: Decimal, high: Decimal) -> Decimal | None:
+    """When their last concession mirrored ours (they came down by about the share we came up),
+    what they would still concede per 1,000 value-weighted views if they keep mirroring while we
+    go to our ceiling; None when they are not mirroring."""
+    same_package = [a for a in s.asks if a.levers_used == s.levers_used]
+    if not same_package or s.previous_offer is None or s.previous_offer <= 0:
+        return None
+    ours = s.last_offer / s.previous_offer - 1
+    theirs = same_package[-1].amount / ask - 1
+    if ours <= 0 or not (ours / 2 <= theirs <= ours * 3 / 2):
+        return None
+    return s.bounds.price_per_1k(ask) * (1 - s.last_offer / high)
+
+
+def _lever_trigger(
+    s: Situation, ask: Decimal, high: Decimal, keep_within_pct: Decimal
+) -> str | None:
+    """Why conceding on price alone cannot close the gap, or None when it still may.
+
+    Concessions are measured per 1,000 value-weighted views between asks for the same package.
+    One unchanged ask is not yet firm (people repeat a number once), and a creator whose
+    concessions are speeding up is given the time to finish."""
     b = s.bounds
     if s.last_offer >= high:
         return f"our offer is already at this package's ceiling ({_money(high)})"
-    if not s.asks:
+    if ask <= b.ceiling * (1 + keep_within_pct / 100):
+        return None  # close enough: keep the package and let the curve close the gap
+    paces = _time_paces(s, ask)
+    if not paces:
         return None
-    per_1k = b.price_per_1k(ask)
-    pace = s.asks[-1].per_1k - per_1k
-    if pace <= 0:
-        return "their ask did not come down since their last one"
+    if len(paces) >= 2 and paces[-1] <= 0 and paces[-2] <= 0:
+        return "their ask has not come down over their last two replies"
+    if paces[-1] <= 0 and len(paces) < 2:
+        return None
     rounds_left = max(s.max_rounds - (s.round + 1), 0)
-    projected = per_1k - pace * rounds_left
-    if projected > b.price_per_1k(b.ceiling):
+    more = _projected_concession(paces, rounds_left)
+    mirrored = _reciprocal_concession(s, ask, high)
+    if more is not None and mirrored is not None:
+        more = max(more, mirrored)
+    if more is not None and b.price_per_1k(ask) - more > b.price_per_1k(b.ceiling):
         return (
-            f"at their pace ({_money(pace)} per 1,000 views a round) their ask would still be "
-            f"above the ceiling after our last round"
+            f"at the pace they concede ({_money(paces[-1])} per 1,000 views last round) their "
+            "ask would still be above the ceiling after our last round"
         )
     return None
 
@@ -177,8 +240,7 @@ def _lever_price(option: LeverOption, s: Situation, policy: ConcessionPolicy) ->
     low, high = span
     if option.lever is Lever.PRODUCT:
         return curve_offer(after, s.round + 1, s.max_rounds, s.last_offer, policy)
-    same_per_view = s.last_offer * after.value_views / s.bounds.value_views
-    price = min(grid.down(same_per_view), high)
+    price = min(grid.down_exact(same_price_per_view(s.last_offer, s.bounds, after)), high)
     return price if price >= low else None
 
 
@@ -220,7 +282,7 @@ def decide(s: Situation, ask: Decimal | None, policy: ConcessionPolicy) -> Move:
             return _accept(ask, "our last round and their ask is within the ceiling", facts)
         return _counter(nxt, high, "concede along the curve toward their ask", facts)
     # Their ask is above this package's ceiling.
-    trigger = _lever_trigger(s, ask, high)
+    trigger = _lever_trigger(s, ask, high, policy.keep_package_within_pct)
     if trigger is not None and not last_round:
         skipped = []
         for option in s.lever_options:

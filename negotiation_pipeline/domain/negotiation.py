@@ -427,7 +427,8 @@ def handle_reply(
     if trigger is None or trigger.reason is not EscalationReason.UNCLEAR_INTENT:
         plan = plan_reply(negotiation, reading, ask, campaign, policy)
         if ask is not None and plan.ask_per_1k is not None:
-            negotiation = replace(negotiation, asks=(*negotiation.asks, (ask, plan.ask_per_1k)))
+            asked = (ask, plan.ask_per_1k, len(negotiation.levers.used))
+            negotiation = replace(negotiation, asks=(*negotiation.asks, asked))
     email = (
         None if plan is None or plan.decision is None else config.templates.render(plan.decision)
     )

@@ -195,8 +195,12 @@ class AgreedPackage:
             raise ValueError(f"agreed package is missing field {exc.args[0]!r}") from exc
 
 
-def _pairs(values: tuple[tuple[Decimal, Decimal], ...]) -> list[list[str]]:
-    return [[str(a), str(b)] for a, b in values]
+def _asks_out(values: tuple[tuple[Decimal, Decimal, int], ...]) -> list[list[str | int]]:
+    return [[str(a), str(b), n] for a, b, n in values]
+
+
+def _asks_in(values: Any) -> tuple[tuple[Decimal, Decimal, int], ...]:
+    return tuple((_dec(v[0]), _dec(v[1]), int(v[2]) if len(v) > 2 else 0) for v in values or ())
 
 
 @dataclass(frozen=True)
@@ -223,8 +227,9 @@ class Negotiation:
     last_activity: datetime | None = None
     agreed_rate: Decimal | None = None
     agreed_cpm: Decimal | None = None
-    # Their asks as (amount, price per 1,000 value-weighted views of the package it answered).
-    asks: tuple[tuple[Decimal, Decimal], ...] = ()
+    # Their asks as (amount, price per 1,000 value-weighted views of the package it answered,
+    # levers used by then: asks with the same count answered the same package).
+    asks: tuple[tuple[Decimal, Decimal, int], ...] = ()
     recipient_name: str | None = None  # display name for To: (the person we answer)
     said: tuple[str, ...] = ()  # fingerprints of the paragraphs our emails already used
     agreed_package: AgreedPackage | None = None
@@ -267,7 +272,7 @@ class Negotiation:
             "last_activity": None if self.last_activity is None else self.last_activity.isoformat(),
             "agreed_rate": _opt_str(self.agreed_rate),
             "agreed_cpm": _opt_str(self.agreed_cpm),
-            "asks": _pairs(self.asks),
+            "asks": _asks_out(self.asks),
             "recipient_name": self.recipient_name,
             "said": list(self.said),
             "agreed_package": None
@@ -304,7 +309,7 @@ class Negotiation:
                 else datetime.fromisoformat(last_activity),
                 agreed_rate=_opt_dec(data.get("agreed_rate")),
                 agreed_cpm=_opt_dec(data.get("agreed_cpm")),
-                asks=tuple((_dec(a), _dec(b)) for a, b in data.get("asks") or ()),
+                asks=_asks_in(data.get("asks")),
                 recipient_name=data.get("recipient_name"),
                 said=tuple(str(s) for s in data.get("said") or ()),
                 agreed_package=None if package is None else AgreedPackage.from_dict(package),

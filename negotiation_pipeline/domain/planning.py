@@ -229,6 +229,14 @@ def _from_move(
     )
 
 
+def _previous_offer(negotiation: Negotiation) -> Decimal | None:
+    """Our offer before the last one when both were for the package on the table (two of their
+    asks for it mean we made two offers for it)."""
+    generation = len(negotiation.levers.used)
+    same = sum(1 for *_, used in negotiation.asks if used == generation)
+    return negotiation.offers[-2] if same >= 1 and len(negotiation.offers) >= 2 else None
+
+
 def plan_reply(
     negotiation: Negotiation,
     reading: ReplyReading,
@@ -255,7 +263,11 @@ def plan_reply(
         last_offer=last_offer,
         round=negotiation.round_count,
         max_rounds=policy.max_rounds,
-        asks=tuple(PricedTerm(amount, per_1k) for amount, per_1k in negotiation.asks),
+        asks=tuple(
+            PricedTerm(amount, per_1k, levers) for amount, per_1k, levers in negotiation.asks
+        ),
+        levers_used=len(negotiation.levers.used),
+        previous_offer=_previous_offer(negotiation),
         lever_options=lever_options(negotiation, campaign, policy),
     )
     move = decide(situation, ask, policy.concession)

@@ -66,6 +66,7 @@ class ConcessionPolicy(BaseModel):
     round_to: Ratio = Field(default=Decimal(5), gt=0)
     accept_within_ceiling_on_last_round: bool = True
     lever_order: tuple[Lever, ...] = DEFAULT_LEVER_ORDER
+    keep_package_within_pct: Ratio = Field(default=Decimal(10), ge=0)
 
     @model_validator(mode="after")
     def _levers_once_each(self) -> ConcessionPolicy:

@@ -14,8 +14,10 @@ keeps the stored floor and ceiling.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
+from fractions import Fraction
 from typing import Any
 
 from negotiation_pipeline.domain.campaign import Campaign
@@ -71,9 +73,12 @@ class Package:
 class PackageBounds:
     package: Package
     expected_views: int
-    value_views: Decimal  # expected views × usage factor
+    value_views: Decimal  # expected views × usage factor (1 at the campaign's target term)
     floor: Decimal
     ceiling: Decimal
+    # expected views × the usage term's configured value, exact (finite decimals): the ratio of
+    # two packages' weights is exactly the ratio of their values, with no division rounding.
+    value_weight: Decimal = Decimal(0)
 
     @property
     def is_feasible(self) -> bool:
@@ -151,7 +156,14 @@ def package_bounds(
         value_views=Decimal(price.expected_views) * factor,
         floor=quantize_cents(floor),
         ceiling=quantize_cents(ceiling),
+        value_weight=price.expected_views * valuation.usage_rights_value[package.usage_rights],
     )
+
+
+def same_price_per_view(amount: Decimal, before: PackageBounds, after: PackageBounds) -> Fraction:
+    """`amount` for `before`, scaled to `after` at exactly the same price per value-weighted
+    view (a Fraction, so rounding it down can never end above that price)."""
+    return Fraction(amount) * Fraction(after.value_weight) / Fraction(before.value_weight)
 
 
 @dataclass(frozen=True)
@@ -162,6 +174,10 @@ class PriceGrid:
 
     def down(self, amount: Decimal) -> Decimal:
         return quantize_cents((amount / self.step).to_integral_value(ROUND_FLOOR) * self.step)
+
+    def down_exact(self, amount: Fraction) -> Decimal:
+        """The largest grid amount at or below an exact `amount`."""
+        return quantize_cents(Decimal(math.floor(amount / Fraction(self.step))) * self.step)
 
     def up(self, amount: Decimal) -> Decimal:
         return quantize_cents((amount / self.step).to_integral_value(ROUND_CEILING) * self.step)

@@ -10,8 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from negotiation_pipeline.domain.audit import AuditEntry
-from negotiation_pipeline.domain.money import format_usd
 from negotiation_pipeline.domain.emails import usage_rights_text
+from negotiation_pipeline.domain.money import format_usd
 from negotiation_pipeline.domain.negotiation import AgreedPackage, Outcome
 from negotiation_pipeline.domain.types import EventType
 from negotiation_pipeline.workflow.events import Escalated
@@ -97,9 +97,7 @@ def agreement_audit(outcome: Outcome, target_cpm: Any) -> AuditEntry:
             "cpm": str(outcome.agreed_cpm),
             "target_max_cpm": str(target_cpm),
             "rounds": negotiation.round_count,
-            "package": None
-            if outcome.agreed_package is None
-            else outcome.agreed_package.to_dict(),
+            "package": None if outcome.agreed_package is None else outcome.agreed_package.to_dict(),
         },
     )
 
