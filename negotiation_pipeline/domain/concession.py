@@ -161,8 +161,10 @@ def _projected_concession(paces: list[Decimal], rounds_left: int) -> Decimal | N
     last = paces[-1]
     if last <= 0:
         return Decimal(0)
-    if len(paces) < 2 or paces[-2] <= 0:
+    if len(paces) < 2:
         return last * rounds_left
+    if paces[-2] <= 0:
+        return None  # a first step after standing still: they are only starting to move
     ratio = last / paces[-2]
     if ratio > Decimal("1.2"):
         return None
@@ -183,9 +185,9 @@ def _time_paces(s: Situation, ask: Decimal) -> list[Decimal]:
 
 
 def _reciprocal_concession(s: Situation, ask: Decimal, high: Decimal) -> Decimal | None:
-    """When their last concession mirrored ours (they came down by about the share we came up),
-    what they would still concede per 1,000 value-weighted views if they keep mirroring while we
-    go to our ceiling; None when they are not mirroring."""
+    """When their last concession mirrored ours (they came down, as a share of their ask, by
+    about the share we came up), what they would still concede per 1,000 value-weighted views
+    if they keep mirroring while we go to our ceiling; None when they are not mirroring."""
     same_package = [a for a in s.asks if a.levers_used == s.levers_used]
     if not same_package or s.previous_offer is None or s.previous_offer <= 0:
         return None
@@ -207,8 +209,6 @@ def _lever_trigger(
     b = s.bounds
     if s.last_offer >= high:
         return f"our offer is already at this package's ceiling ({_money(high)})"
-    if ask <= b.ceiling * (1 + keep_within_pct / 100):
-        return None  # close enough: keep the package and let the curve close the gap
     paces = _time_paces(s, ask)
     if not paces:
         return None
@@ -218,6 +218,8 @@ def _lever_trigger(
         return None
     rounds_left = max(s.max_rounds - (s.round + 1), 0)
     more = _projected_concession(paces, rounds_left)
+    if more is not None and ask <= b.ceiling * (1 + keep_within_pct / 100):
+        more *= 2  # close to the ceiling: give them the benefit of the doubt
     mirrored = _reciprocal_concession(s, ask, high)
     if more is not None and mirrored is not None:
         more = max(more, mirrored)
@@ -242,6 +244,21 @@ def _lever_price(option: LeverOption, s: Situation, policy: ConcessionPolicy) ->
         return curve_offer(after, s.round + 1, s.max_rounds, s.last_offer, policy)
     price = min(grid.down_exact(same_price_per_view(s.last_offer, s.bounds, after)), high)
     return price if price >= low else None
+
+
+KEEPS_SCOPE = (Lever.USAGE_RIGHTS, Lever.PRODUCT)
+
+
+def _ordered_options(
+    s: Situation, ask: Decimal, keep_within_pct: Decimal
+) -> tuple[LeverOption, ...]:
+    """The usable levers in the configured order, except that when their ask is close to the
+    ceiling the levers that keep the deliverables (usage rights, product) come first: a small
+    gap is closed without cutting content."""
+    if ask > s.bounds.ceiling * (1 + keep_within_pct / 100):
+        return s.lever_options
+    keeps = tuple(o for o in s.lever_options if o.lever in KEEPS_SCOPE)
+    return keeps + tuple(o for o in s.lever_options if o.lever not in KEEPS_SCOPE)
 
 
 def _accept(ask: Decimal, reason: str, facts: dict[str, str]) -> Move:
@@ -283,9 +300,14 @@ def decide(s: Situation, ask: Decimal | None, policy: ConcessionPolicy) -> Move:
         return _counter(nxt, high, "concede along the curve toward their ask", facts)
     # Their ask is above this package's ceiling.
     trigger = _lever_trigger(s, ask, high, policy.keep_package_within_pct)
-    if trigger is not None and not last_round:
+    options = _ordered_options(s, ask, policy.keep_package_within_pct)
+    if last_round:
+        # No round is left to concede after a lever; only the product can join our final offer.
+        options = tuple(o for o in options if o.lever is Lever.PRODUCT)
+        trigger = trigger or "this is our last round"
+    if trigger is not None:
         skipped = []
-        for option in s.lever_options:
+        for option in options:
             price = _lever_price(option, s, policy)
             if price is None:
                 skipped.append(option.lever.value)

@@ -22,7 +22,7 @@ from email.utils import parseaddr
 from functools import lru_cache
 
 from negotiation_pipeline.domain.campaign import Campaign
-from negotiation_pipeline.domain.concession import opening_offer
+from negotiation_pipeline.domain.concession import grid_for, opening_offer
 from negotiation_pipeline.domain.decisions import email_decision
 from negotiation_pipeline.domain.emails import (
     EmailKind,
@@ -326,7 +326,10 @@ def open_negotiation(
             None,
         )
     rate = opening_offer(bounds, policy.concession)
-    decision = email_decision(EmailKind.OPENING, negotiation, campaign, policy, rate=rate)
+    step = grid_for(bounds, policy.concession).step
+    decision = email_decision(
+        EmailKind.OPENING, negotiation, campaign, policy, rate=rate, rounding_step=step
+    )
     email = config.templates.render(decision)
     gate = validate_email(email, decision)
     if not gate.passed:
