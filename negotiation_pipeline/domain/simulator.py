@@ -62,6 +62,9 @@ from negotiation_pipeline.domain.sim_personas import (
     Persona,
     SimulatedInfluencer,
 )
+from negotiation_pipeline.domain.sim_text import (
+    ACCEPTS as _ACCEPTS,  # noqa: F401  (the reply reader's tests read the accept phrases here)
+)
 from negotiation_pipeline.domain.sim_text import AGENCIES, CLIENTS, FIRST_NAMES, LAST_NAMES, pct
 from negotiation_pipeline.domain.types import Platform, UsageRightsDuration
 
@@ -92,7 +95,8 @@ _PACKAGES: dict[Platform, tuple[str, str, str]] = {
     ),
 }
 _OPPONENT_SHARE = 0.5  # of the population; the rest are personas
-_OPPONENT_RESERVATION_PCT = (55, 125)  # of scenario 1's ceiling
+# Of scenario 1's ceiling, in 1/1000 steps (whole percents would put many exactly on it).
+_OPPONENT_RESERVATION = (550, 1250)
 Counterpart = SimulatedInfluencer | Opponent
 
 
@@ -192,9 +196,13 @@ def _opponent(rng: random.Random, terms: InfluencerTerms) -> Opponent:
         rng,
         name=terms.name,
         email=terms.email,
-        reservation=quantize_cents(terms.ceiling_rate * pct(rng, _OPPONENT_RESERVATION_PCT)),
+        reservation=quantize_cents(terms.ceiling_rate * _permille(rng, _OPPONENT_RESERVATION)),
         value_shares=shares,
     )
+
+
+def _permille(rng: random.Random, bounds: tuple[int, int]) -> Decimal:
+    return Decimal(rng.randint(*bounds)) / 1000
 
 
 def _kind(person: Counterpart) -> str:
