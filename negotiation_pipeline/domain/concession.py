@@ -301,7 +301,9 @@ def decide(s: Situation, ask: Decimal | None, policy: ConcessionPolicy) -> Move:
     # Their ask is above this package's ceiling.
     trigger = _lever_trigger(s, ask, high, policy.keep_package_within_pct)
     options = _ordered_options(s, ask, policy.keep_package_within_pct)
-    if last_round and s.last_offer < high:
+    if k_next > s.max_rounds:
+        options = ()  # our rounds are spent: accept within the ceiling or step back
+    elif last_round and s.last_offer < high:
         # No round is left to concede after a lever; only the product can join our final offer.
         options = tuple(o for o in options if o.lever is Lever.PRODUCT)
         trigger = trigger or "this is our last round"

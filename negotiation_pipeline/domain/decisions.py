@@ -21,9 +21,15 @@ from negotiation_pipeline.domain.types import CounterpartyType
 NEW_AMOUNT_KINDS = frozenset({EmailKind.OPENING, EmailKind.COUNTER, EmailKind.LEVER})
 
 _SENTENCE = re.compile(r"[^.!?\n]+[.!?]*")
+# Without a "?", a sentence asks when it is inverted: "what are the terms", "how long is it",
+# "could you send", "is there". "When I post Stories I charge more" is no question.
 _QUESTION_START = re.compile(
-    r"^\s*(?:and\s+|also\s+|so\s+|but\s+)?(?:what|when|where|who|whom|which|why|how|will|would|"
-    r"could|can|do|does|did|is|are|was|were|should|shall|may|might|any)\b",
+    r"^\s*(?:(?:and|also|so|but|quick question)[,:]?\s+)?(?:"
+    r"(?:what|when|where|who|which|why|how)(?:\s+(?:long|many|much|soon|often|exactly))?"
+    r"\s+(?:is|are|was|were|do|does|did|will|would|can|could|should|shall|may|might)\b"
+    r"|(?:what|when|how)'s\b"
+    r"|(?:can|could|would|will|do|does|did|is|are|should|shall|may|might)\s+"
+    r"(?:you|we|i|it|there|the|they|this|that|your)\b)",
     re.IGNORECASE,
 )
 _QUESTION_PHRASE = re.compile(
