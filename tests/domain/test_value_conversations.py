@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
+from itertools import pairwise
 
 import pytest
 
@@ -132,7 +133,7 @@ PATHS = {
             Step("3500", C, "1590.00", 1),
             # Firm twice: Reel + Story at the same $22.71 per 1,000 views: 1590 × 50/70 → $1,135
             Step("3500", C, "1135.00", 2, lever=Lever.SCENARIO_2),
-            # 5% above Reel + Story's $1,620: keep the deliverables, shorten the rights: 1135 × 11/12
+            # 5% above Reel + Story's $1,620: keep the deliverables, shorten the rights (× 11/12)
             Step("1700", C, "1040.00", 2, "30 days", Lever.USAGE_RIGHTS),
             Step("yes", Action.ACCEPT, "1040.00", 2, "30 days"),
         ],
@@ -212,7 +213,7 @@ def test_scope_levers_never_raise_the_money_offered() -> None:
         n = reply(n, reading(Intent.COUNTER, ask), campaign, day=day).negotiation
         trail.append((n.levers.scenario, n.our_last_offer))
     assert any(s > 1 for s, _ in trail), "the asks should have moved us to a lighter package"
-    for (before_s, before), (after_s, after) in zip(trail, trail[1:], strict=False):
+    for (before_s, before), (after_s, after) in pairwise(trail):
         if after_s > before_s:
             assert after is not None and before is not None and after < before, trail
 
