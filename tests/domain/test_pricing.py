@@ -165,3 +165,19 @@ def test_price_grid_rounds_exactly() -> None:
         D("1205.00"),
     )
     assert grid.on_grid(D("1205.00")) and not grid.on_grid(D("1209.60"))
+
+
+def test_the_roster_reader_passes_view_columns_through_to_the_table() -> None:
+    from negotiation_pipeline.domain.roster import select_influencers
+    from negotiation_pipeline.integrations.roster.reader import parse_roster_csv
+
+    text = (
+        "Name,Email,Platform,Handle,Average Views,Engagement Rate,Story Views,Notes\n"
+        "Jane Doe,jane@x.test,instagram,@jane,\"40,000\",4.2%,4k,ignored\n"
+    )
+    [row] = parse_roster_csv(text)
+    assert row["story_views"] == "4k" and "notes" not in row
+    [person] = select_influencers([row], [], Platform.INSTAGRAM).selected
+    tracker = CampaignCPMTracker("cmp-1", D(20), D(30), 3)
+    [table_row] = build_flexibility_rows(make_campaign(), [person], tracker, VALUE)
+    assert table_row.scenario_1_expected_views == 40_000 + 3 * 4_000  # her own Story views

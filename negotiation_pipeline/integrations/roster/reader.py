@@ -3,7 +3,8 @@
 Returns raw rows (lower-case column → stripped cell text) for
 `negotiation_pipeline.domain.roster.select_influencers`, which turns bad cells into skips.
 Header names are trimmed and case-insensitive ("Average Views" and "average_views" both work);
-a missing column is an error naming it. Extra columns are ignored.
+a missing column is an error naming it. Extra columns are ignored, except the optional
+`<kind>_views` overrides (e.g. story_views), which the roster parser reads.
 """
 
 from __future__ import annotations
