@@ -173,7 +173,7 @@ def test_the_roster_reader_passes_view_columns_through_to_the_table() -> None:
 
     text = (
         "Name,Email,Platform,Handle,Average Views,Engagement Rate,Story Views,Notes\n"
-        "Jane Doe,jane@x.test,instagram,@jane,\"40,000\",4.2%,4k,ignored\n"
+        'Jane Doe,jane@x.test,instagram,@jane,"40,000",4.2%,4k,ignored\n'
     )
     [row] = parse_roster_csv(text)
     assert row["story_views"] == "4k" and "notes" not in row
