@@ -9,15 +9,16 @@ Entry points (each returns an `Outcome` holding the updated `Negotiation`; nothi
 Every state change goes through NegotiationStateMachine (rebuilt from the stored snapshot). A
 reply is always first recorded with `receive_reply` (waiting state → counter_received), then
 exactly one of send_counter / accept / reject / escalate follows, so the history shows both
-that a reply came in and what we did about it.
+that a reply came in and what we did about it. The move itself comes from planning.py (the
+strategy in concession.py); the records are in negotiation_record.py, the escalation checks
+and outcome types in outcome.py.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from decimal import Decimal
 from email.utils import parseaddr
 from functools import lru_cache
 
@@ -26,12 +27,11 @@ from negotiation_pipeline.domain.concession import grid_for, opening_offer
 from negotiation_pipeline.domain.decisions import email_decision
 from negotiation_pipeline.domain.emails import (
     EmailKind,
-    EmailTemplates,
     OutgoingEmail,
     first_name,
     header_safe,
 )
-from negotiation_pipeline.domain.gate import GateResult, validate_email
+from negotiation_pipeline.domain.gate import validate_email
 from negotiation_pipeline.domain.money import format_usd, quantize_cents
 from negotiation_pipeline.domain.negotiation_record import (
     Action,
@@ -40,19 +40,20 @@ from negotiation_pipeline.domain.negotiation_record import (
     InfluencerTerms,
     Negotiation,
 )
-from negotiation_pipeline.domain.planning import Plan, agreed_terms, bounds_for, plan_reply
-from negotiation_pipeline.domain.policy import (
-    EscalationTriggers,
-    Lever,
-    LeverState,
-    NegotiationPolicy,
-    hard_cap,
+from negotiation_pipeline.domain.outcome import (
+    EngineConfig,
+    Escalation,
+    Outcome,
+    ReplyNotExpectedError,
+    Trigger,
+    escalate,
+    pre_checks,
 )
+from negotiation_pipeline.domain.planning import Plan, agreed_terms, bounds_for, plan_reply
+from negotiation_pipeline.domain.policy import LeverState
 from negotiation_pipeline.domain.reply_reader import ReplyReading
-from negotiation_pipeline.domain.state_machine import HistoryEntry, NegotiationStateMachine
 from negotiation_pipeline.domain.types import (
     CounterpartyType,
-    Intent,
     NegotiationEvent,
     NegotiationState,
 )
@@ -76,47 +77,6 @@ __all__ = [
 
 E = NegotiationEvent
 S = NegotiationState
-
-
-# --- outcomes ------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Escalation:
-    reason: EscalationReason
-    detail: str  # one human sentence: what fired and why
-    their_rate: Decimal | None
-    our_rate: Decimal | None
-    suggested_action: str
-    draft: OutgoingEmail | None = None  # what we would have sent; a human may send it
-    evidence: tuple[str, ...] = ()  # matched keywords or gate failures
-
-
-@dataclass(frozen=True)
-class Outcome:
-    action: Action
-    negotiation: Negotiation  # the updated record to store
-    transitions: tuple[HistoryEntry, ...]  # applied by this call, in order
-    reason: str  # why, for the audit trail
-    email: OutgoingEmail | None = None  # to send now (never set together with escalation)
-    escalation: Escalation | None = None
-    gate: GateResult | None = None
-    lever: Lever | None = None
-    agreed_rate: Decimal | None = None
-    agreed_cpm: Decimal | None = None  # on the agreed package's expected views
-    agreed_package: AgreedPackage | None = None
-    facts: dict[str, str] = field(default_factory=dict)  # the numbers behind the move (audit)
-
-
-@dataclass(frozen=True)
-class EngineConfig:
-    """Everything editable the engine needs, already parsed (see engine_config.py)."""
-
-    policy: NegotiationPolicy
-    triggers: EscalationTriggers
-    templates: EmailTemplates
-
-
-class ReplyNotExpectedError(ValueError):
-    """handle_reply was called for a negotiation that is not waiting for a reply."""
 
 
 # --- counterparty --------------------------------------------------------------------------------
@@ -198,99 +158,6 @@ def _with_counterparty(negotiation: Negotiation, party: Counterparty) -> Negotia
     return replace(negotiation, counterparty_email=party.email or negotiation.counterparty_email)
 
 
-# --- escalation checks ---------------------------------------------------------------------------
-@dataclass(frozen=True)
-class _Trigger:
-    reason: EscalationReason
-    detail: str
-    evidence: tuple[str, ...] = ()
-
-
-def _pre_checks(
-    negotiation: Negotiation,
-    reading: ReplyReading,
-    campaign: Campaign,
-    config: EngineConfig,
-) -> _Trigger | None:
-    """Escalation triggers that do not depend on what we would answer, most serious first."""
-    policy, triggers = config.policy, config.triggers
-    for hit in triggers.keyword_hits(reading.new_text):
-        reason = EscalationReason(hit.category.value)
-        return _Trigger(
-            reason, f"{hit.category.value.replace('_', ' ')}: {hit.matched!r}", (hit.matched,)
-        )
-    if (
-        triggers.currency_mismatch.enabled
-        and reading.currency is not None
-        and reading.currency.upper() != policy.currency
-    ):
-        shown = f"{reading.proposed_rate} {reading.currency}"
-        return _Trigger(EscalationReason.CURRENCY, f"amount in {reading.currency}: {shown}")
-    unclear = reading.intent is Intent.UNCLEAR or reading.confidence < policy.confidence_threshold
-    if unclear and (triggers.ambiguous_intent.enabled or reading.proposed_rate is None):
-        detail = f"intent unclear (confidence {reading.confidence:.2f})"
-        return _Trigger(EscalationReason.UNCLEAR_INTENT, detail)
-    ask = reading.proposed_rate
-    if ask is None:
-        return None
-    limit = campaign.budget_constraints.max_cost_without_approval
-    if limit is not None and ask > limit:
-        detail = f"ask {format_usd(ask)} is above max cost without approval {format_usd(limit)}"
-        return _Trigger(EscalationReason.OVER_APPROVAL_LIMIT, detail)
-    cap = hard_cap(negotiation.terms.ceiling_rate, policy)
-    if cap is not None and ask > cap:
-        return _Trigger(
-            EscalationReason.OVER_HARD_CAP,
-            f"ask {format_usd(ask)} is above the hard cap {format_usd(cap)}",
-        )
-    return None
-
-
-_SUGGESTIONS: dict[EscalationReason, str] = {
-    EscalationReason.OVER_APPROVAL_LIMIT: "approve their ask, or send the draft counter",
-    EscalationReason.OVER_HARD_CAP: "decide whether this creator is worth it, or send the draft",
-    EscalationReason.UNCLEAR_INTENT: "read the reply and answer it yourself",
-    EscalationReason.LEGAL_LANGUAGE: "review the legal points before anything is sent",
-    EscalationReason.HOSTILE_TONE: "take over the thread personally",
-    EscalationReason.UNUSUAL_DELIVERABLES: "check whether the client wants the extra deliverables",
-    EscalationReason.CURRENCY: "convert their ask to USD and reply with a USD figure",
-    EscalationReason.MAX_ROUNDS: "make the final call: accept their ask, send the draft, or exit",
-    EscalationReason.UNANSWERABLE_QUESTION: "answer the question (the draft covers what we know)",
-    EscalationReason.VALIDATION_FAILED: "fix the draft (see evidence) and send it by hand",
-    EscalationReason.NO_FEASIBLE_PRICE: "raise the ceiling or lower the campaign's minimum cost",
-}
-
-
-def _escalate(
-    negotiation: Negotiation,
-    machine: NegotiationStateMachine,
-    start: int,
-    trigger: _Trigger,
-    their_rate: Decimal | None,
-    draft: OutgoingEmail | None,
-    gate: GateResult | None = None,
-) -> Outcome:
-    machine.trigger(E.ESCALATE)
-    updated = negotiation.with_machine(machine)
-    escalation = Escalation(
-        reason=trigger.reason,
-        detail=trigger.detail,
-        their_rate=their_rate,
-        our_rate=negotiation.our_last_offer,
-        suggested_action=_SUGGESTIONS[trigger.reason],
-        draft=draft,
-        evidence=trigger.evidence,
-    )
-    return Outcome(
-        action=Action.ESCALATE,
-        negotiation=updated,
-        transitions=tuple(machine.history[start:]),
-        reason=trigger.detail,
-        escalation=escalation,
-        gate=gate,
-    )
-
-
 # --- entry points --------------------------------------------------------------------------------
 def open_negotiation(
     thread_id: str,
@@ -317,14 +184,8 @@ def open_negotiation(
             f"opening rate {format_usd(bounds.floor)} (floor or minimum cost) is above the "
             f"ceiling {format_usd(bounds.ceiling)}"
         )
-        return _escalate(
-            negotiation,
-            machine,
-            0,
-            _Trigger(EscalationReason.NO_FEASIBLE_PRICE, detail),
-            None,
-            None,
-        )
+        trigger = Trigger(EscalationReason.NO_FEASIBLE_PRICE, detail)
+        return escalate(negotiation, machine, 0, trigger, None, None)
     rate = opening_offer(bounds, policy.concession)
     step = grid_for(bounds, policy.concession).step
     decision = email_decision(
@@ -333,10 +194,10 @@ def open_negotiation(
     email = config.templates.render(decision)
     gate = validate_email(email, decision)
     if not gate.passed:
-        trigger = _Trigger(
+        trigger = Trigger(
             EscalationReason.VALIDATION_FAILED, "opening email failed the gate", gate.failures
         )
-        return _escalate(negotiation, machine, 0, trigger, None, email, gate)
+        return escalate(negotiation, machine, 0, trigger, None, email, gate)
     machine.trigger(E.SEND_OFFER)
     updated = replace(
         negotiation.with_machine(machine),
@@ -425,7 +286,7 @@ def handle_reply(
     start = len(machine.history)
     machine.trigger(E.RECEIVE_REPLY)
 
-    trigger = _pre_checks(negotiation, reading, campaign, config)
+    trigger = pre_checks(negotiation, reading, campaign, config)
     plan = None
     if trigger is None or trigger.reason is not EscalationReason.UNCLEAR_INTENT:
         plan = plan_reply(negotiation, reading, ask, campaign, policy)
@@ -436,28 +297,28 @@ def handle_reply(
         None if plan is None or plan.decision is None else config.templates.render(plan.decision)
     )
     if trigger is not None:
-        return _escalate(negotiation, machine, start, trigger, reading.proposed_rate, email)
+        return escalate(negotiation, machine, start, trigger, reading.proposed_rate, email)
     assert plan is not None
     if plan.escalation is not None:
-        return _escalate(
-            negotiation, machine, start, _Trigger(plan.escalation, plan.reason), ask, email
+        return escalate(
+            negotiation, machine, start, Trigger(plan.escalation, plan.reason), ask, email
         )
     sends_counter = plan.event is E.SEND_COUNTER
     if sends_counter and negotiation.round_count >= policy.max_rounds:
         detail = f"more than {policy.max_rounds} rounds: a human makes the final call"
-        return _escalate(
-            negotiation, machine, start, _Trigger(EscalationReason.MAX_ROUNDS, detail), ask, email
+        return escalate(
+            negotiation, machine, start, Trigger(EscalationReason.MAX_ROUNDS, detail), ask, email
         )
     gate = None
     if email is not None and plan.decision is not None:
         gate = validate_email(email, plan.decision)
         if not gate.passed:
-            trigger = _Trigger(
+            trigger = Trigger(
                 EscalationReason.VALIDATION_FAILED,
                 f"{plan.action.value} email failed the gate",
                 gate.failures,
             )
-            return _escalate(negotiation, machine, start, trigger, ask, email, gate)
+            return escalate(negotiation, machine, start, trigger, ask, email, gate)
     machine.trigger(plan.event)
     updated = _applied(negotiation.with_machine(machine), plan, email)
     agreed_cpm = package = None
@@ -509,10 +370,10 @@ def follow_up_due(
         email = config.templates.render(decision)
         gate = validate_email(email, decision)
         if not gate.passed:
-            trigger = _Trigger(
+            trigger = Trigger(
                 EscalationReason.VALIDATION_FAILED, "follow-up email failed the gate", gate.failures
             )
-            return _escalate(negotiation, machine, len(machine.history), trigger, None, email, gate)
+            return escalate(negotiation, machine, len(machine.history), trigger, None, email, gate)
         updated = replace(
             negotiation, followups_sent=1, last_activity=now, said=negotiation.said + email.said
         )

@@ -18,20 +18,14 @@ import random
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
 from negotiation_pipeline.domain.campaign import (
-    BudgetConstraints,
     Campaign,
-    CPMRange,
-    DeliverableScenarios,
-    ProductLever,
-    Requirements,
-    UsageRights,
 )
-from negotiation_pipeline.domain.cpm import CampaignCPMTracker, build_flexibility_rows
+from negotiation_pipeline.domain.cpm import CampaignCPMTracker
 from negotiation_pipeline.domain.emails import OutgoingEmail
 from negotiation_pipeline.domain.money import quantize_cents
 from negotiation_pipeline.domain.negotiation import (
@@ -44,9 +38,8 @@ from negotiation_pipeline.domain.negotiation import (
     handle_reply,
     open_negotiation,
 )
-from negotiation_pipeline.domain.opponents import Opponent, OpponentType, make_opponent
+from negotiation_pipeline.domain.opponents import OpponentType
 from negotiation_pipeline.domain.reply_reader import read_reply
-from negotiation_pipeline.domain.roster import InfluencerProfile
 from negotiation_pipeline.domain.sim_metrics import (
     OfferPoint,
     TypeTally,
@@ -62,11 +55,20 @@ from negotiation_pipeline.domain.sim_personas import (
     Persona,
     SimulatedInfluencer,
 )
+from negotiation_pipeline.domain.sim_population import (
+    OPPONENT_SHARE,
+    Counterpart,
+    generate_campaign,
+    generate_opponent,
+    generate_persona,
+    generate_terms,
+    give_manager,
+    kind_of,
+)
 from negotiation_pipeline.domain.sim_text import (
     ACCEPTS as _ACCEPTS,  # noqa: F401  (the reply reader's tests read the accept phrases here)
 )
-from negotiation_pipeline.domain.sim_text import AGENCIES, CLIENTS, FIRST_NAMES, LAST_NAMES, pct
-from negotiation_pipeline.domain.types import Platform, UsageRightsDuration
+from negotiation_pipeline.domain.sim_text import pct
 
 __all__ = [
     "PERSONA_WEIGHTS",
@@ -76,137 +78,6 @@ __all__ = [
     "influencer_for_thread",
     "simulate",
 ]
-
-_PACKAGES: dict[Platform, tuple[str, str, str]] = {
-    Platform.INSTAGRAM: (
-        "1 Instagram Reel, 3 Instagram Stories, 1 link in bio for 7 days",
-        "1 Instagram Reel, 1 Instagram Story",
-        "1 Instagram Reel",
-    ),
-    Platform.TIKTOK: (
-        "2 TikTok videos, 1 TikTok story",
-        "1 TikTok video, 1 TikTok story",
-        "1 TikTok video",
-    ),
-    Platform.YOUTUBE: (
-        "1 YouTube integration (60-90 seconds), 1 YouTube Short",
-        "1 YouTube integration (60 seconds)",
-        "1 YouTube Short",
-    ),
-}
-_OPPONENT_SHARE = 0.5  # of the population; the rest are personas
-# Of scenario 1's ceiling, in 1/1000 steps (whole percents would put many exactly on it).
-_OPPONENT_RESERVATION = (550, 1250)
-Counterpart = SimulatedInfluencer | Opponent
-
-
-# --- generating campaigns and influencers --------------------------------------------------------
-def _campaign(rng: random.Random, index: int, influencers: int) -> Campaign:
-    platform = rng.choice(list(Platform))
-    min_cpm = Decimal(rng.randint(15, 30))
-    max_cpm = min_cpm * (1 + pct(rng, (10, 40)))
-    packages = _PACKAGES[platform]
-    target, minimum = rng.choice(
-        (
-            (UsageRightsDuration.DAYS_90, UsageRightsDuration.DAYS_30),
-            (UsageRightsDuration.MONTHS_6, UsageRightsDuration.DAYS_60),
-            (UsageRightsDuration.DAYS_30, UsageRightsDuration.DAYS_30),
-            (UsageRightsDuration.NOT_REQUIRED, UsageRightsDuration.NOT_REQUIRED),
-        )
-    )
-    has_product = rng.random() < 0.6
-    return Campaign(
-        campaign_id=f"sim-{index:04d}",
-        client_name=rng.choice(CLIENTS),
-        budget=Decimal(influencers) * Decimal(3000),
-        platform=platform,
-        cpm_range=CPMRange(min_cpm=min_cpm, max_cpm=quantize_cents(max_cpm)),
-        timeline=rng.choice((None, "Content live in the second half of April")),
-        publish_date=date(2026, 4, rng.randint(10, 28)) if rng.random() < 0.6 else None,
-        scenarios=DeliverableScenarios(
-            scenario_1=packages[0], scenario_2=packages[1], scenario_3=packages[2]
-        ),
-        usage_rights=UsageRights(target=target, minimum=minimum),
-        budget_constraints=BudgetConstraints(
-            min_cost=Decimal(rng.choice((150, 250))) if rng.random() < 0.4 else None,
-            max_cost_without_approval=Decimal(rng.choice((15000, 25000)))
-            if rng.random() < 0.5
-            else None,
-        ),
-        product=ProductLever(
-            available=has_product,
-            description="a full product bundle" if has_product else None,
-            value=Decimal(rng.choice((60, 120, 250))) if has_product else None,
-        ),
-        requirements=Requirements(
-            content_approval_required=rng.random() < 0.5, revision_rounds=rng.choice((0, 1, 2))
-        ),
-    )
-
-
-def _terms(
-    rng: random.Random,
-    index: int,
-    campaign: Campaign,
-    tracker: CampaignCPMTracker,
-    config: EngineConfig,
-) -> InfluencerTerms:
-    first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
-    profile = InfluencerProfile(
-        name=f"{first} {last}",
-        email=f"{first.lower()}.{last.lower()}{index}@{rng.choice(('gmail.com', 'icloud.com'))}",
-        platform=campaign.platform,
-        handle=f"{first.lower()}{index}",
-        average_views=rng.randint(5, 200) * 1000,
-        engagement_rate=Decimal(rng.randint(10, 80)) / 10,
-    )
-    [row] = build_flexibility_rows(campaign, [profile], tracker, config.policy.package_value)
-    return InfluencerTerms.from_flexibility_row(row)
-
-
-def _persona(rng: random.Random, terms: InfluencerTerms) -> SimulatedInfluencer:
-    persona = rng.choices(list(PERSONA_WEIGHTS), weights=list(PERSONA_WEIGHTS.values()))[0]
-    person = SimulatedInfluencer(
-        persona=persona,
-        name=terms.name,
-        email=terms.email,
-        reservation=quantize_cents(terms.ceiling_rate * pct(rng, RESERVATION_PCT[persona])),
-        followers=terms.average_views * rng.randint(3, 12),
-        rng=random.Random(rng.random()),
-    )
-    if persona is Persona.TALENT_MANAGER:
-        _give_manager(rng, person)
-    return person
-
-
-def _give_manager(rng: random.Random, person: SimulatedInfluencer) -> None:
-    agency = rng.choice(AGENCIES)
-    manager_first = rng.choice(("Jordan", "Casey", "Morgan", "Riley"))
-    person.manager_name = f"{manager_first} Miles"
-    person.agency = agency
-    person.manager_email = f"{manager_first.lower()}@{agency.lower().replace(' ', '')}.com"
-
-
-def _opponent(rng: random.Random, terms: InfluencerTerms) -> Opponent:
-    kind = rng.choice(list(OpponentType))
-    base = Decimal(terms.scenarios[0].expected_views)
-    shares = {p.scenario: Decimal(p.expected_views) / base for p in terms.scenarios}
-    return make_opponent(
-        kind,
-        rng,
-        name=terms.name,
-        email=terms.email,
-        reservation=quantize_cents(terms.ceiling_rate * _permille(rng, _OPPONENT_RESERVATION)),
-        value_shares=shares,
-    )
-
-
-def _permille(rng: random.Random, bounds: tuple[int, int]) -> Decimal:
-    return Decimal(rng.randint(*bounds)) / 1000
-
-
-def _kind(person: Counterpart) -> str:
-    return person.persona.value if isinstance(person, SimulatedInfluencer) else person.kind.value
 
 
 # --- running ------------------------------------------------------------------------------------
@@ -341,7 +212,7 @@ def _record(tally: _Tally, outcome: Outcome, run: _Run) -> None:
         tally.escalations[outcome.escalation.reason.value] += 1
     agreed = negotiation.agreed_cpm is not None and negotiation.agreed_rate is not None
     record_negotiation(
-        tally.by_type.setdefault(_kind(run.person), TypeTally()),
+        tally.by_type.setdefault(kind_of(run.person), TypeTally()),
         points=run.points,
         step=run.config.policy.concession.round_to,
         rounds=negotiation.round_count,
@@ -391,7 +262,7 @@ def simulate(
     tally = _Tally()
     started = clock() if clock else 0.0
     for c in range(campaigns):
-        campaign = _campaign(rng, c, influencers)
+        campaign = generate_campaign(rng, c, influencers)
         tally.budget_total += campaign.budget
         tracker = CampaignCPMTracker(
             campaign.campaign_id,
@@ -400,9 +271,11 @@ def simulate(
             influencers,
         )
         for i in range(influencers):
-            terms = _terms(rng, c * influencers + i, campaign, tracker, config)
-            standard = rng.random() < _OPPONENT_SHARE
-            person: Counterpart = _opponent(rng, terms) if standard else _persona(rng, terms)
+            terms = generate_terms(rng, c * influencers + i, campaign, tracker, config)
+            standard = rng.random() < OPPONENT_SHARE
+            person: Counterpart = (
+                generate_opponent(rng, terms) if standard else generate_persona(rng, terms)
+            )
             run = _Run(campaign, terms, person, config)
             outcome = _negotiate(run, f"{campaign.campaign_id}-{i:04d}", tally, clock)
             _record(tally, outcome, run)
@@ -472,5 +345,5 @@ def influencer_for_thread(negotiation: Negotiation) -> SimulatedInfluencer:
         rng=random.Random(f"sandbox-turn:{negotiation.thread_id}:{negotiation.replies_received}"),
     )
     if persona is Persona.TALENT_MANAGER:
-        _give_manager(rng, person)
+        give_manager(rng, person)
     return person
