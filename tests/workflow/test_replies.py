@@ -143,8 +143,19 @@ def test_full_conversation_reaches_agreement(store: SQLiteStore, mailbox: Maildi
     stored = store.states.load(JANE_THREAD)
     assert stored is not None and stored.state is NegotiationState.AGREED
     assert load_negotiation(stored).agreed_rate == Decimal("1040.00")
-    # The audit trail tells the whole story, in order.
-    trail = [e.event_type for e in reversed(store.audit.query(thread_id=JANE_THREAD))]
+    # The audit trail tells the whole story, in order, with the reason for every move.
+    entries = list(reversed(store.audit.query(thread_id=JANE_THREAD)))
+    counter_move = [e for e in entries if e.event_type is EventType.STATE_TRANSITION][1]
+    strategy = counter_move.metadata["strategy"]
+    assert strategy["rule"] == "concede along the curve toward their ask"
+    assert (strategy["offer"], strategy["ceiling"], strategy["curve"]) == (
+        "$1,040.00",
+        "$1,620.00",
+        "exponent 0.6",
+    )
+    agreement_entry = next(e for e in entries if e.event_type is EventType.AGREEMENT)
+    assert agreement_entry.metadata["package"]["expected_views"] == 50_000
+    trail = [e.event_type for e in entries]
     assert trail == [
         EventType.STATE_TRANSITION,  # opening offer queued
         EventType.EMAIL_SENT,
