@@ -10,6 +10,7 @@ from negotiation_pipeline.domain.campaign import Campaign
 from negotiation_pipeline.domain.cpm import CampaignCPMTracker, build_flexibility_rows
 from negotiation_pipeline.domain.roster import InfluencerProfile
 from negotiation_pipeline.domain.types import Platform
+from negotiation_pipeline.engine_config import load_policy
 from negotiation_pipeline.integrations.clickup import ClickUpClient
 from tests.fakes.clickup_server import FakeClickUp, make_task
 
@@ -40,7 +41,7 @@ def bench_flexibility(count: int = 2000) -> float:
     for n in range(count // 3):
         tracker.record_agreement(Decimal("19.5") + Decimal(n % 7))
     start = time.perf_counter()
-    rows = build_flexibility_rows(campaign, people, tracker)
+    rows = build_flexibility_rows(campaign, people, tracker, load_policy().package_value)
     elapsed = time.perf_counter() - start
     assert len(rows) == count
     return elapsed

@@ -114,6 +114,11 @@ def _add_simulate_parser(sub: argparse._SubParsersAction) -> None:
         "--influencers", type=int, default=10, help="simulated influencers per campaign"
     )
     parser.add_argument("--seed", type=int, default=0, help="random seed (same seed, same run)")
+    parser.add_argument(
+        "--table",
+        action="store_true",
+        help="print only the per-opponent table (markdown) instead of the JSON summary",
+    )
     parser.set_defaults(handler=_cmd_simulate)
 
 
@@ -134,7 +139,7 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
         print(str(exc), file=sys.stderr)
         return EXIT_FAILURE
     summary = simulate(args.campaigns, args.influencers, args.seed, config, clock=time.perf_counter)
-    print(json.dumps(summary, indent=2))
+    print(summary["by_opponent_markdown"] if args.table else json.dumps(summary, indent=2))
     return EXIT_OK
 
 

@@ -34,8 +34,11 @@ def test_repository_config_loads_typed() -> None:
     config = load_engine_config(REPO_CONFIG)
     policy = config.policy
     assert policy.currency == "USD" and policy.max_rounds == 5
-    assert policy.concession.step_fraction == Decimal("0.5")
-    assert isinstance(policy.concession.accept_within_pct, Decimal)
+    assert policy.concession.exponent == Decimal("0.6")  # Boulware-leaning curve
+    assert policy.concession.round_to == Decimal(5)
+    assert policy.concession.lever_order[0].value == "scenario_2"
+    assert policy.package_value.kind("story").views == Decimal("0.25")
+    assert policy.decline.send_close and policy.decline.leave_door_open
     assert policy.follow_up.first_after_days == 3
     assert "lawyer" in config.triggers.legal_language.keywords
     for kind in EmailKind:  # every kind has a compiled template
@@ -56,8 +59,24 @@ def test_invalid_yaml_is_named(config_copy: Path) -> None:
 
 def test_bad_value_names_file_and_field(config_copy: Path) -> None:
     path = config_copy / "negotiation_policy.yaml"
-    path.write_text(path.read_text().replace("step_fraction: 0.5", "step_fraction: 1.5"))
-    with pytest.raises(ConfigError, match=r"negotiation_policy\.yaml.*concession\.step_fraction"):
+    path.write_text(path.read_text().replace("exponent: 0.6", "exponent: -1"))
+    with pytest.raises(ConfigError, match=r"negotiation_policy\.yaml.*concession\.exponent"):
+        load_policy(config_copy)
+
+
+def test_an_unknown_lever_is_named(config_copy: Path) -> None:
+    path = config_copy / "negotiation_policy.yaml"
+    path.write_text(
+        path.read_text().replace("lever_order: [scenario_2,", "lever_order: [scenario_9,")
+    )
+    with pytest.raises(ConfigError, match=r"concession\.lever_order"):
+        load_policy(config_copy)
+
+
+def test_usage_values_must_grow_with_the_term(config_copy: Path) -> None:
+    path = config_copy / "negotiation_policy.yaml"
+    path.write_text(path.read_text().replace("    30 days: 1.10\n", "    30 days: 2.10\n"))
+    with pytest.raises(ConfigError, match="grow with the term"):
         load_policy(config_copy)
 
 

@@ -9,6 +9,10 @@ Rules for `CampaignCPMTracker.get_flexibility`:
   above 3 → +8 %, otherwise none;
 - hard cap: 120 % of target max.
 The reason string explains each part; it is written to the audit trail.
+
+The `cpm_flexibility` rows also price every deliverable scenario: its expected views (valuation.py)
+at the floor CPM (opening, raised to the minimum cost) and at the max allowed CPM (ceiling), so a
+smaller package is worth less and the ceiling bounds the offer for the package being offered.
 """
 
 from __future__ import annotations
@@ -26,8 +30,10 @@ from negotiation_pipeline.domain.money import (
     quantize_cents,
     rate_for_cpm,
 )
+from negotiation_pipeline.domain.pricing import SCENARIOS, ScenarioPrice, scenario_text
 from negotiation_pipeline.domain.roster import InfluencerProfile
 from negotiation_pipeline.domain.types import Platform
+from negotiation_pipeline.domain.valuation import PackageValuation, package_views
 
 HIGH_ENGAGEMENT_PCT = Decimal(5)
 MODERATE_ENGAGEMENT_PCT = Decimal(3)
@@ -222,7 +228,9 @@ class CampaignCPMTracker:
 # --- the cpm_flexibility table -----------------------------------------------------------------
 @dataclass(frozen=True)
 class FlexibilityRow:
-    """One row of the `cpm_flexibility` table. Money and CPM columns are Decimal (cents)."""
+    """One row of the `cpm_flexibility` table. Money and CPM columns are Decimal (cents).
+    `opening_rate` / `ceiling_rate` are scenario 1's (what we open with); the scenario columns
+    are None for a scenario the campaign does not define (or a row built before they existed)."""
 
     name: str
     email: str
@@ -235,38 +243,88 @@ class FlexibilityRow:
     ceiling_rate: Decimal
     reason: str
     manager_emails: tuple[str, ...] = ()  # who else may answer for the influencer
+    scenario_1_expected_views: int | None = None
+    scenario_1_opening_rate: Decimal | None = None
+    scenario_1_ceiling_rate: Decimal | None = None
+    scenario_2_expected_views: int | None = None
+    scenario_2_opening_rate: Decimal | None = None
+    scenario_2_ceiling_rate: Decimal | None = None
+    scenario_3_expected_views: int | None = None
+    scenario_3_opening_rate: Decimal | None = None
+    scenario_3_ceiling_rate: Decimal | None = None
 
     def as_record(self) -> dict[str, Any]:
         """Plain dict for pandas/JSON; platform as its string value, Decimals kept."""
-        return {
-            "name": self.name,
-            "email": self.email,
-            "platform": self.platform.value,
-            "average_views": self.average_views,
-            "engagement_rate": self.engagement_rate,
-            "floor_cpm": self.floor_cpm,
-            "max_allowed_cpm": self.max_allowed_cpm,
-            "opening_rate": self.opening_rate,
-            "ceiling_rate": self.ceiling_rate,
-            "reason": self.reason,
-            "manager_emails": "; ".join(self.manager_emails),
-        }
+        record = {name: getattr(self, name) for name in FLEXIBILITY_COLUMNS}
+        record["platform"] = self.platform.value
+        record["manager_emails"] = "; ".join(self.manager_emails)
+        return record
+
+    def scenario_prices(self) -> tuple[ScenarioPrice, ...]:
+        """The scenarios this row prices (all three columns set), in scenario order."""
+        prices = []
+        for number in SCENARIOS:
+            views = getattr(self, f"scenario_{number}_expected_views")
+            opening = getattr(self, f"scenario_{number}_opening_rate")
+            ceiling = getattr(self, f"scenario_{number}_ceiling_rate")
+            if views is not None and opening is not None and ceiling is not None:
+                prices.append(ScenarioPrice(number, int(views), opening, ceiling))
+        return tuple(prices)
 
 
 FLEXIBILITY_COLUMNS: tuple[str, ...] = tuple(FlexibilityRow.__dataclass_fields__)
+SCENARIO_COLUMNS: tuple[str, ...] = tuple(
+    c for c in FLEXIBILITY_COLUMNS if c.startswith("scenario_")
+)
+
+
+def _scenario_columns(
+    campaign: Campaign,
+    person: InfluencerProfile,
+    valuation: PackageValuation,
+    floor_cpm: Decimal,
+    max_allowed_cpm: Decimal,
+) -> tuple[dict[str, Any], list[str]]:
+    """Per-scenario columns and one reason part per scenario (how its views were reached)."""
+    columns: dict[str, Any] = {}
+    notes = []
+    min_cost = campaign.budget_constraints.min_cost
+    overrides = dict(person.view_overrides)
+    for number in SCENARIOS:
+        text = scenario_text(campaign, number)
+        if not text:
+            continue
+        views = package_views(text, person.average_views, valuation, overrides)
+        if views.total <= 0:
+            notes.append(f"scenario {number}: no expected views ({views.explain()})")
+            continue
+        opening = rate_for_cpm(views.total, floor_cpm)
+        if min_cost is not None and opening < min_cost:
+            opening = quantize_cents(min_cost)
+        columns[f"scenario_{number}_expected_views"] = views.total
+        columns[f"scenario_{number}_opening_rate"] = opening
+        columns[f"scenario_{number}_ceiling_rate"] = rate_for_cpm(views.total, max_allowed_cpm)
+        unknown = (
+            f" (not recognised: {', '.join(views.unrecognised)})" if views.unrecognised else ""
+        )
+        notes.append(f"scenario {number}: {views.explain()}{unknown}")
+    return columns, notes
 
 
 def build_flexibility_rows(
     campaign: Campaign,
     influencers: Iterable[InfluencerProfile],
     tracker: CampaignCPMTracker,
+    valuation: PackageValuation,
 ) -> list[FlexibilityRow]:
-    """Per-influencer floor, ceiling and opening offer.
+    """Per-influencer floor, ceiling and opening offer, for every scenario.
 
-    opening_rate = rate at the campaign's min CPM, raised to the campaign's minimum cost per
-    influencer when below it; ceiling_rate = rate at the tracker's max allowed CPM. When the
-    minimum cost is above that ceiling, the ceiling is raised to the minimum cost (the only
-    offer the campaign allows) and the reason says so.
+    opening_rate = scenario 1's expected views at the campaign's min CPM, raised to the
+    campaign's minimum cost per influencer when below it; ceiling_rate = those views at the
+    tracker's max allowed CPM. When the minimum cost is above that ceiling, the ceiling is raised
+    to the minimum cost (the only offer the campaign allows) and the reason says so. Scenarios 2
+    and 3 get the same columns from their own expected views (never raised: a smaller package
+    the minimum cost prices above its ceiling is simply not offered).
     """
     floor_cpm = campaign.cpm_range.min_cpm
     min_cost = campaign.budget_constraints.min_cost
@@ -278,15 +336,22 @@ def build_flexibility_rows(
         if flex is None:
             flex = tracker.get_flexibility(person.engagement_rate)
             flex_by_engagement[person.engagement_rate] = flex
-        reason = flex.reason
-        opening = rate_for_cpm(person.average_views, floor_cpm)
+        columns, notes = _scenario_columns(
+            campaign, person, valuation, floor_cpm, flex.max_allowed_cpm
+        )
+        first_views = columns.get("scenario_1_expected_views", person.average_views)
+        reason = "; ".join([flex.reason, *notes])
+        opening = rate_for_cpm(first_views, floor_cpm)
         if min_cost is not None and opening < min_cost:
             opening = quantize_cents(min_cost)
             reason += f"; opening raised to the campaign minimum cost {format_usd(opening)}"
-        ceiling = rate_for_cpm(person.average_views, flex.max_allowed_cpm)
+        ceiling = rate_for_cpm(first_views, flex.max_allowed_cpm)
         if ceiling < opening:
             ceiling = opening
             reason += "; ceiling raised to the opening rate (minimum cost is above the CPM cap)"
+        if "scenario_1_expected_views" in columns:
+            columns["scenario_1_opening_rate"] = opening
+            columns["scenario_1_ceiling_rate"] = ceiling
         rows.append(
             FlexibilityRow(
                 name=person.name,
@@ -300,6 +365,7 @@ def build_flexibility_rows(
                 ceiling_rate=ceiling,
                 reason=reason,
                 manager_emails=person.manager_emails,
+                **columns,
             )
         )
     return rows

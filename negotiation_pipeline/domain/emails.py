@@ -7,12 +7,18 @@ Safety: templates run in a Jinja2 SandboxedEnvironment with StrictUndefined. Any
 came from an influencer (names, display names, agency names) is passed as DATA in the render
 context and never concatenated into template source, so "{{ 7*7 }}" in a name stays literal.
 Header values (subject, recipient) are stripped of CR/LF so a reply cannot inject headers.
+
+No paragraph repeats across our emails in one thread: templates offer variants through
+`pick(block, n)` (the first variant this thread has not used yet, or -1 when all are used) and
+`once(block)`; the variants used and a fingerprint of every paragraph go back on the rendered
+email (`said`), the engine keeps them on the negotiation, and the gate refuses a repeat.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -35,6 +41,7 @@ class EmailKind(StrEnum):
     AGREEMENT = "agreement_confirmation"
     EXIT = "polite_exit"
     FOLLOW_UP = "follow_up"
+    DECLINE = "decline_close"
 
     @property
     def template_file(self) -> str:
@@ -52,6 +59,7 @@ class TemplateError(ValueError):
 
 
 _CRLF = re.compile(r"[\r\n\x00]+")
+_BLANK_RUNS = re.compile(r"\n[ \t]*(?:\n[ \t]*){2,}")
 _SPACES = re.compile(r"[ \t]+")
 
 
@@ -74,15 +82,51 @@ def usage_rights_text(duration: UsageRightsDuration) -> str:
     return duration.value
 
 
+def usage_phrase(duration: UsageRightsDuration) -> str:
+    """ "with 90 days of usage rights", for a sentence about the package."""
+    if duration is UsageRightsDuration.NOT_REQUIRED:
+        return "with no usage rights (organic posting only)"
+    if duration is UsageRightsDuration.PERPETUAL:
+        return "with perpetual usage rights"
+    return f"with {duration.value} of usage rights"
+
+
+def possessive(name: str) -> str:
+    """ "Glow Labs" → "Glow Labs'", "Jane" → "Jane's"."""
+    text = name.strip()
+    return f"{text}'" if text.lower().endswith("s") else f"{text}'s"
+
+
+_PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
+
+
+def paragraph_fingerprints(body: str) -> tuple[str, ...]:
+    """Fingerprints of the body's paragraphs between the greeting and the signature (those two
+    are the same in every email by design); whitespace and case do not matter."""
+    paragraphs = [p for p in _PARAGRAPH_BREAK.split(body.strip()) if p.strip()]
+    inner = paragraphs[1:-1]
+    return tuple(
+        "p:" + hashlib.sha256(" ".join(p.lower().split()).encode()).hexdigest()[:16] for p in inner
+    )
+
+
 @dataclass(frozen=True)
 class OutgoingEmail:
     to: str
     subject: str
     body: str
     kind: EmailKind
+    to_name: str = ""  # display name for the To: header
+    said: tuple[str, ...] = ()  # variants used and paragraph fingerprints (see module docstring)
 
     def to_dict(self) -> dict[str, str]:
-        return {"to": self.to, "subject": self.subject, "body": self.body, "kind": self.kind.value}
+        return {
+            "to": self.to,
+            "to_name": self.to_name,
+            "subject": self.subject,
+            "body": self.body,
+            "kind": self.kind.value,
+        }
 
 
 @dataclass(frozen=True)
@@ -117,6 +161,12 @@ class EmailDecision:
     timeline: str | None = None
     topics: tuple[QuestionTopic, ...] = ()
     final_offer: bool = False
+    to_name: str = ""
+    said: frozenset[str] = frozenset()  # what earlier emails of the thread used
+    rounding_step: Decimal | None = None  # a new rate of ours must be a multiple of it
+    offer_moved: bool = True  # a counter that raises our offer (False: our offer stands)
+    door_open: bool = True  # a decline close says they may come back
+    earlier_deliverables: tuple[str, ...] = ()  # the scope a lever replaces
 
     @property
     def influencer_first_name(self) -> str:
@@ -129,7 +179,7 @@ class EmailDecision:
         return frozenset(quantize_cents(a) for a in amounts if a is not None)
 
     def required_amounts(self) -> frozenset[Decimal]:
-        if self.rate is None or self.kind is EmailKind.EXIT:
+        if self.rate is None or self.kind in (EmailKind.EXIT, EmailKind.DECLINE):
             return frozenset()
         return frozenset({quantize_cents(self.rate)})
 
@@ -139,9 +189,35 @@ def first_name(full_name: str) -> str:
     return parts[0] if parts else full_name
 
 
-def _context(decision: EmailDecision) -> dict[str, Any]:
+class _Variants:
+    """`pick` / `once` for one render: remembers what this thread used before and now."""
+
+    def __init__(self, said: frozenset[str]) -> None:
+        self._said = said
+        self.used: list[str] = []
+
+    def pick(self, block: str, count: int) -> int:
+        for index in range(count):
+            key = f"v:{block}:{index}"
+            if key not in self._said and key not in self.used:
+                self.used.append(key)
+                return index
+        return -1
+
+    def once(self, block: str) -> bool:
+        return self.pick(block, 1) == 0
+
+
+def _context(decision: EmailDecision, variants: _Variants) -> dict[str, Any]:
     """Render context: plain data only. Money is pre-formatted with format_usd."""
+    pick: Callable[[str, int], int] = variants.pick
+    once: Callable[[str], bool] = variants.once
     return {
+        "pick": pick,
+        "once": once,
+        "door_open": decision.door_open,
+        "offer_moved": decision.offer_moved,
+        "earlier_deliverables": list(decision.earlier_deliverables),
         "greeting_name": header_safe(decision.greeting_name),
         "first_name": decision.influencer_first_name,
         "influencer_name": header_safe(decision.influencer_name),
@@ -153,6 +229,8 @@ def _context(decision: EmailDecision) -> dict[str, Any]:
         "their_ask": None if decision.their_ask is None else format_usd(decision.their_ask),
         "deliverables": list(decision.deliverables),
         "usage_rights": usage_rights_text(decision.usage_rights),
+        "usage_rights_none": decision.usage_rights is UsageRightsDuration.NOT_REQUIRED,
+        "usage_phrase": usage_phrase(decision.usage_rights),
         "payment_terms": decision.payment_terms,
         "sender_name": decision.sender_name,
         "sender_title": decision.sender_title,
@@ -213,6 +291,7 @@ class EmailTemplates:
             lstrip_blocks=True,
         )
         env.filters["usd"] = format_usd
+        env.filters["possessive"] = possessive
         for name in bodies:
             _compile(env, name, bodies[name])
         compiled: dict[EmailKind, _CompiledTemplate] = {}
@@ -228,11 +307,17 @@ class EmailTemplates:
 
     def render(self, decision: EmailDecision) -> OutgoingEmail:
         template = self._compiled[decision.kind]
-        context = _context(decision)
+        variants = _Variants(decision.said)
+        context = _context(decision, variants)
         subject = header_safe(template.subject.render(context))
-        body = template.body.render(context).strip() + "\n"
+        body = _BLANK_RUNS.sub("\n\n", template.body.render(context)).strip() + "\n"
         return OutgoingEmail(
-            to=header_safe(decision.to), subject=subject, body=body, kind=decision.kind
+            to=header_safe(decision.to),
+            subject=subject,
+            body=body,
+            kind=decision.kind,
+            to_name=header_safe(decision.to_name),
+            said=(*variants.used, *paragraph_fingerprints(body)),
         )
 
 

@@ -10,7 +10,9 @@ What an email may contain comes from the same EmailDecision the renderer used:
 - names: the greeting addresses `greeting_name`; the influencer's first name appears;
 - promises: no exclusivity unless the campaign requires it, no usage rights beyond the decision's
   tier, no future deals or guarantees;
-- the scope lists every deliverable, and the body is not trivially short.
+- the scope lists every deliverable, and the body is not trivially short;
+- our own rate is on the policy's rounding step (unless we agree at the amount they named);
+- no paragraph repeats one of an earlier email in the thread.
 """
 
 from __future__ import annotations
@@ -19,7 +21,12 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
-from negotiation_pipeline.domain.emails import SCOPE_KINDS, EmailDecision, OutgoingEmail
+from negotiation_pipeline.domain.emails import (
+    SCOPE_KINDS,
+    EmailDecision,
+    OutgoingEmail,
+    paragraph_fingerprints,
+)
 from negotiation_pipeline.domain.money import format_usd, quantize_cents
 from negotiation_pipeline.domain.types import UsageRightsDuration
 
@@ -159,8 +166,8 @@ def _check_promises(body: str, decision: EmailDecision) -> list[str]:
         failures.append(f"promises future deals or guarantees: {m.group(0)!r}")
     allowed_rank = _RANK[decision.usage_rights]
     for line in body.splitlines():
-        lowered = line.lower()
-        if not any(word in lowered for word in _USAGE_WORDS):
+        line_lowered = line.lower()
+        if not any(word in line_lowered for word in _USAGE_WORDS):
             continue
         for m in _DURATION.finditer(line):
             if m.lastgroup and _RANK[_DURATION_GROUPS[m.lastgroup]] > allowed_rank:
@@ -186,6 +193,24 @@ def _check_scope(body: str, decision: EmailDecision) -> list[str]:
     ]
 
 
+def _check_rounding(decision: EmailDecision) -> list[str]:
+    step, rate = decision.rounding_step, decision.rate
+    if step is None or rate is None:  # no new amount of ours (a restated or agreed one)
+        return []
+    if rate / step != (rate / step).to_integral_value():
+        return [f"our rate {format_usd(rate)} is not rounded to the {format_usd(step)} step"]
+    return []
+
+
+def _check_repeats(body: str, decision: EmailDecision) -> list[str]:
+    if not decision.said:
+        return []
+    repeated = [f for f in paragraph_fingerprints(body) if f in decision.said]
+    if not repeated:
+        return []
+    return [f"{len(repeated)} paragraph(s) repeat an earlier email of this thread"]
+
+
 def validate_email(email: OutgoingEmail, decision: EmailDecision) -> GateResult:
     body = email.body
     failures: list[str] = []
@@ -199,4 +224,6 @@ def validate_email(email: OutgoingEmail, decision: EmailDecision) -> GateResult:
     failures += _check_names(body, decision)
     failures += _check_promises(body + "\n" + email.subject, decision)
     failures += _check_scope(body, decision)
+    failures += _check_rounding(decision)
+    failures += _check_repeats(body, decision)
     return GateResult(passed=not failures, failures=tuple(failures))

@@ -1,19 +1,16 @@
-"""Negotiation policy: the editable rules that decide our next price, lever and escalation.
+"""Negotiation policy: the editable rules behind our next price, lever and escalation.
 
 Everything here is pure. The typed models mirror `config/negotiation_policy.yaml` and
-`config/escalation_triggers.yaml`; `negotiation_pipeline.engine_config` loads those files.
-
-Price invariants (property-tested in tests/domain/test_policy_properties.py):
-- an offer is never below the effective floor (floor rate raised to the campaign's min_cost),
-- never above the effective ceiling (ceiling rate, capped by max_cost_without_approval),
-- never above the influencer's ask, and offers only ever move up (monotone) across rounds.
+`config/escalation_triggers.yaml`; `negotiation_pipeline.engine_config` loads those files. How
+the concession curve and the levers decide a move is in concession.py; what a package is worth
+is in valuation.py and pricing.py.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any
 
@@ -22,6 +19,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr,
 from negotiation_pipeline.domain.campaign import Campaign
 from negotiation_pipeline.domain.money import parse_decimal, quantize_cents
 from negotiation_pipeline.domain.types import UsageRightsDuration
+from negotiation_pipeline.domain.valuation import PackageValuation
 
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
 
@@ -44,16 +42,46 @@ OptionalRatio = Annotated[
 OptionalMoney = Annotated[Decimal | None, BeforeValidator(_optional_money)]
 
 
+# --- levers --------------------------------------------------------------------------------------
+class Lever(StrEnum):
+    """Non-price moves for an ask above the package's ceiling (their order is configuration)."""
+
+    SCENARIO_2 = "scenario_2"
+    SCENARIO_3 = "scenario_3"
+    USAGE_RIGHTS = "usage_rights"
+    PRODUCT = "product"
+
+
+DEFAULT_LEVER_ORDER = (Lever.SCENARIO_2, Lever.SCENARIO_3, Lever.USAGE_RIGHTS, Lever.PRODUCT)
+
+
 # --- configuration models ----------------------------------------------------------------------
 class ConcessionPolicy(BaseModel):
-    """How we move from our last offer toward min(ceiling, their ask)."""
+    """The concession curve, the acceptance rule and the lever order (see concession.py)."""
 
     model_config = _FROZEN
 
-    accept_within_pct: Ratio = Field(default=Decimal(5), ge=0, le=100)
-    step_fraction: Ratio = Field(default=Decimal("0.5"), gt=0, lt=1)
+    # offer(k) = floor + (ceiling − floor) · (k / max_rounds) ^ (1 / exponent)
+    exponent: Ratio = Field(default=Decimal("0.5"), gt=0, le=20)
     round_to: Ratio = Field(default=Decimal(5), gt=0)
     accept_within_ceiling_on_last_round: bool = True
+    lever_order: tuple[Lever, ...] = DEFAULT_LEVER_ORDER
+    keep_package_within_pct: Ratio = Field(default=Decimal(10), ge=0)
+
+    @model_validator(mode="after")
+    def _levers_once_each(self) -> ConcessionPolicy:
+        if len(set(self.lever_order)) != len(self.lever_order):
+            raise ValueError("lever_order lists a lever twice")
+        return self
+
+
+class DeclinePolicy(BaseModel):
+    """What we send when the influencer declines."""
+
+    model_config = _FROZEN
+
+    send_close: bool = True
+    leave_door_open: bool = True
 
 
 class HardCap(BaseModel):
@@ -133,6 +161,8 @@ class NegotiationPolicy(BaseModel):
     delivery: DeliveryPolicy = DeliveryPolicy()
     payment_terms: str = Field(min_length=1)
     sender: SenderIdentity
+    decline: DeclinePolicy = DeclinePolicy()
+    package_value: PackageValuation
     min_email_length: int = Field(default=80, ge=1)
     question_topics: dict[QuestionTopic, tuple[str, ...]] = Field(default_factory=dict)
 
@@ -221,31 +251,8 @@ class EscalationTriggers(BaseModel):
         return tuple(hits)
 
 
-# --- price ---------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class PriceBounds:
-    """Effective limits for one influencer on one campaign."""
-
-    floor: Decimal  # floor rate, raised to the campaign's min_cost
-    ceiling: Decimal  # ceiling rate, capped at max_cost_without_approval
-
-    @property
-    def is_feasible(self) -> bool:
-        return self.floor <= self.ceiling
-
-
-def price_bounds(floor_rate: Decimal, ceiling_rate: Decimal, campaign: Campaign) -> PriceBounds:
-    constraints = campaign.budget_constraints
-    floor = floor_rate if constraints.min_cost is None else max(floor_rate, constraints.min_cost)
-    ceiling = ceiling_rate
-    if constraints.max_cost_without_approval is not None:
-        ceiling = min(ceiling, constraints.max_cost_without_approval)
-    return PriceBounds(quantize_cents(floor), quantize_cents(ceiling))
-
-
-def hard_cap(
-    bounds: PriceBounds, ceiling_rate: Decimal, policy: NegotiationPolicy
-) -> Decimal | None:
+# --- levers state ---------------------------------------------------------------------------------
+def hard_cap(ceiling_rate: Decimal, policy: NegotiationPolicy) -> Decimal | None:
     """The ask above which a human decides; None when neither cap is configured."""
     caps = []
     if policy.hard_cap.ceiling_multiple is not None:
@@ -253,73 +260,6 @@ def hard_cap(
     if policy.hard_cap.absolute is not None:
         caps.append(policy.hard_cap.absolute)
     return min(caps) if caps else None
-
-
-class PriceMove(StrEnum):
-    ACCEPT = "accept"  # agree at `rate` (their ask)
-    COUNTER = "counter"  # offer `rate`
-    ABOVE_CEILING = "above_ceiling"  # their ask is above our ceiling: lever or exit, at `rate`
-
-
-@dataclass(frozen=True)
-class PriceDecision:
-    move: PriceMove
-    rate: Decimal
-    reason: str
-
-
-def concession_step(last_offer: Decimal, target: Decimal, policy: ConcessionPolicy) -> Decimal:
-    """Move `step_fraction` of the way from our last offer to `target`, rounded to `round_to`
-    (at least one `round_to` step, so a small gap still moves), never past the target."""
-    if target <= last_offer:
-        return last_offer
-    raw = last_offer + (target - last_offer) * policy.step_fraction
-    units = (raw / policy.round_to).quantize(Decimal(1), rounding=ROUND_HALF_UP)
-    rounded = quantize_cents(units * policy.round_to)
-    if rounded <= last_offer:  # a small gap must not round back to a repeat of our offer
-        rounded = last_offer + policy.round_to
-    return min(rounded, target)
-
-
-def decide_price(
-    *,
-    their_ask: Decimal | None,
-    our_last_offer: Decimal,
-    bounds: PriceBounds,
-    policy: ConcessionPolicy,
-    last_round: bool,
-) -> PriceDecision:
-    """Accept, counter, or report the ask is above the ceiling (with the rate to offer then)."""
-    if their_ask is None:
-        rate = concession_step(our_last_offer, bounds.ceiling, policy)
-        return PriceDecision(PriceMove.COUNTER, rate, "no amount named: step toward the ceiling")
-    ask = quantize_cents(their_ask)
-    if ask <= our_last_offer:
-        return PriceDecision(PriceMove.ACCEPT, ask, "their ask is at or below our last offer")
-    if ask > bounds.ceiling:
-        rate = concession_step(our_last_offer, bounds.ceiling, policy)
-        return PriceDecision(PriceMove.ABOVE_CEILING, rate, "their ask is above our ceiling")
-    tolerance = our_last_offer * policy.accept_within_pct / 100
-    if ask - our_last_offer <= tolerance:
-        return PriceDecision(
-            PriceMove.ACCEPT, ask, f"their ask is within {policy.accept_within_pct}% of our offer"
-        )
-    if last_round and policy.accept_within_ceiling_on_last_round:
-        return PriceDecision(PriceMove.ACCEPT, ask, "last round and their ask is within ceiling")
-    rate = concession_step(our_last_offer, ask, policy)
-    if rate >= ask:
-        return PriceDecision(PriceMove.ACCEPT, ask, "a concession step reaches their ask")
-    return PriceDecision(PriceMove.COUNTER, rate, "concede part of the gap toward their ask")
-
-
-# --- levers --------------------------------------------------------------------------------------
-class Lever(StrEnum):
-    """Non-price moves for an ask above the ceiling, in the order they are tried."""
-
-    SCENARIO_2 = "scenario_2"
-    SCENARIO_3 = "scenario_3"
-    USAGE_RIGHTS = "usage_rights"
-    PRODUCT = "product"
 
 
 @dataclass(frozen=True)
@@ -353,20 +293,26 @@ class LeverState:
         )
 
 
-def _lever_available(lever: Lever, campaign: Campaign) -> bool:
+def lever_available(lever: Lever, state: LeverState, campaign: Campaign) -> bool:
+    """Whether the campaign offers the lever and it still lowers what we ask for (a scenario
+    lever never goes back to a richer scenario than the one on the table)."""
+    if lever in state.used:
+        return False
     if lever is Lever.SCENARIO_2:
-        return bool(campaign.scenarios.scenario_2)
+        return bool(campaign.scenarios.scenario_2) and state.scenario < 2
     if lever is Lever.SCENARIO_3:
-        return bool(campaign.scenarios.scenario_3)
+        return bool(campaign.scenarios.scenario_3) and state.scenario < 3
     if lever is Lever.USAGE_RIGHTS:
-        return campaign.usage_rights.minimum.rank < campaign.usage_rights.target.rank
-    return campaign.product.available
+        return campaign.usage_rights.minimum.rank < state.usage(campaign).rank
+    return campaign.product.available and not state.product_offered
 
 
-def next_lever(state: LeverState, campaign: Campaign) -> Lever | None:
-    """The first lever in order that the campaign offers and we have not used yet."""
-    for lever in Lever:
-        if lever not in state.used and _lever_available(lever, campaign):
+def next_lever(
+    state: LeverState, campaign: Campaign, order: tuple[Lever, ...] = DEFAULT_LEVER_ORDER
+) -> Lever | None:
+    """The first lever in `order` that the campaign offers and we have not used yet."""
+    for lever in order:
+        if lever_available(lever, state, campaign):
             return lever
     return None
 

@@ -13,7 +13,7 @@ from decimal import Decimal
 
 from negotiation_pipeline.domain.campaign import Campaign
 from negotiation_pipeline.domain.money import format_usd, quantize_cents
-from negotiation_pipeline.domain.negotiation import Negotiation
+from negotiation_pipeline.domain.negotiation import AgreedPackage, Negotiation
 from negotiation_pipeline.domain.types import NegotiationState
 
 RATE_PLACES = Decimal("0.001")
@@ -72,10 +72,16 @@ class SnapshotRow:
 
 @dataclass(frozen=True)
 class Deal:
-    """One agreement: the agreed rate and the CPM it achieved."""
+    """One agreement: the agreed rate, the CPM it achieved on the agreed package's expected
+    views, and that package (None for agreements recorded before packages were stored)."""
 
     rate: Decimal
     cpm: Decimal
+    package: AgreedPackage | None = None
+    influencer: str = ""
+
+    def package_text(self) -> str:
+        return "" if self.package is None else self.package.describe()
 
 
 @dataclass(frozen=True)
@@ -93,6 +99,12 @@ class CampaignReport:
     budget: Decimal
     budget_committed: Decimal  # sum of agreed rates
     budget_remaining: Decimal  # negative when over budget
+    deals: tuple[Deal, ...] = ()
+
+    def packages_text(self) -> str:
+        """How many agreements bought each scenario: "scenario 1: 3, scenario 3: 1"."""
+        counts = Counter(d.package.scenario for d in self.deals if d.package is not None)
+        return ", ".join(f"scenario {s}: {n}" for s, n in sorted(counts.items()))
 
     @property
     def over_budget(self) -> bool:
@@ -110,6 +122,7 @@ class CampaignReport:
             "budget": _usd(self.budget),
             "budget_committed": _usd(self.budget_committed),
             "budget_remaining": _usd(self.budget_remaining),
+            "agreed_packages": self.packages_text(),
         }
 
 
@@ -134,6 +147,7 @@ def build_campaign_report(
         budget=campaign.budget,
         budget_committed=quantize_cents(committed),
         budget_remaining=quantize_cents(campaign.budget - committed),
+        deals=tuple(deals),
     )
 
 

@@ -33,6 +33,18 @@ ROSTER_COLUMNS: tuple[str, ...] = (
 OPTIONAL_ROSTER_COLUMNS: tuple[str, ...] = ("manager_email",)
 MAX_MANAGER_EMAILS = 10
 
+# Optional: `<kind>_views` (e.g. story_views) = this influencer's own expected views for one
+# deliverable of that kind (kinds as named in the policy's package_value), instead of the
+# configured fraction of average_views.
+VIEW_OVERRIDE_SUFFIX = "_views"
+
+
+def is_view_override_column(column: str) -> bool:
+    return (
+        column.endswith(VIEW_OVERRIDE_SUFFIX) and column != "average_views" and column != "_views"
+    )
+
+
 _VIEW_SUFFIXES = {"k": Decimal(1_000), "m": Decimal(1_000_000)}
 _MAX_VIEWS = Decimal(10) ** 12
 _IDENTIFIER_SPLIT = re.compile(r"[\n,;]+")
@@ -51,6 +63,7 @@ class InfluencerProfile:
     engagement_rate: Decimal | None
     # Besides `email`, who may answer for this influencer; replies from anyone else are held.
     manager_emails: tuple[str, ...] = ()
+    view_overrides: tuple[tuple[str, int], ...] = ()  # (deliverable kind, views of one)
 
 
 @dataclass(frozen=True)
@@ -72,11 +85,11 @@ class RosterCellError(ValueError):
 
 
 # --- cell parsing ------------------------------------------------------------------------------
-def parse_views(cell: str | None) -> int:
+def parse_views(cell: str | None, column: str = "average_views") -> int:
     """ "42,000" / "42000" / "42k" / "1.2M" → int views. Raises RosterCellError."""
     text = (cell or "").strip().lower().replace(",", "").replace("_", "").replace(" ", "")
     if not text:
-        raise RosterCellError("no average_views")
+        raise RosterCellError(f"no {column}")
     multiplier = Decimal(1)
     if text[-1] in _VIEW_SUFFIXES:
         multiplier = _VIEW_SUFFIXES[text[-1]]
@@ -84,14 +97,24 @@ def parse_views(cell: str | None) -> int:
     try:
         views = Decimal(text) * multiplier
     except ArithmeticError as exc:  # InvalidOperation ("abc") or Overflow ("1e999999999")
-        raise RosterCellError(f"average_views {cell!r} is not a number") from exc
+        raise RosterCellError(f"{column} {cell!r} is not a number") from exc
     if not views.is_finite() or views != views.to_integral_value():
-        raise RosterCellError(f"average_views {cell!r} is not a whole number")
+        raise RosterCellError(f"{column} {cell!r} is not a whole number")
     if views <= 0:
-        raise RosterCellError(f"no positive average_views ({cell!r})")
+        raise RosterCellError(f"no positive {column} ({cell!r})")
     if views > _MAX_VIEWS:  # int() of "1e9999" fails, and no video is seen this often
-        raise RosterCellError(f"average_views {cell!r} is not a plausible view count")
+        raise RosterCellError(f"{column} {cell!r} is not a plausible view count")
     return int(views)
+
+
+def parse_view_overrides(row: Mapping[str, str | None]) -> tuple[tuple[str, int], ...]:
+    """Filled `<kind>_views` cells → ((kind, views), ...) sorted by kind; blank cells are skipped,
+    a bad one raises RosterCellError naming its column."""
+    found = []
+    for column, cell in row.items():
+        if is_view_override_column(column) and (cell or "").strip():
+            found.append((column.removesuffix(VIEW_OVERRIDE_SUFFIX), parse_views(cell, column)))
+    return tuple(sorted(found))
 
 
 def parse_engagement(cell: str | None) -> Decimal | None:
@@ -164,6 +187,7 @@ def parse_profile(row: Mapping[str, str | None]) -> InfluencerProfile:
         average_views=parse_views(row.get("average_views")),
         engagement_rate=parse_engagement(row.get("engagement_rate")),
         manager_emails=parse_manager_emails(row.get("manager_email"), email),
+        view_overrides=parse_view_overrides(row),
     )
 
 

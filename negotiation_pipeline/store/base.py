@@ -174,6 +174,7 @@ class OutboxEmail:
     next_attempt_at: datetime | None = None  # not before this (after a temporary failure)
     last_error: str | None = None
     sent_copy_pending: bool = False  # sent, but its copy is not yet filed in the Sent folder
+    to_name: str = ""  # display name for the To: header
 
 
 @dataclass(frozen=True)
@@ -200,6 +201,9 @@ class Agreement:
     cpm: Decimal
     engagement_rate: Decimal | None = None
     agreed_at: datetime | None = None  # set by the store when None
+    # What the rate buys (scenario, deliverables, usage_rights, product, expected_views); None
+    # for agreements recorded before packages were stored.
+    package: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True)

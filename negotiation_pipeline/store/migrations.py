@@ -268,7 +268,19 @@ STEPS: tuple[Step, ...] = (
     )""",
         ),
     ),
-    # Next: Step(7, "...", sqlite=("ALTER TABLE ...",), postgres=("ALTER TABLE ...",)),
+    Step(
+        7,
+        "the display name of each queued email's recipient; the package an agreement bought",
+        sqlite=(
+            "ALTER TABLE outbox ADD COLUMN to_name TEXT NOT NULL DEFAULT ''",
+            "ALTER TABLE agreements ADD COLUMN package_json TEXT",
+        ),
+        postgres=(
+            "ALTER TABLE outbox ADD COLUMN IF NOT EXISTS to_name TEXT NOT NULL DEFAULT ''",
+            "ALTER TABLE agreements ADD COLUMN IF NOT EXISTS package_json JSONB",
+        ),
+    ),
+    # Next: Step(8, "...", sqlite=("ALTER TABLE ...",), postgres=("ALTER TABLE ...",)),
 )
 
 SCHEMA_VERSION = STEPS[-1].version if STEPS else FIRST_VERSION

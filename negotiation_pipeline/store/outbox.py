@@ -24,15 +24,16 @@ class SqlOutbox(SqlRepository):
         d = self._dialect
         with self._scope(True) as conn:
             cursor = conn.execute(
-                f"""INSERT INTO outbox (message_id, thread_id, campaign_id, to_addr, subject, body,
-                       in_reply_to, "references", status, created_at, sent_at)
-                   VALUES ({d.marks(8)}, 'pending', {d.mark}, NULL)
+                f"""INSERT INTO outbox (message_id, thread_id, campaign_id, to_addr, to_name,
+                       subject, body, in_reply_to, "references", status, created_at, sent_at)
+                   VALUES ({d.marks(9)}, 'pending', {d.mark}, NULL)
                    ON CONFLICT (message_id) DO NOTHING""",  # noqa: S608
                 (
                     email.message_id,
                     email.thread_id,
                     email.campaign_id,
                     email.to_addr,
+                    email.to_name,
                     email.subject,
                     email.body,
                     email.in_reply_to,

@@ -107,6 +107,7 @@ SCHEMA_STATEMENTS: tuple[str, ...] = (
         thread_id TEXT,
         campaign_id TEXT,
         to_addr TEXT NOT NULL,
+        to_name TEXT NOT NULL DEFAULT '',
         subject TEXT NOT NULL,
         body TEXT NOT NULL,
         in_reply_to TEXT,
@@ -127,7 +128,8 @@ SCHEMA_STATEMENTS: tuple[str, ...] = (
         rate NUMERIC NOT NULL,
         cpm NUMERIC NOT NULL,
         engagement_rate NUMERIC,
-        agreed_at TIMESTAMPTZ NOT NULL
+        agreed_at TIMESTAMPTZ NOT NULL,
+        package_json JSONB
     )""",
     "CREATE INDEX IF NOT EXISTS idx_agreements_campaign ON agreements (campaign_id, agreed_at)",
     """CREATE TABLE IF NOT EXISTS mail_cursor (

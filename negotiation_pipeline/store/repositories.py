@@ -342,8 +342,8 @@ class SqlAgreements(SqlRepository):
         with self._scope(True) as conn:
             cursor = conn.execute(
                 f"""INSERT INTO agreements (thread_id, campaign_id, influencer_name, rate, cpm,
-                       engagement_rate, agreed_at)
-                   VALUES ({d.marks(7)})
+                       engagement_rate, agreed_at, package_json)
+                   VALUES ({d.marks(7)}, {d.mark}{d.json_cast})
                    ON CONFLICT (thread_id) DO NOTHING""",  # noqa: S608
                 (
                     agreement.thread_id,
@@ -353,6 +353,9 @@ class SqlAgreements(SqlRepository):
                     d.money(row_codec.require_money(agreement.cpm)),
                     None if engagement is None else d.money(engagement),
                     stamp,
+                    None
+                    if agreement.package is None
+                    else codec.dumps_plain(dict(agreement.package)),
                 ),
             )
             return cursor.rowcount == 1

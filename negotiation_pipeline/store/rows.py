@@ -322,10 +322,12 @@ def outbox_from_row(row: Row) -> OutboxEmail:
         next_attempt_at=None if next_attempt_at is None else as_datetime(next_attempt_at),
         last_error=row["last_error"],
         sent_copy_pending=bool(row["sent_copy_pending"]),
+        to_name=row["to_name"] or "",
     )
 
 
 def agreement_from_row(row: Row) -> Agreement:
+    package = row["package_json"]
     rate = as_decimal(row["rate"])
     cpm = as_decimal(row["cpm"])
     assert rate is not None and cpm is not None  # NOT NULL columns
@@ -337,6 +339,7 @@ def agreement_from_row(row: Row) -> Agreement:
         cpm=cpm,
         engagement_rate=as_decimal(row["engagement_rate"]),
         agreed_at=as_datetime(row["agreed_at"]),
+        package=None if package is None else codec.loads_plain(package),
     )
 
 

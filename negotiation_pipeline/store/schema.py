@@ -45,6 +45,7 @@ OUTBOX_TABLE = """CREATE TABLE IF NOT EXISTS outbox (
         thread_id TEXT,
         campaign_id TEXT,
         to_addr TEXT NOT NULL,
+        to_name TEXT NOT NULL DEFAULT '',
         subject TEXT NOT NULL,
         body TEXT NOT NULL,
         in_reply_to TEXT,
@@ -140,7 +141,8 @@ SCHEMA_STATEMENTS: tuple[str, ...] = (
         rate TEXT NOT NULL,
         cpm TEXT NOT NULL,
         engagement_rate TEXT,
-        agreed_at TEXT NOT NULL
+        agreed_at TEXT NOT NULL,
+        package_json TEXT
     )""",
     "CREATE INDEX IF NOT EXISTS idx_agreements_campaign ON agreements (campaign_id, agreed_at)",
     """CREATE TABLE IF NOT EXISTS mail_cursor (

@@ -47,6 +47,7 @@ from negotiation_pipeline.workflow.persistence import (
     save_negotiation,
 )
 from negotiation_pipeline.workflow.records import (
+    agreed_deliverables,
     agreement_audit,
     escalated_event,
     escalation_audit,
@@ -211,6 +212,7 @@ def _queue_answer(
         OutboxEmail(
             message_id=message_id,
             to_addr=outcome.email.to,
+            to_name=outcome.email.to_name,
             subject=reply_subject(parsed.subject or outcome.email.subject),
             body=outcome.email.body,
             thread_id=thread_id,
@@ -239,6 +241,7 @@ def _record_agreement(
             cpm=outcome.agreed_cpm,
             engagement_rate=negotiation.terms.engagement_rate,
             agreed_at=now,
+            package=None if outcome.agreed_package is None else outcome.agreed_package.to_dict(),
         )
     )
     if recorded:
@@ -258,4 +261,5 @@ def _agreement_event(outcome: Outcome, campaign: Campaign) -> AgreementReached:
         rate=outcome.agreed_rate,
         cpm=outcome.agreed_cpm,
         target_cpm=campaign.cpm_range.max_cpm,
+        deliverables=agreed_deliverables(outcome.agreed_package),
     )

@@ -27,8 +27,11 @@ class AgreementReached:
     campaign_id: str
     influencer_name: str
     rate: Decimal
-    cpm: Decimal
+    cpm: Decimal  # on the agreed package's expected views
     target_cpm: Decimal | None  # the campaign's target max CPM, for "CPM achieved vs target"
+    # The agreed deliverables, then the usage-rights term ("Usage rights: 90 days"); empty when
+    # unknown (the Slack alert then lists the scenario on the negotiation row).
+    deliverables: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -94,6 +94,7 @@ def _queue_follow_up(
     queued = OutboxEmail(
         message_id=message_id,
         to_addr=email.to,
+        to_name=email.to_name,
         subject=subject,
         body=email.body,
         thread_id=thread_id,

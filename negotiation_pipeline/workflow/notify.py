@@ -162,7 +162,7 @@ def _slack_message(event: PipelineEvent, details: Details) -> SlackMessage | Non
             client_name=thread.client_name,
             agreed_rate=event.rate,
             cpm_achieved=event.cpm,
-            deliverables=thread.deliverables,
+            deliverables=event.deliverables or thread.deliverables,
             platform=thread.platform,
             thread_id=event.thread_id,
         )

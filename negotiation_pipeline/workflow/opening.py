@@ -15,7 +15,7 @@ from typing import Any
 from negotiation_pipeline.domain.addresses import split_address_list
 from negotiation_pipeline.domain.audit import AuditEntry
 from negotiation_pipeline.domain.campaign import Campaign
-from negotiation_pipeline.domain.cpm import FlexibilityRow
+from negotiation_pipeline.domain.cpm import SCENARIO_COLUMNS, FlexibilityRow
 from negotiation_pipeline.domain.money import parse_decimal
 from negotiation_pipeline.domain.negotiation import (
     EngineConfig,
@@ -80,6 +80,7 @@ def flexibility_rows_from_records(records: Iterable[Mapping[str, Any]]) -> list[
                 ceiling_rate=parse_decimal(record["ceiling_rate"]),
                 reason=str(record.get("reason") or ""),
                 manager_emails=_address_list(record.get("manager_emails")),
+                **_scenario_cells(record),
             )
         )
     return rows
@@ -89,6 +90,17 @@ def _address_list(value: object) -> tuple[str, ...]:
     if _missing(value) or not str(value).strip():
         return ()
     return tuple(split_address_list(str(value)))
+
+
+def _scenario_cells(record: Mapping[str, Any]) -> dict[str, Any]:
+    """The per-scenario columns that are filled (a table from before they existed has none)."""
+    cells: dict[str, Any] = {}
+    for column in SCENARIO_COLUMNS:
+        value = record.get(column)
+        if value is None or _missing(value):
+            continue
+        cells[column] = int(value) if column.endswith("_views") else parse_decimal(value)
+    return cells
 
 
 def _missing(value: object) -> bool:
@@ -188,6 +200,7 @@ def _store_opening(
             OutboxEmail(
                 message_id=queued,
                 to_addr=outcome.email.to,
+                to_name=outcome.email.to_name,
                 subject=outcome.email.subject,
                 body=outcome.email.body,
                 thread_id=thread_id,

@@ -88,7 +88,7 @@ def to_outgoing(email: OutboxEmail, to_name: str = "") -> OutgoingEmail:
     return OutgoingEmail(
         message_id=email.message_id,
         to_addr=email.to_addr,
-        to_name=to_name,
+        to_name=to_name or email.to_name,
         subject=email.subject,
         body=email.body,
         in_reply_to=email.in_reply_to,

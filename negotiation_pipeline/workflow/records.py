@@ -10,8 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 from negotiation_pipeline.domain.audit import AuditEntry
+from negotiation_pipeline.domain.emails import usage_rights_text
 from negotiation_pipeline.domain.money import format_usd
-from negotiation_pipeline.domain.negotiation import Outcome
+from negotiation_pipeline.domain.negotiation import AgreedPackage, Outcome
 from negotiation_pipeline.domain.types import EventType
 from negotiation_pipeline.workflow.events import Escalated
 
@@ -42,6 +43,8 @@ def transition_audit(
     }
     if outcome.lever is not None:
         metadata["lever"] = outcome.lever.value
+    if outcome.facts:
+        metadata["strategy"] = dict(outcome.facts)
     if extra:
         metadata.update(extra)
     return AuditEntry(
@@ -94,6 +97,7 @@ def agreement_audit(outcome: Outcome, target_cpm: Any) -> AuditEntry:
             "cpm": str(outcome.agreed_cpm),
             "target_max_cpm": str(target_cpm),
             "rounds": negotiation.round_count,
+            "package": None if outcome.agreed_package is None else outcome.agreed_package.to_dict(),
         },
     )
 
@@ -113,3 +117,12 @@ def escalated_event(outcome: Outcome) -> Escalated:
         our_rate=escalation.our_rate,
         draft_body=None if escalation.draft is None else escalation.draft.body,
     )
+
+
+def agreed_deliverables(package: AgreedPackage | None) -> tuple[str, ...]:
+    """The agreed package as Slack lists it: each deliverable, the usage rights, the product."""
+    if package is None:
+        return ()
+    extra = ("Product included",) if package.product else ()
+    usage = f"Usage rights: {usage_rights_text(package.usage_rights)}"
+    return (*package.deliverables, usage, *extra)

@@ -101,8 +101,13 @@ def test_invalid_campaign_fails_alone_and_valid_one_is_ingested(
     assert list(table["name"]) == LUMEN_SELECTED
     maya = table.iloc[0]
     assert maya["floor_cpm"] == Decimal("18") and isinstance(maya["floor_cpm"], Decimal)
-    assert maya["opening_rate"] == Decimal("756.00")  # 42,000 views × $18 CPM
-    assert maya["ceiling_rate"] == rate_for_cpm(42_000, maya["max_allowed_cpm"])
+    # Reel + 3 Stories: 42,000 + 3 × 10,500 = 73,500 expected views at the $18 floor CPM ($1,323),
+    # (the first offer rounds it up to the $5 step: $1,325)
+    assert maya["opening_rate"] == Decimal("1323.00")
+    assert maya["scenario_1_expected_views"] == 73_500
+    assert maya["scenario_3_expected_views"] == 31_500  # 3 Stories alone: worth far less
+    assert maya["scenario_3_opening_rate"] == Decimal("567.00")
+    assert maya["ceiling_rate"] == rate_for_cpm(73_500, maya["max_allowed_cpm"])
     for column in ("floor_cpm", "max_allowed_cpm", "opening_rate", "ceiling_rate"):
         assert table[column].dtype == object
         assert all(isinstance(value, Decimal) for value in table[column])
@@ -116,7 +121,7 @@ def test_invalid_campaign_fails_alone_and_valid_one_is_ingested(
     metadata = materialization.materialization.metadata
     assert metadata["dagster/row_count"].value == len(LUMEN_SELECTED)
     assert "Maya Chen" in str(metadata["preview"].value)
-    assert "756.00" in str(metadata["preview"].value)
+    assert "1323.00" in str(metadata["preview"].value)
     schema = metadata["dagster/column_schema"].value
     assert [c.name for c in schema.columns] == list(FLEXIBILITY_COLUMNS)
     [check] = good.get_asset_check_evaluations()

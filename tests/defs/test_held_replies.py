@@ -105,7 +105,7 @@ def test_the_runs_metadata_reports_released_replies(sandbox: Sandbox) -> None:  
     the next advance run, which reports it."""
     sandbox.ingest()
     maildir = sandbox.maildir()
-    maildir.append_to_inbox(_manager_reply(sandbox, "Maya's rate would be $900."))
+    maildir.append_to_inbox(_manager_reply(sandbox, "Maya's rate would be $1,600."))
     [request] = sandbox.tick(inbox_sensor.name, cursor=None).run_requests or []
     assert sandbox.advance(request).success
     store = sandbox.store()

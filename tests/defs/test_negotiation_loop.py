@@ -37,10 +37,11 @@ from negotiation_pipeline.defs.partitions import CAMPAIGN_PARTITIONS_NAME
 from negotiation_pipeline.defs.resources import ImapSmtpMailboxResource
 from negotiation_pipeline.defs.sandbox_influencers import answer_sent_mail
 from negotiation_pipeline.domain.types import EventType, NegotiationState
+from negotiation_pipeline.engine_config import load_policy
 from negotiation_pipeline.integrations.clickup.sandbox import SandboxTaskSource
 from negotiation_pipeline.integrations.mail import MaildirMailbox, SenderIdentity, reply_subject
 from negotiation_pipeline.store import SQLiteStore
-from negotiation_pipeline.workflow.persistence import thread_id_for
+from negotiation_pipeline.workflow.persistence import load_negotiation, thread_id_for
 from tests.defs.conftest import VALID_LUMEN
 
 MAYA = "maya.chen@example.test"
@@ -138,7 +139,7 @@ def test_ingestion_opens_each_negotiation_once_and_reports_it(sandbox: Sandbox) 
     [opened] = materialization_metadata(first, dg.AssetKey("negotiations"))
     assert opened["opened"] == LUMEN_INFLUENCERS and opened["already_open"] == 0
     assert opened["emails_sent"] == LUMEN_INFLUENCERS
-    assert "Maya Chen" in opened["negotiations"] and "$756.00" in opened["negotiations"]
+    assert "Maya Chen" in opened["negotiations"] and "$1,325.00" in opened["negotiations"]
     [again] = materialization_metadata(second, dg.AssetKey("negotiations"))
     assert again["opened"] == 0 and again["already_open"] == LUMEN_INFLUENCERS
     assert again["emails_sent"] == 0
@@ -261,7 +262,7 @@ def test_advance_job_answers_alerts_and_materializes_the_right_numbers(sandbox: 
     assert maya is not None and maya.state is NegotiationState.AGREED
     assert theo is not None and theo.state is NegotiationState.ESCALATED
     [agreement] = store.agreements.for_campaign(VALID_LUMEN)
-    assert agreement.rate == Decimal("756.00") and agreement.cpm == Decimal("18.00")
+    assert agreement.rate == Decimal("1325.00") and agreement.cpm == Decimal("18.03")
     assert store.audit.query(campaign=VALID_LUMEN, event_type=EventType.AGREEMENT)
     assert store.audit.query(campaign=VALID_LUMEN, event_type=EventType.ESCALATION)
     # the agreement confirmation went out; the escalation's draft did not
@@ -270,19 +271,19 @@ def test_advance_job_answers_alerts_and_materializes_the_right_numbers(sandbox: 
     assert store.mail_cursors.get("sandbox-maildir") is not None
 
     texts = [m["text"] for m in sandbox.slack_messages()]
-    assert any(t.startswith("Deal agreed: Maya Chen") and "$756.00" in t for t in texts)
+    assert any(t.startswith("Deal agreed: Maya Chen") and "$1,325.00" in t for t in texts)
     assert any(t.startswith("Escalation: Theo Martins") for t in texts)
-    assert any("Maya Chen: agreed at $756.00" in c["comment_text"] for c in sandbox.comments())
+    assert any("Maya Chen: agreed at $1,325.00" in c["comment_text"] for c in sandbox.comments())
 
     [agreed] = materialization_metadata(result, campaign_agreements.key)
-    assert agreed["agreed_rate"] == "756.00" and agreed["influencer"] == "Maya Chen"
+    assert agreed["agreed_rate"] == "1325.00" and agreed["influencer"] == "Maya Chen"
     [snapshot] = materialization_metadata(result, negotiation_snapshots.key)
     assert snapshot["by_state"] == "agreed: 1, awaiting_reply: 3, escalated: 1"
     [report] = materialization_metadata(result, campaign_report.key)
     assert report["agreed_count"] == 1 and report["negotiation_count"] == LUMEN_INFLUENCERS
     assert report["close_rate"] == "0.200"
-    assert report["budget_committed"] == "$756.00"
-    assert report["average_cpm_achieved"] == "$18.00"
+    assert report["budget_committed"] == "$1,325.00"
+    assert report["average_cpm_achieved"] == "$18.03"
     partitions = {
         event.partition
         for event in result.get_asset_materialization_events()
@@ -304,12 +305,22 @@ def test_advance_job_answers_alerts_and_materializes_the_right_numbers(sandbox: 
 
 
 # --- the sandbox loop -----------------------------------------------------------------------------
-def test_simulated_influencers_reach_an_agreement_within_three_ticks(sandbox: Sandbox) -> None:
+def load_negotiation_row(store: SQLiteStore, thread_id: str) -> Any:
+    stored = store.states.load(thread_id)
+    assert stored is not None
+    return load_negotiation(stored)
+
+
+def test_simulated_influencers_are_answered_until_every_thread_ends(sandbox: Sandbox) -> None:
+    # The personas of this campaign's threads are three hard bargainers (reservations above our
+    # ceilings), a decliner and a ghost: no deal is possible without paying above a ceiling (the
+    # old engine "agreed" with one of them by raising its offer while cutting the package).
     sandbox.ingest()
     sandbox_cursor: str | None = None
     inbox_cursor: str | None = None
     answered_rounds = []
-    for _ in range(3):
+    # One tick per round: by max_rounds + 2 ticks every answered negotiation has had to end.
+    for _ in range(load_policy().max_rounds + 2):
         sandbox_tick = sandbox.tick(sandbox_influencer_sensor.name, sandbox_cursor)
         sandbox_cursor = sandbox_tick.cursor
         inbox_tick = sandbox.tick(inbox_sensor.name, inbox_cursor)
@@ -319,11 +330,22 @@ def test_simulated_influencers_reach_an_agreement_within_three_ticks(sandbox: Sa
             answered_rounds.append(len(request.run_config["ops"][ADVANCE_OP]["config"]["uids"]))
 
     store = sandbox.store()
-    states = [s.state for s in store.states.list_for_campaign(VALID_LUMEN)]
     assert answered_rounds and answered_rounds[0] >= 3  # most personas answer the opening offer
-    assert NegotiationState.AGREED in states, states
-    assert store.agreements.for_campaign(VALID_LUMEN)
-    assert any(m["text"].startswith("Deal agreed") for m in sandbox.slack_messages())
+    states = {s.influencer_name: s.state for s in store.states.list_for_campaign(VALID_LUMEN)}
+    assert states["Jonah Brooks"] is NegotiationState.AWAITING_REPLY  # the ghost never answers
+    assert states["Priya Nair"] is NegotiationState.REJECTED  # declined, and got a short close
+    assert NegotiationState.AGREED not in states.values()
+    assert set(states.values()) - {NegotiationState.AWAITING_REPLY} <= {
+        NegotiationState.REJECTED,
+        NegotiationState.ESCALATED,
+    }
+    priya = thread_id_for(VALID_LUMEN, "priya.nair@example.test")
+    assert "just reply to this email" in store.outbox.for_thread(priya)[-1].body
+    assert not store.agreements.for_campaign(VALID_LUMEN)
+    # Maya walked the levers down and was let go at our best: money fell with every package.
+    maya = load_negotiation_row(store, thread_id_for(VALID_LUMEN, MAYA))
+    assert states["Maya Chen"] is NegotiationState.REJECTED and maya.levers.used
+    assert maya.offers[-1] <= maya.terms.ceiling_rate
 
 
 def test_a_replayed_simulated_reply_has_the_same_message_id_and_is_handled_once(

@@ -17,8 +17,10 @@ from negotiation_pipeline.domain.cpm import (
 from negotiation_pipeline.domain.money import MoneyError
 from negotiation_pipeline.domain.roster import InfluencerProfile
 from negotiation_pipeline.domain.types import Platform
+from tests.domain.engine_support import engine_config
 
 D = Decimal
+VALUE = engine_config().policy.package_value
 
 
 def tracker(total: int = 10) -> CampaignCPMTracker:
@@ -174,7 +176,7 @@ def person(views: int, engagement: str | None, name: str = "Maya") -> Influencer
 
 def test_rows_have_floor_opening_and_ceiling() -> None:
     t = CampaignCPMTracker("t1", D("18"), D("26"), 2)
-    [row] = build_flexibility_rows(campaign(), [person(42_000, "4.1")], t)
+    [row] = build_flexibility_rows(campaign(), [person(42_000, "4.1")], t, VALUE)
     assert row.floor_cpm == D("18")
     assert row.max_allowed_cpm == D("28.08")  # 26 × 1.08
     assert row.opening_rate == D("756.00")  # 42 × 18
@@ -187,22 +189,22 @@ def test_rows_have_floor_opening_and_ceiling() -> None:
 def test_opening_never_below_min_cost_and_ceiling_never_below_opening() -> None:
     t = CampaignCPMTracker("t1", D("18"), D("26"), 2)
     [small, tiny] = build_flexibility_rows(
-        campaign("500"), [person(20_000, None, "Small"), person(10_000, None, "Tiny")], t
+        campaign("500"), [person(20_000, None, "Small"), person(10_000, None, "Tiny")], t, VALUE
     )
     assert small.opening_rate == D("500.00")  # 20 × 18 = 360 < 500
     assert small.ceiling_rate == D("520.00")  # 20 × 26
     assert tiny.opening_rate == D("500.00")
     assert tiny.ceiling_rate == D("500.00")  # 10 × 26 = 260 < the 500 minimum
     assert "ceiling raised" in tiny.reason
-    [no_min] = build_flexibility_rows(campaign(None), [person(20_000, None)], t)
+    [no_min] = build_flexibility_rows(campaign(None), [person(20_000, None)], t, VALUE)
     assert no_min.opening_rate == D("360.00")
 
 
 def test_rows_follow_the_tracker_after_agreements() -> None:
     t = CampaignCPMTracker("t1", D("18"), D("26"), 3)
-    before = build_flexibility_rows(campaign(), [person(50_000, None)], t)[0]
+    before = build_flexibility_rows(campaign(), [person(50_000, None)], t, VALUE)[0]
     t.record_agreement(D("20"))
-    after = build_flexibility_rows(campaign(), [person(50_000, None)], t)[0]
+    after = build_flexibility_rows(campaign(), [person(50_000, None)], t, VALUE)[0]
     assert after.max_allowed_cpm == D("29.00")  # 26 + (6 × 1 / 2)
     assert after.ceiling_rate > before.ceiling_rate
     assert all(isinstance(v, Decimal) for v in (after.opening_rate, after.ceiling_rate))

@@ -29,7 +29,7 @@ from negotiation_pipeline.domain.negotiation import (
     apply_event,
     follow_up_due,
 )
-from negotiation_pipeline.domain.policy import Lever
+from negotiation_pipeline.domain.policy import DeclinePolicy, Lever
 from negotiation_pipeline.domain.reply_reader import read_reply
 from negotiation_pipeline.domain.state_machine import InvalidTransitionError
 from negotiation_pipeline.domain.types import (
@@ -87,29 +87,39 @@ def test_opening_escalates_when_min_cost_is_above_the_ceiling() -> None:
 
 
 # --- agreed -------------------------------------------------------------------------------------
-def test_two_counters_then_agreement_within_the_ceiling() -> None:
+def test_counters_follow_the_curve_then_ac_next_agrees_within_the_ceiling() -> None:
+    # Floor $1,000, ceiling $1,620, exponent 0.6 over 5 rounds: the curve is at 6.8%, 21.7%,
+    # 42.7% and 68.9% of the $620 gap after 1-4 counters, rounded to $5.
     n = opened().negotiation
     first = reply(n, reading(Intent.COUNTER, "1500"))
     assert first.action is Action.SEND_COUNTER
-    assert first.negotiation.our_last_offer == Decimal("1250.00")  # half the gap, rounded to $5
+    assert first.negotiation.our_last_offer == Decimal("1040.00")
     assert first.negotiation.state is S.COUNTER_SENT
     assert first.transitions == (
         (S.AWAITING_REPLY, "receive_reply", S.COUNTER_RECEIVED),
         (S.COUNTER_RECEIVED, "send_counter", S.COUNTER_SENT),
     )
     assert first.email is not None
-    assert "Rate: $1,250.00 (your ask: $1,500.00)" in first.email.body
+    assert "Rate: $1,040.00 (your ask: $1,500.00)" in first.email.body
 
     second = reply(first.negotiation, reading(Intent.COUNTER, "1400"), day=2)
-    assert second.negotiation.our_last_offer == Decimal("1325.00")
+    assert second.negotiation.our_last_offer == Decimal("1135.00")
+    third = reply(second.negotiation, reading(Intent.COUNTER, "1300"), day=3)
+    assert third.negotiation.our_last_offer == Decimal("1265.00")
 
-    third = reply(second.negotiation, reading(Intent.COUNTER, "1350"), day=3)
-    assert third.action is Action.ACCEPT  # within 5% of our $1,325 offer
-    n = third.negotiation
+    fourth = reply(third.negotiation, reading(Intent.COUNTER, "1280"), day=4)
+    assert fourth.action is Action.ACCEPT  # $1,280 is below our next offer ($1,425): AC_next
+    assert "AC_next" in fourth.reason and fourth.facts["next_offer"] == "$1,425.00"
+    n = fourth.negotiation
     assert n.state is S.AGREED
-    assert third.agreed_rate == n.agreed_rate == Decimal("1350.00")
-    assert third.agreed_cpm == n.agreed_cpm == Decimal("27.00")  # 1350 / 50k views × 1000
-    assert n.offers == (Decimal("1000.00"), Decimal("1250.00"), Decimal("1325.00"))
+    assert fourth.agreed_rate == n.agreed_rate == Decimal("1280.00")
+    assert fourth.agreed_cpm == n.agreed_cpm == Decimal("25.60")  # 1280 / 50k views × 1000
+    assert n.offers == (
+        Decimal("1000.00"),
+        Decimal("1040.00"),
+        Decimal("1135.00"),
+        Decimal("1265.00"),
+    )
     assert _events(n) == [
         "send_offer",
         "receive_reply",
@@ -117,12 +127,14 @@ def test_two_counters_then_agreement_within_the_ceiling() -> None:
         "receive_reply",
         "send_counter",
         "receive_reply",
+        "send_counter",
+        "receive_reply",
         "accept",
     ]
-    assert third.email is not None and third.email.kind is EmailKind.AGREEMENT
-    body = third.email.body
-    assert "confirmed at $1,350.00" in body
-    assert "Payment terms: Net 30" in body
+    assert fourth.email is not None and fourth.email.kind is EmailKind.AGREEMENT
+    body = fourth.email.body
+    assert "confirmed at $1,280.00" in body
+    assert "- Payment: by bank transfer within 30 days" in body
     assert "Next steps:" in body and "statement of work" in body
 
 
@@ -144,7 +156,7 @@ def test_ask_below_our_offer_is_accepted_at_their_ask() -> None:
 def test_accept_naming_a_higher_amount_is_treated_as_a_counter() -> None:
     outcome = reply(opened().negotiation, reading(Intent.ACCEPT, "1500"))
     assert outcome.action is Action.SEND_COUNTER
-    assert outcome.negotiation.our_last_offer == Decimal("1250.00")
+    assert outcome.negotiation.our_last_offer == Decimal("1040.00")
 
 
 def test_last_allowed_round_accepts_an_ask_within_the_ceiling() -> None:
@@ -156,74 +168,100 @@ def test_last_allowed_round_accepts_an_ask_within_the_ceiling() -> None:
 
 # --- rejected and exit ----------------------------------------------------------------------------
 @pytest.mark.parametrize("counters_first", [0, 1])
-def test_no_from_any_waiting_state_rejects_without_an_email(counters_first: int) -> None:
+def test_no_from_any_waiting_state_rejects_with_a_short_courteous_close(
+    counters_first: int,
+) -> None:
     n = opened().negotiation
     for _ in range(counters_first):
         n = reply(n, reading(Intent.COUNTER, "1500")).negotiation
     start_state = n.state
     outcome = reply(n, reading(Intent.REJECT, text="Thanks, but I'll pass."))
     assert outcome.action is Action.REJECT
-    assert outcome.email is None
     assert outcome.negotiation.state is S.REJECTED
     assert outcome.transitions[0] == (start_state, "receive_reply", S.COUNTER_RECEIVED)
     assert outcome.transitions[-1] == (S.COUNTER_RECEIVED, "reject", S.REJECTED)
+    assert outcome.email is not None and outcome.email.kind is EmailKind.DECLINE
+    assert outcome.gate is not None and outcome.gate.passed
+    body = outcome.email.body
+    assert "$" not in body  # no price haggling in a goodbye
+    assert "If anything changes on your side, just reply to this email" in body  # door open
+    assert len(body) < 500
 
 
-def test_levers_in_order_each_once_then_best_and_final_then_polite_exit() -> None:
+def test_the_door_can_be_left_shut_or_the_close_not_sent() -> None:
+    base = engine_config()
+    shut = base.policy.model_copy(update={"decline": DeclinePolicy(leave_door_open=False)})
+    config = EngineConfig(shut, base.triggers, base.templates)
+    outcome = reply(opened().negotiation, reading(Intent.REJECT), config=config)
+    assert outcome.email is not None and "reply to this email" not in outcome.email.body
+    silent = base.policy.model_copy(update={"decline": DeclinePolicy(send_close=False)})
+    config = EngineConfig(silent, base.triggers, base.templates)
+    outcome = reply(opened().negotiation, reading(Intent.REJECT), config=config)
+    assert outcome.email is None and outcome.negotiation.state is S.REJECTED
+
+
+def test_firm_asks_above_the_ceiling_walk_the_levers_then_exit() -> None:
+    # The same $2,500 ask (above the $1,620 ceiling) every time: after two unchanged asks the
+    # scope comes down at the same price per view (so the money falls with it), then the
+    # product joins our best offer on the last round, then we step back.
     n = opened().negotiation
-    asks = ["2500", "2200", "1900", "1700"]
     expected = [
-        (Lever.SCENARIO_2, "1310.00"),
-        (Lever.SCENARIO_3, "1465.00"),
-        (Lever.USAGE_RIGHTS, "1545.00"),
-        (Lever.PRODUCT, "1585.00"),
+        (None, "1040.00", 1),
+        (None, "1135.00", 1),
+        (Lever.SCENARIO_2, "810.00", 2),  # 1135 × 35,714 / 50,000 views, rounded down to $5
+        (Lever.SCENARIO_3, "645.00", 3),  # 810 × 28,571 / 35,714
+        (Lever.PRODUCT, "925.00", 3),  # scenario 3's ceiling (925.71), product on top
     ]
-    for day, (ask, (lever, rate)) in enumerate(zip(asks, expected, strict=True), start=1):
-        outcome = reply(n, reading(Intent.COUNTER, ask), day=day)
+    for day, (lever, rate, scenario) in enumerate(expected, start=1):
+        outcome = reply(n, reading(Intent.COUNTER, "2500"), day=day)
         assert outcome.action is Action.SEND_COUNTER
         assert outcome.lever is lever
-        assert outcome.email is not None and outcome.email.kind is EmailKind.LEVER
+        assert outcome.email is not None
+        assert outcome.email.kind is (EmailKind.COUNTER if lever is None else EmailKind.LEVER)
         assert outcome.negotiation.our_last_offer == Decimal(rate)
+        assert outcome.negotiation.levers.scenario == scenario
         n = outcome.negotiation
-    assert n.levers.used == tuple(lever for lever, _ in expected)
-    assert n.levers.scenario == 3
-    assert n.levers.usage_rights is not None and n.levers.usage_rights.value == "30 days"
-    assert n.levers.product_offered
-
-    # Lever state survives storage: a JSON round trip mid-negotiation picks up where it was.
-    n = Negotiation.from_dict(json.loads(json.dumps(n.to_dict())))
-
-    final = reply(n, reading(Intent.COUNTER, "1650"), day=5)
-    assert final.action is Action.SEND_COUNTER and final.lever is None
-    assert final.negotiation.our_last_offer == Decimal("1620.00")  # the ceiling, never above
-    assert final.email is not None and "the most we can do" in final.email.body
-
-    exit_ = reply(final.negotiation, reading(Intent.COUNTER, "1650"), day=6)
+        # Lever state survives storage: a JSON round trip picks up where it was.
+        n = Negotiation.from_dict(json.loads(json.dumps(n.to_dict())))
+    assert n.levers.used == (Lever.SCENARIO_2, Lever.SCENARIO_3, Lever.PRODUCT)
+    exit_ = reply(n, reading(Intent.COUNTER, "2500"), day=6)
     assert exit_.action is Action.EXIT
     assert exit_.negotiation.state is S.REJECTED
     assert exit_.email is not None and exit_.email.kind is EmailKind.EXIT
-    assert "$1,620.00" in exit_.email.body
+    assert "$925.00" in exit_.email.body
+    assert "set aside per creator" in exit_.email.body and "campaign budget" not in exit_.email.body
     assert exit_.gate is not None and exit_.gate.passed
 
 
 def test_lever_emails_state_the_traded_scope() -> None:
     n = opened().negotiation
-    scenario_2 = reply(n, reading(Intent.COUNTER, "2500"))
+    for day in (1, 2):
+        n = reply(n, reading(Intent.COUNTER, "2500"), day=day).negotiation
+    scenario_2 = reply(n, reading(Intent.COUNTER, "2500"), day=3)
+    assert scenario_2.lever is Lever.SCENARIO_2
     assert scenario_2.email is not None
-    assert "- 1 Instagram Reel\n- 1 Instagram Story\n" in scenario_2.email.body
-    assert "3 Instagram Stories" not in scenario_2.email.body
+    body = scenario_2.email.body
+    assert "- 1 Instagram Reel\n- 1 Instagram Story\n" in body
+    assert "3 Instagram Stories" not in body
+    assert "For $810.00 we can lighten the scope" in body
 
 
-def test_without_levers_an_ask_above_the_ceiling_gets_the_ceiling_then_exit() -> None:
+def test_without_levers_the_curve_reaches_the_ceiling_then_exit() -> None:
     campaign = make_campaign(
         scenarios=DeliverableScenarios(scenario_1="1 Instagram Reel"),
         usage_rights=UsageRights(target="30 days", minimum="30 days"),
         product=ProductLever(available=False),
     )
     n = opened(campaign).negotiation
-    final = reply(n, reading(Intent.COUNTER, "2000"), campaign)
-    assert final.negotiation.our_last_offer == Decimal("1620.00")
-    exit_ = reply(final.negotiation, reading(Intent.COUNTER, "1900"), campaign, day=2)
+    offers = []
+    for day in range(1, 6):
+        outcome = reply(n, reading(Intent.COUNTER, "2000"), campaign, day=day)
+        assert outcome.action is Action.SEND_COUNTER and outcome.lever is None
+        n = outcome.negotiation
+        offers.append(str(n.our_last_offer))
+    assert offers == ["1040.00", "1135.00", "1265.00", "1425.00", "1620.00"]
+    assert outcome.email is not None and "best and final" in outcome.email.body
+    exit_ = reply(n, reading(Intent.COUNTER, "1900"), campaign, day=6)
     assert exit_.action is Action.EXIT
     assert exit_.negotiation.state is S.REJECTED
 
@@ -272,7 +310,8 @@ def test_approval_limit_escalation_carries_a_draft_a_human_can_send() -> None:
     assert outcome.escalation is not None
     assert outcome.escalation.their_rate == Decimal("6000")
     draft = outcome.escalation.draft
-    assert draft is not None and draft.kind is EmailKind.LEVER
+    assert draft is not None and draft.kind is EmailKind.COUNTER
+    assert "$1,040.00" in draft.body
 
 
 def test_keywords_match_whole_words_only() -> None:
@@ -298,7 +337,7 @@ def test_more_than_max_rounds_escalates_with_the_draft() -> None:
 
 def test_an_email_failing_the_gate_escalates_instead_of_sending() -> None:
     sources = {p.name: p.read_text(encoding="utf-8") for p in TEMPLATES.glob("*.j2")}
-    sources["counter_offer.txt.j2"] = sources["counter_offer.txt.j2"].replace(
+    sources["_closing.txt.j2"] = sources["_closing.txt.j2"].replace(
         "Let me know if we can lock this in.",
         "Let me know if we can lock this in; we'd love future campaigns with you.",
     )
@@ -331,7 +370,7 @@ def test_question_answered_from_campaign_facts() -> None:
     assert outcome.action is Action.ANSWER_QUESTION
     assert outcome.negotiation.state is S.COUNTER_SENT
     assert outcome.email is not None
-    assert "Payment: Net 30" in outcome.email.body
+    assert "- Payment: by bank transfer within 30 days" in outcome.email.body
     assert "April 20, 2026" in outcome.email.body
     assert "$1,000.00" in outcome.email.body  # our offer restated, unchanged
     assert outcome.negotiation.our_last_offer == Decimal("1000.00")
@@ -410,7 +449,19 @@ def test_negotiation_round_trips_losslessly_through_json() -> None:
     restored = Negotiation.from_dict(json.loads(json.dumps(n.to_dict())))
     assert restored == n
     assert isinstance(restored.our_last_offer, Decimal)
-    assert n.to_dict()["our_last_offer"] == "1310.00"
+    assert n.to_dict()["our_last_offer"] == "1040.00"
+    assert n.asks == ((Decimal("2500.00"), Decimal("50.00"), 0),)  # per 1,000 of 50,000 views
+    assert n.said  # the variants and paragraphs used so far
+
+
+def test_records_written_before_asks_and_packages_were_stored_still_load() -> None:
+    data = reply(opened().negotiation, reading(Intent.COUNTER, "2500")).negotiation.to_dict()
+    for key in ("asks", "said", "recipient_name", "agreed_package"):
+        data.pop(key)
+    data["terms"].pop("scenarios")
+    old = Negotiation.from_dict(data)
+    assert old.asks == () and old.terms.scenarios == ()
+    assert reply(old, reading(Intent.ACCEPT), day=2).agreed_rate == Decimal("1040.00")
 
 
 def test_from_dict_names_a_missing_field() -> None:
@@ -451,12 +502,12 @@ def test_conversation_read_by_the_real_reply_reader() -> None:
     read = read_reply(text + quoted, our_offer=first.negotiation.our_last_offer)
     assert read.intent is Intent.COUNTER and read.proposed_rate == Decimal("1500")
     counter = reply(first.negotiation, read, text=text + quoted)
-    assert counter.negotiation.our_last_offer == Decimal("1250.00")
+    assert counter.negotiation.our_last_offer == Decimal("1040.00")
     text = "Deal! Let's do it."
     read = read_reply(text, our_offer=counter.negotiation.our_last_offer)
     done = reply(counter.negotiation, read, text=text, day=2)
     assert done.action is Action.ACCEPT
-    assert done.agreed_rate == Decimal("1250.00")
+    assert done.agreed_rate == Decimal("1040.00")
 
 
 def test_terms_from_a_cpm_flexibility_row() -> None:

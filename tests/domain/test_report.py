@@ -77,3 +77,22 @@ def test_snapshot_row_from_a_negotiation() -> None:
     assert cells["their_ask"] == "$1,800.00"
     assert cells["counterparty"] == "talent_manager"
     assert cells["round"] == "2" and cells["thread_id"] == "thread-1"
+
+
+def test_report_lists_the_agreed_packages() -> None:
+    from negotiation_pipeline.domain.negotiation import AgreedPackage
+    from negotiation_pipeline.domain.types import UsageRightsDuration
+
+    reel = AgreedPackage(3, ("1 Instagram Reel",), UsageRightsDuration.DAYS_30, False, 40_000)
+    full = AgreedPackage(1, ("1 Reel", "3 Stories"), UsageRightsDuration.DAYS_90, True, 70_000)
+    deals = [
+        Deal(Decimal("1295.00"), Decimal("32.38"), reel, "Jane"),
+        Deal(Decimal("1800.00"), Decimal("25.71"), full, "Maya"),
+        Deal(Decimal("900.00"), Decimal("18.00")),  # recorded before packages were stored
+    ]
+    report = build_campaign_report(make_campaign(budget="9000"), [S.AGREED] * 3, deals)
+    assert report.as_text()["agreed_packages"] == "scenario 1: 1, scenario 3: 1"
+    assert deals[0].package_text() == "1 Instagram Reel; usage 30 days"
+    assert deals[1].package_text() == "1 Reel, 3 Stories; usage 90 days + product"
+    assert deals[2].package_text() == ""
+    assert report.average_cpm_achieved == Decimal("25.36")  # each CPM on its own package

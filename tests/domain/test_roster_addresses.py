@@ -17,6 +17,7 @@ from negotiation_pipeline.domain.roster import select_influencers
 from negotiation_pipeline.domain.types import Platform
 from negotiation_pipeline.integrations.roster import read_roster
 from negotiation_pipeline.workflow.opening import flexibility_rows_from_records
+from tests.domain.engine_support import engine_config
 from tests.domain.test_roster import row
 
 
@@ -98,7 +99,12 @@ def test_manager_email_travels_from_the_csv_to_the_negotiation_terms(tmp_path: P
     )
     tracker = CampaignCPMTracker("c1", Decimal("20"), Decimal("30"), 2)
     table = flexibility_frame(
-        [r.as_record() for r in build_flexibility_rows(campaign, selection.selected, tracker)]
+        [
+            r.as_record()
+            for r in build_flexibility_rows(
+                campaign, selection.selected, tracker, engine_config().policy.package_value
+            )
+        ]
     )
     jane_row, sam_row = flexibility_rows_from_records(table.to_dict("records"))
     terms = InfluencerTerms.from_flexibility_row(jane_row)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
 import sqlite3
+from contextlib import closing
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -15,8 +17,8 @@ from negotiation_pipeline.store import (
     SQLiteStore,
 )
 from negotiation_pipeline.store.postgres import PostgresStore
-from negotiation_pipeline.store.schema import SCHEMA_STATEMENTS
 from tests.store.conftest import StoreLocation
+from tests.store.test_migrations import FIXTURE
 from tests.store.test_states import E, machine_in, save
 
 HOLD = datetime(2026, 12, 15, 0, 0, tzinfo=UTC)
@@ -71,10 +73,8 @@ def test_hold_is_part_of_the_unit_of_work(store: NegotiationStore) -> None:
 
 
 def test_a_version_1_sqlite_file_gets_the_column_and_keeps_its_rows(db_path: Path) -> None:
-    with sqlite3.connect(db_path) as conn:
-        for statement in SCHEMA_STATEMENTS:
-            conn.execute(statement.replace("followup_not_before TEXT,", ""))
-        conn.execute("INSERT INTO schema_version VALUES (1, '2026-01-01T00:00:00.000000Z')")
+    shutil.copyfile(FIXTURE, db_path)  # a real version-1 store
+    with closing(sqlite3.connect(db_path)) as conn:
         columns = {row[1] for row in conn.execute("PRAGMA table_info(negotiation_state)")}
     assert "followup_not_before" not in columns  # really the old layout
 
@@ -96,18 +96,15 @@ def test_a_version_1_sqlite_file_gets_the_column_and_keeps_its_rows(db_path: Pat
 
 
 def test_rows_written_before_the_upgrade_load_with_no_hold(db_path: Path) -> None:
-    store = SQLiteStore(db_path)
-    save(store, "t-old", machine_in(E.SEND_OFFER))
-    store.close()
-    with sqlite3.connect(db_path) as conn:  # back to the version 1 layout, row kept
-        conn.execute("ALTER TABLE negotiation_state DROP COLUMN followup_not_before")
-        conn.execute("DELETE FROM schema_version")
-        conn.execute("INSERT INTO schema_version VALUES (1, '2026-01-01T00:00:00.000000Z')")
+    shutil.copyfile(FIXTURE, db_path)  # a real version-1 store and its negotiations
+    with closing(sqlite3.connect(db_path)) as conn:
+        thread_ids = [tid for (tid,) in conn.execute("SELECT thread_id FROM negotiation_state")]
+    assert thread_ids
     reopened = SQLiteStore(db_path)
-    loaded = reopened.states.load("t-old")
-    assert loaded is not None and loaded.state.value == "awaiting_reply"
-    assert loaded.followup_not_before is None
-    assert reopened.states.set_followup_not_before("t-old", HOLD) is True
+    for thread_id in thread_ids:
+        loaded = reopened.states.load(thread_id)
+        assert loaded is not None and loaded.followup_not_before is None
+    assert reopened.states.set_followup_not_before(thread_ids[0], HOLD) is True
 
 
 @pytest.mark.postgres

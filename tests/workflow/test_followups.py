@@ -147,7 +147,7 @@ def test_a_follow_up_failing_the_gate_escalates_and_sends_nothing(
         if (
             source.name == "follow_up.txt.j2"
         ):  # a template edit that promises money we never offered
-            text = text.replace("still stands:", "still stands, plus a $9,999 bonus:")
+            text = text.replace("still stands.", "still stands, plus a $9,999 bonus.")
         (templates_dir / source.name).write_text(text, encoding="utf-8")
     config = replace(engine_config(), templates=load_templates(tmp_path / "config"))
     (jane,) = open_threads(store, mailbox=mailbox)

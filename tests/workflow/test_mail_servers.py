@@ -94,7 +94,7 @@ def test_conversation_over_imap_and_smtp(
     answer_id = email.message_from_bytes(answer, policy=email.policy.default)["Message-ID"]
     assert str(counter["In-Reply-To"]).strip() == str(answer_id).strip()
     assert str(counter["Subject"]) == "Re: " + str(first["Subject"])
-    assert "$1,250.00" in counter.get_content()
+    assert "$1,040.00" in counter.get_content()
     stored = store.states.load(thread_id)
     assert stored is not None and stored.state is NegotiationState.COUNTER_SENT
     cursor = store.mail_cursors.get("imap")

@@ -109,33 +109,53 @@ def test_full_conversation_reaches_agreement(store: SQLiteStore, mailbox: Maildi
     assert counter["Subject"] == "Re: " + opening["Subject"]
     assert counter["In-Reply-To"] is not None
     assert str(opening["Message-ID"]) in str(counter["References"])
-    assert "$1,250.00" in counter.get_content()  # a concession between $1,000 and their $1,500
+    assert "$1,040.00" in counter.get_content()  # the curve's first step from $1,000 toward $1,620
     stored = store.states.load(JANE_THREAD)
     assert stored is not None and stored.state is NegotiationState.COUNTER_SENT
 
-    mailbox.append_to_inbox(reply_to(counter, "Deal, $1,250 works for me!"))
+    mailbox.append_to_inbox(reply_to(counter, "Deal, $1,040 works for me!"))
     second = _advance(store, mailbox)
 
     assert second.processed == 1
     agreed = AgreementReached(
-        JANE_THREAD, "cmp-1", "Jane Doe", Decimal("1250.00"), Decimal("25.00"), Decimal("30")
+        JANE_THREAD,
+        "cmp-1",
+        "Jane Doe",
+        Decimal("1040.00"),
+        Decimal("20.80"),  # on the agreed package's 50,000 expected views
+        Decimal("30"),
+        deliverables=("1 Instagram Reel", "3 Instagram Stories", "Usage rights: 90 days"),
     )
     assert second.events == (
         agreed,
         FinalState(JANE_THREAD, "cmp-1", "Jane Doe", NegotiationState.AGREED),
     )
     confirmation = _last_sent(mailbox)
-    assert "confirmed at $1,250.00" in confirmation.get_content()
+    assert "confirmed at $1,040.00" in confirmation.get_content()
+    assert confirmation["To"] == "Jane Doe <jane@gmail.com>"
     (agreement,) = store.agreements.for_campaign("cmp-1")
-    assert (agreement.rate, agreement.cpm) == (Decimal("1250.00"), Decimal("25.00"))
+    assert (agreement.rate, agreement.cpm) == (Decimal("1040.00"), Decimal("20.80"))
+    assert agreement.package is not None
+    assert (agreement.package["scenario"], agreement.package["usage_rights"]) == (1, "90 days")
     record = store.campaigns.get("cmp-1")
     assert record is not None and record.cpm_tracker_data is not None
-    assert record.cpm_tracker_data["agreements"] == [{"cpm": "25.00", "engagement_rate": "4.2"}]
+    assert record.cpm_tracker_data["agreements"] == [{"cpm": "20.80", "engagement_rate": "4.2"}]
     stored = store.states.load(JANE_THREAD)
     assert stored is not None and stored.state is NegotiationState.AGREED
-    assert load_negotiation(stored).agreed_rate == Decimal("1250.00")
-    # The audit trail tells the whole story, in order.
-    trail = [e.event_type for e in reversed(store.audit.query(thread_id=JANE_THREAD))]
+    assert load_negotiation(stored).agreed_rate == Decimal("1040.00")
+    # The audit trail tells the whole story, in order, with the reason for every move.
+    entries = list(reversed(store.audit.query(thread_id=JANE_THREAD)))
+    counter_move = [e for e in entries if e.event_type is EventType.STATE_TRANSITION][1]
+    strategy = counter_move.metadata["strategy"]
+    assert strategy["rule"] == "concede along the curve toward their ask"
+    assert (strategy["offer"], strategy["ceiling"], strategy["curve"]) == (
+        "$1,040.00",
+        "$1,620.00",
+        "exponent 0.6",
+    )
+    agreement_entry = next(e for e in entries if e.event_type is EventType.AGREEMENT)
+    assert agreement_entry.metadata["package"]["expected_views"] == 50_000
+    trail = [e.event_type for e in entries]
     assert trail == [
         EventType.STATE_TRANSITION,  # opening offer queued
         EventType.EMAIL_SENT,

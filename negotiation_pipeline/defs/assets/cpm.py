@@ -1,4 +1,5 @@
-"""`cpm_flexibility`: per-influencer floor, ceiling and opening offer of one campaign.
+"""`cpm_flexibility`: per-influencer floor, ceiling and opening offer of one campaign, and the
+expected views, opening and ceiling rate of every deliverable scenario.
 
 The negotiation reads its ceilings from this table, so money stays Decimal inside the DataFrame
 (object dtype). The CPM tracker is rebuilt from the agreements in the store every time, which is
@@ -20,14 +21,17 @@ from negotiation_pipeline.defs.resources import NegotiationStoreResource
 from negotiation_pipeline.domain.campaign import Campaign
 from negotiation_pipeline.domain.cpm import (
     FLEXIBILITY_COLUMNS,
+    SCENARIO_COLUMNS,
     CampaignCPMTracker,
     build_flexibility_rows,
 )
 from negotiation_pipeline.domain.previews import cell
 from negotiation_pipeline.domain.roster import InfluencerProfile
+from negotiation_pipeline.engine_config import load_policy
 from negotiation_pipeline.store.base import Agreement
 
 PREVIEW_ROWS = 20
+_OPTIONAL = frozenset(SCENARIO_COLUMNS)
 
 _COLUMN_TYPES: dict[str, tuple[str, str]] = {
     "name": ("string", "influencer name from the roster"),
@@ -39,8 +43,17 @@ _COLUMN_TYPES: dict[str, tuple[str, str]] = {
     "max_allowed_cpm": ("decimal", "most this influencer may get per 1,000 views"),
     "opening_rate": ("decimal", "first offer, USD"),
     "ceiling_rate": ("decimal", "highest offer the negotiation may make, USD"),
-    "reason": ("string", "how max_allowed_cpm was reached (goes to the audit trail)"),
+    "reason": ("string", "how max_allowed_cpm and each scenario's views were reached"),
     "manager_emails": ("string", "others who may answer for the influencer (;-separated)"),
+    **{
+        f"scenario_{n}_{column}": (kind, f"scenario {n}: {text}")
+        for n in (1, 2, 3)
+        for column, kind, text in (
+            ("expected_views", "int", "sum of its deliverables' expected views"),
+            ("opening_rate", "decimal", "its expected views at the floor CPM (min cost applied)"),
+            ("ceiling_rate", "decimal", "its expected views at max_allowed_cpm"),
+        )
+    },
 }
 
 # Eager, except that a campaign with no agreement yet still recomputes when its influencers
@@ -79,7 +92,8 @@ def cpm_flexibility(
         agreements = db.agreements.for_campaign(campaign.campaign_id)
         tracker = rebuild_tracker(campaign, len(campaign_influencers), agreements)
         db.campaigns.set_cpm_tracker(campaign.campaign_id, tracker.to_dict())
-    rows = build_flexibility_rows(campaign, campaign_influencers, tracker)
+    valuation = load_policy().package_value
+    rows = build_flexibility_rows(campaign, campaign_influencers, tracker, valuation)
     records = [row.as_record() for row in rows]
     table = flexibility_frame(records)
     context.log.info(
@@ -108,8 +122,12 @@ def rebuild_tracker(
 def flexibility_frame(records: list[dict[str, Any]]) -> pd.DataFrame:
     """Records → DataFrame with Decimal cells kept as Decimal (object dtype), never float."""
     frame = pd.DataFrame.from_records(records, columns=list(FLEXIBILITY_COLUMNS))
-    decimal_columns = [c for c, (kind, _) in _COLUMN_TYPES.items() if kind == "decimal"]
-    return frame.astype(dict.fromkeys(decimal_columns, object))
+    # object dtype: Decimals stay Decimal, and a scenario a campaign lacks stays None (pandas
+    # would otherwise turn an int column with gaps into floats with NaN).
+    kept = [c for c, (kind, _) in _COLUMN_TYPES.items() if kind == "decimal" or c in _OPTIONAL]
+    for column in kept:
+        frame[column] = pd.Series([r.get(column) for r in records], dtype=object)
+    return frame
 
 
 def flexibility_metadata(table: pd.DataFrame, tracker: CampaignCPMTracker) -> dict[str, Any]:

@@ -9,8 +9,9 @@ here), so the UI always shows the current state without an extra run.
 """
 
 # No `from __future__ import annotations`: Dagster reads these annotations at definition time.
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 import dagster as dg
@@ -26,6 +27,8 @@ from negotiation_pipeline.defs.resources import (
     NegotiationStoreResource,
     SlackResource,
 )
+from negotiation_pipeline.domain.money import format_usd
+from negotiation_pipeline.domain.negotiation import AgreedPackage
 from negotiation_pipeline.domain.previews import cell, preview
 from negotiation_pipeline.domain.report import (
     SNAPSHOT_COLUMNS,
@@ -220,8 +223,37 @@ def report_for(db: NegotiationStore, campaign_id: str) -> CampaignReport | None:
     if record is None or record.campaign is None:
         return None
     states = [stored.state for stored in db.states.summaries_for_campaign(campaign_id)]
-    deals = [Deal(a.rate, a.cpm) for a in db.agreements.for_campaign(campaign_id)]
+    deals = [
+        Deal(a.rate, a.cpm, _package(a.package), a.influencer_name)
+        for a in db.agreements.for_campaign(campaign_id)
+    ]
     return build_campaign_report(record.campaign, states, deals)
+
+
+def _package(data: Mapping[str, Any] | None) -> AgreedPackage | None:
+    if data is None:
+        return None
+    try:
+        return AgreedPackage.from_dict(dict(data))
+    except ValueError:  # a malformed stored package must not break the report
+        return None
+
+
+def _deals_markdown(report: CampaignReport) -> str:
+    if not report.deals:
+        return "no agreements"
+    rows = [
+        f"| {_md_cell(d.influencer)} | {_usd_cell(d.rate)} | {_usd_cell(d.cpm)} | "
+        f"{_md_cell(d.package_text()) or 'n/a'} |"
+        for d in report.deals[:PREVIEW_ROWS]
+    ]
+    more = len(report.deals) - PREVIEW_ROWS
+    table = "| influencer | rate | CPM achieved | package |\n|---|---|---|---|\n" + "\n".join(rows)
+    return table + (f"\n\n… and {more} more" if more > 0 else "")
+
+
+def _usd_cell(amount: Decimal) -> str:
+    return format_usd(amount)
 
 
 def report_metadata(report: CampaignReport) -> dict[str, Any]:
@@ -235,6 +267,7 @@ def report_metadata(report: CampaignReport) -> dict[str, Any]:
         "negotiation_count": report.negotiations,
         "by_state": ", ".join(f"{s}: {n}" for s, n in report.by_state.items()) or "none",
         "report": dg.MetadataValue.md(f"**{_md_cell(report.client_name)}**\n\n{table}"),
+        "agreements": dg.MetadataValue.md(_deals_markdown(report)),
     }
 
 

@@ -4,7 +4,8 @@ and manager_email when present).
 Returns raw rows (lower-case column → stripped cell text) for
 `negotiation_pipeline.domain.roster.select_influencers`, which turns bad cells into skips.
 Header names are trimmed and case-insensitive ("Average Views" and "average_views" both work);
-a missing column is an error naming it. Extra columns are ignored.
+a missing column is an error naming it. Extra columns are ignored, except the optional
+`<kind>_views` overrides (e.g. story_views), which the roster parser reads.
 
 Where a roster may come from depends on who named it (`trusted`):
 - the operator's own ROSTER_URL (trusted): a local path or any http(s) URL;
@@ -25,7 +26,11 @@ from pathlib import Path
 import httpx
 
 from negotiation_pipeline.domain.redaction import redact_text, redact_url
-from negotiation_pipeline.domain.roster import OPTIONAL_ROSTER_COLUMNS, ROSTER_COLUMNS
+from negotiation_pipeline.domain.roster import (
+    OPTIONAL_ROSTER_COLUMNS,
+    ROSTER_COLUMNS,
+    is_view_override_column,
+)
 from negotiation_pipeline.integrations.resilience import resilient_api_call
 from negotiation_pipeline.integrations.roster.errors import RosterReadError, RosterSourceError
 from negotiation_pipeline.integrations.roster.fetch import (
@@ -63,6 +68,7 @@ def parse_roster_csv(text: str, source: str = "roster") -> list[RosterRow]:
         )
     position = {c: columns.index(c) for c in ROSTER_COLUMNS}
     position.update({c: columns.index(c) for c in OPTIONAL_ROSTER_COLUMNS if c in columns})
+    position.update({c: i for i, c in enumerate(columns) if is_view_override_column(c)})
     rows: list[RosterRow] = []
     try:
         for cells in reader:
