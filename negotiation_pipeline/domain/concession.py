@@ -13,11 +13,15 @@ Acceptance (AC_next): we accept their ask when it is at or below what we would o
 our last allowed round we accept any ask within the package's ceiling.
 
 Levers (order from the policy) answer an ask above the package's ceiling when conceding on price
-alone will not get there: our offer is already at the ceiling, their ask did not come down, or at
-the pace they concede (per 1,000 value-weighted views) their ask would still be above the
-ceiling when our rounds run out. A scope or usage lever keeps our price per 1,000 value-weighted
-views (rounded down), so the money falls with the work: never more money for less. The product
-lever keeps the scope and adds the product at the curve's next offer.
+alone will not get there: our offer is already at the ceiling, their ask did not come down over
+their last two replies, or at the pace they concede (per 1,000 value-weighted views, between asks
+for the same package; steady, slowing down, or mirroring ours) their ask would still be above
+the ceiling when our rounds run out. A creator who is only starting to move or speeding up is
+given the time. A scope or usage lever keeps our price per 1,000 value-weighted views (rounded
+down, exactly), so the money falls with the work: never more money for less. The product lever
+keeps the scope and adds the product at the curve's next offer; on our last round it is the only
+lever, joining our best offer. Close to the ceiling (`keep_package_within_pct`), the levers that
+keep the deliverables come first.
 
 Every move carries a reason and the numbers behind it (`facts`) for the audit trail.
 """

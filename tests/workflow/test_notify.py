@@ -142,6 +142,23 @@ def test_agreed_deliverables_follow_the_traded_down_scenario(
     assert "3 Instagram Stories" not in blocks
 
 
+def test_the_agreed_package_from_the_event_wins_with_its_usage_rights(
+    store: SQLiteStore, threads: list[str]
+) -> None:
+    jane, _ = threads
+    package = ("1 Instagram Reel", "Usage rights: 30 days", "Product included")
+    event = AgreementReached(
+        jane, "cmp-1", "Jane Doe", Decimal("1295"), Decimal("32.38"), None, deliverables=package
+    )
+
+    (message,) = slack_messages_for([event], details_from_store(store, [event]))
+
+    blocks = _block_text(message.blocks)
+    assert r"1 Instagram Reel\n\u2022 Usage rights: 30 days\n\u2022 Product included" in blocks
+    assert "*CPM achieved:*\\n$32.38" in blocks
+    assert "3 Instagram Stories" not in blocks
+
+
 def test_without_store_details_the_alerts_say_n_a_instead_of_guessing() -> None:
     event = AgreementReached("t-1", "cmp-1", "Jane Doe", Decimal("900"), Decimal("18"), None)
     (message,) = slack_messages_for([event, FinalState("t-1", "cmp-1", "Jane Doe", S.AGREED)])
