@@ -101,17 +101,24 @@ _FIRST_WORDS = frozenset({
     "feladó", "kimden", "差出人", "发件人", "寄件者", "보낸",
 })  # fmt: skip
 _LABEL_END = re.compile(r"[:：*]")
+_FIRST_TOKEN = re.compile(r"[ \t>*]*([^\s:：*]+)")
 
 
 def _could_be_marker(line: str) -> bool:
     """Cheap test before the patterns: the line ends in ':' or opens like some marker."""
-    stripped = line.strip().lstrip(">* ")
-    if not stripped:
+    tail = line.rstrip()
+    if not tail:
         return False
-    if stripped.endswith((":", "：")) or stripped[0] in "-_=":
+    if tail[-1] in ":：":
         return True
-    first = _LABEL_END.split(stripped.split(None, 1)[0], 1)[0].lower()
-    return first in _FIRST_WORDS or first.startswith("从我的")
+    first = _FIRST_TOKEN.match(line)
+    if first is None:
+        return False
+    word = first.group(1)
+    if word[0] in "-_=":
+        return True
+    word = word.lower()
+    return word in _FIRST_WORDS or word.startswith("从我的")
 
 
 _MAX_ATTRIBUTION_CHARS = 400

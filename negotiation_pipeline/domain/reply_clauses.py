@@ -24,7 +24,7 @@ _SOFT_NEWLINE = re.compile(
 )
 # A sentence: from its first visible character to end punctuation followed by a space (not the
 # dot inside "$1.5k") or to the end of its line.
-_SENTENCE = re.compile(r"\S[^\n]*?(?:[.!?…]+(?=[\s\"')\]]|$)|(?=[ \t]*(?:\n|$)))")
+_SENTENCE = re.compile(r"[^\s](?:[^\n.!?…]+|[.!?…]+(?![\s\"')\]]|$))*[.!?…]*")
 _FRAGMENT_BREAK = re.compile(r"(?:[,;:—–(]|\s-)\s*")
 _WORD = re.compile(r"[\w']+")
 
@@ -55,7 +55,11 @@ def clauses_of(marked: str, words: CompiledVocabulary, indirect: list[int]) -> l
 
 def _sentence_spans(text: str) -> list[tuple[int, int]]:
     joined = _SOFT_NEWLINE.sub(" ", text) if "\n" in text else text  # same length
-    return [match.span() for match in _SENTENCE.finditer(joined)]
+    spans = []
+    for match in _SENTENCE.finditer(joined):
+        start = match.start()
+        spans.append((start, start + len(match.group(0).rstrip())))
+    return spans
 
 
 def _asks(text: str, start: int, end: int, fragments: list[int], words: CompiledVocabulary) -> bool:

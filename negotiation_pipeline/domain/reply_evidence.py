@@ -94,8 +94,8 @@ class Evidence:
             m for m in mentions if m.kind is MentionKind.OURS and self._question_at(m.start) is None
         ]
         accepted = [m for m in ours if m.accepted]
-        candidates = accepted or ours
-        return candidates[0] if candidates else None
+        chosen = accepted or ours
+        return chosen[0] if chosen else None
 
     def decline_confidence(self) -> float:
         confidence = 0.93 if self.has(Signal.DECLINE) else 0.8

@@ -140,30 +140,51 @@ class PhraseMatcher:
 
     def __init__(self, lists: dict[Signal, list[str]]) -> None:
         by_key: dict[str, list[tuple[int, str, Signal]]] = defaultdict(list)
+        # The words that can follow each first word; None when any word can (or none must).
+        seconds: dict[str, set[str] | None] = {}
         for signal, phrases in lists.items():
             for phrase in phrases:
-                regex, keys, shortest = _phrase_parts(phrase)
-                for key in keys:
+                regex, prefixes, shortest = _phrase_parts(phrase)
+                for key in {str(prefix[0]) for prefix in prefixes}:
                     by_key[key].append((shortest, regex, signal))
-        self._index: dict[str, tuple[re.Pattern[str], tuple[Signal, ...]]] = {}
+                for prefix in prefixes:
+                    key = str(prefix[0])
+                    follow = seconds.setdefault(key, set())
+                    if follow is None:
+                        continue
+                    if len(prefix) < 2 or prefix[1] is None or prefix[1] == AMOUNT_MARK:
+                        seconds[key] = None
+                    else:
+                        follow.add(prefix[1])
+        self._index: dict[str, tuple[re.Pattern[str], tuple[Signal, ...], frozenset[str] | None]]
+        self._index = {}
         for key, entries in by_key.items():
             # Longest phrases first: "fine by me" must be tried before "fine".
             entries.sort(key=lambda entry: entry[0], reverse=True)
             combined = "|".join(f"({regex})" for _, regex, _ in entries)
             pattern = re.compile(f"(?:{combined})(?![\\w'])")
-            self._index[key] = (pattern, tuple(signal for _, _, signal in entries))
+            follow = seconds.get(key)
+            self._index[key] = (
+                pattern,
+                tuple(signal for _, _, signal in entries),
+                frozenset(follow) if follow is not None else None,
+            )
 
     def hits(self, folded: str) -> list[PhraseHit]:
         """Phrase occurrences in `folded` (case-folded, amounts marked), reading order: at each
         word the first (longest-written) phrase that matches there."""
         found: list[PhraseHit] = []
         index = self._index
-        for word in _TEXT_WORD.finditer(folded):
-            token = word.group(0)
-            entry = index.get(AMOUNT_MARK if token[0] == AMOUNT_MARK else token.replace("'", ""))
+        words = [(word.start(), _text_key(word.group(0))) for word in _TEXT_WORD.finditer(folded)]
+        last = len(words) - 1
+        for position, (start, key) in enumerate(words):
+            entry = index.get(key)
             if entry is None:
                 continue
-            match = entry[0].match(folded, word.start())
+            follow = entry[2]
+            if follow is not None and (position == last or words[position + 1][1] not in follow):
+                continue  # no phrase starting with this word goes on with the next one
+            match = entry[0].match(folded, start)
             if match is not None and match.lastindex is not None:
                 found.append(PhraseHit(entry[1][match.lastindex - 1], match.start(), match.end()))
         return found
@@ -244,6 +265,10 @@ def _key(word: str) -> str:
     return word.replace("'", "")
 
 
+def _text_key(token: str) -> str:
+    return AMOUNT_MARK if token[0] == AMOUNT_MARK else token.replace("'", "")
+
+
 def _first_key(word: str) -> str:
     """The index key of a phrase word: its first run of word characters, as the text's words
     are cut ("w-9" → "w", "100%" → "100"), without apostrophes."""
@@ -262,12 +287,12 @@ def compile_phrase(phrase: str) -> tuple[re.Pattern[str], frozenset[str]]:
 
 def phrase_regex(phrase: str) -> tuple[str, frozenset[str]]:
     """The regex source of one phrase (no groups of its own) and its index keys."""
-    regex, keys, _ = _phrase_parts(phrase)
-    return regex, keys
+    regex, prefixes, _ = _phrase_parts(phrase)
+    return regex, frozenset(str(prefix[0]) for prefix in prefixes)
 
 
-def _phrase_parts(phrase: str) -> tuple[str, frozenset[str], int]:
-    """(regex source, index keys, the fewest characters a match of the phrase can have)."""
+def _phrase_parts(phrase: str) -> tuple[str, Prefixes, int]:
+    """(regex source, its first two word keys, the fewest characters a match can have)."""
     text = phrase.strip().lower()
     if not text:
         raise PhraseError("empty phrase")
@@ -275,18 +300,29 @@ def _phrase_parts(phrase: str) -> tuple[str, frozenset[str], int]:
         raise PhraseError(f"phrase {phrase!r}: characters \\ ^ $ ? + {{ }} are not allowed")
     tokens = _TOKEN.findall(text)
     parser = _Parser(tokens, phrase)
-    regex, starts, can_be_empty, shortest = parser.sequence()
+    regex, prefixes, can_be_empty, shortest = parser.sequence()
     if parser.position != len(tokens):
         raise PhraseError(f"phrase {phrase!r}: unbalanced ')' or ']'")
-    if can_be_empty or not starts or None in starts:
+    if can_be_empty or not prefixes or any(prefix[0] is None for prefix in prefixes):
         raise PhraseError(f"phrase {phrase!r}: must start with a word")
-    return regex, frozenset(str(start) for start in starts), shortest
+    return regex, prefixes, shortest
+
+
+Prefixes = set[tuple[str | None, ...]]  # the first (up to two) word keys a match can have
+_MAX_PREFIXES = 256
+
+
+def _joined(left: Prefixes, right: Prefixes) -> Prefixes:
+    joined = {(a + b)[:2] if len(a) < 2 else a for a in left for b in right}
+    if len(joined) > _MAX_PREFIXES:  # too many to be worth it: keep first words only
+        return {a[:1] for a in joined}
+    return joined
 
 
 class _Parser:
-    """Recursive descent over phrase tokens; yields (regex, possible first keys, can be empty).
+    """Recursive descent over phrase tokens; yields (regex, prefixes, can be empty, shortest).
 
-    A first key of None means the phrase could start with a wildcard (refused by the caller).
+    A key of None means any word may stand there (a wildcard); a phrase may not start so.
     """
 
     def __init__(self, tokens: list[str], phrase: str) -> None:
@@ -294,16 +330,14 @@ class _Parser:
         self.position = 0
         self.phrase = phrase
 
-    def sequence(self) -> tuple[str, set[str | None], bool, int]:
+    def sequence(self) -> tuple[str, Prefixes, bool, int]:
         pieces: list[str] = []
-        starts: set[str | None] = set()
+        prefixes: Prefixes = {()}
         need_separator = False
-        open_start = True  # every item so far was optional: the next one can start the phrase
         shortest = 0
         while self.position < len(self.tokens) and self.tokens[self.position] not in "|)]":
-            regex, item_starts, optional, item_shortest = self._item()
-            if open_start:
-                starts |= item_starts
+            regex, item_prefixes, optional, item_shortest = self._item()
+            prefixes = _joined(prefixes, item_prefixes | ({()} if optional else set()))
             if not optional:
                 shortest += item_shortest + (1 if need_separator else 0)
             if optional:
@@ -313,34 +347,34 @@ class _Parser:
             else:
                 pieces.append(f"{_SEPARATOR}{regex}" if need_separator else regex)
                 need_separator = True
-                open_start = False
-        return "".join(pieces), starts, open_start, shortest
+        return "".join(pieces), prefixes, () in prefixes, shortest
 
-    def _item(self) -> tuple[str, set[str | None], bool, int]:
+    def _item(self) -> tuple[str, Prefixes, bool, int]:
         token = self.tokens[self.position]
         self.position += 1
         if token in ("(", "["):
             closing = ")" if token == "(" else "]"
-            regex, starts, shortest = self._alternatives(closing)
-            return regex, starts, token == "[", shortest
+            regex, prefixes, shortest = self._alternatives(closing)
+            return regex, prefixes, token == "[", shortest
         if token == "*":
-            return r"[\w'-]+", {None}, False, 1
+            return r"[\w'-]+", {(None,)}, False, 1
         if token == "...":
-            return r"[\w'-]+(?:\s+[\w'-]+){0,2}", {None}, False, 1
+            return r"[\w'-]+(?:\s+[\w'-]+){0,2}", {(None,)}, False, 1
         if token == "<amount>":
-            return AMOUNT_MARK + "+", {AMOUNT_MARK}, False, 1
-        return _word_regex(token), {_first_key(token)}, False, len(token.replace("'", ""))
+            return AMOUNT_MARK + "+", {(AMOUNT_MARK,)}, False, 1
+        keys = tuple(_first_key(piece) for piece in token.split("-") if piece)[:2]
+        return _word_regex(token), {keys}, False, len(token.replace("'", ""))
 
-    def _alternatives(self, closing: str) -> tuple[str, set[str | None], int]:
+    def _alternatives(self, closing: str) -> tuple[str, Prefixes, int]:
         options: list[str] = []
-        starts: set[str | None] = set()
+        prefixes: Prefixes = set()
         shortest: int | None = None
         while True:
-            regex, option_starts, empty, option_shortest = self.sequence()
+            regex, option_prefixes, empty, option_shortest = self.sequence()
             if empty:
                 raise PhraseError(f"phrase {self.phrase!r}: an empty or all-optional alternative")
             options.append(regex)
-            starts |= option_starts
+            prefixes |= option_prefixes
             shortest = option_shortest if shortest is None else min(shortest, option_shortest)
             if self.position >= len(self.tokens):
                 raise PhraseError(f"phrase {self.phrase!r}: missing {closing!r}")
@@ -350,7 +384,7 @@ class _Parser:
                 continue
             if token != closing:
                 raise PhraseError(f"phrase {self.phrase!r}: {token!r} where {closing!r} belongs")
-            return "(?:" + "|".join(options) + ")", starts, shortest or 0
+            return "(?:" + "|".join(options) + ")", prefixes, shortest or 0
 
 
 def _word_regex(word: str) -> str:

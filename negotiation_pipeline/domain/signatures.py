@@ -12,7 +12,12 @@ from __future__ import annotations
 import re
 
 _DELIMITERS = frozenset({"--", "-- ", "—", "__", "–"})
-_DISCLAIMER_STARTS = ("confid", "disclaim", "privileg", "notice", "this ", "the inform", "if you")
+# Lines that may start a signature or a disclaimer (checked exactly afterwards).
+_CUT_CANDIDATE = re.compile(
+    r"^(?:(?:--|—|__|–)[ \t]*|[ \t*]*(?:confid|disclaim|privileg|notice|this |the inform|if you)"
+    r"[^\n]*)$",
+    re.MULTILINE | re.IGNORECASE,
+)
 _SIGN_OFFS = (
     "best", "best wishes", "best regards", "kind regards", "kindest regards", "warm regards",
     "warmest regards", "warmest", "warmly", "regards", "many regards", "cheers", "thanks",
@@ -64,7 +69,7 @@ _DISCLAIMER = re.compile(
 )
 # A sign-off with nothing but a greeting above it is the message itself ("Thanks Alex!\nDeal.").
 _GREETING = re.compile(r"^\s*(?:hi|hey|hello|dear|hiya|good (?:morning|afternoon|evening))\b", re.I)
-_MONEY_OR_QUESTION = re.compile(r"[$€£?]|\b(?:usd|eur|gbp)\b", re.IGNORECASE)
+_CURRENCY_CODE = re.compile(r"\b(?:usd|eur|gbp|USD|EUR|GBP)\b")
 
 _MAX_BLOCK_LINES = 8
 _MAX_LINE_CHARS = 80
@@ -74,15 +79,17 @@ _MAX_LINE_WORDS = 10
 def strip_signature(lines: list[str]) -> tuple[str, str]:
     """(what they typed without the signature, the signature), each stripped."""
     cut = len(lines)
-    for index, line in enumerate(lines):
-        head = line.lstrip(" \t*")[:10].lower()
-        if (line.rstrip() in _DELIMITERS) or (
-            head.startswith(_DISCLAIMER_STARTS) and _DISCLAIMER.match(line)
-        ):
-            cut = index
+    text = "\n".join(lines)
+    found = _CUT_CANDIDATE.search(text)  # one scan finds the first "-- " or disclaimer-like line
+    while found is not None:
+        line = found.group(0)
+        if line.rstrip() in _DELIMITERS or _DISCLAIMER.match(line):
+            cut = text.count("\n", 0, found.start())
             break
+        found = _CUT_CANDIDATE.search(text, found.end())
     body = lines[:cut]
-    cut = min(cut, _sign_off_cut(body), _contact_block_cut(body))
+    sign_off = _sign_off_cut(body)
+    cut = min(cut, sign_off if sign_off < len(body) else _contact_block_cut(body))
     return "\n".join(lines[:cut]).strip(), "\n".join(lines[cut:]).strip()
 
 
@@ -92,15 +99,10 @@ def _sign_off_cut(lines: list[str]) -> int:
         if not lines[index].strip():
             continue
         if _could_sign_off(lines[index]) and _SIGN_OFF.match(lines[index]):
-            tail = [line for line in lines[index + 1 :] if line.strip()]
-            before = [line for line in lines[:index] if line.strip()]
-            if (
-                len(tail) <= _MAX_BLOCK_LINES
-                and all(map(_signature_line, tail))
-                and not all(_GREETING.match(line) for line in before)
-            ):
-                return index
-            return len(lines)
+            # Every line below it was already found to be a signature line on the way up.
+            tail = sum(1 for line in lines[index + 1 :] if line.strip())
+            typed_above = any(line.strip() and not _GREETING.match(line) for line in lines[:index])
+            return index if tail <= _MAX_BLOCK_LINES and typed_above else len(lines)
         if not _signature_line(lines[index]):
             return len(lines)  # a sentence closer to the end than any sign-off
     return len(lines)
@@ -131,9 +133,11 @@ def _could_sign_off(line: str) -> bool:
 def _signature_line(line: str) -> bool:
     """A name, title, company, website, phone, handle or stats line; never a sentence."""
     text = line.strip()
-    if len(text) > _MAX_LINE_CHARS or len(text.split()) > _MAX_LINE_WORDS:
+    if len(text) > _MAX_LINE_CHARS or text.count(" ") >= _MAX_LINE_WORDS:
         return False
-    if text.endswith(("!", "?")) or _MONEY_OR_QUESTION.search(text):
+    if text.endswith(("!", "?")) or any(sign in text for sign in "$€£?"):
+        return False
+    if _CURRENCY_CODE.search(text):
         return False
     return bool(_NAME_LINE.match(text)) or _is_contact(text)
 
