@@ -67,8 +67,9 @@ def plan_cpm_backfill(client: DagsterWebserverClient, requested: Sequence[str]) 
         raise CampaignSelectionError(
             "no campaign partitions yet: clickup_campaign_sensor has not added any campaign"
         )
-    partitions = tuple(c for c in known if c in ready)
-    skipped = tuple(c for c in known if c not in ready)
+    # Sorted: the plan reads the same whatever order the sensor happened to add campaigns in.
+    partitions = tuple(sorted(c for c in known if c in ready))
+    skipped = tuple(sorted(c for c in known if c not in ready))
     if not partitions:
         raise CampaignSelectionError(
             f"none of the {len(known)} campaign(s) has an influencer list yet "
