@@ -20,7 +20,7 @@ from negotiation_pipeline.store.base import (
     InboundStatus,
     StoreError,
 )
-from negotiation_pipeline.store.dialect import ConnectionScope, Dialect
+from negotiation_pipeline.store.sql_repository import SqlRepository
 from negotiation_pipeline.store.trust_schema import HELD_RAW_MAX_BYTES
 
 _QUARANTINED = InboundStatus.QUARANTINED.value
@@ -31,13 +31,7 @@ def sender_key(from_addr: str | None) -> str:
     return (from_addr or "").strip().lower()
 
 
-class _Repository:
-    def __init__(self, dialect: Dialect, scope: ConnectionScope) -> None:
-        self._dialect = dialect
-        self._scope = scope
-
-
-class SqlInbound(_Repository):
+class SqlInbound(SqlRepository):
     def record(
         self,
         message_id: str,
@@ -195,7 +189,7 @@ class SqlInbound(_Repository):
             return [row_codec.inbound_from_row(row) for row in found.fetchall()]
 
 
-class SqlAllowedSenders(_Repository):
+class SqlAllowedSenders(SqlRepository):
     def allow(self, thread_id: str, address: str, address_key: str, *, allowed_by: str) -> bool:
         """Allow `address` to answer in this negotiation. False = it was allowed already."""
         if not address_key.strip():

@@ -16,7 +16,7 @@ from datetime import datetime
 
 from negotiation_pipeline.store import rows as row_codec
 from negotiation_pipeline.store.base import Notification, NotificationStatus, StoreError
-from negotiation_pipeline.store.dialect import ConnectionScope, Dialect
+from negotiation_pipeline.store.sql_repository import SqlRepository
 
 ERROR_TEXT_MAX = 2000
 
@@ -38,11 +38,7 @@ def notification_from_row(row: row_codec.Row) -> Notification:
     )
 
 
-class SqlNotifications:
-    def __init__(self, dialect: Dialect, scope: ConnectionScope) -> None:
-        self._dialect = dialect
-        self._scope = scope
-
+class SqlNotifications(SqlRepository):
     def add(self, notification: Notification) -> bool:
         """Queue a message as pending. False = a message with that key is already queued."""
         if not notification.key.strip():
