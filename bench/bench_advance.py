@@ -38,13 +38,11 @@ from pathlib import Path
 
 from _results import emit
 
-from negotiation_pipeline.domain.campaign import Campaign
-from negotiation_pipeline.domain.cpm import CampaignCPMTracker, FlexibilityRow
-from negotiation_pipeline.domain.emails import EmailKind, OutgoingEmail
+from negotiation_pipeline.domain.campaigns.campaign import Campaign
+from negotiation_pipeline.domain.campaigns.cpm import CampaignCPMTracker, FlexibilityRow
 from negotiation_pipeline.domain.money import quantize_cents, rate_for_cpm
-from negotiation_pipeline.domain.negotiation import EngineConfig
-from negotiation_pipeline.domain.simulator import PERSONA_WEIGHTS, Persona, SimulatedInfluencer
-from negotiation_pipeline.engine_config import load_engine_config
+from negotiation_pipeline.domain.negotiation.emails import EmailKind, OutgoingEmail
+from negotiation_pipeline.domain.negotiation.engine import EngineConfig
 from negotiation_pipeline.integrations.mail import (
     ImapReader,
     ImapSmtpMailbox,
@@ -53,12 +51,18 @@ from negotiation_pipeline.integrations.mail import (
     SenderIdentity,
     SmtpSender,
 )
+from negotiation_pipeline.sandbox.simulation.simulator import (
+    PERSONA_WEIGHTS,
+    Persona,
+    SimulatedInfluencer,
+)
+from negotiation_pipeline.settings.engine import load_engine_config
 from negotiation_pipeline.store import SQLiteStore
 from negotiation_pipeline.workflow.opening import open_campaign_negotiations
 from negotiation_pipeline.workflow.outbox import deliver_pending
 from negotiation_pipeline.workflow.persistence import load_negotiation
 from negotiation_pipeline.workflow.replies import advance_negotiations
-from tests.domain.engine_support import make_campaign
+from tests.domain.negotiation.engine_support import make_campaign
 
 TARGET_PER_SECOND = 100.0
 CAMPAIGNS = 5

@@ -27,7 +27,7 @@ from pathlib import Path
 from _results import emit
 
 from negotiation_pipeline.domain.audit import AuditEntry
-from negotiation_pipeline.domain.types import EventType, NegotiationState
+from negotiation_pipeline.domain.enums import EventType, NegotiationState
 from negotiation_pipeline.store import SQLiteStore
 from negotiation_pipeline.store.paths import is_postgres_url
 from negotiation_pipeline.store.postgres import PostgresStore

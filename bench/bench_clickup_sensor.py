@@ -24,9 +24,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from _results import emit
 
 from negotiation_pipeline.definitions import build_definitions
-from negotiation_pipeline.defs.partitions import CAMPAIGN_PARTITIONS_NAME
-from negotiation_pipeline.defs.resources import ClickUpTaskSourceResource
-from negotiation_pipeline.defs.sensors import clickup_campaign_sensor
+from negotiation_pipeline.defs.campaigns.partitions import CAMPAIGN_PARTITIONS_NAME
+from negotiation_pipeline.defs.campaigns.sensors import clickup_campaign_sensor
+from negotiation_pipeline.defs.shared.resources import ClickUpTaskSourceResource
 from tests.fakes.clickup_server import FakeClickUp, make_task
 
 TICK_TARGET_S = 5.0

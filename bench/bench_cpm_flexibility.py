@@ -25,12 +25,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from _results import emit
 
-from negotiation_pipeline.defs.assets.cpm import cpm_flexibility
-from negotiation_pipeline.defs.partitions import CAMPAIGN_PARTITIONS_NAME
-from negotiation_pipeline.defs.resources import NegotiationStoreResource
-from negotiation_pipeline.domain.campaign import Campaign
-from negotiation_pipeline.domain.roster import InfluencerProfile
-from negotiation_pipeline.domain.types import Platform
+from negotiation_pipeline.defs.campaigns.cpm_assets import cpm_flexibility
+from negotiation_pipeline.defs.campaigns.partitions import CAMPAIGN_PARTITIONS_NAME
+from negotiation_pipeline.defs.shared.resources import NegotiationStoreResource
+from negotiation_pipeline.domain.campaigns.campaign import Campaign
+from negotiation_pipeline.domain.campaigns.roster import InfluencerProfile
+from negotiation_pipeline.domain.enums import Platform
 from negotiation_pipeline.integrations.clickup.fields import (
     FieldMapping,
     parse_campaign_task,

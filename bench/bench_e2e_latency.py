@@ -31,6 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from _results import emit
 
 from negotiation_pipeline.integrations.dagster_webserver import DagsterWebserverClient
+from negotiation_pipeline.sandbox.paths import SANDBOX_DATA_DIR, SANDBOX_TASKS_DIR
 from negotiation_pipeline.store import open_store
 from tests.e2e.conftest import (
     REPO_ROOT,
@@ -39,7 +40,7 @@ from tests.e2e.conftest import (
     signals_not_ignored,
 )
 
-TEMPLATE_TASK = REPO_ROOT / "sandbox" / "clickup" / "tasks" / "86b1aa001.json"
+TEMPLATE_TASK = SANDBOX_TASKS_DIR / "86b1aa001.json"
 TRIAL_TIMEOUT_S = 300.0
 
 
@@ -48,7 +49,7 @@ def _serve(work_dir: Path) -> tuple[subprocess.Popen[bytes], str, dict[str, str]
     port = free_loopback_port()
     url = f"http://127.0.0.1:{port}"
     command = [
-        sys.executable, "-m", "negotiation_pipeline.cli", "dev",
+        sys.executable, "-m", "negotiation_pipeline.cli.main", "dev",
         "--port", str(port), "--dagster-home", str(work_dir / "dagster_home"),
     ]  # fmt: skip
     log = (work_dir / "dagster_dev.log").open("wb")
@@ -146,7 +147,7 @@ def _one_trial(
 def run(trials: int) -> int:
     with tempfile.TemporaryDirectory(prefix="e2e-latency-") as tmp:
         work_dir = Path(tmp)
-        shutil.copytree(REPO_ROOT / "sandbox", work_dir / "sandbox")
+        shutil.copytree(SANDBOX_DATA_DIR, work_dir / "sandbox")
         for existing in (work_dir / "sandbox" / "clickup" / "tasks").glob("*.json"):
             existing.unlink()  # start with no campaign: only the benchmark's tasks arrive
         process, url, env = _serve(work_dir)

@@ -19,7 +19,7 @@ from decimal import Decimal
 
 from _results import emit
 
-from negotiation_pipeline.domain.campaign import (
+from negotiation_pipeline.domain.campaigns.campaign import (
     BudgetConstraints,
     Campaign,
     CPMRange,
@@ -27,10 +27,14 @@ from negotiation_pipeline.domain.campaign import (
     ProductLever,
     UsageRights,
 )
-from negotiation_pipeline.domain.negotiation import InfluencerTerms, handle_reply, open_negotiation
-from negotiation_pipeline.domain.reply_reader import read_reply
-from negotiation_pipeline.domain.types import Platform
-from negotiation_pipeline.engine_config import load_engine_config
+from negotiation_pipeline.domain.enums import Platform
+from negotiation_pipeline.domain.negotiation.engine import (
+    InfluencerTerms,
+    handle_reply,
+    open_negotiation,
+)
+from negotiation_pipeline.domain.reading.reader import read_reply
+from negotiation_pipeline.settings.engine import load_engine_config
 
 ENGINE_TARGET_PER_S = 1_000
 

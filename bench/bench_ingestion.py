@@ -6,12 +6,12 @@ from __future__ import annotations
 import time
 from decimal import Decimal
 
-from negotiation_pipeline.domain.campaign import Campaign
-from negotiation_pipeline.domain.cpm import CampaignCPMTracker, build_flexibility_rows
-from negotiation_pipeline.domain.roster import InfluencerProfile
-from negotiation_pipeline.domain.types import Platform
-from negotiation_pipeline.engine_config import load_policy
+from negotiation_pipeline.domain.campaigns.campaign import Campaign
+from negotiation_pipeline.domain.campaigns.cpm import CampaignCPMTracker, build_flexibility_rows
+from negotiation_pipeline.domain.campaigns.roster import InfluencerProfile
+from negotiation_pipeline.domain.enums import Platform
 from negotiation_pipeline.integrations.clickup import ClickUpClient
+from negotiation_pipeline.settings.engine import load_policy
 from tests.fakes.clickup_server import FakeClickUp, make_task
 
 

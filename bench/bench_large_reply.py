@@ -27,8 +27,8 @@ from typing import Any
 
 from _results import emit
 
-from negotiation_pipeline.engine_config import load_engine_config
 from negotiation_pipeline.integrations.mail import MaildirMailbox, MessageLimits, SenderIdentity
+from negotiation_pipeline.settings.engine import load_engine_config
 from negotiation_pipeline.store import SQLiteStore
 from negotiation_pipeline.workflow.opening import open_campaign_negotiations
 from negotiation_pipeline.workflow.outbox import deliver_pending

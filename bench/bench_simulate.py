@@ -13,8 +13,8 @@ import time
 
 from _results import emit
 
-from negotiation_pipeline.domain.simulator import simulate
-from negotiation_pipeline.engine_config import load_engine_config
+from negotiation_pipeline.sandbox.simulation.simulator import simulate
+from negotiation_pipeline.settings.engine import load_engine_config
 
 SIMULATE_TARGET_S = 60.0
 

@@ -32,9 +32,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from _results import emit
 
-from negotiation_pipeline.domain.campaign import Campaign, CPMRange
-from negotiation_pipeline.domain.negotiation import InfluencerTerms, Negotiation
-from negotiation_pipeline.domain.types import NegotiationState, Platform
+from negotiation_pipeline.domain.campaigns.campaign import Campaign, CPMRange
+from negotiation_pipeline.domain.enums import NegotiationState, Platform
+from negotiation_pipeline.domain.negotiation.engine import InfluencerTerms, Negotiation
 from negotiation_pipeline.store import NegotiationStore, SQLiteStore, UnitOfWork
 from negotiation_pipeline.store.postgres import PostgresStore
 

@@ -40,30 +40,30 @@ from typing import Any
 
 import dagster as dg
 
-from negotiation_pipeline.defs.assets import (
-    campaign,
-    campaign_agreements,
-    campaign_influencers,
-    campaign_task,
-    cpm_flexibility,
+from negotiation_pipeline.defs.campaigns.assets import campaign, campaign_influencers, campaign_task
+from negotiation_pipeline.defs.campaigns.cpm_assets import cpm_flexibility
+from negotiation_pipeline.defs.campaigns.jobs import campaign_ingestion_job
+from negotiation_pipeline.defs.campaigns.sensors import (
+    clickup_campaign_sensor,
+    cpm_automation_sensor,
 )
-from negotiation_pipeline.defs.assets.negotiations import (
+from negotiation_pipeline.defs.negotiations.agreements import campaign_agreements
+from negotiation_pipeline.defs.negotiations.assets import (
     campaign_report,
     negotiation_snapshots,
     negotiations,
 )
-from negotiation_pipeline.defs.jobs import campaign_ingestion_job
-from negotiation_pipeline.defs.negotiation_jobs import (
+from negotiation_pipeline.defs.negotiations.jobs import (
     advance_negotiations_job,
     followup_job,
     followup_schedule,
 )
-from negotiation_pipeline.defs.negotiation_sensors import (
+from negotiation_pipeline.defs.negotiations.sensors import (
     inbox_sensor,
     run_failure_slack_sensor,
     sandbox_influencer_sensor,
 )
-from negotiation_pipeline.defs.resources import (
+from negotiation_pipeline.defs.shared.resources import (
     SANDBOX_AGENT_EMAIL,
     SANDBOX_AGENT_NAME,
     BotSlackResource,
@@ -81,19 +81,15 @@ from negotiation_pipeline.defs.resources import (
     SlackResource,
     WebhookSlackResource,
 )
-from negotiation_pipeline.defs.sensors import clickup_campaign_sensor, cpm_automation_sensor
 from negotiation_pipeline.integrations.clickup.client import DEFAULT_CLICKUP_API_URL
 from negotiation_pipeline.integrations.llm import LlmConfigError
 from negotiation_pipeline.integrations.mail import ImapConfig, MailError, SmtpConfig
 from negotiation_pipeline.integrations.slack import SlackError
 from negotiation_pipeline.integrations.slack.client import DEFAULT_API_BASE
-from negotiation_pipeline.log_redaction import install_log_redaction
+from negotiation_pipeline.sandbox.paths import SANDBOX_ROSTER, SANDBOX_TASKS_DIR
+from negotiation_pipeline.settings.log_redaction import install_log_redaction
 from negotiation_pipeline.store.installation import MESSAGE_ID_SECRET_ENV
 from negotiation_pipeline.store.paths import DB_ENV_VAR, SANDBOX_DB_PATH, is_postgres_url
-
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-SANDBOX_TASKS_DIR = PROJECT_ROOT / "sandbox" / "clickup" / "tasks"
-SANDBOX_ROSTER = PROJECT_ROOT / "sandbox" / "roster.csv"
 
 
 def _setting(env: Mapping[str, str], name: str) -> str | None:

@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, field_validator
 
-from negotiation_pipeline.domain.types import EventType
+from negotiation_pipeline.domain.enums import EventType
 
 
 class AuditEntry(BaseModel):

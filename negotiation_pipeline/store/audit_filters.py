@@ -10,7 +10,7 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from negotiation_pipeline.domain.types import EventType
+from negotiation_pipeline.domain.enums import EventType
 from negotiation_pipeline.store.base import AuditQuery
 
 _LAST = re.compile(r"^\s*(\d+)\s*([A-Za-z]+)\s*$")

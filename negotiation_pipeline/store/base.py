@@ -20,9 +20,9 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 from negotiation_pipeline.domain.audit import AuditEntry
-from negotiation_pipeline.domain.campaign import Campaign
-from negotiation_pipeline.domain.state_machine import NegotiationStateMachine
-from negotiation_pipeline.domain.types import EventType, NegotiationState
+from negotiation_pipeline.domain.campaigns.campaign import Campaign
+from negotiation_pipeline.domain.enums import EventType, NegotiationState
+from negotiation_pipeline.domain.negotiation.state_machine import NegotiationStateMachine
 
 
 class StoreError(RuntimeError):

@@ -17,10 +17,10 @@ from functools import cache
 from typing import Any, TypeVar
 
 from negotiation_pipeline.domain.audit import AuditEntry
-from negotiation_pipeline.domain.campaign import Campaign
+from negotiation_pipeline.domain.campaigns.campaign import Campaign
+from negotiation_pipeline.domain.enums import EventType
+from negotiation_pipeline.domain.negotiation.state_machine import NegotiationStateMachine
 from negotiation_pipeline.domain.redaction import redact_data
-from negotiation_pipeline.domain.state_machine import NegotiationStateMachine
-from negotiation_pipeline.domain.types import EventType
 from negotiation_pipeline.store import codec
 from negotiation_pipeline.store import rows as row_codec
 from negotiation_pipeline.store.audit_filters import audit_where, build_audit_query

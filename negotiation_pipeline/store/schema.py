@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from negotiation_pipeline.domain.types import TERMINAL_STATES
+from negotiation_pipeline.domain.enums import TERMINAL_STATES
 from negotiation_pipeline.store.migrations import (
     SCHEMA_VERSION,
     Engine,

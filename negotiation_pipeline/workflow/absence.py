@@ -20,15 +20,15 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
 
-from negotiation_pipeline.domain.auto_reply import (
+from negotiation_pipeline.domain.enums import TERMINAL_STATES
+from negotiation_pipeline.domain.negotiation.policy import FollowUpPolicy
+from negotiation_pipeline.domain.reading.auto_reply import (
     ReturnDate,
     find_return_date,
     follow_up_not_before,
     looks_like_absence_notice,
 )
-from negotiation_pipeline.domain.policy import FollowUpPolicy
-from negotiation_pipeline.domain.quoting import split_reply
-from negotiation_pipeline.domain.types import TERMINAL_STATES
+from negotiation_pipeline.domain.reading.quoting import split_reply
 from negotiation_pipeline.integrations.mail.mime import ParsedMessage
 from negotiation_pipeline.store.base import StoredNegotiation, UnitOfWork
 

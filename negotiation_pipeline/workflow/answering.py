@@ -8,12 +8,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from negotiation_pipeline.domain.campaign import Campaign
-from negotiation_pipeline.domain.negotiation import Action, Outcome, handle_reply
-from negotiation_pipeline.domain.reply_reader import read_reply
-from negotiation_pipeline.domain.types import TERMINAL_STATES, NegotiationState
+from negotiation_pipeline.domain.campaigns.campaign import Campaign
+from negotiation_pipeline.domain.enums import TERMINAL_STATES, NegotiationState
+from negotiation_pipeline.domain.negotiation.engine import Action, Outcome, handle_reply
+from negotiation_pipeline.domain.reading.reader import read_reply
 from negotiation_pipeline.integrations.mail.mime import ParsedMessage
-from negotiation_pipeline.integrations.mail.threading import (
+from negotiation_pipeline.integrations.mail.thread_headers import (
     auto_reply_reason,
     bare_address,
     references_for,
@@ -32,6 +32,13 @@ from negotiation_pipeline.workflow.absence import (
     hold_follow_up_for_absence,
     release_absence_hold,
 )
+from negotiation_pipeline.workflow.audit_entries import (
+    agreed_deliverables,
+    agreement_audit,
+    escalated_event,
+    escalation_audit,
+    transition_audit,
+)
 from negotiation_pipeline.workflow.events import AgreementReached, FinalState, PipelineEvent
 from negotiation_pipeline.workflow.inbound_records import (
     Disposition,
@@ -45,13 +52,6 @@ from negotiation_pipeline.workflow.persistence import (
     load_negotiation,
     next_message_id,
     save_negotiation,
-)
-from negotiation_pipeline.workflow.records import (
-    agreed_deliverables,
-    agreement_audit,
-    escalated_event,
-    escalation_audit,
-    transition_audit,
 )
 from negotiation_pipeline.workflow.second_opinion import reconsider_reading
 from negotiation_pipeline.workflow.senders import sender_problem

@@ -27,14 +27,14 @@ from enum import StrEnum
 
 from negotiation_pipeline.domain.addresses import AddressError, address_key, validate_address
 from negotiation_pipeline.domain.audit import AuditEntry
-from negotiation_pipeline.domain.negotiation import EngineConfig, Negotiation, apply_event
-from negotiation_pipeline.domain.state_machine import InvalidTransitionError
-from negotiation_pipeline.domain.types import (
+from negotiation_pipeline.domain.enums import (
     TERMINAL_STATES,
     EventType,
     NegotiationEvent,
     NegotiationState,
 )
+from negotiation_pipeline.domain.negotiation.engine import EngineConfig, Negotiation, apply_event
+from negotiation_pipeline.domain.negotiation.state_machine import InvalidTransitionError
 from negotiation_pipeline.store.base import (
     Controller,
     NegotiationStore,

@@ -13,8 +13,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from negotiation_pipeline.domain.audit import AuditEntry
-from negotiation_pipeline.domain.negotiation import apply_event
-from negotiation_pipeline.domain.types import EventType, NegotiationEvent, NegotiationState
+from negotiation_pipeline.domain.enums import EventType, NegotiationEvent, NegotiationState
+from negotiation_pipeline.domain.negotiation.engine import apply_event
 from negotiation_pipeline.store.base import NegotiationStore, OutboxEmail, UnitOfWork
 from negotiation_pipeline.workflow.events import DeliveryFailed
 from negotiation_pipeline.workflow.notify import queue_alerts

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from negotiation_pipeline.domain.types import NegotiationState
+from negotiation_pipeline.domain.enums import NegotiationState
 
 
 @dataclass(frozen=True)

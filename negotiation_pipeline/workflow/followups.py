@@ -22,11 +22,16 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from negotiation_pipeline.domain.negotiation import Action, EngineConfig, Negotiation, Outcome
-from negotiation_pipeline.domain.negotiation import follow_up_due as engine_follow_up_due
-from negotiation_pipeline.domain.types import NegotiationState
+from negotiation_pipeline.domain.enums import NegotiationState
+from negotiation_pipeline.domain.negotiation.engine import (
+    Action,
+    EngineConfig,
+    Negotiation,
+    Outcome,
+)
+from negotiation_pipeline.domain.negotiation.engine import follow_up_due as engine_follow_up_due
 from negotiation_pipeline.integrations.mail.base import Mailbox, SenderIdentity
-from negotiation_pipeline.integrations.mail.threading import references_for, reply_subject
+from negotiation_pipeline.integrations.mail.thread_headers import references_for, reply_subject
 from negotiation_pipeline.store.base import (
     Controller,
     NegotiationStore,
@@ -34,6 +39,7 @@ from negotiation_pipeline.store.base import (
     StoredNegotiation,
     UnitOfWork,
 )
+from negotiation_pipeline.workflow.audit_entries import escalation_audit, transition_audit
 from negotiation_pipeline.workflow.events import (
     Escalated,
     FinalState,
@@ -47,7 +53,6 @@ from negotiation_pipeline.workflow.persistence import (
     next_message_id,
     save_negotiation,
 )
-from negotiation_pipeline.workflow.records import escalation_audit, transition_audit
 
 log = logging.getLogger(__name__)
 

@@ -15,10 +15,10 @@ from enum import StrEnum
 from typing import Any
 
 from negotiation_pipeline.domain.audit import AuditEntry
-from negotiation_pipeline.domain.negotiation import EngineConfig
+from negotiation_pipeline.domain.enums import EventType
+from negotiation_pipeline.domain.negotiation.engine import EngineConfig
 from negotiation_pipeline.domain.previews import TEXT_PREVIEW_CHARS, preview
-from negotiation_pipeline.domain.reply_reader import ReplyReading
-from negotiation_pipeline.domain.types import EventType
+from negotiation_pipeline.domain.reading.reader import ReplyReading
 from negotiation_pipeline.integrations.mail.mime import ParsedMessage
 from negotiation_pipeline.store.base import (
     InboundStatus,

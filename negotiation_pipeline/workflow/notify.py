@@ -22,9 +22,9 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from negotiation_pipeline.domain.emails import split_deliverables
+from negotiation_pipeline.domain.enums import NegotiationState
 from negotiation_pipeline.domain.money import format_usd
-from negotiation_pipeline.domain.types import NegotiationState
+from negotiation_pipeline.domain.negotiation.emails import split_deliverables
 from negotiation_pipeline.integrations.slack.messages import (
     SlackMessage,
     agreement_alert,

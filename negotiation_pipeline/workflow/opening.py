@@ -14,18 +14,23 @@ from typing import Any
 
 from negotiation_pipeline.domain.addresses import split_address_list
 from negotiation_pipeline.domain.audit import AuditEntry
-from negotiation_pipeline.domain.campaign import Campaign
-from negotiation_pipeline.domain.cpm import SCENARIO_COLUMNS, FlexibilityRow
+from negotiation_pipeline.domain.campaigns.campaign import Campaign
+from negotiation_pipeline.domain.campaigns.cpm import SCENARIO_COLUMNS, FlexibilityRow
+from negotiation_pipeline.domain.enums import EventType, Platform
 from negotiation_pipeline.domain.money import parse_decimal
-from negotiation_pipeline.domain.negotiation import (
+from negotiation_pipeline.domain.negotiation.engine import (
     EngineConfig,
     InfluencerTerms,
     Outcome,
     open_negotiation,
 )
-from negotiation_pipeline.domain.types import EventType, Platform
 from negotiation_pipeline.integrations.mail.base import SenderIdentity
 from negotiation_pipeline.store.base import NegotiationStore, OutboxEmail, UnitOfWork
+from negotiation_pipeline.workflow.audit_entries import (
+    escalated_event,
+    escalation_audit,
+    transition_audit,
+)
 from negotiation_pipeline.workflow.events import (
     FinalState,
     NegotiationsStarted,
@@ -37,11 +42,6 @@ from negotiation_pipeline.workflow.persistence import (
     next_message_id,
     save_negotiation,
     thread_id_for,
-)
-from negotiation_pipeline.workflow.records import (
-    escalated_event,
-    escalation_audit,
-    transition_audit,
 )
 
 

@@ -32,8 +32,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from negotiation_pipeline.domain.audit import AuditEntry
-from negotiation_pipeline.domain.policy import DeliveryPolicy
-from negotiation_pipeline.domain.types import EventType, NegotiationState
+from negotiation_pipeline.domain.enums import EventType, NegotiationState
+from negotiation_pipeline.domain.negotiation.policy import DeliveryPolicy
 from negotiation_pipeline.integrations.mail.base import (
     DeliveryError,
     HeaderInjectionError,

@@ -19,10 +19,10 @@ import hashlib
 import hmac
 import re
 
-from negotiation_pipeline.domain.campaign import Campaign
-from negotiation_pipeline.domain.cpm import CampaignCPMTracker
-from negotiation_pipeline.domain.negotiation import Negotiation
-from negotiation_pipeline.integrations.mail.threading import ThreadingError
+from negotiation_pipeline.domain.campaigns.campaign import Campaign
+from negotiation_pipeline.domain.campaigns.cpm import CampaignCPMTracker
+from negotiation_pipeline.domain.negotiation.engine import Negotiation
+from negotiation_pipeline.integrations.mail.thread_headers import ThreadingError
 from negotiation_pipeline.store.base import Controller, StoredNegotiation, UnitOfWork
 
 _SLUG_UNSAFE = re.compile(r"[^a-z0-9]+")

@@ -16,8 +16,8 @@ from datetime import datetime
 
 from negotiation_pipeline.domain.addresses import address_key
 from negotiation_pipeline.domain.audit import AuditEntry
-from negotiation_pipeline.domain.negotiation import EngineConfig
-from negotiation_pipeline.domain.types import EventType
+from negotiation_pipeline.domain.enums import EventType
+from negotiation_pipeline.domain.negotiation.engine import EngineConfig
 from negotiation_pipeline.integrations.mail.mime import MalformedMessageError, parse_message
 from negotiation_pipeline.store.base import (
     InboundMessage,

@@ -27,8 +27,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from negotiation_pipeline.domain.audit import AuditEntry
-from negotiation_pipeline.domain.negotiation import EngineConfig
-from negotiation_pipeline.domain.types import TERMINAL_STATES, EventType
+from negotiation_pipeline.domain.enums import TERMINAL_STATES, EventType
+from negotiation_pipeline.domain.negotiation.engine import EngineConfig
 from negotiation_pipeline.integrations.mail.base import (
     FetchResult,
     IncomingMessage,
@@ -39,7 +39,7 @@ from negotiation_pipeline.integrations.mail.base import (
     UnreadableMessage,
 )
 from negotiation_pipeline.integrations.mail.mime import ParsedMessage
-from negotiation_pipeline.integrations.mail.threading import (
+from negotiation_pipeline.integrations.mail.thread_headers import (
     bare_address,
     is_own_message,
     match_reply,

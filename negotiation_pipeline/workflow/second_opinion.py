@@ -19,8 +19,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from negotiation_pipeline.domain.reply_reader import ReplyReading
-from negotiation_pipeline.domain.types import Intent
+from negotiation_pipeline.domain.enums import Intent
+from negotiation_pipeline.domain.reading.reader import ReplyReading
 from negotiation_pipeline.integrations.llm.client import IntentOpinion
 
 log = logging.getLogger(__name__)

@@ -23,9 +23,9 @@ from typing import Any
 
 from negotiation_pipeline.domain.addresses import address_key
 from negotiation_pipeline.domain.audit import AuditEntry
-from negotiation_pipeline.domain.types import EventType
+from negotiation_pipeline.domain.enums import EventType
 from negotiation_pipeline.integrations.mail.mime import ParsedMessage
-from negotiation_pipeline.integrations.mail.threading import from_header_problem
+from negotiation_pipeline.integrations.mail.thread_headers import from_header_problem
 from negotiation_pipeline.store.base import (
     Controller,
     InboundStatus,

@@ -13,10 +13,11 @@ from typing import Any
 import dagster as dg
 import pytest
 
-from negotiation_pipeline.definitions import PROJECT_ROOT, build_definitions
+from negotiation_pipeline.definitions import build_definitions
+from negotiation_pipeline.sandbox.paths import SANDBOX_TASKS_DIR
 from tests.fakes.clickup_server import FakeClickUp
 
-SANDBOX_TASKS = PROJECT_ROOT / "sandbox" / "clickup" / "tasks"
+SANDBOX_TASKS = SANDBOX_TASKS_DIR
 VALID_LUMEN = "86b1aa001"  # Lumen Skincare, instagram, six listed influencers (two unknown)
 VALID_TRAILPEAK = "86b1aa002"  # Trailpeak Outdoors, tiktok, every roster row on tiktok
 INVALID_NIMBUS = "86b1aa003"  # many bad fields

@@ -8,14 +8,10 @@ from pathlib import Path
 import dagster as dg
 
 from negotiation_pipeline.definitions import build_definitions, build_resources
-from negotiation_pipeline.defs.assets import (
-    campaign,
-    campaign_influencers,
-    campaign_task,
-    cpm_flexibility,
-)
-from negotiation_pipeline.defs.assets.agreements import agreement_materialization
-from negotiation_pipeline.defs.partitions import CAMPAIGN_PARTITIONS_NAME
+from negotiation_pipeline.defs.campaigns.assets import campaign, campaign_influencers, campaign_task
+from negotiation_pipeline.defs.campaigns.cpm_assets import cpm_flexibility
+from negotiation_pipeline.defs.campaigns.partitions import CAMPAIGN_PARTITIONS_NAME
+from negotiation_pipeline.defs.negotiations.agreements import agreement_materialization
 from negotiation_pipeline.store import Agreement, SQLiteStore
 from tests.defs.conftest import VALID_LUMEN, VALID_TRAILPEAK
 

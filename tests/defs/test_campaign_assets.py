@@ -13,19 +13,15 @@ import pandas as pd
 import pytest
 
 from negotiation_pipeline.definitions import build_resources
-from negotiation_pipeline.defs.assets import (
-    campaign,
-    campaign_influencers,
-    campaign_task,
-    cpm_flexibility,
-)
-from negotiation_pipeline.defs.checks import CPM_WITHIN_BOUNDS
-from negotiation_pipeline.defs.partitions import CAMPAIGN_PARTITIONS_NAME
-from negotiation_pipeline.domain.cpm import FLEXIBILITY_COLUMNS
+from negotiation_pipeline.defs.campaigns.assets import campaign, campaign_influencers, campaign_task
+from negotiation_pipeline.defs.campaigns.checks import CPM_WITHIN_BOUNDS
+from negotiation_pipeline.defs.campaigns.cpm_assets import cpm_flexibility
+from negotiation_pipeline.defs.campaigns.partitions import CAMPAIGN_PARTITIONS_NAME
+from negotiation_pipeline.domain.campaigns.cpm import FLEXIBILITY_COLUMNS
+from negotiation_pipeline.domain.enums import EventType
 from negotiation_pipeline.domain.money import rate_for_cpm
-from negotiation_pipeline.domain.types import EventType
 from negotiation_pipeline.integrations import resilience
-from negotiation_pipeline.integrations.clickup.sandbox import SandboxTaskSource
+from negotiation_pipeline.sandbox.clickup_tasks import SandboxTaskSource
 from negotiation_pipeline.store import SQLiteStore
 from tests.defs.conftest import INVALID_NIMBUS, VALID_LUMEN, VALID_TRAILPEAK, sandbox_task
 from tests.fakes.clickup_server import FakeClickUp

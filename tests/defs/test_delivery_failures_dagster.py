@@ -8,9 +8,9 @@ from typing import Any
 
 import dagster as dg
 
-from negotiation_pipeline.defs.negotiation_jobs import ADVANCE_OP
-from negotiation_pipeline.defs.negotiation_sensors import inbox_sensor
-from negotiation_pipeline.domain.types import NegotiationState
+from negotiation_pipeline.defs.negotiations.jobs import ADVANCE_OP
+from negotiation_pipeline.defs.negotiations.sensors import inbox_sensor
+from negotiation_pipeline.domain.enums import NegotiationState
 from negotiation_pipeline.store import OutboxEmail, OutboxStatus
 from negotiation_pipeline.workflow.persistence import thread_id_for
 from tests.defs.conftest import VALID_LUMEN

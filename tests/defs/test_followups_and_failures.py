@@ -12,15 +12,15 @@ import dagster as dg
 import pytest
 
 from negotiation_pipeline.definitions import build_definitions, build_resources
-from negotiation_pipeline.defs.negotiation_jobs import FOLLOWUP_OP, followup_job
-from negotiation_pipeline.defs.negotiation_sensors import run_failure_slack_sensor
-from negotiation_pipeline.defs.partitions import CAMPAIGN_PARTITIONS_NAME
-from negotiation_pipeline.defs.resources import (
+from negotiation_pipeline.defs.campaigns.partitions import CAMPAIGN_PARTITIONS_NAME
+from negotiation_pipeline.defs.negotiations.jobs import FOLLOWUP_OP, followup_job
+from negotiation_pipeline.defs.negotiations.sensors import run_failure_slack_sensor
+from negotiation_pipeline.defs.shared.resources import (
     BotSlackResource,
     NegotiationStoreResource,
     WebhookSlackResource,
 )
-from negotiation_pipeline.domain.types import NegotiationState
+from negotiation_pipeline.domain.enums import NegotiationState
 from negotiation_pipeline.integrations.mail import MaildirMailbox, SenderIdentity
 from negotiation_pipeline.store import SQLiteStore
 from negotiation_pipeline.workflow.persistence import load_negotiation, save_negotiation

@@ -10,10 +10,10 @@ from email.policy import SMTP as SMTP_POLICY
 
 import pytest
 
-from negotiation_pipeline.cli import main
-from negotiation_pipeline.defs.negotiation_jobs import ADVANCE_OP
-from negotiation_pipeline.defs.negotiation_sensors import inbox_sensor
-from negotiation_pipeline.domain.types import NegotiationState
+from negotiation_pipeline.cli.main import main
+from negotiation_pipeline.defs.negotiations.jobs import ADVANCE_OP
+from negotiation_pipeline.defs.negotiations.sensors import inbox_sensor
+from negotiation_pipeline.domain.enums import NegotiationState
 from negotiation_pipeline.integrations.mail import reply_subject
 from negotiation_pipeline.store import InboundStatus
 from negotiation_pipeline.workflow.persistence import thread_id_for

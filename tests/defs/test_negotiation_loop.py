@@ -24,22 +24,22 @@ import dagster as dg
 import pytest
 
 from negotiation_pipeline.definitions import build_definitions, build_resources
-from negotiation_pipeline.defs.assets.agreements import campaign_agreements
-from negotiation_pipeline.defs.assets.cpm import cpm_flexibility
-from negotiation_pipeline.defs.assets.negotiations import campaign_report, negotiation_snapshots
-from negotiation_pipeline.defs.jobs import campaign_ingestion_job
-from negotiation_pipeline.defs.negotiation_jobs import ADVANCE_OP
-from negotiation_pipeline.defs.negotiation_sensors import (
+from negotiation_pipeline.defs.campaigns.cpm_assets import cpm_flexibility
+from negotiation_pipeline.defs.campaigns.jobs import campaign_ingestion_job
+from negotiation_pipeline.defs.campaigns.partitions import CAMPAIGN_PARTITIONS_NAME
+from negotiation_pipeline.defs.negotiations.agreements import campaign_agreements
+from negotiation_pipeline.defs.negotiations.assets import campaign_report, negotiation_snapshots
+from negotiation_pipeline.defs.negotiations.jobs import ADVANCE_OP
+from negotiation_pipeline.defs.negotiations.sensors import (
     inbox_sensor,
     sandbox_influencer_sensor,
 )
-from negotiation_pipeline.defs.partitions import CAMPAIGN_PARTITIONS_NAME
-from negotiation_pipeline.defs.resources import ImapSmtpMailboxResource
-from negotiation_pipeline.defs.sandbox_influencers import answer_sent_mail
-from negotiation_pipeline.domain.types import EventType, NegotiationState
-from negotiation_pipeline.engine_config import load_policy
-from negotiation_pipeline.integrations.clickup.sandbox import SandboxTaskSource
+from negotiation_pipeline.defs.shared.resources import ImapSmtpMailboxResource
+from negotiation_pipeline.domain.enums import EventType, NegotiationState
 from negotiation_pipeline.integrations.mail import MaildirMailbox, SenderIdentity, reply_subject
+from negotiation_pipeline.sandbox.clickup_tasks import SandboxTaskSource
+from negotiation_pipeline.sandbox.influencer_replies import answer_sent_mail
+from negotiation_pipeline.settings.engine import load_policy
 from negotiation_pipeline.store import SQLiteStore
 from negotiation_pipeline.workflow.persistence import load_negotiation, thread_id_for
 from tests.defs.conftest import VALID_LUMEN

@@ -19,11 +19,14 @@ import dagster as dg
 import pytest
 
 from negotiation_pipeline.definitions import build_definitions, build_resources
-from negotiation_pipeline.defs.assets import campaign_influencers
-from negotiation_pipeline.defs.negotiation_sensors import run_failure_slack_sensor
-from negotiation_pipeline.defs.partitions import CAMPAIGN_PARTITIONS_NAME, campaign_partitions
-from negotiation_pipeline.domain.campaign import Campaign
-from negotiation_pipeline.domain.types import EventType
+from negotiation_pipeline.defs.campaigns.assets import campaign_influencers
+from negotiation_pipeline.defs.campaigns.partitions import (
+    CAMPAIGN_PARTITIONS_NAME,
+    campaign_partitions,
+)
+from negotiation_pipeline.defs.negotiations.sensors import run_failure_slack_sensor
+from negotiation_pipeline.domain.campaigns.campaign import Campaign
+from negotiation_pipeline.domain.enums import EventType
 from negotiation_pipeline.integrations import resilience
 from negotiation_pipeline.integrations.clickup import FieldMapping, parse_campaign_task
 from negotiation_pipeline.store import SQLiteStore

@@ -11,16 +11,17 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from negotiation_pipeline.definitions import PROJECT_ROOT, build_definitions, build_resources
-from negotiation_pipeline.defs.negotiation_jobs import ADVANCE_OP
-from negotiation_pipeline.defs.resources import (
+from negotiation_pipeline.definitions import build_definitions, build_resources
+from negotiation_pipeline.defs.negotiations.jobs import ADVANCE_OP
+from negotiation_pipeline.defs.shared.resources import (
     SANDBOX_AGENT_EMAIL,
     ChatCompletionsSecondOpinionResource,
     SecondOpinionResource,
 )
-from negotiation_pipeline.domain.types import EventType, NegotiationState
+from negotiation_pipeline.domain.enums import EventType, NegotiationState
 from negotiation_pipeline.integrations.llm import IntentOpinionClient, LlmConfigError
 from negotiation_pipeline.integrations.mail import MaildirMailbox, SenderIdentity
+from negotiation_pipeline.settings.files import packaged_config_dir
 from negotiation_pipeline.store import SQLiteStore
 from negotiation_pipeline.workflow.opening import open_campaign_negotiations
 from negotiation_pipeline.workflow.outbox import deliver_pending
@@ -76,7 +77,7 @@ def test_llm_settings_without_a_model_are_refused_by_name() -> None:
 def _config_dir(tmp_path: Path) -> Path:
     """A copy of config/ whose threshold is above the reader's highest confidence."""
     target = tmp_path / "config"
-    shutil.copytree(PROJECT_ROOT / "config", target)
+    shutil.copytree(packaged_config_dir(), target)
     policy = target / "negotiation_policy.yaml"
     text = re.sub(
         r"^confidence_threshold:.*$", "confidence_threshold: 0.98", policy.read_text(), flags=re.M

@@ -11,10 +11,10 @@ import dagster as dg
 import pytest
 
 from negotiation_pipeline.definitions import build_definitions, build_resources
-from negotiation_pipeline.defs.partitions import CAMPAIGN_PARTITIONS_NAME
-from negotiation_pipeline.defs.resources import ClickUpTaskSourceResource
-from negotiation_pipeline.defs.sensors import clickup_campaign_sensor
-from negotiation_pipeline.defs.task_cursor import TaskCursor
+from negotiation_pipeline.defs.campaigns.partitions import CAMPAIGN_PARTITIONS_NAME
+from negotiation_pipeline.defs.campaigns.sensors import clickup_campaign_sensor
+from negotiation_pipeline.defs.campaigns.task_cursor import TaskCursor
+from negotiation_pipeline.defs.shared.resources import ClickUpTaskSourceResource
 from tests.defs.conftest import INVALID_NIMBUS, VALID_LUMEN, VALID_TRAILPEAK, sandbox_task
 from tests.fakes.clickup_server import FakeClickUp, make_task
 

@@ -13,10 +13,13 @@ import dagster as dg
 import pytest
 
 from negotiation_pipeline.definitions import build_definitions, build_resources
-from negotiation_pipeline.defs.negotiation_jobs import followup_job
-from negotiation_pipeline.defs.negotiation_sensors import run_failure_slack_sensor
-from negotiation_pipeline.defs.partitions import CAMPAIGN_PARTITIONS_NAME
-from negotiation_pipeline.defs.resources import NegotiationStoreResource, WebhookSlackResource
+from negotiation_pipeline.defs.campaigns.partitions import CAMPAIGN_PARTITIONS_NAME
+from negotiation_pipeline.defs.negotiations.jobs import followup_job
+from negotiation_pipeline.defs.negotiations.sensors import run_failure_slack_sensor
+from negotiation_pipeline.defs.shared.resources import (
+    NegotiationStoreResource,
+    WebhookSlackResource,
+)
 from negotiation_pipeline.integrations import resilience
 from negotiation_pipeline.store import NotificationStatus, SQLiteStore
 from tests.defs.conftest import VALID_LUMEN

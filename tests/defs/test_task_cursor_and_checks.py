@@ -6,8 +6,11 @@ from decimal import Decimal
 
 import pytest
 
-from negotiation_pipeline.defs.checks import cpm_within_bounds_result, flexibility_violations
-from negotiation_pipeline.defs.task_cursor import TaskCursor, TaskCursorError, plan_tick
+from negotiation_pipeline.defs.campaigns.checks import (
+    cpm_within_bounds_result,
+    flexibility_violations,
+)
+from negotiation_pipeline.defs.campaigns.task_cursor import TaskCursor, TaskCursorError, plan_tick
 
 
 def test_cursor_round_trips_as_json_pairs() -> None:

@@ -27,6 +27,7 @@ import httpx
 import pytest
 
 from negotiation_pipeline.integrations.dagster_webserver import DagsterWebserverClient
+from negotiation_pipeline.sandbox.paths import SANDBOX_DATA_DIR
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 STARTUP_TIMEOUT_S = 180.0
@@ -174,14 +175,14 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 @pytest.fixture(scope="module")
 def dev_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevServer]:
     work_dir = tmp_path_factory.mktemp("dev_server")
-    shutil.copytree(REPO_ROOT / "sandbox", work_dir / "sandbox")
+    shutil.copytree(SANDBOX_DATA_DIR, work_dir / "sandbox")
     env = sandbox_environment(work_dir)
     home = work_dir / "dagster_home"
     port = free_loopback_port()
     url = f"http://127.0.0.1:{port}"
     log_path = work_dir / "dagster_dev.log"
     command = [
-        sys.executable, "-m", "negotiation_pipeline.cli", "dev",
+        sys.executable, "-m", "negotiation_pipeline.cli.main", "dev",
         "--port", str(port), "--dagster-home", str(home),
     ]  # fmt: skip
     with log_path.open("wb") as log, signals_not_ignored():

@@ -14,7 +14,10 @@ from datetime import date, timedelta
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from negotiation_pipeline.domain.auto_reply import find_return_date, looks_like_absence_notice
+from negotiation_pipeline.domain.reading.auto_reply import (
+    find_return_date,
+    looks_like_absence_notice,
+)
 
 FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

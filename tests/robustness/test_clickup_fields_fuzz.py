@@ -21,8 +21,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from negotiation_pipeline.config_files import ConfigError
-from negotiation_pipeline.domain.campaign import Campaign
+from negotiation_pipeline.domain.campaigns.campaign import Campaign
 from negotiation_pipeline.domain.money import format_usd
 from negotiation_pipeline.integrations.clickup.fields import (
     CLICKUP_TYPES,
@@ -34,10 +33,10 @@ from negotiation_pipeline.integrations.clickup.fields import (
     load_task_json,
     parse_campaign_task,
 )
+from negotiation_pipeline.sandbox.paths import SANDBOX_TASKS_DIR
+from negotiation_pipeline.settings.files import ConfigError, packaged_config_dir
 
-SANDBOX_TASK = (
-    Path(__file__).resolve().parents[2] / "sandbox" / "clickup" / "tasks" / "86b1aa001.json"
-)
+SANDBOX_TASK = SANDBOX_TASKS_DIR / "86b1aa001.json"
 MAPPING = FieldMapping.load()
 LABELS = [spec.label for spec in MAPPING.fields]
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -371,7 +370,7 @@ def test_regression_timezone_that_is_a_folder_or_too_long_is_a_config_error(zone
 
 
 _CLIENT_ENTRY = {"label": "Client Name", "field": "client_name", "clickup_type": "short_text"}
-REAL_YAML = (Path(__file__).resolve().parents[2] / "config" / CONFIG_FILE).read_bytes()
+REAL_YAML = (packaged_config_dir() / CONFIG_FILE).read_bytes()
 
 
 @st.composite

@@ -29,13 +29,13 @@ import dagster as dg
 import httpx
 import pytest
 
-from negotiation_pipeline.defs.resources import (
+from negotiation_pipeline.defs.campaigns.sensors import clickup_campaign_sensor
+from negotiation_pipeline.defs.campaigns.task_cursor import TaskCursor
+from negotiation_pipeline.defs.shared.resources import (
     ClickUpTaskSourceResource,
     NegotiationStoreResource,
     WebhookSlackResource,
 )
-from negotiation_pipeline.defs.sensors import clickup_campaign_sensor
-from negotiation_pipeline.defs.task_cursor import TaskCursor
 from negotiation_pipeline.integrations import resilience
 from negotiation_pipeline.integrations.clickup.client import (
     ClickUpClient,

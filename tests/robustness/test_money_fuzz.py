@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from negotiation_pipeline.domain.money import MoneyError, format_usd, parse_decimal, quantize_cents
-from negotiation_pipeline.domain.money_mentions import (
+from negotiation_pipeline.domain.reading.money_mentions import (
     MoneyMention,
     find_money_mentions,
     proposed_amount,

@@ -20,11 +20,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from negotiation_pipeline.domain.enums import Intent
 from negotiation_pipeline.domain.money import format_usd
-from negotiation_pipeline.domain.negotiation import Outcome
-from negotiation_pipeline.domain.reply_reader import ReplyReading, read_reply
-from negotiation_pipeline.domain.types import Intent
-from tests.domain.engine_support import opened, reply
+from negotiation_pipeline.domain.negotiation.engine import Outcome
+from negotiation_pipeline.domain.reading.reader import ReplyReading, read_reply
+from tests.domain.negotiation.engine_support import opened, reply
 
 FUZZ = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

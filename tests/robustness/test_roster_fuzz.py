@@ -22,13 +22,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from negotiation_pipeline.domain.roster import (
+from negotiation_pipeline.domain.campaigns.roster import (
     ROSTER_COLUMNS,
     RosterCellError,
     parse_views,
     select_influencers,
 )
-from negotiation_pipeline.domain.types import Platform
+from negotiation_pipeline.domain.enums import Platform
 from negotiation_pipeline.integrations.roster import RosterReadError, parse_roster_csv, read_roster
 
 FUZZ = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from negotiation_pipeline.domain.campaign import Campaign, CPMRange
-from negotiation_pipeline.domain.types import Platform
+from negotiation_pipeline.domain.campaigns.campaign import Campaign, CPMRange
+from negotiation_pipeline.domain.enums import Platform
 from negotiation_pipeline.store import SQLiteStore
 from negotiation_pipeline.store.postgres import PostgresStore
 from tests.servers.postgres import postgres_server, postgres_url  # noqa: F401 (fixtures)

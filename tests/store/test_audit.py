@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 
 from negotiation_pipeline.domain.audit import AuditEntry
-from negotiation_pipeline.domain.types import EventType, NegotiationState
+from negotiation_pipeline.domain.enums import EventType, NegotiationState
 from negotiation_pipeline.store import AuditFilterError, NegotiationStore
 from negotiation_pipeline.store.codec import format_timestamp
 

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from negotiation_pipeline.cli import EXIT_INVALID, EXIT_OK, main
+from negotiation_pipeline.cli.main import EXIT_INVALID, EXIT_OK, main
 from negotiation_pipeline.domain.audit import AuditEntry
-from negotiation_pipeline.domain.types import EventType
+from negotiation_pipeline.domain.enums import EventType
 from negotiation_pipeline.store import SQLiteStore
 
 LONG_BODY = "Thanks for reaching out! " * 20

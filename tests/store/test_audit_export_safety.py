@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from negotiation_pipeline.domain.audit import AuditEntry
-from negotiation_pipeline.domain.types import EventType
+from negotiation_pipeline.domain.enums import EventType
 from negotiation_pipeline.store import SQLiteStore
 from negotiation_pipeline.store.audit_format import neutralize_formula, printable
 

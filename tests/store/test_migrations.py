@@ -20,8 +20,8 @@ from typing import Any
 
 import pytest
 
-from negotiation_pipeline.domain.campaign import Campaign
-from negotiation_pipeline.domain.types import TERMINAL_STATES, NegotiationState
+from negotiation_pipeline.domain.campaigns.campaign import Campaign
+from negotiation_pipeline.domain.enums import TERMINAL_STATES, NegotiationState
 from negotiation_pipeline.store import (
     SCHEMA_VERSION,
     MigrationError,
@@ -257,7 +257,7 @@ def test_upgraded_schema_equals_a_new_stores(
 
 def test_an_upgraded_store_takes_writes(old_location: StoreLocation) -> None:
     from negotiation_pipeline.domain.audit import AuditEntry
-    from negotiation_pipeline.domain.types import EventType
+    from negotiation_pipeline.domain.enums import EventType
     from negotiation_pipeline.store import OutboxEmail
 
     rows = fixture_rows()

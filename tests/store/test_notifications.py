@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from negotiation_pipeline.domain.audit import AuditEntry
-from negotiation_pipeline.domain.types import EventType
+from negotiation_pipeline.domain.enums import EventType
 from negotiation_pipeline.store import Notification, NotificationStatus, StoreError
 from negotiation_pipeline.store.postgres import PostgresStore
 from negotiation_pipeline.store.sqlite import SQLiteStore

@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 
 from negotiation_pipeline.domain.audit import AuditEntry
-from negotiation_pipeline.domain.state_machine import NegotiationStateMachine
-from negotiation_pipeline.domain.types import EventType, NegotiationEvent
+from negotiation_pipeline.domain.enums import EventType, NegotiationEvent
+from negotiation_pipeline.domain.negotiation.state_machine import NegotiationStateMachine
 from negotiation_pipeline.store import (
     SCHEMA_VERSION,
     Agreement,

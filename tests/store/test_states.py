@@ -4,13 +4,13 @@ from decimal import Decimal
 
 import pytest
 
-from negotiation_pipeline.domain.state_machine import NegotiationStateMachine
-from negotiation_pipeline.domain.types import (
+from negotiation_pipeline.domain.enums import (
     Intent,
     NegotiationEvent,
     NegotiationState,
     OptimizeFor,
 )
+from negotiation_pipeline.domain.negotiation.state_machine import NegotiationStateMachine
 from negotiation_pipeline.store import (
     Controller,
     NegotiationStore,

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from negotiation_pipeline.cli import EXIT_FAILURE, main
+from negotiation_pipeline.cli.main import EXIT_FAILURE, main
 from negotiation_pipeline.domain.audit import AuditEntry
-from negotiation_pipeline.domain.types import EventType
+from negotiation_pipeline.domain.enums import EventType
 from negotiation_pipeline.store import SQLiteStore, StoreAccessError, StoreError
 from negotiation_pipeline.store.errors import sqlite_error
 from negotiation_pipeline.store.postgres import PostgresStore

@@ -8,8 +8,8 @@ from decimal import Decimal
 import pytest
 
 from negotiation_pipeline.domain.audit import AuditEntry
-from negotiation_pipeline.domain.state_machine import NegotiationStateMachine
-from negotiation_pipeline.domain.types import EventType, NegotiationEvent, NegotiationState
+from negotiation_pipeline.domain.enums import EventType, NegotiationEvent, NegotiationState
+from negotiation_pipeline.domain.negotiation.state_machine import NegotiationStateMachine
 from negotiation_pipeline.store import (
     Agreement,
     InboundStatus,

@@ -7,16 +7,16 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from negotiation_pipeline.domain.campaign import Campaign
-from negotiation_pipeline.domain.cpm import FlexibilityRow
-from negotiation_pipeline.domain.negotiation import Negotiation, apply_event
-from negotiation_pipeline.domain.types import NegotiationEvent
+from negotiation_pipeline.domain.campaigns.campaign import Campaign
+from negotiation_pipeline.domain.campaigns.cpm import FlexibilityRow
+from negotiation_pipeline.domain.enums import NegotiationEvent
+from negotiation_pipeline.domain.negotiation.engine import Negotiation, apply_event
 from negotiation_pipeline.integrations.mail import MaildirMailbox
 from negotiation_pipeline.store import Controller, SQLiteStore
 from negotiation_pipeline.workflow.opening import open_campaign_negotiations
 from negotiation_pipeline.workflow.outbox import deliver_pending
 from negotiation_pipeline.workflow.persistence import load_negotiation, save_negotiation
-from tests.domain.engine_support import make_campaign
+from tests.domain.negotiation.engine_support import make_campaign
 from tests.workflow.support import AGENT, NOW, engine_config, flex_row, stored_campaign
 
 

@@ -12,14 +12,14 @@ from email.message import EmailMessage
 from functools import lru_cache
 from pathlib import Path
 
-from negotiation_pipeline.domain.campaign import Campaign
-from negotiation_pipeline.domain.cpm import FlexibilityRow
-from negotiation_pipeline.domain.negotiation import EngineConfig
-from negotiation_pipeline.domain.types import Platform
-from negotiation_pipeline.engine_config import load_engine_config
+from negotiation_pipeline.domain.campaigns.campaign import Campaign
+from negotiation_pipeline.domain.campaigns.cpm import FlexibilityRow
+from negotiation_pipeline.domain.enums import Platform
+from negotiation_pipeline.domain.negotiation.engine import EngineConfig
 from negotiation_pipeline.integrations.mail import MaildirMailbox, SenderIdentity
+from negotiation_pipeline.settings.engine import load_engine_config
 from negotiation_pipeline.store import SQLiteStore
-from tests.domain.engine_support import make_campaign
+from tests.domain.negotiation.engine_support import make_campaign
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 AGENT = SenderIdentity("partnerships@agency.test", "Alex Morgan")

@@ -11,7 +11,7 @@ import email.utils
 from datetime import UTC, datetime, timedelta, timezone
 from email.message import EmailMessage
 
-from negotiation_pipeline.domain.types import EventType, NegotiationState
+from negotiation_pipeline.domain.enums import EventType, NegotiationState
 from negotiation_pipeline.integrations.mail import MaildirMailbox
 from negotiation_pipeline.store import InboundStatus, SQLiteStore
 from negotiation_pipeline.workflow.followups import FollowUpResult, run_followups

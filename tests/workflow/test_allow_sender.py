@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from negotiation_pipeline.domain.types import EventType, NegotiationEvent, NegotiationState
+from negotiation_pipeline.domain.enums import EventType, NegotiationEvent, NegotiationState
 from negotiation_pipeline.integrations.mail import MaildirMailbox
 from negotiation_pipeline.store import InboundStatus, NegotiationStore, SQLiteStore
 from negotiation_pipeline.store.postgres import PostgresStore

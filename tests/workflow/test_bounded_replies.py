@@ -8,12 +8,12 @@ from pathlib import Path
 
 import dagster as dg
 
-from negotiation_pipeline.defs.assets.campaigns import _skips_markdown
-from negotiation_pipeline.defs.assets.cpm import flexibility_frame, flexibility_metadata
-from negotiation_pipeline.defs.assets.negotiations import snapshot_metadata, snapshot_rows
-from negotiation_pipeline.domain.cpm import CampaignCPMTracker
-from negotiation_pipeline.domain.roster import RosterSkip
-from negotiation_pipeline.domain.types import EventType
+from negotiation_pipeline.defs.campaigns.assets import _skips_markdown
+from negotiation_pipeline.defs.campaigns.cpm_assets import flexibility_frame, flexibility_metadata
+from negotiation_pipeline.defs.negotiations.assets import snapshot_metadata, snapshot_rows
+from negotiation_pipeline.domain.campaigns.cpm import CampaignCPMTracker
+from negotiation_pipeline.domain.campaigns.roster import RosterSkip
+from negotiation_pipeline.domain.enums import EventType
 from negotiation_pipeline.integrations.mail import MaildirMailbox
 from negotiation_pipeline.store import SQLiteStore
 from negotiation_pipeline.workflow.replies import advance_negotiations

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from negotiation_pipeline.domain.types import EventType, NegotiationEvent, NegotiationState
+from negotiation_pipeline.domain.enums import EventType, NegotiationEvent, NegotiationState
 from negotiation_pipeline.store import Controller, SQLiteStore
 from negotiation_pipeline.workflow.control import (
     ControlError,

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from negotiation_pipeline.domain.types import NegotiationState
+from negotiation_pipeline.domain.enums import NegotiationState
 from negotiation_pipeline.store import SQLiteStore
 from negotiation_pipeline.workflow import outbox as outbox_module
 from negotiation_pipeline.workflow.opening import open_campaign_negotiations

@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from negotiation_pipeline.domain.policy import DeliveryPolicy
-from negotiation_pipeline.domain.types import EventType, NegotiationState
+from negotiation_pipeline.domain.enums import EventType, NegotiationState
+from negotiation_pipeline.domain.negotiation.policy import DeliveryPolicy
 from negotiation_pipeline.integrations.mail import (
     ImapReader,
     ImapSmtpMailbox,

@@ -8,10 +8,11 @@ from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
-from negotiation_pipeline.domain.negotiation import EngineConfig
-from negotiation_pipeline.domain.types import EventType, NegotiationEvent, NegotiationState
-from negotiation_pipeline.engine_config import load_templates
+from negotiation_pipeline.domain.enums import EventType, NegotiationEvent, NegotiationState
+from negotiation_pipeline.domain.negotiation.engine import EngineConfig
 from negotiation_pipeline.integrations.mail import MaildirMailbox
+from negotiation_pipeline.settings.engine import load_templates
+from negotiation_pipeline.settings.files import packaged_config_dir
 from negotiation_pipeline.store import Controller, OutboxStatus, SQLiteStore
 from negotiation_pipeline.workflow.events import Escalated, FinalState, MarkedStale
 from negotiation_pipeline.workflow.followups import FollowUpResult, run_followups
@@ -142,7 +143,7 @@ def test_a_follow_up_failing_the_gate_escalates_and_sends_nothing(
 ) -> None:
     templates_dir = tmp_path / "config" / "templates"
     templates_dir.mkdir(parents=True)
-    for source in (Path(__file__).parents[2] / "config" / "templates").glob("*.j2"):
+    for source in (packaged_config_dir() / "templates").glob("*.j2"):
         text = source.read_text(encoding="utf-8")
         if (
             source.name == "follow_up.txt.j2"

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from negotiation_pipeline.domain.types import NegotiationState
+from negotiation_pipeline.domain.enums import NegotiationState
 from negotiation_pipeline.integrations.mail import (
     ImapReader,
     ImapSmtpMailbox,

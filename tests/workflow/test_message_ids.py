@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from negotiation_pipeline.definitions import build_resources
-from negotiation_pipeline.defs.resources import NegotiationStoreResource
+from negotiation_pipeline.defs.shared.resources import NegotiationStoreResource
 from negotiation_pipeline.integrations.mail import MaildirMailbox
 from negotiation_pipeline.store import SQLiteStore, open_store
 from negotiation_pipeline.workflow.outbox import deliver_pending

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from negotiation_pipeline.domain.policy import Lever, LeverState
-from negotiation_pipeline.domain.types import NegotiationState
+from negotiation_pipeline.domain.enums import NegotiationState
+from negotiation_pipeline.domain.negotiation.policy import Lever, LeverState
 from negotiation_pipeline.integrations import resilience
 from negotiation_pipeline.integrations.clickup import ClickUpClient, SandboxTaskSource
 from negotiation_pipeline.integrations.resilience import Deadline

@@ -7,7 +7,7 @@ from decimal import Decimal
 import pandas as pd
 import pytest
 
-from negotiation_pipeline.domain.types import EventType, NegotiationState
+from negotiation_pipeline.domain.enums import EventType, NegotiationState
 from negotiation_pipeline.integrations.mail import MaildirMailbox
 from negotiation_pipeline.store import OutboxStatus, SQLiteStore
 from negotiation_pipeline.workflow.events import Escalated, FinalState, NegotiationsStarted
@@ -18,7 +18,7 @@ from negotiation_pipeline.workflow.opening import (
 )
 from negotiation_pipeline.workflow.outbox import deliver_pending
 from negotiation_pipeline.workflow.persistence import load_negotiation, thread_id_for
-from tests.domain.engine_support import make_campaign
+from tests.domain.negotiation.engine_support import make_campaign
 from tests.workflow.support import (
     AGENT,
     NOW,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from negotiation_pipeline.domain.types import EventType
+from negotiation_pipeline.domain.enums import EventType
 from negotiation_pipeline.integrations.mail import MaildirMailbox
 from negotiation_pipeline.store import OutboxEmail, OutboxStatus, SQLiteStore
 from negotiation_pipeline.workflow.control import pause, resume, stop, takeover

@@ -10,8 +10,8 @@ from decimal import Decimal
 from email.message import EmailMessage
 from pathlib import Path
 
-from negotiation_pipeline.domain.negotiation import apply_event
-from negotiation_pipeline.domain.types import EventType, NegotiationEvent, NegotiationState
+from negotiation_pipeline.domain.enums import EventType, NegotiationEvent, NegotiationState
+from negotiation_pipeline.domain.negotiation.engine import apply_event
 from negotiation_pipeline.integrations.mail import MaildirMailbox
 from negotiation_pipeline.store import Controller, InboundStatus, SQLiteStore
 from negotiation_pipeline.workflow.events import AgreementReached, Escalated, FinalState

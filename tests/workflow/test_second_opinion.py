@@ -14,9 +14,9 @@ from decimal import Decimal
 
 import pytest
 
-from negotiation_pipeline.domain.negotiation import EngineConfig
-from negotiation_pipeline.domain.reply_reader import ReplyReading, read_reply
-from negotiation_pipeline.domain.types import EventType, Intent, NegotiationState
+from negotiation_pipeline.domain.enums import EventType, Intent, NegotiationState
+from negotiation_pipeline.domain.negotiation.engine import EngineConfig
+from negotiation_pipeline.domain.reading.reader import ReplyReading, read_reply
 from negotiation_pipeline.integrations.llm.client import IntentOpinion, IntentOpinionClient
 from negotiation_pipeline.integrations.mail import MaildirMailbox
 from negotiation_pipeline.store import SQLiteStore

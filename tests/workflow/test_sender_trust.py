@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from email.message import EmailMessage
 from pathlib import Path
 
-from negotiation_pipeline.domain.types import EventType, NegotiationState
+from negotiation_pipeline.domain.enums import EventType, NegotiationState
 from negotiation_pipeline.integrations.mail import ImapConfig, ImapReader, MaildirMailbox
 from negotiation_pipeline.store import Controller, InboundStatus, SQLiteStore, StoredNegotiation
 from negotiation_pipeline.workflow.events import HumanTookOver, ReplyHeld

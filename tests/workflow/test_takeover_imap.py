@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from negotiation_pipeline.domain.types import EventType, NegotiationState
+from negotiation_pipeline.domain.enums import EventType, NegotiationState
 from negotiation_pipeline.integrations.mail import (
     ImapReader,
     ImapSmtpMailbox,

@@ -16,7 +16,7 @@ from negotiation_pipeline.integrations.clickup.fields import (
     load_task_json,
     parse_campaign_task,
 )
-from negotiation_pipeline.integrations.clickup.sandbox import SandboxTaskError, SandboxTaskSource
+from negotiation_pipeline.sandbox.clickup_tasks import SandboxTaskError, SandboxTaskSource
 
 __all__ = [
     "DEFAULT_CLICKUP_API_URL",

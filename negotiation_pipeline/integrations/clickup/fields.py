@@ -24,18 +24,18 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import ValidationError
 
-from negotiation_pipeline.config_files import ConfigError, load_yaml
-from negotiation_pipeline.domain.campaign import Campaign
-from negotiation_pipeline.domain.money import MoneyError, parse_decimal
-from negotiation_pipeline.domain.redaction import redact_text
-from negotiation_pipeline.domain.roster import split_identifiers
-from negotiation_pipeline.domain.types import (
+from negotiation_pipeline.domain.campaigns.campaign import Campaign
+from negotiation_pipeline.domain.campaigns.roster import split_identifiers
+from negotiation_pipeline.domain.enums import (
     DeliverableType,
     OptimizeFor,
     Platform,
     UsageRightsDuration,
 )
+from negotiation_pipeline.domain.money import MoneyError, parse_decimal
+from negotiation_pipeline.domain.redaction import redact_text
 from negotiation_pipeline.integrations.roster.policy import campaign_url_problem
+from negotiation_pipeline.settings.files import ConfigError, load_yaml
 
 CONFIG_FILE = "campaign_fields.yaml"
 TASK_LABEL = "Task"  # label used for problems with the task itself (no id, not an object)

@@ -32,7 +32,7 @@ import httpx
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_fixed
 
-from negotiation_pipeline.domain.types import Intent
+from negotiation_pipeline.domain.enums import Intent
 
 DEFAULT_TIMEOUT_SECONDS = 5.0
 DEFAULT_MAX_CHARS = 2000

@@ -29,7 +29,7 @@ from negotiation_pipeline.integrations.mail.mime import (
     parse_message,
 )
 from negotiation_pipeline.integrations.mail.smtp import SmtpConfig, SmtpSender
-from negotiation_pipeline.integrations.mail.threading import (
+from negotiation_pipeline.integrations.mail.thread_headers import (
     InMemoryThreadIndex,
     ThreadLookup,
     auto_reply_reason,

@@ -2,7 +2,7 @@
 and manager_email when present).
 
 Returns raw rows (lower-case column → stripped cell text) for
-`negotiation_pipeline.domain.roster.select_influencers`, which turns bad cells into skips.
+`negotiation_pipeline.domain.campaigns.roster.select_influencers`, which turns bad cells into skips.
 Header names are trimmed and case-insensitive ("Average Views" and "average_views" both work);
 a missing column is an error naming it. Extra columns are ignored, except the optional
 `<kind>_views` overrides (e.g. story_views), which the roster parser reads.
@@ -25,12 +25,12 @@ from pathlib import Path
 
 import httpx
 
-from negotiation_pipeline.domain.redaction import redact_text, redact_url
-from negotiation_pipeline.domain.roster import (
+from negotiation_pipeline.domain.campaigns.roster import (
     OPTIONAL_ROSTER_COLUMNS,
     ROSTER_COLUMNS,
     is_view_override_column,
 )
+from negotiation_pipeline.domain.redaction import redact_text, redact_url
 from negotiation_pipeline.integrations.resilience import resilient_api_call
 from negotiation_pipeline.integrations.roster.errors import RosterReadError, RosterSourceError
 from negotiation_pipeline.integrations.roster.fetch import (

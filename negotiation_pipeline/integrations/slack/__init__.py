@@ -18,7 +18,7 @@ from negotiation_pipeline.integrations.slack.messages import (
     run_failure,
     stale_notice,
 )
-from negotiation_pipeline.integrations.slack.sandbox import LogSlack
+from negotiation_pipeline.sandbox.slack_log import LogSlack
 
 __all__ = [
     "BotSlack",

@@ -11,16 +11,17 @@ from typing import Any
 
 import pytest
 
-from negotiation_pipeline.config_files import ConfigError
-from negotiation_pipeline.domain.types import DeliverableType, OptimizeFor, Platform
+from negotiation_pipeline.domain.enums import DeliverableType, OptimizeFor, Platform
 from negotiation_pipeline.integrations.clickup.fields import (
     CampaignValidationError,
     FieldMapping,
     load_task_json,
     parse_campaign_task,
 )
+from negotiation_pipeline.sandbox.paths import SANDBOX_TASKS_DIR
+from negotiation_pipeline.settings.files import ConfigError, packaged_config_dir
 
-SANDBOX = Path(__file__).resolve().parents[3] / "sandbox" / "clickup" / "tasks"
+SANDBOX = SANDBOX_TASKS_DIR
 MAPPING = FieldMapping.load()
 
 
@@ -165,7 +166,7 @@ def test_wrong_clickup_type_is_reported() -> None:
 
 
 def test_labels_come_from_the_yaml(tmp_path: Path) -> None:
-    text = (Path(__file__).resolve().parents[3] / "config" / "campaign_fields.yaml").read_text()
+    text = (packaged_config_dir() / "campaign_fields.yaml").read_text()
     (tmp_path / "campaign_fields.yaml").write_text(text.replace("Client Name", "Brand"))
     renamed = FieldMapping.load(tmp_path)
     task = sandbox_task()

@@ -9,7 +9,7 @@ import socket
 import httpx
 import pytest
 
-from negotiation_pipeline.domain.types import Intent
+from negotiation_pipeline.domain.enums import Intent
 from negotiation_pipeline.integrations.llm.client import (
     SYSTEM_PROMPT,
     IntentOpinionClient,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from negotiation_pipeline.cli import EXIT_INVALID, EXIT_OK, main
+from negotiation_pipeline.cli.main import EXIT_INVALID, EXIT_OK, main
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

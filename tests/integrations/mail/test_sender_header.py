@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from negotiation_pipeline.integrations.mail import MaildirMailbox, OutgoingEmail, SenderIdentity
 from negotiation_pipeline.integrations.mail.mime import MalformedMessageError, parse_message
-from negotiation_pipeline.integrations.mail.threading import (
+from negotiation_pipeline.integrations.mail.thread_headers import (
     from_header_problem,
     parsed_from_problem,
 )

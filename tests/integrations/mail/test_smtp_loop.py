@@ -14,7 +14,7 @@ from negotiation_pipeline.integrations.mail.base import (
 )
 from negotiation_pipeline.integrations.mail.imap import ImapReader, ImapSmtpMailbox
 from negotiation_pipeline.integrations.mail.smtp import SmtpSender
-from negotiation_pipeline.integrations.mail.threading import (
+from negotiation_pipeline.integrations.mail.thread_headers import (
     InMemoryThreadIndex,
     is_auto_reply,
     is_own_message,

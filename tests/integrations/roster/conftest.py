@@ -12,7 +12,6 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,8 +19,9 @@ import trustme
 
 from negotiation_pipeline.integrations.roster import AccessRules
 from negotiation_pipeline.integrations.roster.policy import IPAddress, public_only
+from negotiation_pipeline.sandbox.paths import SANDBOX_ROSTER
 
-SANDBOX_ROSTER = Path(__file__).resolve().parents[3] / "sandbox" / "roster.csv"
+SANDBOX_ROSTER = SANDBOX_ROSTER
 PUBLIC_NAME = "roster.test"  # what the test resolver maps to the server's loopback address
 
 

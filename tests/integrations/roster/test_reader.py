@@ -10,12 +10,13 @@ from typing import Any
 
 import pytest
 
-from negotiation_pipeline.domain.roster import select_influencers
-from negotiation_pipeline.domain.types import Platform
+from negotiation_pipeline.domain.campaigns.roster import select_influencers
+from negotiation_pipeline.domain.enums import Platform
 from negotiation_pipeline.integrations import resilience
 from negotiation_pipeline.integrations.roster import RosterReadError, read_roster
+from negotiation_pipeline.sandbox.paths import SANDBOX_ROSTER
 
-SANDBOX_ROSTER = Path(__file__).resolve().parents[3] / "sandbox" / "roster.csv"
+SANDBOX_ROSTER = SANDBOX_ROSTER
 
 
 def test_sandbox_roster_file() -> None:

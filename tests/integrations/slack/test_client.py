@@ -24,7 +24,7 @@ from negotiation_pipeline.integrations.slack.messages import (
     api_error,
     escalation_alert,
 )
-from negotiation_pipeline.integrations.slack.sandbox import LogSlack
+from negotiation_pipeline.sandbox.slack_log import LogSlack
 from tests.fakes.slack_server import WEBHOOK_PATH, FakeReply, SlackFake, slack_fake
 
 __all__ = ["slack_fake"]

@@ -1,0 +1,229 @@
+"""Validation gate: a deterministic check of every outgoing email before it is sent.
+
+The gate reads the rendered text, not the template, so an edited template (or a tampered body)
+that states a price we did not decide, addresses the wrong person, or promises something the
+campaign does not offer is caught. A failing email is never sent; the negotiation escalates.
+
+What an email may contain comes from the same EmailDecision the renderer used:
+- money: only our offer, their ask shown as "your ask" (counter/lever emails), and the product
+  value when the product is on the table; our offer must appear where we state one;
+- names: the greeting addresses `greeting_name`; the influencer's first name appears;
+- promises: no exclusivity unless the campaign requires it, no usage rights beyond the decision's
+  tier, no future deals or guarantees;
+- the scope lists every deliverable, and the body is not trivially short;
+- our own rate is on the policy's rounding step (unless we agree at the amount they named);
+- no paragraph repeats one of an earlier email in the thread.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+
+from negotiation_pipeline.domain.enums import UsageRightsDuration
+from negotiation_pipeline.domain.money import format_usd, quantize_cents
+from negotiation_pipeline.domain.negotiation.emails import (
+    SCOPE_KINDS,
+    EmailDecision,
+    OutgoingEmail,
+    paragraph_fingerprints,
+)
+
+
+@dataclass(frozen=True)
+class GateResult:
+    passed: bool
+    failures: tuple[str, ...]
+
+
+_NUMBER = r"\d[\d,]*(?:\.\d+)?"
+# Money is a number with a currency before it ("$1,500", "USD 900", "€900") or after it
+# ("1,500 dollars", "2k USD"). Two patterns that each start at a literal are far faster than
+# one pattern with optional prefixes tried at every position.
+_PREFIXED = re.compile(
+    r"(?P<cur>US\$|\$|€|£|\b(?:USD|EUR|GBP))[ \t]?"
+    rf"(?P<num>{_NUMBER})(?P<k>[ \t]?[kK](?![a-zA-Z]))?",
+    re.IGNORECASE,
+)
+_SUFFIXED = re.compile(
+    rf"(?P<num>{_NUMBER})(?P<k>[ \t]?[kK])?[ \t]?"
+    r"(?P<cur>USD|EUR|GBP|dollars?|euros?|pounds?|bucks)\b",
+    re.IGNORECASE,
+)
+_NON_USD = {"€", "£", "eur", "gbp", "euro", "euros", "pound", "pounds"}
+
+_EXCLUSIVITY = re.compile(r"\bexclusiv(?:e|ity|ely)\b", re.IGNORECASE)
+_FUTURE_PROMISES = re.compile(
+    r"\bfuture\s+(?:deals?|campaigns?|partnerships?|collaborations?|projects?|work)\b"
+    r"|\bguarantee[sd]?\b|\blong[-\s]term\s+partnership\b|\bongoing\s+partnership\b"
+    r"|\b(?:more|another|next|additional)\s+(?:campaigns?|deals?)\s+(?:with|together|soon)\b"
+    r"|\bwork\s+together\s+again\b|\bpromise\b",
+    re.IGNORECASE,
+)
+# Only lines that talk about usage rights are checked for durations (payment terms such as
+# "within 30 days" are not a usage promise).
+_USAGE_WORDS = ("usage", "right", "licen")
+_DURATION = re.compile(
+    r"(?P<d30>\b30[-\s]days?\b|\bone\s+month\b)"
+    r"|(?P<d60>\b60[-\s]days?\b|\btwo\s+months\b)"
+    r"|(?P<d90>\b90[-\s]days?\b|\bthree\s+months\b)"
+    r"|(?P<m6>\b(?:6|six)[-\s]months?\b)"
+    r"|(?P<y1>\b(?:1|one)[-\s]years?\b|\b12[-\s]months\b|\ba\s+year\b)"
+    r"|(?P<perpetual>\bperpetu(?:al|ity)\b|\bforever\b|\bunlimited\b)",
+    re.IGNORECASE,
+)
+_DURATION_GROUPS: dict[str, UsageRightsDuration] = {
+    "d30": UsageRightsDuration.DAYS_30,
+    "d60": UsageRightsDuration.DAYS_60,
+    "d90": UsageRightsDuration.DAYS_90,
+    "m6": UsageRightsDuration.MONTHS_6,
+    "y1": UsageRightsDuration.YEAR_1,
+    "perpetual": UsageRightsDuration.PERPETUAL,
+}
+_RANK: dict[UsageRightsDuration, int] = {d: i for i, d in enumerate(UsageRightsDuration)}
+_PERPETUAL_ANYWHERE = re.compile(r"\bperpetu(?:al|ity)\b|\bforever\b", re.IGNORECASE)
+
+
+def _amount(number: str, thousands: str | None) -> Decimal | None:
+    try:
+        value = Decimal(number.replace(",", ""))
+    except InvalidOperation:
+        return None
+    if thousands and thousands.strip():
+        value *= 1000
+    return quantize_cents(value)
+
+
+def money_mentions(text: str) -> list[tuple[Decimal, bool]]:
+    """Every money amount in `text` as (amount, is_usd); "$1,500 USD" counts once."""
+    found: dict[int, tuple[Decimal, bool]] = {}
+    for pattern in (_PREFIXED, _SUFFIXED):
+        for m in pattern.finditer(text):
+            start = m.start("num")
+            amount = _amount(m.group("num"), m.group("k"))
+            if amount is not None and start not in found:
+                found[start] = (amount, m.group("cur").lower() not in _NON_USD)
+    return [found[start] for start in sorted(found)]
+
+
+def _word(name: str) -> re.Pattern[str]:
+    return re.compile(rf"(?<!\w){re.escape(name)}(?!\w)")
+
+
+def _check_money(body: str, decision: EmailDecision) -> list[str]:
+    failures = []
+    allowed = decision.allowed_amounts()
+    mentioned = money_mentions(body)
+    for amount, is_usd in mentioned:
+        if not is_usd:
+            failures.append(f"amount in a currency other than USD: {amount}")
+        elif amount not in allowed:
+            shown = ", ".join(format_usd(a) for a in sorted(allowed)) or "none"
+            failures.append(f"amount {format_usd(amount)} is not one we decided (allowed: {shown})")
+    stated = {amount for amount, _ in mentioned}
+    for required in decision.required_amounts():
+        if required not in stated:
+            failures.append(f"our rate {format_usd(required)} is missing")
+    return failures
+
+
+def _check_names(body: str, decision: EmailDecision) -> list[str]:
+    failures = []
+    first_line = next((line for line in body.splitlines() if line.strip()), "")
+    if not _word(decision.greeting_name.strip()).search(first_line):
+        failures.append(f"greeting does not address {decision.greeting_name!r}: {first_line!r}")
+    if not _word(decision.influencer_first_name).search(body):
+        failures.append(f"influencer's first name {decision.influencer_first_name!r} is missing")
+    return failures
+
+
+# Cheap substring tests run before each promise regex: most emails contain none of them.
+_FUTURE_HINTS = (
+    "future",
+    "guarantee",
+    "long",
+    "ongoing",
+    "again",
+    "promise",
+    "more ",
+    "another",
+    "next ",
+    "additional",
+)
+
+
+def _check_promises(body: str, decision: EmailDecision) -> list[str]:
+    failures = []
+    lowered = body.lower()
+    if (
+        not decision.exclusivity_required
+        and "exclusiv" in lowered
+        and (m := _EXCLUSIVITY.search(body))
+    ):
+        failures.append(f"promises exclusivity the campaign does not require: {m.group(0)!r}")
+    if any(hint in lowered for hint in _FUTURE_HINTS) and (m := _FUTURE_PROMISES.search(body)):
+        failures.append(f"promises future deals or guarantees: {m.group(0)!r}")
+    allowed_rank = _RANK[decision.usage_rights]
+    for line in body.splitlines():
+        line_lowered = line.lower()
+        if not any(word in line_lowered for word in _USAGE_WORDS):
+            continue
+        for m in _DURATION.finditer(line):
+            if m.lastgroup and _RANK[_DURATION_GROUPS[m.lastgroup]] > allowed_rank:
+                failures.append(f"usage rights beyond {decision.usage_rights.value!r}: {line!r}")
+                break
+    if (
+        decision.usage_rights is not UsageRightsDuration.PERPETUAL
+        and ("perpetu" in lowered or "forever" in lowered)
+        and (m := _PERPETUAL_ANYWHERE.search(body))
+    ):
+        failures.append(f"perpetual rights are not on offer: {m.group(0)!r}")
+    return failures
+
+
+def _check_scope(body: str, decision: EmailDecision) -> list[str]:
+    if decision.kind not in SCOPE_KINDS:
+        return []
+    lowered = body.lower()
+    return [
+        f"deliverable {item!r} is missing from the scope"
+        for item in decision.deliverables
+        if item.lower() not in lowered
+    ]
+
+
+def _check_rounding(decision: EmailDecision) -> list[str]:
+    step, rate = decision.rounding_step, decision.rate
+    if step is None or rate is None:  # no new amount of ours (a restated or agreed one)
+        return []
+    if rate / step != (rate / step).to_integral_value():
+        return [f"our rate {format_usd(rate)} is not rounded to the {format_usd(step)} step"]
+    return []
+
+
+def _check_repeats(body: str, decision: EmailDecision) -> list[str]:
+    if not decision.said:
+        return []
+    repeated = [f for f in paragraph_fingerprints(body) if f in decision.said]
+    if not repeated:
+        return []
+    return [f"{len(repeated)} paragraph(s) repeat an earlier email of this thread"]
+
+
+def validate_email(email: OutgoingEmail, decision: EmailDecision) -> GateResult:
+    body = email.body
+    failures: list[str] = []
+    if len(body.strip()) < decision.min_length:
+        failures.append(f"body is shorter than {decision.min_length} characters")
+    if email.kind is not decision.kind:
+        failures.append(f"email kind {email.kind.value} does not match {decision.kind.value}")
+    if "\n" in email.subject or "\r" in email.subject or not email.subject.strip():
+        failures.append("subject is empty or spans lines")
+    failures += _check_money(body + "\n" + email.subject, decision)
+    failures += _check_names(body, decision)
+    failures += _check_promises(body + "\n" + email.subject, decision)
+    failures += _check_scope(body, decision)
+    failures += _check_rounding(decision)
+    failures += _check_repeats(body, decision)
+    return GateResult(passed=not failures, failures=tuple(failures))

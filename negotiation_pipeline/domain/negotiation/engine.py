@@ -1,0 +1,400 @@
+"""The negotiation engine: open, answer a reply, follow up. Pure and deterministic.
+
+Entry points (each returns an `Outcome` holding the updated `Negotiation`; nothing is mutated):
+- `open_negotiation(thread_id, campaign, terms, config, now)`
+- `handle_reply(negotiation, reading, reply_text, sender, campaign, config, now)`
+- `follow_up_due(negotiation, now, campaign, config)` → follow-up email, mark stale, or None
+- `apply_event(negotiation, event, now)` for pause / resume / stop and human resolutions
+
+Every state change goes through NegotiationStateMachine (rebuilt from the stored snapshot). A
+reply is always first recorded with `receive_reply` (waiting state → counter_received), then
+exactly one of send_counter / accept / reject / escalate follows, so the history shows both
+that a reply came in and what we did about it. The move itself comes from planning.py (the
+strategy in concession.py); the records are in negotiation_record.py, the escalation checks
+and outcome types in outcome.py.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from email.utils import parseaddr
+from functools import lru_cache
+
+from negotiation_pipeline.domain.campaigns.campaign import Campaign
+from negotiation_pipeline.domain.enums import (
+    CounterpartyType,
+    NegotiationEvent,
+    NegotiationState,
+)
+from negotiation_pipeline.domain.money import format_usd, quantize_cents
+from negotiation_pipeline.domain.negotiation.concession import grid_for, opening_offer
+from negotiation_pipeline.domain.negotiation.decisions import email_decision
+from negotiation_pipeline.domain.negotiation.email_gate import validate_email
+from negotiation_pipeline.domain.negotiation.emails import (
+    EmailKind,
+    OutgoingEmail,
+    first_name,
+    header_safe,
+)
+from negotiation_pipeline.domain.negotiation.outcome import (
+    EngineConfig,
+    Escalation,
+    Outcome,
+    ReplyNotExpectedError,
+    Trigger,
+    escalate,
+    pre_checks,
+)
+from negotiation_pipeline.domain.negotiation.planning import (
+    Plan,
+    agreed_terms,
+    bounds_for,
+    plan_reply,
+)
+from negotiation_pipeline.domain.negotiation.policy import LeverState
+from negotiation_pipeline.domain.negotiation.record import (
+    Action,
+    AgreedPackage,
+    EscalationReason,
+    InfluencerTerms,
+    Negotiation,
+)
+from negotiation_pipeline.domain.reading.quoting import own_text_of
+from negotiation_pipeline.domain.reading.reader import ReplyReading
+
+__all__ = [
+    "Action",
+    "AgreedPackage",
+    "EngineConfig",
+    "Escalation",
+    "EscalationReason",
+    "InfluencerTerms",
+    "Negotiation",
+    "Outcome",
+    "ReplyNotExpectedError",
+    "apply_event",
+    "classify_counterparty",
+    "follow_up_due",
+    "handle_reply",
+    "open_negotiation",
+]
+
+E = NegotiationEvent
+S = NegotiationState
+
+
+# --- counterparty --------------------------------------------------------------------------------
+_PERSONAL_DOMAINS = frozenset(
+    {
+        "gmail.com",
+        "googlemail.com",
+        "yahoo.com",
+        "hotmail.com",
+        "outlook.com",
+        "icloud.com",
+        "aol.com",
+        "protonmail.com",
+        "proton.me",
+        "live.com",
+        "me.com",
+        "msn.com",
+        "mail.com",
+    }
+)
+_MANAGER_TITLE = re.compile(
+    r"\b(?:talent\s+)?(?:manager|agent|management|agency|representative)\b|\bon\s+behalf\s+of\b"
+    r"|\brepresenting\b|\bbooking\b|\btalent\s+director\b|\bpartnerships\s+lead\b",
+    re.IGNORECASE,
+)
+_AGENCY_LINE = re.compile(
+    r"([A-Z][\w&.'-]*(?:[ \t]+[A-Z][\w&.'-]*)*[ \t]+"
+    r"(?:Talent|Management|Agency|Media|Group|Partners|Collective))\b"
+)
+
+
+@dataclass(frozen=True)
+class Counterparty:
+    kind: CounterpartyType
+    name: str | None
+    email: str | None
+    agency_name: str | None
+
+
+@lru_cache(maxsize=4096)
+def _parse_sender(sender: str) -> tuple[str, str]:
+    """(display name, lowercased address). parseaddr, because comparing a raw "Name <addr>"
+    header broke the earlier product; cached because the same senders write again and again."""
+    display, address = parseaddr(header_safe(sender))
+    return display, address.lower()
+
+
+def classify_counterparty(sender: str, reply_text: str, terms: InfluencerTerms) -> Counterparty:
+    """Direct influencer or talent manager, from the sender address and the signature."""
+    display, address = _parse_sender(sender)
+    own_text = own_text_of(reply_text)
+    signature = "\n".join(own_text.strip().splitlines()[-8:])
+    domain = address.rpartition("@")[2]
+    from_influencer = not address or address == terms.email.lower()
+    manager_signals = int(bool(_MANAGER_TITLE.search(signature)))
+    if not from_influencer and domain and domain not in _PERSONAL_DOMAINS:
+        manager_signals += 1
+    if from_influencer or manager_signals == 0:
+        return Counterparty(CounterpartyType.DIRECT_INFLUENCER, None, address or None, None)
+    agency = _AGENCY_LINE.search(signature)
+    agency_name = agency.group(1) if agency else None
+    if agency_name is None and domain and domain not in _PERSONAL_DOMAINS:
+        agency_name = domain.split(".")[0].capitalize()
+    name = first_name(display) if display.strip() else None
+    return Counterparty(CounterpartyType.TALENT_MANAGER, name, address, agency_name)
+
+
+def _with_counterparty(negotiation: Negotiation, party: Counterparty) -> Negotiation:
+    if party.kind is CounterpartyType.TALENT_MANAGER:
+        return replace(
+            negotiation,
+            counterparty_type=party.kind,
+            counterparty_name=party.name or negotiation.counterparty_name,
+            counterparty_email=party.email,
+            agency_name=party.agency_name or negotiation.agency_name,
+        )
+    # A manager thread stays a manager thread (never downgraded); we keep answering the sender.
+    return replace(negotiation, counterparty_email=party.email or negotiation.counterparty_email)
+
+
+# --- entry points --------------------------------------------------------------------------------
+def open_negotiation(
+    thread_id: str,
+    campaign: Campaign,
+    terms: InfluencerTerms,
+    config: EngineConfig,
+    now: datetime,
+) -> Outcome:
+    """Opening offer at scenario 1's floor, rounded up to the policy's step (transition
+    send_offer), or an escalation when no price fits (minimum cost above the ceiling) or the gate
+    fails."""
+    negotiation = Negotiation(
+        thread_id=thread_id,
+        campaign_id=campaign.campaign_id,
+        terms=terms,
+        counterparty_email=terms.email,
+        last_activity=now,
+    )
+    machine = negotiation.machine()
+    policy = config.policy
+    bounds = bounds_for(negotiation, LeverState(), campaign, policy)
+    if not bounds.is_feasible:
+        detail = (
+            f"opening rate {format_usd(bounds.floor)} (floor or minimum cost) is above the "
+            f"ceiling {format_usd(bounds.ceiling)}"
+        )
+        trigger = Trigger(EscalationReason.NO_FEASIBLE_PRICE, detail)
+        return escalate(negotiation, machine, 0, trigger, None, None)
+    rate = opening_offer(bounds, policy.concession)
+    step = grid_for(bounds, policy.concession).step
+    decision = email_decision(
+        EmailKind.OPENING, negotiation, campaign, policy, rate=rate, rounding_step=step
+    )
+    email = config.templates.render(decision)
+    gate = validate_email(email, decision)
+    if not gate.passed:
+        trigger = Trigger(
+            EscalationReason.VALIDATION_FAILED, "opening email failed the gate", gate.failures
+        )
+        return escalate(negotiation, machine, 0, trigger, None, email, gate)
+    machine.trigger(E.SEND_OFFER)
+    updated = replace(
+        negotiation.with_machine(machine),
+        our_last_offer=rate,
+        offers=(rate,),
+        said=email.said,
+    )
+    facts = {
+        "rule": "open at the floor of scenario 1 (curve point 0)",
+        "package": bounds.package.describe(),
+        "expected_views": f"{bounds.expected_views:,}",
+        "floor": format_usd(bounds.floor),
+        "ceiling": format_usd(bounds.ceiling),
+        "offer": format_usd(rate),
+    }
+    return Outcome(
+        action=Action.SEND_OFFER,
+        negotiation=updated,
+        transitions=tuple(machine.history),
+        reason=f"open at the floor {format_usd(rate)} with scenario 1",
+        email=email,
+        gate=gate,
+        facts=facts,
+    )
+
+
+def _recipient_name(sender: str, negotiation: Negotiation) -> str | None:
+    """The display name the person we now answer signed their email with (kept from before
+    when this one has none)."""
+    display, address = _parse_sender(sender)
+    name = " ".join(display.split())[:80]
+    answering = (negotiation.counterparty_email or "").lower()
+    if name and "@" not in name and address and address == answering:
+        return name
+    return negotiation.recipient_name
+
+
+def _applied(negotiation: Negotiation, plan: Plan, email: OutgoingEmail | None) -> Negotiation:
+    """The record after a plan went through (its email, if any, is sent)."""
+    said = negotiation.said + (email.said if email is not None else ())
+    if plan.event is E.SEND_COUNTER:
+        assert plan.offer is not None
+        return replace(
+            negotiation,
+            round_count=negotiation.round_count + 1,
+            our_last_offer=plan.offer,
+            offers=(*negotiation.offers, plan.offer),
+            levers=plan.levers or negotiation.levers,
+            followups_sent=0,
+            said=said,
+        )
+    return replace(negotiation, said=said)
+
+
+def handle_reply(
+    negotiation: Negotiation,
+    reading: ReplyReading,
+    reply_text: str,
+    sender: str,
+    campaign: Campaign,
+    config: EngineConfig,
+    now: datetime,
+) -> Outcome:
+    """Decide and render our answer to one reply. Raises ReplyNotExpectedError unless the
+    negotiation waits for a reply (awaiting_reply, counter_sent, stale)."""
+    if not negotiation.is_waiting:
+        raise ReplyNotExpectedError(
+            f"negotiation {negotiation.thread_id} is {negotiation.state.value}, "
+            "not waiting for a reply"
+        )
+    policy = config.policy
+    usd_ask = (
+        reading.proposed_rate if (reading.currency or policy.currency) == policy.currency else None
+    )
+    ask = None if usd_ask is None else quantize_cents(usd_ask)
+    party = classify_counterparty(sender, reply_text, negotiation.terms)
+    negotiation = _with_counterparty(negotiation, party)
+    negotiation = replace(
+        negotiation,
+        replies_received=negotiation.replies_received + 1,
+        their_last_ask=ask if ask is not None else negotiation.their_last_ask,
+        last_activity=now,
+        recipient_name=_recipient_name(sender, negotiation),
+    )
+    machine = negotiation.machine()
+    start = len(machine.history)
+    machine.trigger(E.RECEIVE_REPLY)
+
+    trigger = pre_checks(negotiation, reading, campaign, config)
+    plan = None
+    if trigger is None or trigger.reason is not EscalationReason.UNCLEAR_INTENT:
+        plan = plan_reply(negotiation, reading, ask, campaign, policy)
+        if ask is not None and plan.ask_per_1k is not None:
+            asked = (ask, plan.ask_per_1k, len(negotiation.levers.used))
+            negotiation = replace(negotiation, asks=(*negotiation.asks, asked))
+    email = (
+        None if plan is None or plan.decision is None else config.templates.render(plan.decision)
+    )
+    if trigger is not None:
+        return escalate(negotiation, machine, start, trigger, reading.proposed_rate, email)
+    assert plan is not None
+    if plan.escalation is not None:
+        return escalate(
+            negotiation, machine, start, Trigger(plan.escalation, plan.reason), ask, email
+        )
+    sends_counter = plan.event is E.SEND_COUNTER
+    if sends_counter and negotiation.round_count >= policy.max_rounds:
+        detail = f"more than {policy.max_rounds} rounds: a human makes the final call"
+        return escalate(
+            negotiation, machine, start, Trigger(EscalationReason.MAX_ROUNDS, detail), ask, email
+        )
+    gate = None
+    if email is not None and plan.decision is not None:
+        gate = validate_email(email, plan.decision)
+        if not gate.passed:
+            trigger = Trigger(
+                EscalationReason.VALIDATION_FAILED,
+                f"{plan.action.value} email failed the gate",
+                gate.failures,
+            )
+            return escalate(negotiation, machine, start, trigger, ask, email, gate)
+    machine.trigger(plan.event)
+    updated = _applied(negotiation.with_machine(machine), plan, email)
+    agreed_cpm = package = None
+    if plan.agreed_rate is not None:
+        package, agreed_cpm = agreed_terms(negotiation, campaign, policy, plan.agreed_rate)
+        updated = replace(
+            updated, agreed_rate=plan.agreed_rate, agreed_cpm=agreed_cpm, agreed_package=package
+        )
+    return Outcome(
+        action=plan.action,
+        negotiation=updated,
+        transitions=tuple(machine.history[start:]),
+        reason=plan.reason,
+        email=email,
+        gate=gate,
+        lever=plan.lever,
+        agreed_rate=plan.agreed_rate,
+        agreed_cpm=agreed_cpm,
+        agreed_package=package,
+        facts=plan.facts,
+    )
+
+
+def follow_up_due(
+    negotiation: Negotiation,
+    now: datetime,
+    campaign: Campaign,
+    config: EngineConfig,
+) -> Outcome | None:
+    """After `first_after_days` of silence: one follow-up email (no state change). After a further
+    `stale_after_days` of silence: transition timeout → stale (no email; the pipeline posts a Slack
+    note). None when nothing is due."""
+    if (
+        negotiation.state not in (S.AWAITING_REPLY, S.COUNTER_SENT)
+        or negotiation.last_activity is None
+    ):
+        return None
+    silent = now - negotiation.last_activity
+    timing = config.policy.follow_up
+    machine = negotiation.machine()
+    if negotiation.followups_sent == 0 and silent >= timedelta(days=timing.first_after_days):
+        decision = email_decision(
+            EmailKind.FOLLOW_UP,
+            negotiation,
+            campaign,
+            config.policy,
+            rate=negotiation.our_last_offer,
+        )
+        email = config.templates.render(decision)
+        gate = validate_email(email, decision)
+        if not gate.passed:
+            trigger = Trigger(
+                EscalationReason.VALIDATION_FAILED, "follow-up email failed the gate", gate.failures
+            )
+            return escalate(negotiation, machine, len(machine.history), trigger, None, email, gate)
+        updated = replace(
+            negotiation, followups_sent=1, last_activity=now, said=negotiation.said + email.said
+        )
+        days = silent.days
+        return Outcome(Action.FOLLOW_UP, updated, (), f"no reply for {days} days", email, gate=gate)
+    if negotiation.followups_sent >= 1 and silent >= timedelta(days=timing.stale_after_days):
+        machine.trigger(E.TIMEOUT)
+        updated = replace(negotiation.with_machine(machine), last_activity=now)
+        reason = f"no reply for {silent.days} days after a follow-up"
+        return Outcome(Action.MARK_STALE, updated, tuple(machine.history[-1:]), reason)
+    return None
+
+
+def apply_event(negotiation: Negotiation, event: NegotiationEvent, now: datetime) -> Negotiation:
+    """Apply a control event (pause, resume, stop) or a human resolution of an escalation
+    (resume_counter, accept, reject) through the state machine. Raises InvalidTransitionError."""
+    machine = negotiation.machine()
+    machine.trigger(event)
+    return replace(negotiation.with_machine(machine), last_activity=now)

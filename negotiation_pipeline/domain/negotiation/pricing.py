@@ -1,0 +1,195 @@
+"""Prices per package: what each deliverable scenario (with its usage-rights term) may cost.
+
+A package is a scenario (1 = the richest), a usage-rights term and whether the product is
+included. Its value is its expected views × the usage factor (1 at the campaign's target term);
+its bounds are that value priced at the floor CPM (raised to the campaign's minimum cost) and at
+the influencer's max allowed CPM (capped by the campaign's max cost without approval). Offers are
+compared per value: `price_per_1k` is what we pay per 1,000 value-weighted views.
+
+`ScenarioPrice` is one scenario's row data from `cpm_flexibility` (expected views, opening and
+ceiling rate at the target term). Stored negotiations from before per-scenario columns existed
+have none: `scenario_prices` derives them from the campaign's scenario texts, scaled so scenario 1
+keeps the stored floor and ceiling.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
+from fractions import Fraction
+from typing import Any
+
+from negotiation_pipeline.domain.campaigns.campaign import Campaign
+from negotiation_pipeline.domain.enums import UsageRightsDuration
+from negotiation_pipeline.domain.money import THOUSAND, quantize_cents
+from negotiation_pipeline.domain.negotiation.valuation import PackageValuation, package_views
+
+SCENARIOS = (1, 2, 3)
+
+
+@dataclass(frozen=True)
+class ScenarioPrice:
+    scenario: int
+    expected_views: int
+    opening_rate: Decimal  # at the floor CPM (raised to the minimum cost), target usage term
+    ceiling_rate: Decimal  # at the max allowed CPM, target usage term
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "scenario": self.scenario,
+            "expected_views": self.expected_views,
+            "opening_rate": str(self.opening_rate),
+            "ceiling_rate": str(self.ceiling_rate),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ScenarioPrice:
+        for key in ("opening_rate", "ceiling_rate"):
+            if isinstance(data[key], float):
+                raise ValueError(f"{key}: float rejected, store money as a string")
+        return cls(
+            scenario=int(data["scenario"]),
+            expected_views=int(data["expected_views"]),
+            opening_rate=Decimal(str(data["opening_rate"])),
+            ceiling_rate=Decimal(str(data["ceiling_rate"])),
+        )
+
+
+@dataclass(frozen=True, order=True)
+class Package:
+    """What we ask for: a scenario, a usage-rights term, and whether the product is included."""
+
+    scenario: int
+    usage_rights: UsageRightsDuration
+    product: bool = False
+
+    def describe(self) -> str:
+        extra = " + product" if self.product else ""
+        return f"scenario {self.scenario}, usage {self.usage_rights.value}{extra}"
+
+
+@dataclass(frozen=True)
+class PackageBounds:
+    package: Package
+    expected_views: int
+    value_views: Decimal  # expected views × usage factor (1 at the campaign's target term)
+    floor: Decimal
+    ceiling: Decimal
+    # expected views × the usage term's configured value, exact (finite decimals): the ratio of
+    # two packages' weights is exactly the ratio of their values, with no division rounding.
+    value_weight: Decimal = Decimal(0)
+
+    @property
+    def is_feasible(self) -> bool:
+        return self.floor <= self.ceiling
+
+    def price_per_1k(self, price: Decimal) -> Decimal:
+        """Unrounded price per 1,000 value-weighted views (compare offers exactly)."""
+        return price * THOUSAND / self.value_views
+
+    def at_fraction(self, fraction: Decimal) -> Decimal:
+        """floor + (ceiling − floor) × fraction, unrounded."""
+        return self.floor + (self.ceiling - self.floor) * fraction
+
+
+def scenario_text(campaign: Campaign, scenario: int) -> str | None:
+    """The deliverables of a scenario as the campaign wrote them; None when it has none."""
+    if scenario == 1:
+        return campaign.opening_package()
+    return campaign.scenarios.package(scenario) or None
+
+
+def scenario_prices(
+    stored: tuple[ScenarioPrice, ...],
+    *,
+    campaign: Campaign,
+    valuation: PackageValuation,
+    average_views: int,
+    floor_rate: Decimal,
+    ceiling_rate: Decimal,
+) -> dict[int, ScenarioPrice]:
+    """Scenario → its prices: the stored row data, or (for records without it) prices scaled from
+    scenario 1's floor and ceiling by each scenario's share of scenario 1's expected views."""
+    if stored:
+        return {
+            price.scenario: price for price in stored if scenario_text(campaign, price.scenario)
+        }
+    first = scenario_text(campaign, 1) or ""
+    base = package_views(first, average_views, valuation).total
+    prices = {1: ScenarioPrice(1, average_views, floor_rate, ceiling_rate)}
+    for scenario in SCENARIOS[1:]:
+        text = scenario_text(campaign, scenario)
+        if not text or base <= 0:
+            continue
+        share = Decimal(package_views(text, average_views, valuation).total) / base
+        views = int((average_views * share).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+        if views <= 0:
+            continue
+        prices[scenario] = ScenarioPrice(
+            scenario,
+            views,
+            quantize_cents(floor_rate * share),
+            quantize_cents(ceiling_rate * share),
+        )
+    return prices
+
+
+def package_bounds(
+    package: Package,
+    price: ScenarioPrice,
+    campaign: Campaign,
+    valuation: PackageValuation,
+) -> PackageBounds:
+    """Floor and ceiling of one package (see module docstring)."""
+    factor = valuation.usage_factor(package.usage_rights, campaign.usage_rights.target)
+    constraints = campaign.budget_constraints
+    floor = price.opening_rate * factor
+    if constraints.min_cost is not None:
+        floor = max(floor, constraints.min_cost)
+    ceiling = price.ceiling_rate * factor
+    if constraints.max_cost_without_approval is not None:
+        ceiling = min(ceiling, constraints.max_cost_without_approval)
+    return PackageBounds(
+        package=package,
+        expected_views=price.expected_views,
+        value_views=Decimal(price.expected_views) * factor,
+        floor=quantize_cents(floor),
+        ceiling=quantize_cents(ceiling),
+        value_weight=price.expected_views * valuation.usage_rights_value[package.usage_rights],
+    )
+
+
+def same_price_per_view(amount: Decimal, before: PackageBounds, after: PackageBounds) -> Fraction:
+    """`amount` for `before`, scaled to `after` at exactly the same price per value-weighted
+    view (a Fraction, so rounding it down can never end above that price)."""
+    return Fraction(amount) * Fraction(after.value_weight) / Fraction(before.value_weight)
+
+
+@dataclass(frozen=True)
+class PriceGrid:
+    """The amounts we may state as our own offer: multiples of `step` dollars."""
+
+    step: Decimal
+
+    def down(self, amount: Decimal) -> Decimal:
+        return quantize_cents((amount / self.step).to_integral_value(ROUND_FLOOR) * self.step)
+
+    def down_exact(self, amount: Fraction) -> Decimal:
+        """The largest grid amount at or below an exact `amount`."""
+        return quantize_cents(Decimal(math.floor(amount / Fraction(self.step))) * self.step)
+
+    def up(self, amount: Decimal) -> Decimal:
+        return quantize_cents((amount / self.step).to_integral_value(ROUND_CEILING) * self.step)
+
+    def nearest(self, amount: Decimal) -> Decimal:
+        return quantize_cents((amount / self.step).to_integral_value(ROUND_HALF_UP) * self.step)
+
+    def on_grid(self, amount: Decimal) -> bool:
+        return (amount / self.step) == (amount / self.step).to_integral_value()
+
+    def span(self, bounds: PackageBounds) -> tuple[Decimal, Decimal] | None:
+        """Lowest and highest grid amounts inside the package's bounds (None: no grid amount
+        fits, the range is narrower than one step)."""
+        low, high = self.up(bounds.floor), self.down(bounds.ceiling)
+        return (low, high) if low <= high else None

@@ -1,0 +1,392 @@
+"""Every number in a reply's new text, classified before intent is read.
+
+A number is one of: their PROPOSAL now, OUR amount restated ("your $800 offer", "$800 is well
+below what I charge", "is the $1,200 per video?", or equal to our last offer), their HISTORY
+("I usually get $2,200", "last time it was $3k"), an audience STATISTIC ("120K Instagram", "2.1M
+views", also in signatures), a DATE or time, or a PHONE number. Only a proposal can be the rate
+they propose; a lone history amount stands in for it when nothing else is proposed ("I typically
+charge $1,000" is their ask), and the reader drops even that when they decline.
+
+Amount forms are found by amount_forms.py; this module weighs the words around each one.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from enum import StrEnum
+from typing import NamedTuple
+
+from negotiation_pipeline.domain.reading.amount_forms import (
+    DEFAULT_CURRENCY,
+    WrittenAmount,
+    find_written_amounts,
+    normalize,
+    parse_number,
+)
+from negotiation_pipeline.domain.reading.folding import fold_case
+
+__all__ = [
+    "DEFAULT_CURRENCY",
+    "MentionKind",
+    "MoneyMention",
+    "classify_numbers",
+    "find_money_mentions",
+    "fold_case",
+    "mask_phone_numbers",
+    "proposed_amount",
+]
+
+
+class MentionKind(StrEnum):
+    PROPOSAL = "proposal"
+    OURS = "ours"
+    HISTORY = "history"
+    STATISTIC = "statistic"
+    DATE = "date"
+    PHONE = "phone"
+    COUNT = "count"  # deliverables, percentages, durations: "2 reels", "6.5%", "30 days"
+
+
+MONEY_KINDS = frozenset({MentionKind.PROPOSAL, MentionKind.OURS, MentionKind.HISTORY})
+
+_DIGIT = re.compile(r"\d")
+_SEVEN_DIGITS = re.compile(r"\d(?:\D{0,3}\d){6}")  # no phone number has fewer
+# Masked before scanning so their digits never look like amounts.
+_PHONE = re.compile(
+    r"(?<![\w$€£,.])(?:\+\d{1,3}[\s.-]?)?(?:\(\d{2,4}\)\s?|\d{2,4}[\s.-])\d{3,4}[\s.-]\d{3,4}(?!\d)"
+    r"|(?<![\w$€£])\+\d{1,3}(?:[\s.-]?\d){7,12}(?!\d)"
+    r"|(?<![\w])(?:(?:tel|phone|mobile|mob|cell|whatsapp)\.?\s?:?|[mptc]\s?[:.])\s?\+?\d[\d\s().-]{6,16}\d"
+)
+_NOT_MONEY_AFTER = re.compile(
+    r"\s?(?:%|percent|\+?\s?(?:followers|follower|subs\b|subscribers|views|view\b|viewers|"
+    r"impressions|likes|plays|streams|reach|fans|members|downloads|listeners|people|accounts|"
+    r"comments|shares|saves|engagements?|clicks|reels?\b|posts?\b|stor(?:y|ies)|videos?\b|"
+    r"tiktoks?|shorts?\b|days?\b|weeks?\b|months?\b|years?\b|hours?\b|hrs?\b|mins?\b|minutes|"
+    r"rounds?\b|revisions?\b|times\b|pieces?\b|slides?\b|frames?\b|links?\b|deliverables?|"
+    r"words?\b|seconds?\b|secs?\b|st\b|nd\b|rd\b|th\b|am\b|pm\b|[/:]\d))",
+)
+_DATE_AFTER = re.compile(r"\s?(?:st|nd|rd|th|am|pm)\b|[/:]\d|\.\d{1,2}\.\d")
+_PLATFORM = (
+    r"ig|insta|instagram|tiktok|tik tok|tt|youtube|yt|twitter|x|twitch|pinterest|facebook|fb|"
+    r"threads|snapchat|snap|linkedin|newsletter|substack|podcast|blog|spotify"
+)
+_AUDIENCE = (
+    r"followers?|subs|subscribers|views|viewers|impressions|likes|plays|streams|reach|fans|"
+    r"members|downloads|listeners|readers|monthly|avg|average|audience|community|uniques"
+)
+_STATISTIC_AFTER = re.compile(
+    rf"\s?\+?\s?(?:[-–—:|·•]\s?)?(?:(?:{_AUDIENCE})|on (?:{_PLATFORM})\b|(?:{_PLATFORM})\b)"
+)
+_STATISTIC_BEFORE = re.compile(rf"(?:\b(?:{_PLATFORM}|{_AUDIENCE})\b|[📸🎵▶️🎥📺👥])\W{{0,4}}$")
+_MONTH_BEFORE = re.compile(
+    r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\.?\s+$|"
+    r"(?:in|by|of|since|until|before|after|early|late|mid|end of)\s+$",
+)
+
+# A bare number ("I could do 1500", "I'm at 2,400") is money only this close after a cue.
+_BARE_REACH = 12
+# Without a cue, a plain number counts as money only within this factor of our last offer.
+_NEAR_LOW = Decimal("0.5")
+_NEAR_HIGH = Decimal(3)
+
+# Words around an amount, each kind one named group of one pattern, so the words before an
+# amount cost one scan and the words after it another.
+_PROPOSAL_CUES = (
+    r"could do|can do|would do|could go|can go|could meet|can meet|i'd need|we'd need|"
+    r"would need|needs?|(?:rate|fee|price|number|quote|ask)[^.!?\n\d$€£]{0,30}?\b"
+    r"(?:is|would be|will be)|would be|how about|what about|meet (?:you )?(?:in the middle )?at|"
+    r"settle|do it for|do this for|do that for|do both for|go as low as|come down to|"
+    r"come up to|go up to|lowest i can (?:go|do)|best i can do|at least|minimum|bottom line|"
+    r"final|would (?:you|u) (?:be able to )?do|could (?:you|u) (?:do|go|meet|stretch|come)|"
+    r"can (?:you|u) (?:do|go|meet|come)|can we do|could we do|bump|increase|raise|counter|"
+    r"propose|asking|ask is|looking for|i'?d want|i want|i charge|i'?d charge|i'?d ask|quote|"
+    r"come in at|land at|make it|go with|move forward at|for you|instead|if you can|"
+    r"if you could|i'?d do|i'?ll do|i would do|i will do|(?:i'm|i am|we're|we are) at|"
+    r"(?:i'd|we'd) be at|all in|all-in|for everything|for the (?:whole|full) (?:package|thing)|"
+    r"in total|total|package price|i'?d accept|i'?ll take|i'?d take|i'?d go for|"
+    r"(?:my|our) number|i need|we need|i'?ll need|unless"
+)
+# Someone else's number, usually ours: "your $800 offer", "instead of $800", "$800 is too low".
+_OURS_CUES_BEFORE = (
+    r"your|you offered|offered|you mentioned|you proposed|you quoted|you sent|"
+    r"(?:you're|you are) offering|budget of|budget is|instead of|rather than|up from|down from|"
+    r"than|the proposed|the offered|vs\.?|versus|compared to"
+)
+_HABIT_CUES_BEFORE = (
+    r"usually|normally|typically|generally|standard|regular|last time|previously|in the past|"
+    r"used to|before|was|were|got paid|get paid|been paid|other brands|"
+    r"brands (?:usually )?pay|went for|charged|my last|earned|landed|"
+    r"last (?:campaign|deal|collab|partnership|brand|year|month)|historically"
+)
+_AGREED_CUES = (
+    r"deal at|agreed at|agree to|accept|happy with|fine with|okay with|ok with|good with|"
+    r"confirm(?:ing)?|(?:happy|glad|ready|excited|good) to (?:move forward|proceed|go ahead|"
+    r"confirm|lock (?:it|this) in)(?: at| with| for)?"
+)
+_BEFORE_CUES = re.compile(
+    rf"\b(?:(?P<agreed>{_AGREED_CUES})|(?P<ours>{_OURS_CUES_BEFORE})|"
+    rf"(?P<habit>{_HABIT_CUES_BEFORE})|(?P<proposal>{_PROPOSAL_CUES}))\b"
+)
+_OURS_CUES_AFTER = (
+    r"offer|offered|you (?:offered|mentioned|proposed|sent|quoted)|(?:you're|you are) offering|"
+    r"is (?:(?:too|a bit|a little|pretty|quite|way|well|far|much|really|very|rather|slightly|"
+    r"somewhat|a lot|significantly) )*(?:low|below|under|less|short|lower)|"
+    r"(?:is|was)n'?t enough|is not enough|(?:doesn'?t|won'?t|does not|will not|wouldn'?t|"
+    r"would not|can'?t|cannot) (?:work|cover|do it|cut it)|seems low|feels low|"
+    r"is on the low side|falls short|is nowhere near|is far from"
+)
+_HABIT_CUES_AFTER = (
+    r"usually|normally|typically|last time|previously|before|in the past|last year|last month|"
+    r"elsewhere|(?:with|from|for) other brands|historically"
+)
+_ACCEPT_CUES_AFTER = (
+    r"works|work (?:for|with) (?:me|us)|is fine|is good|is great|sounds? (?:good|great|fair|"
+    r"perfect)|is perfect|is fair|it is|deal|confirmed|agreed|i accept|we accept|is ok|is okay|"
+    r"is acceptable|would work|is a go"
+)
+_AFTER_CUES = re.compile(
+    rf"\b(?:(?P<ours>{_OURS_CUES_AFTER})|(?P<habit>{_HABIT_CUES_AFTER})|"
+    rf"(?P<accepted>{_ACCEPT_CUES_AFTER}))\b"
+)
+# How far a cue may stand from the amount it describes (characters between them).
+_REACH_BEFORE = {"agreed": 30, "ours": 30, "habit": 30, "proposal": 25}
+_REACH_AFTER = {"ours": 20, "habit": 25, "accepted": 25}
+# "Is the $1,200 per video?", "does that $900 include usage?": a question about a known amount.
+_DEFINITE_BEFORE = re.compile(r"(?:\b(?:the|that|this)|^\s*(?:is|does|did|was|will))\s+$")
+_RANGE_NUMBER = r"(?P<num>\d{1,3}(?:[,.]\d{3})+|\d+(?:\.\d)?)\s?(?P<k>k)?"
+_RANGE_AFTER = re.compile(r"\s?(?P<word>-|–|—|to|and)\s?[$€£]?" + _RANGE_NUMBER + r"(?![\w,.]?\d)")
+_RANGE_BEFORE = re.compile(r"(?<![\w.,])" + _RANGE_NUMBER + r"\s?(?:-|–|—|to)\s?$")
+_SENTENCE_BREAK = re.compile(r"[!?\n]|\.(?!\d)")
+_CLAUSE_BREAK = re.compile(r"[!?\n;]|\.(?!\d)|\b(?:but|however|though|although|whereas)\b")
+
+_WINDOW_BEFORE = 60
+_WINDOW_AFTER = 40
+
+
+class MoneyMention(NamedTuple):
+    """One amount written as money, and what the words around it say it is."""
+
+    amount: Decimal
+    currency: str
+    start: int
+    end: int
+    kind: MentionKind
+    proposed: bool  # a proposal cue ("could do", "would need", "how about") points at it
+    accepted: bool  # an acceptance cue is attached ("$500 works for me")
+
+    @property
+    def weight(self) -> float:
+        """How strongly this amount reads as what the sender proposes now."""
+        return 1.0 + (2.0 if self.proposed else 0.0) + (1.0 if self.accepted else 0.0)
+
+
+class NumberMention(NamedTuple):
+    """Any number in the text with its kind; money kinds carry the MoneyMention."""
+
+    kind: MentionKind
+    start: int
+    end: int
+    money: MoneyMention | None = None
+
+
+def mask_phone_numbers(text: str) -> str:
+    """Blank out phone numbers (same length, so positions still line up)."""
+    return _mask_phones(text)[0]
+
+
+def _mask_phones(text: str) -> tuple[str, list[tuple[int, int]]]:
+    if not _SEVEN_DIGITS.search(text):
+        return text, []
+    spans = [match.span() for match in _PHONE.finditer(text)]
+    if not spans:
+        return text, []
+    pieces, last = [], 0
+    for start, end in spans:
+        pieces += [text[last:start], " " * (end - start)]
+        last = end
+    pieces.append(text[last:])
+    return "".join(pieces), spans
+
+
+def find_money_mentions(text: str, reference: Decimal | None = None) -> list[MoneyMention]:
+    """Every amount written as money in `text`, in reading order (positions index `text`).
+
+    `reference` is our last offer: an amount equal to it is ours restated, whatever the cue.
+    """
+    return [m.money for m in classify_numbers(text, reference) if m.money is not None]
+
+
+def classify_numbers(text: str, reference: Decimal | None = None) -> list[NumberMention]:
+    """Every number in `text` that looks like money, a statistic, a date or a phone number."""
+    if not _DIGIT.search(text) and not _might_hold_words(text):
+        return []
+    masked, phones = _mask_phones(fold_case(text))
+    found = [NumberMention(MentionKind.PHONE, start, end) for start, end in phones]
+    floor = 0  # words before an earlier amount describe that amount, not the next one
+    for written in find_written_amounts(masked):
+        mention = _classify(masked, written, reference, floor)
+        if mention is not None:
+            found.append(mention)
+        floor = written.end
+    found.sort(key=lambda mention: mention.start)
+    return _merge_ranges(masked, found)
+
+
+def proposed_amount(mentions: list[MoneyMention]) -> MoneyMention | None:
+    """The amount the sender proposes now: the best-weighted proposal, the later one on a tie;
+    when they propose none, their usual or past rate (it is their ask); never our own amount."""
+    for kind in (MentionKind.PROPOSAL, MentionKind.HISTORY):
+        candidates = [mention for mention in mentions if mention.kind is kind]
+        if candidates:
+            best = candidates[0]
+            for mention in candidates[1:]:
+                if mention.weight >= best.weight:
+                    best = mention
+            return best
+    return None
+
+
+def _might_hold_words(text: str) -> bool:
+    lowered = text.lower()
+    return "hundred" in lowered or "thousand" in lowered or "grand" in lowered
+
+
+def _classify(
+    text: str, written: WrittenAmount, reference: Decimal | None, floor: int
+) -> NumberMention | None:
+    start, end = written.start, written.end
+    follow = text[end : end + 24]
+    if not written.marked:
+        if _STATISTIC_AFTER.match(follow):
+            return NumberMention(MentionKind.STATISTIC, start, end)
+        if _DATE_AFTER.match(follow) or _is_year(written.amount, text, start):
+            return NumberMention(MentionKind.DATE, start, end)
+        if _NOT_MONEY_AFTER.match(follow):
+            return NumberMention(MentionKind.COUNT, start, end)
+    before = _same_sentence_before(text, start, floor)
+    before_cues = _cues_before(before)
+    if (
+        written.bare
+        and min(before_cues.get("proposal", 99), before_cues.get("agreed", 99)) > _BARE_REACH
+        and not _near_offer(written.amount, reference)
+    ):
+        return None  # a plain number nobody offers: not money, not worth a kind
+    after, asks = _same_sentence_after(text, end)
+    cues = set(before_cues) | _cues_after(after)
+    agreed_at = "agreed" in cues  # "happy to move forward at $850"
+    proposed = not agreed_at and "proposal" in cues
+    if (
+        not written.marked
+        and written.multiplied
+        and not proposed
+        and _STATISTIC_BEFORE.search(text[max(0, start - 30) : start])
+    ):
+        return NumberMention(MentionKind.STATISTIC, start, end)
+    if "ours" in cues or (asks and not proposed and _DEFINITE_BEFORE.search(before)):
+        kind = MentionKind.OURS
+    elif "habit" in cues:
+        kind = MentionKind.HISTORY
+    elif reference is not None and written.amount == reference:
+        kind = MentionKind.OURS
+    else:
+        kind = MentionKind.PROPOSAL
+    money = MoneyMention(
+        amount=written.amount,
+        currency=written.currency,
+        start=start,
+        end=end,
+        kind=kind,
+        proposed=proposed,
+        accepted=agreed_at or "accepted" in cues,
+    )
+    return NumberMention(kind, start, end, money)
+
+
+def _cues_before(before: str) -> dict[str, int]:
+    """Each cue kind found before an amount, with how many characters separate it from it."""
+    found: dict[str, int] = {}
+    for match in _BEFORE_CUES.finditer(before):
+        kind = match.lastgroup or ""
+        gap = before[match.end() :]
+        if kind == "agreed" and gap.strip() not in ("", "the"):
+            continue
+        if len(gap) <= _REACH_BEFORE[kind]:
+            found[kind] = min(len(gap), found.get(kind, 99))
+    return found
+
+
+def _cues_after(after: str) -> set[str]:
+    return {
+        match.lastgroup or ""
+        for match in _AFTER_CUES.finditer(after)
+        if match.start() <= _REACH_AFTER[match.lastgroup or "accepted"]
+    }
+
+
+def _merge_ranges(text: str, found: list[NumberMention]) -> list[NumberMention]:
+    """ "$1,500-2,000", "1,500 to 2,000 USD", "between $1.5k and 2k": one mention at the low end
+    (what they would settle for), spanning the whole range."""
+    merged: list[NumberMention] = []
+    skip_until = -1
+    for mention in found:
+        if mention.start < skip_until:
+            continue
+        money = mention.money
+        if money is None or money.kind is not MentionKind.PROPOSAL:
+            merged.append(mention)
+            continue
+        low = _RANGE_BEFORE.search(text, max(0, money.start - 20), money.start)
+        high = _RANGE_AFTER.match(text, money.end)
+        if high is not None and high.group("word") == "and":
+            before = text[max(0, money.start - 12) : money.start]
+            high = high if before.rstrip().endswith("between") else None
+        if high is not None and not (_range_value(high) or 0) >= money.amount:
+            high = None  # "$500 to 2 reels" is not a range
+        low_value = _range_value(low) if low is not None else None
+        if low is not None and low_value is not None and low_value < money.amount:
+            money = money._replace(amount=normalize(low_value), start=low.start())
+        if high is not None:
+            skip_until = high.end()
+            money = money._replace(end=high.end())
+        merged.append(NumberMention(mention.kind, money.start, money.end, money))
+    return merged
+
+
+def _near_offer(amount: Decimal, reference: Decimal | None) -> bool:
+    """A plain number in the range of our offer is money in a negotiation ("800 is a bit tight,
+    950 and we're good?"), unless it looks like a year."""
+    if reference is None or reference <= 0:
+        return False
+    if amount == amount.to_integral_value() and 1900 <= amount <= 2100:
+        return False
+    return reference * _NEAR_LOW <= amount <= reference * _NEAR_HIGH
+
+
+def _range_value(match: re.Match[str]) -> Decimal | None:
+    value = parse_number(match.group("num"))
+    if value is None or value <= 0:
+        return None
+    return value * 1000 if match.group("k") else value
+
+
+def _is_year(amount: Decimal, text: str, start: int) -> bool:
+    if amount != amount.to_integral_value() or not 1990 <= amount <= 2100:
+        return False
+    return bool(_MONTH_BEFORE.search(text[max(0, start - 12) : start]))
+
+
+def _same_sentence_before(text: str, start: int, floor: int) -> str:
+    """The words before an amount back to the sentence start, an earlier amount or a "but"."""
+    window = text[max(0, floor, start - _WINDOW_BEFORE) : start]
+    breaks = list(_CLAUSE_BREAK.finditer(window))
+    return window[breaks[-1].end() :] if breaks else window
+
+
+def _same_sentence_after(text: str, end: int) -> tuple[str, bool]:
+    """The rest of the sentence after an amount, and whether that sentence is a question."""
+    window = text[end : end + _WINDOW_AFTER]
+    found = _SENTENCE_BREAK.search(window)
+    if found is None:
+        return window, False
+    return window[: found.start()], found.group(0) == "?"

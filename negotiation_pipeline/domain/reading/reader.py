@@ -1,0 +1,162 @@
+"""Reading an influencer's reply: what they just told us, the rate they propose, how sure we are.
+
+Deterministic and network-free. The one splitter (domain/quoting.py) keeps what they typed now;
+every number in it is classified first (domain/money_mentions.py: their proposal, our amount
+restated, their history, audience statistics, dates, phones); phrases from
+config/reply_vocabulary.yaml are found per sentence (domain/reply_clauses.py); then the first
+row of this precedence that applies decides:
+
+    #  signal in the new text                                intent    rate          confidence
+    1  an amount they propose now that differs from our       COUNTER   that amount   0.85-0.93
+       last offer, even beside accept words ("come up to
+       $1,500 and it's a deal") or questions
+    2  an explicit decline ("I'll sit this one out"), also      REJECT    none          0.75-0.93
+       over talk about price without an amount; a leading
+       "No." or a thumbs-down alone
+    3  their usual or past rate, nothing proposed now and no   COUNTER   that amount   0.80
+       acceptance ("I typically charge $1,000")
+    4  price talk without an amount ("a bit low", "any         COUNTER   none          0.78-0.88
+       flexibility?"), or changed terms stated ("only if",
+       "instead of")
+    5  a question by its form (interrogative, "?", "I was      QUESTION  none          0.75-0.90
+       wondering"), unless every question is a polite
+       request beside a clear acceptance (paperwork, brief,
+       next steps) and none reopens the terms - then row 7
+    6  undecided ("let me think", "checking with my manager")  UNCLEAR   none          0.85
+    7  an acceptance: strong phrase, a clear "Yes!"/"Deal.",    ACCEPT    our amount    0.70-0.95
+       an after-deal question, a thumbs-up; "accept" only                 when they
+       when nothing above proposes different terms                        restate it
+    8  vague: "ok" alone, regret words alone                   ACCEPT /  none          0.50-0.55
+                                                               REJECT
+    9  nothing to go on                                        UNCLEAR   none          0.0
+
+Confidence is the row's certainty, lowered by each competing cue (a hedge beside an acceptance,
+regret words beside a decline). Below the threshold (config/negotiation_policy.yaml
+`confidence_threshold`, set from the calibration the corpus test prints) the intent is UNCLEAR.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from negotiation_pipeline.domain.enums import Intent
+from negotiation_pipeline.domain.reading.evidence import Evidence, gather_evidence
+from negotiation_pipeline.domain.reading.money_mentions import (
+    MentionKind,
+    MoneyMention,
+    find_money_mentions,
+    proposed_amount,
+)
+from negotiation_pipeline.domain.reading.quoting import split_reply
+from negotiation_pipeline.domain.reading.vocabulary import CompiledVocabulary, Signal
+
+DEFAULT_CONFIDENCE_THRESHOLD = 0.7
+
+
+@dataclass(frozen=True)
+class ReplyReading:
+    intent: Intent
+    proposed_rate: Decimal | None  # the amount the sender proposes now, in `currency`
+    currency: str | None  # ISO code: "USD", "EUR", "GBP"; None when no amount
+    confidence: float  # 0..1; below the configured threshold the intent is UNCLEAR
+    new_text: str  # the reply with quoted history and signature removed
+    basis: str = field(default="", compare=False)  # the precedence row that decided
+
+
+@dataclass(frozen=True)
+class _Verdict:
+    intent: Intent
+    confidence: float
+    basis: str
+    amount: MoneyMention | None = None
+
+
+def read_reply(
+    body: str,
+    *,
+    confidence_threshold: float = DEFAULT_CONFIDENCE_THRESHOLD,
+    our_offer: Decimal | None = None,
+    vocabulary: CompiledVocabulary | None = None,
+) -> ReplyReading:
+    """Read one plain-text reply body.
+
+    `our_offer` is the last amount we offered; without it the first amount in the quoted
+    history (our last email) stands in for it. `vocabulary` defaults to config/'s.
+    """
+    words = vocabulary if vocabulary is not None else default_vocabulary()
+    split = split_reply(body)
+    text = split.new_text
+    reference = our_offer if our_offer is not None else _our_last_amount(split.quoted)
+    mentions = find_money_mentions(text, reference) if text else []
+    verdict = _decide(gather_evidence(text, mentions, words), mentions, reference)
+    intent = verdict.intent if verdict.confidence >= confidence_threshold else Intent.UNCLEAR
+    chosen = verdict.amount
+    return ReplyReading(
+        intent=intent,
+        proposed_rate=chosen.amount if chosen is not None else None,
+        currency=chosen.currency if chosen is not None else None,
+        confidence=round(verdict.confidence, 3),
+        new_text=text,
+        basis=verdict.basis,
+    )
+
+
+def default_vocabulary() -> CompiledVocabulary:
+    """config/reply_vocabulary.yaml through the engine's config loading (cached there)."""
+    from negotiation_pipeline.settings.engine import load_reply_vocabulary  # imports the domain
+
+    return load_reply_vocabulary()
+
+
+def _our_last_amount(quoted: str) -> Decimal | None:
+    """The first amount in the quoted history: our most recent email sits at its top."""
+    if not quoted:
+        return None
+    mentions = find_money_mentions(quoted[:2000])
+    return mentions[0].amount if mentions else None
+
+
+def _decide(
+    evidence: Evidence, mentions: list[MoneyMention], reference: Decimal | None
+) -> _Verdict:
+    """The precedence table of the module docstring, row by row."""
+    proposal = proposed_amount(mentions)
+    ours = evidence.restated_ours(mentions)
+    accepting = evidence.clear_acceptance or (ours is not None and ours.accepted)
+    if proposal is not None and proposal.kind is MentionKind.PROPOSAL:
+        if proposal.accepted and not proposal.proposed and reference is None:
+            return _Verdict(Intent.ACCEPT, 0.8, "accepts an amount, no offer to compare", proposal)
+        if proposal.accepted and reference is not None and proposal.amount < reference:
+            return _Verdict(Intent.ACCEPT, 0.9, "accepts an amount below our offer", proposal)
+        confidence = _counter_confidence(evidence, proposal)
+        return _Verdict(Intent.COUNTER, confidence, "new amount", proposal)
+    if evidence.declines:
+        return _Verdict(Intent.REJECT, evidence.decline_confidence(), "explicit decline")
+    if proposal is not None and not accepting and ours is None:
+        return _Verdict(Intent.COUNTER, 0.8, "their usual rate as the ask", proposal)
+    if evidence.has(Signal.PRICE_TALK):
+        return _Verdict(Intent.COUNTER, 0.88 - 0.06 * accepting, "price talk without an amount")
+    if evidence.changes_terms:
+        return _Verdict(Intent.COUNTER, 0.78, "different terms")
+    if evidence.questions and not (accepting and evidence.questions_are_polite):
+        return _Verdict(Intent.QUESTION, evidence.question_confidence(), "question")
+    if evidence.has(Signal.HEDGE):
+        return _Verdict(Intent.UNCLEAR, 0.85, "undecided")
+    acceptance = evidence.acceptance_confidence()
+    if acceptance > 0:
+        return _Verdict(Intent.ACCEPT, acceptance, "acceptance", ours)
+    if ours is not None and ours.accepted:
+        return _Verdict(Intent.ACCEPT, 0.88, "our amount accepted", ours)
+    if evidence.has(Signal.DECLINE_SOFT) or evidence.decline_emoji:
+        return _Verdict(Intent.REJECT, 0.55, "regret words only")
+    return _Verdict(Intent.UNCLEAR, 0.0, "nothing to go on")
+
+
+def _counter_confidence(evidence: Evidence, proposal: MoneyMention) -> float:
+    confidence = 0.93 if proposal.proposed or proposal.accepted else 0.87
+    if evidence.declines:
+        confidence -= 0.1
+    if evidence.has(Signal.HEDGE):
+        confidence -= 0.05
+    return confidence

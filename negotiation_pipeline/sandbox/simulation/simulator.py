@@ -1,0 +1,349 @@
+"""Simulated influencers: run whole negotiations in-process against seeded counterparts.
+
+Half the population are today's personas (sim_personas.py), half the standard opponents of the
+automated-negotiation literature (opponents.py: time-dependent Boulware, Conceder and Linear
+tacticians, tit-for-tat, hardliner, anchoring-then-folding), each with a hidden reservation
+price. They answer our emails in prose, with our email quoted underneath Gmail-style, and the
+real engine handles every reply: the reply reader, handle_reply (strategy, email rendering,
+validation gate) and follow-ups. The engine only ever sees the text, exactly as in production.
+Each influencer's terms come from the real `cpm_flexibility` row builder.
+
+Pure and deterministic for a given seed: randomness comes from one `random.Random(seed)`; time
+is simulated. A `clock` may be passed to measure throughput (the CLI and bench do that).
+"""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+from negotiation_pipeline.domain.campaigns.campaign import (
+    Campaign,
+)
+from negotiation_pipeline.domain.campaigns.cpm import CampaignCPMTracker
+from negotiation_pipeline.domain.money import quantize_cents
+from negotiation_pipeline.domain.negotiation.emails import OutgoingEmail
+from negotiation_pipeline.domain.negotiation.engine import (
+    Action,
+    EngineConfig,
+    InfluencerTerms,
+    Negotiation,
+    Outcome,
+    follow_up_due,
+    handle_reply,
+    open_negotiation,
+)
+from negotiation_pipeline.domain.reading.reader import read_reply
+from negotiation_pipeline.sandbox.simulation.metrics import (
+    OfferPoint,
+    TypeTally,
+    lever_path,
+    markdown_table,
+    package_limit,
+    record_negotiation,
+)
+from negotiation_pipeline.sandbox.simulation.opponents import OpponentType
+from negotiation_pipeline.sandbox.simulation.personas import (
+    PERSONA_WEIGHTS,
+    RESERVATION_PCT,
+    START,
+    Persona,
+    SimulatedInfluencer,
+)
+from negotiation_pipeline.sandbox.simulation.phrasing import (
+    ACCEPTS as _ACCEPTS,  # noqa: F401  (the reply reader's tests read the accept phrases here)
+)
+from negotiation_pipeline.sandbox.simulation.phrasing import pct
+from negotiation_pipeline.sandbox.simulation.population import (
+    OPPONENT_SHARE,
+    Counterpart,
+    generate_campaign,
+    generate_opponent,
+    generate_persona,
+    generate_terms,
+    give_manager,
+    kind_of,
+)
+
+__all__ = [
+    "PERSONA_WEIGHTS",
+    "OpponentType",
+    "Persona",
+    "SimulatedInfluencer",
+    "influencer_for_thread",
+    "simulate",
+]
+
+
+# --- running ------------------------------------------------------------------------------------
+@dataclass
+class _Tally:
+    final_states: Counter[str] = field(default_factory=Counter)
+    escalations: Counter[str] = field(default_factory=Counter)
+    by_persona: dict[str, Counter[str]] = field(default_factory=dict)
+    by_type: dict[str, TypeTally] = field(default_factory=dict)
+    rounds: list[int] = field(default_factory=list)
+    agreed_cpms: list[Decimal] = field(default_factory=list)
+    target_min: list[Decimal] = field(default_factory=list)
+    target_max: list[Decimal] = field(default_factory=list)
+    within_target: int = 0
+    budget_used: Decimal = Decimal(0)
+    budget_total: Decimal = Decimal(0)
+    replies: int = 0
+    emails_sent: int = 0
+    engine_seconds: float = 0.0
+
+
+@dataclass
+class _Run:
+    """One negotiation in progress: the counterpart and every amount we put on the table."""
+
+    campaign: Campaign
+    terms: InfluencerTerms
+    person: Counterpart
+    config: EngineConfig
+    points: list[OfferPoint] = field(default_factory=list)
+
+    def limit(self, negotiation: Negotiation) -> tuple[Decimal, Decimal]:
+        limit = package_limit(self.terms, self.campaign, negotiation.levers, self.config.policy)
+        return limit.value_views, limit.ceiling
+
+    def note(self, outcome: Outcome, ask: Decimal | None) -> None:
+        negotiation = outcome.negotiation
+        if outcome.action in (Action.SEND_OFFER, Action.SEND_COUNTER):
+            amount, agreement = negotiation.our_last_offer, False
+        elif outcome.action is Action.ACCEPT:
+            amount, agreement = outcome.agreed_rate, True
+        else:
+            return
+        assert amount is not None
+        value, ceiling = self.limit(negotiation)
+        self.points.append(OfferPoint(amount, value, ceiling, ask, agreement))
+
+    def answer(self, email: OutgoingEmail, negotiation: Negotiation) -> str | None:
+        if isinstance(self.person, SimulatedInfluencer):
+            return self.person.answer(email, negotiation, self.campaign)
+        value, _ = self.limit(negotiation)
+        return self.person.answer(email, negotiation, self.campaign, value)
+
+
+def _follow_up(run: _Run, negotiation: Negotiation, now: Any) -> tuple[Outcome | None, Any]:
+    timing = run.config.policy.follow_up
+    now += timedelta(days=timing.first_after_days)
+    nudge = follow_up_due(negotiation, now, run.campaign, run.config)
+    if nudge is None:
+        now += timedelta(days=timing.stale_after_days)
+        nudge = follow_up_due(negotiation, now, run.campaign, run.config)
+    return nudge, now
+
+
+def _negotiate(
+    run: _Run, thread_id: str, tally: _Tally, clock: Callable[[], float] | None
+) -> Outcome:
+    config, campaign = run.config, run.campaign
+    now = START
+    outcome = open_negotiation(thread_id, campaign, run.terms, config, now)
+    run.note(outcome, None)
+    tally.emails_sent += outcome.email is not None
+    last_email = outcome.email
+    while outcome.negotiation.is_waiting and last_email is not None:
+        negotiation = outcome.negotiation
+        text = run.answer(last_email, negotiation)
+        if text is None:
+            nudge, now = _follow_up(run, negotiation, now)
+            if nudge is None:  # nothing due: cannot happen while waiting; stop defensively
+                break
+            outcome = nudge
+            tally.emails_sent += outcome.email is not None
+            if outcome.action is not Action.FOLLOW_UP:
+                break  # marked stale (or the follow-up failed the gate and escalated)
+            last_email = outcome.email
+            continue
+        now += timedelta(hours=20)
+        started = clock() if clock else 0.0
+        reading = read_reply(
+            text,
+            confidence_threshold=config.policy.confidence_threshold,
+            our_offer=negotiation.our_last_offer,
+        )
+        outcome = handle_reply(negotiation, reading, text, run.person.sender, campaign, config, now)
+        if clock:
+            tally.engine_seconds += clock() - started
+        usd = reading.currency in (None, config.policy.currency)
+        run.note(outcome, reading.proposed_rate if usd else None)
+        tally.replies += 1
+        tally.emails_sent += outcome.email is not None and outcome.action is not Action.ESCALATE
+        last_email = outcome.email
+    return outcome
+
+
+def _closeable(run: _Run) -> bool:
+    policy = run.config.policy
+    for levers in lever_path(run.campaign, policy):
+        limit = package_limit(run.terms, run.campaign, levers, policy)
+        if run.person.reservation_for(levers, run.campaign) <= limit.ceiling:
+            return True
+    return False
+
+
+def _surplus(run: _Run, negotiation: Negotiation) -> Decimal | None:
+    assert negotiation.agreed_rate is not None
+    levers = negotiation.levers
+    ceiling = package_limit(run.terms, run.campaign, levers, run.config.policy).ceiling
+    reservation = run.person.reservation_for(levers, run.campaign)
+    if ceiling <= reservation:
+        return None
+    return (ceiling - negotiation.agreed_rate) / (ceiling - reservation)
+
+
+def _record(tally: _Tally, outcome: Outcome, run: _Run) -> None:
+    negotiation, campaign = outcome.negotiation, run.campaign
+    state = negotiation.state.value
+    tally.final_states[state] += 1
+    if isinstance(run.person, SimulatedInfluencer):
+        tally.by_persona.setdefault(run.person.persona.value, Counter())[state] += 1
+    tally.rounds.append(negotiation.round_count)
+    if outcome.escalation is not None:
+        tally.escalations[outcome.escalation.reason.value] += 1
+    agreed = negotiation.agreed_cpm is not None and negotiation.agreed_rate is not None
+    record_negotiation(
+        tally.by_type.setdefault(kind_of(run.person), TypeTally()),
+        points=run.points,
+        step=run.config.policy.concession.round_to,
+        rounds=negotiation.round_count,
+        closeable=_closeable(run),
+        agreed_surplus=(lambda: _surplus(run, negotiation)) if agreed else None,
+    )
+    if agreed:
+        assert negotiation.agreed_cpm is not None and negotiation.agreed_rate is not None
+        tally.agreed_cpms.append(negotiation.agreed_cpm)
+        tally.target_min.append(campaign.cpm_range.min_cpm)
+        tally.target_max.append(campaign.cpm_range.max_cpm)
+        tally.within_target += negotiation.agreed_cpm <= campaign.cpm_range.max_cpm
+        tally.budget_used += negotiation.agreed_rate
+
+
+def _mean(values: list[Decimal]) -> str | None:
+    if not values:
+        return None
+    return str(quantize_cents(sum(values, Decimal(0)) / len(values)))
+
+
+def _by_opponent(tally: _Tally) -> dict[str, dict[str, str | int]]:
+    order = [t.value for t in OpponentType] + [p.value for p in Persona]
+    rows = {name: tally.by_type[name].row() for name in order if name in tally.by_type}
+    total = TypeTally()
+    for name in order:
+        if name in tally.by_type:
+            total.add(tally.by_type[name])
+    rows["all"] = total.row()
+    return rows
+
+
+def simulate(
+    campaigns: int,
+    influencers: int,
+    seed: int,
+    config: EngineConfig,
+    clock: Callable[[], float] | None = None,
+) -> dict[str, Any]:
+    """Negotiate with `influencers` simulated influencers on each of `campaigns` campaigns.
+
+    Returns a JSON-ready summary (Decimals as strings), with `by_opponent` (the per-type table,
+    see sim_metrics.py) and `by_opponent_markdown`. Timing fields appear only with a clock."""
+    if campaigns < 1 or influencers < 1:
+        raise ValueError("campaigns and influencers must be at least 1")
+    rng = random.Random(seed)
+    tally = _Tally()
+    started = clock() if clock else 0.0
+    for c in range(campaigns):
+        campaign = generate_campaign(rng, c, influencers)
+        tally.budget_total += campaign.budget
+        tracker = CampaignCPMTracker(
+            campaign.campaign_id,
+            campaign.cpm_range.min_cpm,
+            campaign.cpm_range.max_cpm,
+            influencers,
+        )
+        for i in range(influencers):
+            terms = generate_terms(rng, c * influencers + i, campaign, tracker, config)
+            standard = rng.random() < OPPONENT_SHARE
+            person: Counterpart = (
+                generate_opponent(rng, terms) if standard else generate_persona(rng, terms)
+            )
+            run = _Run(campaign, terms, person, config)
+            outcome = _negotiate(run, f"{campaign.campaign_id}-{i:04d}", tally, clock)
+            _record(tally, outcome, run)
+            if outcome.negotiation.agreed_cpm is not None:
+                tracker.record_agreement(outcome.negotiation.agreed_cpm, terms.engagement_rate)
+    summary = _summary(tally, seed, campaigns, influencers)
+    if clock:
+        elapsed = clock() - started
+        summary["elapsed_seconds"] = round(elapsed, 3)
+        summary["engine_seconds"] = round(tally.engine_seconds, 3)
+        summary["replies_per_second"] = (
+            round(tally.replies / tally.engine_seconds, 1) if tally.engine_seconds else None
+        )
+    return summary
+
+
+def _summary(tally: _Tally, seed: int, campaigns: int, influencers: int) -> dict[str, Any]:
+    total = campaigns * influencers
+    by_opponent = _by_opponent(tally)
+    return {
+        "seed": seed,
+        "campaigns": campaigns,
+        "influencers_per_campaign": influencers,
+        "negotiations": total,
+        "final_states": dict(sorted(tally.final_states.items())),
+        "escalation_reasons": dict(sorted(tally.escalations.items())),
+        "final_states_by_persona": {
+            persona: dict(sorted(states.items()))
+            for persona, states in sorted(tally.by_persona.items())
+        },
+        "by_opponent": by_opponent,
+        "by_opponent_markdown": markdown_table(by_opponent),
+        "rounds": {
+            "mean": str((Decimal(sum(tally.rounds)) / len(tally.rounds)).quantize(Decimal("0.01"))),
+            "max": max(tally.rounds),
+        },
+        "close_rate": str((Decimal(len(tally.agreed_cpms)) / total).quantize(Decimal("0.001"))),
+        "average_cpm_achieved": _mean(tally.agreed_cpms),
+        "average_target_cpm_min": _mean(tally.target_min),
+        "average_target_cpm_max": _mean(tally.target_max),
+        "agreements_within_target_max": tally.within_target,
+        "budget_used": str(tally.budget_used),
+        "budget_total": str(tally.budget_total),
+        "replies_processed": tally.replies,
+        "emails_sent": tally.emails_sent,
+    }
+
+
+# --- the sandbox: one simulated influencer per real thread ---------------------------------------
+def influencer_for_thread(negotiation: Negotiation) -> SimulatedInfluencer:
+    """The simulated person behind a stored negotiation (the Dagster sandbox answers our real
+    emails with it). Persona and hidden reservation are seeded by the thread id, so every turn
+    of a thread talks to the same person; what they said so far is restored from the record,
+    and each turn gets its own seeded randomness (a re-run of a turn writes the same reply)."""
+    terms = negotiation.terms
+    rng = random.Random(f"sandbox-persona:{negotiation.thread_id}")
+    persona = rng.choices(list(PERSONA_WEIGHTS), weights=list(PERSONA_WEIGHTS.values()))[0]
+    person = SimulatedInfluencer(
+        persona=persona,
+        name=terms.name,
+        email=terms.email,
+        reservation=quantize_cents(terms.ceiling_rate * pct(rng, RESERVATION_PCT[persona])),
+        followers=terms.average_views * rng.randint(3, 12),
+        last_ask=negotiation.their_last_ask,
+        asked_question=negotiation.replies_received > 0,
+        replies=negotiation.replies_received,
+        rng=random.Random(f"sandbox-turn:{negotiation.thread_id}:{negotiation.replies_received}"),
+    )
+    if persona is Persona.TALENT_MANAGER:
+        give_manager(rng, person, terms)
+    return person

@@ -1,0 +1,126 @@
+"""`negotiation-pipeline control allow-sender`: in-process through main([...]) and once as a real
+process, over a real SQLite file with a reply held by a real advance_negotiations run."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from negotiation_pipeline.cli.main import main
+from negotiation_pipeline.domain.enums import EventType, NegotiationState
+from negotiation_pipeline.integrations.mail import MaildirMailbox
+from negotiation_pipeline.store import InboundStatus, SQLiteStore
+from negotiation_pipeline.workflow.persistence import thread_id_for
+from negotiation_pipeline.workflow.replies import advance_negotiations
+from tests.workflow.opened_threads import negotiation, open_threads
+from tests.workflow.support import (
+    AGENT,
+    MAILBOX,
+    NOW,
+    engine_config,
+    flex_row,
+    open_mailbox,
+    reply_to,
+    sent_by_recipient,
+)
+
+BEN = "ben@gmail.com"
+CASEY = "casey@brightline.com"
+BEN_THREAD = thread_id_for("cmp-1", BEN)
+
+
+@pytest.fixture
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Sandbox environment (no Slack or ClickUp account): alerts land next to the database."""
+    for name in ("SLACK_BOT_TOKEN", "SLACK_WEBHOOK_URL", "CLICKUP_API_TOKEN", "IMAP_HOST"):
+        monkeypatch.delenv(name, raising=False)
+    db_path = tmp_path / "store" / "negotiation.db"
+    monkeypatch.setenv("NEGOTIATION_DB", str(db_path))
+    monkeypatch.setenv("AGENT_EMAIL", AGENT.address)
+    return db_path
+
+
+def _hold(db_path: Path, text: str) -> MaildirMailbox:
+    store = SQLiteStore(db_path)
+    mailbox = open_mailbox(db_path.parent / "maildir")
+    open_threads(store, [flex_row("Ben Cole", BEN)], mailbox=mailbox)
+    offer = sent_by_recipient(mailbox)[BEN][-1]
+    mailbox.append_to_inbox(reply_to(offer, text, sender=f"Casey <{CASEY}>"))
+    result = advance_negotiations(
+        store, mailbox, engine_config(), mailbox_name=MAILBOX,
+        agent_addresses=[AGENT.address], now=NOW,
+    )  # fmt: skip
+    assert result.quarantined == 1
+    store.close()
+    return mailbox
+
+
+def _slack_texts(db_path: Path) -> list[str]:
+    path = db_path.parent / "slack.jsonl"
+    if not path.exists():
+        return []
+    return [json.loads(line)["text"] for line in path.read_text().splitlines() if line.strip()]
+
+
+def test_allow_sender_processes_the_held_reply_once_and_alerts(
+    env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _hold(env, "Deal, that works for Ben!")
+
+    assert main(["control", "allow-sender", BEN_THREAD, CASEY, "--actor", "maria"]) == 0
+
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith(f"{BEN_THREAD}: {CASEY} allowed; 1 held reply processed (")
+    assert out[-1].startswith("answers are queued")
+    store = SQLiteStore(env)
+    assert negotiation(store, BEN_THREAD).state is NegotiationState.AGREED
+    [pending] = store.outbox.pending()
+    assert pending.to_addr == CASEY  # the confirmation waits for the next delivery
+    assert any(t.startswith("Deal agreed: Ben Cole") for t in _slack_texts(env))
+    [allowance] = [
+        e
+        for e in store.audit.query(thread_id=BEN_THREAD, event_type=EventType.TAKEOVER)
+        if (e.metadata or {}).get("action") == "allow_sender"
+    ]
+    assert allowance.metadata is not None and allowance.metadata["actor"] == "maria"
+
+    assert main(["control", "allow-sender", "Ben@Gmail.com", CASEY]) == 0  # by email, again
+    assert capsys.readouterr().out == (
+        f"{BEN_THREAD}: {CASEY} was already allowed; no held reply to process\n"
+    )
+    assert len(store.agreements.for_campaign("cmp-1")) == 1
+    deals = [t for t in _slack_texts(env) if t.startswith("Deal agreed")]
+    assert len(deals) == 1
+
+
+def test_bad_input_exits_2_naming_the_problem(
+    env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _hold(env, "Ben would do $1,400.")
+    assert main(["control", "allow-sender", BEN_THREAD, "casey@@brightline.com"]) == 2
+    assert "is not a valid email address" in capsys.readouterr().err
+    assert main(["control", "allow-sender", BEN_THREAD, AGENT.address]) == 2
+    assert "our own address" in capsys.readouterr().err
+    assert main(["control", "allow-sender", "cmp-1:nobody", CASEY]) == 2
+    assert "no negotiation with thread id 'cmp-1:nobody'" in capsys.readouterr().err
+    assert main(["control", "allow-sender", BEN_THREAD, CASEY, "--db", str(env) + ".x"]) == 2
+    assert "not found" in capsys.readouterr().err
+    held = SQLiteStore(env).inbound.quarantined(BEN_THREAD)
+    assert [m.status for m in held] == [InboundStatus.QUARANTINED]
+
+
+def test_allow_sender_as_a_real_process(env: Path) -> None:
+    _hold(env, "Ben would do $1,400.")
+    completed = subprocess.run(
+        [sys.executable, "-m", "negotiation_pipeline.cli.main", "control", "allow-sender",
+         BEN_THREAD, CASEY, "--db", str(env), "--actor", "ops"],
+        capture_output=True, text=True, timeout=120, env=os.environ.copy(), check=False,
+    )  # fmt: skip
+    assert completed.returncode == 0, completed.stderr
+    assert "1 held reply processed" in completed.stdout
+    assert negotiation(SQLiteStore(env), BEN_THREAD).state is NegotiationState.COUNTER_SENT
