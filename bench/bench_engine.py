@@ -33,8 +33,8 @@ from negotiation_pipeline.domain.negotiation.engine import (
     handle_reply,
     open_negotiation,
 )
-from negotiation_pipeline.domain.reading.reader import read_reply
 from negotiation_pipeline.settings.engine import load_engine_config
+from tests.support.reading import read_reply
 
 ENGINE_TARGET_PER_S = 1_000
 

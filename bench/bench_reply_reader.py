@@ -14,7 +14,7 @@ from pathlib import Path
 import yaml
 from _results import emit
 
-from negotiation_pipeline.domain.reading.reader import read_reply
+from tests.support.reading import read_reply
 
 CORPUS = Path(__file__).resolve().parents[1] / "tests" / "domain" / "reply_corpus.yaml"
 

@@ -58,11 +58,9 @@ from negotiation_pipeline.defs.negotiations.jobs import (
     followup_job,
     followup_schedule,
 )
-from negotiation_pipeline.defs.negotiations.sensors import (
-    inbox_sensor,
-    run_failure_slack_sensor,
-    sandbox_influencer_sensor,
-)
+from negotiation_pipeline.defs.negotiations.sensors import inbox_sensor, run_failure_slack_sensor
+from negotiation_pipeline.defs.sandbox.resources import LogSlackResource, SandboxTaskSourceResource
+from negotiation_pipeline.defs.sandbox.sensors import sandbox_influencer_sensor
 from negotiation_pipeline.defs.shared.resources import (
     SANDBOX_AGENT_EMAIL,
     SANDBOX_AGENT_NAME,
@@ -71,12 +69,10 @@ from negotiation_pipeline.defs.shared.resources import (
     ChatCompletionsSecondOpinionResource,
     ClickUpTaskSourceResource,
     ImapSmtpMailboxResource,
-    LogSlackResource,
     MailboxResource,
     MaildirMailboxResource,
     NegotiationStoreResource,
     RosterResource,
-    SandboxTaskSourceResource,
     SecondOpinionResource,
     SlackResource,
     WebhookSlackResource,

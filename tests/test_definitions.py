@@ -6,14 +6,13 @@ import dagster as dg
 import pytest
 
 from negotiation_pipeline.definitions import build_definitions, build_resources, defs
+from negotiation_pipeline.defs.sandbox.resources import LogSlackResource, SandboxTaskSourceResource
 from negotiation_pipeline.defs.shared.resources import (
     BotSlackResource,
     ClickUpTaskSourceResource,
     ImapSmtpMailboxResource,
-    LogSlackResource,
     MaildirMailboxResource,
     NegotiationStoreResource,
-    SandboxTaskSourceResource,
     WebhookSlackResource,
 )
 from negotiation_pipeline.integrations.mail import MailError

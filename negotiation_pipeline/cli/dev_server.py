@@ -1,10 +1,10 @@
 """Running the product locally: `dagster dev` (webserver + daemon) with a persistent home.
 
 `dagster dev` reads `$DAGSTER_HOME/dagster.yaml` only; without DAGSTER_HOME it makes a temporary
-home that it deletes on exit, losing every run, sensor cursor and partition
-(reference/dagster_notes.md §1.13). So `negotiation-pipeline dev` keeps a gitignored
-`.dagster_home/` in the project and copies the project's `dagster.yaml` into it whenever that
-copy is missing or older. The end-to-end tests use the same helpers with a temporary home.
+home that it deletes on exit, losing every run, sensor cursor and partition. So
+`negotiation-pipeline dev` keeps a gitignored `.dagster_home/` in the project and copies the
+project's `dagster.yaml` into it whenever that copy is missing or older. The end-to-end tests
+use the same helpers with a temporary home.
 """
 
 from __future__ import annotations

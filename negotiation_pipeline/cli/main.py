@@ -82,6 +82,7 @@ def _cmd_read_reply(args: argparse.Namespace) -> int:
 
     from negotiation_pipeline.domain.reading.reader import read_reply
     from negotiation_pipeline.integrations.mail.mime import MalformedMessageError, parse_message
+    from negotiation_pipeline.settings.engine import load_engine_config
 
     path = Path(args.message)
     try:
@@ -94,7 +95,12 @@ def _cmd_read_reply(args: argparse.Namespace) -> int:
     except MalformedMessageError as exc:
         print(f"read-reply: {path} is not a readable email: {exc}", file=sys.stderr)
         return EXIT_INVALID
-    reading = read_reply(parsed.text_body)
+    config = load_engine_config()
+    reading = read_reply(
+        parsed.text_body,
+        confidence_threshold=config.policy.confidence_threshold,
+        vocabulary=config.vocabulary,
+    )
     result = {
         "intent": reading.intent.value,
         "proposed_rate": None if reading.proposed_rate is None else str(reading.proposed_rate),

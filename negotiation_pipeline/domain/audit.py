@@ -1,4 +1,4 @@
-"""Audit trail entry (seed 05-01): one row of what the pipeline did and why.
+"""Audit trail entry: one row of what the pipeline did and why.
 
 The store sets `timestamp` (UTC, microseconds) when the entry is written; a caller may pass an
 aware timestamp instead (backfills, tests, benchmarks). `id` is filled in when read back.

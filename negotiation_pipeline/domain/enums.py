@@ -116,7 +116,8 @@ class CounterpartyType(StrEnum):
 
 
 class EventType(StrEnum):
-    """Audit trail event types (locked by seed 05-01)."""
+    """Audit trail event types. Their values are stored in audit rows: renaming one orphans
+    history, so they only ever grow."""
 
     EMAIL_SENT = "email_sent"
     EMAIL_RECEIVED = "email_received"

@@ -75,6 +75,7 @@ def load_engine_config(directory: Path | None = None) -> EngineConfig:
         policy=load_policy(directory),
         triggers=load_triggers(directory),
         templates=load_templates(directory),
+        vocabulary=load_reply_vocabulary(directory),
     )
 
 

@@ -35,7 +35,7 @@ def config_dir() -> Path:
 
 def load_yaml(name: str, directory: Path | None = None) -> dict[str, Any]:
     """Load `config/<name>` as a mapping. Missing or non-mapping files raise ConfigError:
-    silently falling back to defaults is how the earlier product shipped wrong rules."""
+    silently falling back to defaults would run the business on rules nobody wrote."""
     path = (directory or config_dir()) / name
     return _load_yaml_cached(path)
 

@@ -1,6 +1,6 @@
 """SQLite implementation of the store interface (see base.py).
 
-Concurrency rules (the earlier product broke on one connection shared across threads):
+Concurrency rules (an sqlite3 connection must never be shared across threads):
 - each thread (and each process, checked by pid so a forked child never reuses its parent's
   handle) gets its own connection, opened lazily and reused, because opening one costs about
   0.45 ms, half the query budget;

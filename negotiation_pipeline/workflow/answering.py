@@ -136,6 +136,7 @@ def answer(
         parsed.text_body,
         confidence_threshold=config.policy.confidence_threshold,
         our_offer=negotiation.our_last_offer,
+        vocabulary=config.vocabulary,
     )
     # Optional: another reader's view of a low-confidence intent (never of amounts).
     reconsidered = reconsider_reading(

@@ -1,6 +1,6 @@
 """Advance negotiations from new mail: read each reply, decide, queue our answer, deliver.
 
-Exactly-once rules (SPEC §7):
+Exactly-once rules:
 - each message is handled in ONE transaction: the inbound row (deduplicated by Message-ID and
   sender, so another sender's message with the same Message-ID is never dropped), the
   negotiation row, the outbox email, the agreement, the campaign's CPM tracker and the audit

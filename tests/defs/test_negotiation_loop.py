@@ -30,10 +30,8 @@ from negotiation_pipeline.defs.campaigns.partitions import CAMPAIGN_PARTITIONS_N
 from negotiation_pipeline.defs.negotiations.agreements import campaign_agreements
 from negotiation_pipeline.defs.negotiations.assets import campaign_report, negotiation_snapshots
 from negotiation_pipeline.defs.negotiations.jobs import ADVANCE_OP
-from negotiation_pipeline.defs.negotiations.sensors import (
-    inbox_sensor,
-    sandbox_influencer_sensor,
-)
+from negotiation_pipeline.defs.negotiations.sensors import inbox_sensor
+from negotiation_pipeline.defs.sandbox.sensors import sandbox_influencer_sensor
 from negotiation_pipeline.defs.shared.resources import ImapSmtpMailboxResource
 from negotiation_pipeline.domain.enums import EventType, NegotiationState
 from negotiation_pipeline.integrations.mail import MaildirMailbox, SenderIdentity, reply_subject

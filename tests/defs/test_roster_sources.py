@@ -158,7 +158,7 @@ def test_form_roster_urls_to_server_files_or_internal_urls_fail_only_their_campa
 
 
 def stored_campaign_asset(roster_url: str) -> dg.AssetsDefinition:
-    """A campaign as an earlier version stored it, before roster URLs were checked at intake:
+    """A campaign stored before roster URLs were checked at intake:
     `campaign_influencers` must refuse the URL on its own."""
     parsed = parse_campaign_task(sandbox_task(VALID_LUMEN), FieldMapping.load())
     old = parsed.model_copy(update={"roster_url": roster_url})

@@ -1,4 +1,4 @@
-"""A fake ClickUp API v2 on 127.0.0.1 with the real response shapes (external_apis.md §1).
+"""A fake ClickUp API v2 on 127.0.0.1 with the real response shapes.
 
 - GET  /api/v2/list/{list_id}/task: {"tasks": [...], "last_page": bool}, 100 per page, `page`
   from 0, `date_updated_gt` as >=, order_by=updated (reverse=true → oldest first, otherwise

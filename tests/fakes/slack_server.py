@@ -1,4 +1,4 @@
-"""A loopback HTTP server answering exactly like Slack (external_apis.md §2).
+"""A loopback HTTP server answering exactly like Slack.
 
     with running_slack_fake(token="xoxb-test", channels={"C_DEALS", "C_ESC"}) as slack:
         slack.webhook_url          # POST JSON: 200 "ok" / 400 "invalid_payload"

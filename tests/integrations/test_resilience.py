@@ -11,7 +11,8 @@ import dagster as dg
 import httpx
 import pytest
 
-from negotiation_pipeline.defs.shared.resources import LogSlackResource, NegotiationStoreResource
+from negotiation_pipeline.defs.sandbox.resources import LogSlackResource
+from negotiation_pipeline.defs.shared.resources import NegotiationStoreResource
 from negotiation_pipeline.integrations import resilience
 from negotiation_pipeline.integrations.resilience import (
     configure_error_notifier,

@@ -29,12 +29,13 @@ import pytest
 
 from negotiation_pipeline.cli.main import EXIT_INVALID, EXIT_OK, main
 from negotiation_pipeline.domain.enums import Intent
-from negotiation_pipeline.domain.reading.reader import ReplyReading, read_reply
+from negotiation_pipeline.domain.reading.reader import ReplyReading
 from negotiation_pipeline.integrations.mail.mime import (
     MalformedMessageError,
     ParsedMessage,
     parse_message,
 )
+from tests.support.reading import read_reply
 
 PACKAGE = "libpython3.11-testsuite"
 CORPUS = Path("/usr/lib/python3.11/test/test_email/data")

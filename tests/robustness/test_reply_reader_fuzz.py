@@ -23,8 +23,9 @@ from hypothesis import strategies as st
 from negotiation_pipeline.domain.enums import Intent
 from negotiation_pipeline.domain.money import format_usd
 from negotiation_pipeline.domain.negotiation.engine import Outcome
-from negotiation_pipeline.domain.reading.reader import ReplyReading, read_reply
+from negotiation_pipeline.domain.reading.reader import ReplyReading
 from tests.domain.negotiation.engine_support import opened, reply
+from tests.support.reading import read_reply
 
 FUZZ = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

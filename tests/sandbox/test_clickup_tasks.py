@@ -12,10 +12,9 @@ import pytest
 from negotiation_pipeline.integrations.clickup import (
     CampaignTaskSource,
     FieldMapping,
-    SandboxTaskError,
-    SandboxTaskSource,
     parse_campaign_task,
 )
+from negotiation_pipeline.sandbox.clickup_tasks import SandboxTaskError, SandboxTaskSource
 from negotiation_pipeline.sandbox.paths import SANDBOX_TASKS_DIR
 from tests.fakes.clickup_server import make_task
 

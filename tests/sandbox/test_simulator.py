@@ -10,13 +10,13 @@ import pytest
 
 from negotiation_pipeline.cli.main import main
 from negotiation_pipeline.domain.enums import Intent
-from negotiation_pipeline.domain.reading.reader import read_reply
 from negotiation_pipeline.sandbox.simulation.simulator import (
     Persona,
     SimulatedInfluencer,
     simulate,
 )
 from tests.domain.negotiation.engine_support import engine_config, make_campaign, opened
+from tests.support.reading import read_reply
 
 
 @pytest.fixture(scope="module")

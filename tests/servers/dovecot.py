@@ -1,4 +1,4 @@
-"""A real Dovecot IMAP server on loopback (config verified in external_apis.md §3.4).
+"""A real Dovecot IMAP server on loopback.
 
 Usage outside pytest (benchmarks, crash tests):
 

@@ -14,9 +14,11 @@ import pytest
 from negotiation_pipeline.domain.enums import NegotiationState
 from negotiation_pipeline.domain.negotiation.policy import Lever, LeverState
 from negotiation_pipeline.integrations import resilience
-from negotiation_pipeline.integrations.clickup import ClickUpClient, SandboxTaskSource
+from negotiation_pipeline.integrations.clickup import ClickUpClient
 from negotiation_pipeline.integrations.resilience import Deadline
-from negotiation_pipeline.integrations.slack import LogSlack, SlackChannel, WebhookSlack
+from negotiation_pipeline.integrations.slack import SlackChannel, WebhookSlack
+from negotiation_pipeline.sandbox.clickup_tasks import SandboxTaskSource
+from negotiation_pipeline.sandbox.slack_log import LogSlack
 from negotiation_pipeline.store import NotificationStatus, SQLiteStore
 from negotiation_pipeline.workflow.events import (
     AgreementReached,

@@ -16,7 +16,7 @@ import pytest
 
 from negotiation_pipeline.domain.enums import EventType, Intent, NegotiationState
 from negotiation_pipeline.domain.negotiation.engine import EngineConfig
-from negotiation_pipeline.domain.reading.reader import ReplyReading, read_reply
+from negotiation_pipeline.domain.reading.reader import ReplyReading
 from negotiation_pipeline.integrations.llm.client import IntentOpinion, IntentOpinionClient
 from negotiation_pipeline.integrations.mail import MaildirMailbox
 from negotiation_pipeline.store import SQLiteStore
@@ -24,6 +24,7 @@ from negotiation_pipeline.workflow.persistence import thread_id_for
 from negotiation_pipeline.workflow.replies import AdvanceResult, advance_negotiations
 from negotiation_pipeline.workflow.second_opinion import reconsider_reading
 from tests.fakes.llm_server import FakeReply, LlmFake, error_body, llm_fake
+from tests.support.reading import read_reply
 from tests.workflow.opened_threads import negotiation, open_threads
 from tests.workflow.support import (
     AGENT,

@@ -37,7 +37,7 @@ from negotiation_pipeline.integrations.roster.reader import RosterReadError
 
 # Steps that write the business SQLite file share one pool (dagster.yaml: pools default_limit 1),
 # so two runs never hold the writer at the same time.
-SQLITE_WRITER_POOL = "negotiation_sqlite"
+STORE_WRITER_POOL = "negotiation_store_writer"
 CAMPAIGN_ACTIVE_STATUS = "active"
 OWNERS = ["team:negotiation"]
 
@@ -74,7 +74,7 @@ def campaign_task(
     group_name="campaigns",
     kinds={"python", "sqlite"},
     owners=OWNERS,
-    pool=SQLITE_WRITER_POOL,
+    pool=STORE_WRITER_POOL,
     description=(
         "The validated campaign, stored in the `campaigns` table with a `campaign_start` audit "
         "entry. A task that does not validate fails this partition, naming every bad form field "
@@ -188,7 +188,7 @@ def _reject_task(
     group_name="campaigns",
     kinds={"python", "csv"},
     owners=OWNERS,
-    pool=SQLITE_WRITER_POOL,
+    pool=STORE_WRITER_POOL,
     description=(
         "The influencers the campaign negotiates with: roster rows (the campaign's own roster "
         "URL, else the default roster) selected by the form's Influencer List. Each listed "

@@ -13,7 +13,7 @@ from typing import Any
 import dagster as dg
 import pandas as pd
 
-from negotiation_pipeline.defs.campaigns.assets import OWNERS, SQLITE_WRITER_POOL
+from negotiation_pipeline.defs.campaigns.assets import OWNERS, STORE_WRITER_POOL
 from negotiation_pipeline.defs.campaigns.checks import (
     cpm_within_bounds_result,
     cpm_within_bounds_spec,
@@ -75,7 +75,7 @@ cpm_automation_condition = dg.AutomationCondition.eager().replace(
     group_name="cpm",
     kinds={"pandas", "python"},
     owners=OWNERS,
-    pool=SQLITE_WRITER_POOL,
+    pool=STORE_WRITER_POOL,
     deps=[campaign_agreements],
     automation_condition=cpm_automation_condition,
     check_specs=[cpm_within_bounds_spec],

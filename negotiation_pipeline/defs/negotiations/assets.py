@@ -17,7 +17,7 @@ from typing import Any
 import dagster as dg
 import pandas as pd
 
-from negotiation_pipeline.defs.campaigns.assets import OWNERS, SQLITE_WRITER_POOL
+from negotiation_pipeline.defs.campaigns.assets import OWNERS, STORE_WRITER_POOL
 from negotiation_pipeline.defs.campaigns.partitions import campaign_partitions
 from negotiation_pipeline.defs.negotiations.agreements import campaign_agreements
 from negotiation_pipeline.defs.negotiations.notifications import notify_events, notify_metadata
@@ -56,7 +56,7 @@ PREVIEW_ROWS = 50
     group_name=NEGOTIATION_GROUP,
     kinds={"python", "sqlite", "email"},
     owners=OWNERS,
-    pool=SQLITE_WRITER_POOL,
+    pool=STORE_WRITER_POOL,
     description=(
         "One negotiation per influencer of the campaign's CPM table: the opening offer is queued "
         "with the state change and audit entry, then sent. Influencers that already have a "

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 
 import dagster as dg
 
-from negotiation_pipeline.defs.campaigns.assets import SQLITE_WRITER_POOL
+from negotiation_pipeline.defs.campaigns.assets import STORE_WRITER_POOL
 from negotiation_pipeline.defs.campaigns.jobs import SQLITE_RUN_TAGS
 from negotiation_pipeline.defs.negotiations.agreements import agreement_materialization
 from negotiation_pipeline.defs.negotiations.assets import (
@@ -63,7 +63,7 @@ def _campaigns_of(events: Sequence[PipelineEvent]) -> list[str]:
 
 @dg.op(
     name=ADVANCE_OP,
-    pool=SQLITE_WRITER_POOL,
+    pool=STORE_WRITER_POOL,
     description=(
         "Reads each reply of the batch, advances its negotiation (one transaction per reply), "
         "sends our answers, then alerts Slack and reports agreements, snapshots and reports."
@@ -136,7 +136,7 @@ def advance_negotiations_job() -> None:
 
 @dg.op(
     name=FOLLOWUP_OP,
-    pool=SQLITE_WRITER_POOL,
+    pool=STORE_WRITER_POOL,
     description=(
         "Sends one follow-up to each negotiation silent for the configured days, marks it stale "
         "after that, and posts a Slack note for each stale one."

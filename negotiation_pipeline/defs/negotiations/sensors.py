@@ -1,14 +1,12 @@
-"""Sensors of the negotiation loop: new mail, failed runs, and (sandbox) simulated influencers.
+"""Sensors of the negotiation loop: new mail and failed runs.
 
 inbox_sensor stays cheap: it lists uids only (no bodies) and requests one
 advance_negotiations_job run per batch; the run fetches, reads and answers.
 """
 
 # No `from __future__ import annotations`: Dagster reads these annotations at definition time.
-import json
 import time
 from collections.abc import Sequence
-from datetime import UTC, datetime
 
 import dagster as dg
 
@@ -19,18 +17,15 @@ from negotiation_pipeline.defs.negotiations.jobs import (
 )
 from negotiation_pipeline.defs.shared.resources import (
     MailboxResource,
-    MaildirMailboxResource,
     NegotiationStoreResource,
     SlackResource,
 )
 from negotiation_pipeline.domain.redaction import redact_text
 from negotiation_pipeline.integrations.mail import MailCursor
 from negotiation_pipeline.integrations.slack import run_failure
-from negotiation_pipeline.sandbox.influencer_replies import answer_sent_mail
 from negotiation_pipeline.workflow.replies import NewMailBatch, list_new_mail
 
 INBOX_INTERVAL_SECONDS = 30
-SANDBOX_INTERVAL_SECONDS = 30
 MAIL_BATCH_TAG = "negotiation/mail_batch"
 RETRY_SECONDS = 600  # a batch that keeps failing is re-requested at most this often
 ENDED_BADLY = (dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED)
@@ -174,34 +169,3 @@ def failure_text(context: dg.RunFailureSensorContext) -> str:
         cause = error.message.strip() if error is not None else "no error recorded"
         lines.append(f"{event.step_key}: {cause}")
     return "\n".join(lines)
-
-
-@dg.sensor(
-    name="sandbox_influencer_sensor",
-    minimum_interval_seconds=SANDBOX_INTERVAL_SECONDS,
-    default_status=dg.DefaultSensorStatus.RUNNING,
-    description=(
-        "Sandbox only: simulated influencers (seeded by thread id) answer the emails we sent "
-        "into the sandbox Maildir; inbox_sensor then picks their replies up like real mail."
-    ),
-)
-def sandbox_influencer_sensor(
-    context: dg.SensorEvaluationContext,
-    store: NegotiationStoreResource,
-    mailbox: MailboxResource,
-) -> dg.SensorResult:
-    if not isinstance(mailbox, MaildirMailboxResource):
-        return dg.SensorResult(skip_reason="not the sandbox mailbox", cursor=context.cursor)
-    seen = int(json.loads(context.cursor)["seen_sent"]) if context.cursor else 0
-    with store.open() as db:
-        answers = answer_sent_mail(
-            db, mailbox.open_maildir(), seen_sent=seen, now=datetime.now(UTC)
-        )
-    cursor = json.dumps({"seen_sent": answers.seen_sent})
-    if not answers.answered:
-        return dg.SensorResult(skip_reason="no email to answer", cursor=cursor)
-    context.log.info(
-        f"simulated replies to {len(answers.answered)} thread(s); "
-        f"{len(answers.silent)} stayed silent"
-    )
-    return dg.SensorResult(cursor=cursor)

@@ -48,7 +48,6 @@ from negotiation_pipeline.integrations.roster.fetch import DEFAULT_MAX_BYTES, Fe
 from negotiation_pipeline.integrations.roster.reader import RosterRow, read_roster
 from negotiation_pipeline.integrations.slack import (
     BotSlack,
-    LogSlack,
     SlackChannel,
     SlackError,
     SlackMessage,
@@ -57,7 +56,6 @@ from negotiation_pipeline.integrations.slack import (
     api_error,
 )
 from negotiation_pipeline.integrations.slack.client import DEFAULT_API_BASE, DEFAULT_TIMEOUT_SECONDS
-from negotiation_pipeline.sandbox.clickup_tasks import SandboxTaskSource
 from negotiation_pipeline.store.base import NegotiationStore
 from negotiation_pipeline.store.sqlite import open_store
 from negotiation_pipeline.workflow.second_opinion import SecondOpinion
@@ -128,18 +126,6 @@ class ClickUpTaskSourceResource(CampaignTaskSourceResource):
             yield client
         finally:
             client.close()
-
-
-class SandboxTaskSourceResource(CampaignTaskSourceResource):
-    """A folder of ClickUp-shaped task JSON files (no ClickUp account needed); comments on
-    tasks are appended to `<comments_folder>/clickup_comments.jsonl`."""
-
-    folder: str = Field(description="folder of ClickUp task JSON files")
-    comments_folder: str = Field(description="where comments on sandbox tasks are written")
-
-    @contextmanager
-    def open(self) -> Iterator[CampaignTaskSource]:
-        yield SandboxTaskSource(Path(self.folder), Path(self.comments_folder))
 
 
 class RosterResource(dg.ConfigurableResource):
@@ -434,20 +420,6 @@ class BotSlackResource(SlackResource):
             yield client
         finally:
             client.close()
-
-
-class LogSlackResource(SlackResource):
-    """Sandbox Slack: each message appended to a JSONL file and written to the Dagster log."""
-
-    jsonl_path: str = Field(description="JSONL file of posted messages (next to the DB)")
-
-    @property
-    def is_sandbox(self) -> bool:
-        return True
-
-    @contextmanager
-    def open(self) -> Iterator[SlackNotifier]:
-        yield LogSlack(Path(self.jsonl_path), logger=dg.get_dagster_logger("slack"))
 
 
 # --- second opinion on unclear replies ----------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Campaign CPM tracking and per-influencer flexibility (SPEC §5, seed 05-01 locked rules).
+"""Campaign CPM tracking and per-influencer flexibility.
 
 Rules for `CampaignCPMTracker.get_flexibility`:
 - base = the campaign's target max CPM;

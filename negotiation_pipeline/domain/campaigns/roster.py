@@ -1,4 +1,4 @@
-"""Influencer roster rows → the influencers a campaign negotiates with (SPEC §4).
+"""Influencer roster rows → the influencers a campaign negotiates with.
 
 Pure matching: the caller reads the CSV (integrations/roster) and hands over raw rows as
 mappings of lower-case column name → cell text. Bad cells never crash a campaign: the row
@@ -222,7 +222,7 @@ def select_influencers(
     wanted_identifiers: Sequence[str],
     platform: Platform,
 ) -> RosterSelection:
-    """Pick the campaign's influencers from the roster (SPEC §4).
+    """Pick the campaign's influencers from the roster.
 
     `wanted_identifiers` empty → every roster row on `platform`. Otherwise each identifier
     (name, handle with or without "@", or email; case-insensitive, trimmed) must match exactly

@@ -81,9 +81,6 @@ __all__ = [
     "open_negotiation",
 ]
 
-E = NegotiationEvent
-S = NegotiationState
-
 
 # --- counterparty --------------------------------------------------------------------------------
 _PERSONAL_DOMAINS = frozenset(
@@ -124,8 +121,8 @@ class Counterparty:
 
 @lru_cache(maxsize=4096)
 def _parse_sender(sender: str) -> tuple[str, str]:
-    """(display name, lowercased address). parseaddr, because comparing a raw "Name <addr>"
-    header broke the earlier product; cached because the same senders write again and again."""
+    """(display name, lowercased address). parseaddr, because a raw "Name <addr>" header never
+    equals the bare address it carries; cached because the same senders write again and again."""
     display, address = parseaddr(header_safe(sender))
     return display, address.lower()
 
@@ -203,7 +200,7 @@ def open_negotiation(
             EscalationReason.VALIDATION_FAILED, "opening email failed the gate", gate.failures
         )
         return escalate(negotiation, machine, 0, trigger, None, email, gate)
-    machine.trigger(E.SEND_OFFER)
+    machine.trigger(NegotiationEvent.SEND_OFFER)
     updated = replace(
         negotiation.with_machine(machine),
         our_last_offer=rate,
@@ -243,7 +240,7 @@ def _recipient_name(sender: str, negotiation: Negotiation) -> str | None:
 def _applied(negotiation: Negotiation, plan: Plan, email: OutgoingEmail | None) -> Negotiation:
     """The record after a plan went through (its email, if any, is sent)."""
     said = negotiation.said + (email.said if email is not None else ())
-    if plan.event is E.SEND_COUNTER:
+    if plan.event is NegotiationEvent.SEND_COUNTER:
         assert plan.offer is not None
         return replace(
             negotiation,
@@ -289,7 +286,7 @@ def handle_reply(
     )
     machine = negotiation.machine()
     start = len(machine.history)
-    machine.trigger(E.RECEIVE_REPLY)
+    machine.trigger(NegotiationEvent.RECEIVE_REPLY)
 
     trigger = pre_checks(negotiation, reading, campaign, config)
     plan = None
@@ -308,7 +305,7 @@ def handle_reply(
         return escalate(
             negotiation, machine, start, Trigger(plan.escalation, plan.reason), ask, email
         )
-    sends_counter = plan.event is E.SEND_COUNTER
+    sends_counter = plan.event is NegotiationEvent.SEND_COUNTER
     if sends_counter and negotiation.round_count >= policy.max_rounds:
         detail = f"more than {policy.max_rounds} rounds: a human makes the final call"
         return escalate(
@@ -357,7 +354,7 @@ def follow_up_due(
     `stale_after_days` of silence: transition timeout → stale (no email; the pipeline posts a Slack
     note). None when nothing is due."""
     if (
-        negotiation.state not in (S.AWAITING_REPLY, S.COUNTER_SENT)
+        negotiation.state not in (NegotiationState.AWAITING_REPLY, NegotiationState.COUNTER_SENT)
         or negotiation.last_activity is None
     ):
         return None
@@ -385,7 +382,7 @@ def follow_up_due(
         days = silent.days
         return Outcome(Action.FOLLOW_UP, updated, (), f"no reply for {days} days", email, gate=gate)
     if negotiation.followups_sent >= 1 and silent >= timedelta(days=timing.stale_after_days):
-        machine.trigger(E.TIMEOUT)
+        machine.trigger(NegotiationEvent.TIMEOUT)
         updated = replace(negotiation.with_machine(machine), last_activity=now)
         reason = f"no reply for {silent.days} days after a follow-up"
         return Outcome(Action.MARK_STALE, updated, tuple(machine.history[-1:]), reason)

@@ -29,8 +29,7 @@ from negotiation_pipeline.domain.negotiation.state_machine import (
     NegotiationStateMachine,
 )
 from negotiation_pipeline.domain.reading.reader import ReplyReading
-
-E = NegotiationEvent
+from negotiation_pipeline.domain.reading.vocabulary import CompiledVocabulary
 
 
 @dataclass(frozen=True)
@@ -67,6 +66,7 @@ class EngineConfig:
     policy: NegotiationPolicy
     triggers: EscalationTriggers
     templates: EmailTemplates
+    vocabulary: CompiledVocabulary
 
 
 class ReplyNotExpectedError(ValueError):
@@ -144,7 +144,7 @@ def escalate(
     draft: OutgoingEmail | None,
     gate: GateResult | None = None,
 ) -> Outcome:
-    machine.trigger(E.ESCALATE)
+    machine.trigger(NegotiationEvent.ESCALATE)
     updated = negotiation.with_machine(machine)
     escalation = Escalation(
         reason=trigger.reason,

@@ -51,8 +51,6 @@ from negotiation_pipeline.domain.negotiation.record import (
 )
 from negotiation_pipeline.domain.reading.reader import ReplyReading
 
-E = NegotiationEvent
-
 
 def package_of(levers: LeverState, campaign: Campaign) -> Package:
     return Package(levers.scenario, levers.usage(campaign), levers.product_offered)
@@ -132,14 +130,21 @@ def _agreement(
     facts: dict[str, str] | None = None,
 ) -> Plan:
     decision = email_decision(EmailKind.AGREEMENT, negotiation, campaign, policy, rate=rate)
-    return Plan(Action.ACCEPT, E.ACCEPT, reason, decision, agreed_rate=rate, facts=facts or {})
+    return Plan(
+        Action.ACCEPT,
+        NegotiationEvent.ACCEPT,
+        reason,
+        decision,
+        agreed_rate=rate,
+        facts=facts or {},
+    )
 
 
 def _decline(negotiation: Negotiation, campaign: Campaign, policy: NegotiationPolicy) -> Plan:
     decision = None
     if policy.decline.send_close:
         decision = email_decision(EmailKind.DECLINE, negotiation, campaign, policy, rate=None)
-    return Plan(Action.REJECT, E.REJECT, "the influencer declined", decision)
+    return Plan(Action.REJECT, NegotiationEvent.REJECT, "the influencer declined", decision)
 
 
 def _questions(
@@ -158,13 +163,15 @@ def _questions(
         reason = f"question we cannot answer from campaign facts: {', '.join(missing)}"
         return Plan(
             Action.ESCALATE,
-            E.ESCALATE,
+            NegotiationEvent.ESCALATE,
             reason,
             decision if answered else None,
             escalation=EscalationReason.UNANSWERABLE_QUESTION,
         )
     reason = f"answer questions about {', '.join(t.value for t in topics)}"
-    return Plan(Action.ANSWER_QUESTION, E.SEND_COUNTER, reason, decision, offer=last_offer)
+    return Plan(
+        Action.ANSWER_QUESTION, NegotiationEvent.SEND_COUNTER, reason, decision, offer=last_offer
+    )
 
 
 def _from_move(
@@ -181,7 +188,7 @@ def _from_move(
         return _agreement(negotiation, campaign, policy, move.rate, move.reason, move.facts)
     if move.kind is MoveKind.EXIT:
         decision = email_decision(EmailKind.EXIT, negotiation, campaign, policy, rate=last_offer)
-        return Plan(Action.EXIT, E.REJECT, move.reason, decision, facts=move.facts)
+        return Plan(Action.EXIT, NegotiationEvent.REJECT, move.reason, decision, facts=move.facts)
     if move.kind is MoveKind.LEVER:
         assert move.lever is not None
         decision = email_decision(
@@ -198,7 +205,7 @@ def _from_move(
         )
         return Plan(
             Action.SEND_COUNTER,
-            E.SEND_COUNTER,
+            NegotiationEvent.SEND_COUNTER,
             move.reason,
             decision,
             offer=move.rate,
@@ -221,7 +228,7 @@ def _from_move(
     )
     return Plan(
         Action.SEND_COUNTER,
-        E.SEND_COUNTER,
+        NegotiationEvent.SEND_COUNTER,
         move.reason,
         decision,
         offer=move.rate,

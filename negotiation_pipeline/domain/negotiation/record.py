@@ -27,8 +27,6 @@ from negotiation_pipeline.domain.negotiation.state_machine import (
     NegotiationStateMachine,
 )
 
-S = NegotiationState
-
 
 def _dec(value: Any) -> Decimal:
     if isinstance(value, float):
@@ -215,7 +213,7 @@ class Negotiation:
     thread_id: str
     campaign_id: str
     terms: InfluencerTerms
-    state: NegotiationState = S.INITIAL_OFFER
+    state: NegotiationState = NegotiationState.INITIAL_OFFER
     history: tuple[HistoryEntry, ...] = ()
     pre_pause_state: NegotiationState | None = None
     round_count: int = 0  # emails we sent after the opening (counters, levers, answers)
@@ -295,9 +293,12 @@ class Negotiation:
                 thread_id=data["thread_id"],
                 campaign_id=data["campaign_id"],
                 terms=InfluencerTerms.from_dict(data["terms"]),
-                state=S(data["state"]),
-                history=tuple((S(f), str(e), S(t)) for f, e, t in data["history"]),
-                pre_pause_state=None if pre_pause is None else S(pre_pause),
+                state=NegotiationState(data["state"]),
+                history=tuple(
+                    (NegotiationState(f), str(e), NegotiationState(t))
+                    for f, e, t in data["history"]
+                ),
+                pre_pause_state=None if pre_pause is None else NegotiationState(pre_pause),
                 round_count=int(data["round_count"]),
                 replies_received=int(data.get("replies_received", 0)),
                 our_last_offer=_opt_dec(data.get("our_last_offer")),

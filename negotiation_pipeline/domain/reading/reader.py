@@ -77,14 +77,15 @@ def read_reply(
     *,
     confidence_threshold: float = DEFAULT_CONFIDENCE_THRESHOLD,
     our_offer: Decimal | None = None,
-    vocabulary: CompiledVocabulary | None = None,
+    vocabulary: CompiledVocabulary,
 ) -> ReplyReading:
     """Read one plain-text reply body.
 
     `our_offer` is the last amount we offered; without it the first amount in the quoted
-    history (our last email) stands in for it. `vocabulary` defaults to config/'s.
+    history (our last email) stands in for it. `vocabulary` holds the editable word lists
+    (loaded from config by the caller, so this module never touches files).
     """
-    words = vocabulary if vocabulary is not None else default_vocabulary()
+    words = vocabulary
     split = split_reply(body)
     text = split.new_text
     reference = our_offer if our_offer is not None else _our_last_amount(split.quoted)
@@ -100,13 +101,6 @@ def read_reply(
         new_text=text,
         basis=verdict.basis,
     )
-
-
-def default_vocabulary() -> CompiledVocabulary:
-    """config/reply_vocabulary.yaml through the engine's config loading (cached there)."""
-    from negotiation_pipeline.settings.engine import load_reply_vocabulary  # imports the domain
-
-    return load_reply_vocabulary()
 
 
 def _our_last_amount(quoted: str) -> Decimal | None:

@@ -1,4 +1,4 @@
-"""ClickUp: the campaign task source (real API or sandbox folder) and the form-field parser."""
+"""ClickUp: the campaign task source (the real API) and the form-field parser."""
 
 from negotiation_pipeline.integrations.clickup.client import (
     DEFAULT_CLICKUP_API_URL,
@@ -16,7 +16,6 @@ from negotiation_pipeline.integrations.clickup.fields import (
     load_task_json,
     parse_campaign_task,
 )
-from negotiation_pipeline.sandbox.clickup_tasks import SandboxTaskError, SandboxTaskSource
 
 __all__ = [
     "DEFAULT_CLICKUP_API_URL",
@@ -27,8 +26,6 @@ __all__ = [
     "ClickUpError",
     "ClickUpHTTPError",
     "FieldMapping",
-    "SandboxTaskError",
-    "SandboxTaskSource",
     "TaskListing",
     "load_task_json",
     "parse_campaign_task",

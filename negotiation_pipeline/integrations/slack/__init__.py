@@ -1,4 +1,4 @@
-"""Slack integration: Block Kit message builders, webhook/bot clients and a JSONL sandbox."""
+"""Slack integration: Block Kit message builders and the webhook and bot clients."""
 
 from negotiation_pipeline.integrations.slack.client import (
     BotSlack,
@@ -18,11 +18,9 @@ from negotiation_pipeline.integrations.slack.messages import (
     run_failure,
     stale_notice,
 )
-from negotiation_pipeline.sandbox.slack_log import LogSlack
 
 __all__ = [
     "BotSlack",
-    "LogSlack",
     "SlackChannel",
     "SlackError",
     "SlackMessage",

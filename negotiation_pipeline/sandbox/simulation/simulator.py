@@ -170,6 +170,7 @@ def _negotiate(
             text,
             confidence_threshold=config.policy.confidence_threshold,
             our_offer=negotiation.our_last_offer,
+            vocabulary=config.vocabulary,
         )
         outcome = handle_reply(negotiation, reading, text, run.person.sender, campaign, config, now)
         if clock:

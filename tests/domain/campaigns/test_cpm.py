@@ -1,4 +1,4 @@
-"""CampaignCPMTracker rules (seed 05-01 locked) and the cpm_flexibility rows."""
+"""CampaignCPMTracker rules and the cpm_flexibility rows."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Roster cell parsing and campaign influencer selection (SPEC §4)."""
+"""Roster cell parsing and campaign influencer selection."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Whole conversations through the real state machine: opening → agreed / rejected / exit /
-escalated / stale. The earlier product crashed on "yes" and "no" from awaiting_reply and never
-sent agreement or exit emails; each of those paths is driven here end to end."""
+escalated / stale, including a bare "yes" or "no" while awaiting a reply and the agreement and
+exit emails; each of those paths is driven here end to end."""
 
 from __future__ import annotations
 
@@ -36,7 +36,6 @@ from negotiation_pipeline.domain.negotiation.engine import (
 )
 from negotiation_pipeline.domain.negotiation.policy import DeclinePolicy, Lever
 from negotiation_pipeline.domain.negotiation.state_machine import InvalidTransitionError
-from negotiation_pipeline.domain.reading.reader import read_reply
 from negotiation_pipeline.settings.files import packaged_config_dir
 from tests.domain.negotiation.engine_support import (
     NOW,
@@ -47,6 +46,7 @@ from tests.domain.negotiation.engine_support import (
     reading,
     reply,
 )
+from tests.support.reading import read_reply
 
 S = NegotiationState
 TEMPLATES = packaged_config_dir() / "templates"
@@ -191,11 +191,11 @@ def test_no_from_any_waiting_state_rejects_with_a_short_courteous_close(
 def test_the_door_can_be_left_shut_or_the_close_not_sent() -> None:
     base = engine_config()
     shut = base.policy.model_copy(update={"decline": DeclinePolicy(leave_door_open=False)})
-    config = EngineConfig(shut, base.triggers, base.templates)
+    config = EngineConfig(shut, base.triggers, base.templates, base.vocabulary)
     outcome = reply(opened().negotiation, reading(Intent.REJECT), config=config)
     assert outcome.email is not None and "reply to this email" not in outcome.email.body
     silent = base.policy.model_copy(update={"decline": DeclinePolicy(send_close=False)})
-    config = EngineConfig(silent, base.triggers, base.templates)
+    config = EngineConfig(silent, base.triggers, base.templates, base.vocabulary)
     outcome = reply(opened().negotiation, reading(Intent.REJECT), config=config)
     assert outcome.email is None and outcome.negotiation.state is S.REJECTED
 
@@ -342,7 +342,9 @@ def test_an_email_failing_the_gate_escalates_instead_of_sending() -> None:
         "Let me know if we can lock this in; we'd love future campaigns with you.",
     )
     base = engine_config()
-    tampered = EngineConfig(base.policy, base.triggers, EmailTemplates.from_sources(sources))
+    tampered = EngineConfig(
+        base.policy, base.triggers, EmailTemplates.from_sources(sources), base.vocabulary
+    )
     outcome = reply(opened().negotiation, reading(Intent.COUNTER, "1500"), config=tampered)
     assert outcome.action is Action.ESCALATE
     assert outcome.email is None

@@ -95,7 +95,7 @@ def test_every_state_event_pair(state: NegotiationState, event: NegotiationEvent
 def test_reply_outcomes_valid_from_every_waiting_state(
     waiting: NegotiationState, event: NegotiationEvent, target: NegotiationState
 ) -> None:
-    # The earlier product crashed on "yes"/"no" from awaiting_reply; never again.
+    # "yes"/"no" while awaiting a reply are ordinary transitions, never an error.
     machine = NegotiationStateMachine(initial_state=waiting)
     assert machine.trigger(event.value) is target
 

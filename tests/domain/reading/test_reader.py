@@ -18,11 +18,12 @@ from negotiation_pipeline.domain.reading.money_mentions import (
     proposed_amount,
 )
 from negotiation_pipeline.domain.reading.quoting import split_reply
-from negotiation_pipeline.domain.reading.reader import ReplyReading, read_reply
+from negotiation_pipeline.domain.reading.reader import ReplyReading
 from negotiation_pipeline.sandbox.simulation import simulator
 from negotiation_pipeline.settings.engine import load_policy
 from tests.domain.negotiation.engine_support import opened, reply
 from tests.domain.reading.corpus_support import case_text, expected_rate, load_cases, our_offer
+from tests.support.reading import read_reply
 
 CASES: list[dict[str, Any]] = load_cases()
 THRESHOLD = load_policy().confidence_threshold

@@ -9,10 +9,10 @@ import pytest
 import yaml
 
 from negotiation_pipeline.domain.enums import Intent
-from negotiation_pipeline.domain.reading.reader import read_reply
 from negotiation_pipeline.domain.reading.vocabulary import PhraseError, compile_phrase
 from negotiation_pipeline.settings.engine import load_reply_vocabulary
 from negotiation_pipeline.settings.files import ConfigError, packaged_config_dir
+from tests.support.reading import read_reply
 
 VOCABULARY = packaged_config_dir() / "reply_vocabulary.yaml"
 

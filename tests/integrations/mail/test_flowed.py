@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from negotiation_pipeline.domain.enums import Intent
-from negotiation_pipeline.domain.reading.reader import read_reply
 from negotiation_pipeline.integrations.mail.flowed import unflow
 from negotiation_pipeline.integrations.mail.mime import html_to_text, parse_message
+from tests.support.reading import read_reply
 
 
 def _message(body: str, params: str) -> bytes:
