@@ -18,7 +18,7 @@ T = TypeVar("T")
 # A US-dollar amount as people type it: 1500, 1500.5, 1,500.00, $1,500, 1500 USD. Nothing
 # else: no sign, no exponent, no more than cents, no other currency.
 _MONEY = re.compile(
-    r"^\s*(?:US\$|\$|USD\s*)?"
+    r"^\s*(?:US\$|\$|USD)?\s*"
     r"(?P<amount>\d{1,3}(?:,\d{3})+(?:\.\d{1,2})?|\d+(?:\.\d{1,2})?|\.\d{1,2})"
     r"\s*(?:USD)?\s*$",
     re.IGNORECASE,
