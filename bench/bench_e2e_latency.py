@@ -49,7 +49,7 @@ def _serve(work_dir: Path) -> tuple[subprocess.Popen[bytes], str, dict[str, str]
     port = free_loopback_port()
     url = f"http://127.0.0.1:{port}"
     command = [
-        sys.executable, "-m", "negotiation_pipeline.cli.main", "dev",
+        sys.executable, "-m", "negotiation_pipeline.cli", "dev",
         "--port", str(port), "--dagster-home", str(work_dir / "dagster_home"),
     ]  # fmt: skip
     log = (work_dir / "dagster_dev.log").open("wb")

@@ -15,11 +15,10 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-import httpx
-
 WORKSPACE_FILE = "workspace.yaml"
 INSTANCE_FILE = "dagster.yaml"
 DAGSTER_HOME_DIR = ".dagster_home"
+# The UI has no login: it listens on loopback unless the operator asks for another interface.
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 3000
 
@@ -78,6 +77,8 @@ def wait_for_server_info(
 ) -> dict[str, str]:
     """Poll `GET <url>/server_info` until it answers 200; return its JSON. Raises TimeoutError
     naming the last failure when the webserver does not come up in time."""
+    import httpx  # only the end-to-end harness waits; `negotiation-pipeline dev` never does
+
     deadline = time.monotonic() + timeout_seconds
     last_problem = "no attempt"
     while True:

@@ -1,5 +1,5 @@
-"""`negotiation-pipeline control allow-sender`: in-process through main([...]) and once as a real
-process, over a real SQLite file with a reply held by a real advance_negotiations run."""
+"""`negotiation-pipeline control allow-sender`: in-process through click's CliRunner and once as
+a real process, over a real SQLite file with a reply held by a real advance_negotiations run."""
 
 from __future__ import annotations
 
@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from negotiation_pipeline.cli.main import main
 from negotiation_pipeline.domain.enums import EventType, NegotiationState
 from negotiation_pipeline.integrations.mail import MaildirMailbox
 from negotiation_pipeline.store import InboundStatus, SQLiteStore
 from negotiation_pipeline.workflow.persistence import thread_id_for
 from negotiation_pipeline.workflow.replies import advance_negotiations
+from tests.cli.support import run_cli
 from tests.workflow.opened_threads import negotiation, open_threads
 from tests.workflow.support import (
     AGENT,
@@ -67,14 +67,13 @@ def _slack_texts(db_path: Path) -> list[str]:
     return [json.loads(line)["text"] for line in path.read_text().splitlines() if line.strip()]
 
 
-def test_allow_sender_processes_the_held_reply_once_and_alerts(
-    env: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_allow_sender_processes_the_held_reply_once_and_alerts(env: Path) -> None:
     _hold(env, "Deal, that works for Ben!")
 
-    assert main(["control", "allow-sender", BEN_THREAD, CASEY, "--actor", "maria"]) == 0
+    first = run_cli("control", "allow-sender", BEN_THREAD, CASEY, "--actor", "maria")
+    assert first.exit_code == 0
 
-    out = capsys.readouterr().out.splitlines()
+    out = first.stdout.splitlines()
     assert out[0].startswith(f"{BEN_THREAD}: {CASEY} allowed; 1 held reply processed (")
     assert out[-1].startswith("answers are queued")
     store = SQLiteStore(env)
@@ -89,8 +88,9 @@ def test_allow_sender_processes_the_held_reply_once_and_alerts(
     ]
     assert allowance.metadata is not None and allowance.metadata["actor"] == "maria"
 
-    assert main(["control", "allow-sender", "Ben@Gmail.com", CASEY]) == 0  # by email, again
-    assert capsys.readouterr().out == (
+    again = run_cli("control", "allow-sender", "Ben@Gmail.com", CASEY)  # by email, again
+    assert again.exit_code == 0
+    assert again.stdout == (
         f"{BEN_THREAD}: {CASEY} was already allowed; no held reply to process\n"
     )
     assert len(store.agreements.for_campaign("cmp-1")) == 1
@@ -98,18 +98,22 @@ def test_allow_sender_processes_the_held_reply_once_and_alerts(
     assert len(deals) == 1
 
 
-def test_bad_input_exits_2_naming_the_problem(
-    env: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [
+        ([BEN_THREAD, "casey@@brightline.com"], "is not a valid email address"),
+        ([BEN_THREAD, AGENT.address], "our own address"),
+        (["cmp-1:nobody", CASEY], "no negotiation with thread id 'cmp-1:nobody'"),
+        ([BEN_THREAD, CASEY, "--db", "{db}.x"], "not found"),
+        ([BEN_THREAD], "Missing argument 'ADDRESS'"),
+    ],
+)
+def test_bad_input_exits_2_naming_the_problem(env: Path, args: list[str], named: str) -> None:
     _hold(env, "Ben would do $1,400.")
-    assert main(["control", "allow-sender", BEN_THREAD, "casey@@brightline.com"]) == 2
-    assert "is not a valid email address" in capsys.readouterr().err
-    assert main(["control", "allow-sender", BEN_THREAD, AGENT.address]) == 2
-    assert "our own address" in capsys.readouterr().err
-    assert main(["control", "allow-sender", "cmp-1:nobody", CASEY]) == 2
-    assert "no negotiation with thread id 'cmp-1:nobody'" in capsys.readouterr().err
-    assert main(["control", "allow-sender", BEN_THREAD, CASEY, "--db", str(env) + ".x"]) == 2
-    assert "not found" in capsys.readouterr().err
+    result = run_cli("control", "allow-sender", *(a.format(db=env) for a in args))
+    assert result.exit_code == 2
+    assert named in result.stderr
+    assert result.stdout == ""
     held = SQLiteStore(env).inbound.quarantined(BEN_THREAD)
     assert [m.status for m in held] == [InboundStatus.QUARANTINED]
 
@@ -117,7 +121,7 @@ def test_bad_input_exits_2_naming_the_problem(
 def test_allow_sender_as_a_real_process(env: Path) -> None:
     _hold(env, "Ben would do $1,400.")
     completed = subprocess.run(
-        [sys.executable, "-m", "negotiation_pipeline.cli.main", "control", "allow-sender",
+        [sys.executable, "-m", "negotiation_pipeline.cli", "control", "allow-sender",
          BEN_THREAD, CASEY, "--db", str(env), "--actor", "ops"],
         capture_output=True, text=True, timeout=120, env=os.environ.copy(), check=False,
     )  # fmt: skip

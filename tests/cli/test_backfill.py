@@ -11,13 +11,14 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from click.testing import Result
 
-from negotiation_pipeline.cli.main import main
 from negotiation_pipeline.integrations.dagster_webserver import (
     AssetBackfillProgress,
     BackfillStatus,
 )
 from negotiation_pipeline.workflow.cpm_backfill import ProgressPrinter
+from tests.cli.support import run_cli
 from tests.fakes.dagster_webserver import (
     FakeDagsterWebserver,
     data_answer,
@@ -97,16 +98,15 @@ def fake() -> Iterator[FakeDagsterWebserver]:
         yield server
 
 
-def run_cli(fake: FakeDagsterWebserver, *args: str) -> int:
-    return main(["backfill-cpm", "--url", fake.url, "--poll-interval", "0.01", *args])
+def run_backfill(fake: FakeDagsterWebserver, *args: str) -> Result:
+    return run_cli("backfill-cpm", "--url", fake.url, "--poll-interval", "0.01", *args)
 
 
-def test_unreachable_webserver_exits_1_with_a_clear_message(
-    capsys: pytest.CaptureFixture[str],
-) -> None:
+def test_unreachable_webserver_exits_1_with_a_clear_message() -> None:
     url = closed_port_url()
-    assert main(["backfill-cpm", "--url", url, "--campaign", "86b1aa001"]) == 1
-    err = capsys.readouterr().err
+    result = run_cli("backfill-cpm", "--url", url, "--campaign", "86b1aa001")
+    assert result.exit_code == 1
+    err = result.stderr
     assert f"cannot reach the Dagster webserver at {url}" in err
     assert "negotiation-pipeline dev" in err
 
@@ -114,7 +114,7 @@ def test_unreachable_webserver_exits_1_with_a_clear_message(
 def test_unreachable_webserver_through_the_real_entry_point() -> None:
     url = closed_port_url()
     done = subprocess.run(
-        [sys.executable, "-m", "negotiation_pipeline.cli.main", "backfill-cpm", "--url", url],
+        [sys.executable, "-m", "negotiation_pipeline.cli", "backfill-cpm", "--url", url],
         capture_output=True,
         text=True,
         timeout=60,
@@ -125,34 +125,34 @@ def test_unreachable_webserver_through_the_real_entry_point() -> None:
     assert "Traceback" not in done.stderr
 
 
-def test_the_url_defaults_to_the_environment(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_the_url_defaults_to_the_environment() -> None:
     url = closed_port_url()
-    monkeypatch.setenv("DAGSTER_WEBSERVER_URL", url)
-    assert main(["backfill-cpm"]) == 1
-    assert url in capsys.readouterr().err
+    result = run_cli("backfill-cpm", env={"DAGSTER_WEBSERVER_URL": url})
+    assert result.exit_code == 1
+    assert url in result.stderr
 
 
 def test_unknown_campaign_exits_2_and_launches_nothing(
-    fake: FakeDagsterWebserver, capsys: pytest.CaptureFixture[str]
+    fake: FakeDagsterWebserver,
 ) -> None:
-    assert run_cli(fake, "--campaign", "86b1aa001", "--campaign", "nope") == 2
-    err = capsys.readouterr().err
+    result = run_backfill(fake, "--campaign", "86b1aa001", "--campaign", "nope")
+    assert result.exit_code == 2
+    err = result.stderr
     assert "unknown campaign id(s): nope; known campaigns: 86b1aa001, 86b1aa002, 86b1aa003" in err
     assert "LaunchBackfill" not in fake.operations()
 
 
 def test_a_campaign_without_influencer_list_exits_2(
-    fake: FakeDagsterWebserver, capsys: pytest.CaptureFixture[str]
+    fake: FakeDagsterWebserver,
 ) -> None:
-    assert run_cli(fake, "--campaign", "86b1aa003") == 2
-    err = capsys.readouterr().err
+    result = run_backfill(fake, "--campaign", "86b1aa003")
+    assert result.exit_code == 2
+    err = result.stderr
     assert "campaign(s) 86b1aa003 have no influencer list yet" in err
     assert "LaunchBackfill" not in fake.operations()
 
 
-def test_no_campaign_partitions_at_all_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+def test_no_campaign_partitions_at_all_exits_2() -> None:
     with running_fake_webserver() as empty:
         empty.answer(
             "AssetPartitionKeys",
@@ -178,12 +178,13 @@ def test_no_campaign_partitions_at_all_exits_2(capsys: pytest.CaptureFixture[str
                 },
             ),
         )
-        assert run_cli(empty) == 2
-    assert "no campaign partitions yet" in capsys.readouterr().err
+        result = run_backfill(empty)
+    assert result.exit_code == 2
+    assert "no campaign partitions yet" in result.stderr
 
 
 def test_default_backfills_every_ready_campaign_and_follows_to_success(
-    fake: FakeDagsterWebserver, capsys: pytest.CaptureFixture[str]
+    fake: FakeDagsterWebserver,
 ) -> None:
     fake.answer(
         "BackfillStatus",
@@ -192,8 +193,9 @@ def test_default_backfills_every_ready_campaign_and_follows_to_success(
         data_answer("partitionBackfillOrError", backfill("REQUESTED", 2)),
         data_answer("partitionBackfillOrError", backfill("COMPLETED_SUCCESS", 2)),
     )
-    assert run_cli(fake, "--title", "late agreements") == 0
-    out, err = capsys.readouterr()
+    result = run_backfill(fake, "--title", "late agreements")
+    assert result.exit_code == 0
+    out, err = result.stdout, result.stderr
     summary = json.loads(out)
     assert summary["backfill_id"] == "bk1"
     assert summary["status"] == "COMPLETED_SUCCESS"
@@ -217,57 +219,62 @@ def test_default_backfills_every_ready_campaign_and_follows_to_success(
 
 
 def test_named_campaigns_are_deduplicated(
-    fake: FakeDagsterWebserver, capsys: pytest.CaptureFixture[str]
+    fake: FakeDagsterWebserver,
 ) -> None:
     fake.answer(
         "BackfillStatus", data_answer("partitionBackfillOrError", backfill("COMPLETED_SUCCESS", 2))
     )
-    assert run_cli(fake, "--campaign", "86b1aa002", "--campaign", " 86b1aa002") == 0
+    result = run_backfill(fake, "--campaign", "86b1aa002", "--campaign", " 86b1aa002")
+    assert result.exit_code == 0
     assert fake.variables_of("LaunchBackfill")[0]["params"]["partitionNames"] == ["86b1aa002"]
-    assert json.loads(capsys.readouterr().out)["skipped"] == []
+    assert json.loads(result.stdout)["skipped"] == []
 
 
 def test_a_failed_backfill_exits_1_and_says_so(
-    fake: FakeDagsterWebserver, capsys: pytest.CaptureFixture[str]
+    fake: FakeDagsterWebserver,
 ) -> None:
     fake.answer(
         "BackfillStatus",
         data_answer("partitionBackfillOrError", backfill("COMPLETED_FAILED", 1, 1)),
     )
-    assert run_cli(fake) == 1
-    out, err = capsys.readouterr()
+    result = run_backfill(fake)
+    assert result.exit_code == 1
+    out, err = result.stdout, result.stderr
     assert json.loads(out)["status"] == "COMPLETED_FAILED"
     assert f"error: backfill ended COMPLETED_FAILED; see {fake.url}/runs/b/bk1" in err
 
 
 def test_a_canceled_backfill_exits_1(
-    fake: FakeDagsterWebserver, capsys: pytest.CaptureFixture[str]
+    fake: FakeDagsterWebserver,
 ) -> None:
     fake.answer("BackfillStatus", data_answer("partitionBackfillOrError", backfill("CANCELED", 0)))
-    assert run_cli(fake) == 1
-    assert "backfill ended CANCELED" in capsys.readouterr().err
+    result = run_backfill(fake)
+    assert result.exit_code == 1
+    assert "backfill ended CANCELED" in result.stderr
 
 
 def test_timeout_exits_3_and_says_it_keeps_running(
-    fake: FakeDagsterWebserver, capsys: pytest.CaptureFixture[str]
+    fake: FakeDagsterWebserver,
 ) -> None:
     fake.answer("BackfillStatus", data_answer("partitionBackfillOrError", backfill("REQUESTED", 1)))
-    assert run_cli(fake, "--timeout", "0.2") == 3
-    err = capsys.readouterr().err
+    result = run_backfill(fake, "--timeout", "0.2")
+    assert result.exit_code == 3
+    err = result.stderr
     assert "backfill bk1 is still REQUESTED after 0.2 s" in err
     assert "keeps running in Dagster" in err
 
 
 def test_no_follow_returns_after_launch(
-    fake: FakeDagsterWebserver, capsys: pytest.CaptureFixture[str]
+    fake: FakeDagsterWebserver,
 ) -> None:
-    assert run_cli(fake, "--no-follow") == 0
-    assert json.loads(capsys.readouterr().out)["status"] == "REQUESTED"
+    result = run_backfill(fake, "--no-follow")
+    assert result.exit_code == 0
+    assert json.loads(result.stdout)["status"] == "REQUESTED"
     assert "BackfillStatus" not in fake.operations()
 
 
 def test_launch_error_from_dagster_exits_1_with_its_message(
-    fake: FakeDagsterWebserver, capsys: pytest.CaptureFixture[str]
+    fake: FakeDagsterWebserver,
 ) -> None:
     fake.answers["LaunchBackfill"] = [
         data_answer(
@@ -276,16 +283,20 @@ def test_launch_error_from_dagster_exits_1_with_its_message(
             500,
         )
     ]
-    assert run_cli(fake) == 1
+    result = run_backfill(fake)
+    assert result.exit_code == 1
     assert "launchPartitionBackfill failed with PythonError: DagsterError: daemon down" in (
-        capsys.readouterr().err
+        result.stderr
     )
 
 
 @pytest.mark.parametrize("flag", ["--timeout", "--poll-interval"])
-def test_non_positive_durations_exit_2(flag: str, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["backfill-cpm", "--url", closed_port_url(), flag, "0"]) == 2
-    assert "must be positive" in capsys.readouterr().err
+@pytest.mark.parametrize("value", ["0", "-1", "soon"])
+def test_non_positive_durations_exit_2(flag: str, value: str) -> None:
+    result = run_cli("backfill-cpm", "--url", closed_port_url(), flag, value)
+    assert result.exit_code == 2
+    assert f"Invalid value for '{flag}'" in result.stderr
+    assert "cannot reach" not in result.stderr  # refused before any request
 
 
 def status_line(status: str, materialized: int) -> BackfillStatus:

@@ -7,41 +7,48 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
-from negotiation_pipeline.cli.main import main
 from negotiation_pipeline.sandbox.paths import SANDBOX_TASKS_DIR
+from tests.cli.support import run_cli
 
 TASKS = SANDBOX_TASKS_DIR
 
 
-def test_valid_task_prints_campaign_json(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["campaign", "validate", str(TASKS / "86b1aa001.json")]) == 0
-    campaign = json.loads(capsys.readouterr().out)
+def test_valid_task_prints_campaign_json() -> None:
+    result = run_cli("campaign", "validate", str(TASKS / "86b1aa001.json"))
+    assert result.exit_code == 0
+    campaign = json.loads(result.stdout)
     assert campaign["campaign_id"] == "86b1aa001"
     assert campaign["budget"] == "25000.00"  # Decimal as a string, never a float
     assert campaign["cpm_range"] == {"min_cpm": "18", "max_cpm": "26"}
 
 
-def test_invalid_task_exit_2_one_line_per_label(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["campaign", "validate", str(TASKS / "86b1aa003.json")]) == 2
-    captured = capsys.readouterr()
-    assert captured.out == ""
-    lines = captured.err.strip().splitlines()
+def test_invalid_task_exit_2_one_line_per_label() -> None:
+    captured = run_cli("campaign", "validate", str(TASKS / "86b1aa003.json"))
+    assert captured.exit_code == 2
+    assert captured.stdout == ""
+    lines = captured.stderr.strip().splitlines()
     assert len(lines) == 9
     assert lines[0] == "Client Name: required, but empty"
     assert all(": " in line for line in lines)
 
 
-def test_bad_json_and_missing_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_bad_json_and_missing_file(tmp_path: Path) -> None:
     bad = tmp_path / "task.json"
     bad.write_text("{oops")
-    assert main(["campaign", "validate", str(bad)]) == 2
-    assert "is not a ClickUp task JSON object" in capsys.readouterr().err
+    result = run_cli("campaign", "validate", str(bad))
+    assert result.exit_code == 2
+    assert "is not a ClickUp task JSON object" in result.stderr
     bad.write_text("[1, 2]")
-    assert main(["campaign", "validate", str(bad)]) == 2
-    assert main(["campaign", "validate", str(tmp_path / "none.json")]) == 2
-    assert "cannot read" in capsys.readouterr().err
+    assert run_cli("campaign", "validate", str(bad)).exit_code == 2
+    missing = run_cli("campaign", "validate", str(tmp_path / "none.json"))
+    assert missing.exit_code == 2
+    assert "cannot read" in missing.stderr
+
+
+def test_a_folder_is_not_a_task_file(tmp_path: Path) -> None:
+    result = run_cli("campaign", "validate", str(tmp_path))
+    assert result.exit_code == 2
+    assert "is a directory" in result.stderr
 
 
 def test_console_entry_point_subprocess() -> None:
@@ -49,7 +56,7 @@ def test_console_entry_point_subprocess() -> None:
         [
             sys.executable,
             "-m",
-            "negotiation_pipeline.cli.main",
+            "negotiation_pipeline.cli",
             "campaign",
             "validate",
             str(TASKS / "86b1aa003.json"),

@@ -1,4 +1,5 @@
-"""`negotiation-pipeline control ...`: in-process through main([...]) and once as a real process."""
+"""`negotiation-pipeline control ...`: in-process through click's CliRunner and once as a real
+process (the installed entry point)."""
 
 from __future__ import annotations
 
@@ -8,10 +9,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from click.testing import Result
 
-from negotiation_pipeline.cli.main import main
 from negotiation_pipeline.domain.enums import EventType, NegotiationState
 from negotiation_pipeline.store import Controller, SQLiteStore
+from tests.cli.support import run_cli
 from tests.workflow.opened_threads import negotiation, open_threads, rewrite
 from tests.workflow.support import flex_row
 
@@ -31,73 +33,84 @@ def threads(db_path: Path) -> list[str]:
     return opened
 
 
-def _run(db_path: Path, *argv: str) -> int:
-    return main(["control", *argv, "--db", str(db_path), "--actor", "maria"])
+def _run(db_path: Path, *argv: str) -> Result:
+    return run_cli("control", *argv, "--db", str(db_path), "--actor", "maria")
 
 
-def test_pause_then_resume_prints_one_line_per_thread(
-    db_path: Path, threads: list[str], capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_pause_then_resume_prints_one_line_per_thread(db_path: Path, threads: list[str]) -> None:
     jane, sam = threads
 
-    assert _run(db_path, "pause", jane) == 0
-    assert capsys.readouterr().out == f"{jane}: awaiting_reply -> paused\n"
+    paused = _run(db_path, "pause", jane)
+    assert paused.exit_code == 0
+    assert paused.stdout == f"{jane}: awaiting_reply -> paused\n"
     store = SQLiteStore(db_path)
     assert negotiation(store, jane).state is S.PAUSED
     assert negotiation(store, sam).state is S.AWAITING_REPLY
     audit = store.audit.query(thread_id=jane, event_type=EventType.STATE_TRANSITION, limit=1)
     assert audit[0].metadata is not None and audit[0].metadata["actor"] == "maria"
 
-    assert _run(db_path, "resume", jane) == 0
-    assert capsys.readouterr().out == f"{jane}: paused -> awaiting_reply\n"
+    resumed = _run(db_path, "resume", jane)
+    assert resumed.exit_code == 0
+    assert resumed.stdout == f"{jane}: paused -> awaiting_reply\n"
     assert negotiation(SQLiteStore(db_path), jane).state is S.AWAITING_REPLY
 
 
-def test_takeover_by_email_and_stop_agency(
-    db_path: Path, threads: list[str], capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_takeover_by_email_and_stop_agency(db_path: Path, threads: list[str]) -> None:
     jane, sam = threads
-    assert _run(db_path, "takeover", "Jane@Gmail.com") == 0
-    assert "taken over by maria" in capsys.readouterr().out
+    taken = _run(db_path, "takeover", "Jane@Gmail.com")
+    assert taken.exit_code == 0
+    assert "taken over by maria" in taken.stdout
     store = SQLiteStore(db_path)
     stored = store.states.load(jane)
     assert stored is not None and stored.controlled_by is Controller.HUMAN
 
     rewrite(store, sam, agency_name="Bright Talent")
-    assert _run(db_path, "stop-agency", "BRIGHT TALENT") == 0
-    assert capsys.readouterr().out == f"{sam}: awaiting_reply -> stopped\n"
+    stopped = _run(db_path, "stop-agency", "BRIGHT TALENT")
+    assert stopped.exit_code == 0
+    assert stopped.stdout == f"{sam}: awaiting_reply -> stopped\n"
     assert negotiation(store, sam).state is S.STOPPED
 
 
-def test_errors_exit_2_with_a_clear_message(
-    db_path: Path, threads: list[str], capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_errors_exit_2_with_a_clear_message(db_path: Path, threads: list[str]) -> None:
     jane, _ = threads
-    assert _run(db_path, "stop", "nobody@example.com") == 2
-    err = capsys.readouterr().err
-    assert err == "error: no negotiation with influencer email 'nobody@example.com'\n"
+    unknown = _run(db_path, "stop", "nobody@example.com")
+    assert unknown.exit_code == 2
+    assert unknown.stderr == "error: no negotiation with influencer email 'nobody@example.com'\n"
 
-    assert _run(db_path, "resume", jane) == 2
-    captured = capsys.readouterr()
-    assert captured.out == (
+    captured = _run(db_path, "resume", jane)
+    assert captured.exit_code == 2
+    assert captured.stdout == (
         f"{jane}: unchanged: not paused and not taken over: nothing to resume "
         "(state awaiting_reply)\n"
     )
-    assert captured.err == f"error: resume {jane}: nothing changed\n"
+    assert captured.stderr == f"error: resume {jane}: nothing changed\n"
 
     missing = db_path.parent / "missing.db"
-    assert main(["control", "pause", jane, "--db", str(missing)]) == 2
-    assert "database file not found" in capsys.readouterr().err
+    absent = run_cli("control", "pause", jane, "--db", str(missing))
+    assert absent.exit_code == 2
+    assert "database file not found" in absent.stderr
     assert not missing.exists()  # the CLI never invents an empty database
 
 
-def test_unknown_action_is_an_argparse_error(
-    db_path: Path, capsys: pytest.CaptureFixture[str]
+def test_unknown_action_is_a_usage_error(db_path: Path) -> None:
+    result = run_cli("control", "restart", "x", "--db", str(db_path))
+    assert result.exit_code == 2
+    assert "No such command 'restart'" in result.stderr
+    assert not db_path.exists()
+
+
+def test_the_store_comes_from_negotiation_db_and_the_actor_from_the_user(
+    db_path: Path, threads: list[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    with pytest.raises(SystemExit) as exited:
-        main(["control", "restart", "x", "--db", str(db_path)])
-    assert exited.value.code == 2
-    assert "invalid choice: 'restart'" in capsys.readouterr().err
+    jane, _ = threads
+    monkeypatch.setenv("USER", "dana")
+    monkeypatch.setenv("LOGNAME", "dana")
+    result = run_cli("control", "stop", jane, env={"NEGOTIATION_DB": str(db_path)})
+    assert result.exit_code == 0, result.output
+    entries = SQLiteStore(db_path).audit.query(
+        thread_id=jane, event_type=EventType.STATE_TRANSITION, limit=1
+    )
+    assert entries[0].metadata is not None and entries[0].metadata["actor"] == "cli:dana"
 
 
 def test_control_as_a_separate_process_then_resume_in_another(
@@ -107,7 +120,7 @@ def test_control_as_a_separate_process_then_resume_in_another(
     memory, so a restart between the two loses nothing."""
     jane, _ = threads
     env = {**os.environ, "NEGOTIATION_DB": str(db_path), "USER": "ops"}
-    command = [sys.executable, "-m", "negotiation_pipeline.cli.main", "control"]
+    command = [sys.executable, "-m", "negotiation_pipeline.cli", "control"]
     paused = subprocess.run(
         [*command, "pause", "jane@gmail.com"], env=env, capture_output=True, text=True, timeout=60
     )

@@ -12,7 +12,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
+from negotiation_pipeline.cli import cli
 from negotiation_pipeline.cli import dev_server as devserver
 from negotiation_pipeline.cli.dev_server import (
     DevServerError,
@@ -20,7 +22,7 @@ from negotiation_pipeline.cli.dev_server import (
     find_project_root,
     prepare_dagster_home,
 )
-from negotiation_pipeline.cli.main import main
+from tests.cli.support import run_cli
 from tests.e2e.conftest import listening_hosts
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -95,28 +97,29 @@ class Execed(Exception):
         self.path, self.argv, self.env = path, argv, env
 
 
-def run_dev(monkeypatch: pytest.MonkeyPatch, *args: str) -> Execed:
+def run_dev(monkeypatch: pytest.MonkeyPatch, *args: str) -> tuple[Execed, str]:
+    """The exec `dev` would have done, and what it printed on stderr before it."""
+
     def fake_execve(path: str, argv: list[str], env: dict[str, str]) -> None:
         raise Execed(path, argv, env)
 
     monkeypatch.setattr(os, "execve", fake_execve)
-    with pytest.raises(Execed) as caught:
-        main(["dev", *args])
-    return caught.value
+    result = CliRunner().invoke(cli, ["dev", *args])
+    assert isinstance(result.exception, Execed), result.output
+    return result.exception, result.stderr
 
 
 def test_dev_execs_dagster_dev_from_the_project_with_its_home(
-    project: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(project / "sub")
     monkeypatch.setenv("DAGSTER_HOME", "/somewhere/else")
-    execed = run_dev(monkeypatch, "--port", "3101", "--", "--log-level", "debug")
+    execed, err = run_dev(monkeypatch, "--port", "3101", "--", "--log-level", "debug")
     assert execed.path == sys.executable
     assert execed.argv == dagster_dev_argv("127.0.0.1", 3101, ["--log-level", "debug"])
     assert execed.env["DAGSTER_HOME"] == str(project / ".dagster_home")
     assert (project / ".dagster_home" / "dagster.yaml").is_file()
     assert Path.cwd() == project  # workspace.yaml is read relative to the project root
-    err = capsys.readouterr().err
     assert f"DAGSTER_HOME={project / '.dagster_home'} (dagster.yaml copied in)" in err
     assert "http://127.0.0.1:3101" in err
 
@@ -125,19 +128,29 @@ def test_dev_defaults_and_explicit_home(
     project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(project)
-    execed = run_dev(monkeypatch, "--dagster-home", str(tmp_path / "home"))
+    execed, _ = run_dev(monkeypatch, "--dagster-home", str(tmp_path / "home"))
     assert execed.argv[-4:] == ["--host", "127.0.0.1", "--port", "3000"]
     assert execed.env["DAGSTER_HOME"] == str(tmp_path / "home")
     assert (tmp_path / "home" / "dagster.yaml").is_file()
 
 
-def test_dev_outside_a_project_exits_1(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_dev_outside_a_project_exits_1(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(devserver, "_PACKAGE_PARENT", tmp_path / "nowhere")
-    assert main(["dev"]) == 1
-    assert "no workspace.yaml" in capsys.readouterr().err
+    result = run_cli("dev")
+    assert result.exit_code == 1
+    assert "no workspace.yaml" in result.stderr
+
+
+@pytest.mark.parametrize("port", ["0", "65536", "http"])
+def test_dev_refuses_a_port_that_cannot_be(
+    port: str, project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(project)
+    result = run_cli("dev", "--port", port)
+    assert result.exit_code == 2
+    assert "Invalid value for '--port' / '-p'" in result.stderr
+    assert not (project / ".dagster_home").exists()
 
 
 def test_dev_serves_the_unauthenticated_ui_on_loopback_unless_told_otherwise(
@@ -146,7 +159,7 @@ def test_dev_serves_the_unauthenticated_ui_on_loopback_unless_told_otherwise(
     """The UI has no login: by default `dev` must hand `dagster dev` the loopback host (which
     it passes to the webserver's --host); the e2e suite checks the live listening socket."""
     monkeypatch.chdir(project)
-    argv = run_dev(monkeypatch).argv
+    argv = run_dev(monkeypatch)[0].argv
     assert argv[argv.index("--host") + 1] == "127.0.0.1"
     assert argv.count("--host") == 1 and "0.0.0.0" not in argv
     assert devserver.DEFAULT_HOST == "127.0.0.1"

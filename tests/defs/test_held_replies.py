@@ -10,7 +10,7 @@ from email.policy import SMTP as SMTP_POLICY
 
 import pytest
 
-from negotiation_pipeline.cli.main import main
+from negotiation_pipeline.cli import main
 from negotiation_pipeline.defs.negotiations.jobs import ADVANCE_OP
 from negotiation_pipeline.defs.negotiations.sensors import inbox_sensor
 from negotiation_pipeline.domain.enums import NegotiationState

@@ -182,7 +182,7 @@ def dev_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevServer]:
     url = f"http://127.0.0.1:{port}"
     log_path = work_dir / "dagster_dev.log"
     command = [
-        sys.executable, "-m", "negotiation_pipeline.cli.main", "dev",
+        sys.executable, "-m", "negotiation_pipeline.cli", "dev",
         "--port", str(port), "--dagster-home", str(home),
     ]  # fmt: skip
     with log_path.open("wb") as log, signals_not_ignored():

@@ -123,7 +123,7 @@ def test_valid_campaigns_ingest_and_the_invalid_one_fails(
 
 def run_backfill_cli(server: DevServer, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "negotiation_pipeline.cli.main", "backfill-cpm", "--url", server.url,
+        [sys.executable, "-m", "negotiation_pipeline.cli", "backfill-cpm", "--url", server.url,
          *args],
         capture_output=True,
         text=True,

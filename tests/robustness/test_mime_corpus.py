@@ -27,7 +27,7 @@ from pathlib import Path
 
 import pytest
 
-from negotiation_pipeline.cli.main import EXIT_INVALID, EXIT_OK, main
+from negotiation_pipeline.cli import EXIT_INVALID, EXIT_OK, main
 from negotiation_pipeline.domain.enums import Intent
 from negotiation_pipeline.domain.reading.reader import ReplyReading
 from negotiation_pipeline.integrations.mail.mime import (

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import random
 from decimal import Decimal
 
 import pytest
 
-from negotiation_pipeline.cli.main import main
 from negotiation_pipeline.domain.enums import Intent
 from negotiation_pipeline.sandbox.simulation.simulator import (
     Persona,
@@ -105,22 +103,6 @@ def test_ghost_never_answers_and_accepter_takes_a_good_offer() -> None:
     text = happy.answer(first.email, first.negotiation, make_campaign())
     assert text is not None
     assert read_reply(text, our_offer=Decimal("1000")).intent in (Intent.ACCEPT, Intent.UNCLEAR)
-
-
-def test_cli_prints_json_summary(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["simulate", "--campaigns", "1", "--influencers", "6", "--seed", "2"]) == 0
-    out = json.loads(capsys.readouterr().out)
-    assert out["negotiations"] == 6
-    assert {"final_states", "rounds", "close_rate", "average_cpm_achieved", "budget_used"} <= set(
-        out
-    )
-    assert isinstance(out["budget_used"], str)
-    assert out["replies_per_second"] is None or out["replies_per_second"] > 0
-
-
-def test_cli_rejects_nonsense_sizes(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["simulate", "--campaigns", "0"]) == 2
-    assert "at least 1" in capsys.readouterr().err
 
 
 # --- standard opponents and the per-type table ----------------------------------------------------
@@ -237,12 +219,3 @@ def test_the_trace_check_counts_each_violation() -> None:
     result = check_trace(bad, step)
     assert result.non_monotone == 1 and result.more_for_less == 2
     assert result.ceiling_breaches == 1 and result.above_their_ask == 1
-
-
-def test_cli_prints_the_per_opponent_table(capsys: pytest.CaptureFixture[str]) -> None:
-    assert (
-        main(["simulate", "--campaigns", "1", "--influencers", "12", "--seed", "3", "--table"]) == 0
-    )
-    out = capsys.readouterr().out
-    assert out.splitlines()[0].startswith("| opponent | negotiations | closeable | agreed |")
-    assert "| all | 12 |" in out

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from negotiation_pipeline.cli.main import EXIT_FAILURE, main
 from negotiation_pipeline.domain.audit import AuditEntry
 from negotiation_pipeline.domain.enums import EventType
 from negotiation_pipeline.store import SQLiteStore, StoreAccessError, StoreError
@@ -76,17 +75,6 @@ def test_causes_that_cannot_be_staged_here_get_the_same_treatment(
     error = sqlite_error(Path("/srv/n.db"), sqlite3.OperationalError(driver_message))
     assert str(error).startswith(expected)
     assert driver_message in str(error)
-
-
-def test_cli_audit_on_a_locked_or_damaged_file_exits_1_naming_it(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    path = tmp_path / "audit.db"
-    path.write_bytes(b"\x00garbage" * 512)
-    assert main(["audit", "--db", str(path)]) == EXIT_FAILURE
-    err = capsys.readouterr().err
-    assert err.startswith(f"error: {path} is not a SQLite database")
-    assert "Traceback" not in err
 
 
 @pytest.mark.postgres

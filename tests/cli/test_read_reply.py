@@ -5,21 +5,19 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
+from negotiation_pipeline.cli import EXIT_INVALID, EXIT_OK
+from tests.cli.support import run_cli
 
-from negotiation_pipeline.cli.main import EXIT_INVALID, EXIT_OK, main
-
-FIXTURES = Path(__file__).parent / "fixtures"
-
-
-def _run(path: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    code = main(["read-reply", str(path)])
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
+FIXTURES = Path(__file__).parents[1] / "integrations" / "mail" / "fixtures"
 
 
-def test_quoted_printable_counter_offer(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, err = _run(FIXTURES / "counter_qp.eml", capsys)
+def _run(path: Path) -> tuple[int, str, str]:
+    result = run_cli("read-reply", str(path))
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_quoted_printable_counter_offer() -> None:
+    code, out, err = _run(FIXTURES / "counter_qp.eml")
     assert code == EXIT_OK and err == ""
     result = json.loads(out)
     assert set(result) == {"intent", "proposed_rate", "currency", "confidence", "new_text"}
@@ -30,8 +28,8 @@ def test_quoted_printable_counter_offer(capsys: pytest.CaptureFixture[str]) -> N
     assert 0.0 <= result["confidence"] <= 1.0
 
 
-def test_html_only_latin1_acceptance(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, _ = _run(FIXTURES / "accept_html_latin1.eml", capsys)
+def test_html_only_latin1_acceptance() -> None:
+    code, out, _ = _run(FIXTURES / "accept_html_latin1.eml")
     result = json.loads(out)
     assert code == EXIT_OK
     assert result["intent"] == "accept"
@@ -41,16 +39,22 @@ def test_html_only_latin1_acceptance(capsys: pytest.CaptureFixture[str]) -> None
 
 
 def test_malformed_file_exits_2_with_clear_error(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path,
 ) -> None:
     garbage = tmp_path / "garbage.eml"
     garbage.write_bytes(b"\x00\x01 this is not an email")
-    code, out, err = _run(garbage, capsys)
+    code, out, err = _run(garbage)
     assert code == EXIT_INVALID and out == ""
     assert "garbage.eml is not a readable email: no message headers found" in err
 
 
-def test_missing_file_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, err = _run(tmp_path / "absent.eml", capsys)
+def test_missing_file_exits_2(tmp_path: Path) -> None:
+    code, out, err = _run(tmp_path / "absent.eml")
     assert code == EXIT_INVALID and out == ""
     assert "cannot read" in err and "absent.eml" in err
+
+
+def test_a_folder_is_a_usage_error(tmp_path: Path) -> None:
+    code, out, err = _run(tmp_path)
+    assert code == EXIT_INVALID and out == ""
+    assert "is a directory" in err

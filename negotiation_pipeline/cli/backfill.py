@@ -1,0 +1,132 @@
+"""`negotiation-pipeline backfill-cpm`: launch the cpm_flexibility asset backfill on the running
+Dagster webserver and follow it to the end."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from negotiation_pipeline.cli.common import (
+    EXIT_FAILURE,
+    EXIT_INVALID,
+    EXIT_OK,
+    error,
+    exits_with_code,
+)
+
+EXIT_TIMEOUT = 3  # still running when --timeout ran out (it goes on in Dagster)
+EXIT_INTERRUPTED = 130  # Ctrl-C while following (the backfill goes on in Dagster)
+
+SECONDS = click.FloatRange(min=0, min_open=True)
+
+
+@click.command("backfill-cpm", short_help="Launch and follow the cpm_flexibility backfill.")
+@click.option(
+    "--campaign", "campaigns", multiple=True, metavar="ID",
+    help="Campaign id (ClickUp task id); repeat for several. Default: every campaign "
+    "partition that has an influencer list.",
+)  # fmt: skip
+@click.option(
+    "--url", envvar="DAGSTER_WEBSERVER_URL", show_envvar=True, metavar="URL",
+    help="Dagster webserver URL (default: http://127.0.0.1:3000).",
+)  # fmt: skip
+@click.option(
+    "--timeout", type=SECONDS, default=900.0, show_default=True, metavar="S",
+    help="Stop following after S seconds (the backfill goes on).",
+)  # fmt: skip
+@click.option(
+    "--poll-interval", type=SECONDS, default=2.0, show_default=True, metavar="S",
+    help="Seconds between polls.",
+)  # fmt: skip
+@click.option("--title", help="Backfill title shown in the Dagster UI.")
+@click.option("--no-follow", is_flag=True, help="Print the backfill id and return at once.")
+@exits_with_code
+def backfill_cpm_command(
+    campaigns: tuple[str, ...],
+    url: str | None,
+    timeout: float,
+    poll_interval: float,
+    title: str | None,
+    no_follow: bool,
+) -> int:
+    """Recompute cpm_flexibility for campaign partitions with a Dagster asset backfill.
+
+    The backfill runs on the Dagster webserver (its daemon runs it); this command launches it
+    and follows it to the end. Prints a JSON summary on stdout; progress goes to stderr.
+    Exit 0 on COMPLETED_SUCCESS, 1 on a failed or canceled backfill or an unreachable
+    webserver, 2 on bad campaign ids, 3 on timeout, 130 when interrupted.
+    """
+    import json
+
+    from negotiation_pipeline.integrations.dagster_webserver import (
+        DEFAULT_WEBSERVER_URL,
+        BackfillTimeoutError,
+        DagsterWebserverClient,
+        DagsterWebserverError,
+    )
+    from negotiation_pipeline.workflow.cpm_backfill import (
+        CPM_ASSET,
+        CampaignSelectionError,
+        ProgressPrinter,
+        backfill_ui_url,
+        plan_cpm_backfill,
+    )
+
+    url = url or DEFAULT_WEBSERVER_URL
+    printer = ProgressPrinter(sys.stderr, live=sys.stderr.isatty())
+    summary: dict[str, object] = {}
+    try:
+        with DagsterWebserverClient(url) as client:
+            plan = plan_cpm_backfill(client, list(campaigns))
+            if plan.not_ready:
+                click.echo(
+                    f"skipping {len(plan.not_ready)} campaign(s) without an influencer list: "
+                    + ", ".join(plan.not_ready),
+                    err=True,
+                )
+            backfill_id = client.launch_partition_backfill(
+                [CPM_ASSET],
+                plan.partitions,
+                title=title or f"Recompute {CPM_ASSET} ({len(plan.partitions)} campaigns)",
+            )
+            summary = {
+                "backfill_id": backfill_id,
+                "url": backfill_ui_url(url, backfill_id),
+                "partitions": list(plan.partitions),
+                "skipped": list(plan.not_ready),
+            }
+            click.echo(f"launched backfill {backfill_id}: {summary['url']}", err=True)
+            if no_follow:
+                click.echo(json.dumps({**summary, "status": "REQUESTED"}))
+                return EXIT_OK
+            status = client.follow_backfill(
+                backfill_id,
+                timeout_seconds=timeout,
+                poll_interval_seconds=poll_interval,
+                on_progress=printer,
+            )
+    except CampaignSelectionError as exc:
+        error(str(exc))
+        return EXIT_INVALID
+    except BackfillTimeoutError as exc:
+        printer.finish()
+        error(f"{exc}: {summary.get('url')}")
+        return EXIT_TIMEOUT
+    except DagsterWebserverError as exc:
+        printer.finish()
+        error(str(exc))
+        return EXIT_FAILURE
+    except KeyboardInterrupt:
+        printer.finish()
+        click.echo(f"stopped following; the backfill keeps running: {summary.get('url')}", err=True)
+        return EXIT_INTERRUPTED
+    printer.finish()
+    summary["status"] = status.status
+    summary["assets"] = [vars(a) for a in status.assets]
+    click.echo(json.dumps(summary))
+    if status.succeeded:
+        return EXIT_OK
+    detail = f": {status.error}" if status.error else ""
+    error(f"backfill ended {status.status}{detail}; see {summary['url']}")
+    return EXIT_FAILURE

@@ -1,0 +1,171 @@
+"""`negotiation-pipeline audit`: filters, formats and errors over a real SQLite file."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from negotiation_pipeline.cli import EXIT_FAILURE, EXIT_INVALID, EXIT_OK
+from negotiation_pipeline.domain.audit import AuditEntry
+from negotiation_pipeline.domain.enums import EventType
+from negotiation_pipeline.store import SQLiteStore
+from tests.cli.support import run_cli
+
+LONG_BODY = "Thanks for reaching out! " * 20
+
+
+@pytest.fixture
+def audit_db(db_path: Path) -> Path:
+    store = SQLiteStore(db_path)
+    now = datetime.now(UTC)
+    store.audit.insert_many(
+        [
+            AuditEntry(
+                event_type=EventType.EMAIL_RECEIVED,
+                influencer_name="Jane Doe",
+                campaign_id="camp-1",
+                direction="received",
+                email_body=LONG_BODY,
+                timestamp=datetime(2026, 3, 2, 23, 59, 59, 900000, tzinfo=UTC),
+            ),
+            AuditEntry(
+                event_type=EventType.AGREEMENT,
+                influencer_name="Bob Ray",
+                campaign_id="camp-2",
+                rates_used="1500.00",
+                metadata={"reason": "within ceiling"},
+                timestamp=datetime(2026, 3, 3, tzinfo=UTC),
+            ),
+            AuditEntry(
+                event_type=EventType.ERROR,
+                influencer_name="Recent Person",
+                campaign_id="camp-2",
+                timestamp=now - timedelta(hours=1),
+            ),
+        ]
+    )
+    store.close()
+    return db_path
+
+
+def run(*args: str, env: dict[str, str | None] | None = None) -> tuple[int, str, str]:
+    result = run_cli("audit", *args, env=env)
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_table_is_readable_and_truncates_long_values(audit_db: Path) -> None:
+    code, out, _ = run("--db", str(audit_db), "--influencer", "jane doe")
+    assert code == EXIT_OK
+    lines = out.splitlines()
+    assert lines[0].split()[:3] == ["Timestamp", "(UTC)", "Event"]
+    assert "2026-03-02 23:59:59.900" in out and "email_received" in out
+    assert "Thanks for reaching out!" in out and "…" in out
+    assert LONG_BODY.strip() not in out
+    assert max(len(line) for line in lines) < 220
+    assert lines[-1] == "1 entry (newest first)"
+
+
+def test_table_keeps_money_digits(audit_db: Path) -> None:
+    code, out, _ = run("--db", str(audit_db), "--event-type", "agreement")
+    assert code == EXIT_OK and "1500.00" in out
+
+
+def test_json_output_for_programs(audit_db: Path) -> None:
+    code, out, _ = run("--db", str(audit_db), "--format", "json", "--campaign", "camp-2")
+    assert code == EXIT_OK
+    rows = json.loads(out)
+    assert [r["event_type"] for r in rows] == ["error", "agreement"]  # newest first
+    assert rows[1]["rates_used"] == "1500.00"
+    assert rows[1]["metadata"] == {"reason": "within ceiling"}
+    assert rows[1]["timestamp"] == "2026-03-03T00:00:00.000000Z"
+
+
+def test_csv_output(audit_db: Path) -> None:
+    args = ["--db", str(audit_db), "--format", "csv", "--event-type", "agreement"]
+    code, out, _ = run(*args)
+    assert code == EXIT_OK
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert len(rows) == 1 and rows[0]["influencer_name"] == "Bob Ray"
+    assert json.loads(rows[0]["metadata"]) == {"reason": "within ceiling"}
+
+
+def test_inclusive_days_last_and_limit(audit_db: Path) -> None:
+    db = ["--db", str(audit_db), "--format", "json"]
+    _, out, _ = run(*db, "--from", "2026-03-02", "--to", "2026-03-02")
+    assert [r["influencer_name"] for r in json.loads(out)] == ["Jane Doe"]
+    _, out, _ = run(*db, "--last", "24h")
+    assert [r["influencer_name"] for r in json.loads(out)] == ["Recent Person"]
+    _, out, _ = run(*db, "--limit", "2")
+    assert len(json.loads(out)) == 2
+
+
+def test_db_path_from_environment(audit_db: Path, tmp_path: Path) -> None:
+    code, out, _ = run("--format", "json", env={"NEGOTIATION_DB": str(audit_db)})
+    assert code == EXIT_OK and len(json.loads(out)) == 3
+    # --db wins over the environment
+    code, _, err = run("--db", str(tmp_path / "other.db"), env={"NEGOTIATION_DB": str(audit_db)})
+    assert code == EXIT_INVALID and "other.db" in err
+
+
+def test_no_results(audit_db: Path) -> None:
+    code, out, _ = run("--db", str(audit_db), "--influencer", "Nobody")
+    assert code == EXIT_OK and out.strip() == "No results"
+    _, out, _ = run("--db", str(audit_db), "--influencer", "Nobody", "--format", "json")
+    assert json.loads(out) == []
+
+
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [
+        (["--from", "2026-02-30"], "Invalid value for '--from': invalid date '2026-02-30'"),
+        (["--to", "yesterday"], "Invalid value for '--to': invalid date 'yesterday'"),
+        (["--last", "7y"], "Invalid value for '--last': unknown unit 'y'"),
+        (["--last", "soon"], "Invalid value for '--last': invalid duration 'soon'"),
+        (["--event-type", "email_lost"], "Invalid value for '--event-type': 'email_lost'"),
+        (["--format", "xml"], "Invalid value for '--format': 'xml'"),
+        (["--limit", "0"], "Invalid value for '--limit': limit 0 is out of range"),
+        (["--limit", "many"], "Invalid value for '--limit': 'many' is not a whole number"),
+    ],
+)
+def test_bad_values_are_usage_errors_naming_the_option_and_value(
+    audit_db: Path, args: list[str], named: str
+) -> None:
+    code, out, err = run("--db", str(audit_db), *args)
+    assert code == EXIT_INVALID
+    assert named in err and "Usage: negotiation-pipeline audit" in err
+    assert out == ""
+
+
+def test_a_from_date_after_the_to_date_is_an_error(audit_db: Path) -> None:
+    code, out, err = run("--db", str(audit_db), "--from", "2026-03-05", "--to", "2026-03-01")
+    assert code == EXIT_INVALID
+    assert err == "error: from date 2026-03-05 is after to date 2026-03-01\n"
+    assert out == ""
+
+
+def test_event_type_is_case_insensitive(audit_db: Path) -> None:
+    code, out, _ = run("--db", str(audit_db), "--event-type", "AGREEMENT", "--format", "json")
+    assert code == EXIT_OK
+    assert [r["influencer_name"] for r in json.loads(out)] == ["Bob Ray"]
+
+
+def test_audit_on_a_locked_or_damaged_file_exits_1_naming_it(tmp_path: Path) -> None:
+    path = tmp_path / "audit.db"
+    path.write_bytes(b"\x00garbage" * 512)
+    code, _, err = run("--db", str(path))
+    assert code == EXIT_FAILURE
+    assert err.startswith(f"error: {path} is not a SQLite database")
+    assert "Traceback" not in err
+
+
+def test_missing_db_is_an_error_and_not_created(tmp_path: Path) -> None:
+    missing = tmp_path / "absent.db"
+    code, _, err = run("--db", str(missing))
+    assert code == EXIT_INVALID
+    assert "not found" in err and str(missing) in err
+    assert not missing.exists()
