@@ -104,12 +104,17 @@ def store_resource(env: Mapping[str, str]) -> tuple[NegotiationStoreResource, Pa
     return NegotiationStoreResource(db_path=str(db_path), message_id_secret=secret), db_path.parent
 
 
-def task_source_resource(env: Mapping[str, str], data_dir: Path) -> CampaignTaskSourceResource:
+def task_source_resource(
+    env: Mapping[str, str], data_dir: Path, alerts: SlackResource | None = None
+) -> CampaignTaskSourceResource:
+    """ClickUp when CLICKUP_API_TOKEN is set, else the sandbox folder. `alerts` hears of ClickUp
+    calls that fail after their retries, inside runs."""
     if _setting(env, "CLICKUP_API_TOKEN"):
         return ClickUpTaskSourceResource(
             api_token=dg.EnvVar("CLICKUP_API_TOKEN"),
             list_id=dg.EnvVar("CLICKUP_LIST_ID"),
             base_url=_setting(env, "CLICKUP_API_URL") or DEFAULT_CLICKUP_API_URL,
+            alerts=alerts,
         )
     return SandboxTaskSourceResource(
         folder=_setting(env, "NEGOTIATION_SANDBOX_DIR") or str(SANDBOX_TASKS_DIR),
@@ -235,12 +240,15 @@ def build_resources(env: Mapping[str, str]) -> dict[str, dg.ConfigurableResource
     """Resources for this environment (tests pass their own mapping; see the module docstring
     for every variable)."""
     store, data_dir = store_resource(env)
+    slack = slack_resource(env, data_dir, store)
     return {
         "store": store,
-        "clickup": task_source_resource(env, data_dir),
-        "roster": RosterResource(default_source=_setting(env, "ROSTER_URL") or str(SANDBOX_ROSTER)),
+        "clickup": task_source_resource(env, data_dir, alerts=slack),
+        "roster": RosterResource(
+            default_source=_setting(env, "ROSTER_URL") or str(SANDBOX_ROSTER), alerts=slack
+        ),
         "mailbox": mailbox_resource(env, data_dir),
-        "slack": slack_resource(env, data_dir, store),
+        "slack": slack,
         "second_opinion": second_opinion_resource(env),
     }
 

@@ -1,15 +1,13 @@
-"""Retries for outbound HTTP calls (seed 05-01 `resilient_api_call`, SPEC §7).
+"""The one retry policy for outbound HTTP calls (ClickUp, Slack, rosters), on tenacity.
 
 Policy: 3 attempts; exponential backoff with jitter; retry ONLY httpx transport errors, 429 and
 5xx (another 4xx will fail the same way again); on 429 wait the `Retry-After` seconds (Slack) or
 until `X-RateLimit-Reset` (ClickUp sends no Retry-After), capped; after the last failure the
-original exception is re-raised and the registered error notifier is called exactly once.
+original exception is re-raised, and the caller's `on_give_up` notifier (when it passed one) is
+called exactly once. The notifier is always an argument: nothing here remembers who to tell.
 
-`call_with_retries` is the same policy for one call, optionally inside a `Deadline` shared by
-many calls (one run's Slack delivery): no wait and no attempt ever runs past it.
-
-The earlier product retried every exception and, through tenacity's `retry_error_callback`,
-returned None after the last attempt. Here the callback is not used: the wrapper re-raises.
+`call_with_retries` runs one call, optionally inside a `Deadline` shared by many calls (one run's
+Slack delivery): no wait and no attempt ever runs past it.
 
 Tests replace the module-level `sleep` and `clock` so that no test waits for real.
 """
@@ -17,13 +15,12 @@ Tests replace the module-level `sleep` and `clock` so that no test waits for rea
 from __future__ import annotations
 
 import contextlib
-import functools
 import logging
 import random
 import time
 from collections.abc import Callable
 from email.utils import parsedate_to_datetime
-from typing import ParamSpec, TypeVar
+from typing import TypeVar
 
 import httpx
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
@@ -33,7 +30,6 @@ from negotiation_pipeline.domain.redaction import redact_text
 
 log = logging.getLogger(__name__)
 
-P = ParamSpec("P")
 R = TypeVar("R")
 
 ErrorNotifier = Callable[[str, BaseException, int], None]
@@ -48,15 +44,6 @@ RATE_LIMIT_MAX_WAIT_S = 60.0
 sleep: Callable[[float], None] = time.sleep
 clock: Callable[[], float] = time.time
 monotonic: Callable[[], float] = time.monotonic
-
-_notifier: ErrorNotifier | None = None
-
-
-def configure_error_notifier(notifier: ErrorNotifier | None) -> None:
-    """Register `notifier(api_name, exc, attempts)`, called once per call that finally fails
-    (Slack error alert in production). None unregisters."""
-    global _notifier
-    _notifier = notifier
 
 
 def is_retryable(exc: BaseException) -> bool:
@@ -196,15 +183,16 @@ def describe_failure(exc: BaseException) -> str:
     return redact_text(text)
 
 
-def _notify(api_name: str, exc: BaseException, attempts: int) -> None:
+def _give_up(
+    api_name: str, exc: BaseException, attempts: int, on_give_up: ErrorNotifier | None
+) -> None:
     log.error(
         "%s call failed after %s: %s", api_name, attempts_text(attempts), describe_failure(exc)
     )
-    notifier = _notifier
-    if notifier is None:
+    if on_give_up is None:
         return
     try:
-        notifier(api_name, exc, attempts)
+        on_give_up(api_name, exc, attempts)
     except Exception:  # the notifier must never hide the API error itself
         log.exception("error notifier failed for %s", api_name)
 
@@ -231,11 +219,12 @@ def call_with_retries(
     *,
     attempts: int = DEFAULT_ATTEMPTS,
     deadline: Deadline | None = None,
-    report: bool = True,
+    on_give_up: ErrorNotifier | None = None,
 ) -> R:
     """`fn()` under the module policy; the last error is re-raised. With `deadline`, retrying
-    also stops when the next wait would reach it. `report=False` skips the error notifier (for
-    the notifier's own channel, Slack, whose failures it could not report anyway)."""
+    also stops when the next wait would reach it. `on_give_up(api_name, exc, attempts)` hears of
+    every failure that leaves here (retries spent, or an error not worth retrying), once; Slack,
+    the alerts' own channel, passes none, since it could not report its own failures."""
     stop = stop_after_attempt(attempts)
     retrying = Retrying(
         stop=stop if deadline is None else stop | _StopAtDeadline(deadline),
@@ -248,27 +237,6 @@ def call_with_retries(
     try:
         return retrying(fn)
     except Exception as exc:
-        if report:
-            _notify(api_name, exc, int(retrying.statistics.get("attempt_number", 1)))
+        attempts_made = int(retrying.statistics.get("attempt_number", 1))
+        _give_up(api_name, exc, attempts_made, on_give_up)
         raise
-
-
-def resilient_api_call(
-    api_name: str, *, attempts: int = DEFAULT_ATTEMPTS
-) -> Callable[[Callable[P, R]], Callable[P, R]]:
-    """Decorator factory: retry the wrapped call per the module policy; re-raise at the end.
-
-    Every failure that leaves the wrapper (retries exhausted, or a non-retryable error on the
-    first attempt) is reported to the notifier exactly once, with the number of attempts made.
-    """
-
-    def decorator(fn: Callable[P, R]) -> Callable[P, R]:
-        @functools.wraps(fn)
-        def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-            return call_with_retries(
-                functools.partial(fn, *args, **kwargs), api_name, attempts=attempts
-            )
-
-        return wrapper
-
-    return decorator

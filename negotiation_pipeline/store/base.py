@@ -22,6 +22,7 @@ from typing import Any, Protocol
 from negotiation_pipeline.domain.audit import AuditEntry
 from negotiation_pipeline.domain.campaigns.campaign import Campaign
 from negotiation_pipeline.domain.enums import EventType, NegotiationState
+from negotiation_pipeline.domain.mail_cursor import MailCursor
 from negotiation_pipeline.domain.negotiation.state_machine import NegotiationStateMachine
 
 
@@ -204,13 +205,6 @@ class Agreement:
     # What the rate buys (scenario, deliverables, usage_rights, product, expected_views); None
     # for agreements recorded before packages were stored.
     package: Mapping[str, Any] | None = None
-
-
-@dataclass(frozen=True)
-class MailCursor:
-    mailbox: str
-    uidvalidity: int
-    last_uid: int
 
 
 @dataclass(frozen=True)

@@ -344,4 +344,4 @@ def agreement_from_row(row: Row) -> Agreement:
 
 
 def mail_cursor_from_row(row: Row) -> MailCursor:
-    return MailCursor(row["mailbox"], row["uidvalidity"], row["last_uid"])
+    return MailCursor(row["uidvalidity"], row["last_uid"])

@@ -7,7 +7,7 @@ means one more branch in `_slack_message` (and `_comment` if it is worth a task 
 
 ClickUp comments are posted after the commit, best effort per comment (`post_comments`): one
 failing comment is counted and reported, and the others still go out. ClickUp calls are
-retried by `resilient_api_call`, whose error notifier reports the final failure.
+retried by the client, whose error notifier (given it by its resource) reports the final failure.
 
 Events carry ids and numbers only; the Slack alerts also want the influencer's email, the
 client and the deliverables. Those come from the store (`details_from_store`), otherwise the

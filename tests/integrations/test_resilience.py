@@ -1,5 +1,6 @@
-"""resilient_api_call over real HTTP on loopback (the ClickUp fake): what is retried, how long
-it waits, and that the last failure is raised and notified once. Sleeps are recorded, not slept."""
+"""call_with_retries over real HTTP on loopback (the ClickUp fake): what is retried, how long
+it waits, and that the last failure is raised and told to the caller's notifier once. Sleeps are
+recorded, not slept."""
 
 from __future__ import annotations
 
@@ -14,10 +15,7 @@ import pytest
 from negotiation_pipeline.defs.sandbox.resources import LogSlackResource
 from negotiation_pipeline.defs.shared.resources import NegotiationStoreResource
 from negotiation_pipeline.integrations import resilience
-from negotiation_pipeline.integrations.resilience import (
-    configure_error_notifier,
-    resilient_api_call,
-)
+from negotiation_pipeline.integrations.resilience import ErrorNotifier, call_with_retries
 from tests.fakes.clickup_server import FakeClickUp, make_task
 
 
@@ -28,12 +26,16 @@ def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     return recorded
 
 
+class Notified(list[tuple[str, BaseException, int]]):
+    """An `ErrorNotifier` that keeps what it was told."""
+
+    def __call__(self, api: str, exc: BaseException, attempts: int) -> None:
+        self.append((api, exc, attempts))
+
+
 @pytest.fixture
-def notified() -> Iterator[list[tuple[str, BaseException, int]]]:
-    calls: list[tuple[str, BaseException, int]] = []
-    configure_error_notifier(lambda api, exc, attempts: calls.append((api, exc, attempts)))
-    yield calls
-    configure_error_notifier(None)
+def notified() -> Notified:
+    return Notified()
 
 
 @pytest.fixture
@@ -43,8 +45,9 @@ def fake() -> Iterator[FakeClickUp]:
         yield server
 
 
-def getter(fake: FakeClickUp, token: str | None = None) -> resilience.Callable[[], int]:
-    @resilient_api_call("clickup")
+def getter(
+    fake: FakeClickUp, token: str | None = None, on_give_up: ErrorNotifier | None = None
+) -> resilience.Callable[[], int]:
     def get() -> int:
         response = httpx.get(
             f"{fake.base_url}/task/t1", headers={"Authorization": token or fake.token}
@@ -52,12 +55,12 @@ def getter(fake: FakeClickUp, token: str | None = None) -> resilience.Callable[[
         response.raise_for_status()
         return response.status_code
 
-    return get
+    return lambda: call_with_retries(get, "clickup", on_give_up=on_give_up)
 
 
-def test_500_twice_then_success(fake: FakeClickUp, sleeps: list[float], notified: list) -> None:
+def test_500_twice_then_success(fake: FakeClickUp, sleeps: list[float], notified: Notified) -> None:
     fake.inject_500(2)
-    assert getter(fake)() == 200
+    assert getter(fake, on_give_up=notified)() == 200
     assert len(fake.requests) == 3
     assert len(sleeps) == 2
     assert 1.0 <= sleeps[0] <= 2.0 and 2.0 <= sleeps[1] <= 3.0  # exponential + jitter
@@ -65,11 +68,11 @@ def test_500_twice_then_success(fake: FakeClickUp, sleeps: list[float], notified
 
 
 def test_500_three_times_raises_original_and_notifies_once(
-    fake: FakeClickUp, sleeps: list[float], notified: list
+    fake: FakeClickUp, sleeps: list[float], notified: Notified
 ) -> None:
     fake.inject_500(3)
     with pytest.raises(httpx.HTTPStatusError) as caught:
-        getter(fake)()
+        getter(fake, on_give_up=notified)()
     assert caught.value.response.status_code == 500
     assert len(fake.requests) == 3
     assert len(notified) == 1
@@ -97,46 +100,46 @@ def test_429_wait_is_capped() -> None:
 
 @pytest.mark.parametrize("status", [401, 404])
 def test_other_4xx_not_retried(
-    fake: FakeClickUp, sleeps: list[float], notified: list, status: int
+    fake: FakeClickUp, sleeps: list[float], notified: Notified, status: int
 ) -> None:
-    call = getter(fake, token="Bearer " + fake.token) if status == 401 else None
+    call = getter(fake, "Bearer " + fake.token, notified) if status == 401 else None
 
-    @resilient_api_call("clickup")
     def missing() -> None:
         httpx.get(
             f"{fake.base_url}/task/nope", headers={"Authorization": fake.token}
         ).raise_for_status()
 
     with pytest.raises(httpx.HTTPStatusError) as caught:
-        (call or missing)()
+        if call is not None:
+            call()
+        else:
+            call_with_retries(missing, "clickup", on_give_up=notified)
     assert caught.value.response.status_code == status
     assert len(fake.requests) == 1 and sleeps == []
     assert [(api, attempts) for api, _, attempts in notified] == [("clickup", 1)]
 
 
-def test_transport_error_retried_then_raised(sleeps: list[float], notified: list) -> None:
+def test_transport_error_retried_then_raised(sleeps: list[float], notified: Notified) -> None:
     attempts: list[int] = []
 
-    @resilient_api_call("roster")
     def unreachable() -> None:
         attempts.append(1)
         httpx.get("http://127.0.0.1:9/", timeout=0.5)  # discard port: connection refused
 
     with pytest.raises(httpx.TransportError):
-        unreachable()
+        call_with_retries(unreachable, "roster", on_give_up=notified)
     assert len(attempts) == 3 and len(sleeps) == 2 and len(notified) == 1
 
 
 def test_non_http_errors_are_not_retried(sleeps: list[float]) -> None:
     calls: list[int] = []
 
-    @resilient_api_call("x")
     def broken() -> None:
         calls.append(1)
         raise KeyError("bug")
 
     with pytest.raises(KeyError):
-        broken()
+        call_with_retries(broken, "x")
     assert calls == [1] and sleeps == []
 
 
@@ -144,13 +147,22 @@ def test_failing_notifier_does_not_hide_the_error(fake: FakeClickUp, sleeps: lis
     def explode(api: str, exc: BaseException, attempts: int) -> None:
         raise RuntimeError("slack down")
 
-    configure_error_notifier(explode)
-    try:
-        fake.inject_500(3)
-        with pytest.raises(httpx.HTTPStatusError):
-            getter(fake)()
-    finally:
-        configure_error_notifier(None)
+    fake.inject_500(3)
+    with pytest.raises(httpx.HTTPStatusError):
+        getter(fake, on_give_up=explode)()
+    assert len(fake.requests) == 3
+
+
+def test_each_caller_hears_only_of_its_own_failures(fake: FakeClickUp, sleeps: list[float]) -> None:
+    """The notifier is the caller's argument: no shared registration for another call to see."""
+    failing, succeeding = Notified(), Notified()
+    with pytest.raises(httpx.HTTPStatusError):
+        getter(fake, token="pk_wrong", on_give_up=failing)()
+    assert getter(fake, on_give_up=succeeding)() == 200
+    with pytest.raises(httpx.HTTPStatusError):
+        getter(fake, token="pk_wrong")()  # nobody to tell: only logged
+    assert [(api, n) for api, _, n in failing] == [("clickup", 1)]
+    assert succeeding == []
 
 
 def test_final_failure_log_says_1_attempt_and_3_attempts(
@@ -180,12 +192,11 @@ def test_describe_failure_names_host_path_and_clickups_reason(
 
 
 def test_describe_failure_never_shows_query_keys_or_userinfo(sleeps: list[float]) -> None:
-    @resilient_api_call("roster")
     def fetch() -> None:
         httpx.get("http://user:pw@127.0.0.1:9/r.csv?key=SECRETKEY", timeout=0.5)
 
     with pytest.raises(httpx.TransportError) as caught:
-        fetch()
+        call_with_retries(fetch, "roster")
     text = resilience.describe_failure(caught.value)
     assert "SECRETKEY" not in text and "pw" not in text
     assert text.startswith("ConnectError (GET 127.0.0.1/r.csv): ")
@@ -203,17 +214,14 @@ def test_describe_failure_never_shows_query_keys_or_userinfo(sleeps: list[float]
 def test_the_slack_alert_after_one_attempt_says_1_attempt(
     fake: FakeClickUp, sleeps: list[float], tmp_path: Path
 ) -> None:
-    """The production wiring (SlackResource registers the notifier) into the sandbox Slack."""
+    """The production notifier (SlackResource.post_api_error) into the sandbox Slack."""
     slack = LogSlackResource(
         jsonl_path=str(tmp_path / "slack.jsonl"),
         store=NegotiationStoreResource(db_path=str(tmp_path / "negotiation.db")),
     )
     slack.setup_for_execution(dg.build_init_resource_context())
-    try:
-        with pytest.raises(httpx.HTTPStatusError):
-            getter(fake, token="pk_wrong")()  # 401: not retried
-    finally:
-        slack.teardown_after_execution(dg.build_init_resource_context())
+    with pytest.raises(httpx.HTTPStatusError):
+        getter(fake, token="pk_wrong", on_give_up=slack.post_api_error)()  # 401: not retried
     [alert] = [json.loads(line) for line in (tmp_path / "slack.jsonl").read_text().splitlines()]
     assert alert["text"] == (
         "API error: clickup failed after 1 attempt: HTTP 401 from 127.0.0.1 on GET /api/v2/task/t1:"

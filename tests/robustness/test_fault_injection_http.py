@@ -21,6 +21,7 @@ Claims:
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -33,7 +34,9 @@ from negotiation_pipeline.defs.campaigns.sensors import clickup_campaign_sensor
 from negotiation_pipeline.defs.campaigns.task_cursor import TaskCursor
 from negotiation_pipeline.defs.shared.resources import (
     ClickUpTaskSourceResource,
+    LogSlackResource,
     NegotiationStoreResource,
+    SlackResource,
     WebhookSlackResource,
 )
 from negotiation_pipeline.integrations import resilience
@@ -63,26 +66,32 @@ EXTRA_TASKS = [f"t{n:04d}" for n in range(150)]  # with the 3 sandbox tasks: two
 
 @pytest.fixture
 def waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    """The seconds resilient_api_call chose to wait between attempts (nothing really waits)."""
+    """The seconds the retry policy chose to wait between attempts (nothing really waits)."""
     recorded: list[float] = []
     monkeypatch.setattr(resilience, "sleep", recorded.append)
     return recorded
 
 
-@pytest.fixture
-def notified() -> Iterator[list[tuple[str, BaseException, int]]]:
-    calls: list[tuple[str, BaseException, int]] = []
-    resilience.configure_error_notifier(
-        lambda api, exc, attempts: calls.append((api, exc, attempts))
-    )
-    yield calls
-    resilience.configure_error_notifier(None)
+class Notified(list[tuple[str, BaseException, int]]):
+    """The error notifier the client was given: what it was told, in order."""
+
+    def __call__(self, api: str, exc: BaseException, attempts: int) -> None:
+        self.append((api, exc, attempts))
 
 
 @pytest.fixture
-def clickup(fake_clickup: FakeClickUp) -> Iterator[ClickUpClient]:
+def notified() -> Notified:
+    return Notified()
+
+
+@pytest.fixture
+def clickup(fake_clickup: FakeClickUp, notified: Notified) -> Iterator[ClickUpClient]:
     with ClickUpClient(
-        fake_clickup.base_url, fake_clickup.token, fake_clickup.list_id, timeout=SHORT_TIMEOUT_S
+        fake_clickup.base_url,
+        fake_clickup.token,
+        fake_clickup.list_id,
+        timeout=SHORT_TIMEOUT_S,
+        on_give_up=notified,
     ) as client:
         yield client
 
@@ -169,26 +178,34 @@ def test_malformed_json_is_a_clickup_error_notified_once(
 
 
 def test_final_clickup_failure_posts_one_slack_alert_without_the_token(
-    fake_clickup: FakeClickUp, clickup: ClickUpClient, waits: list[float], tmp_path: Path
+    fake_clickup: FakeClickUp, waits: list[float], tmp_path: Path
 ) -> None:
-    """The production wiring: SlackResource.setup_for_execution registers the notifier."""
+    """The production wiring: the ClickUp resource hands its bound Slack resource's alert to
+    the client it opens; a client opened without one tells nobody (no shared registration)."""
     with running_slack_fake() as slack:
-        resource = WebhookSlackResource(
+        alerts = WebhookSlackResource(
             webhook_url=slack.webhook_url,
             store=NegotiationStoreResource(db_path=str(tmp_path / "n.db")),
         )
-        resource.setup_for_execution(dg.build_init_resource_context())
-        try:
+        source = ClickUpTaskSourceResource(
+            api_token=fake_clickup.token,
+            list_id=fake_clickup.list_id,
+            base_url=fake_clickup.base_url,
+            timeout_seconds=SHORT_TIMEOUT_S,
+            alerts=alerts,
+        )
+        with dg.build_resources({"clickup": source}) as resources, resources.clickup.open() as c:
             fake_clickup.inject_500(times=3)
             with pytest.raises(ClickUpHTTPError):
-                clickup.get_task(VALID_LUMEN)
-        finally:
-            resource.teardown_after_execution(dg.build_init_resource_context())
+                c.get_task(VALID_LUMEN)
+        with ClickUpClient(fake_clickup.base_url, fake_clickup.token, fake_clickup.list_id) as c:
+            fake_clickup.inject_500(times=3)
+            with pytest.raises(ClickUpHTTPError):
+                c.get_task(VALID_LUMEN)
         [alert] = [r for r in slack.requests if r.path == WEBHOOK_PATH]
         text = str(alert.json)
         assert "clickup" in text.lower() and "3" in text
         assert fake_clickup.token not in text
-    assert resilience._notifier is None  # teardown unregistered it
 
 
 # --- the ClickUp sensor -------------------------------------------------------------------------
@@ -199,16 +216,21 @@ def many_tasks(fake_clickup: FakeClickUp) -> list[str]:
 
 
 def sensor_tick(
-    instance: dg.DagsterInstance, defs: dg.Definitions, fake: FakeClickUp, cursor: str | None
+    instance: dg.DagsterInstance,
+    defs: dg.Definitions,
+    fake: FakeClickUp,
+    cursor: str | None,
+    alerts: SlackResource | None = None,
 ) -> dg.SensorResult:
-    """One evaluation as the daemon runs it: only the resource the sensor requires (so the
-    Slack resource does not register its own notifier), with a short client timeout."""
+    """One evaluation as the daemon runs it: only the resource the sensor requires (with
+    `alerts`, the Slack it reports failed calls to), with a short client timeout."""
     resources = {
         "clickup": ClickUpTaskSourceResource(
             api_token=fake.token,
             list_id=fake.list_id,
             base_url=fake.base_url,
             timeout_seconds=SHORT_TIMEOUT_S,
+            alerts=alerts,
         )
     }
     with dg.build_sensor_context(
@@ -243,21 +265,26 @@ def test_sensor_failing_mid_listing_loses_nothing(
     fake_clickup: FakeClickUp,
     many_tasks: list[str],
     waits: list[float],
-    notified: list[tuple[str, BaseException, int]],
+    tmp_path: Path,
 ) -> None:
     """One instance for every fault (a Dagster test instance takes seconds to set up)."""
     newest = max(updated for updated, _ in fake_clickup.state.index)
+    slack_log = tmp_path / "slack.jsonl"
+    alerts = LogSlackResource(
+        jsonl_path=str(slack_log), store=NegotiationStoreResource(db_path=str(tmp_path / "n.db"))
+    )
     for fault in ["500", "timeout", "malformed_json", "429"]:
         fake_clickup.clear_requests()
-        notified.clear()
+        slack_log.unlink(missing_ok=True)
         partitions_before = instance.get_dynamic_partitions("campaign")
         inject(fake_clickup, fault)
 
         with pytest.raises(Exception) as caught:  # the tick fails; Dagster keeps
-            sensor_tick(instance, clickup_defs, fake_clickup, cursor=None)  # the old cursor
+            sensor_tick(instance, clickup_defs, fake_clickup, None, alerts)  # the old cursor
         chain = list(_chain(caught.value))
         assert any(isinstance(exc, httpx.HTTPError | ClickUpError) for exc in chain), fault
-        assert [api for api, _, _ in notified] == ["clickup"], fault
+        posted = [json.loads(line)["text"] for line in slack_log.read_text().splitlines()]
+        assert [text.split(" failed after ")[0] for text in posted] == ["API error: clickup"], fault
         pages = [r.query["page"][0] for r in fake_clickup.requests]
         assert pages[0] == "0" and set(pages[1:]) == {"1"}, (fault, pages)
         assert instance.get_dynamic_partitions("campaign") == partitions_before, fault
@@ -274,7 +301,6 @@ def test_sensor_failing_on_a_later_tick_resumes_from_its_last_good_cursor(
     clickup_defs: dg.Definitions,
     fake_clickup: FakeClickUp,
     waits: list[float],
-    notified: list[Any],
 ) -> None:
     first = sensor_tick(instance, clickup_defs, fake_clickup, cursor=None)
     assert sorted(requested(first)) == sorted(SANDBOX_IDS)

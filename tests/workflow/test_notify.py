@@ -62,15 +62,17 @@ def clickup() -> Iterator[FakeClickUp]:
         yield fake
 
 
+class ApiErrors(list[tuple[str, int]]):
+    """The error notifier handed to the ClickUp client (the Slack error alert in production):
+    what it was told, as (api, attempts)."""
+
+    def __call__(self, api: str, exc: BaseException, attempts: int) -> None:
+        self.append((api, attempts))
+
+
 @pytest.fixture
-def api_errors() -> Iterator[list[tuple[str, int]]]:
-    """What resilient_api_call reported to its error notifier (Slack error alert in prod)."""
-    reported: list[tuple[str, int]] = []
-    resilience.configure_error_notifier(
-        lambda name, exc, attempts: reported.append((name, attempts))
-    )
-    yield reported
-    resilience.configure_error_notifier(None)
+def api_errors() -> ApiErrors:
+    return ApiErrors()
 
 
 def _events(jane: str, sam: str) -> list[PipelineEvent]:
@@ -196,7 +198,7 @@ def test_alerts_queued_then_delivered_over_http_and_comments_posted(
     threads: list[str],
     slack: SlackFake,
     clickup: FakeClickUp,
-    api_errors: list[tuple[str, int]],
+    api_errors: ApiErrors,
 ) -> None:
     jane, sam = threads
     webhook = WebhookSlack(slack.webhook_url)
@@ -208,7 +210,9 @@ def test_alerts_queued_then_delivered_over_http_and_comments_posted(
     assert slack.requests == []  # queued, not posted yet
 
     delivery = deliver_notifications(store, webhook, Deadline(10))
-    with ClickUpClient(clickup.base_url, clickup.token, clickup.list_id) as client:
+    with ClickUpClient(
+        clickup.base_url, clickup.token, clickup.list_id, on_give_up=api_errors
+    ) as client:
         comments = post_comments(events, client.post_comment)
 
     assert (delivery.sent, delivery.pending, delivery.errors) == (3, 0, ())
@@ -228,7 +232,7 @@ def test_one_failing_post_never_stops_the_others(
     store: SQLiteStore,
     slack: SlackFake,
     clickup: FakeClickUp,
-    api_errors: list[tuple[str, int]],
+    api_errors: ApiErrors,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(resilience, "sleep", lambda _: None)
@@ -240,7 +244,9 @@ def test_one_failing_post_never_stops_the_others(
     ]
     _queue(store, events)
     delivery = deliver_notifications(store, WebhookSlack(slack.webhook_url), Deadline(10))
-    with ClickUpClient(clickup.base_url, clickup.token, clickup.list_id) as client:
+    with ClickUpClient(
+        clickup.base_url, clickup.token, clickup.list_id, on_give_up=api_errors
+    ) as client:
         comments = post_comments(events, client.post_comment)
 
     assert (delivery.sent, delivery.refused, delivery.pending) == (2, 1, 0)

@@ -14,20 +14,25 @@ Comments are redacted before they are posted (a form value may hold a key).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 import httpx
 
 from negotiation_pipeline.domain.redaction import redact_text
 from negotiation_pipeline.integrations.clickup.fields import load_task_json
-from negotiation_pipeline.integrations.resilience import error_body_reason, resilient_api_call
+from negotiation_pipeline.integrations.resilience import (
+    ErrorNotifier,
+    call_with_retries,
+    error_body_reason,
+)
 
 DEFAULT_CLICKUP_API_URL = "https://api.clickup.com/api/v2"
 PAGE_SIZE = 100
 API_NAME = "clickup"
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -79,7 +84,8 @@ def task_date_updated(task: dict[str, Any]) -> int:
 
 
 class ClickUpClient:
-    """`CampaignTaskSource` over the real ClickUp API (every call retried per resilience)."""
+    """`CampaignTaskSource` over the real ClickUp API. Every call runs under the retry policy;
+    a call that still fails is told to `on_give_up` (the run's Slack alert), once."""
 
     def __init__(
         self,
@@ -89,6 +95,7 @@ class ClickUpClient:
         timeout: float = 30.0,
         *,
         transport: httpx.BaseTransport | None = None,
+        on_give_up: ErrorNotifier | None = None,
     ) -> None:
         if not api_token.strip():
             raise ValueError("ClickUp API token is empty")
@@ -97,6 +104,7 @@ class ClickUpClient:
         self.base_url = base_url.rstrip("/")
         self.list_id = list_id.strip()
         self._timeout = timeout
+        self._on_give_up = on_give_up
         self._http = httpx.Client(
             base_url=self.base_url,
             timeout=timeout,
@@ -156,7 +164,9 @@ class ClickUpClient:
                 redact_text(f"{self._where}: {request} failed: {type(exc).__name__}: {exc}")
             ) from None
 
-    @resilient_api_call(API_NAME)
+    def _retried(self, call: Callable[[], T]) -> T:
+        return call_with_retries(call, API_NAME, on_give_up=self._on_give_up)
+
     def _get_attempt(self, path: str, params: dict[str, str] | None) -> dict[str, Any]:
         response = self._http.get(path, params=params)
         response.raise_for_status()
@@ -167,18 +177,17 @@ class ClickUpClient:
                 f"{self._where}: GET {path}: response is not a JSON object ({exc})"
             ) from None
 
-    @resilient_api_call(API_NAME)
     def _post_attempt(self, path: str, body: dict[str, Any]) -> None:
         response = self._http.post(path, json=body)
         response.raise_for_status()
 
     def _get_json(self, path: str, params: dict[str, str] | None = None) -> dict[str, Any]:
         with self._translated("GET", path):
-            return self._get_attempt(path, params)
+            return self._retried(lambda: self._get_attempt(path, params))
 
     def _post_json(self, path: str, body: dict[str, Any]) -> None:
         with self._translated("POST", path):
-            self._post_attempt(path, body)
+            self._retried(lambda: self._post_attempt(path, body))
 
     def fetch_task_page(self, updated_gt_ms: int, page: int) -> tuple[list[dict[str, Any]], bool]:
         """One page of the List: (tasks, is_last_page)."""

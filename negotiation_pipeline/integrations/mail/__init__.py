@@ -20,7 +20,8 @@ from negotiation_pipeline.integrations.mail.base import (
     render_email,
     wire_address,
 )
-from negotiation_pipeline.integrations.mail.imap import ImapConfig, ImapReader, ImapSmtpMailbox
+from negotiation_pipeline.integrations.mail.imap import ImapConfig, ImapReader
+from negotiation_pipeline.integrations.mail.imap_smtp import ImapSmtpMailbox
 from negotiation_pipeline.integrations.mail.maildir import MaildirMailbox
 from negotiation_pipeline.integrations.mail.mime import (
     MalformedMessageError,

@@ -1,8 +1,8 @@
 """Mailbox interface shared by the IMAP/SMTP mailbox and the Maildir sandbox.
 
 Message ids ("uids") are positive integers that only grow inside one `uidvalidity`: IMAP UIDs for
-the real mailbox, index numbers for the Maildir sandbox. A `MailCursor` remembers the newest one
-handled; it serialises to a short string for a Dagster sensor cursor or a SQLite column.
+the real mailbox, index numbers for the Maildir sandbox. A `MailCursor` (domain/mail_cursor.py)
+remembers the newest one handled.
 """
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ from email.policy import SMTP as SMTP_POLICY
 from email.policy import SMTPUTF8 as SMTPUTF8_POLICY
 from typing import Protocol
 
+from negotiation_pipeline.domain.mail_cursor import MailCursor
 from negotiation_pipeline.integrations.mail.mime import ParsedMessage
 
-_CURSOR_PREFIX = "v1"
 MESSAGE_ID_RE = re.compile(r'^<[^<>\s"\\]+@[^<>\s"\\]+>$')
 _ADDRESS_RE = re.compile(r"^[^@\s<>,;\"]+@[^@\s<>,;\"]+$")
 
@@ -55,29 +55,6 @@ class DeliveryError(MailError):
         self.permanent = permanent
         self.transport = transport and not permanent
         self.maybe_delivered = maybe_delivered
-
-
-@dataclass(frozen=True, order=True)
-class MailCursor:
-    uidvalidity: int
-    last_uid: int
-
-    def __post_init__(self) -> None:
-        if self.uidvalidity < 0 or self.last_uid < 0:
-            raise ValueError(f"cursor values must be >= 0, got {self.uidvalidity}/{self.last_uid}")
-
-    def to_string(self) -> str:
-        return f"{_CURSOR_PREFIX}:{self.uidvalidity}:{self.last_uid}"
-
-    @classmethod
-    def from_string(cls, text: str) -> MailCursor:
-        parts = text.strip().split(":")
-        if len(parts) != 3 or parts[0] != _CURSOR_PREFIX:
-            raise ValueError(f"not a mail cursor (want 'v1:UIDVALIDITY:LAST_UID'): {text!r}")
-        try:
-            return cls(int(parts[1]), int(parts[2]))
-        except ValueError as exc:
-            raise ValueError(f"not a mail cursor (non-numeric part): {text!r}") from exc
 
 
 @dataclass(frozen=True)

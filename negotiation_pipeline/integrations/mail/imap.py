@@ -1,4 +1,4 @@
-"""Reading replies with imaplib, and the IMAP+SMTP Mailbox.
+"""Reading replies with imaplib (`ImapReader`), and filing copies in IMAP folders.
 
 Cursor rules (external_apis.md §3.1):
 - The cursor is (UIDVALIDITY, last UID). `UID SEARCH UID last+1:*` also returns the highest
@@ -19,10 +19,9 @@ from __future__ import annotations
 import imaplib
 import re
 import ssl
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Literal
 
 from negotiation_pipeline.integrations.mail.base import (
@@ -32,10 +31,8 @@ from negotiation_pipeline.integrations.mail.base import (
     MailCursor,
     MailError,
     NewIds,
-    OutgoingEmail,
     UidValidityChangedError,
     UnreadableMessage,
-    render_email,
 )
 from negotiation_pipeline.integrations.mail.mime import (
     DEFAULT_LIMITS,
@@ -43,7 +40,6 @@ from negotiation_pipeline.integrations.mail.mime import (
     MessageLimits,
     parse_message,
 )
-from negotiation_pipeline.integrations.mail.smtp import SmtpSender
 
 ImapSecurity = Literal["ssl", "starttls", "plain"]
 
@@ -368,63 +364,3 @@ def _fetched_bodies(data: list[object]) -> dict[int, tuple[bytes, int | None]]:
 def _size_in(text: bytes) -> int | None:
     found = _SIZE_RE.search(text)
     return int(found.group(1)) if found else None
-
-
-class ImapSmtpMailbox:
-    """The real Mailbox: replies read over IMAP, mail sent over SMTP and filed in Sent.
-
-    The outbox delivers in two steps: `deliver` (SMTP; the caller records the acceptance the
-    moment the server answered 250) and `file_sent_copy` (APPEND to Sent, skipped when the copy
-    is already there), retried on its own. So a cut at APPEND, or a crash between SMTP and
-    APPEND, never sends an email twice: the outbox already says it was sent. already_sent()
-    still finds copies filed by a run that died before recording its send.
-    """
-
-    files_sent_copy_separately = True
-
-    def __init__(self, reader: ImapReader, sender: SmtpSender) -> None:
-        self.reader = reader
-        self.sender = sender
-
-    def list_new_ids(self, cursor: MailCursor | None, limit: int = 500) -> NewIds:
-        return self.reader.list_new_ids(cursor, limit)
-
-    def fetch(self, uids: Sequence[int], uidvalidity: int | None = None) -> FetchResult:
-        return self.reader.fetch(uids, uidvalidity)
-
-    def fetch_new(self, cursor: MailCursor | None, limit: int = 100) -> FetchResult:
-        return self.reader.fetch_new(cursor, limit)
-
-    def send(self, email_: OutgoingEmail, date: datetime | None = None) -> None:
-        raw = self.sender.send(email_, date)
-        self.reader.append(self.reader.config.sent_folder, raw, r"(\Seen)")
-
-    def already_sent(self, message_id: str) -> bool:
-        return self.reader.already_sent(message_id)
-
-    def send_once(self, email_: OutgoingEmail) -> bool:
-        if self.already_sent(email_.message_id):
-            return False
-        self.send(email_)
-        return True
-
-    def in_sent_folder(self, message_id: str) -> bool:
-        # The same Sent-folder search that guards resends: a copy a colleague's mail client
-        # filed there counts as well as ours.
-        return self.reader.already_sent(message_id)
-
-    def deliver(
-        self, email_: OutgoingEmail, date: datetime, on_accepted: Callable[[], None]
-    ) -> None:
-        self.sender.send(email_, date, on_accepted=on_accepted)
-
-    def file_sent_copy(
-        self, email_: OutgoingEmail, date: datetime, *, may_exist: bool = True
-    ) -> None:
-        raw = render_email(email_, self.sender.sender, date)  # the bytes deliver() sent
-        with self.reader.connected():
-            if not may_exist or not self.reader.already_sent(email_.message_id):
-                self.reader.append(self.reader.config.sent_folder, raw, r"(\Seen)")
-
-    def append_to_inbox(self, raw: bytes) -> int | None:
-        return self.reader.append(self.reader.config.mailbox, raw)

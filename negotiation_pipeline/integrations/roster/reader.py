@@ -31,7 +31,7 @@ from negotiation_pipeline.domain.campaigns.roster import (
     is_view_override_column,
 )
 from negotiation_pipeline.domain.redaction import redact_text, redact_url
-from negotiation_pipeline.integrations.resilience import resilient_api_call
+from negotiation_pipeline.integrations.resilience import ErrorNotifier, call_with_retries
 from negotiation_pipeline.integrations.roster.errors import RosterReadError, RosterSourceError
 from negotiation_pipeline.integrations.roster.fetch import (
     AccessRules,
@@ -93,9 +93,15 @@ def _found_columns(columns: list[str]) -> str:
     return f"found: {found}" + (f" and {others} other column(s)" if others else "")
 
 
-@resilient_api_call("roster")
-def _download(url: str, rules: AccessRules, limits: FetchLimits) -> str:
-    return fetch_roster_text(url, rules, limits)
+API_NAME = "roster"
+
+
+def _download(
+    url: str, rules: AccessRules, limits: FetchLimits, on_give_up: ErrorNotifier | None
+) -> str:
+    return call_with_retries(
+        lambda: fetch_roster_text(url, rules, limits), API_NAME, on_give_up=on_give_up
+    )
 
 
 def _is_url(text: str) -> bool:
@@ -108,11 +114,12 @@ def read_roster(
     trusted: bool,
     limits: FetchLimits | None = None,
     rules: AccessRules | None = None,
+    on_give_up: ErrorNotifier | None = None,
 ) -> list[RosterRow]:
     """Read a roster. `trusted` = the operator named it (ROSTER_URL): a local path or any
     http(s) URL. Otherwise only an https URL to a public host (`rules` defaults to
     `AccessRules.campaign()`; tests pass their own address policy, resolver and TLS context).
-    Remote reads are retried per `resilient_api_call`."""
+    Remote reads run under the retry policy; one that still fails is told to `on_give_up`."""
     limits = limits or FetchLimits()
     text_source = str(source).strip()
     if isinstance(source, Path) or not _is_url(text_source):
@@ -134,7 +141,7 @@ def read_roster(
             raise RosterSourceError(f"{kind} {shown} refused: it {problem}")
     chosen = rules or (AccessRules.operator() if trusted else AccessRules.campaign())
     try:
-        text = _download(text_source, chosen, limits)
+        text = _download(text_source, chosen, limits, on_give_up)
     except RosterSourceError as exc:
         raise RosterSourceError(f"{kind} {shown} refused: {exc}") from None
     except httpx.HTTPStatusError as exc:

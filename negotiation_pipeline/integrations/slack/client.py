@@ -101,7 +101,6 @@ class _Poster:
                 API_NAME,
                 attempts=self._attempts,
                 deadline=deadline,
-                report=False,
             )
         except httpx.HTTPError as exc:
             raise SlackUnavailable(self._scrub(f"{what} failed: {_describe(exc)}")) from None

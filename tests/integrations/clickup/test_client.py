@@ -112,17 +112,20 @@ def test_500_twice_then_page_succeeds(
     assert len(sleeps) == 2
 
 
-def test_500_three_times_raises_and_notifies_once(
-    fake: FakeClickUp, client: ClickUpClient, sleeps: list[float]
-) -> None:
+def test_500_three_times_raises_and_notifies_once(fake: FakeClickUp, sleeps: list[float]) -> None:
     calls: list[tuple[str, int]] = []
-    resilience.configure_error_notifier(lambda api, exc, n: calls.append((api, n)))
-    try:
-        fake.inject_500(3)
-        with pytest.raises(ClickUpHTTPError):
-            client.post_comment("abc", "hello")
-    finally:
-        resilience.configure_error_notifier(None)
+    fake.inject_500(3)
+    with (
+        ClickUpClient(
+            fake.base_url,
+            fake.token,
+            fake.list_id,
+            timeout=5,
+            on_give_up=lambda api, exc, n: calls.append((api, n)),
+        ) as client,
+        pytest.raises(ClickUpHTTPError),
+    ):
+        client.post_comment("abc", "hello")
     assert calls == [("clickup", 3)]
     assert fake.comments_for("abc") == []
 

@@ -12,7 +12,8 @@ from negotiation_pipeline.integrations.mail.base import (
     OutgoingEmail,
     SenderIdentity,
 )
-from negotiation_pipeline.integrations.mail.imap import ImapReader, ImapSmtpMailbox
+from negotiation_pipeline.integrations.mail.imap import ImapReader
+from negotiation_pipeline.integrations.mail.imap_smtp import ImapSmtpMailbox
 from negotiation_pipeline.integrations.mail.smtp import SmtpSender
 from negotiation_pipeline.integrations.mail.thread_headers import (
     InMemoryThreadIndex,
