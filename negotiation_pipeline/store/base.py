@@ -17,12 +17,15 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from negotiation_pipeline.domain.audit import AuditEntry
 from negotiation_pipeline.domain.campaign import Campaign
 from negotiation_pipeline.domain.state_machine import NegotiationStateMachine
 from negotiation_pipeline.domain.types import EventType, NegotiationState
+
+if TYPE_CHECKING:  # asset_tables.py imports StoreError from here
+    from negotiation_pipeline.store.asset_tables import AssetTableRepository
 
 
 class StoreError(RuntimeError):
@@ -444,6 +447,9 @@ class UnitOfWork(Protocol):
 
     @property
     def installation(self) -> InstallationRepository: ...
+
+    @property
+    def asset_tables(self) -> AssetTableRepository: ...
 
 
 class NegotiationStore(UnitOfWork, Protocol):
