@@ -19,14 +19,12 @@ import pytest
 
 from negotiation_pipeline.definitions import build_definitions
 from negotiation_pipeline.defs.asset_store import BusinessStoreIOManager
-from negotiation_pipeline.defs.assets.cpm import cpm_flexibility
 from negotiation_pipeline.defs.assets.negotiations import campaign_report, negotiation_snapshots
 from negotiation_pipeline.defs.partitions import CAMPAIGN_PARTITIONS_NAME
 from negotiation_pipeline.domain.campaign import Campaign
 from negotiation_pipeline.domain.cpm import FLEXIBILITY_COLUMNS
 from negotiation_pipeline.domain.report import CampaignReport
-from negotiation_pipeline.store import Agreement, open_store
-from tests.defs.conftest import VALID_LUMEN, VALID_TRAILPEAK
+from tests.defs.conftest import VALID_LUMEN
 from tests.servers.postgres import postgres_server, postgres_url  # noqa: F401 (fixtures)
 
 ASSET_TABLES = {
@@ -37,7 +35,6 @@ ASSET_TABLES = {
     "negotiation_snapshots": "asset_negotiation_snapshots",
     "campaign_report": "asset_campaign_report",
 }
-LUMEN_COPY = "86b1aa0c1"  # a third valid campaign: Lumen's task under another id
 LUMEN_INFLUENCERS = 5
 
 
@@ -56,13 +53,6 @@ def metadata_of(result: dg.ExecuteInProcessResult, asset: str) -> dict[str, Any]
 def sqlite_rows(db: str, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
     with sqlite3.connect(db) as conn:
         return [tuple(row) for row in conn.execute(sql, params)]
-
-
-def add_lumen_copy(tasks_dir: Path) -> None:
-    task = json.loads((tasks_dir / f"{VALID_LUMEN}.json").read_text())
-    task["id"] = LUMEN_COPY
-    task["url"] = f"https://app.clickup.com/t/{LUMEN_COPY}"
-    (tasks_dir / f"{LUMEN_COPY}.json").write_text(json.dumps(task))
 
 
 # --- the binding -------------------------------------------------------------------------------
@@ -116,7 +106,7 @@ def test_ingestion_writes_every_asset_table_and_downstream_loads_equal_values(
         "SELECT name, opening_rate, typeof(opening_rate), average_views, typeof(average_views) "
         "FROM asset_cpm_flexibility WHERE position = 0",
     )
-    assert maya == ("Maya Chen", "756.00", "text", 42_000, "integer")
+    assert maya == ("Maya Chen", "1323.00", "text", 42_000, "integer")
     [report_row] = sqlite_rows(
         db, "SELECT negotiations, agreed, budget_committed, by_state FROM asset_campaign_report"
     )
@@ -159,75 +149,6 @@ def test_ingestion_writes_every_asset_table_and_downstream_loads_equal_values(
     assert metadata_of(result, "campaign_report")["negotiation_count"] == LUMEN_INFLUENCERS
 
 
-def test_a_cpm_backfill_rewrites_exactly_its_partitions(
-    instance: dg.DagsterInstance, sandbox_env: dict[str, str]
-) -> None:
-    add_lumen_copy(Path(sandbox_env["NEGOTIATION_SANDBOX_DIR"]))
-    defs = build_definitions(sandbox_env)
-    db = sandbox_env["NEGOTIATION_DB"]
-    partitions = [VALID_LUMEN, VALID_TRAILPEAK, LUMEN_COPY]
-    instance.add_dynamic_partitions(CAMPAIGN_PARTITIONS_NAME, partitions)
-    for partition in partitions:
-        assert ingest(defs, instance, partition).success
-    table_rows = "SELECT rowid, * FROM asset_cpm_flexibility WHERE campaign_id = ? ORDER BY rowid"
-    book = "SELECT * FROM asset_partitions WHERE campaign_id = ? ORDER BY table_name"
-    before = {
-        p: (sqlite_rows(db, table_rows, (p,)), sqlite_rows(db, book, (p,))) for p in partitions
-    }
-    # Agreements well under target raise the others' ceilings in the backfilled campaigns.
-    store = open_store(db)
-    for campaign_id in (VALID_LUMEN, LUMEN_COPY):
-        store.agreements.record(
-            Agreement(
-                thread_id=f"thread-maya-{campaign_id}",
-                campaign_id=campaign_id,
-                influencer_name="Maya Chen",
-                rate=Decimal("756.00"),
-                cpm=Decimal("18.00"),
-                engagement_rate=Decimal("4.1"),
-            )
-        )
-    store.close()
-
-    # What the backfill daemon launches: one run of the asset job per partition, cpm only.
-    asset_job = defs.resolve_implicit_global_asset_job_def()
-    backfilled = [VALID_LUMEN, LUMEN_COPY]
-    runs = {
-        partition: asset_job.execute_in_process(
-            instance=instance, partition_key=partition, asset_selection=[cpm_flexibility.key]
-        )
-        for partition in backfilled
-    }
-
-    assert all(run.success for run in runs.values())
-    untouched = (
-        sqlite_rows(db, table_rows, (VALID_TRAILPEAK,)),
-        sqlite_rows(db, book, (VALID_TRAILPEAK,)),
-    )
-    assert untouched == before[VALID_TRAILPEAK]
-    for partition in backfilled:
-        rows_now = sqlite_rows(db, table_rows, (partition,))
-        assert len(rows_now) == LUMEN_INFLUENCERS
-        assert rows_now != before[partition][0]  # rewritten, with the new ceilings
-        [(run_id,)] = sqlite_rows(
-            db,
-            "SELECT run_id FROM asset_partitions WHERE table_name = 'asset_cpm_flexibility' "
-            "AND campaign_id = ?",
-            (partition,),
-        )
-        assert run_id == runs[partition].run_id
-        loaded = defs.load_asset_value(
-            "cpm_flexibility", instance=instance, partition_key=partition
-        )
-        pd.testing.assert_frame_equal(loaded, runs[partition].output_for_node("cpm_flexibility"))
-    # Only the cpm table of the backfilled campaigns changed: their other tables are as they were.
-    for partition in backfilled:
-        other_tables = [row for row in sqlite_rows(db, book, (partition,))]
-        assert [r for r in other_tables if r[0] != "asset_cpm_flexibility"] == [
-            r for r in before[partition][1] if r[0] != "asset_cpm_flexibility"
-        ]
-
-
 def test_the_advance_job_rewrites_the_snapshot_and_report_tables_it_reports(
     instance: dg.DagsterInstance, sandbox_env: dict[str, str]
 ) -> None:
@@ -252,7 +173,8 @@ def test_the_advance_job_rewrites_the_snapshot_and_report_tables_it_reports(
     [(agreed, committed)] = sqlite_rows(
         db, "SELECT agreed, budget_committed FROM asset_campaign_report"
     )
-    assert (agreed, committed) == (1, "756.00")
+    [agreement] = sandbox.store().agreements.for_campaign(VALID_LUMEN)
+    assert (agreed, committed) == (1, str(agreement.rate))
     for key, table in (
         (negotiation_snapshots.key, "asset_negotiation_snapshots"),
         (campaign_report.key, "asset_campaign_report"),
@@ -266,7 +188,45 @@ def test_the_advance_job_rewrites_the_snapshot_and_report_tables_it_reports(
     report = sandbox.defs.load_asset_value(
         "campaign_report", instance=instance, partition_key=VALID_LUMEN
     )
-    assert report.agreed == 1 and report.budget_committed == Decimal("756.00")
+    assert report.agreed == 1 and str(report.budget_committed) == str(agreement.rate)
+    assert [deal.influencer for deal in report.deals] == ["Maya Chen"]
+
+
+def stored_files(instance: dg.DagsterInstance) -> list[Path]:
+    return sorted(p for p in Path(instance.storage_directory()).rglob("*") if p.is_file())
+
+
+def test_no_value_is_pickled_under_the_dagster_home(
+    instance: dg.DagsterInstance, sandbox_env: dict[str, str]
+) -> None:
+    """Every asset materialized, the reply and follow-up jobs run (their op outputs are counts):
+    nothing lands in the instance's storage as a pickle, nor under an asset's name."""
+    from tests.defs.test_negotiation_loop import MAYA, Sandbox, influencer_reply
+
+    instance.add_dynamic_partitions(CAMPAIGN_PARTITIONS_NAME, [VALID_LUMEN])
+    sandbox = Sandbox(sandbox_env, build_definitions(sandbox_env), instance)
+    ingested = sandbox.ingest()
+    sandbox.maildir().append_to_inbox(
+        influencer_reply(sandbox, MAYA, "That works for me, let's do it!", "Maya Chen")
+    )
+    [request] = sandbox.tick("inbox_sensor", cursor=None).run_requests or []
+    advanced = sandbox.advance(request)
+    followed = sandbox.defs.resolve_job_def("followup_job").execute_in_process(instance=instance)
+
+    assert ingested.success and advanced.success and followed.success
+    materialized = {e.asset_key.path[0] for e in ingested.get_asset_materialization_events()}
+    assert materialized == {*ASSET_TABLES, "negotiations"}
+    assert advanced.output_for_node("advance_negotiations") == 1  # the count, not stored
+    files = stored_files(instance)
+    assert files, "the instance keeps its run and event storage here"
+    pickled = [f for f in files if f.read_bytes()[:1] == b"\x80"]  # every pickle protocol >= 2
+    assert pickled == []
+    named_after_assets = [f for f in files if set(f.parts) & {*ASSET_TABLES, "negotiations"}]
+    assert named_after_assets == []
+    with pytest.raises(Exception, match=r"comes from an op output.*only asset values have tables"):
+        BusinessStoreIOManager(store=sandbox.defs.resources["store"]).load_input(
+            dg.build_input_context(name="count")
+        )
 
 
 # --- PostgreSQL, one end-to-end materialization -------------------------------------------------
@@ -329,7 +289,7 @@ def test_ingestion_on_postgres_stores_numeric_rows_and_loads_them_back(
     campaign = result.output_for_node("campaign")
     assert budget == campaign.budget and str(budget) == str(campaign.budget)
     assert budget_type == "numeric"
-    assert flexibility[0] == ("Maya Chen", Decimal("756.00"), "numeric", 42_000)
+    assert flexibility[0] == ("Maya Chen", Decimal("1323.00"), "numeric", 42_000)
     assert len(flexibility) == LUMEN_INFLUENCERS and negotiations == LUMEN_INFLUENCERS
 
     produced = result.output_for_node("cpm_flexibility")
