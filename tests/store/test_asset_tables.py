@@ -4,6 +4,7 @@ their digits. Rows are read back with plain SQL to prove they are real tables.""
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -316,3 +317,27 @@ def test_the_uri_names_the_store_without_its_password(tmp_path: Path) -> None:
     uri = location_uri("postgresql://agent:s3cret-pw@db.internal:5432/negotiation?sslmode=require")
     assert "s3cret-pw" not in uri
     assert uri.startswith("postgresql://") and "db.internal:5432/negotiation" in uri
+
+
+def documented_tables() -> dict[str, list[str]]:
+    """README's "Asset tables" table: each table name and the columns listed after campaign_id
+    (explanations in parentheses left out)."""
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    section = readme.split("## Asset tables", 1)[1].split("\n## ", 1)[0]
+    tables = {}
+    for line in section.splitlines():
+        if line.startswith("| `asset_"):
+            cells = [cell.strip() for cell in line.strip("|").split("|")]
+            columns = re.sub(r"\s*\([^)]*\)", "", cells[-1])
+            tables[cells[0].strip("`")] = re.findall(r"`([a-z0-9_]+)`", columns)
+    return tables
+
+
+def test_the_readme_documents_every_asset_table_and_its_columns(sqlite_store: Store) -> None:
+    documented = documented_tables()
+    tables = [*FIXED_TABLES, cpm_codec().table]
+    assert set(documented) == {t.name for t in tables} | {"asset_partitions"}
+    for table in tables:
+        assert documented[table.name] == list(table.column_names), table.name
+    book = [name for name, _, _ in columns_in_database(sqlite_store, "asset_partitions")]
+    assert [name for name in book if name != "campaign_id"] == documented["asset_partitions"]
