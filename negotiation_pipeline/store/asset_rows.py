@@ -3,8 +3,8 @@
 Each `AssetCodec` turns the value an asset produces into its table's rows and those rows back
 into an equal value of the same type: the raw ClickUp task (dict), the validated `Campaign`, the
 selected `InfluencerProfile`s, the `SnapshotRow`s of every negotiation, the `CampaignReport`.
-Money stays Decimal both ways. The DDL of these tables is in schema.py / postgres_schema.py and
-must list the same columns (tests/store/test_asset_tables.py compares them).
+Money stays Decimal both ways. The DDL of these tables is in asset_schema.py (and a migration
+step) and must list the same columns (tests/store/test_asset_tables.py compares them).
 """
 
 from __future__ import annotations
