@@ -8,6 +8,8 @@ Resources follow the environment (all variables optional; none set = sandbox):
 - NEGOTIATION_DB → the business store: an SQLite file (default .sandbox/negotiation.db) or a
   `postgresql://` URL (bound as `dg.EnvVar`: the URL carries the password). Local sandbox
   files (Maildir, Slack JSONL, ClickUp comments) go next to the SQLite file, or in `.sandbox/`.
+  Every asset value is stored in that store too (the `io_manager`: one table per asset), so
+  nothing is pickled under DAGSTER_HOME.
 - NEGOTIATION_MESSAGE_ID_SECRET → the key our Message-IDs are computed with (at least 32
   characters, bound as `dg.EnvVar`); unset → a key created on first use and kept in the store.
 - ROSTER_URL → the default influencer roster, path or https URL (default sandbox/roster.csv).
@@ -61,6 +63,7 @@ from negotiation_pipeline.defs.negotiations.jobs import (
 from negotiation_pipeline.defs.negotiations.sensors import inbox_sensor, run_failure_slack_sensor
 from negotiation_pipeline.defs.sandbox.resources import LogSlackResource, SandboxTaskSourceResource
 from negotiation_pipeline.defs.sandbox.sensors import sandbox_influencer_sensor
+from negotiation_pipeline.defs.shared.asset_store import BusinessStoreIOManager
 from negotiation_pipeline.defs.shared.resources import (
     SANDBOX_AGENT_EMAIL,
     SANDBOX_AGENT_NAME,
@@ -236,13 +239,17 @@ def second_opinion_resource(env: Mapping[str, str]) -> SecondOpinionResource:
     )
 
 
-def build_resources(env: Mapping[str, str]) -> dict[str, dg.ConfigurableResource]:
+def build_resources(
+    env: Mapping[str, str],
+) -> dict[str, dg.ConfigurableResource | dg.ConfigurableIOManager]:
     """Resources for this environment (tests pass their own mapping; see the module docstring
     for every variable)."""
     store, data_dir = store_resource(env)
     slack = slack_resource(env, data_dir, store)
     return {
         "store": store,
+        # The default IO manager key: every asset's value goes to its table in the store.
+        "io_manager": BusinessStoreIOManager(store=store),
         "clickup": task_source_resource(env, data_dir, alerts=slack),
         "roster": RosterResource(
             default_source=_setting(env, "ROSTER_URL") or str(SANDBOX_ROSTER), alerts=slack

@@ -17,13 +17,16 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from negotiation_pipeline.domain.audit import AuditEntry
 from negotiation_pipeline.domain.campaigns.campaign import Campaign
 from negotiation_pipeline.domain.enums import EventType, NegotiationState
 from negotiation_pipeline.domain.mail_cursor import MailCursor
 from negotiation_pipeline.domain.negotiation.state_machine import NegotiationStateMachine
+
+if TYPE_CHECKING:  # asset_tables.py imports StoreError from here
+    from negotiation_pipeline.store.asset_tables import AssetTableRepository
 
 
 class StoreError(RuntimeError):
@@ -438,6 +441,9 @@ class UnitOfWork(Protocol):
 
     @property
     def installation(self) -> InstallationRepository: ...
+
+    @property
+    def asset_tables(self) -> AssetTableRepository: ...
 
 
 class NegotiationStore(UnitOfWork, Protocol):

@@ -14,7 +14,8 @@ How to change the schema (a column, a table, an index):
    turn the previous version into this one: `ALTER TABLE t ADD COLUMN ...` (in SQLite a NOT NULL
    column needs a constant DEFAULT), `CREATE TABLE ...`, `CREATE INDEX ...`, `UPDATE ...` to
    fill a new column from old ones. Write the statements out in full: a step must keep doing
-   what it did when it shipped, so it never reuses the living schema's constants.
+   what it did when it shipped, so it never reuses the living schema's constants (a step too
+   long for this file keeps its statements in a module of its own, as step 8 does).
 SCHEMA_VERSION follows from STEPS. tests/store/test_migrations.py upgrades a store written at
 version 1 on both engines and compares every table, column, index and constraint with a new
 store's, so a forgotten or mismatched step fails there. Never edit, renumber or reorder a step
@@ -34,6 +35,10 @@ from typing import Any
 
 from negotiation_pipeline.store.base import StoreError
 from negotiation_pipeline.store.dialect import Connection
+from negotiation_pipeline.store.migration_asset_tables import (
+    ASSET_TABLES_POSTGRES,
+    ASSET_TABLES_SQLITE,
+)
 
 
 class SchemaVersionError(RuntimeError):
@@ -280,7 +285,14 @@ STEPS: tuple[Step, ...] = (
             "ALTER TABLE agreements ADD COLUMN IF NOT EXISTS package_json JSONB",
         ),
     ),
-    # Next: Step(8, "...", sqlite=("ALTER TABLE ...",), postgres=("ALTER TABLE ...",)),
+    Step(
+        8,
+        "every Dagster asset value in a table of its own, one row per item and campaign, and the "
+        "book of written partitions (`asset_partitions`)",
+        sqlite=ASSET_TABLES_SQLITE,
+        postgres=ASSET_TABLES_POSTGRES,
+    ),
+    # Next: Step(9, "...", sqlite=("ALTER TABLE ...",), postgres=("ALTER TABLE ...",)),
 )
 
 SCHEMA_VERSION = STEPS[-1].version if STEPS else FIRST_VERSION

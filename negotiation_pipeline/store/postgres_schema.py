@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from negotiation_pipeline.store.asset_schema import POSTGRES_ASSET_TABLES
 from negotiation_pipeline.store.migrations import Engine, prepare_schema
 from negotiation_pipeline.store.schema import LIVE_NEGOTIATION
 from negotiation_pipeline.store.trust_schema import POSTGRES_INBOUND_TABLE, POSTGRES_TRUST_TABLES
@@ -158,6 +159,7 @@ SCHEMA_STATEMENTS: tuple[str, ...] = (
         value TEXT NOT NULL,
         created_at TIMESTAMPTZ NOT NULL
     )""",
+    *POSTGRES_ASSET_TABLES,
 )
 
 

@@ -23,6 +23,7 @@ from negotiation_pipeline.domain.negotiation.state_machine import NegotiationSta
 from negotiation_pipeline.domain.redaction import redact_data
 from negotiation_pipeline.store import codec
 from negotiation_pipeline.store import rows as row_codec
+from negotiation_pipeline.store.asset_repository import SqlAssetTables
 from negotiation_pipeline.store.audit_filters import audit_where, build_audit_query
 from negotiation_pipeline.store.base import (
     Agreement,
@@ -409,6 +410,7 @@ class Repositories:
         self._notifications = SqlNotifications(dialect, scope)
         self._allowed_senders = SqlAllowedSenders(dialect, scope)
         self._installation = SqlInstallation(dialect, scope, message_id_key)
+        self._asset_tables = SqlAssetTables(dialect, scope)
 
     @property
     def audit(self) -> SqlAuditLog:
@@ -449,6 +451,10 @@ class Repositories:
     @property
     def installation(self) -> SqlInstallation:
         return self._installation
+
+    @property
+    def asset_tables(self) -> SqlAssetTables:
+        return self._asset_tables
 
 
 class BoundUnitOfWork(Repositories):

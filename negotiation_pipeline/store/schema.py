@@ -11,6 +11,7 @@ from __future__ import annotations
 import sqlite3
 
 from negotiation_pipeline.domain.enums import TERMINAL_STATES
+from negotiation_pipeline.store.asset_schema import SQLITE_ASSET_TABLES
 from negotiation_pipeline.store.migrations import (
     SCHEMA_VERSION,
     Engine,
@@ -173,6 +174,8 @@ SCHEMA_STATEMENTS: tuple[str, ...] = (
         value TEXT NOT NULL,
         created_at TEXT NOT NULL
     )""",
+    # Every Dagster asset value, one table per asset (asset_schema.py).
+    *SQLITE_ASSET_TABLES,
 )
 
 

@@ -119,7 +119,9 @@ def test_invalid_campaign_fails_alone_and_valid_one_is_ingested(
     assert "Maya Chen" in str(metadata["preview"].value)
     assert "1323.00" in str(metadata["preview"].value)
     schema = metadata["dagster/column_schema"].value
-    assert [c.name for c in schema.columns] == list(FLEXIBILITY_COLUMNS)
+    # The schema of the asset's table: the partition column and row order, then the DataFrame's.
+    assert [c.name for c in schema.columns] == ["campaign_id", "position", *FLEXIBILITY_COLUMNS]
+    assert metadata["dagster/table_name"].value == "asset_cpm_flexibility"
     [check] = good.get_asset_check_evaluations()
     assert check.check_name == CPM_WITHIN_BOUNDS and check.passed
 

@@ -47,6 +47,7 @@ OWNERS = ["team:negotiation"]
     group_name="campaigns",
     kinds={"clickup", "json"},
     owners=OWNERS,
+    pool=STORE_WRITER_POOL,  # its value is written to the business store (asset_campaign_task)
     description="The campaign's ClickUp task as the API returns it (custom fields included).",
 )
 def campaign_task(

@@ -35,6 +35,8 @@ from negotiation_pipeline.store.base import Agreement
 
 PREVIEW_ROWS = 20
 _OPTIONAL = frozenset(SCENARIO_COLUMNS)
+# Columns that may be empty; every other column always has a value.
+_NULLABLE = frozenset({"engagement_rate", *_OPTIONAL})
 
 _COLUMN_TYPES: dict[str, tuple[str, str]] = {
     "name": ("string", "influencer name from the roster"),
@@ -59,6 +61,21 @@ _COLUMN_TYPES: dict[str, tuple[str, str]] = {
     },
 }
 
+# The DataFrame's columns, and the columns of its table in the business store after
+# `campaign_id` and `position` (the IO manager reads them from the definition metadata). The
+# table comes with the store's schema: a column added here also needs a migration step.
+FLEXIBILITY_SCHEMA = dg.TableSchema(
+    columns=[
+        dg.TableColumn(
+            name,
+            kind,
+            description=description,
+            constraints=dg.TableColumnConstraints(nullable=name in _NULLABLE),
+        )
+        for name, (kind, description) in _COLUMN_TYPES.items()
+    ]
+)
+
 # Eager, except that a campaign with no agreement yet still recomputes when its influencers
 # change: `campaign_agreements` has no materialization until the first agreement, and plain
 # eager() waits while any dependency is missing.
@@ -79,10 +96,12 @@ cpm_automation_condition = dg.AutomationCondition.eager().replace(
     deps=[campaign_agreements],
     automation_condition=cpm_automation_condition,
     check_specs=[cpm_within_bounds_spec],
+    metadata={"dagster/column_schema": FLEXIBILITY_SCHEMA},
     description=(
-        "One row per influencer: floor and max allowed CPM, opening and ceiling rate (Decimal), "
-        "and the reason. The CPM tracker is rebuilt from the campaign's agreements, so each "
-        "agreement recomputes the table (automation) and a backfill recomputes it on demand."
+        "One row per influencer (table `asset_cpm_flexibility`): floor and max allowed CPM, "
+        "opening and ceiling rate (Decimal), and the reason. The CPM tracker is rebuilt from "
+        "the campaign's agreements, so each agreement recomputes the table (automation) and a "
+        "backfill recomputes it on demand."
     ),
 )
 def cpm_flexibility(
@@ -126,8 +145,9 @@ def flexibility_frame(records: list[dict[str, Any]]) -> pd.DataFrame:
     """Records → DataFrame with Decimal cells kept as Decimal (object dtype), never float."""
     frame = pd.DataFrame.from_records(records, columns=list(FLEXIBILITY_COLUMNS))
     # object dtype: Decimals stay Decimal, and a scenario a campaign lacks stays None (pandas
-    # would otherwise turn an int column with gaps into floats with NaN).
-    kept = [c for c, (kind, _) in _COLUMN_TYPES.items() if kind == "decimal" or c in _OPTIONAL]
+    # would otherwise turn an int column with gaps into floats with NaN). The IO manager loads
+    # the stored table back the same way (decimal and nullable columns as object).
+    kept = [c for c, (kind, _) in _COLUMN_TYPES.items() if kind == "decimal" or c in _NULLABLE]
     for column in kept:
         frame[column] = pd.Series([r.get(column) for r in records], dtype=object)
     return frame
@@ -141,12 +161,7 @@ def flexibility_metadata(table: pd.DataFrame, tracker: CampaignCPMTracker) -> di
         "running_average_cpm": "" if average is None else str(average),
         "target_cpm": f"{tracker.target_min_cpm}-{tracker.target_max_cpm}",
         "preview": dg.MetadataValue.md(_markdown_preview(table)),
-        "dagster/column_schema": dg.TableSchema(
-            columns=[
-                dg.TableColumn(name, kind, description=description)
-                for name, (kind, description) in _COLUMN_TYPES.items()
-            ]
-        ),
+        # dagster/table_name, dagster/uri and the table's dagster/column_schema: the IO manager.
     }
 
 

@@ -3,9 +3,10 @@
 cpm_flexibility → negotiations (opening offers queued and sent) → negotiation_snapshots (every
 negotiation's state) → campaign_report (agreed count, close rate, CPM and budget).
 
-`advance_negotiations_job` reports new materializations of `negotiation_snapshots` and
-`campaign_report` for every campaign a batch of replies touched (the same metadata functions as
-here), so the UI always shows the current state without an extra run.
+`advance_negotiations_job` and `followup_job` rewrite the `negotiation_snapshots` and
+`campaign_report` tables of every campaign they touched and report their new materializations
+(the same functions as here), so the UI and the tables show the current state without an extra
+run.
 """
 
 # No `from __future__ import annotations`: Dagster reads these annotations at definition time.
@@ -21,6 +22,7 @@ from negotiation_pipeline.defs.campaigns.assets import OWNERS, STORE_WRITER_POOL
 from negotiation_pipeline.defs.campaigns.partitions import campaign_partitions
 from negotiation_pipeline.defs.negotiations.agreements import campaign_agreements
 from negotiation_pipeline.defs.negotiations.notifications import notify_events, notify_metadata
+from negotiation_pipeline.defs.shared.asset_store import store_value
 from negotiation_pipeline.defs.shared.resources import (
     CampaignTaskSourceResource,
     MailboxResource,
@@ -38,6 +40,7 @@ from negotiation_pipeline.domain.money import format_usd
 from negotiation_pipeline.domain.negotiation.engine import AgreedPackage
 from negotiation_pipeline.domain.previews import cell, preview
 from negotiation_pipeline.settings.engine import load_engine_config
+from negotiation_pipeline.store.asset_rows import REPORT_CODEC, SNAPSHOTS_CODEC
 from negotiation_pipeline.store.base import NegotiationStore
 from negotiation_pipeline.workflow.opening import (
     CampaignNotReadyError,
@@ -145,19 +148,20 @@ def delivery_metadata(delivery: DeliveryResult) -> dict[str, int]:
     group_name=NEGOTIATION_GROUP,
     kinds={"sqlite"},
     owners=OWNERS,
+    pool=STORE_WRITER_POOL,
     deps=[negotiations],
     description=(
-        "Every negotiation of the campaign: state, round, our last offer, their ask, who we "
-        "talk to and who is in control. Also reported by advance_negotiations_job after each "
-        "batch of replies."
+        "Every negotiation of the campaign (table `asset_negotiation_snapshots`): state, round, "
+        "our last offer, their ask, who we talk to and who is in control. Also written and "
+        "reported by advance_negotiations_job and followup_job for the campaigns they touch."
     ),
 )
 def negotiation_snapshots(
     context: dg.AssetExecutionContext, store: NegotiationStoreResource
-) -> dg.MaterializeResult:
+) -> dg.Output[list[SnapshotRow]]:
     with store.open() as db:
         rows = snapshot_rows(db, context.partition_key)
-    return dg.MaterializeResult(metadata=snapshot_metadata(rows))
+    return dg.Output(rows, metadata=snapshot_metadata(rows))
 
 
 @dg.asset(
@@ -165,23 +169,27 @@ def negotiation_snapshots(
     group_name=NEGOTIATION_GROUP,
     kinds={"sqlite"},
     owners=OWNERS,
-    deps=[negotiation_snapshots, campaign_agreements],
+    pool=STORE_WRITER_POOL,
+    deps=[campaign_agreements],
     description=(
-        "The campaign's numbers: negotiations, agreements, close rate, average CPM achieved vs "
-        "the target range, budget committed vs budget (money as text, never float)."
+        "The campaign's numbers (table `asset_campaign_report`, one row): negotiations, "
+        "agreements, close rate, average CPM achieved vs the target range, budget committed vs "
+        "budget (money exact, never float). Counts the states of `negotiation_snapshots`."
     ),
 )
 def campaign_report(
-    context: dg.AssetExecutionContext, store: NegotiationStoreResource
-) -> dg.MaterializeResult:
+    context: dg.AssetExecutionContext,
+    negotiation_snapshots: list[SnapshotRow],
+    store: NegotiationStoreResource,
+) -> dg.Output[CampaignReport]:
     with store.open() as db:
-        report = report_for(db, context.partition_key)
+        report = report_for(db, context.partition_key, negotiation_snapshots)
     if report is None:
         raise dg.Failure(
             f"campaign {context.partition_key} is not in the store or did not validate",
             allow_retries=False,
         )
-    return dg.MaterializeResult(metadata=report_metadata(report))
+    return dg.Output(report, metadata=report_metadata(report))
 
 
 # --- shared with advance_negotiations_job -------------------------------------------------------
@@ -218,11 +226,17 @@ def snapshot_metadata(rows: Sequence[SnapshotRow]) -> dict[str, Any]:
     }
 
 
-def report_for(db: NegotiationStore, campaign_id: str) -> CampaignReport | None:
+def report_for(
+    db: NegotiationStore, campaign_id: str, snapshots: Sequence[SnapshotRow] | None = None
+) -> CampaignReport | None:
+    """The campaign's report; counts the states of `snapshots` when given, else the store's."""
     record = db.campaigns.get(campaign_id)
     if record is None or record.campaign is None:
         return None
-    states = [stored.state for stored in db.states.summaries_for_campaign(campaign_id)]
+    if snapshots is None:
+        states = [stored.state for stored in db.states.summaries_for_campaign(campaign_id)]
+    else:
+        states = [row.state for row in snapshots]
     deals = [
         Deal(a.rate, a.cpm, _package(a.package), a.influencer_name)
         for a in db.agreements.for_campaign(campaign_id)
@@ -272,25 +286,33 @@ def report_metadata(report: CampaignReport) -> dict[str, Any]:
 
 
 def touched_campaign_materializations(
-    db: NegotiationStore, campaign_ids: Sequence[str]
+    db: NegotiationStore, campaign_ids: Sequence[str], *, run_id: str, location: str
 ) -> list[dg.AssetMaterialization]:
-    """Snapshot and report materializations for campaigns a job changed (in that order)."""
+    """Snapshot and report materializations for campaigns a job changed (in that order). Their
+    tables are rewritten first, so what the UI reports is what the tables hold."""
     events: list[dg.AssetMaterialization] = []
     for campaign_id in campaign_ids:
+        rows = snapshot_rows(db, campaign_id)
+        table = store_value(
+            db, SNAPSHOTS_CODEC, campaign_id, rows, run_id=run_id, location=location
+        )
         events.append(
             dg.AssetMaterialization(
                 asset_key=negotiation_snapshots.key,
                 partition=campaign_id,
-                metadata=snapshot_metadata(snapshot_rows(db, campaign_id)),
+                metadata={**snapshot_metadata(rows), **table},
             )
         )
-        report = report_for(db, campaign_id)
+        report = report_for(db, campaign_id, rows)
         if report is not None:
+            table = store_value(
+                db, REPORT_CODEC, campaign_id, report, run_id=run_id, location=location
+            )
             events.append(
                 dg.AssetMaterialization(
                     asset_key=campaign_report.key,
                     partition=campaign_id,
-                    metadata=report_metadata(report),
+                    metadata={**report_metadata(report), **table},
                 )
             )
     return events

@@ -95,7 +95,9 @@ def advance_negotiations_op(
         notified = notify_events(context.log, events, db, slack, clickup)
         yield from _agreement_materializations(result.events)
         touched = dict.fromkeys([*result.touched_campaigns, *_campaigns_of(result.delivery.events)])
-        yield from touched_campaign_materializations(db, [c for c in touched if c])
+        yield from touched_campaign_materializations(
+            db, [c for c in touched if c], run_id=context.run_id, location=store.db_path
+        )
     if result.failed_uids:
         raise dg.Failure(
             f"database failure on uid(s) {list(result.failed_uids)}: they stay unhandled and "
@@ -157,7 +159,9 @@ def run_followups_op(
         delivery = result.delivery
         events = [*result.events, *delivery.events]
         notified = notify_events(context.log, events, db, slack, clickup)
-        yield from touched_campaign_materializations(db, _campaigns_of(events))
+        yield from touched_campaign_materializations(
+            db, _campaigns_of(events), run_id=context.run_id, location=store.db_path
+        )
     raise_on_delivery_failures(delivery)
     yield dg.Output(
         len(events),
