@@ -36,8 +36,7 @@ from decimal import Decimal
 from email.message import EmailMessage
 from pathlib import Path
 
-from _results import emit
-
+from bench._results import emit
 from negotiation_pipeline.domain.campaigns.campaign import Campaign
 from negotiation_pipeline.domain.campaigns.cpm import CampaignCPMTracker, FlexibilityRow
 from negotiation_pipeline.domain.money import quantize_cents, rate_for_cpm

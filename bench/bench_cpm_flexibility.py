@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import sys
 import time
 from decimal import Decimal
 from pathlib import Path
@@ -21,10 +20,7 @@ from tempfile import TemporaryDirectory
 
 import dagster as dg
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from _results import emit
-
+from bench._results import emit
 from negotiation_pipeline.defs.campaigns.cpm_assets import cpm_flexibility
 from negotiation_pipeline.defs.campaigns.partitions import CAMPAIGN_PARTITIONS_NAME
 from negotiation_pipeline.defs.shared.resources import NegotiationStoreResource

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -28,10 +27,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from _results import emit
-
+from bench._results import emit
 from negotiation_pipeline.domain.campaigns.campaign import Campaign, CPMRange
 from negotiation_pipeline.domain.enums import NegotiationState, Platform
 from negotiation_pipeline.domain.negotiation.engine import InfluencerTerms, Negotiation
