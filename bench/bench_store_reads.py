@@ -31,6 +31,7 @@ from bench._results import emit
 from negotiation_pipeline.domain.campaigns.campaign import Campaign, CPMRange
 from negotiation_pipeline.domain.enums import NegotiationState, Platform
 from negotiation_pipeline.domain.negotiation.engine import InfluencerTerms, Negotiation
+from negotiation_pipeline.domain.negotiation.state_machine import HistoryEntry
 from negotiation_pipeline.store import NegotiationStore, SQLiteStore, UnitOfWork
 from negotiation_pipeline.store.postgres import PostgresStore
 
@@ -74,7 +75,7 @@ def negotiation_for(number: int, campaign: Campaign, state: NegotiationState) ->
     )
     paused = state is S.PAUSED
     last = S.COUNTER_SENT if paused else state
-    history = (*HISTORY, (S.COUNTER_RECEIVED, "decide", last))
+    history: tuple[HistoryEntry, ...] = (*HISTORY, (S.COUNTER_RECEIVED, "decide", last))
     if paused:
         history = (*history, (S.COUNTER_SENT, "pause", S.PAUSED))
     return Negotiation(
