@@ -32,9 +32,9 @@ import pytest
 
 from negotiation_pipeline.defs.campaigns.sensors import clickup_campaign_sensor
 from negotiation_pipeline.defs.campaigns.task_cursor import TaskCursor
+from negotiation_pipeline.defs.sandbox.resources import LogSlackResource
 from negotiation_pipeline.defs.shared.resources import (
     ClickUpTaskSourceResource,
-    LogSlackResource,
     NegotiationStoreResource,
     SlackResource,
     WebhookSlackResource,

@@ -115,7 +115,7 @@ def _run_child(root: Path, *, kill_after: float | None = None, hook: str | None 
     if kill_after is not None:
         process.join(kill_after)
         if process.is_alive():
-            os.kill(process.pid, signal.SIGKILL)
+            process.kill()  # SIGKILL: the child gets no chance to clean up
     process.join(60)
     assert process.exitcode is not None, "child did not finish"
     return process.exitcode
