@@ -32,11 +32,11 @@ from negotiation_pipeline.integrations.clickup.fields import (
     FieldMapping,
     parse_campaign_task,
 )
+from negotiation_pipeline.sandbox.paths import SANDBOX_TASKS_DIR
 from negotiation_pipeline.store import Agreement, SQLiteStore
 
-ROOT = Path(__file__).resolve().parent.parent
 TARGET_S = 1.0
-CAMPAIGN_TASK = ROOT / "sandbox" / "clickup" / "tasks" / "86b1aa001.json"
+CAMPAIGN_TASK = SANDBOX_TASKS_DIR / "86b1aa001.json"
 
 
 def influencers(count: int) -> list[InfluencerProfile]:
