@@ -36,8 +36,7 @@ from decimal import Decimal
 from email.message import EmailMessage
 from pathlib import Path
 
-from _results import emit
-
+from bench._results import emit
 from negotiation_pipeline.domain.campaigns.campaign import Campaign
 from negotiation_pipeline.domain.campaigns.cpm import CampaignCPMTracker, FlexibilityRow
 from negotiation_pipeline.domain.money import quantize_cents, rate_for_cpm
@@ -140,7 +139,7 @@ def _reply_bytes(person: SimulatedInfluencer, text: str, ours_id: str, subject: 
     return message.as_bytes(policy=email.policy.SMTP)
 
 
-def prepare(store: SQLiteStore, mailbox: Mailbox, replies: int, seed: int, config: EngineConfig):  # type: ignore[no-untyped-def]
+def prepare(store: SQLiteStore, mailbox: Mailbox, replies: int, seed: int, config: EngineConfig):
     """Open every negotiation, deliver the offers, drop one simulated reply per offer."""
     rng = random.Random(seed)
     people: dict[str, SimulatedInfluencer] = {}
@@ -173,7 +172,7 @@ def prepare(store: SQLiteStore, mailbox: Mailbox, replies: int, seed: int, confi
     return people
 
 
-def measure(store: SQLiteStore, mailbox: Mailbox, replies: int, config: EngineConfig) -> dict:  # type: ignore[type-arg]
+def measure(store: SQLiteStore, mailbox: Mailbox, replies: int, config: EngineConfig) -> dict:
     started = time.perf_counter()
     result = advance_negotiations(
         store,

@@ -24,8 +24,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
-from _results import emit
-
+from bench._results import emit
 from negotiation_pipeline.domain.audit import AuditEntry
 from negotiation_pipeline.domain.enums import EventType, NegotiationState
 from negotiation_pipeline.store import SQLiteStore

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import time
 from collections import Counter
 from pathlib import Path
@@ -19,10 +18,7 @@ from tempfile import TemporaryDirectory
 
 import dagster as dg
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from _results import emit
-
+from bench._results import emit
 from negotiation_pipeline.definitions import build_definitions
 from negotiation_pipeline.defs.campaigns.partitions import CAMPAIGN_PARTITIONS_NAME
 from negotiation_pipeline.defs.campaigns.sensors import clickup_campaign_sensor

@@ -13,18 +13,15 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import sys
 import time
+from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from tempfile import TemporaryDirectory
 
 import dagster as dg
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from _results import emit
-
+from bench._results import emit
 from negotiation_pipeline.defs.campaigns.cpm_assets import cpm_flexibility
 from negotiation_pipeline.defs.campaigns.partitions import CAMPAIGN_PARTITIONS_NAME
 from negotiation_pipeline.defs.shared.resources import NegotiationStoreResource
@@ -35,11 +32,11 @@ from negotiation_pipeline.integrations.clickup.fields import (
     FieldMapping,
     parse_campaign_task,
 )
+from negotiation_pipeline.sandbox.paths import SANDBOX_TASKS_DIR
 from negotiation_pipeline.store import Agreement, SQLiteStore
 
-ROOT = Path(__file__).resolve().parent.parent
 TARGET_S = 1.0
-CAMPAIGN_TASK = ROOT / "sandbox" / "clickup" / "tasks" / "86b1aa001.json"
+CAMPAIGN_TASK = SANDBOX_TASKS_DIR / "86b1aa001.json"
 
 
 def influencers(count: int) -> list[InfluencerProfile]:
@@ -97,7 +94,9 @@ def run(count: int, repeat: int) -> int:
                 partition_key=campaign.campaign_id, resources={"store": store_resource}
             )
             started = time.perf_counter()
-            events = list(cpm_flexibility(context, campaign=campaign, campaign_influencers=people))
+            invocation = cpm_flexibility(context, campaign=campaign, campaign_influencers=people)
+            assert isinstance(invocation, Iterator), "the asset yields its table and its check"
+            events = list(invocation)
             seconds.append(time.perf_counter() - started)
             output, check = events
             assert isinstance(output, dg.Output) and isinstance(check, dg.AssetCheckResult)

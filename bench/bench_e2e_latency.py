@@ -26,10 +26,7 @@ import time
 from contextlib import closing
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from _results import emit
-
+from bench._results import emit
 from negotiation_pipeline.integrations.dagster_webserver import DagsterWebserverClient
 from negotiation_pipeline.sandbox.paths import SANDBOX_DATA_DIR, SANDBOX_TASKS_DIR
 from negotiation_pipeline.store import open_store

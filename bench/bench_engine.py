@@ -17,8 +17,7 @@ import time
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
-from _results import emit
-
+from bench._results import emit
 from negotiation_pipeline.domain.campaigns.campaign import (
     BudgetConstraints,
     Campaign,

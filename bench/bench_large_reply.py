@@ -25,8 +25,7 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
-from _results import emit
-
+from bench._results import emit
 from negotiation_pipeline.integrations.mail import MaildirMailbox, MessageLimits, SenderIdentity
 from negotiation_pipeline.settings.engine import load_engine_config
 from negotiation_pipeline.store import SQLiteStore

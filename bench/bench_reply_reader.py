@@ -12,11 +12,11 @@ import time
 from pathlib import Path
 
 import yaml
-from _results import emit
 
+from bench._results import emit
 from tests.support.reading import read_reply
 
-CORPUS = Path(__file__).resolve().parents[1] / "tests" / "domain" / "reply_corpus.yaml"
+CORPUS = Path(__file__).resolve().parents[1] / "tests" / "domain" / "reading" / "reply_corpus.yaml"
 
 
 def load_bodies() -> list[str]:

@@ -11,8 +11,7 @@ import argparse
 import json
 import time
 
-from _results import emit
-
+from bench._results import emit
 from negotiation_pipeline.sandbox.simulation.simulator import simulate
 from negotiation_pipeline.settings.engine import load_engine_config
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -28,13 +27,11 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from _results import emit
-
+from bench._results import emit
 from negotiation_pipeline.domain.campaigns.campaign import Campaign, CPMRange
 from negotiation_pipeline.domain.enums import NegotiationState, Platform
 from negotiation_pipeline.domain.negotiation.engine import InfluencerTerms, Negotiation
+from negotiation_pipeline.domain.negotiation.state_machine import HistoryEntry
 from negotiation_pipeline.store import NegotiationStore, SQLiteStore, UnitOfWork
 from negotiation_pipeline.store.postgres import PostgresStore
 
@@ -78,7 +75,7 @@ def negotiation_for(number: int, campaign: Campaign, state: NegotiationState) ->
     )
     paused = state is S.PAUSED
     last = S.COUNTER_SENT if paused else state
-    history = (*HISTORY, (S.COUNTER_RECEIVED, "decide", last))
+    history: tuple[HistoryEntry, ...] = (*HISTORY, (S.COUNTER_RECEIVED, "decide", last))
     if paused:
         history = (*history, (S.COUNTER_SENT, "pause", S.PAUSED))
     return Negotiation(

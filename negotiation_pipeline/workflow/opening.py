@@ -7,7 +7,7 @@ emails are only queued here; `outbox.deliver_pending` sends them after the commi
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -58,7 +58,9 @@ class OpeningResult:
     skipped: tuple[tuple[str, str], ...] = ()  # (influencer email, why) rows that were unusable
 
 
-def flexibility_rows_from_records(records: Iterable[Mapping[str, Any]]) -> list[FlexibilityRow]:
+def flexibility_rows_from_records(
+    records: Iterable[Mapping[Hashable, Any]],
+) -> list[FlexibilityRow]:
     """`cpm_flexibility` DataFrame records (`table.to_dict("records")`) → FlexibilityRow.
 
     Money cells must be Decimal or text (a float is refused by parse_decimal); numpy integers
@@ -92,7 +94,7 @@ def _address_list(value: object) -> tuple[str, ...]:
     return tuple(split_address_list(str(value)))
 
 
-def _scenario_cells(record: Mapping[str, Any]) -> dict[str, Any]:
+def _scenario_cells(record: Mapping[Hashable, Any]) -> dict[str, Any]:
     """The per-scenario columns that are filled (a table from before they existed has none)."""
     cells: dict[str, Any] = {}
     for column in SCENARIO_COLUMNS:

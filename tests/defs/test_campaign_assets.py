@@ -78,8 +78,8 @@ def test_invalid_campaign_fails_alone_and_valid_one_is_ingested(
     message = failure_message(bad)
     for label in NIMBUS_BAD_LABELS:
         assert label in message
-    assert [m.asset_key.path[0] for m in bad.get_asset_materialization_events()] == [
-        "campaign_task"
+    assert [m.asset_key for m in bad.get_asset_materialization_events()] == [
+        dg.AssetKey("campaign_task")
     ]
     assert store.campaigns.get(INVALID_NIMBUS) is None  # nothing half-ingested
     [error] = store.audit.query(campaign=INVALID_NIMBUS, event_type=EventType.ERROR)
@@ -112,13 +112,14 @@ def test_invalid_campaign_fails_alone_and_valid_one_is_ingested(
     [materialization] = [
         m
         for m in good.get_asset_materialization_events()
-        if m.asset_key.path == ["cpm_flexibility"]
+        if m.asset_key == dg.AssetKey("cpm_flexibility")
     ]
     metadata = materialization.materialization.metadata
     assert metadata["dagster/row_count"].value == len(LUMEN_SELECTED)
     assert "Maya Chen" in str(metadata["preview"].value)
     assert "1323.00" in str(metadata["preview"].value)
     schema = metadata["dagster/column_schema"].value
+    assert isinstance(schema, dg.TableSchema)
     # The schema of the asset's table: the partition column and row order, then the DataFrame's.
     assert [c.name for c in schema.columns] == ["campaign_id", "position", *FLEXIBILITY_COLUMNS]
     assert metadata["dagster/table_name"].value == "asset_cpm_flexibility"
@@ -138,7 +139,7 @@ def test_invalid_campaign_fails_alone_and_valid_one_is_ingested(
     [influencers] = [
         m
         for m in good.get_asset_materialization_events()
-        if m.asset_key.path == ["campaign_influencers"]
+        if m.asset_key == dg.AssetKey("campaign_influencers")
     ]
     skipped_md = str(influencers.materialization.metadata["skipped_influencers"].value)
     assert "@nobody.here" in skipped_md and "not found in the roster" in skipped_md

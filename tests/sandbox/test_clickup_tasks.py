@@ -34,7 +34,7 @@ def test_committed_sandbox_tasks_list_and_parse(tmp_path: Path) -> None:
     listing = source.list_tasks_updated_since(0, 1)
     assert len(listing.tasks) >= 3 and listing.more_pages is False
     mapping = FieldMapping.load()
-    parsed = {}
+    parsed: dict[str, str | None] = {}
     for summary in listing.tasks:
         task = source.get_task(summary["id"])
         try:

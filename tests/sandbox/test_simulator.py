@@ -34,7 +34,7 @@ def test_summary_adds_up(summary: dict[str, object]) -> None:
     agreed = states.get("agreed", 0)
     assert Decimal(str(summary["close_rate"])) == (Decimal(agreed) / 120).quantize(Decimal("0.001"))
     assert agreed > 0 and Decimal(str(summary["budget_used"])) > 0
-    assert summary["agreements_within_target_max"] <= agreed  # type: ignore[operator]
+    assert summary["agreements_within_target_max"] <= agreed
     rounds = summary["rounds"]
     assert isinstance(rounds, dict) and rounds["max"] <= engine_config().policy.max_rounds
     assert "replies_per_second" not in summary  # only with a clock
@@ -125,7 +125,7 @@ def test_every_opponent_type_has_a_row_with_every_column(summary: dict[str, obje
     assert isinstance(table, str) and table.startswith("| opponent | negotiations | closeable |")
 
 
-def _opponent(kind: str, reservation: str, **traits: object):  # type: ignore[no-untyped-def]
+def _opponent(kind: str, reservation: str, **traits: object):
     from negotiation_pipeline.sandbox.simulation.opponents import Opponent, OpponentType
 
     fields: dict[str, object] = {
@@ -144,7 +144,7 @@ def _opponent(kind: str, reservation: str, **traits: object):  # type: ignore[no
     return Opponent(**fields)  # type: ignore[arg-type]
 
 
-def _asks(person, rounds: int) -> list[Decimal | None]:  # type: ignore[no-untyped-def]
+def _asks(person, rounds: int) -> list[Decimal | None]:
     """Their asks to a standing $1,000 offer, read by the real reply reader."""
     first = opened()
     assert first.email is not None

@@ -127,10 +127,11 @@ class _Handler:
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         raw: bytes = envelope.original_content or envelope.content
-        for recipient in envelope.rcpt_tos if self._answer is not None else ():
-            refusal = self._answer("DATA", recipient)
-            if refusal is not None:
-                return refusal
+        if self._answer is not None:
+            for recipient in envelope.rcpt_tos:
+                refusal = self._answer("DATA", recipient)
+                if refusal is not None:
+                    return refusal
         if self._deliver is not None:
             for recipient in envelope.rcpt_tos:
                 try:

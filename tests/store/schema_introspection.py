@@ -26,7 +26,9 @@ def _normalized(sql: str) -> str:
 def _top_level_items(create_table: str) -> list[str]:
     """The comma-separated items between a CREATE TABLE's outer parentheses."""
     body = create_table[create_table.index("(") + 1 : create_table.rindex(")")]
-    items, depth, current = [], 0, []
+    items: list[str] = []
+    depth = 0
+    current: list[str] = []
     quote: str | None = None
     for char in body:
         if quote is not None:

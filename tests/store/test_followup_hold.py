@@ -116,6 +116,7 @@ def test_a_version_1_postgres_schema_gets_the_column(
 
     save(pg_store, "t-old", machine_in(E.SEND_OFFER))
     pg_store.close()
+    assert pg_location.schema is not None, "each PostgreSQL test store lives in its own schema"
     with psycopg.connect(pg_location.target, autocommit=True) as conn:
         conn.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(pg_location.schema)))
         conn.execute("ALTER TABLE negotiation_state DROP COLUMN followup_not_before")

@@ -132,6 +132,7 @@ def recorded_versions(location: StoreLocation) -> list[tuple[int, str]]:
     import psycopg
     from psycopg import sql as pgsql
 
+    assert location.schema is not None, "each PostgreSQL test store lives in its own schema"
     with psycopg.connect(location.target, autocommit=True) as conn:
         conn.execute(pgsql.SQL("SET search_path TO {}").format(pgsql.Identifier(location.schema)))
         return [(v, str(at)) for v, at in conn.execute(sql)]

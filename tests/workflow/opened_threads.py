@@ -12,7 +12,7 @@ from negotiation_pipeline.domain.campaigns.cpm import FlexibilityRow
 from negotiation_pipeline.domain.enums import NegotiationEvent
 from negotiation_pipeline.domain.negotiation.engine import Negotiation, apply_event
 from negotiation_pipeline.integrations.mail import MaildirMailbox
-from negotiation_pipeline.store import Controller, SQLiteStore
+from negotiation_pipeline.store import Controller, NegotiationStore
 from negotiation_pipeline.workflow.opening import open_campaign_negotiations
 from negotiation_pipeline.workflow.outbox import deliver_pending
 from negotiation_pipeline.workflow.persistence import load_negotiation, save_negotiation
@@ -21,7 +21,7 @@ from tests.workflow.support import AGENT, NOW, engine_config, flex_row, stored_c
 
 
 def open_threads(
-    store: SQLiteStore,
+    store: NegotiationStore,
     rows: list[FlexibilityRow] | None = None,
     *,
     campaign: Campaign | None = None,
@@ -48,14 +48,14 @@ def second_campaign(**overrides: Any) -> Campaign:
     return make_campaign(**(fields | overrides))
 
 
-def negotiation(store: SQLiteStore, thread_id: str) -> Negotiation:
+def negotiation(store: NegotiationStore, thread_id: str) -> Negotiation:
     stored = store.states.load(thread_id)
     assert stored is not None, thread_id
     return load_negotiation(stored)
 
 
 def rewrite(
-    store: SQLiteStore,
+    store: NegotiationStore,
     thread_id: str,
     *events: NegotiationEvent,
     now: datetime = NOW,

@@ -18,7 +18,7 @@ from negotiation_pipeline.domain.enums import Platform
 from negotiation_pipeline.domain.negotiation.engine import EngineConfig
 from negotiation_pipeline.integrations.mail import MaildirMailbox, SenderIdentity
 from negotiation_pipeline.settings.engine import load_engine_config
-from negotiation_pipeline.store import SQLiteStore
+from negotiation_pipeline.store import NegotiationStore
 from tests.domain.negotiation.engine_support import make_campaign
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -62,7 +62,7 @@ def crowd(count: int) -> list[FlexibilityRow]:
     return [flex_row(f"Creator {n} Smith", f"creator{n}@gmail.com") for n in range(count)]
 
 
-def stored_campaign(store: SQLiteStore, campaign: Campaign | None = None) -> Campaign:
+def stored_campaign(store: NegotiationStore, campaign: Campaign | None = None) -> Campaign:
     campaign = campaign or make_campaign()
     store.campaigns.upsert(
         campaign.campaign_id,

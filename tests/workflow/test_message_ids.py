@@ -17,7 +17,7 @@ import pytest
 from negotiation_pipeline.definitions import build_resources
 from negotiation_pipeline.defs.shared.resources import NegotiationStoreResource
 from negotiation_pipeline.integrations.mail import MaildirMailbox
-from negotiation_pipeline.store import SQLiteStore, open_store
+from negotiation_pipeline.store import NegotiationStore, SQLiteStore, open_store
 from negotiation_pipeline.workflow.outbox import deliver_pending
 from negotiation_pipeline.workflow.persistence import (
     keyed_message_id,
@@ -40,7 +40,7 @@ SECRET = "an-operator-chosen-secret-of-enough-length-0123456789"
 JANE = thread_id_for("cmp-1", "jane@gmail.com")
 
 
-def _opening_id(store: SQLiteStore) -> str:
+def _opening_id(store: NegotiationStore) -> str:
     (thread_id,) = open_threads(store)
     (opening,) = store.outbox.for_thread(thread_id)
     return opening.message_id
@@ -91,7 +91,8 @@ def test_the_dagster_store_resource_binds_the_secret_from_the_environment() -> N
     store = build_resources(env)["store"]
     assert isinstance(store, NegotiationStoreResource)
     assert SECRET not in repr(store)  # an EnvVar, resolved at run time only
-    assert build_resources({"NEGOTIATION_DB": "/tmp/x/n.db"})["store"].message_id_secret == ""
+    unset = build_resources({"NEGOTIATION_DB": "/tmp/x/n.db"})["store"]
+    assert isinstance(unset, NegotiationStoreResource) and unset.message_id_secret == ""
 
 
 @pytest.mark.parametrize("configured", [None, SECRET], ids=["stored", "configured"])

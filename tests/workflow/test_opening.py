@@ -30,7 +30,7 @@ from tests.workflow.support import (
 )
 
 
-def _open(store: SQLiteStore, rows: list, campaign_id: str = "cmp-1"):  # type: ignore[no-untyped-def]
+def _open(store: SQLiteStore, rows: list, campaign_id: str = "cmp-1"):
     return open_campaign_negotiations(
         store, campaign_id, engine_config(), rows=rows, sender=AGENT, now=NOW
     )

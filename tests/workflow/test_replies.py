@@ -146,6 +146,7 @@ def test_full_conversation_reaches_agreement(store: SQLiteStore, mailbox: Maildi
     # The audit trail tells the whole story, in order, with the reason for every move.
     entries = list(reversed(store.audit.query(thread_id=JANE_THREAD)))
     counter_move = [e for e in entries if e.event_type is EventType.STATE_TRANSITION][1]
+    assert counter_move.metadata is not None, "a counter records the strategy behind it"
     strategy = counter_move.metadata["strategy"]
     assert strategy["rule"] == "concede along the curve toward their ask"
     assert (strategy["offer"], strategy["ceiling"], strategy["curve"]) == (
@@ -154,6 +155,7 @@ def test_full_conversation_reaches_agreement(store: SQLiteStore, mailbox: Maildi
         "exponent 0.6",
     )
     agreement_entry = next(e for e in entries if e.event_type is EventType.AGREEMENT)
+    assert agreement_entry.metadata is not None, "an agreement records the package agreed"
     assert agreement_entry.metadata["package"]["expected_views"] == 50_000
     trail = [e.event_type for e in entries]
     assert trail == [
@@ -422,7 +424,8 @@ def test_stale_uidvalidity_from_the_sensor_is_relisted(
     shutil.rmtree(tmp_path / "mail" / "state")
     rebuilt = open_mailbox(tmp_path / "mail")
     result = _advance(store, rebuilt, batch.uids, batch.uidvalidity)
-    assert result.processed == 1 and result.cursor == replace(result.cursor, last_uid=1)
+    assert result.processed == 1 and result.cursor is not None
+    assert result.cursor == replace(result.cursor, last_uid=1)
 
 
 def test_list_new_mail_is_ids_only_with_a_stable_batch_key(

@@ -124,7 +124,7 @@ def test_a_confident_reading_is_never_sent_anywhere(
     assert negotiation(store, JANE_THREAD).state is NegotiationState.COUNTER_SENT
 
 
-FAILURES = {
+FAILURES: dict[str, list[FakeReply | str]] = {
     "server error twice": [FakeReply(500, error_body("boom", "server_error", None))] * 2,
     "timeout": [FakeReply(200, {"choices": []}, delay_seconds=2)],
     "non-JSON content": ["Sure thing, that's an accept."],

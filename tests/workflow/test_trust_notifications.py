@@ -12,7 +12,7 @@ import pytest
 from negotiation_pipeline.integrations.resilience import Deadline
 from negotiation_pipeline.integrations.slack import SlackChannel, WebhookSlack
 from negotiation_pipeline.store import SQLiteStore
-from negotiation_pipeline.workflow.events import HumanTookOver, ReplyHeld
+from negotiation_pipeline.workflow.events import HumanTookOver, PipelineEvent, ReplyHeld
 from negotiation_pipeline.workflow.notify import (
     clickup_comments_for,
     details_from_store,
@@ -108,7 +108,7 @@ def test_a_forged_own_address_alert_suggests_takeover_not_allow() -> None:
 
 
 def test_held_and_takeover_alerts_are_posted_to_slack(store: SQLiteStore, slack: SlackFake) -> None:
-    events = [
+    events: list[PipelineEvent] = [
         _held("cmp-1:jane"),
         HumanTookOver("cmp-1:sam", "cmp-1", "Sam Lee", "partnerships@agency.test", "<h@a>"),
     ]

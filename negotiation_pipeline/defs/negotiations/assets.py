@@ -75,8 +75,7 @@ def negotiations(
     clickup: CampaignTaskSourceResource,
 ) -> dg.MaterializeResult:
     campaign_id = context.partition_key
-    records = [{str(k): v for k, v in r.items()} for r in cpm_flexibility.to_dict("records")]
-    rows = flexibility_rows_from_records(records)
+    rows = flexibility_rows_from_records(cpm_flexibility.to_dict("records"))
     with store.open() as db:
         try:
             opening = open_campaign_negotiations(

@@ -165,7 +165,7 @@ class BotSlack(_Poster):
     def __init__(
         self,
         token: str,
-        channels: Mapping[SlackChannel | str, str],
+        channels: Mapping[SlackChannel, str] | Mapping[str, str],
         *,
         api_base: str = DEFAULT_API_BASE,
         client: httpx.Client | None = None,

@@ -289,7 +289,7 @@ def test_without_levers_the_curve_reaches_the_ceiling_then_exit() -> None:
         ),
     ],
 )
-def test_escalations_move_to_escalated_and_never_send(read, reason) -> None:  # type: ignore[no-untyped-def]
+def test_escalations_move_to_escalated_and_never_send(read, reason) -> None:
     n = opened().negotiation
     outcome = reply(n, read)
     assert outcome.action is Action.ESCALATE

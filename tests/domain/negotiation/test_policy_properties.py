@@ -149,7 +149,7 @@ def _check_offer(prev: tuple[Decimal, Limit] | None, amount: Decimal, lim: Limit
 
 @settings(max_examples=200, deadline=None)
 @given(setup=setups(), script=replies)
-def test_no_sequence_of_asks_breaches_or_pays_more_for_less(setup, script) -> None:  # type: ignore[no-untyped-def]
+def test_no_sequence_of_asks_breaches_or_pays_more_for_less(setup, script) -> None:
     campaign, terms = setup
     config = engine_config()
     outcome = open_negotiation("t", campaign, terms, config, NOW)
@@ -217,7 +217,7 @@ def _bounds(views: int, floor: str, ceiling: str, scenario: int = 1) -> PackageB
 )
 def test_decide_keeps_every_move_inside_the_package_limits(
     views, spread, position, round_, ask_pct, exponent, step, shares, asks
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     floor = (D(views) * D(20) / 1000).quantize(D("0.01"))
     ceiling = (floor * spread / 100).quantize(D("0.01"))
     bounds = _bounds(views, str(floor), str(ceiling))

@@ -44,7 +44,7 @@ VALUE = engine_config().policy.package_value
         ("1 link in bio for 7 days", [(1, "link in bio for 7 days")]),
     ],
 )
-def test_items_and_quantities_are_read_from_scenario_text(text: str, expected: list) -> None:  # type: ignore[type-arg]
+def test_items_and_quantities_are_read_from_scenario_text(text: str, expected: list) -> None:
     assert split_items(text) == expected
 
 
@@ -83,7 +83,7 @@ def test_roster_reads_optional_view_columns_and_names_a_bad_one() -> None:
         parse_profile({**row, "story_views": "lots"})
 
 
-def _rows(views: int = 40_000, min_cost: str | None = None) -> list:  # type: ignore[type-arg]
+def _rows(views: int = 40_000, min_cost: str | None = None) -> list:
     campaign = make_campaign(
         cpm_range={"min_cpm": "20", "max_cpm": "30"},
         budget_constraints=BudgetConstraints(min_cost=min_cost),

@@ -170,6 +170,7 @@ def test_size_time_and_content_type_are_bounded(
 
 def test_an_untrusted_certificate_is_a_fetch_error(roster_server: RosterServer) -> None:
     rules = roster_server.rules()
+    assert rules.address_policy is not None, "the roster server's rules vet campaign addresses"
     default_trust = AccessRules.campaign(rules.address_policy, rules.resolver)  # system CAs
     with pytest.raises(RosterReadError, match="could not be fetched: ConnectError"):
         read_roster(f"{roster_server.base_url}/roster.csv", trusted=False, rules=default_trust)

@@ -1,0 +1,1 @@
+"""Benchmark scripts (run each as `uv run python bench/<script>.py`) and their shared helpers."""
