@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from negotiation_pipeline.cli.main import main
-from negotiation_pipeline.sandbox.paths import SANDBOX_TASKS_DIR
+from negotiation_pipeline.sandbox.paths import INVALID_EXAMPLE_TASK, SANDBOX_TASKS_DIR
 
 TASKS = SANDBOX_TASKS_DIR
 
@@ -24,7 +24,7 @@ def test_valid_task_prints_campaign_json(capsys: pytest.CaptureFixture[str]) -> 
 
 
 def test_invalid_task_exit_2_one_line_per_label(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["campaign", "validate", str(TASKS / "86b1aa003.json")]) == 2
+    assert main(["campaign", "validate", str(INVALID_EXAMPLE_TASK)]) == 2
     captured = capsys.readouterr()
     assert captured.out == ""
     lines = captured.err.strip().splitlines()
@@ -52,7 +52,7 @@ def test_console_entry_point_subprocess() -> None:
             "negotiation_pipeline.cli.main",
             "campaign",
             "validate",
-            str(TASKS / "86b1aa003.json"),
+            str(INVALID_EXAMPLE_TASK),
         ],
         capture_output=True,
         text=True,
