@@ -6,13 +6,17 @@ from __future__ import annotations
 
 import email.utils
 import logging
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from email.message import EmailMessage
 from email.policy import SMTP as SMTP_POLICY
+from typing import Any
 
 import dagster as dg
 
+from negotiation_pipeline.defs.negotiations.assets import negotiation_snapshots
 from negotiation_pipeline.defs.negotiations.sensors import inbox_sensor
+from negotiation_pipeline.domain.campaigns.report import SNAPSHOT_COLUMNS
 from negotiation_pipeline.integrations.mail import reply_subject
 from negotiation_pipeline.workflow.persistence import load_negotiation, thread_id_for
 from tests.defs.conftest import VALID_LUMEN
@@ -131,3 +135,75 @@ def test_the_advance_run_log_has_one_line_per_reply_saying_what_we_read_and_deci
     skipped = info_lines(sandbox, sandbox.advance(later))
     line = line_for(skipped, "priya.nair@example.test (thread of Priya Nair)")
     assert "not answered: negotiation is escalated: waiting for a human decision" in line
+
+
+def snapshot_of(result: dg.ExecuteInProcessResult) -> dict[str, Any]:
+    [snapshot] = [
+        {name: value.value for name, value in event.materialization.metadata.items()}
+        for event in result.get_asset_materialization_events()
+        if event.asset_key == negotiation_snapshots.key
+    ]
+    return snapshot
+
+
+def test_the_snapshot_says_what_each_thread_waits_for_and_keeps_an_euro_ask(
+    sandbox: Sandbox,  # noqa: F811
+) -> None:
+    sandbox.ingest()
+    maildir = sandbox.maildir()
+    theo_ask = ask_between_offer_and_ceiling(sandbox, THEO)
+    maildir.append_to_inbox(
+        influencer_reply(sandbox, THEO, f"I would need ${theo_ask:,} for this.", "Theo Martins")
+    )
+    maildir.append_to_inbox(
+        reply_from(sandbox, PRIYA, PRIYA, "My rate is €1,500 for a reel.", "<p1@x.test>")
+    )
+    maildir.append_to_inbox(influencer_reply(sandbox, MAYA, "Deal, let's do it!", "Maya Chen"))
+    [request] = sandbox.tick(inbox_sensor.name, cursor=None).run_requests or []
+    before = datetime.now(UTC)
+
+    result = sandbox.advance(request)
+
+    assert result.success
+    snapshot = snapshot_of(result)
+    assert snapshot["client"] == "Lumen Skincare"
+    table = snapshot["snapshot_table"]
+    assert [column.name for column in table.schema.columns] == list(SNAPSHOT_COLUMNS)
+    rows = {record.data["influencer"]: record.data for record in table.records}
+    assert set(rows) == {"Maya Chen", "Theo Martins", "Priya Nair", "Sofia Alvarez", "Jonah Brooks"}
+    assert all(row["client"] == "Lumen Skincare" for row in rows.values())
+
+    priya = rows["Priya Nair"]
+    assert priya["state"] == "escalated"
+    assert priya["their_ask"] == "1,500.00 EUR"
+    assert priya["escalation_reason"].startswith("currency")
+    assert priya["next_step"].startswith("waiting for a human because currency")
+    assert priya["last_email_in"].endswith(
+        "Re: Paid Instagram partnership with Lumen Skincare for Priya"
+    )
+
+    theo = rows["Theo Martins"]
+    assert theo["their_ask"] == f"${theo_ask:,}.00" and theo["escalation_reason"] == ""
+    stored = sandbox.store().states.load(thread_id_for(VALID_LUMEN, THEO))
+    assert stored is not None
+    negotiation = load_negotiation(stored)
+    last = negotiation.last_activity
+    assert last is not None and last >= before - timedelta(seconds=1)
+    due = (last + timedelta(days=3)).strftime(
+        "%Y-%m-%d %H:%M UTC"
+    )  # policy: follow up after 3 days
+    assert theo["next_step"] == (
+        f"waiting for reply since {last.strftime('%Y-%m-%d %H:%M UTC')}; follow-up due at {due}"
+    )
+    [counter] = [e for e in sandbox.store().outbox.for_thread(stored.thread_id)][-1:]
+    assert theo["last_email_out"].endswith(counter.subject)
+    assert theo["deliverables"] and theo["usage_rights"]
+
+    maya = rows["Maya Chen"]
+    assert maya["next_step"] == "none: the negotiation ended (agreed)"
+    assert maya["deliverables"] and maya["usage_rights"]
+    jonah = rows["Jonah Brooks"]
+    assert jonah["last_email_in"] == "" and jonah["their_ask"] == ""
+    assert jonah["next_step"].startswith("waiting for reply since")
+    # the markdown table carries the same columns
+    assert "| next_step |" in snapshot["snapshot"] and "1,500.00 EUR" in snapshot["snapshot"]
