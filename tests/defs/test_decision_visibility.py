@@ -5,6 +5,7 @@ the SQLite store and the sandbox Maildir, through inbox_sensor and advance_negot
 from __future__ import annotations
 
 import email.utils
+import json
 import logging
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -13,8 +14,11 @@ from email.policy import SMTP as SMTP_POLICY
 from typing import Any
 
 import dagster as dg
+from click.testing import CliRunner
 
+from negotiation_pipeline.cli.thread import thread_command
 from negotiation_pipeline.defs.negotiations.assets import negotiation_snapshots
+from negotiation_pipeline.defs.negotiations.conversations import CONVERSATIONS_KEY
 from negotiation_pipeline.defs.negotiations.sensors import inbox_sensor
 from negotiation_pipeline.domain.campaigns.report import SNAPSHOT_COLUMNS
 from negotiation_pipeline.integrations.mail import reply_subject
@@ -207,3 +211,62 @@ def test_the_snapshot_says_what_each_thread_waits_for_and_keeps_an_euro_ask(
     assert jonah["next_step"].startswith("waiting for reply since")
     # the markdown table carries the same columns
     assert "| next_step |" in snapshot["snapshot"] and "1,500.00 EUR" in snapshot["snapshot"]
+
+
+def materialized(result: dg.ExecuteInProcessResult, key: dg.AssetKey) -> dict[str, Any]:
+    [metadata] = [
+        {name: value.value for name, value in event.materialization.metadata.items()}
+        for event in result.get_asset_materialization_events()
+        if event.asset_key == key
+    ]
+    return metadata
+
+
+def test_each_campaign_s_conversations_are_readable_in_the_ui_and_the_terminal(
+    sandbox: Sandbox,  # noqa: F811
+) -> None:
+    sandbox.ingest()
+    maildir = sandbox.maildir()
+    theo_ask = ask_between_offer_and_ceiling(sandbox, THEO)
+    maildir.append_to_inbox(
+        influencer_reply(sandbox, THEO, f"I would need ${theo_ask:,} for this.", "Theo Martins")
+    )
+    huge = "When would the post go live? " + "blah " * 40_000 + "\n# HEADING\n| a | b |"
+    maildir.append_to_inbox(reply_from(sandbox, SOFIA, SOFIA, huge, "<s-huge@x.test>"))
+    [request] = sandbox.tick(inbox_sensor.name, cursor=None).run_requests or []
+
+    result = sandbox.advance(request)
+
+    assert result.success
+    shown = materialized(result, CONVERSATIONS_KEY)
+    assert shown["dagster/row_count"] == 5
+    assert shown["emails_in"] == 2 and shown["emails_out"] == 5 + 2  # 5 offers, 2 answers
+    markdown = shown["conversations"]
+    theo_part = markdown[markdown.index("### Theo Martins") :].split("\n---\n")[0]
+    assert "← in** (processed)" in theo_part and "→ out** (sent)" in theo_part
+    assert f"I would need ${theo_ask:,} for this." in theo_part
+    assert "*Decision:* send counter: concede along the curve" in theo_part
+    assert "Lumen Skincare (86b1aa001)" in theo_part
+    # bounded: the 200 KB reply shows as a preview, its markdown cannot restructure the page
+    assert len(markdown) < 30_000
+    assert "more characters]" in markdown and "\n# HEADING" not in markdown
+
+    # the same conversation in the terminal, by thread id or by the influencer's email
+    runner = CliRunner()
+    db = sandbox.env["NEGOTIATION_DB"]
+    theo_thread = thread_id_for(VALID_LUMEN, THEO)
+    as_json = runner.invoke(thread_command, [theo_thread, "--format", "json", "--db", db])
+    assert as_json.exit_code == 0, as_json.output
+    data = json.loads(as_json.output)
+    assert data["client_name"] == "Lumen Skincare" and data["thread_id"] == theo_thread
+    assert [e["direction"] for e in data["emails"]] == ["out", "in", "out"]
+    assert data["emails"][1]["text"] == f"I would need ${theo_ask:,} for this."
+    assert data["emails"][2]["decision"].startswith("send counter")
+    as_text = runner.invoke(thread_command, [THEO, "--db", db])
+    assert as_text.exit_code == 0
+    assert "IN  ← [processed]" in as_text.output and "OUT → [sent]" in as_text.output
+    sofia = runner.invoke(thread_command, [SOFIA, "--format", "json", "--db", db])
+    [reply] = [e for e in json.loads(sofia.output)["emails"] if e["direction"] == "in"]
+    assert len(reply["text"]) < 4_100
+    unknown = runner.invoke(thread_command, ["nobody@example.test", "--db", db])
+    assert unknown.exit_code == 2 and "no negotiation" in unknown.output

@@ -20,6 +20,7 @@ import pandas as pd
 from negotiation_pipeline.defs.campaigns.assets import OWNERS, SQLITE_WRITER_POOL
 from negotiation_pipeline.defs.campaigns.partitions import campaign_partitions
 from negotiation_pipeline.defs.negotiations.agreements import campaign_agreements
+from negotiation_pipeline.defs.negotiations.conversations import conversations_materialization
 from negotiation_pipeline.defs.negotiations.notifications import notify_events, notify_metadata
 from negotiation_pipeline.defs.shared.resources import (
     CampaignTaskSourceResource,
@@ -295,7 +296,8 @@ def report_metadata(report: CampaignReport) -> dict[str, Any]:
 def touched_campaign_materializations(
     db: NegotiationStore, campaign_ids: Sequence[str]
 ) -> list[dg.AssetMaterialization]:
-    """Snapshot and report materializations for campaigns a job changed (in that order)."""
+    """Snapshot, conversations and report materializations for campaigns a job changed (in
+    that order)."""
     events: list[dg.AssetMaterialization] = []
     for campaign_id in campaign_ids:
         events.append(
@@ -305,6 +307,7 @@ def touched_campaign_materializations(
                 metadata=snapshot_metadata(snapshot_rows(db, campaign_id)),
             )
         )
+        events.append(conversations_materialization(db, campaign_id))
         report = report_for(db, campaign_id)
         if report is not None:
             events.append(
