@@ -55,6 +55,7 @@ from negotiation_pipeline.defs.negotiations.assets import (
     negotiation_snapshots,
     negotiations,
 )
+from negotiation_pipeline.defs.negotiations.conversations import negotiation_conversations
 from negotiation_pipeline.defs.negotiations.jobs import (
     advance_negotiations_job,
     followup_job,
@@ -280,6 +281,7 @@ def build_definitions(env: Mapping[str, str]) -> dg.Definitions:
             campaign_agreements,
             negotiations,
             negotiation_snapshots,
+            negotiation_conversations,
             campaign_report,
         ],
         jobs=[campaign_ingestion_job, advance_negotiations_job, followup_job],

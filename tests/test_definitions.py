@@ -27,6 +27,7 @@ ASSET_KEYS = {
     "campaign_agreements",
     "negotiations",
     "negotiation_snapshots",
+    "negotiation_conversations",
     "campaign_report",
 }
 SENSORS = {

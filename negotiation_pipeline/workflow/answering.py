@@ -53,6 +53,7 @@ from negotiation_pipeline.workflow.persistence import (
     next_message_id,
     save_negotiation,
 )
+from negotiation_pipeline.workflow.reply_decisions import processed_decision
 from negotiation_pipeline.workflow.second_opinion import reconsider_reading
 from negotiation_pipeline.workflow.senders import sender_problem
 
@@ -174,6 +175,7 @@ def answer(
         tuple(events),
         stored.thread_id,
         outcome.negotiation.terms.name,
+        processed_decision(parsed, key, stored, reading, outcome, queued),
     )
 
 

@@ -108,6 +108,37 @@ class DeliveryFailed:
     state: NegotiationState | None  # the thread's state afterwards
 
 
+@dataclass(frozen=True)
+class ReplyDecision:
+    """What one incoming message came to, for the run's log: who wrote, what we read in it,
+    what we decided and why, and what we queued. Not an alert: nothing is posted for it.
+
+    Text fields may hold outside text (subject, sender, the engine's reason quoting a reply);
+    whoever shows them bounds and flattens them."""
+
+    message_id: str
+    disposition: str  # processed, skipped, duplicate, unmatched, quarantined, unreadable
+    sender: str = ""  # bare address as the message claims it
+    subject: str = ""
+    thread_id: str = ""
+    campaign_id: str = ""
+    client_name: str = ""
+    influencer_name: str = ""
+    reason: str = ""  # why we did it (the engine's reason, or why the message was not answered)
+    intent: str | None = None  # what we read: accept, counter, reject, question, unclear
+    amount: Decimal | None = None  # the amount they proposed, in `currency`
+    currency: str | None = None
+    confidence: float | None = None
+    action: str | None = None  # the engine's Action value
+    our_rate: Decimal | None = None  # the counter we sent, or the rate we agreed at
+    scenario: int | None = None  # the package on the table after the decision
+    lever: str | None = None  # the non-price move this answer used
+    escalation_reason: str | None = None
+    escalation_detail: str | None = None
+    queued_message_id: str | None = None  # our answer, queued in the outbox
+    state: str | None = None  # the negotiation's state afterwards
+
+
 PipelineEvent = (
     NegotiationsStarted
     | AgreementReached
@@ -128,5 +159,6 @@ __all__ = [
     "MarkedStale",
     "NegotiationsStarted",
     "PipelineEvent",
+    "ReplyDecision",
     "ReplyHeld",
 ]

@@ -27,7 +27,7 @@ from negotiation_pipeline.store.base import (
     StoreError,
     UnitOfWork,
 )
-from negotiation_pipeline.workflow.events import PipelineEvent
+from negotiation_pipeline.workflow.events import PipelineEvent, ReplyDecision
 from negotiation_pipeline.workflow.second_opinion import SecondOpinion
 
 logger = logging.getLogger(__name__)
@@ -55,6 +55,8 @@ class Handled:
     events: tuple[PipelineEvent, ...] = ()
     thread_id: str | None = None
     influencer_name: str | None = None
+    # What was read and decided, for the run's log; None: described from the inbound row.
+    decision: ReplyDecision | None = None
 
 
 @dataclass(frozen=True)

@@ -51,7 +51,7 @@ from negotiation_pipeline.store.base import (
     UnitOfWork,
 )
 from negotiation_pipeline.workflow.answering import decide
-from negotiation_pipeline.workflow.events import PipelineEvent
+from negotiation_pipeline.workflow.events import PipelineEvent, ReplyDecision
 from negotiation_pipeline.workflow.inbound_records import (
     STORE_FAILURES,
     Disposition,
@@ -65,6 +65,7 @@ from negotiation_pipeline.workflow.inbound_records import (
 from negotiation_pipeline.workflow.notify import queue_alerts
 from negotiation_pipeline.workflow.outbox import DeliveryResult, deliver_pending
 from negotiation_pipeline.workflow.release import release_allowed
+from negotiation_pipeline.workflow.reply_decisions import NameCache, described_decision
 from negotiation_pipeline.workflow.second_opinion import SecondOpinion
 from negotiation_pipeline.workflow.senders import (
     hold,
@@ -108,6 +109,7 @@ class AdvanceResult:
     cursor: MailCursor | None = None  # the stored cursor after this run
     quarantined: int = 0  # matched a thread, sender may not steer it: held (see senders.py)
     released: int = 0  # held replies whose sender was allowed since, processed in this run
+    replies: tuple[ReplyDecision, ...] = ()  # one per message handled, in order (for the log)
 
 
 @dataclass
@@ -119,6 +121,8 @@ class _Tally:
     failed: list[int] = field(default_factory=list)
     names: dict[str, str] = field(default_factory=dict)  # thread id → influencer name
     released: int = 0
+    decisions: list[ReplyDecision] = field(default_factory=list)
+    described: NameCache = field(default_factory=dict)  # threads named in `decisions`
 
     def add(self, handled: Handled) -> None:
         self.counts[handled.disposition] += 1
@@ -176,6 +180,8 @@ def advance_negotiations(
     for released in release_allowed(store, context):
         tally.released += 1
         tally.add(released)
+        if released.decision is not None:
+            tally.decisions.append(released.decision)
     wanted = _with_earlier_unhandled(store, mailbox, mailbox_name, uids, uidvalidity)
     try:
         _handle_uids(store, mailbox, wanted, uidvalidity, context, tally)
@@ -207,6 +213,7 @@ def advance_negotiations(
         cursor=cursor,
         quarantined=counts[Disposition.QUARANTINED],
         released=tally.released,
+        replies=tuple(tally.decisions),
     )
 
 
@@ -273,6 +280,27 @@ def _handle_fetched(
             continue
         tally.handled.add(item.uid)
         tally.add(handled)
+        tally.decisions.append(_decision(store, item, handled, tally))
+
+
+def _decision(
+    store: NegotiationStore,
+    item: IncomingMessage | UnreadableMessage,
+    handled: Handled,
+    tally: _Tally,
+) -> ReplyDecision:
+    """What the log says about the message: the engine's decision when it answered, else why
+    not, from the row just recorded. Describing never stops the run: the message is handled."""
+    if handled.decision is not None:
+        return handled.decision
+    parsed = item.parsed if isinstance(item, IncomingMessage) else None
+    key = message_key(parsed, item.raw)
+    sender = "" if parsed is None else parsed.from_addr
+    try:
+        return described_decision(store, key, sender, handled.disposition.value, tally.described)
+    except _RETRY_LATER:
+        logger.exception("uid %s: could not describe the handled message", item.uid)
+        return ReplyDecision(message_id=key, disposition=handled.disposition.value, sender=sender)
 
 
 def _handle_one(

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from negotiation_pipeline.sandbox.paths import SANDBOX_TASKS_DIR
+from negotiation_pipeline.sandbox.paths import INVALID_EXAMPLE_TASK, SANDBOX_TASKS_DIR
 from tests.cli.support import run_cli
 
 TASKS = SANDBOX_TASKS_DIR
@@ -23,7 +23,7 @@ def test_valid_task_prints_campaign_json() -> None:
 
 
 def test_invalid_task_exit_2_one_line_per_label() -> None:
-    captured = run_cli("campaign", "validate", str(TASKS / "86b1aa003.json"))
+    captured = run_cli("campaign", "validate", str(INVALID_EXAMPLE_TASK))
     assert captured.exit_code == 2
     assert captured.stdout == ""
     lines = captured.stderr.strip().splitlines()
@@ -59,7 +59,7 @@ def test_console_entry_point_subprocess() -> None:
             "negotiation_pipeline.cli",
             "campaign",
             "validate",
-            str(TASKS / "86b1aa003.json"),
+            str(INVALID_EXAMPLE_TASK),
         ],
         capture_output=True,
         text=True,

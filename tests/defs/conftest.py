@@ -14,7 +14,7 @@ import dagster as dg
 import pytest
 
 from negotiation_pipeline.definitions import build_definitions
-from negotiation_pipeline.sandbox.paths import SANDBOX_TASKS_DIR
+from negotiation_pipeline.sandbox.paths import INVALID_EXAMPLE_TASK, SANDBOX_TASKS_DIR
 from tests.fakes.clickup_server import FakeClickUp
 
 SANDBOX_TASKS = SANDBOX_TASKS_DIR
@@ -24,7 +24,9 @@ INVALID_NIMBUS = "86b1aa003"  # many bad fields
 
 
 def sandbox_task(task_id: str) -> dict[str, Any]:
-    task: dict[str, Any] = json.loads((SANDBOX_TASKS / f"{task_id}.json").read_text())
+    """A shipped task by id: the sandbox's own, or the invalid example kept beside them."""
+    path = INVALID_EXAMPLE_TASK if task_id == INVALID_NIMBUS else SANDBOX_TASKS / f"{task_id}.json"
+    task: dict[str, Any] = json.loads(path.read_text())
     return task
 
 
@@ -59,10 +61,12 @@ def clickup_env(
 
 @pytest.fixture
 def sandbox_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    """Sandbox mode (no token): a private copy of the sandbox task folder."""
+    """Sandbox mode (no token): a private copy of the sandbox task folder, plus the invalid
+    example task so a test can watch one campaign fail validation beside the valid ones."""
     monkeypatch.delenv("CLICKUP_API_TOKEN", raising=False)
     tasks_dir = tmp_path / "tasks"
     shutil.copytree(SANDBOX_TASKS, tasks_dir)
+    shutil.copy(INVALID_EXAMPLE_TASK, tasks_dir / f"{INVALID_NIMBUS}.json")
     return {
         "NEGOTIATION_SANDBOX_DIR": str(tasks_dir),
         "NEGOTIATION_DB": str(tmp_path / "store" / "negotiation.db"),

@@ -27,7 +27,7 @@ import httpx
 import pytest
 
 from negotiation_pipeline.integrations.dagster_webserver import DagsterWebserverClient
-from negotiation_pipeline.sandbox.paths import SANDBOX_DATA_DIR
+from negotiation_pipeline.sandbox.paths import INVALID_EXAMPLE_TASK, SANDBOX_DATA_DIR
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 STARTUP_TIMEOUT_S = 180.0
@@ -177,6 +177,9 @@ def dev_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevServer]:
     work_dir = tmp_path_factory.mktemp("dev_server")
     shutil.copytree(SANDBOX_DATA_DIR, work_dir / "sandbox")
     env = sandbox_environment(work_dir)
+    # The shipped sandbox holds valid tasks only; the invalid example joins this copy so the
+    # tests also watch one campaign fail validation beside the others.
+    shutil.copy(INVALID_EXAMPLE_TASK, Path(env["NEGOTIATION_SANDBOX_DIR"]) / "86b1aa003.json")
     home = work_dir / "dagster_home"
     port = free_loopback_port()
     url = f"http://127.0.0.1:{port}"

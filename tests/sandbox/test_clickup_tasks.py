@@ -15,7 +15,7 @@ from negotiation_pipeline.integrations.clickup import (
     parse_campaign_task,
 )
 from negotiation_pipeline.sandbox.clickup_tasks import SandboxTaskError, SandboxTaskSource
-from negotiation_pipeline.sandbox.paths import SANDBOX_TASKS_DIR
+from negotiation_pipeline.sandbox.paths import INVALID_EXAMPLE_TASK, SANDBOX_TASKS_DIR
 from tests.fakes.clickup_server import make_task
 
 SANDBOX_TASKS = SANDBOX_TASKS_DIR
@@ -29,7 +29,10 @@ def write_task(folder: Path, task_id: str, updated_ms: int) -> Path:
 
 
 def test_committed_sandbox_tasks_list_and_parse(tmp_path: Path) -> None:
-    source = SandboxTaskSource(SANDBOX_TASKS, tmp_path)
+    tasks = tmp_path / "tasks"
+    shutil.copytree(SANDBOX_TASKS, tasks)
+    shutil.copy(INVALID_EXAMPLE_TASK, tasks / "86b1aa003.json")
+    source = SandboxTaskSource(tasks, tmp_path)
     assert isinstance(source, CampaignTaskSource)
     listing = source.list_tasks_updated_since(0, 1)
     assert len(listing.tasks) >= 3 and listing.more_pages is False
@@ -44,6 +47,19 @@ def test_committed_sandbox_tasks_list_and_parse(tmp_path: Path) -> None:
     assert parsed["86b1aa001"] == "Lumen Skincare"
     assert parsed["86b1aa002"] == "Trailpeak Outdoors"
     assert parsed["86b1aa003"] is None
+
+
+def test_default_sandbox_folder_holds_only_tasks_that_validate(tmp_path: Path) -> None:
+    """A fresh sandbox ingests this folder: a task in it that fails validation would show a
+    failed partition to someone trying the product for the first time."""
+    source = SandboxTaskSource(SANDBOX_TASKS, tmp_path)
+    mapping = FieldMapping.load()
+    listed = [t["id"] for t in source.list_tasks_updated_since(0, 1).tasks]
+    assert sorted(listed) == ["86b1aa001", "86b1aa002"]
+    for task_id in listed:
+        assert parse_campaign_task(source.get_task(task_id), mapping).campaign_id == task_id
+    with pytest.raises(ValueError, match="Client Name"):
+        parse_campaign_task(json.loads(INVALID_EXAMPLE_TASK.read_text()), mapping)
 
 
 def test_cursor_is_inclusive_and_sorted(tmp_path: Path) -> None:
@@ -79,7 +95,7 @@ def test_broken_file_is_skipped_in_listing_and_named_on_get(tmp_path: Path) -> N
 
 
 def test_comments_go_to_jsonl(tmp_path: Path) -> None:
-    shutil.copy(SANDBOX_TASKS / "86b1aa003.json", tmp_path / "86b1aa003.json")
+    shutil.copy(INVALID_EXAMPLE_TASK, tmp_path / "86b1aa003.json")
     source = SandboxTaskSource(tmp_path, tmp_path / "state")
     source.post_comment("86b1aa003", "Client Name: required")
     source.post_comment("86b1aa003", "second")

@@ -18,6 +18,7 @@ from negotiation_pipeline.defs.negotiations.assets import (
     negotiation_snapshots,
     negotiations,
 )
+from negotiation_pipeline.defs.negotiations.conversations import negotiation_conversations
 
 # dagster.yaml limits runs carrying this tag to one at a time: they all write the one SQLite file.
 SQLITE_RUN_TAGS = {"negotiation/db": "sqlite"}
@@ -31,6 +32,7 @@ campaign_ingestion_job = dg.define_asset_job(
         cpm_flexibility,
         negotiations,
         negotiation_snapshots,
+        negotiation_conversations,
         campaign_report,
     ),
     tags=SQLITE_RUN_TAGS,

@@ -21,6 +21,7 @@ import pandas as pd
 from negotiation_pipeline.defs.campaigns.assets import OWNERS, STORE_WRITER_POOL
 from negotiation_pipeline.defs.campaigns.partitions import campaign_partitions
 from negotiation_pipeline.defs.negotiations.agreements import campaign_agreements
+from negotiation_pipeline.defs.negotiations.conversations import conversations_materialization
 from negotiation_pipeline.defs.negotiations.notifications import notify_events, notify_metadata
 from negotiation_pipeline.defs.shared.asset_store import store_value
 from negotiation_pipeline.defs.shared.resources import (
@@ -48,7 +49,7 @@ from negotiation_pipeline.workflow.opening import (
     open_campaign_negotiations,
 )
 from negotiation_pipeline.workflow.outbox import DeliveryResult, deliver_pending
-from negotiation_pipeline.workflow.persistence import load_negotiation
+from negotiation_pipeline.workflow.snapshots import campaign_snapshot
 
 NEGOTIATION_GROUP = "negotiation"
 PREVIEW_ROWS = 50
@@ -192,13 +193,17 @@ def campaign_report(
 
 
 # --- shared with advance_negotiations_job -------------------------------------------------------
-def snapshot_rows(db: NegotiationStore, campaign_id: str) -> list[SnapshotRow]:
-    return [
-        SnapshotRow.from_negotiation(
-            load_negotiation(stored), controlled_by=stored.controlled_by.value
-        )
-        for stored in db.states.list_for_campaign(campaign_id)
-    ]
+def snapshot_rows(
+    db: NegotiationStore, campaign_id: str, now: datetime | None = None
+) -> list[SnapshotRow]:
+    """The campaign's snapshot as of `now` (default: this instant), with the follow-up timing
+    of the current policy."""
+    return campaign_snapshot(
+        db,
+        campaign_id,
+        follow_up=load_engine_config().policy.follow_up,
+        now=now or datetime.now(UTC),
+    )
 
 
 def snapshot_markdown(rows: Sequence[SnapshotRow]) -> str:
@@ -221,8 +226,25 @@ def snapshot_metadata(rows: Sequence[SnapshotRow]) -> dict[str, Any]:
         "dagster/row_count": len(rows),
         "by_state": ", ".join(f"{state}: {count}" for state, count in sorted(states.items()))
         or "none",
+        "client": preview(rows[0].client_name) if rows else "",
         "snapshot": dg.MetadataValue.md(snapshot_markdown(rows)),
+        "snapshot_table": snapshot_table(rows),
     }
+
+
+SNAPSHOT_SCHEMA = dg.TableSchema(
+    columns=[dg.TableColumn(name, "string") for name in SNAPSHOT_COLUMNS]
+)
+
+
+def snapshot_table(rows: Sequence[SnapshotRow]) -> dg.TableMetadataValue:
+    """The first PREVIEW_ROWS rows as a typed table (the UI sorts and filters it); every cell
+    is text, bounded like the markdown table."""
+    records = [
+        dg.TableRecord({name: preview(value) for name, value in row.as_text().items()})
+        for row in rows[:PREVIEW_ROWS]
+    ]
+    return dg.MetadataValue.table(records=records, schema=SNAPSHOT_SCHEMA)
 
 
 def report_for(
@@ -287,8 +309,9 @@ def report_metadata(report: CampaignReport) -> dict[str, Any]:
 def touched_campaign_materializations(
     db: NegotiationStore, campaign_ids: Sequence[str], *, run_id: str, location: str
 ) -> list[dg.AssetMaterialization]:
-    """Snapshot and report materializations for campaigns a job changed (in that order). Their
-    tables are rewritten first, so what the UI reports is what the tables hold."""
+    """Snapshot, conversations and report materializations for campaigns a job changed (in
+    that order). Their tables are rewritten first, so the UI reports what the tables hold."""
+
     events: list[dg.AssetMaterialization] = []
     for campaign_id in campaign_ids:
         rows = snapshot_rows(db, campaign_id)
@@ -302,6 +325,7 @@ def touched_campaign_materializations(
                 metadata={**snapshot_metadata(rows), **table},
             )
         )
+        events.append(conversations_materialization(db, campaign_id))
         report = report_for(db, campaign_id, rows)
         if report is not None:
             table = store_value(

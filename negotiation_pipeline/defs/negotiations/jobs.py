@@ -21,6 +21,7 @@ from negotiation_pipeline.defs.negotiations.assets import (
     raise_on_delivery_failures,
     touched_campaign_materializations,
 )
+from negotiation_pipeline.defs.negotiations.decision_log import reply_log_line
 from negotiation_pipeline.defs.negotiations.notifications import notify_events, notify_metadata
 from negotiation_pipeline.defs.shared.resources import (
     CampaignTaskSourceResource,
@@ -91,6 +92,8 @@ def advance_negotiations_op(
                 uidvalidity=config.uidvalidity,
                 second_opinion=ask,
             )
+        for decision in result.replies:
+            context.log.info(reply_log_line(decision))
         events = [*result.events, *result.delivery.events]
         notified = notify_events(context.log, events, db, slack, clickup)
         yield from _agreement_materializations(result.events)

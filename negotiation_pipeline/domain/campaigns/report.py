@@ -21,11 +21,18 @@ RATE_PLACES = Decimal("0.001")
 SNAPSHOT_COLUMNS = (
     "influencer",
     "state",
+    "next_step",
+    "escalation_reason",
     "round",
     "our_last_offer",
     "their_ask",
+    "deliverables",
+    "usage_rights",
+    "last_email_in",
+    "last_email_out",
     "counterparty",
     "controlled_by",
+    "client",
     "thread_id",
 )
 
@@ -42,6 +49,16 @@ class SnapshotRow:
     their_ask: Decimal | None
     counterparty: str
     controlled_by: str
+    # What the operator needs beside the numbers; empty when not known (e.g. rows built from
+    # the negotiation record alone).
+    client_name: str = ""
+    next_step: str = ""
+    escalation_reason: str = ""
+    their_ask_currency: str | None = None  # None or "USD": dollars
+    deliverables: tuple[str, ...] = ()
+    usage_rights: str = ""
+    last_email_in: str = ""  # "2026-05-01 14:02 UTC: Re: subject"
+    last_email_out: str = ""
 
     @classmethod
     def from_negotiation(cls, negotiation: Negotiation, *, controlled_by: str) -> SnapshotRow:
@@ -61,11 +78,18 @@ class SnapshotRow:
         return {
             "influencer": self.influencer,
             "state": self.state.value,
+            "next_step": self.next_step,
+            "escalation_reason": self.escalation_reason,
             "round": str(self.round),
             "our_last_offer": _usd(self.our_last_offer),
-            "their_ask": _usd(self.their_ask),
+            "their_ask": money_with_currency(self.their_ask, self.their_ask_currency),
+            "deliverables": ", ".join(self.deliverables),
+            "usage_rights": self.usage_rights,
+            "last_email_in": self.last_email_in,
+            "last_email_out": self.last_email_out,
             "counterparty": self.counterparty,
             "controlled_by": self.controlled_by,
+            "client": self.client_name,
             "thread_id": self.thread_id,
         }
 
@@ -149,6 +173,15 @@ def build_campaign_report(
         budget_remaining=quantize_cents(campaign.budget - committed),
         deals=tuple(deals),
     )
+
+
+def money_with_currency(amount: Decimal | None, currency: str | None) -> str:
+    """Dollars as $1,500.00; any other currency as "1,500.00 EUR" (never shown as dollars)."""
+    if amount is None:
+        return ""
+    if currency in (None, "", "USD"):
+        return _usd(amount)
+    return f"{quantize_cents(amount):,.2f} {currency}"
 
 
 def _usd(amount: Decimal | None) -> str:

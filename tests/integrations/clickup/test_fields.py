@@ -18,7 +18,7 @@ from negotiation_pipeline.integrations.clickup.fields import (
     load_task_json,
     parse_campaign_task,
 )
-from negotiation_pipeline.sandbox.paths import SANDBOX_TASKS_DIR
+from negotiation_pipeline.sandbox.paths import INVALID_EXAMPLE_TASK, SANDBOX_TASKS_DIR
 from negotiation_pipeline.settings.files import ConfigError, packaged_config_dir
 
 SANDBOX = SANDBOX_TASKS_DIR
@@ -143,7 +143,7 @@ def test_unknown_label_id_is_an_error() -> None:
 
 def test_every_bad_field_is_named_by_label() -> None:
     with pytest.raises(CampaignValidationError) as caught:
-        parse_campaign_task(sandbox_task("86b1aa003"), MAPPING)
+        parse_campaign_task(load_task_json(INVALID_EXAMPLE_TASK.read_bytes()), MAPPING)
     labels = [label for label, _ in caught.value.errors]
     assert labels == [
         "Client Name",
