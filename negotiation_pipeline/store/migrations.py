@@ -280,7 +280,28 @@ STEPS: tuple[Step, ...] = (
             "ALTER TABLE agreements ADD COLUMN IF NOT EXISTS package_json JSONB",
         ),
     ),
-    # Next: Step(8, "...", sqlite=("ALTER TABLE ...",), postgres=("ALTER TABLE ...",)),
+    # Stand-in for the asset tables' step 8 being written on another branch: it changes nothing,
+    # and is replaced by that step when the branches meet.
+    Step(8, "reserved", sqlite=("SELECT 1",), postgres=("SELECT 1",)),
+    Step(
+        9,
+        "campaigns whose negotiation snapshots and report wait for a refresh by the next run",
+        sqlite=(
+            """CREATE TABLE IF NOT EXISTS view_refresh (
+        campaign_id TEXT PRIMARY KEY,
+        reason TEXT NOT NULL,
+        requested_at TEXT NOT NULL
+    )""",
+        ),
+        postgres=(
+            """CREATE TABLE IF NOT EXISTS view_refresh (
+        campaign_id TEXT PRIMARY KEY,
+        reason TEXT NOT NULL,
+        requested_at TIMESTAMPTZ NOT NULL
+    )""",
+        ),
+    ),
+    # Next: Step(10, "...", sqlite=("ALTER TABLE ...",), postgres=("ALTER TABLE ...",)),
 )
 
 SCHEMA_VERSION = STEPS[-1].version if STEPS else FIRST_VERSION

@@ -40,6 +40,7 @@ from negotiation_pipeline.store.notifications import SqlNotifications
 from negotiation_pipeline.store.outbox import SqlOutbox
 from negotiation_pipeline.store.schema import LIVE_NEGOTIATION, SUMMARY_COLUMNS
 from negotiation_pipeline.store.sql_repository import SqlRepository
+from negotiation_pipeline.store.view_refresh import SqlViewRefresh
 
 _SUMMARY_SELECT = ", ".join(SUMMARY_COLUMNS)
 
@@ -409,6 +410,7 @@ class Repositories:
         self._notifications = SqlNotifications(dialect, scope)
         self._allowed_senders = SqlAllowedSenders(dialect, scope)
         self._installation = SqlInstallation(dialect, scope, message_id_key)
+        self._view_refresh = SqlViewRefresh(dialect, scope)
 
     @property
     def audit(self) -> SqlAuditLog:
@@ -449,6 +451,10 @@ class Repositories:
     @property
     def installation(self) -> SqlInstallation:
         return self._installation
+
+    @property
+    def view_refresh(self) -> SqlViewRefresh:
+        return self._view_refresh
 
 
 class BoundUnitOfWork(Repositories):
