@@ -17,7 +17,6 @@ email, which the outbox sends once.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
@@ -27,12 +26,14 @@ from negotiation_pipeline.domain.money import format_usd
 from negotiation_pipeline.domain.negotiation import human
 from negotiation_pipeline.domain.negotiation.engine import EngineConfig, Negotiation, Outcome
 from negotiation_pipeline.domain.negotiation.human import HumanMove, ResolutionError
+from negotiation_pipeline.integrations.mail.base import Mailbox
 from negotiation_pipeline.integrations.mail.thread_headers import reply_subject
 from negotiation_pipeline.integrations.slack.messages import resolution_notice
 from negotiation_pipeline.store.base import (
     Controller,
     NegotiationStore,
     OutboxEmail,
+    OutboxStatus,
     StoredNegotiation,
     UnitOfWork,
 )
@@ -45,12 +46,14 @@ from negotiation_pipeline.workflow.audit_entries import (
 from negotiation_pipeline.workflow.escalations import find_waiting_thread
 from negotiation_pipeline.workflow.events import AgreementReached
 from negotiation_pipeline.workflow.notify import queue_alerts
+from negotiation_pipeline.workflow.outbox import deliver_pending
 from negotiation_pipeline.workflow.persistence import (
     campaign_tracker,
     load_negotiation,
     next_message_id,
     save_negotiation,
 )
+from negotiation_pipeline.workflow.resolution_keys import prior_resolution, resolution_key
 from negotiation_pipeline.workflow.slack_outbox import queue_message
 
 
@@ -120,30 +123,6 @@ def _dec(text: str) -> Any:
     from decimal import Decimal
 
     return Decimal(text)
-
-
-def resolution_key(negotiation: Negotiation, request: ResolutionRequest) -> str:
-    """Same thread, same held draft or escalation, same action and arguments → same key."""
-    held_at = negotiation.held.held_at.isoformat() if negotiation.held else "-"
-    parts = [
-        negotiation.thread_id,
-        held_at,
-        request.action.value,
-        (request.amount or "").strip(),
-        str(request.scenario or ""),
-        str(request.allow_above_ceiling),
-        hashlib.sha256((request.text or "").encode()).hexdigest(),
-    ]
-    return "res-" + hashlib.sha256("\x00".join(parts).encode()).hexdigest()[:20]
-
-
-def _prior(negotiation: Negotiation, key: str) -> str | None:
-    """The Message-ID ("-" for none) an earlier run of this resolution queued, if it ran."""
-    for entry in negotiation.resolutions:
-        done, _, message_id = entry.partition(" ")
-        if done == key:
-            return message_id or "-"
-    return None
 
 
 def _move(
@@ -291,7 +270,7 @@ def _carry_out(
 ) -> ResolutionResult:
     before = load_negotiation(stored)
     key = resolution_key(before, request)
-    common = {
+    common: dict[str, Any] = {
         "key": key,
         "thread_id": before.thread_id,
         "campaign_id": before.campaign_id,
@@ -300,7 +279,7 @@ def _carry_out(
         "decided_by": actor,
         "note": request.note,
     }
-    earlier = _prior(before, key)
+    earlier = prior_resolution(before, key)
     if earlier is not None:
         state = before.state.value
         message_id = None if earlier == "-" else earlier
@@ -324,7 +303,7 @@ def _carry_out(
     if move.agreed_rate is not None and move.agreed_cpm is not None:
         tracker = _record_agreement(uow, stored, outcome, now)
     message_id = _queue_email(uow, before, move, stored.campaign_id, domain)
-    done = f"{key} {message_id or '-'}"
+    done = f"{key} {message_id or '-'} {actor}"
     after = replace(move.negotiation, resolutions=(*before.resolutions, done))
     save_negotiation(uow, after, stored.campaign, tracker)
     extra: dict[str, Any] = {
@@ -382,11 +361,32 @@ def resolve(
         return _carry_out(uow, stored, request, config, actor, domain, now)
 
 
+def deliver_resolution(
+    store: NegotiationStore, mailbox: Mailbox, result: ResolutionResult, *, now: datetime
+) -> str:
+    """Send what the resolution queued (the outbox sends it once, also when a repeat of the
+    command or a later run gets here first); returns the email's status in words."""
+    if result.message_id is None:
+        return "no email to send"
+    delivery = deliver_pending(store, mailbox, now=now)
+    row = store.outbox.get(result.message_id)
+    if row is None:
+        return "not in the outbox"
+    if row.status is OutboxStatus.SENT:
+        return "sent"
+    if row.status is OutboxStatus.FAILED:
+        return f"failed: {row.last_error or 'refused by the mail server'}"
+    if delivery.transport_error:
+        return f"queued; the mail server is unavailable ({delivery.transport_error})"
+    return f"queued ({row.last_error or 'waiting for the next delivery'})"
+
+
 __all__ = [
     "ResolutionError",
     "ResolutionRequest",
     "ResolutionResult",
     "ResolveAction",
+    "deliver_resolution",
     "resolution_key",
     "resolve",
 ]
