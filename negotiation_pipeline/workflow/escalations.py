@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
-from negotiation_pipeline.domain.money import format_usd
+from negotiation_pipeline.domain.money import format_usd, quantize_cents
 from negotiation_pipeline.domain.negotiation.held import DraftPurpose
 from negotiation_pipeline.domain.negotiation.human import ResolutionError, waiting_for_human
 from negotiation_pipeline.domain.negotiation.planning import bounds_for
@@ -76,8 +77,8 @@ class WaitingItem:
         }
 
 
-def _money(value: object) -> str | None:
-    return None if value is None else str(value)
+def _money(value: Decimal | None) -> str | None:
+    return None if value is None else str(quantize_cents(value))
 
 
 def _item(stored: StoredNegotiation, negotiation: Negotiation, currency: str) -> WaitingItem:
@@ -170,9 +171,7 @@ def format_table(items: list[WaitingItem]) -> str:
     return "\n".join(lines)
 
 
-def _dec(text: str) -> Any:
-    from decimal import Decimal
-
+def _dec(text: str) -> Decimal:
     return Decimal(text)
 
 

@@ -279,8 +279,9 @@ def _carry_out(
         "decided_by": actor,
         "note": request.note,
     }
-    earlier = prior_resolution(before, key)
+    earlier = None if human.waiting_for_human(before) else prior_resolution(before, request)
     if earlier is not None:
+        common["key"] = before.resolutions[-1].split(" ", 1)[0]
         state = before.state.value
         message_id = None if earlier == "-" else earlier
         return ResolutionResult(

@@ -31,28 +31,34 @@ class ResolutionRequestLike(Protocol):
     def text(self) -> str | None: ...
 
 
-def resolution_key(negotiation: Negotiation, request: ResolutionRequestLike) -> str:
-    """Same thread, same held draft or escalation, same action and arguments → same key."""
-    held_at = negotiation.held.held_at.isoformat() if negotiation.held else "-"
+def _decision_hash(thread_id: str, request: ResolutionRequestLike) -> str:
     parts = [
-        negotiation.thread_id,
-        held_at,
+        thread_id,
         request.action.value,
         (request.amount or "").strip(),
         str(request.scenario or ""),
         str(request.allow_above_ceiling),
         hashlib.sha256((request.text or "").encode()).hexdigest(),
     ]
-    return "res-" + hashlib.sha256("\x00".join(parts).encode()).hexdigest()[:20]
+    return "res-" + hashlib.sha256("\x00".join(parts).encode()).hexdigest()[:16]
 
 
-def prior_resolution(negotiation: Negotiation, key: str) -> str | None:
-    """The Message-ID ("-" for none) an earlier run of this resolution queued, if it ran."""
-    for entry in negotiation.resolutions:
-        done, message_id, _ = (*entry.split(" ", 2), "", "")[:3]
-        if done == key:
-            return message_id or "-"
-    return None
+def resolution_key(negotiation: Negotiation, request: ResolutionRequestLike) -> str:
+    """The decision (thread, action, arguments) and which resolution of the thread it is: a
+    later escalation of the same thread answered the same way gets a new key."""
+    number = len(negotiation.resolutions) + 1
+    return f"{_decision_hash(negotiation.thread_id, request)}-{number}"
+
+
+def prior_resolution(negotiation: Negotiation, request: ResolutionRequestLike) -> str | None:
+    """When the thread's latest resolution is this very decision: the Message-ID it queued
+    ("-" for none). Only asked while the thread no longer waits for a person."""
+    if not negotiation.resolutions:
+        return None
+    key, message_id, _ = (*negotiation.resolutions[-1].split(" ", 2), "", "")[:3]
+    if key.rpartition("-")[0] != _decision_hash(negotiation.thread_id, request):
+        return None
+    return message_id or "-"
 
 
 def decided_by(context: dict[str, Any], message_id: str) -> tuple[str, str] | None:
