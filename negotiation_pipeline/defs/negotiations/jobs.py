@@ -3,7 +3,8 @@
 Each job is one op: the workflow service does the work in its own transactions (queueing the
 Slack alerts with each change); the op then delivers the pending Slack alerts, posts the ClickUp
 comments for what happened, and reports asset materializations (agreements, negotiation
-snapshots, campaign reports) so the UI shows the campaign's current state and `cpm_flexibility`
+snapshots, campaign reports, also of campaigns a CLI command changed meanwhile) so the UI
+shows the campaign's current state and `cpm_flexibility`
 recomputes through automation after an agreement.
 """
 
@@ -19,9 +20,9 @@ from negotiation_pipeline.defs.negotiations.agreements import agreement_material
 from negotiation_pipeline.defs.negotiations.assets import (
     delivery_metadata,
     raise_on_delivery_failures,
-    touched_campaign_materializations,
 )
 from negotiation_pipeline.defs.negotiations.notifications import notify_events, notify_metadata
+from negotiation_pipeline.defs.negotiations.resolve_job import refresh_views
 from negotiation_pipeline.defs.shared.resources import (
     CampaignTaskSourceResource,
     MailboxResource,
@@ -95,7 +96,7 @@ def advance_negotiations_op(
         notified = notify_events(context.log, events, db, slack, clickup)
         yield from _agreement_materializations(result.events)
         touched = dict.fromkeys([*result.touched_campaigns, *_campaigns_of(result.delivery.events)])
-        yield from touched_campaign_materializations(db, [c for c in touched if c])
+        yield from refresh_views(db, [c for c in touched if c])
     if result.failed_uids:
         raise dg.Failure(
             f"database failure on uid(s) {list(result.failed_uids)}: they stay unhandled and "
@@ -157,7 +158,7 @@ def run_followups_op(
         delivery = result.delivery
         events = [*result.events, *delivery.events]
         notified = notify_events(context.log, events, db, slack, clickup)
-        yield from touched_campaign_materializations(db, _campaigns_of(events))
+        yield from refresh_views(db, _campaigns_of(events))
     raise_on_delivery_failures(delivery)
     yield dg.Output(
         len(events),
