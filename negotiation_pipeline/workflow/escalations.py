@@ -187,7 +187,14 @@ def _matches(store: NegotiationStore, target: str) -> list[StoredNegotiation]:
         return [s for s in found if s is not None]
     wanted = " ".join(target.split()).casefold()
     matches = []
-    for summary in store.states.load_active():
+    # Every negotiation, finished ones too: repeating a command on a thread it just closed
+    # must find that thread again.
+    summaries = [
+        summary
+        for record in store.campaigns.list_campaigns()
+        for summary in store.states.summaries_for_campaign(record.campaign_id)
+    ]
+    for summary in summaries:
         stored = store.states.load(summary.thread_id)
         if stored is not None and " ".join((stored.influencer_name or "").split()).casefold() == (
             wanted

@@ -86,7 +86,7 @@ def parse_amount(text: str | Decimal | None, what: str) -> Decimal:
         raise ResolutionError(f"{what} must be more than zero, got {text!r}")
     if amount != quantize_cents(amount):
         raise ResolutionError(f"{what} has more than two decimals: {text!r}")
-    return amount
+    return quantize_cents(amount)
 
 
 def _check_waiting(negotiation: Negotiation) -> None:
