@@ -72,9 +72,7 @@ def test_accept_prints_one_json_line_and_sends_once(env: dict[str, str]) -> None
     assert "Resolved: Jane Doe" in (Path(env["db"]).parent / "slack.jsonl").read_text()
 
 
-def test_counter_send_draft_and_decline_readable_lines(
-    env: dict[str, str], tmp_path: Path
-) -> None:
+def test_counter_send_draft_and_decline_readable_lines(env: dict[str, str], tmp_path: Path) -> None:
     runner = CliRunner()
     above = runner.invoke(COMMANDS["counter"], [JANE_THREAD, "2500"])
     assert above.exit_code == 2 and "--allow-above-ceiling" in above.output
