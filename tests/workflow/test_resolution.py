@@ -168,3 +168,15 @@ def test_targets_by_email_and_name_and_ambiguity(
         find_waiting_thread(store, "Nobody Here")
     with pytest.raises(ResolutionError, match="not waiting for a human"):
         _resolve(store, ResolveAction.ACCEPT, target="sam@gmail.com")
+
+
+def test_control_commands_mark_the_campaign_views_stale(
+    store: SQLiteStore, mailbox: MaildirMailbox
+) -> None:
+    from negotiation_pipeline.workflow.control import pause
+
+    escalate_jane(store, mailbox)
+    assert store.view_refresh.pending() == []
+    pause(store, "sam@gmail.com", actor="cli:lead", now=NOW)
+    assert store.view_refresh.pending() == ["cmp-1"]
+    assert store.view_refresh.clear(["cmp-1"]) == 1 and store.view_refresh.pending() == []
