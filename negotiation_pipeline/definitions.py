@@ -61,6 +61,7 @@ from negotiation_pipeline.defs.negotiations.jobs import (
     followup_job,
     followup_schedule,
 )
+from negotiation_pipeline.defs.negotiations.resolve_job import resolve_escalation_job
 from negotiation_pipeline.defs.negotiations.sensors import inbox_sensor, run_failure_slack_sensor
 from negotiation_pipeline.defs.sandbox.resources import LogSlackResource, SandboxTaskSourceResource
 from negotiation_pipeline.defs.sandbox.sensors import sandbox_influencer_sensor
@@ -284,7 +285,12 @@ def build_definitions(env: Mapping[str, str]) -> dg.Definitions:
             negotiation_conversations,
             campaign_report,
         ],
-        jobs=[campaign_ingestion_job, advance_negotiations_job, followup_job],
+        jobs=[
+            campaign_ingestion_job,
+            advance_negotiations_job,
+            followup_job,
+            resolve_escalation_job,
+        ],
         schedules=[followup_schedule],
         sensors=sensors,
         resources=resources,

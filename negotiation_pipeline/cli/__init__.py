@@ -38,8 +38,17 @@ from negotiation_pipeline.cli.control import (
     takeover_command,
 )
 from negotiation_pipeline.cli.dev import dev_command
+from negotiation_pipeline.cli.escalations import (
+    accept_command,
+    counter_command,
+    decline_command,
+    drafts_command,
+    escalations_command,
+    send_draft_command,
+)
 from negotiation_pipeline.cli.read_reply import read_reply_command
 from negotiation_pipeline.cli.simulate import simulate_command
+from negotiation_pipeline.cli.thread import thread_command
 
 PROG_NAME = "negotiation-pipeline"
 
@@ -63,6 +72,9 @@ cli.add_command(audit_command)
 cli.add_command(control_group)
 cli.add_command(backfill_cpm_command)
 cli.add_command(dev_command)
+cli.add_command(escalations_command)
+cli.add_command(drafts_command)
+cli.add_command(thread_command)
 
 control_group.add_command(pause_command)
 control_group.add_command(resume_command)
@@ -70,6 +82,10 @@ control_group.add_command(stop_command)
 control_group.add_command(takeover_command)
 control_group.add_command(stop_agency_command)
 control_group.add_command(allow_sender_command)
+control_group.add_command(accept_command)
+control_group.add_command(counter_command)
+control_group.add_command(send_draft_command)
+control_group.add_command(decline_command)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -11,7 +11,7 @@ Every repository method can be called two ways:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -409,6 +409,14 @@ class MailCursorRepository(Protocol):
     def set(self, mailbox: str, uidvalidity: int, last_uid: int) -> None: ...
 
 
+class ViewRefreshRepository(Protocol):
+    def request(self, campaign_id: str, reason: str) -> None: ...
+
+    def pending(self) -> list[str]: ...
+
+    def clear(self, campaign_ids: Sequence[str]) -> int: ...
+
+
 class UnitOfWork(Protocol):
     """Repositories bound to one open transaction (see module docstring)."""
 
@@ -444,6 +452,9 @@ class UnitOfWork(Protocol):
 
     @property
     def asset_tables(self) -> AssetTableRepository: ...
+
+    @property
+    def view_refresh(self) -> ViewRefreshRepository: ...
 
 
 class NegotiationStore(UnitOfWork, Protocol):

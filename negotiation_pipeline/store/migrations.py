@@ -292,7 +292,25 @@ STEPS: tuple[Step, ...] = (
         sqlite=ASSET_TABLES_SQLITE,
         postgres=ASSET_TABLES_POSTGRES,
     ),
-    # Next: Step(9, "...", sqlite=("ALTER TABLE ...",), postgres=("ALTER TABLE ...",)),
+    Step(
+        9,
+        "campaigns whose negotiation snapshots and report wait for a refresh by the next run",
+        sqlite=(
+            """CREATE TABLE IF NOT EXISTS view_refresh (
+        campaign_id TEXT PRIMARY KEY,
+        reason TEXT NOT NULL,
+        requested_at TEXT NOT NULL
+    )""",
+        ),
+        postgres=(
+            """CREATE TABLE IF NOT EXISTS view_refresh (
+        campaign_id TEXT PRIMARY KEY,
+        reason TEXT NOT NULL,
+        requested_at TIMESTAMPTZ NOT NULL
+    )""",
+        ),
+    ),
+    # Next: Step(10, "...", sqlite=("ALTER TABLE ...",), postgres=("ALTER TABLE ...",)),
 )
 
 SCHEMA_VERSION = STEPS[-1].version if STEPS else FIRST_VERSION

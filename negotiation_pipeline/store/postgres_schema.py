@@ -22,6 +22,7 @@ from negotiation_pipeline.store.asset_schema import POSTGRES_ASSET_TABLES
 from negotiation_pipeline.store.migrations import Engine, prepare_schema
 from negotiation_pipeline.store.schema import LIVE_NEGOTIATION
 from negotiation_pipeline.store.trust_schema import POSTGRES_INBOUND_TABLE, POSTGRES_TRUST_TABLES
+from negotiation_pipeline.store.view_refresh import POSTGRES_VIEW_REFRESH_TABLE
 
 # The outbox columns and status values of schema version 2 (see schema.py), as idempotent
 # ALTERs: they complete a fresh table and migrate a version 1 one alike. The status check is
@@ -160,6 +161,7 @@ SCHEMA_STATEMENTS: tuple[str, ...] = (
         created_at TIMESTAMPTZ NOT NULL
     )""",
     *POSTGRES_ASSET_TABLES,
+    POSTGRES_VIEW_REFRESH_TABLE,
 )
 
 

@@ -41,6 +41,7 @@ from negotiation_pipeline.store.notifications import SqlNotifications
 from negotiation_pipeline.store.outbox import SqlOutbox
 from negotiation_pipeline.store.schema import LIVE_NEGOTIATION, SUMMARY_COLUMNS
 from negotiation_pipeline.store.sql_repository import SqlRepository
+from negotiation_pipeline.store.view_refresh import SqlViewRefresh
 
 _SUMMARY_SELECT = ", ".join(SUMMARY_COLUMNS)
 
@@ -411,6 +412,7 @@ class Repositories:
         self._allowed_senders = SqlAllowedSenders(dialect, scope)
         self._installation = SqlInstallation(dialect, scope, message_id_key)
         self._asset_tables = SqlAssetTables(dialect, scope)
+        self._view_refresh = SqlViewRefresh(dialect, scope)
 
     @property
     def audit(self) -> SqlAuditLog:
@@ -455,6 +457,10 @@ class Repositories:
     @property
     def asset_tables(self) -> SqlAssetTables:
         return self._asset_tables
+
+    @property
+    def view_refresh(self) -> SqlViewRefresh:
+        return self._view_refresh
 
 
 class BoundUnitOfWork(Repositories):

@@ -19,6 +19,7 @@ from negotiation_pipeline.store.migrations import (
     prepare_schema,
 )
 from negotiation_pipeline.store.trust_schema import SQLITE_INBOUND_TABLE, SQLITE_TRUST_TABLES
+from negotiation_pipeline.store.view_refresh import SQLITE_VIEW_REFRESH_TABLE
 
 # The rows `load_active` lists. The query and the partial indexes spell it identically (constant
 # values, no parameters) because both engines use a partial index only for a query whose WHERE
@@ -176,6 +177,7 @@ SCHEMA_STATEMENTS: tuple[str, ...] = (
     )""",
     # Every Dagster asset value, one table per asset (asset_schema.py).
     *SQLITE_ASSET_TABLES,
+    SQLITE_VIEW_REFRESH_TABLE,
 )
 
 

@@ -5,12 +5,20 @@ campaign's CPM tracker), all inside the caller's transaction.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 from negotiation_pipeline.domain.campaigns.campaign import Campaign
 from negotiation_pipeline.domain.enums import TERMINAL_STATES, NegotiationState
-from negotiation_pipeline.domain.negotiation.engine import Action, Outcome, handle_reply
+from negotiation_pipeline.domain.negotiation.engine import (
+    Action,
+    Negotiation,
+    Outcome,
+    handle_reply,
+)
+from negotiation_pipeline.domain.negotiation.held import ReplyThreading
 from negotiation_pipeline.domain.reading.reader import read_reply
 from negotiation_pipeline.integrations.mail.mime import ParsedMessage
 from negotiation_pipeline.integrations.mail.thread_headers import (
@@ -152,6 +160,8 @@ def answer(
     audit_received(
         uow, parsed, key, stored, status="processed", reading=reading, extra=reconsidered.audit
     )
+    if outcome.negotiation.held is not None:
+        outcome = replace(outcome, negotiation=_with_threading(outcome.negotiation, parsed))
     tracker_data = stored.cpm_tracker_data
     events: list[PipelineEvent] = []
     if outcome.agreed_rate is not None and outcome.agreed_cpm is not None:
@@ -179,6 +189,18 @@ def answer(
     )
 
 
+def _with_threading(negotiation: Negotiation, parsed: ParsedMessage) -> Negotiation:
+    """A held draft answers this reply whenever a person sends it: keep its threading."""
+    assert negotiation.held is not None
+    references = references_for(parsed.references, parsed.message_id)
+    threading = ReplyThreading(
+        in_reply_to=parsed.message_id,
+        references=" ".join(references) or None,
+        subject=parsed.subject,
+    )
+    return replace(negotiation, held=negotiation.held.with_threading(threading))
+
+
 def _sender_text(parsed: ParsedMessage) -> str:
     """ "Name <addr>" for the engine. Not `formataddr`: it refuses internationalised addresses
     (UnicodeEncodeError), and an influencer at "jörg@bücher.de" must be answered too."""
@@ -189,8 +211,12 @@ def _sender_text(parsed: ParsedMessage) -> str:
 
 
 def _domain(context: RunContext) -> str:
+    return message_id_domain(context.agent_addresses)
+
+
+def message_id_domain(agent_addresses: Sequence[str]) -> str:
     """Message-ID domain: our (first) agent address's domain."""
-    for address in context.agent_addresses:
+    for address in agent_addresses:
         bare = bare_address(address)
         if "@" in bare:
             return bare.rsplit("@", 1)[1]

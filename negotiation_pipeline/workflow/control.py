@@ -255,6 +255,9 @@ def _run(
                 if stored is None:  # deleted since the lookup
                     raise ControlError("no longer in the store")
                 applied = step(uow, stored, actor.strip(), now)
+                # The campaign's snapshots and report now show an old state: the next run
+                # that can report materializations refreshes them.
+                uow.view_refresh.request(stored.campaign_id, f"{action.value} by {actor.strip()}")
         except ControlError as exc:
             unchanged.append((thread_id, str(exc)))
             lines.append(f"{thread_id}: unchanged: {exc}")

@@ -17,6 +17,7 @@ alert says "n/a" rather than guessing.
 from __future__ import annotations
 
 import logging
+import os
 import shlex
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -178,6 +179,8 @@ def _slack_message(event: PipelineEvent, details: Details) -> SlackMessage | Non
             our_rate=event.our_rate,
             draft_email=event.draft_body,
             thread_id=event.thread_id,
+            commands=resolution_commands(event.thread_id, has_draft=event.draft_body is not None),
+            launchpad_url=launchpad_url(),
         )
     if isinstance(event, MarkedStale):
         thread = _thread(details, event.thread_id)
@@ -209,6 +212,31 @@ def _slack_message(event: PipelineEvent, details: Details) -> SlackMessage | Non
     if isinstance(event, DeliveryFailed):
         return _delivery_failed_alert(event, _thread(details, event.thread_id))
     return None  # FinalState: the agreement/escalation/stale alert already told people
+
+
+def resolution_commands(thread_id: str, *, has_draft: bool) -> list[str]:
+    """The exact commands that resolve this thread (shell-quoted: ids may hold anything)."""
+    thread = shlex.quote(thread_id)
+    commands = [
+        f"negotiation-pipeline control accept {thread} [--rate AMOUNT]",
+        f"negotiation-pipeline control counter {thread} AMOUNT [--scenario N]",
+    ]
+    if has_draft:
+        commands.append(f"negotiation-pipeline control send-draft {thread} [--edit FILE]")
+    commands.append(f"negotiation-pipeline control decline {thread}")
+    return commands
+
+
+RESOLVE_JOB = "resolve_escalation"
+CODE_LOCATION = "negotiation_pipeline"
+
+
+def launchpad_url(env: Mapping[str, str] | None = None) -> str | None:
+    """The resolve job's Launchpad in the Dagster UI, when DAGSTER_WEBSERVER_URL is set."""
+    base = (env if env is not None else os.environ).get("DAGSTER_WEBSERVER_URL", "").strip()
+    if not base:
+        return None
+    return f"{base.rstrip('/')}/locations/{CODE_LOCATION}/jobs/{RESOLVE_JOB}/playground"
 
 
 def _held_alert(event: ReplyHeld, thread: ThreadDetails) -> SlackMessage:

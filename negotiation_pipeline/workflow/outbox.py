@@ -44,6 +44,7 @@ from negotiation_pipeline.integrations.mail.base import (
 from negotiation_pipeline.store.base import Controller, NegotiationStore, OutboxEmail, UnitOfWork
 from negotiation_pipeline.workflow.delivery_failures import give_up
 from negotiation_pipeline.workflow.events import DeliveryFailed
+from negotiation_pipeline.workflow.resolution_keys import decided_by
 
 logger = logging.getLogger(__name__)
 
@@ -315,6 +316,14 @@ def _mark_sent(
     with store.transaction() as uow:
         if not uow.outbox.mark_sent(email.message_id, moment, copy_pending=copy_pending):
             return  # another run marked it meanwhile; its audit entry is already written
+        metadata = {
+            "message_id": email.message_id,
+            "to": email.to_addr,
+            "subject": email.subject,
+            "found_in_sent_store": found_in_sent_store,
+            "attempts_before": email.attempts,
+            **_person_who_decided(uow, email, names),
+        }
         uow.audit.insert(
             AuditEntry(
                 event_type=EventType.EMAIL_SENT,
@@ -323,15 +332,23 @@ def _mark_sent(
                 thread_id=email.thread_id,
                 direction="outbound",
                 email_body=email.body,
-                metadata={
-                    "message_id": email.message_id,
-                    "to": email.to_addr,
-                    "subject": email.subject,
-                    "found_in_sent_store": found_in_sent_store,
-                    "attempts_before": email.attempts,
-                },
+                metadata=metadata,
             )
         )
+
+
+def _person_who_decided(
+    uow: UnitOfWork, email: OutboxEmail, names: Mapping[str, str]
+) -> dict[str, str]:
+    """Who decided this email when a person did (a resolution): for its email_sent entry.
+    Runs that pass `names` send only the agent's own emails, so they skip the lookup."""
+    if email.thread_id is None or email.thread_id in names:
+        return {}
+    stored = uow.states.load(email.thread_id)
+    found = None if stored is None else decided_by(dict(stored.context), email.message_id)
+    if found is None:
+        return {}
+    return {"resolution_key": found[0], "actor": found[1], "source": "resolution"}
 
 
 def _influencer_name(

@@ -3,7 +3,8 @@
 Each job is one op: the workflow service does the work in its own transactions (queueing the
 Slack alerts with each change); the op then delivers the pending Slack alerts, posts the ClickUp
 comments for what happened, and reports asset materializations (agreements, negotiation
-snapshots, campaign reports) so the UI shows the campaign's current state and `cpm_flexibility`
+snapshots, campaign reports, also of campaigns a CLI command changed meanwhile) so the UI
+shows the campaign's current state and `cpm_flexibility`
 recomputes through automation after an agreement.
 """
 
@@ -19,10 +20,10 @@ from negotiation_pipeline.defs.negotiations.agreements import agreement_material
 from negotiation_pipeline.defs.negotiations.assets import (
     delivery_metadata,
     raise_on_delivery_failures,
-    touched_campaign_materializations,
 )
 from negotiation_pipeline.defs.negotiations.decision_log import reply_log_line
 from negotiation_pipeline.defs.negotiations.notifications import notify_events, notify_metadata
+from negotiation_pipeline.defs.negotiations.resolve_job import refresh_views
 from negotiation_pipeline.defs.shared.resources import (
     CampaignTaskSourceResource,
     MailboxResource,
@@ -98,7 +99,7 @@ def advance_negotiations_op(
         notified = notify_events(context.log, events, db, slack, clickup)
         yield from _agreement_materializations(result.events)
         touched = dict.fromkeys([*result.touched_campaigns, *_campaigns_of(result.delivery.events)])
-        yield from touched_campaign_materializations(
+        yield from refresh_views(
             db, [c for c in touched if c], run_id=context.run_id, location=store.db_path
         )
     if result.failed_uids:
@@ -162,7 +163,7 @@ def run_followups_op(
         delivery = result.delivery
         events = [*result.events, *delivery.events]
         notified = notify_events(context.log, events, db, slack, clickup)
-        yield from touched_campaign_materializations(
+        yield from refresh_views(
             db, _campaigns_of(events), run_id=context.run_id, location=store.db_path
         )
     raise_on_delivery_failures(delivery)

@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from decimal import Decimal
 from email.utils import parseaddr
 from functools import lru_cache
 
@@ -31,7 +32,7 @@ from negotiation_pipeline.domain.enums import (
 from negotiation_pipeline.domain.money import format_usd, quantize_cents
 from negotiation_pipeline.domain.negotiation.concession import grid_for, opening_offer
 from negotiation_pipeline.domain.negotiation.decisions import email_decision
-from negotiation_pipeline.domain.negotiation.email_gate import validate_email
+from negotiation_pipeline.domain.negotiation.email_gate import GateResult, validate_email
 from negotiation_pipeline.domain.negotiation.emails import (
     EmailKind,
     OutgoingEmail,
@@ -42,6 +43,7 @@ from negotiation_pipeline.domain.negotiation.outcome import (
     EngineConfig,
     Escalation,
     Outcome,
+    Planned,
     ReplyNotExpectedError,
     Trigger,
     escalate,
@@ -61,6 +63,7 @@ from negotiation_pipeline.domain.negotiation.record import (
     InfluencerTerms,
     Negotiation,
 )
+from negotiation_pipeline.domain.negotiation.state_machine import NegotiationStateMachine
 from negotiation_pipeline.domain.reading.quoting import own_text_of
 from negotiation_pipeline.domain.reading.reader import ReplyReading
 
@@ -187,7 +190,7 @@ def open_negotiation(
             f"ceiling {format_usd(bounds.ceiling)}"
         )
         trigger = Trigger(EscalationReason.NO_FEASIBLE_PRICE, detail)
-        return escalate(negotiation, machine, 0, trigger, None, None)
+        return escalate(negotiation, machine, 0, trigger, None, None, now=now)
     rate = opening_offer(bounds, policy.concession)
     step = grid_for(bounds, policy.concession).step
     decision = email_decision(
@@ -199,14 +202,12 @@ def open_negotiation(
         trigger = Trigger(
             EscalationReason.VALIDATION_FAILED, "opening email failed the gate", gate.failures
         )
-        return escalate(negotiation, machine, 0, trigger, None, email, gate)
+        planned = Planned(Action.SEND_OFFER, decision, _opened(negotiation, rate, email))
+        return escalate(
+            negotiation, machine, 0, trigger, None, email, gate, planned=planned, now=now
+        )
     machine.trigger(NegotiationEvent.SEND_OFFER)
-    updated = replace(
-        negotiation.with_machine(machine),
-        our_last_offer=rate,
-        offers=(rate,),
-        said=email.said,
-    )
+    updated = _opened(negotiation.with_machine(machine), rate, email)
     facts = {
         "rule": "open at the floor of scenario 1 (curve point 0)",
         "package": bounds.package.describe(),
@@ -224,6 +225,52 @@ def open_negotiation(
         gate=gate,
         facts=facts,
     )
+
+
+def _opened(negotiation: Negotiation, rate: Decimal, email: OutgoingEmail) -> Negotiation:
+    """The record once the opening offer at `rate` is sent (its state set by the caller)."""
+    return replace(negotiation, our_last_offer=rate, offers=(rate,), said=email.said)
+
+
+def _carried_out(
+    negotiation: Negotiation,
+    plan: Plan,
+    email: OutgoingEmail | None,
+    campaign: Campaign,
+    config: EngineConfig,
+) -> Negotiation:
+    """The record once `plan` went through from `negotiation` (a reply just received): the
+    plan's transition, its email's effects, the agreed terms when it agrees."""
+    machine = negotiation.machine()
+    machine.trigger(plan.event)
+    updated = _applied(negotiation.with_machine(machine), plan, email)
+    if plan.agreed_rate is not None:
+        package, agreed_cpm = agreed_terms(negotiation, campaign, config.policy, plan.agreed_rate)
+        updated = replace(
+            updated, agreed_rate=plan.agreed_rate, agreed_cpm=agreed_cpm, agreed_package=package
+        )
+    return updated
+
+
+def _planned(
+    negotiation: Negotiation,
+    machine: NegotiationStateMachine,
+    plan: Plan | None,
+    email: OutgoingEmail | None,
+    campaign: Campaign,
+    config: EngineConfig,
+) -> Planned | None:
+    """What the plan would have done, kept with an escalation so a human can send it."""
+    if plan is None or plan.decision is None or email is None:
+        return None
+    if plan.event not in (
+        NegotiationEvent.SEND_COUNTER,
+        NegotiationEvent.ACCEPT,
+        NegotiationEvent.REJECT,
+    ):
+        return None
+    after = _carried_out(negotiation.with_machine(machine), plan, email, campaign, config)
+    return Planned(plan.action, plan.decision, after)
 
 
 def _recipient_name(sender: str, negotiation: Negotiation) -> str | None:
@@ -298,19 +345,33 @@ def handle_reply(
     email = (
         None if plan is None or plan.decision is None else config.templates.render(plan.decision)
     )
+    planned = _planned(negotiation, machine, plan, email, campaign, config)
+
+    def held_back(
+        trigger: Trigger, their_rate: Decimal | None, gate: GateResult | None = None
+    ) -> Outcome:
+        return escalate(
+            negotiation,
+            machine,
+            start,
+            trigger,
+            their_rate,
+            email,
+            gate,
+            planned=planned,
+            ask_currency=reading.currency,
+            now=now,
+        )
+
     if trigger is not None:
-        return escalate(negotiation, machine, start, trigger, reading.proposed_rate, email)
+        return held_back(trigger, reading.proposed_rate)
     assert plan is not None
     if plan.escalation is not None:
-        return escalate(
-            negotiation, machine, start, Trigger(plan.escalation, plan.reason), ask, email
-        )
+        return held_back(Trigger(plan.escalation, plan.reason), ask)
     sends_counter = plan.event is NegotiationEvent.SEND_COUNTER
     if sends_counter and negotiation.round_count >= policy.max_rounds:
         detail = f"more than {policy.max_rounds} rounds: a human makes the final call"
-        return escalate(
-            negotiation, machine, start, Trigger(EscalationReason.MAX_ROUNDS, detail), ask, email
-        )
+        return held_back(Trigger(EscalationReason.MAX_ROUNDS, detail), ask)
     gate = None
     if email is not None and plan.decision is not None:
         gate = validate_email(email, plan.decision)
@@ -320,7 +381,7 @@ def handle_reply(
                 f"{plan.action.value} email failed the gate",
                 gate.failures,
             )
-            return escalate(negotiation, machine, start, trigger, ask, email, gate)
+            return held_back(trigger, ask, gate)
     machine.trigger(plan.event)
     updated = _applied(negotiation.with_machine(machine), plan, email)
     agreed_cpm = package = None
@@ -375,7 +436,9 @@ def follow_up_due(
             trigger = Trigger(
                 EscalationReason.VALIDATION_FAILED, "follow-up email failed the gate", gate.failures
             )
-            return escalate(negotiation, machine, len(machine.history), trigger, None, email, gate)
+            return escalate(
+                negotiation, machine, len(machine.history), trigger, None, email, gate, now=now
+            )
         updated = replace(
             negotiation, followups_sent=1, last_activity=now, said=negotiation.said + email.said
         )

@@ -4,14 +4,20 @@ hard cap), with the human suggestion for each reason."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from decimal import Decimal
 
 from negotiation_pipeline.domain.campaigns.campaign import Campaign
 from negotiation_pipeline.domain.enums import Intent, NegotiationEvent
 from negotiation_pipeline.domain.money import format_usd
 from negotiation_pipeline.domain.negotiation.email_gate import GateResult
-from negotiation_pipeline.domain.negotiation.emails import EmailTemplates, OutgoingEmail
+from negotiation_pipeline.domain.negotiation.emails import (
+    EmailDecision,
+    EmailTemplates,
+    OutgoingEmail,
+)
+from negotiation_pipeline.domain.negotiation.held import DraftPurpose, EscalationNote, HeldDraft
 from negotiation_pipeline.domain.negotiation.policy import (
     EscalationTriggers,
     Lever,
@@ -135,6 +141,15 @@ SUGGESTIONS: dict[EscalationReason, str] = {
 }
 
 
+@dataclass(frozen=True)
+class Planned:
+    """The answer the engine had in mind when it escalated: a human may still send it."""
+
+    action: Action
+    decision: EmailDecision
+    after: Negotiation  # the record once that answer is sent
+
+
 def escalate(
     negotiation: Negotiation,
     machine: NegotiationStateMachine,
@@ -143,9 +158,34 @@ def escalate(
     their_rate: Decimal | None,
     draft: OutgoingEmail | None,
     gate: GateResult | None = None,
+    *,
+    planned: Planned | None = None,
+    ask_currency: str | None = None,
+    now: datetime | None = None,
 ) -> Outcome:
+    """Escalate: the negotiation waits for a human, holding the draft (when there is one)
+    together with what sending it would change."""
     machine.trigger(NegotiationEvent.ESCALATE)
-    updated = negotiation.with_machine(machine)
+    note = EscalationNote(
+        reason=trigger.reason.value,
+        detail=trigger.detail,
+        suggested_action=SUGGESTIONS[trigger.reason],
+        their_ask=their_rate,
+        ask_currency=ask_currency,
+        our_offer=negotiation.our_last_offer,
+    )
+    with_email = planned is not None and draft is not None
+    held = HeldDraft(
+        purpose=DraftPurpose.ESCALATION,
+        action=planned.action.value if with_email and planned is not None else None,
+        email=draft if with_email else None,
+        decision=planned.decision if with_email and planned is not None else None,
+        after=planned.after if with_email and planned is not None else None,
+        reason=trigger.detail,
+        held_at=now or negotiation.last_activity or datetime.now(UTC),
+        escalation=note,
+    )
+    updated = replace(negotiation.with_machine(machine), held=held)
     escalation = Escalation(
         reason=trigger.reason,
         detail=trigger.detail,

@@ -19,6 +19,7 @@ from negotiation_pipeline.domain.enums import (
     UsageRightsDuration,
 )
 from negotiation_pipeline.domain.negotiation.emails import first_name
+from negotiation_pipeline.domain.negotiation.held import HeldDraft
 from negotiation_pipeline.domain.negotiation.policy import LeverState
 from negotiation_pipeline.domain.negotiation.pricing import ScenarioPrice
 from negotiation_pipeline.domain.negotiation.state_machine import (
@@ -236,6 +237,10 @@ class Negotiation:
     recipient_name: str | None = None  # display name for To: (the person we answer)
     said: tuple[str, ...] = ()  # fingerprints of the paragraphs our emails already used
     agreed_package: AgreedPackage | None = None
+    # The draft waiting for a human (an escalation's answer, or an email to approve).
+    held: HeldDraft | None = None
+    # Idempotency keys of the human resolutions already carried out on this thread.
+    resolutions: tuple[str, ...] = ()
 
     @property
     def is_waiting(self) -> bool:
@@ -281,6 +286,8 @@ class Negotiation:
             "agreed_package": None
             if self.agreed_package is None
             else self.agreed_package.to_dict(),
+            "held": None if self.held is None else self.held.to_dict(),
+            "resolutions": list(self.resolutions),
         }
 
     @classmethod
@@ -289,6 +296,7 @@ class Negotiation:
             pre_pause = data.get("pre_pause_state")
             last_activity = data.get("last_activity")
             package = data.get("agreed_package")
+            held = data.get("held")
             return cls(
                 thread_id=data["thread_id"],
                 campaign_id=data["campaign_id"],
@@ -319,6 +327,8 @@ class Negotiation:
                 recipient_name=data.get("recipient_name"),
                 said=tuple(str(s) for s in data.get("said") or ()),
                 agreed_package=None if package is None else AgreedPackage.from_dict(package),
+                held=None if held is None else HeldDraft.from_dict(held),
+                resolutions=tuple(str(k) for k in data.get("resolutions") or ()),
             )
         except KeyError as exc:
             raise ValueError(f"negotiation record is missing field {exc.args[0]!r}") from exc

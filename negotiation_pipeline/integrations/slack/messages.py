@@ -217,7 +217,11 @@ def escalation_alert(
     suggested_action: str | None = None,
     evidence: str | None = None,
     thread_id: str | None = None,
+    commands: Sequence[str] = (),
+    launchpad_url: str | None = None,
 ) -> SlackMessage:
+    """`commands` (built by the caller with shell quoting) are shown verbatim; the Launchpad
+    link opens the job that does the same from the Dagster UI."""
     action = suggested_action or suggested_action_for(reason)
     blocks: list[Block] = [
         header(f"Escalation: {influencer_name}"),
@@ -237,6 +241,12 @@ def escalation_alert(
         blocks.append(section("*From their reply*\n" + quoted(evidence, SECTION_TEXT_MAX - 30)))
     if draft_email:
         blocks.append(section("*Draft (not sent)*\n" + quoted(draft_email, SECTION_TEXT_MAX - 30)))
+    if commands:
+        blocks.append(section("*Decide*\n" + quoted("\n".join(commands), 1500)))
+    if launchpad_url:
+        blocks.append(
+            section(link(launchpad_url, "Resolve in the Dagster UI (resolve_escalation)"))
+        )
     blocks.append(_thread_context(thread_id))
     fallback = f"Escalation: {influencer_name} ({client_name}): {reason}"
     return _message(SlackChannel.ESCALATIONS, fallback, blocks)
@@ -363,4 +373,24 @@ def takeover_notice(
     )
     blocks = [header(f"Taken over: {influencer_name}"), section(text), _thread_context(thread_id)]
     fallback = f"Taken over by {escape(actor)}: {escape(influencer_name)} ({escape(client_name)})"
+    return _message(SlackChannel.ESCALATIONS, fallback, blocks)
+
+
+def resolution_notice(
+    *,
+    influencer_name: str,
+    client_name: str,
+    summary: str,
+    decided_by: str,
+    note: str,
+    thread_id: str | None = None,
+) -> SlackMessage:
+    """A person resolved an escalation or approved a draft: what was done, by whom, and why."""
+    text = f"{escape(summary)}\nDecided by *{escape(decided_by)}*"
+    if note.strip():
+        text += f": {escape(truncate(note.strip(), 500))}"
+    blocks = [header(f"Resolved: {influencer_name}"), section(text), _thread_context(thread_id)]
+    fallback = (
+        f"Resolved: {escape(influencer_name)} ({escape(client_name)}) by {escape(decided_by)}"
+    )
     return _message(SlackChannel.ESCALATIONS, fallback, blocks)

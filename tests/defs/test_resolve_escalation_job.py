@@ -1,0 +1,76 @@
+"""The resolve_escalation job on a real Dagster instance, SQLite store and sandbox Maildir:
+the decision's email goes out once, the run names who decided, the views re-materialize."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+
+from negotiation_pipeline.definitions import build_definitions
+from negotiation_pipeline.defs.campaigns.partitions import CAMPAIGN_PARTITIONS_NAME
+from negotiation_pipeline.domain.enums import EventType, NegotiationState
+from negotiation_pipeline.store import SQLiteStore
+from tests.workflow.escalated import JANE, JANE_THREAD, escalate_jane
+from tests.workflow.support import open_mailbox, sent_by_recipient
+
+
+def _escalated_store(env: dict[str, str]) -> tuple[SQLiteStore, Path]:
+    db_path = Path(env["NEGOTIATION_DB"])
+    maildir = db_path.parent / "maildir"  # where the sandbox mailbox resource looks
+    store = SQLiteStore(db_path)
+    escalate_jane(store, open_mailbox(maildir))
+    return store, maildir
+
+
+def _run(
+    defs: dg.Definitions, instance: dg.DagsterInstance, **config: Any
+) -> dg.ExecuteInProcessResult:
+    job = defs.resolve_job_def("resolve_escalation")
+    return job.execute_in_process(
+        run_config={"ops": {"resolve": {"config": config}}},
+        instance=instance,
+        raise_on_error=False,
+    )
+
+
+def test_counter_from_the_job_sends_once_and_refreshes_the_views(
+    sandbox_env: dict[str, str], instance: dg.DagsterInstance
+) -> None:
+    store, maildir = _escalated_store(sandbox_env)
+    instance.add_dynamic_partitions(CAMPAIGN_PARTITIONS_NAME, ["cmp-1"])
+    defs = build_definitions(sandbox_env)
+    result = _run(defs, instance, thread="Jane Doe", action="counter", amount="1500", note="ok")
+    assert result.success
+    emails = sent_by_recipient(open_mailbox(maildir))[JANE]
+    assert len(emails) == 2 and "$1,500.00" in emails[-1].get_content()
+    stored = store.states.load(JANE_THREAD)
+    assert stored is not None and stored.state is NegotiationState.COUNTER_SENT
+    audit = store.audit.query(thread_id=JANE_THREAD, event_type=EventType.STATE_TRANSITION)[0]
+    assert audit.metadata["actor"] == f"dagster:{result.run_id}"
+    assert audit.metadata["note"] == "ok"
+    keys = {m.asset_key.to_user_string() for m in result.asset_materializations_for_node("resolve")}
+    assert keys == {"negotiation_snapshots", "campaign_report"}
+    assert store.view_refresh.pending() == []
+    slack_log = (Path(sandbox_env["NEGOTIATION_DB"]).parent / "slack.jsonl").read_text()
+    assert "Resolved: Jane Doe" in slack_log
+
+    # Launched again with the same config: nothing is sent twice, the run still succeeds.
+    again = _run(defs, instance, thread="Jane Doe", action="counter", amount="1500", note="ok")
+    assert again.success
+    assert len(sent_by_recipient(open_mailbox(maildir))[JANE]) == 2
+
+
+def test_a_refused_decision_fails_the_run_with_the_reason(
+    sandbox_env: dict[str, str], instance: dg.DagsterInstance
+) -> None:
+    store, maildir = _escalated_store(sandbox_env)
+    defs = build_definitions(sandbox_env)
+    result = _run(defs, instance, thread=JANE_THREAD, action="counter", amount="a lot")
+    assert not result.success
+    failure = result.failure_data_for_node("resolve")
+    assert failure is not None and "not money" in str(failure.error)
+    stored = store.states.load(JANE_THREAD)
+    assert stored is not None and stored.state is NegotiationState.ESCALATED
+    assert len(sent_by_recipient(open_mailbox(maildir))[JANE]) == 1
