@@ -52,7 +52,7 @@ def test_counter_from_the_job_sends_once_and_refreshes_the_views(
     assert audit.metadata["actor"] == f"dagster:{result.run_id}"
     assert audit.metadata["note"] == "ok"
     keys = {m.asset_key.to_user_string() for m in result.asset_materializations_for_node("resolve")}
-    assert keys == {"negotiation_snapshots", "campaign_report"}
+    assert keys == {"negotiation_snapshots", "negotiation_conversations", "campaign_report"}
     assert store.view_refresh.pending() == []
     slack_log = (Path(sandbox_env["NEGOTIATION_DB"]).parent / "slack.jsonl").read_text()
     assert "Resolved: Jane Doe" in slack_log
