@@ -119,7 +119,8 @@ def test_a_postgres_url_binds_the_store_from_the_environment_and_opens_postgres(
     # The URL carries the password: bound as an EnvVar, resolved only at run time.
     assert postgres_url not in repr(store)
     # Local sandbox files cannot live "next to" a URL: they go to .sandbox/.
-    assert resources["mailbox"].root == ".sandbox/maildir"  # type: ignore[attr-defined]
+    mailbox = resources["mailbox"]
+    assert isinstance(mailbox, MaildirMailboxResource) and mailbox.root == ".sandbox/maildir"
     resolved = NegotiationStoreResource(db_path=postgres_url)
     with resolved.open() as opened:
         assert type(opened).__name__ == "PostgresStore"
@@ -133,8 +134,9 @@ def test_no_mail_or_slack_settings_select_the_sandbox_next_to_the_database() -> 
     assert mailbox.agent_email == "partnerships@northbeam.test"
     assert isinstance(slack, LogSlackResource) and slack.jsonl_path == "/tmp/sb/slack.jsonl"
     custom = build_resources({"NEGOTIATION_MAILDIR": "/tmp/md", "AGENT_EMAIL": "me@x.test"})
-    assert custom["mailbox"].root == "/tmp/md"  # type: ignore[attr-defined]
-    assert custom["mailbox"].agent_email == "me@x.test"  # type: ignore[attr-defined]
+    custom_mailbox = custom["mailbox"]
+    assert isinstance(custom_mailbox, MaildirMailboxResource)
+    assert custom_mailbox.root == "/tmp/md" and custom_mailbox.agent_email == "me@x.test"
 
 
 def test_imap_settings_select_real_mail_with_passwords_from_the_environment(

@@ -69,7 +69,7 @@ def test_accept_prints_one_json_line_and_sends_once(env: dict[str, str]) -> None
     assert max(sent_message_ids(Path(env["maildir"])).values()) == 1
     store = SQLiteStore(env["db"], create=False)
     entry = store.audit.query(thread_id=JANE_THREAD, event_type=EventType.STATE_TRANSITION)[0]
-    assert entry.metadata["note"] == "budget ok"
+    assert entry.metadata is not None and entry.metadata["note"] == "budget ok"
     assert store.view_refresh.pending() == ["cmp-1"]  # no webserver: the next run refreshes
     assert "Resolved: Jane Doe" in (Path(env["db"]).parent / "slack.jsonl").read_text()
 

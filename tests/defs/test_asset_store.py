@@ -21,6 +21,7 @@ from negotiation_pipeline.definitions import build_definitions
 from negotiation_pipeline.defs.campaigns.partitions import CAMPAIGN_PARTITIONS_NAME
 from negotiation_pipeline.defs.negotiations.assets import campaign_report, negotiation_snapshots
 from negotiation_pipeline.defs.shared.asset_store import BusinessStoreIOManager
+from negotiation_pipeline.defs.shared.resources import NegotiationStoreResource
 from negotiation_pipeline.domain.campaigns.campaign import Campaign
 from negotiation_pipeline.domain.campaigns.cpm import FLEXIBILITY_COLUMNS
 from negotiation_pipeline.domain.campaigns.report import CampaignReport
@@ -46,7 +47,8 @@ def ingest(
 
 
 def metadata_of(result: dg.ExecuteInProcessResult, asset: str) -> dict[str, Any]:
-    [event] = [e for e in result.get_asset_materialization_events() if e.asset_key.path == [asset]]
+    events = result.get_asset_materialization_events()
+    [event] = [e for e in events if e.materialization.asset_key.path == [asset]]
     return {name: value.value for name, value in event.materialization.metadata.items()}
 
 
@@ -188,6 +190,7 @@ def test_the_advance_job_rewrites_the_snapshot_and_report_tables_it_reports(
     report = sandbox.defs.load_asset_value(
         "campaign_report", instance=instance, partition_key=VALID_LUMEN
     )
+    assert isinstance(report, CampaignReport)
     assert report.agreed == 1 and str(report.budget_committed) == str(agreement.rate)
     assert [deal.influencer for deal in report.deals] == ["Maya Chen"]
 
@@ -214,19 +217,22 @@ def test_no_value_is_pickled_under_the_dagster_home(
     followed = sandbox.defs.resolve_job_def("followup_job").execute_in_process(instance=instance)
 
     assert ingested.success and advanced.success and followed.success
-    materialized = {e.asset_key.path[0] for e in ingested.get_asset_materialization_events()}
-    assert materialized == {*ASSET_TABLES, "negotiations"}
+    materialized = {
+        e.materialization.asset_key.path[0] for e in ingested.get_asset_materialization_events()
+    }
+    assert materialized == {*ASSET_TABLES, "negotiations", "negotiation_conversations"}
     assert advanced.output_for_node("advance_negotiations") == 1  # the count, not stored
     files = stored_files(instance)
     assert files, "the instance keeps its run and event storage here"
     pickled = [f for f in files if f.read_bytes()[:1] == b"\x80"]  # every pickle protocol >= 2
     assert pickled == []
-    named_after_assets = [f for f in files if set(f.parts) & {*ASSET_TABLES, "negotiations"}]
+    named_after_assets = [f for f in files if set(f.parts) & materialized]
     assert named_after_assets == []
+    assert sandbox.defs.resources is not None
+    store = sandbox.defs.resources["store"]
+    assert isinstance(store, NegotiationStoreResource)
     with pytest.raises(Exception, match=r"comes from an op output.*only asset values have tables"):
-        BusinessStoreIOManager(store=sandbox.defs.resources["store"]).load_input(
-            dg.build_input_context(name="count")
-        )
+        BusinessStoreIOManager(store=store).load_input(dg.build_input_context(name="count"))
 
 
 # --- PostgreSQL, one end-to-end materialization -------------------------------------------------
@@ -294,6 +300,7 @@ def test_ingestion_on_postgres_stores_numeric_rows_and_loads_them_back(
 
     produced = result.output_for_node("cpm_flexibility")
     loaded = defs.load_asset_value("cpm_flexibility", instance=instance, partition_key=VALID_LUMEN)
+    assert isinstance(loaded, pd.DataFrame)
     pd.testing.assert_frame_equal(loaded, produced)
     assert [str(v) for v in loaded["ceiling_rate"]] == [str(v) for v in produced["ceiling_rate"]]
     assert defs.load_asset_value("campaign", instance=instance, partition_key=VALID_LUMEN) == (

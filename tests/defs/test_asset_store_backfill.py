@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
+import pandas as pd
 import pytest
 from dagster._core.execution.backfill import BulkActionStatus, PartitionBackfill
 from dagster._core.remote_origin import InProcessCodeLocationOrigin
@@ -189,6 +190,7 @@ def test_a_cpm_backfill_rewrites_exactly_its_partitions(
         loaded = defs.load_asset_value(
             "cpm_flexibility", instance=backfill_instance, partition_key=partition
         )
+        assert isinstance(loaded, pd.DataFrame)
         theo = loaded.set_index("name").loc["Theo Martins", "max_allowed_cpm"]
         assert isinstance(theo, Decimal) and str(theo) == theo_now
     # Nothing else changed: not the other tables of any campaign, not their book entries.

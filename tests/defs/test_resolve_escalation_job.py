@@ -48,10 +48,11 @@ def test_counter_from_the_job_sends_once_and_refreshes_the_views(
     stored = store.states.load(JANE_THREAD)
     assert stored is not None and stored.state is NegotiationState.COUNTER_SENT
     audit = store.audit.query(thread_id=JANE_THREAD, event_type=EventType.STATE_TRANSITION)[0]
+    assert audit.metadata is not None
     assert audit.metadata["actor"] == f"dagster:{result.run_id}"
     assert audit.metadata["note"] == "ok"
     keys = {m.asset_key.to_user_string() for m in result.asset_materializations_for_node("resolve")}
-    assert keys == {"negotiation_snapshots", "campaign_report"}
+    assert keys == {"negotiation_snapshots", "negotiation_conversations", "campaign_report"}
     assert store.view_refresh.pending() == []
     slack_log = (Path(sandbox_env["NEGOTIATION_DB"]).parent / "slack.jsonl").read_text()
     assert "Resolved: Jane Doe" in slack_log

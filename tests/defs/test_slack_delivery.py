@@ -128,6 +128,7 @@ def test_run_failure_alert_survives_slack_down_and_is_sent_once(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     slack = build_resources(webhook_env)["slack"]
+    assert isinstance(slack, WebhookSlackResource)
     with failure_context(instance, slack) as context:
         run_failure_slack_sensor(context)  # Slack down: queued, not raised
         failed_run = context.dagster_run.run_id

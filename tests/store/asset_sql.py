@@ -4,10 +4,14 @@ store's schema, never the store's own code, so what they read is what the tables
 from __future__ import annotations
 
 import sqlite3
-from contextlib import closing
-from typing import Any
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
+from typing import TYPE_CHECKING, Any
 
 from negotiation_pipeline.store import PostgresStore, SQLiteStore
+
+if TYPE_CHECKING:
+    import psycopg
 
 Store = SQLiteStore | PostgresStore
 
@@ -23,17 +27,27 @@ PG_TYPE_NAMES = {
 }
 
 
+@contextmanager
+def _postgres_connection(store: PostgresStore) -> Iterator[psycopg.Connection[tuple[Any, ...]]]:
+    """A connection on the store's tables: its schema when it has one, else the connection's
+    current schema, the same place the store itself reads and writes."""
+    import psycopg
+    from psycopg import sql as pgsql
+
+    with psycopg.connect(store.url) as conn:
+        if store.schema is not None:
+            search_path = pgsql.SQL("SET search_path TO {}").format(pgsql.Identifier(store.schema))
+            conn.execute(search_path)
+        yield conn
+
+
 def plain_sql(store: Store, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
     """Rows of one query (`%s` placeholders on both engines)."""
     if isinstance(store, SQLiteStore):
         with closing(sqlite3.connect(store.path)) as conn:
             return [tuple(row) for row in conn.execute(sql.replace("%s", "?"), params)]
-    import psycopg
-    from psycopg import sql as pgsql
-
-    with psycopg.connect(store.url) as conn:
-        conn.execute(pgsql.SQL("SET search_path TO {}").format(pgsql.Identifier(store.schema)))
-        return [tuple(row) for row in conn.execute(sql, params).fetchall()]
+    with _postgres_connection(store) as pg_conn:
+        return [tuple(row) for row in pg_conn.execute(sql, params).fetchall()]
 
 
 def columns_in_database(store: Store, table: str) -> list[tuple[str, str, bool]]:
@@ -59,10 +73,6 @@ def execute(store: Store, statements: list[tuple[str, tuple[Any, ...]]]) -> None
             for sql, params in statements:
                 conn.execute(sql.replace("%s", "?"), params)
         return
-    import psycopg
-    from psycopg import sql as pgsql
-
-    with psycopg.connect(store.url) as conn:
-        conn.execute(pgsql.SQL("SET search_path TO {}").format(pgsql.Identifier(store.schema)))
+    with _postgres_connection(store) as pg_conn:
         for sql, params in statements:
-            conn.execute(sql, params)
+            pg_conn.execute(sql, params)

@@ -4,10 +4,12 @@ once, moves the state, records the agreement, audits who decided, and queues Sla
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
 from negotiation_pipeline.domain.enums import EventType, NegotiationState
+from negotiation_pipeline.domain.negotiation.engine import Negotiation
 from negotiation_pipeline.integrations.mail import MaildirMailbox
 from negotiation_pipeline.store import SQLiteStore
 from negotiation_pipeline.workflow.escalations import (
@@ -34,9 +36,9 @@ from tests.workflow.escalated import (
 from tests.workflow.support import NOW, engine_config, sent_by_recipient, sent_message_ids
 
 
-def _resolve(store: SQLiteStore, action: ResolveAction, **kwargs: object) -> ResolutionResult:
+def _resolve(store: SQLiteStore, action: ResolveAction, **kwargs: Any) -> ResolutionResult:
     target = str(kwargs.pop("target", JANE_THREAD))
-    request = ResolutionRequest(target=target, action=action, **kwargs)  # type: ignore[arg-type]
+    request = ResolutionRequest(target=target, action=action, **kwargs)
     return resolve(
         store,
         request,
@@ -51,6 +53,12 @@ def _state(store: SQLiteStore) -> NegotiationState:
     stored = store.states.load(JANE_THREAD)
     assert stored is not None
     return stored.state
+
+
+def _negotiation(store: SQLiteStore) -> Negotiation:
+    stored = store.states.load(JANE_THREAD)
+    assert stored is not None
+    return load_negotiation(stored)
 
 
 def test_escalations_list_the_ask_offer_ceiling_and_draft(
@@ -86,10 +94,12 @@ def test_accept_sends_one_agreement_at_their_ask_and_records_it(
     assert record is not None and record.cpm_tracker_data
     assert [a["cpm"] for a in record.cpm_tracker_data["agreements"]] == [str(agreement.cpm)]
     transition = store.audit.query(thread_id=JANE_THREAD, event_type=EventType.STATE_TRANSITION)[0]
+    assert transition.metadata is not None
     assert transition.metadata["actor"] == "cli:lead"
     assert transition.metadata["note"] == "client approved"
     assert transition.metadata["transitions"] == [["escalated", "accept", "agreed"]]
     sent = store.audit.query(thread_id=JANE_THREAD, event_type=EventType.EMAIL_SENT)[0]
+    assert sent.metadata is not None
     assert sent.metadata["actor"] == "cli:lead"
     assert sent.metadata["resolution_key"] == result.key
     assert store.audit.query(thread_id=JANE_THREAD, event_type=EventType.AGREEMENT)
@@ -126,9 +136,10 @@ def test_counter_goes_through_the_gate_and_the_ceiling(
     assert result.state_after == "counter_sent" and result.override is not None
     deliver_resolution(store, mailbox, result, now=NOW)
     assert "$2,000.00" in last_sent(mailbox).get_content()
-    negotiation = load_negotiation(store.states.load(JANE_THREAD))  # type: ignore[arg-type]
+    negotiation = _negotiation(store)
     assert negotiation.our_last_offer == Decimal("2000") and negotiation.held is None
     audit = store.audit.query(thread_id=JANE_THREAD, event_type=EventType.STATE_TRANSITION)[0]
+    assert audit.metadata is not None
     assert "above the ceiling" in audit.metadata["human_override"]
 
 
@@ -136,7 +147,7 @@ def test_send_draft_as_is_or_edited_through_the_gate(
     store: SQLiteStore, mailbox: MaildirMailbox
 ) -> None:
     escalate_jane(store, mailbox)
-    negotiation = load_negotiation(store.states.load(JANE_THREAD))  # type: ignore[arg-type]
+    negotiation = _negotiation(store)
     assert negotiation.held is not None and negotiation.held.email is not None
     draft = negotiation.held.email.body
     bad = draft + "\nWe could also do $4,000 if that helps.\n"
