@@ -93,9 +93,17 @@ SNAPSHOTS_TABLE = AssetTable(
         _column("state", "text", "negotiation state", required=True),
         _column("round", "integer", "rounds so far", required=True),
         _column("our_last_offer", "decimal", "our last offer, USD"),
-        _column("their_ask", "decimal", "their last ask, USD"),
+        _column("their_ask", "decimal", "their last ask, in their_ask_currency"),
         _column("counterparty", "text", "influencer, agency or manager", required=True),
         _column("controlled_by", "text", "agent or human", required=True),
+        _column("client_name", "text", "the campaign's client"),
+        _column("next_step", "text", "what the thread waits for, and since or until when"),
+        _column("escalation_reason", "text", "why a human must decide; empty otherwise"),
+        _column("their_ask_currency", "text", "currency of their ask; empty means USD"),
+        _column("deliverables", "json", "the deliverables now on the table (JSON list)"),
+        _column("usage_rights", "text", "the usage rights now on the table"),
+        _column("last_email_in", "text", "time and subject of their last email"),
+        _column("last_email_out", "text", "time and subject of our last email"),
     ),
     order_by=("position",),
 )
@@ -254,6 +262,14 @@ def _snapshot_row(row: SnapshotRow) -> Row:
         "their_ask": row.their_ask,
         "counterparty": row.counterparty,
         "controlled_by": row.controlled_by,
+        "client_name": row.client_name,
+        "next_step": row.next_step,
+        "escalation_reason": row.escalation_reason,
+        "their_ask_currency": row.their_ask_currency,
+        "deliverables": list(row.deliverables),
+        "usage_rights": row.usage_rights,
+        "last_email_in": row.last_email_in,
+        "last_email_out": row.last_email_out,
     }
 
 
@@ -267,6 +283,14 @@ def _snapshot_from_row(campaign_id: str, row: Mapping[str, Any]) -> SnapshotRow:
         their_ask=row["their_ask"],
         counterparty=row["counterparty"],
         controlled_by=row["controlled_by"],
+        client_name=row["client_name"] or "",
+        next_step=row["next_step"] or "",
+        escalation_reason=row["escalation_reason"] or "",
+        their_ask_currency=row["their_ask_currency"],
+        deliverables=tuple(row["deliverables"] or ()),
+        usage_rights=row["usage_rights"] or "",
+        last_email_in=row["last_email_in"] or "",
+        last_email_out=row["last_email_out"] or "",
     )
 
 

@@ -107,6 +107,14 @@ def _asset_tables(t: Mapping[str, str]) -> tuple[str, ...]:
         their_ask {t["money"]},
         counterparty TEXT NOT NULL,
         controlled_by TEXT NOT NULL,
+        client_name TEXT,
+        next_step TEXT,
+        escalation_reason TEXT,
+        their_ask_currency TEXT,
+        deliverables {t["json"]},
+        usage_rights TEXT,
+        last_email_in TEXT,
+        last_email_out TEXT,
         PRIMARY KEY (campaign_id, "position")
     )""",
         # A negotiation appears once in its campaign's snapshot.

@@ -39,6 +39,12 @@ from negotiation_pipeline.store.migration_asset_tables import (
     ASSET_TABLES_POSTGRES,
     ASSET_TABLES_SQLITE,
 )
+from negotiation_pipeline.store.migration_views import (
+    SNAPSHOT_COLUMNS_POSTGRES,
+    SNAPSHOT_COLUMNS_SQLITE,
+    VIEW_REFRESH_POSTGRES,
+    VIEW_REFRESH_SQLITE,
+)
 
 
 class SchemaVersionError(RuntimeError):
@@ -295,22 +301,17 @@ STEPS: tuple[Step, ...] = (
     Step(
         9,
         "campaigns whose negotiation snapshots and report wait for a refresh by the next run",
-        sqlite=(
-            """CREATE TABLE IF NOT EXISTS view_refresh (
-        campaign_id TEXT PRIMARY KEY,
-        reason TEXT NOT NULL,
-        requested_at TEXT NOT NULL
-    )""",
-        ),
-        postgres=(
-            """CREATE TABLE IF NOT EXISTS view_refresh (
-        campaign_id TEXT PRIMARY KEY,
-        reason TEXT NOT NULL,
-        requested_at TIMESTAMPTZ NOT NULL
-    )""",
-        ),
+        sqlite=VIEW_REFRESH_SQLITE,
+        postgres=VIEW_REFRESH_POSTGRES,
     ),
-    # Next: Step(10, "...", sqlite=("ALTER TABLE ...",), postgres=("ALTER TABLE ...",)),
+    Step(
+        10,
+        "negotiation snapshot rows say what each thread waits for: client, next step, "
+        "escalation reason, the ask's currency, deliverables, usage rights, last emails",
+        sqlite=SNAPSHOT_COLUMNS_SQLITE,
+        postgres=SNAPSHOT_COLUMNS_POSTGRES,
+    ),
+    # Next: Step(11, "...", sqlite=("ALTER TABLE ...",), postgres=("ALTER TABLE ...",)),
 )
 
 SCHEMA_VERSION = STEPS[-1].version if STEPS else FIRST_VERSION
