@@ -26,11 +26,8 @@ from typing import Any
 
 import click
 
+from negotiation_pipeline.cli.common import EXIT_FAILURE, EXIT_INVALID, db_option
 from negotiation_pipeline.store import NegotiationStore, StoreError, open_store
-
-EXIT_OK = 0
-EXIT_FAILURE = 1
-EXIT_INVALID = 2
 
 _FORMATS = click.Choice(["table", "json"])
 
@@ -56,15 +53,10 @@ def _env(db: str | None) -> dict[str, str]:
     return {**os.environ, "NEGOTIATION_DB": db} if db else dict(os.environ)
 
 
-_db_option = click.option(
-    "--db", envvar="NEGOTIATION_DB", help="store: SQLite file or postgresql:// URL"
-)
-
-
 @click.command("escalations")
 @click.option("--campaign", help="only this campaign (ClickUp task id)")
 @click.option("--format", "output", type=_FORMATS, default="table", show_default=True)
-@_db_option
+@db_option
 def escalations_command(campaign: str | None, output: str, db: str | None) -> None:
     """Every open escalation: who, why, their ask, our offer, the ceiling and the held draft."""
     from negotiation_pipeline.workflow.escalations import format_table, list_escalations
@@ -80,7 +72,7 @@ def escalations_command(campaign: str | None, output: str, db: str | None) -> No
 @click.command("drafts")
 @click.option("--campaign", help="only this campaign (ClickUp task id)")
 @click.option("--format", "output", type=_FORMATS, default="table", show_default=True)
-@_db_option
+@db_option
 def drafts_command(campaign: str | None, output: str, db: str | None) -> None:
     """Emails waiting for approval (the campaign's approval mode): nothing is sent until
     `control send-draft` approves one."""
@@ -204,7 +196,7 @@ def _common(command: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--format", "output", type=_FORMATS, default="table", show_default=True),
         click.option("--note", default="", help="why, for the audit trail and Slack"),
         click.option("--actor", help="who decides, for the audit trail (default: cli:$USER)"),
-        _db_option,
+        db_option,
     ):
         command = option(command)
     return command
