@@ -19,9 +19,9 @@ from contextlib import closing
 
 import pytest
 
-from negotiation_pipeline.integrations.dagster_webserver import RunSummary
 from negotiation_pipeline.store import Agreement, open_store
 from tests.e2e.conftest import REPO_ROOT, DevServer, listening_hosts
+from tests.support.dagster_webserver import RunSummary
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
