@@ -14,6 +14,7 @@ import dagster as dg
 
 from negotiation_pipeline.defs.campaigns.partitions import campaign_partitions
 from negotiation_pipeline.defs.shared.resources import (
+    BusinessRulesResource,
     CampaignTaskSourceResource,
     NegotiationStoreResource,
     RosterResource,
@@ -30,7 +31,6 @@ from negotiation_pipeline.domain.previews import PREVIEW_ROWS, cell
 from negotiation_pipeline.domain.redaction import redact_text, redact_url
 from negotiation_pipeline.integrations.clickup.fields import (
     CampaignValidationError,
-    FieldMapping,
     parse_campaign_task,
 )
 from negotiation_pipeline.integrations.roster.reader import RosterReadError
@@ -86,11 +86,12 @@ def campaign(
     campaign_task: dict[str, Any],
     clickup: CampaignTaskSourceResource,
     store: NegotiationStoreResource,
+    rules: BusinessRulesResource,
 ) -> dg.Output[Campaign]:
     task_id = context.partition_key
     task_date_updated = _date_updated(campaign_task)
     try:
-        parsed = parse_campaign_task(campaign_task, FieldMapping.load())
+        parsed = parse_campaign_task(campaign_task, rules.field_mapping())
     except CampaignValidationError as exc:
         _reject_task(context, task_id, task_date_updated, exc.errors, clickup, store)
         labels = ", ".join(dict.fromkeys(label for label, _ in exc.errors))

@@ -22,6 +22,7 @@ from negotiation_pipeline.defs.campaigns.partitions import campaign_partitions
 from negotiation_pipeline.defs.negotiations.agreements import campaign_agreements
 from negotiation_pipeline.defs.negotiations.notifications import notify_events, notify_metadata
 from negotiation_pipeline.defs.shared.resources import (
+    BusinessRulesResource,
     CampaignTaskSourceResource,
     MailboxResource,
     NegotiationStoreResource,
@@ -37,7 +38,6 @@ from negotiation_pipeline.domain.campaigns.report import (
 from negotiation_pipeline.domain.money import format_usd
 from negotiation_pipeline.domain.negotiation.engine import AgreedPackage
 from negotiation_pipeline.domain.previews import cell, preview
-from negotiation_pipeline.settings.engine import load_engine_config
 from negotiation_pipeline.store.base import NegotiationStore
 from negotiation_pipeline.workflow.opening import (
     CampaignNotReadyError,
@@ -70,6 +70,7 @@ def negotiations(
     mailbox: MailboxResource,
     slack: SlackResource,
     clickup: CampaignTaskSourceResource,
+    rules: BusinessRulesResource,
 ) -> dg.MaterializeResult:
     campaign_id = context.partition_key
     records = [{str(k): v for k, v in r.items()} for r in cpm_flexibility.to_dict("records")]
@@ -79,7 +80,7 @@ def negotiations(
             opening = open_campaign_negotiations(
                 db,
                 campaign_id,
-                load_engine_config(),
+                rules.engine_config(),
                 rows=rows,
                 sender=mailbox.sender,
                 now=datetime.now(UTC),
@@ -87,7 +88,7 @@ def negotiations(
         except CampaignNotReadyError as exc:
             raise dg.Failure(str(exc), allow_retries=False) from exc
         with mailbox.open() as box:
-            delivery = deliver_pending(db, box, retry=load_engine_config().policy.delivery)
+            delivery = deliver_pending(db, box, retry=rules.policy().delivery)
         events = [*opening.events, *delivery.events]
         notified = notify_events(context.log, events, db, slack, clickup)
         snapshot = snapshot_rows(db, campaign_id)

@@ -1,7 +1,7 @@
 """Dagster resources of the campaign pipeline: thin wrappers that open the real parts. This module
 is the one import surface; each role has its own module beside it (`store_resource`,
 `slack_resources`, `clickup_resources`, `roster_resource`, `mail_resources`,
-`second_opinion_resource`).
+`second_opinion_resource`, `rules_resource`).
 
 Each resource only holds configuration (paths, URLs, the ClickUp token as `dg.EnvVar`) and opens
 the integration object per use, so Dagster can copy and rebind it freely and nothing is shared
@@ -24,6 +24,7 @@ from negotiation_pipeline.defs.shared.mail_resources import (
     MaildirMailboxResource,
 )
 from negotiation_pipeline.defs.shared.roster_resource import RosterResource
+from negotiation_pipeline.defs.shared.rules_resource import BusinessRulesResource
 from negotiation_pipeline.defs.shared.second_opinion_resource import (
     ChatCompletionsSecondOpinionResource,
     SecondOpinionResource,
@@ -44,6 +45,7 @@ __all__ = [
     "SANDBOX_AGENT_EMAIL",
     "SANDBOX_AGENT_NAME",
     "BotSlackResource",
+    "BusinessRulesResource",
     "CampaignTaskSourceResource",
     "ChatCompletionsSecondOpinionResource",
     "ClickUpTaskSourceResource",
