@@ -20,7 +20,7 @@ from negotiation_pipeline.integrations.roster.reader import RosterRow, read_rost
 from negotiation_pipeline.sandbox.clickup_tasks import SandboxTaskSource
 from negotiation_pipeline.sandbox.paths import SANDBOX_ROSTER, SANDBOX_TASKS_DIR
 from negotiation_pipeline.settings.files import packaged_config_dir
-from negotiation_pipeline.store import SQLiteStore
+from negotiation_pipeline.store import AuditQuery, SQLiteStore
 from negotiation_pipeline.workflow.intake import (
     AcceptedCampaign,
     CampaignTaskRejected,
@@ -109,7 +109,9 @@ def test_a_valid_task_is_stored_with_its_start_audit(
     assert record is not None and record.campaign == accepted.campaign
     assert record.status == "active"
     assert record.task_date_updated == int(task["date_updated"])
-    [start] = store.audit.query(campaign=VALID_LUMEN, event_type=EventType.CAMPAIGN_START)
+    [start] = store.audit.query(
+        AuditQuery(campaign=VALID_LUMEN, event_type=EventType.CAMPAIGN_START)
+    )
     assert start.metadata == {
         "client_name": "Lumen Skincare",
         "task_date_updated": int(task["date_updated"]),
@@ -126,7 +128,9 @@ def test_ingesting_a_task_again_updates_the_campaign_and_says_so(
     again = accept(store, tasks, mapping, VALID_LUMEN)
 
     assert again.updated_campaign is True
-    starts = store.audit.query(campaign=VALID_LUMEN, event_type=EventType.CAMPAIGN_START)
+    starts = store.audit.query(
+        AuditQuery(campaign=VALID_LUMEN, event_type=EventType.CAMPAIGN_START)
+    )
     assert sorted(bool(s.metadata and s.metadata["updated_campaign"]) for s in starts) == [
         False,
         True,
@@ -157,7 +161,7 @@ def test_an_invalid_task_is_audited_commented_and_never_stored(
     for label in NIMBUS_BAD_LABELS:
         assert label in rejected.description
     assert store.campaigns.get(INVALID_NIMBUS) is None
-    [error] = store.audit.query(campaign=INVALID_NIMBUS, event_type=EventType.ERROR)
+    [error] = store.audit.query(AuditQuery(campaign=INVALID_NIMBUS, event_type=EventType.ERROR))
     assert error.metadata is not None
     assert error.metadata["stage"] == "campaign_validation"
     assert error.metadata["run_id"] == RUN_ID
@@ -178,7 +182,9 @@ def test_a_comment_that_cannot_be_posted_keeps_the_audit_and_the_reason(
         accept(store, tasks, mapping, INVALID_NIMBUS, open_tasks=opener(unreachable))
 
     assert caught.value.comment_error is not None and "503" in caught.value.comment_error
-    assert len(store.audit.query(campaign=INVALID_NIMBUS, event_type=EventType.ERROR)) == 1
+    assert (
+        len(store.audit.query(AuditQuery(campaign=INVALID_NIMBUS, event_type=EventType.ERROR))) == 1
+    )
     assert tasks.read_comments() == []
 
 
@@ -215,7 +221,9 @@ def test_listed_influencers_are_joined_with_the_roster_and_skips_audited(
     assert [s.identifier for s in selection.skipped] == ["@nobody.here"]
     assert selection.roster == str(SANDBOX_ROSTER)
     assert selection.roster_rows == len(read_roster(SANDBOX_ROSTER, trusted=True))
-    skips = store.audit.query(campaign=VALID_LUMEN, event_type=EventType.CAMPAIGN_INFLUENCER_SKIP)
+    skips = store.audit.query(
+        AuditQuery(campaign=VALID_LUMEN, event_type=EventType.CAMPAIGN_INFLUENCER_SKIP)
+    )
     assert [(s.influencer_name, s.metadata) for s in skips] == [
         ("@nobody.here", {"reason": selection.skipped[0].reason})
     ]
@@ -239,10 +247,13 @@ def test_an_unreadable_roster_is_audited_with_its_source_redacted(
 
     assert str(caught.value).startswith(f"campaign {VALID_LUMEN}: ")
     assert "loopback" in str(caught.value)
-    [error] = store.audit.query(campaign=VALID_LUMEN, event_type=EventType.ERROR)
+    [error] = store.audit.query(AuditQuery(campaign=VALID_LUMEN, event_type=EventType.ERROR))
     assert error.metadata is not None and error.metadata["stage"] == "roster"
     assert error.metadata["roster"] == "https://127.0.0.1:9/roster.csv?access_token=***"
     assert "s3cr3t-token-value" not in json.dumps(error.metadata) + str(caught.value)
     assert (
-        store.audit.query(campaign=VALID_LUMEN, event_type=EventType.CAMPAIGN_INFLUENCER_SKIP) == []
+        store.audit.query(
+            AuditQuery(campaign=VALID_LUMEN, event_type=EventType.CAMPAIGN_INFLUENCER_SKIP)
+        )
+        == []
     )
