@@ -27,7 +27,7 @@ from pathlib import Path
 from bench._results import emit
 from negotiation_pipeline.domain.audit import AuditEntry
 from negotiation_pipeline.domain.enums import EventType, NegotiationState
-from negotiation_pipeline.store import SQLiteStore
+from negotiation_pipeline.store import AuditQuery, SQLiteStore
 from negotiation_pipeline.store.paths import is_postgres_url
 from negotiation_pipeline.store.postgres import PostgresStore
 
@@ -210,22 +210,24 @@ def main(argv: list[str] | None = None) -> int:
 
     def by_influencer() -> list[AuditEntry]:
         # Random case: the match is case-insensitive.
-        return store.audit.query(influencer=rng.choice(influencers).swapcase())
+        return store.audit.query(AuditQuery(influencer=rng.choice(influencers).swapcase()))
 
     def by_campaign() -> list[AuditEntry]:
-        return store.audit.query(campaign=rng.choice(campaigns))
+        return store.audit.query(AuditQuery(campaign=rng.choice(campaigns)))
 
     def by_date_range() -> list[AuditEntry]:
         first = random_day()
-        return store.audit.query(from_date=first, to_date=first + timedelta(days=6))
+        return store.audit.query(AuditQuery(from_date=first, to_date=first + timedelta(days=6)))
 
     def by_event_type_last_30_days() -> list[AuditEntry]:
         now = YEAR_START + timedelta(days=rng.randrange(30, 365))
         kind = rng.choice([EventType.AGREEMENT, EventType.ESCALATION, EventType.ERROR])
-        return store.audit.query(event_type=kind, since=timedelta(days=30), now=now)
+        return store.audit.query(AuditQuery(event_type=kind, since=timedelta(days=30), now=now))
 
     def influencer_and_campaign() -> list[AuditEntry]:
-        return store.audit.query(influencer=rng.choice(influencers), campaign=rng.choice(campaigns))
+        return store.audit.query(
+            AuditQuery(influencer=rng.choice(influencers), campaign=rng.choice(campaigns))
+        )
 
     kinds: list[tuple[str, Callable[[], list[AuditEntry]]]] = [
         ("by influencer (case-insensitive)", by_influencer),

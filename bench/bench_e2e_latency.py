@@ -27,7 +27,6 @@ from contextlib import closing
 from pathlib import Path
 
 from bench._results import emit
-from negotiation_pipeline.integrations.dagster_webserver import DagsterWebserverClient
 from negotiation_pipeline.sandbox.paths import SANDBOX_DATA_DIR, SANDBOX_TASKS_DIR
 from negotiation_pipeline.store import open_store
 from tests.e2e.conftest import (
@@ -36,6 +35,7 @@ from tests.e2e.conftest import (
     sandbox_environment,
     signals_not_ignored,
 )
+from tests.support.dagster_webserver import InspectingWebserverClient
 
 TEMPLATE_TASK = SANDBOX_TASKS_DIR / "86b1aa001.json"
 TRIAL_TIMEOUT_S = 300.0
@@ -60,7 +60,7 @@ def _serve(work_dir: Path) -> tuple[subprocess.Popen[bytes], str, dict[str, str]
 
 def _wait_serving(url: str, process: subprocess.Popen[bytes], timeout_s: float = 180) -> None:
     deadline = time.monotonic() + timeout_s
-    with DagsterWebserverClient(url, timeout=5) as client:
+    with InspectingWebserverClient(url, timeout=5) as client:
         while time.monotonic() < deadline:
             if process.poll() is not None:
                 raise SystemExit(f"dagster dev exited with {process.returncode}")
@@ -102,7 +102,7 @@ def _openings_queued(db_path: Path, campaign_id: str) -> int:
 
 
 def _one_trial(
-    index: int, work_dir: Path, env: dict[str, str], client: DagsterWebserverClient
+    index: int, work_dir: Path, env: dict[str, str], client: InspectingWebserverClient
 ) -> dict[str, float]:
     task = json.loads(TEMPLATE_TASK.read_text(encoding="utf-8"))
     task_id = f"86bench{index:03d}"
@@ -151,7 +151,7 @@ def run(trials: int) -> int:
         try:
             _wait_serving(url, process)
             results = []
-            with DagsterWebserverClient(url, timeout=30) as client:
+            with InspectingWebserverClient(url, timeout=30) as client:
                 for index in range(trials):
                     results.append(_one_trial(index, work_dir, env, client))
                     print(json.dumps(results[-1]))

@@ -31,6 +31,9 @@ Resources follow the environment (all variables optional; none set = sandbox):
 - LLM_API_URL set → replies the rules read with low confidence get a second opinion on their
   intent (never on amounts) from that OpenAI-compatible endpoint: LLM_MODEL (required then),
   LLM_API_KEY (bound as `dg.EnvVar`). Unset (the default) → the rules alone.
+- NEGOTIATION_CONFIG_DIR → a folder with an edited copy of the business rules (policy, triggers,
+  reply vocabulary, templates, form-field mapping), handed to ops as the `rules` resource.
+  Unset → the rules shipped with the package.
 """
 
 from __future__ import annotations
@@ -70,6 +73,7 @@ from negotiation_pipeline.defs.shared.resources import (
     SANDBOX_AGENT_EMAIL,
     SANDBOX_AGENT_NAME,
     BotSlackResource,
+    BusinessRulesResource,
     CampaignTaskSourceResource,
     ChatCompletionsSecondOpinionResource,
     ClickUpTaskSourceResource,
@@ -88,6 +92,7 @@ from negotiation_pipeline.integrations.mail import ImapConfig, MailError, SmtpCo
 from negotiation_pipeline.integrations.slack import SlackError
 from negotiation_pipeline.integrations.slack.client import DEFAULT_API_BASE
 from negotiation_pipeline.sandbox.paths import SANDBOX_ROSTER, SANDBOX_TASKS_DIR
+from negotiation_pipeline.settings.files import CONFIG_DIR_VARIABLE
 from negotiation_pipeline.settings.log_redaction import install_log_redaction
 from negotiation_pipeline.store.installation import MESSAGE_ID_SECRET_ENV
 from negotiation_pipeline.store.paths import DB_ENV_VAR, SANDBOX_DB_PATH, is_postgres_url
@@ -259,6 +264,7 @@ def build_resources(
         "mailbox": mailbox_resource(env, data_dir),
         "slack": slack,
         "second_opinion": second_opinion_resource(env),
+        "rules": BusinessRulesResource(config_dir=_setting(env, CONFIG_DIR_VARIABLE) or ""),
     }
 
 

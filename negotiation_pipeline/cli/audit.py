@@ -84,14 +84,19 @@ def audit_command(
     from negotiation_pipeline.store.audit_format import render
 
     try:  # every filter is valid before the database is touched
-        query = build_audit_query(influencer, campaign, from_date, to_date, event_type, last, limit)
+        query = build_audit_query(
+            influencer=influencer,
+            campaign=campaign,
+            from_date=from_date,
+            to_date=to_date,
+            event_type=event_type,
+            since=last,
+            limit=limit,
+        )
     except AuditFilterError as exc:
         error(str(exc))
         return EXIT_INVALID
     with business_store(db) as store:
-        entries = store.audit.query(
-            query.influencer, query.campaign, query.from_date, query.to_date,
-            query.event_type, query.since, query.limit,
-        )  # fmt: skip
+        entries = store.audit.query(query)
     click.echo(render(entries, output_format))
     return EXIT_OK

@@ -3,6 +3,7 @@ or PostgreSQL when $NEGOTIATION_DB or open_store() gets a postgresql:// URL (laz
 
 from negotiation_pipeline.store.audit_filters import (
     AuditFilterError,
+    AuditQuery,
     build_audit_query,
     parse_day,
     parse_event_type,
@@ -12,7 +13,6 @@ from negotiation_pipeline.store.base import (
     Agreement,
     AllowedSender,
     AuditLog,
-    AuditQuery,
     CampaignRecord,
     Controller,
     HeldMessage,

@@ -1,4 +1,6 @@
-"""Validating audit-trail filters (shared by every store backend, the CLI and Slack).
+"""Audit-trail filters: `AuditQuery`, the one object every layer passes (CLI → store →
+backend SQL), checked when it is made; the parsers for their text forms; and the WHERE clause
+shared by every store backend.
 
 Each bad value raises AuditFilterError naming the value and what was expected.
 """
@@ -7,11 +9,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from negotiation_pipeline.domain.enums import EventType
-from negotiation_pipeline.store.base import AuditQuery
 
 _LAST = re.compile(r"^\s*(\d+)\s*([A-Za-z]+)\s*$")
 _UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
@@ -20,6 +22,39 @@ MAX_LIMIT = 100_000
 
 class AuditFilterError(ValueError):
     """A filter value is not valid; the message names it."""
+
+
+@dataclass(frozen=True)
+class AuditQuery:
+    """Audit filters, combined with AND; `from_date`/`to_date` are whole UTC days, both
+    included. Blank text filters mean "no filter" (an empty one would silently match nothing).
+    Raises AuditFilterError on construction when the filters cannot make sense together."""
+
+    influencer: str | None = None
+    campaign: str | None = None
+    from_date: date | None = None
+    to_date: date | None = None
+    event_type: EventType | None = None
+    since: timedelta | None = None
+    thread_id: str | None = None
+    limit: int = 50
+    now: datetime | None = None  # reference time for `since` (tests); None = now
+
+    def __post_init__(self) -> None:
+        for name in ("influencer", "campaign", "thread_id"):
+            object.__setattr__(self, name, _blank_to_none(getattr(self, name)))
+        start, end = self.from_date, self.to_date
+        if start is not None and end is not None and start > end:
+            raise AuditFilterError(
+                f"from date {start.isoformat()} is after to date {end.isoformat()}"
+            )
+        if self.since is not None and self.since <= timedelta(0):
+            raise AuditFilterError(f"'since' must be a positive duration, got {self.since}")
+        limit = self.limit
+        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
+            raise AuditFilterError(f"invalid limit {limit!r}: expected 1..{MAX_LIMIT}")
+        if self.now is not None and self.now.utcoffset() is None:
+            raise AuditFilterError("'now' must be timezone-aware")
 
 
 def parse_day(value: date | str, label: str = "date") -> date:
@@ -62,35 +97,27 @@ def parse_event_type(value: EventType | str) -> EventType:
 
 
 def build_audit_query(
+    *,
     influencer: str | None = None,
     campaign: str | None = None,
     from_date: date | str | None = None,
     to_date: date | str | None = None,
     event_type: EventType | str | None = None,
     since: timedelta | None = None,
-    limit: int = 50,
-    *,
     thread_id: str | None = None,
+    limit: int = 50,
     now: datetime | None = None,
 ) -> AuditQuery:
-    start = None if from_date is None else parse_day(from_date, "from date")
-    end = None if to_date is None else parse_day(to_date, "to date")
-    if start is not None and end is not None and start > end:
-        raise AuditFilterError(f"from date {start.isoformat()} is after to date {end.isoformat()}")
-    if since is not None and since <= timedelta(0):
-        raise AuditFilterError(f"'since' must be a positive duration, got {since}")
-    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
-        raise AuditFilterError(f"invalid limit {limit!r}: expected 1..{MAX_LIMIT}")
-    if now is not None and now.utcoffset() is None:
-        raise AuditFilterError("'now' must be timezone-aware")
+    """An AuditQuery from filters that may still be text (days as YYYY-MM-DD, event types by
+    name), as a command line or a chat message gives them."""
     return AuditQuery(
-        influencer=_blank_to_none(influencer),
-        campaign=_blank_to_none(campaign),
-        from_date=start,
-        to_date=end,
+        influencer=influencer,
+        campaign=campaign,
+        from_date=None if from_date is None else parse_day(from_date, "from date"),
+        to_date=None if to_date is None else parse_day(to_date, "to date"),
         event_type=None if event_type is None else parse_event_type(event_type),
         since=since,
-        thread_id=_blank_to_none(thread_id),
+        thread_id=thread_id,
         limit=limit,
         now=now,
     )

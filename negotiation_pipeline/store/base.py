@@ -14,16 +14,17 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Protocol
 
 from negotiation_pipeline.domain.audit import AuditEntry
 from negotiation_pipeline.domain.campaigns.campaign import Campaign
-from negotiation_pipeline.domain.enums import EventType, NegotiationState
+from negotiation_pipeline.domain.enums import NegotiationState
 from negotiation_pipeline.domain.mail_cursor import MailCursor
 from negotiation_pipeline.domain.negotiation.state_machine import NegotiationStateMachine
+from negotiation_pipeline.store.audit_filters import AuditQuery
 
 if TYPE_CHECKING:  # asset_tables.py imports StoreError from here
     from negotiation_pipeline.store.asset_tables import AssetTableRepository
@@ -210,39 +211,14 @@ class Agreement:
     package: Mapping[str, Any] | None = None
 
 
-@dataclass(frozen=True)
-class AuditQuery:
-    """Validated audit filters; build with `audit_filters.build_audit_query(...)`."""
-
-    influencer: str | None = None
-    campaign: str | None = None
-    from_date: date | None = None
-    to_date: date | None = None
-    event_type: EventType | None = None
-    since: timedelta | None = None
-    thread_id: str | None = None
-    limit: int = 50
-    now: datetime | None = None  # reference time for `since` (tests); None = now
-
-
 class AuditLog(Protocol):
     def insert(self, entry: AuditEntry) -> int: ...
 
     def insert_many(self, entries: Iterable[AuditEntry]) -> int: ...
 
-    def query(
-        self,
-        influencer: str | None = None,
-        campaign: str | None = None,
-        from_date: date | str | None = None,
-        to_date: date | str | None = None,
-        event_type: EventType | str | None = None,
-        since: timedelta | None = None,
-        limit: int = 50,
-        *,
-        thread_id: str | None = None,
-        now: datetime | None = None,
-    ) -> list[AuditEntry]: ...
+    def query(self, query: AuditQuery) -> list[AuditEntry]:
+        """Entries matching every filter of `query`, newest first, at most `query.limit`."""
+        ...
 
 
 class StateRepository(Protocol):

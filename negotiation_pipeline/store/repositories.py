@@ -12,19 +12,18 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager, nullcontext
-from datetime import date, datetime, timedelta
+from datetime import datetime
 from functools import cache
 from typing import Any, TypeVar
 
 from negotiation_pipeline.domain.audit import AuditEntry
 from negotiation_pipeline.domain.campaigns.campaign import Campaign
-from negotiation_pipeline.domain.enums import EventType
 from negotiation_pipeline.domain.negotiation.state_machine import NegotiationStateMachine
 from negotiation_pipeline.domain.redaction import redact_data
 from negotiation_pipeline.store import codec
 from negotiation_pipeline.store import rows as row_codec
 from negotiation_pipeline.store.asset_repository import SqlAssetTables
-from negotiation_pipeline.store.audit_filters import audit_where, build_audit_query
+from negotiation_pipeline.store.audit_filters import AuditQuery, audit_where
 from negotiation_pipeline.store.base import (
     Agreement,
     CampaignRecord,
@@ -72,24 +71,8 @@ class SqlAuditLog(SqlRepository):
             rows = (self._row(entry, now) for entry in entries)
             return self._dialect.bulk_insert(conn, "audit_log", row_codec.AUDIT_COLUMN_NAMES, rows)
 
-    def query(
-        self,
-        influencer: str | None = None,
-        campaign: str | None = None,
-        from_date: date | str | None = None,
-        to_date: date | str | None = None,
-        event_type: EventType | str | None = None,
-        since: timedelta | None = None,
-        limit: int = 50,
-        *,
-        thread_id: str | None = None,
-        now: datetime | None = None,
-    ) -> list[AuditEntry]:
-        """Newest first. All filters AND together; raises AuditFilterError for bad values."""
-        query = build_audit_query(
-            influencer, campaign, from_date, to_date, event_type, since, limit,
-            thread_id=thread_id, now=now,
-        )  # fmt: skip
+    def query(self, query: AuditQuery) -> list[AuditEntry]:
+        """Newest first; every filter of `query` ANDed together."""
         d = self._dialect
         where, params = audit_where(query, d.mark, d.timestamp)
         # id breaks ties between equal timestamps. Every audit index ends in (timestamp, id)

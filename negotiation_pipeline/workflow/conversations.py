@@ -17,6 +17,7 @@ from typing import Any
 from negotiation_pipeline.domain.audit import AuditEntry
 from negotiation_pipeline.domain.enums import EventType
 from negotiation_pipeline.domain.previews import cell, preview
+from negotiation_pipeline.store.audit_filters import AuditQuery
 from negotiation_pipeline.store.base import NegotiationStore, OutboxEmail, StoredNegotiation
 from negotiation_pipeline.workflow.snapshots import moment_text
 
@@ -61,10 +62,14 @@ def campaign_conversations(store: NegotiationStore, campaign_id: str) -> list[Co
 def _conversation(store: NegotiationStore, stored: StoredNegotiation) -> Conversation:
     thread_id = stored.thread_id
     transitions = store.audit.query(
-        thread_id=thread_id, event_type=EventType.STATE_TRANSITION, limit=MAX_AUDIT_ENTRIES
+        AuditQuery(
+            thread_id=thread_id, event_type=EventType.STATE_TRANSITION, limit=MAX_AUDIT_ENTRIES
+        )
     )
     received = store.audit.query(
-        thread_id=thread_id, event_type=EventType.EMAIL_RECEIVED, limit=MAX_AUDIT_ENTRIES
+        AuditQuery(
+            thread_id=thread_id, event_type=EventType.EMAIL_RECEIVED, limit=MAX_AUDIT_ENTRIES
+        )
     )
     answered = _decisions_by(transitions, "in_reply_to")
     queued = _decisions_by(transitions, "queued_message_id")

@@ -2,7 +2,8 @@
 progress of the running backfill is shown (used by `negotiation-pipeline backfill-cpm`).
 
 The backfill itself is Dagster's asset backfill, launched on the running webserver and run by
-its daemon (integrations/dagster_webserver.py), so it shows in the UI like one started there.
+its daemon (integrations/dagster_webserver/backfills.py), so it shows in the UI like one started
+there.
 """
 
 from __future__ import annotations

@@ -20,6 +20,7 @@ from negotiation_pipeline.domain.enums import TERMINAL_STATES, EventType, Negoti
 from negotiation_pipeline.domain.negotiation.emails import split_deliverables, usage_rights_text
 from negotiation_pipeline.domain.negotiation.engine import Negotiation
 from negotiation_pipeline.domain.negotiation.policy import FollowUpPolicy
+from negotiation_pipeline.store.audit_filters import AuditQuery
 from negotiation_pipeline.store.base import (
     Controller,
     NegotiationStore,
@@ -61,7 +62,9 @@ def thread_snapshot(
 ) -> SnapshotRow:
     negotiation = load_negotiation(stored)
     received = store.audit.query(
-        thread_id=stored.thread_id, event_type=EventType.EMAIL_RECEIVED, limit=RECENT_REPLIES
+        AuditQuery(
+            thread_id=stored.thread_id, event_type=EventType.EMAIL_RECEIVED, limit=RECENT_REPLIES
+        )
     )
     ours = store.outbox.for_thread(stored.thread_id)
     escalation = _escalation_reason(store, stored)
@@ -103,7 +106,9 @@ def _their_ask(received: list[AuditEntry], negotiation: Negotiation) -> _Ask | N
 def _escalation_reason(store: NegotiationStore, stored: StoredNegotiation) -> str:
     if stored.state is not NegotiationState.ESCALATED:
         return ""
-    found = store.audit.query(thread_id=stored.thread_id, event_type=EventType.ESCALATION, limit=1)
+    found = store.audit.query(
+        AuditQuery(thread_id=stored.thread_id, event_type=EventType.ESCALATION, limit=1)
+    )
     if not found:
         return "escalated (no reason recorded)"
     metadata = found[0].metadata or {}

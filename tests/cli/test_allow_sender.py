@@ -13,7 +13,7 @@ import pytest
 
 from negotiation_pipeline.domain.enums import EventType, NegotiationState
 from negotiation_pipeline.integrations.mail import MaildirMailbox
-from negotiation_pipeline.store import InboundStatus, SQLiteStore
+from negotiation_pipeline.store import AuditQuery, InboundStatus, SQLiteStore
 from negotiation_pipeline.workflow.persistence import thread_id_for
 from negotiation_pipeline.workflow.replies import advance_negotiations
 from tests.cli.support import run_cli
@@ -83,7 +83,7 @@ def test_allow_sender_processes_the_held_reply_once_and_alerts(env: Path) -> Non
     assert any(t.startswith("Deal agreed: Ben Cole") for t in _slack_texts(env))
     [allowance] = [
         e
-        for e in store.audit.query(thread_id=BEN_THREAD, event_type=EventType.TAKEOVER)
+        for e in store.audit.query(AuditQuery(thread_id=BEN_THREAD, event_type=EventType.TAKEOVER))
         if (e.metadata or {}).get("action") == "allow_sender"
     ]
     assert allowance.metadata is not None and allowance.metadata["actor"] == "maria"

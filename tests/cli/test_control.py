@@ -12,7 +12,7 @@ import pytest
 from click.testing import Result
 
 from negotiation_pipeline.domain.enums import EventType, NegotiationState
-from negotiation_pipeline.store import Controller, SQLiteStore
+from negotiation_pipeline.store import AuditQuery, Controller, SQLiteStore
 from tests.cli.support import run_cli
 from tests.workflow.opened_threads import negotiation, open_threads, rewrite
 from tests.workflow.support import flex_row
@@ -46,7 +46,9 @@ def test_pause_then_resume_prints_one_line_per_thread(db_path: Path, threads: li
     store = SQLiteStore(db_path)
     assert negotiation(store, jane).state is S.PAUSED
     assert negotiation(store, sam).state is S.AWAITING_REPLY
-    audit = store.audit.query(thread_id=jane, event_type=EventType.STATE_TRANSITION, limit=1)
+    audit = store.audit.query(
+        AuditQuery(thread_id=jane, event_type=EventType.STATE_TRANSITION, limit=1)
+    )
     assert audit[0].metadata is not None and audit[0].metadata["actor"] == "maria"
 
     resumed = _run(db_path, "resume", jane)
@@ -108,7 +110,7 @@ def test_the_store_comes_from_negotiation_db_and_the_actor_from_the_user(
     result = run_cli("control", "stop", jane, env={"NEGOTIATION_DB": str(db_path)})
     assert result.exit_code == 0, result.output
     entries = SQLiteStore(db_path).audit.query(
-        thread_id=jane, event_type=EventType.STATE_TRANSITION, limit=1
+        AuditQuery(thread_id=jane, event_type=EventType.STATE_TRANSITION, limit=1)
     )
     assert entries[0].metadata is not None and entries[0].metadata["actor"] == "cli:dana"
 
@@ -135,7 +137,7 @@ def test_control_as_a_separate_process_then_resume_in_another(
     assert resumed.returncode == 0, resumed.stderr
     assert negotiation(SQLiteStore(db_path), jane).state is S.AWAITING_REPLY
     entries = SQLiteStore(db_path).audit.query(
-        thread_id=jane, event_type=EventType.STATE_TRANSITION, limit=1
+        AuditQuery(thread_id=jane, event_type=EventType.STATE_TRANSITION, limit=1)
     )
     assert entries[0].metadata is not None
     assert entries[0].metadata["actor"].startswith("cli:")

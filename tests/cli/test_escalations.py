@@ -16,6 +16,7 @@ from negotiation_pipeline.cli.escalations import (
 )
 from negotiation_pipeline.domain.enums import EventType, NegotiationState
 from negotiation_pipeline.store import SQLiteStore
+from negotiation_pipeline.store.audit_filters import AuditQuery
 from tests.workflow.escalated import JANE, JANE_THREAD, escalate_jane
 from tests.workflow.support import open_mailbox, sent_by_recipient, sent_message_ids
 
@@ -68,7 +69,9 @@ def test_accept_prints_one_json_line_and_sends_once(env: dict[str, str]) -> None
     assert len(emails) == 2 and "$4,800.00" in emails[-1]
     assert max(sent_message_ids(Path(env["maildir"])).values()) == 1
     store = SQLiteStore(env["db"], create=False)
-    entry = store.audit.query(thread_id=JANE_THREAD, event_type=EventType.STATE_TRANSITION)[0]
+    entry = store.audit.query(
+        AuditQuery(thread_id=JANE_THREAD, event_type=EventType.STATE_TRANSITION)
+    )[0]
     assert entry.metadata is not None and entry.metadata["note"] == "budget ok"
     assert store.view_refresh.pending() == ["cmp-1"]  # no webserver: the next run refreshes
     assert "Resolved: Jane Doe" in (Path(env["db"]).parent / "slack.jsonl").read_text()

@@ -22,7 +22,7 @@ from negotiation_pipeline.domain.enums import EventType
 from negotiation_pipeline.domain.money import rate_for_cpm
 from negotiation_pipeline.integrations import resilience
 from negotiation_pipeline.sandbox.clickup_tasks import SandboxTaskSource
-from negotiation_pipeline.store import SQLiteStore
+from negotiation_pipeline.store import AuditQuery, SQLiteStore
 from tests.defs.conftest import INVALID_NIMBUS, VALID_LUMEN, VALID_TRAILPEAK, sandbox_task
 from tests.fakes.clickup_server import FakeClickUp
 
@@ -82,7 +82,7 @@ def test_invalid_campaign_fails_alone_and_valid_one_is_ingested(
         dg.AssetKey("campaign_task")
     ]
     assert store.campaigns.get(INVALID_NIMBUS) is None  # nothing half-ingested
-    [error] = store.audit.query(campaign=INVALID_NIMBUS, event_type=EventType.ERROR)
+    [error] = store.audit.query(AuditQuery(campaign=INVALID_NIMBUS, event_type=EventType.ERROR))
     assert error.metadata is not None
     assert {e["field"] for e in error.metadata["errors"]} >= set(NIMBUS_BAD_LABELS)
     [comment] = fake_clickup.comments_for(INVALID_NIMBUS)
@@ -131,9 +131,13 @@ def test_invalid_campaign_fails_alone_and_valid_one_is_ingested(
     assert record.client_name == "Lumen Skincare"
     assert record.task_date_updated == int(sandbox_task(VALID_LUMEN)["date_updated"])
     assert record.cpm_tracker_data is not None  # saved by cpm_flexibility
-    [start] = store.audit.query(campaign=VALID_LUMEN, event_type=EventType.CAMPAIGN_START)
+    [start] = store.audit.query(
+        AuditQuery(campaign=VALID_LUMEN, event_type=EventType.CAMPAIGN_START)
+    )
     assert start.metadata is not None and start.metadata["client_name"] == "Lumen Skincare"
-    skips = store.audit.query(campaign=VALID_LUMEN, event_type=EventType.CAMPAIGN_INFLUENCER_SKIP)
+    skips = store.audit.query(
+        AuditQuery(campaign=VALID_LUMEN, event_type=EventType.CAMPAIGN_INFLUENCER_SKIP)
+    )
     assert [s.influencer_name for s in skips] == ["@nobody.here"]
     assert all(s.metadata and s.metadata["reason"] for s in skips)
     [influencers] = [

@@ -38,7 +38,7 @@ from negotiation_pipeline.integrations.mail import MaildirMailbox, SenderIdentit
 from negotiation_pipeline.sandbox.clickup_tasks import SandboxTaskSource
 from negotiation_pipeline.sandbox.influencer_replies import answer_sent_mail
 from negotiation_pipeline.settings.engine import load_policy
-from negotiation_pipeline.store import SQLiteStore
+from negotiation_pipeline.store import AuditQuery, SQLiteStore
 from negotiation_pipeline.workflow.persistence import load_negotiation, thread_id_for
 from tests.defs.conftest import VALID_LUMEN
 
@@ -149,7 +149,9 @@ def test_ingestion_opens_each_negotiation_once_and_reports_it(sandbox: Sandbox) 
     assert MAYA in sent_to
     store = sandbox.store()
     assert len(store.states.list_for_campaign(VALID_LUMEN)) == LUMEN_INFLUENCERS
-    sent_audit = store.audit.query(campaign=VALID_LUMEN, event_type=EventType.EMAIL_SENT)
+    sent_audit = store.audit.query(
+        AuditQuery(campaign=VALID_LUMEN, event_type=EventType.EMAIL_SENT)
+    )
     assert len(sent_audit) == LUMEN_INFLUENCERS
 
     # announced once, on Slack (sandbox file) and as a comment on the ClickUp task
@@ -261,8 +263,8 @@ def test_advance_job_answers_alerts_and_materializes_the_right_numbers(sandbox: 
     assert theo is not None and theo.state is NegotiationState.ESCALATED
     [agreement] = store.agreements.for_campaign(VALID_LUMEN)
     assert agreement.rate == Decimal("1325.00") and agreement.cpm == Decimal("18.03")
-    assert store.audit.query(campaign=VALID_LUMEN, event_type=EventType.AGREEMENT)
-    assert store.audit.query(campaign=VALID_LUMEN, event_type=EventType.ESCALATION)
+    assert store.audit.query(AuditQuery(campaign=VALID_LUMEN, event_type=EventType.AGREEMENT))
+    assert store.audit.query(AuditQuery(campaign=VALID_LUMEN, event_type=EventType.ESCALATION))
     # the agreement confirmation went out; the escalation's draft did not
     sent = maildir.sent_messages()[sent_before:]
     assert [email.utils.parseaddr(_header(raw, "To"))[1] for raw in sent] == [MAYA]

@@ -12,6 +12,7 @@ from negotiation_pipeline.definitions import build_definitions
 from negotiation_pipeline.defs.campaigns.partitions import CAMPAIGN_PARTITIONS_NAME
 from negotiation_pipeline.domain.enums import EventType, NegotiationState
 from negotiation_pipeline.store import SQLiteStore
+from negotiation_pipeline.store.audit_filters import AuditQuery
 from tests.workflow.escalated import JANE, JANE_THREAD, escalate_jane
 from tests.workflow.support import open_mailbox, sent_by_recipient
 
@@ -47,7 +48,9 @@ def test_counter_from_the_job_sends_once_and_refreshes_the_views(
     assert len(emails) == 2 and "$1,500.00" in emails[-1].get_content()
     stored = store.states.load(JANE_THREAD)
     assert stored is not None and stored.state is NegotiationState.COUNTER_SENT
-    audit = store.audit.query(thread_id=JANE_THREAD, event_type=EventType.STATE_TRANSITION)[0]
+    audit = store.audit.query(
+        AuditQuery(thread_id=JANE_THREAD, event_type=EventType.STATE_TRANSITION)
+    )[0]
     assert audit.metadata is not None
     assert audit.metadata["actor"] == f"dagster:{result.run_id}"
     assert audit.metadata["note"] == "ok"

@@ -29,7 +29,7 @@ from negotiation_pipeline.domain.campaigns.campaign import Campaign
 from negotiation_pipeline.domain.enums import EventType
 from negotiation_pipeline.integrations import resilience
 from negotiation_pipeline.integrations.clickup import FieldMapping, parse_campaign_task
-from negotiation_pipeline.store import SQLiteStore
+from negotiation_pipeline.store import AuditQuery, SQLiteStore
 from tests.defs.conftest import VALID_LUMEN, sandbox_task
 from tests.fakes.clickup_server import FakeClickUp
 
@@ -150,7 +150,7 @@ def test_form_roster_urls_to_server_files_or_internal_urls_fail_only_their_campa
         )
         recorded = everything_recorded(instance, result.run_id)
         [comment] = fake_clickup.comments_for(task_id)
-        [audit] = store.audit.query(campaign=task_id, event_type=EventType.ERROR)
+        [audit] = store.audit.query(AuditQuery(campaign=task_id, event_type=EventType.ERROR))
         for text in (recorded, comment["comment_text"], json.dumps(audit.metadata)):
             assert SECRET not in text and "root:x:0" not in text
         assert store.campaigns.get(task_id) is None  # nothing half-ingested
@@ -199,7 +199,7 @@ def test_a_stored_internal_roster_url_fails_campaign_influencers_with_a_redacted
     )
     assert internal_service.requests == []
     store = SQLiteStore(Path(clickup_env["NEGOTIATION_DB"]))
-    [audit] = store.audit.query(campaign=VALID_LUMEN, event_type=EventType.ERROR)
+    [audit] = store.audit.query(AuditQuery(campaign=VALID_LUMEN, event_type=EventType.ERROR))
     assert audit.metadata is not None
     assert audit.metadata["roster"] == f"https://127.0.0.1:{port}/internal/admin-export?key=***"
     assert store.states.list_for_campaign(VALID_LUMEN) == []  # nobody was emailed
@@ -240,7 +240,7 @@ def test_a_key_in_roster_url_never_reaches_slack_the_event_log_or_the_audit_log(
     api_alert = next(m for m in messages if m["text"].startswith("API error"))
     assert "HTTP 500" in json.dumps(api_alert) and "failed after 3 attempts" in api_alert["text"]
     store = SQLiteStore(Path(env["NEGOTIATION_DB"]))
-    [audit] = store.audit.query(campaign=VALID_LUMEN, event_type=EventType.ERROR)
+    [audit] = store.audit.query(AuditQuery(campaign=VALID_LUMEN, event_type=EventType.ERROR))
     assert "answered HTTP 500" in audit.metadata["error"] if audit.metadata else False
     for text in (
         everything_recorded(instance, result.run_id),

@@ -22,7 +22,7 @@ from negotiation_pipeline.domain.enums import EventType, NegotiationState
 from negotiation_pipeline.integrations.llm import IntentOpinionClient, LlmConfigError
 from negotiation_pipeline.integrations.mail import MaildirMailbox, SenderIdentity
 from negotiation_pipeline.settings.files import packaged_config_dir
-from negotiation_pipeline.store import SQLiteStore
+from negotiation_pipeline.store import AuditQuery, SQLiteStore
 from negotiation_pipeline.workflow.opening import open_campaign_negotiations
 from negotiation_pipeline.workflow.outbox import deliver_pending
 from negotiation_pipeline.workflow.persistence import thread_id_for
@@ -128,7 +128,9 @@ def test_advance_job_asks_the_bound_endpoint_about_an_unclear_reply(
     thread = thread_id_for("cmp-1", JANE)
     stored = store.states.load(thread)
     assert stored is not None and stored.state is NegotiationState.AGREED
-    (received,) = store.audit.query(thread_id=thread, event_type=EventType.EMAIL_RECEIVED)
+    (received,) = store.audit.query(
+        AuditQuery(thread_id=thread, event_type=EventType.EMAIL_RECEIVED)
+    )
     assert received.metadata is not None and received.metadata["second_opinion"]["adopted"]
     logged = " ".join(str(entry.user_message) for entry in instance.all_logs(result.run_id))
     assert logged and llm_fake.api_key not in logged

@@ -3,7 +3,7 @@ i.e. `dagster dev` with webserver, daemon and code server) on a free loopback po
 sandbox, with every file it writes in a temporary folder.
 
 One server per test module (it takes ~20 s to come up on 2 cores). Tests talk to it through
-`DagsterWebserverClient` (GraphQL) and poll with `DevServer.wait_for`, which fails with the tail
+`InspectingWebserverClient` (GraphQL) and poll with `DevServer.wait_for`, which fails with the tail
 of the server log so a red test says what Dagster said.
 """
 
@@ -26,8 +26,8 @@ from typing import TypeVar
 import httpx
 import pytest
 
-from negotiation_pipeline.integrations.dagster_webserver import DagsterWebserverClient
 from negotiation_pipeline.sandbox.paths import INVALID_EXAMPLE_TASK, SANDBOX_DATA_DIR
+from tests.support.dagster_webserver import InspectingWebserverClient
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 STARTUP_TIMEOUT_S = 180.0
@@ -59,7 +59,7 @@ class DevServer:
     sandbox_tasks: Path
     log_path: Path
     env: dict[str, str]  # the server's environment (for CLI subprocesses against it)
-    client: DagsterWebserverClient
+    client: InspectingWebserverClient
     process: subprocess.Popen[bytes]
 
     def log_tail(self, lines: int = 60) -> str:
@@ -200,7 +200,7 @@ def dev_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevServer]:
         )
     try:
         _wait_until_serving(process, url, log_path)
-        with DagsterWebserverClient(url, timeout=30) as client:
+        with InspectingWebserverClient(url, timeout=30) as client:
             yield DevServer(
                 url=url,
                 work_dir=work_dir,

@@ -19,9 +19,9 @@ from contextlib import closing
 
 import pytest
 
-from negotiation_pipeline.integrations.dagster_webserver import RunSummary
-from negotiation_pipeline.store import Agreement, open_store
+from negotiation_pipeline.store import Agreement, build_audit_query, open_store
 from tests.e2e.conftest import REPO_ROOT, DevServer, listening_hosts
+from tests.support.dagster_webserver import RunSummary
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
@@ -246,7 +246,9 @@ def test_replies_are_read_by_advance_negotiations_and_reach_agreements(
     agreement = first_agreement[0]
     assert agreement.rate > 0 and agreement.cpm > 0
     with closing(open_store(dev_server.db_path, create=False)) as store:
-        trail = store.audit.query(campaign=agreement.campaign_id, event_type="agreement")
+        trail = store.audit.query(
+            build_audit_query(campaign=agreement.campaign_id, event_type="agreement")
+        )
         negotiation = store.states.load(agreement.thread_id)
     assert trail, "the agreement is in the audit trail"
     assert negotiation is not None and negotiation.state.value == "agreed"

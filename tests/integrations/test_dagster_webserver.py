@@ -1,5 +1,6 @@
-"""DagsterWebserverClient against a loopback fake that answers with the real 1.13 shapes, and
-every query document validated against dagster-graphql's own schema."""
+"""DagsterWebserverClient (with the inspecting queries tests add) against a loopback fake that
+answers with the real 1.13 shapes, and every query document validated against dagster-graphql's
+own schema."""
 
 from __future__ import annotations
 
@@ -11,14 +12,14 @@ from typing import Any
 import pytest
 from graphql import GraphQLSchema, parse, validate
 
-from negotiation_pipeline.integrations import dagster_webserver as dw
 from negotiation_pipeline.integrations.dagster_webserver import (
     BackfillTimeoutError,
     DagsterOperationError,
-    DagsterWebserverClient,
     GraphQLRequestError,
     WebserverUnreachableError,
 )
+from negotiation_pipeline.integrations.dagster_webserver import assets as asset_queries
+from negotiation_pipeline.integrations.dagster_webserver import backfills as backfill_queries
 from tests.fakes.dagster_webserver import (
     Answer,
     FakeDagsterWebserver,
@@ -26,6 +27,8 @@ from tests.fakes.dagster_webserver import (
     python_error,
     running_fake_webserver,
 )
+from tests.support import dagster_webserver as inspecting
+from tests.support.dagster_webserver import InspectingWebserverClient
 
 
 @pytest.fixture()
@@ -35,8 +38,8 @@ def fake() -> Iterator[FakeDagsterWebserver]:
 
 
 @pytest.fixture()
-def client(fake: FakeDagsterWebserver) -> Iterator[DagsterWebserverClient]:
-    with DagsterWebserverClient(fake.url, timeout=5) as webserver:
+def client(fake: FakeDagsterWebserver) -> Iterator[InspectingWebserverClient]:
+    with InspectingWebserverClient(fake.url, timeout=5) as webserver:
         yield webserver
 
 
@@ -74,22 +77,27 @@ def graphql_schema() -> GraphQLSchema:
 
 
 @pytest.mark.parametrize(
-    "name",
+    "document",
     [
-        "_LAUNCH_BACKFILL", "_BACKFILL_STATUS", "_CANCEL_BACKFILL", "_ASSET_PARTITION_KEYS",
-        "_ASSET_PARTITION_STATUSES", "_SENSOR_STATE", "_RUNS", "_ASSET_MATERIALIZATIONS",
+        backfill_queries.LAUNCH_BACKFILL, backfill_queries.BACKFILL_STATUS,
+        asset_queries.ASSET_PARTITION_KEYS, asset_queries.ASSET_PARTITION_STATUSES,
+        inspecting.SENSOR_STATE, inspecting.RUNS, inspecting.ASSET_MATERIALIZATIONS,
+    ],
+    ids=[
+        "LaunchBackfill", "BackfillStatus", "AssetPartitionKeys", "AssetPartitionStatuses",
+        "SensorState", "Runs", "AssetMaterializations",
     ],
 )  # fmt: skip
 def test_query_documents_validate_against_dagster_graphql_schema(
-    name: str, graphql_schema: GraphQLSchema
+    document: str, graphql_schema: GraphQLSchema
 ) -> None:
-    errors = validate(graphql_schema, parse(getattr(dw, name)))
+    errors = validate(graphql_schema, parse(document))
     assert errors == [], [e.message for e in errors]
 
 
 # --- launching ---------------------------------------------------------------------------------
 def test_launch_sends_asset_selection_and_partitions_and_returns_the_id(
-    fake: FakeDagsterWebserver, client: DagsterWebserverClient
+    fake: FakeDagsterWebserver, client: InspectingWebserverClient
 ) -> None:
     fake.answer(
         "LaunchBackfill",
@@ -112,7 +120,7 @@ def test_launch_sends_asset_selection_and_partitions_and_returns_the_id(
 
 
 def test_launch_without_partition_names_asks_for_all_partitions(
-    fake: FakeDagsterWebserver, client: DagsterWebserverClient
+    fake: FakeDagsterWebserver, client: InspectingWebserverClient
 ) -> None:
     fake.answer(
         "LaunchBackfill",
@@ -129,7 +137,7 @@ def test_launch_without_partition_names_asks_for_all_partitions(
 
 
 def test_launch_rejects_an_empty_selection_before_any_request(
-    fake: FakeDagsterWebserver, client: DagsterWebserverClient
+    fake: FakeDagsterWebserver, client: InspectingWebserverClient
 ) -> None:
     with pytest.raises(ValueError, match="at least one asset key"):
         client.launch_partition_backfill([], ["a"])
@@ -192,7 +200,7 @@ def test_launch_rejects_an_empty_selection_before_any_request(
 )
 def test_launch_error_members_become_operation_errors_that_name_the_problem(
     fake: FakeDagsterWebserver,
-    client: DagsterWebserverClient,
+    client: InspectingWebserverClient,
     result: dict[str, Any],
     http_status: int,
     expected: str,
@@ -206,7 +214,7 @@ def test_launch_error_members_become_operation_errors_that_name_the_problem(
 
 
 def test_python_error_causes_are_part_of_the_message(
-    fake: FakeDagsterWebserver, client: DagsterWebserverClient
+    fake: FakeDagsterWebserver, client: InspectingWebserverClient
 ) -> None:
     error = python_error("DagsterError: backfill failed", "DagsterError")
     error["causes"] = [{"message": "sqlite3.OperationalError: database is locked"}]
@@ -217,7 +225,7 @@ def test_python_error_causes_are_part_of_the_message(
 
 # --- transport failures ------------------------------------------------------------------------
 def test_graphql_validation_errors_raise_with_the_servers_message(
-    fake: FakeDagsterWebserver, client: DagsterWebserverClient
+    fake: FakeDagsterWebserver, client: InspectingWebserverClient
 ) -> None:
     message = "Cannot query field 'bogus' on type 'Query'."
     body = json.dumps({"data": None, "errors": [{"message": message}]}).encode()
@@ -227,7 +235,7 @@ def test_graphql_validation_errors_raise_with_the_servers_message(
 
 
 def test_a_non_json_answer_says_the_url_may_not_be_a_webserver(
-    fake: FakeDagsterWebserver, client: DagsterWebserverClient
+    fake: FakeDagsterWebserver, client: InspectingWebserverClient
 ) -> None:
     fake.answer("BackfillStatus", Answer(502, b"<html>Bad gateway</html>", "text/html"))
     with pytest.raises(GraphQLRequestError, match="HTTP 502 with a non-JSON body"):
@@ -243,7 +251,7 @@ def closed_port_url() -> str:
 
 def test_unreachable_webserver_names_the_url_and_how_to_start_it() -> None:
     url = closed_port_url()
-    with DagsterWebserverClient(url, timeout=2) as client:
+    with InspectingWebserverClient(url, timeout=2) as client:
         with pytest.raises(WebserverUnreachableError) as caught:
             client.asset_partition_keys("cpm_flexibility")
         with pytest.raises(WebserverUnreachableError):
@@ -254,7 +262,7 @@ def test_unreachable_webserver_names_the_url_and_how_to_start_it() -> None:
 
 # --- backfill status ---------------------------------------------------------------------------
 def test_backfill_status_reads_counts_per_asset(
-    fake: FakeDagsterWebserver, client: DagsterWebserverClient
+    fake: FakeDagsterWebserver, client: InspectingWebserverClient
 ) -> None:
     fake.answer(
         "BackfillStatus",
@@ -286,7 +294,7 @@ def test_backfill_status_reads_counts_per_asset(
 )
 def test_terminal_and_success_statuses(
     fake: FakeDagsterWebserver,
-    client: DagsterWebserverClient,
+    client: InspectingWebserverClient,
     status: str,
     failed: int,
     terminal: bool,
@@ -300,7 +308,7 @@ def test_terminal_and_success_statuses(
 
 
 def test_unknown_backfill_id_is_an_operation_error(
-    fake: FakeDagsterWebserver, client: DagsterWebserverClient
+    fake: FakeDagsterWebserver, client: InspectingWebserverClient
 ) -> None:
     fake.answer(
         "BackfillStatus",
@@ -318,7 +326,7 @@ def test_unknown_backfill_id_is_an_operation_error(
 
 
 def test_follow_polls_until_terminal_and_reports_every_read(
-    fake: FakeDagsterWebserver, client: DagsterWebserverClient
+    fake: FakeDagsterWebserver, client: InspectingWebserverClient
 ) -> None:
     fake.answer(
         "BackfillStatus",
@@ -342,7 +350,7 @@ def test_follow_polls_until_terminal_and_reports_every_read(
 
 
 def test_follow_times_out_with_the_last_status(
-    fake: FakeDagsterWebserver, client: DagsterWebserverClient
+    fake: FakeDagsterWebserver, client: InspectingWebserverClient
 ) -> None:
     fake.answer("BackfillStatus", data_answer("partitionBackfillOrError", backfill("REQUESTED")))
     now = [0.0]
@@ -367,7 +375,7 @@ def test_follow_times_out_with_the_last_status(
 
 # --- assets, sensors, runs ---------------------------------------------------------------------
 def test_partition_keys_of_a_partitioned_asset(
-    fake: FakeDagsterWebserver, client: DagsterWebserverClient
+    fake: FakeDagsterWebserver, client: InspectingWebserverClient
 ) -> None:
     fake.answer(
         "AssetPartitionKeys",
@@ -391,7 +399,7 @@ def test_partition_keys_of_a_partitioned_asset(
         client.asset_partition_keys("zzz")
 
 
-def test_partition_statuses(fake: FakeDagsterWebserver, client: DagsterWebserverClient) -> None:
+def test_partition_statuses(fake: FakeDagsterWebserver, client: InspectingWebserverClient) -> None:
     fake.answer(
         "AssetPartitionStatuses",
         data_answer(
@@ -415,7 +423,9 @@ def test_partition_statuses(fake: FakeDagsterWebserver, client: DagsterWebserver
     assert statuses.materializing == frozenset()
 
 
-def test_sensor_state_and_ticks(fake: FakeDagsterWebserver, client: DagsterWebserverClient) -> None:
+def test_sensor_state_and_ticks(
+    fake: FakeDagsterWebserver, client: InspectingWebserverClient
+) -> None:
     fake.answer(
         "SensorState",
         data_answer(
@@ -463,7 +473,7 @@ def test_sensor_state_and_ticks(fake: FakeDagsterWebserver, client: DagsterWebse
     }
 
 
-def test_unknown_sensor(fake: FakeDagsterWebserver, client: DagsterWebserverClient) -> None:
+def test_unknown_sensor(fake: FakeDagsterWebserver, client: InspectingWebserverClient) -> None:
     fake.answer(
         "SensorState",
         data_answer(
@@ -479,7 +489,9 @@ def test_unknown_sensor(fake: FakeDagsterWebserver, client: DagsterWebserverClie
         client.sensor_state("zzz")
 
 
-def test_runs_filter_and_parse(fake: FakeDagsterWebserver, client: DagsterWebserverClient) -> None:
+def test_runs_filter_and_parse(
+    fake: FakeDagsterWebserver, client: InspectingWebserverClient
+) -> None:
     fake.answer(
         "Runs",
         data_answer(
@@ -515,7 +527,7 @@ def test_runs_filter_and_parse(fake: FakeDagsterWebserver, client: DagsterWebser
 
 
 def test_materializations_and_a_never_materialized_asset(
-    fake: FakeDagsterWebserver, client: DagsterWebserverClient
+    fake: FakeDagsterWebserver, client: InspectingWebserverClient
 ) -> None:
     fake.answer(
         "AssetMaterializations",

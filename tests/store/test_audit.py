@@ -8,7 +8,12 @@ import pytest
 
 from negotiation_pipeline.domain.audit import AuditEntry
 from negotiation_pipeline.domain.enums import EventType, NegotiationState
-from negotiation_pipeline.store import AuditFilterError, NegotiationStore
+from negotiation_pipeline.store import (
+    AuditFilterError,
+    AuditQuery,
+    NegotiationStore,
+    build_audit_query,
+)
 from negotiation_pipeline.store.codec import format_timestamp
 
 
@@ -53,7 +58,7 @@ def stamps(entries: list[AuditEntry]) -> list[str]:
 def test_insert_returns_id_and_sets_utc_microsecond_timestamp(store: NegotiationStore) -> None:
     before = datetime.now(UTC)
     new_id = store.audit.insert(AuditEntry(event_type=EventType.TAKEOVER, thread_id="t1"))
-    (got,) = store.audit.query()
+    (got,) = store.audit.query(AuditQuery())
     assert got.id == new_id
     assert got.timestamp is not None and got.timestamp.tzinfo is UTC
     assert before - timedelta(seconds=1) <= got.timestamp <= datetime.now(UTC)
@@ -76,7 +81,7 @@ def test_all_fields_and_metadata_round_trip(store: NegotiationStore) -> None:
             metadata=metadata,
         )
     )
-    (got,) = store.audit.query()
+    (got,) = store.audit.query(AuditQuery())
     assert got.metadata == metadata
     assert got.rates_used == "1900.00"
     assert got.negotiation_state == "counter_received"
@@ -98,7 +103,7 @@ def test_query_results_equal_validated_entries(store: NegotiationStore) -> None:
         timestamp=at("2026-01-01T00:00:00.5"),
     )
     new_id = store.audit.insert(original)
-    (got,) = store.audit.query()
+    (got,) = store.audit.query(AuditQuery())
     expected = original.model_copy(update={"id": new_id})
     assert got == expected
     assert got.model_dump() == expected.model_dump()
@@ -121,7 +126,7 @@ def test_newest_first_with_default_limit(store: NegotiationStore) -> None:
     store.audit.insert_many(
         entry(format_timestamp(base + timedelta(minutes=i))[:-1]) for i in range(60)
     )
-    got = store.audit.query()
+    got = store.audit.query(AuditQuery())
     assert len(got) == 50
     assert stamps(got) == sorted(stamps(got), reverse=True)
     assert got[0].timestamp == base + timedelta(minutes=59)
@@ -129,48 +134,50 @@ def test_newest_first_with_default_limit(store: NegotiationStore) -> None:
 
 def test_equal_timestamps_break_ties_by_insertion_order(store: NegotiationStore) -> None:
     store.audit.insert_many([entry("2026-01-01T00:00:00", thread_id=f"t{i}") for i in range(3)])
-    assert [e.thread_id for e in store.audit.query()] == ["t2", "t1", "t0"]
+    assert [e.thread_id for e in store.audit.query(AuditQuery())] == ["t2", "t1", "t0"]
 
 
 def test_limit(filled: NegotiationStore) -> None:
-    assert len(filled.audit.query(limit=2)) == 2
-    assert stamps(filled.audit.query(limit=1)) == ["2026-03-04T12:00:00.000000Z"]
+    assert len(filled.audit.query(AuditQuery(limit=2))) == 2
+    assert stamps(filled.audit.query(AuditQuery(limit=1))) == ["2026-03-04T12:00:00.000000Z"]
 
 
 def test_influencer_is_case_insensitive_including_non_ascii(filled: NegotiationStore) -> None:
-    assert len(filled.audit.query(influencer="jAnE dOe")) == 3
-    assert len(filled.audit.query(influencer="  jane doe ")) == 3
-    assert [e.influencer_name for e in filled.audit.query(influencer="ZOË ÅDAL")] == ["Zoë Ådal"]
-    assert filled.audit.query(influencer="Jane") == []  # exact name, not a prefix
+    assert len(filled.audit.query(AuditQuery(influencer="jAnE dOe"))) == 3
+    assert len(filled.audit.query(AuditQuery(influencer="  jane doe "))) == 3
+    assert [e.influencer_name for e in filled.audit.query(AuditQuery(influencer="ZOË ÅDAL"))] == [
+        "Zoë Ådal"
+    ]
+    assert filled.audit.query(AuditQuery(influencer="Jane")) == []  # exact name, not a prefix
 
 
 def test_campaign_and_event_type_filters(filled: NegotiationStore) -> None:
-    assert len(filled.audit.query(campaign="camp-1")) == 3
-    assert [e.event_type for e in filled.audit.query(event_type="agreement")] == [
-        EventType.AGREEMENT
-    ]
-    both = filled.audit.query(campaign="camp-1", influencer="jane doe")
+    assert len(filled.audit.query(AuditQuery(campaign="camp-1"))) == 3
+    assert [
+        e.event_type for e in filled.audit.query(build_audit_query(event_type="agreement"))
+    ] == [EventType.AGREEMENT]
+    both = filled.audit.query(AuditQuery(campaign="camp-1", influencer="jane doe"))
     assert stamps(both) == ["2026-03-02T23:59:59.900000Z", "2026-03-01T10:00:00.000000Z"]
 
 
 def test_date_range_is_inclusive_whole_days(filled: NegotiationStore) -> None:
-    got = filled.audit.query(from_date="2026-03-02", to_date="2026-03-02")
+    got = filled.audit.query(build_audit_query(from_date="2026-03-02", to_date="2026-03-02"))
     # 00:00:00 and 23:59:59.9 on the 2nd are both in; 00:00:00 on the 3rd is out.
     assert stamps(got) == ["2026-03-02T23:59:59.900000Z", "2026-03-02T00:00:00.000000Z"]
-    assert len(filled.audit.query(from_date=date(2026, 3, 3))) == 2
-    assert len(filled.audit.query(to_date=date(2026, 3, 1))) == 1
+    assert len(filled.audit.query(AuditQuery(from_date=date(2026, 3, 3)))) == 2
+    assert len(filled.audit.query(AuditQuery(to_date=date(2026, 3, 1)))) == 1
 
 
 def test_since_last_n_hours(filled: NegotiationStore) -> None:
     now = at("2026-03-04T13:00:00")
-    assert len(filled.audit.query(since=timedelta(hours=2), now=now)) == 1
-    assert len(filled.audit.query(since=timedelta(hours=37), now=now)) == 2
-    assert len(filled.audit.query(since=timedelta(days=7), now=now)) == 5
+    assert len(filled.audit.query(AuditQuery(since=timedelta(hours=2), now=now))) == 1
+    assert len(filled.audit.query(AuditQuery(since=timedelta(hours=37), now=now))) == 2
+    assert len(filled.audit.query(AuditQuery(since=timedelta(days=7), now=now))) == 5
 
 
 def test_thread_filter(store: NegotiationStore) -> None:
     store.audit.insert_many([entry("2026-01-01T00:00:00", thread_id=t) for t in ("a", "b", "a")])
-    assert len(store.audit.query(thread_id="a")) == 2
+    assert len(store.audit.query(AuditQuery(thread_id="a"))) == 2
 
 
 @pytest.mark.parametrize(
@@ -188,7 +195,29 @@ def test_bad_filters_name_the_value(
     filled: NegotiationStore, kwargs: dict[str, object], message: str
 ) -> None:
     with pytest.raises(AuditFilterError, match=message):
-        filled.audit.query(**kwargs)  # type: ignore[arg-type]
+        filled.audit.query(build_audit_query(**kwargs))  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"from_date": date(2026, 3, 5), "to_date": date(2026, 3, 1)}, "after"),
+        ({"limit": 0}, "limit"),
+        ({"limit": 100_001}, "limit"),
+        ({"limit": True}, "limit"),
+        ({"since": timedelta(hours=-1)}, "positive"),
+        ({"since": timedelta(1), "now": datetime(2026, 3, 1)}, "timezone-aware"),
+    ],
+)
+def test_a_query_made_directly_is_checked_too(kwargs: dict[str, object], message: str) -> None:
+    with pytest.raises(AuditFilterError, match=message):
+        AuditQuery(**kwargs)  # type: ignore[arg-type]
+
+
+def test_blank_text_filters_mean_no_filter(filled: NegotiationStore) -> None:
+    query = AuditQuery(influencer="  ", campaign="", thread_id="\t")
+    assert (query.influencer, query.campaign, query.thread_id) == (None, None, None)
+    assert filled.audit.query(query) == filled.audit.query(AuditQuery())
 
 
 INJECTIONS = [
@@ -212,11 +241,11 @@ def test_sql_injection_strings_are_stored_and_matched_verbatim(
             metadata={nasty: nasty},
         )
     )
-    (got,) = filled.audit.query(influencer=nasty)
+    (got,) = filled.audit.query(AuditQuery(influencer=nasty))
     assert (got.influencer_name, got.campaign_id, got.email_body) == (nasty, nasty, nasty)
     assert got.metadata == {nasty: nasty}
-    assert filled.audit.query(campaign=nasty) == [got]
-    assert len(filled.audit.query(limit=100)) == 6  # nothing dropped or deleted
+    assert filled.audit.query(AuditQuery(campaign=nasty)) == [got]
+    assert len(filled.audit.query(AuditQuery(limit=100))) == 6  # nothing dropped or deleted
 
 
 def test_insert_many_is_one_transaction(store: NegotiationStore) -> None:
@@ -226,4 +255,4 @@ def test_insert_many_is_one_transaction(store: NegotiationStore) -> None:
 
     with pytest.raises(RuntimeError):
         store.audit.insert_many(entries())
-    assert store.audit.query() == []
+    assert store.audit.query(AuditQuery()) == []

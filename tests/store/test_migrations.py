@@ -24,6 +24,7 @@ from negotiation_pipeline.domain.campaigns.campaign import Campaign
 from negotiation_pipeline.domain.enums import TERMINAL_STATES, NegotiationState
 from negotiation_pipeline.store import (
     SCHEMA_VERSION,
+    AuditQuery,
     MigrationError,
     SchemaVersionError,
     SQLiteStore,
@@ -189,7 +190,7 @@ def assert_every_row_survived(store: SQLiteStore | PostgresStore, rows: Rows) ->
          codec.parse_timestamp(r["agreed_at"]))
         for r in rows["agreements"]
     }  # fmt: skip
-    audit = store.audit.query(limit=100_000)
+    audit = store.audit.query(AuditQuery(limit=100_000))
     assert sorted((e.id, e.event_type.value, e.thread_id, e.timestamp) for e in audit) == sorted(
         (r["id"], r["event_type"], r["thread_id"], codec.parse_timestamp(r["timestamp"]))
         for r in rows["audit_log"]

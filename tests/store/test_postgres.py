@@ -21,6 +21,7 @@ from negotiation_pipeline.domain.negotiation.state_machine import NegotiationSta
 from negotiation_pipeline.store import (
     SCHEMA_VERSION,
     Agreement,
+    AuditQuery,
     SchemaVersionError,
     SQLiteStore,
     StoreError,
@@ -157,7 +158,7 @@ def test_nul_characters_are_refused_with_a_clear_error_and_nothing_written(
                 AuditEntry(event_type=EventType.EMAIL_RECEIVED, email_body="bad\x00body"),
             ]
         )
-    assert pg_store.audit.query() == []
+    assert pg_store.audit.query(AuditQuery()) == []
 
 
 def test_reopen_is_idempotent_and_create_false_needs_the_tables(

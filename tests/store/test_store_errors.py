@@ -11,7 +11,7 @@ import pytest
 
 from negotiation_pipeline.domain.audit import AuditEntry
 from negotiation_pipeline.domain.enums import EventType
-from negotiation_pipeline.store import SQLiteStore, StoreAccessError, StoreError
+from negotiation_pipeline.store import AuditQuery, SQLiteStore, StoreAccessError, StoreError
 from negotiation_pipeline.store.errors import sqlite_error
 from negotiation_pipeline.store.postgres import PostgresStore
 from tests.store.conftest import StoreLocation
@@ -92,7 +92,7 @@ def test_a_lost_postgres_connection_names_the_store_without_its_password(
             "WHERE application_name = 'negotiation_pipeline' AND pid <> pg_backend_pid()"
         )
     with pytest.raises(StoreAccessError) as caught:
-        store.audit.query()
+        store.audit.query(AuditQuery())
     message = str(caught.value)
     assert message.startswith(f"PostgreSQL store at {pg_location.target}?password=***")
     assert f"(schema {pg_location.schema})" in message

@@ -12,6 +12,7 @@ from negotiation_pipeline.domain.enums import EventType, NegotiationEvent, Negot
 from negotiation_pipeline.domain.negotiation.state_machine import NegotiationStateMachine
 from negotiation_pipeline.store import (
     Agreement,
+    AuditQuery,
     InboundStatus,
     NegotiationStore,
     OutboxEmail,
@@ -69,7 +70,7 @@ def test_one_transaction_commits_everything(store: NegotiationStore) -> None:
     assert loaded is not None and loaded.state is NegotiationState.COUNTER_SENT
     assert loaded.round_count == 1
     assert [e.message_id for e in store.outbox.pending()] == ["<reply-to-<m1@x>>"]
-    assert len(store.audit.query(thread_id="t1")) == 1
+    assert len(store.audit.query(AuditQuery(thread_id="t1"))) == 1
     assert store.inbound.seen("<m1@x>")
 
 
@@ -79,7 +80,7 @@ def test_rollback_leaves_nothing_half_written(store: NegotiationStore) -> None:
         _process_reply(store, "<m1@x>", fail=True)
     assert store.inbound.get("<m1@x>") is None
     assert store.outbox.pending() == [] and store.outbox.get("<reply-to-<m1@x>>") is None
-    assert store.audit.query() == []
+    assert store.audit.query(AuditQuery()) == []
     loaded = store.states.load("t1")
     assert loaded is not None
     assert loaded.state is NegotiationState.AWAITING_REPLY and loaded.round_count == 0

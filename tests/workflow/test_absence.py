@@ -13,7 +13,7 @@ from email.message import EmailMessage
 
 from negotiation_pipeline.domain.enums import EventType, NegotiationState
 from negotiation_pipeline.integrations.mail import MaildirMailbox
-from negotiation_pipeline.store import InboundStatus, SQLiteStore
+from negotiation_pipeline.store import AuditQuery, InboundStatus, SQLiteStore
 from negotiation_pipeline.workflow.followups import FollowUpResult, run_followups
 from negotiation_pipeline.workflow.replies import AdvanceResult, advance_negotiations
 from tests.workflow.opened_threads import negotiation, open_threads
@@ -103,7 +103,9 @@ def test_notice_with_a_return_date_holds_the_follow_up_until_after_it(
     skipped = store.inbound.get(OOO_ID)
     assert skipped is not None and skipped.status is InboundStatus.SKIPPED
     assert "Auto-Submitted" in (skipped.detail or "") and "2026-03-16" in (skipped.detail or "")
-    (received,) = store.audit.query(thread_id=jane, event_type=EventType.EMAIL_RECEIVED, limit=5)
+    (received,) = store.audit.query(
+        AuditQuery(thread_id=jane, event_type=EventType.EMAIL_RECEIVED, limit=5)
+    )
     assert received.metadata is not None
     assert received.metadata["return_date"] == "2026-03-16"
     assert received.metadata["followup_not_before"] == HELD_UNTIL.isoformat()
@@ -123,7 +125,7 @@ def test_notice_with_a_return_date_holds_the_follow_up_until_after_it(
     assert len(_sent_to_jane(mailbox)) == 2 and "$1,000" in follow_up.get_content()
     assert negotiation(store, jane).followups_sent == 1
     (transition,) = store.audit.query(
-        thread_id=jane, event_type=EventType.STATE_TRANSITION, limit=1
+        AuditQuery(thread_id=jane, event_type=EventType.STATE_TRANSITION, limit=1)
     )
     assert transition.metadata is not None
     assert transition.metadata["action"] == "follow_up"
@@ -147,7 +149,9 @@ def test_notice_without_a_date_keeps_the_usual_follow_up(
     assert advanced.skipped == 1
     stored = store.states.load(jane)
     assert stored is not None and stored.followup_not_before is None
-    (received,) = store.audit.query(thread_id=jane, event_type=EventType.EMAIL_RECEIVED, limit=5)
+    (received,) = store.audit.query(
+        AuditQuery(thread_id=jane, event_type=EventType.EMAIL_RECEIVED, limit=5)
+    )
     assert received.metadata is not None and "return_date" not in received.metadata
     result = _followups(store, mailbox, NOW + FIRST * DAY)
     assert result.followed_up == (jane,) and len(_sent_to_jane(mailbox)) == 2

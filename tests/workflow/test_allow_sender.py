@@ -13,7 +13,7 @@ import pytest
 
 from negotiation_pipeline.domain.enums import EventType, NegotiationEvent, NegotiationState
 from negotiation_pipeline.integrations.mail import MaildirMailbox
-from negotiation_pipeline.store import InboundStatus, NegotiationStore, SQLiteStore
+from negotiation_pipeline.store import AuditQuery, InboundStatus, NegotiationStore, SQLiteStore
 from negotiation_pipeline.store.postgres import PostgresStore
 from negotiation_pipeline.store.trust_schema import HELD_RAW_MAX_BYTES
 from negotiation_pipeline.workflow.control import AllowResult, ControlError, allow_sender
@@ -112,7 +112,7 @@ def test_allowing_the_sender_processes_its_held_reply_exactly_once(
 
     [allowance] = [
         e
-        for e in store.audit.query(thread_id=BEN_THREAD, event_type=EventType.TAKEOVER)
+        for e in store.audit.query(AuditQuery(thread_id=BEN_THREAD, event_type=EventType.TAKEOVER))
         if (e.metadata or {}).get("action") == "allow_sender"
     ]
     assert allowance.metadata is not None

@@ -15,7 +15,7 @@ from negotiation_pipeline.domain.campaigns.cpm import CampaignCPMTracker
 from negotiation_pipeline.domain.campaigns.roster import RosterSkip
 from negotiation_pipeline.domain.enums import EventType
 from negotiation_pipeline.integrations.mail import MaildirMailbox
-from negotiation_pipeline.store import SQLiteStore
+from negotiation_pipeline.store import AuditQuery, SQLiteStore
 from negotiation_pipeline.workflow.replies import advance_negotiations
 from tests.workflow.opened_threads import open_threads
 from tests.workflow.support import (
@@ -46,7 +46,9 @@ def test_a_huge_reply_is_read_and_stored_once_bounded(
     )  # fmt: skip
 
     assert (result.processed, result.delivery.sent) == (1, 1)  # read and answered
-    (received,) = store.audit.query(thread_id=thread_id, event_type=EventType.EMAIL_RECEIVED)
+    (received,) = store.audit.query(
+        AuditQuery(thread_id=thread_id, event_type=EventType.EMAIL_RECEIVED)
+    )
     assert received.email_body is not None and received.metadata is not None
     assert received.email_body.endswith("the rest was not read]")
     assert 256 * 1024 <= len(received.email_body) < 256 * 1024 + 200

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from negotiation_pipeline.domain.enums import EventType, NegotiationEvent, NegotiationState
-from negotiation_pipeline.store import Controller, SQLiteStore
+from negotiation_pipeline.store import AuditQuery, Controller, SQLiteStore
 from negotiation_pipeline.workflow.control import (
     ControlError,
     NothingChangedError,
@@ -45,7 +45,7 @@ def jane(store: SQLiteStore) -> str:
 
 
 def _audit(store: SQLiteStore, thread_id: str, event_type: EventType) -> list[dict[str, object]]:
-    entries = store.audit.query(thread_id=thread_id, event_type=event_type, limit=100)
+    entries = store.audit.query(AuditQuery(thread_id=thread_id, event_type=event_type, limit=100))
     return [dict(entry.metadata or {}) for entry in entries]
 
 
@@ -145,7 +145,7 @@ def test_actions_that_do_not_apply_name_the_reason_and_change_nothing(
     store: SQLiteStore, jane: str, setup: tuple[NegotiationEvent, ...], act: object, reason: str
 ) -> None:
     before = rewrite(store, jane, *setup)
-    audit_count = len(store.audit.query(thread_id=jane, limit=1000))
+    audit_count = len(store.audit.query(AuditQuery(thread_id=jane, limit=1000)))
 
     with pytest.raises(NothingChangedError) as raised:
         act(store, jane, actor="ops", now=LATER)  # type: ignore[operator]
@@ -153,7 +153,7 @@ def test_actions_that_do_not_apply_name_the_reason_and_change_nothing(
     assert raised.value.result.unchanged == ((jane, reason),)
     assert reason in str(raised.value)
     assert negotiation(store, jane) == before
-    assert len(store.audit.query(thread_id=jane, limit=1000)) == audit_count
+    assert len(store.audit.query(AuditQuery(thread_id=jane, limit=1000))) == audit_count
 
 
 def test_an_escalated_thread_pauses_and_resumes_back_to_escalated(

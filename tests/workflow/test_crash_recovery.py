@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 
 from negotiation_pipeline.domain.enums import NegotiationState
-from negotiation_pipeline.store import SQLiteStore
+from negotiation_pipeline.store import AuditQuery, SQLiteStore
 from negotiation_pipeline.workflow import outbox as outbox_module
 from negotiation_pipeline.workflow.opening import open_campaign_negotiations
 from negotiation_pipeline.workflow.outbox import deliver_pending
@@ -153,7 +153,9 @@ def _assert_consistent(root: Path) -> dict[str, int]:
     for stored in store.states.list_for_campaign("cmp-1"):
         negotiation = load_negotiation(stored)
         assert negotiation.replies_received == 1
-        transitions = list(reversed(store.audit.query(thread_id=stored.thread_id, limit=100)))
+        transitions = list(
+            reversed(store.audit.query(AuditQuery(thread_id=stored.thread_id, limit=100)))
+        )
         changes = [e for e in transitions if e.event_type.value == "state_transition"]
         received = [e for e in transitions if e.event_type.value == "email_received"]
         assert len(changes) == 2 and len(received) == 1, stored.thread_id

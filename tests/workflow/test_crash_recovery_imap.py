@@ -27,7 +27,7 @@ from pathlib import Path
 import pytest
 
 from negotiation_pipeline.integrations.mail import ImapReader, SenderIdentity
-from negotiation_pipeline.store import OutboxStatus, SQLiteStore
+from negotiation_pipeline.store import OutboxStatus, SQLiteStore, build_audit_query
 from negotiation_pipeline.workflow.opening import open_campaign_negotiations
 from negotiation_pipeline.workflow.outbox import deliver_pending
 from tests.servers.dovecot import (
@@ -150,7 +150,7 @@ def run_trial(servers: Servers, root: Path, fault: Fault) -> Outcome:
         assert not any(r is not None and r.sent_copy_pending for r in rows)
         audited = Counter(
             (e.metadata or {}).get("message_id")
-            for e in store.audit.query(event_type="email_sent", limit=100)
+            for e in store.audit.query(build_audit_query(event_type="email_sent", limit=100))
         )
         assert audited == Counter(dict.fromkeys(queued, 1)), "one email_sent audit per email"
     finally:

@@ -28,7 +28,7 @@ from negotiation_pipeline.integrations.mail import (
     SenderIdentity,
     SmtpSender,
 )
-from negotiation_pipeline.store import OutboxStatus, SQLiteStore
+from negotiation_pipeline.store import AuditQuery, OutboxStatus, SQLiteStore, build_audit_query
 from negotiation_pipeline.workflow.notify import clickup_comments_for, slack_messages_for
 from negotiation_pipeline.workflow.opening import open_campaign_negotiations
 from negotiation_pipeline.workflow.outbox import DeliveryResult, deliver_pending
@@ -128,10 +128,14 @@ def test_a_550_fails_that_email_escalates_its_thread_once_and_the_rest_go_on(
     assert f"SMTP 127.0.0.1:{world.smtp.port}" in ghost_email.last_error  # names the server
     ghost = world.store.states.load(ghost_thread)
     assert ghost is not None and ghost.state is NegotiationState.ESCALATED
-    transition = world.store.audit.query(thread_id=ghost_thread, event_type="state_transition")[0]
+    transition = world.store.audit.query(
+        build_audit_query(thread_id=ghost_thread, event_type="state_transition")
+    )[0]
     assert transition.metadata is not None and transition.metadata["source"] == "delivery"
     assert transition.metadata["transitions"] == [["awaiting_reply", "escalate", "escalated"]]
-    (escalation,) = world.store.audit.query(thread_id=ghost_thread, event_type="escalation")
+    (escalation,) = world.store.audit.query(
+        build_audit_query(thread_id=ghost_thread, event_type="escalation")
+    )
     assert escalation.metadata is not None and escalation.metadata["reason"] == "delivery_failed"
     (event,) = first.events
     assert (event.thread_id, event.escalated, event.to_addr) == (ghost_thread, True, GHOST)
@@ -192,9 +196,11 @@ def test_a_4xx_is_retried_with_backoff_across_runs_then_sent(world: World) -> No
     due = world.deliver(NOW + timedelta(minutes=5))
     assert due.sent == 1 and due.failed == ()
     assert len(_inbox_ids(jane)) == 1
-    errors = world.store.audit.query(thread_id=jane_thread, event_type=EventType.ERROR)
+    errors = world.store.audit.query(AuditQuery(thread_id=jane_thread, event_type=EventType.ERROR))
     assert sorted(e.metadata["attempt"] for e in errors if e.metadata) == [1, 2]
-    (sent_audit,) = world.store.audit.query(thread_id=jane_thread, event_type="email_sent")
+    (sent_audit,) = world.store.audit.query(
+        build_audit_query(thread_id=jane_thread, event_type="email_sent")
+    )
     assert sent_audit.metadata is not None and sent_audit.metadata["attempts_before"] == 2
 
 

@@ -13,7 +13,7 @@ from negotiation_pipeline.domain.negotiation.engine import EngineConfig
 from negotiation_pipeline.integrations.mail import MaildirMailbox
 from negotiation_pipeline.settings.engine import load_templates
 from negotiation_pipeline.settings.files import packaged_config_dir
-from negotiation_pipeline.store import Controller, OutboxStatus, SQLiteStore
+from negotiation_pipeline.store import AuditQuery, Controller, OutboxStatus, SQLiteStore
 from negotiation_pipeline.workflow.events import Escalated, FinalState, MarkedStale
 from negotiation_pipeline.workflow.followups import FollowUpResult, run_followups
 from negotiation_pipeline.workflow.persistence import keyed_message_id
@@ -67,7 +67,9 @@ def test_one_follow_up_threads_under_our_last_email_and_is_sent_once(
     after = negotiation(store, jane)
     assert after.followups_sent == 1 and after.state is S.AWAITING_REPLY
     assert after.last_activity == NOW + FIRST * DAY
-    audit = store.audit.query(thread_id=jane, event_type=EventType.STATE_TRANSITION, limit=1)
+    audit = store.audit.query(
+        AuditQuery(thread_id=jane, event_type=EventType.STATE_TRANSITION, limit=1)
+    )
     assert audit[0].metadata is not None
     assert audit[0].metadata["action"] == "follow_up"
     assert audit[0].metadata["queued_message_id"] == follow_up.message_id
@@ -162,4 +164,4 @@ def test_a_follow_up_failing_the_gate_escalates_and_sends_nothing(
     assert final == FinalState(jane, "cmp-1", "Jane Doe", S.ESCALATED)
     assert negotiation(store, jane).state is S.ESCALATED
     assert len(store.outbox.for_thread(jane)) == 1  # nothing queued, nothing sent
-    assert store.audit.query(thread_id=jane, event_type=EventType.ESCALATION, limit=5)
+    assert store.audit.query(AuditQuery(thread_id=jane, event_type=EventType.ESCALATION, limit=5))

@@ -17,7 +17,7 @@ import pytest
 from negotiation_pipeline.definitions import build_resources
 from negotiation_pipeline.defs.shared.resources import NegotiationStoreResource
 from negotiation_pipeline.integrations.mail import MaildirMailbox
-from negotiation_pipeline.store import NegotiationStore, SQLiteStore, open_store
+from negotiation_pipeline.store import AuditQuery, NegotiationStore, SQLiteStore, open_store
 from negotiation_pipeline.workflow.outbox import deliver_pending
 from negotiation_pipeline.workflow.persistence import (
     keyed_message_id,
@@ -120,7 +120,9 @@ def test_the_secret_never_reaches_logs_audit_outbox_or_mail(
     if configured is not None:
         forms.add(configured)
     logged = "\n".join(record.getMessage() for record in caplog.records)
-    audit = json.dumps([e.model_dump(mode="json") for e in store.audit.query(limit=1000)])
+    audit = json.dumps(
+        [e.model_dump(mode="json") for e in store.audit.query(AuditQuery(limit=1000))]
+    )
     outbox = repr(store.outbox.for_thread(thread_id))
     mail = b"".join(mailbox.sent_messages()).decode("utf-8", "replace")
     assert len(store.outbox.for_thread(thread_id)) == 2  # the offer and our counter

@@ -9,7 +9,7 @@ import pytest
 
 from negotiation_pipeline.domain.enums import EventType, NegotiationState
 from negotiation_pipeline.integrations.mail import MaildirMailbox
-from negotiation_pipeline.store import OutboxStatus, SQLiteStore
+from negotiation_pipeline.store import AuditQuery, OutboxStatus, SQLiteStore
 from negotiation_pipeline.workflow.events import Escalated, FinalState, NegotiationsStarted
 from negotiation_pipeline.workflow.opening import (
     CampaignNotReadyError,
@@ -56,14 +56,14 @@ def test_opens_one_negotiation_and_one_email_per_influencer(
     pending = store.outbox.pending()
     assert len(pending) == 3
     assert all(e.message_id.endswith("@agency.test>") and "$1,000.00" in e.body for e in pending)
-    assert len(store.audit.query(event_type=EventType.CAMPAIGN_START)) == 1
-    assert len(store.audit.query(event_type=EventType.STATE_TRANSITION)) == 3
+    assert len(store.audit.query(AuditQuery(event_type=EventType.CAMPAIGN_START))) == 1
+    assert len(store.audit.query(AuditQuery(event_type=EventType.STATE_TRANSITION))) == 3
 
     delivery = deliver_pending(store, mailbox)
     assert (delivery.sent, delivery.already_sent, delivery.failed) == (3, 0, ())
     assert sorted(sent_by_recipient(mailbox)) == sorted(r.email for r in rows)
     assert store.outbox.pending() == []
-    assert len(store.audit.query(event_type=EventType.EMAIL_SENT)) == 3
+    assert len(store.audit.query(AuditQuery(event_type=EventType.EMAIL_SENT))) == 3
 
 
 def test_rerun_never_emails_twice(store: SQLiteStore, mailbox: MaildirMailbox) -> None:
@@ -85,7 +85,7 @@ def test_rerun_never_emails_twice(store: SQLiteStore, mailbox: MaildirMailbox) -
         "creator1@gmail.com": 1,
         "late@gmail.com": 1,
     }
-    assert len(store.audit.query(event_type=EventType.CAMPAIGN_START)) == 1
+    assert len(store.audit.query(AuditQuery(event_type=EventType.CAMPAIGN_START))) == 1
 
 
 def test_same_email_twice_in_the_table_opens_once(store: SQLiteStore) -> None:
@@ -113,7 +113,7 @@ def test_infeasible_price_escalates_without_email(store: SQLiteStore) -> None:
     assert store.outbox.pending() == []
     stored = store.states.load(result.opened[0])
     assert stored is not None and stored.state is NegotiationState.ESCALATED
-    assert len(store.audit.query(event_type=EventType.ESCALATION)) == 1
+    assert len(store.audit.query(AuditQuery(event_type=EventType.ESCALATION))) == 1
 
 
 def test_unusable_row_is_audited_and_skipped(store: SQLiteStore) -> None:
@@ -122,7 +122,7 @@ def test_unusable_row_is_audited_and_skipped(store: SQLiteStore) -> None:
     result = _open(store, [bad, flex_row()])
     assert len(result.opened) == 1
     assert result.skipped[0][0] == "not-an-address" and "not an address" in result.skipped[0][1]
-    skips = store.audit.query(event_type=EventType.CAMPAIGN_INFLUENCER_SKIP)
+    skips = store.audit.query(AuditQuery(event_type=EventType.CAMPAIGN_INFLUENCER_SKIP))
     assert skips[0].metadata is not None and skips[0].metadata["email"] == "not-an-address"
 
 

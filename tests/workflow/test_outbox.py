@@ -6,7 +6,7 @@ from pathlib import Path
 
 from negotiation_pipeline.domain.enums import EventType
 from negotiation_pipeline.integrations.mail import MaildirMailbox
-from negotiation_pipeline.store import OutboxEmail, OutboxStatus, SQLiteStore
+from negotiation_pipeline.store import AuditQuery, OutboxEmail, OutboxStatus, SQLiteStore
 from negotiation_pipeline.workflow.control import pause, resume, stop, takeover
 from negotiation_pipeline.workflow.outbox import deliver_pending, to_outgoing
 from tests.workflow.opened_threads import open_threads
@@ -49,7 +49,7 @@ def test_one_unsendable_email_fails_for_good_and_the_rest_go_out(
     stored = store.outbox.get(broken.message_id)
     assert stored is not None and stored.status is OutboxStatus.FAILED
     assert stored.last_error is not None and "line break" in stored.last_error
-    (error,) = store.audit.query(event_type=EventType.ERROR)
+    (error,) = store.audit.query(AuditQuery(event_type=EventType.ERROR))
     assert error.metadata is not None and error.metadata["message_id"] == broken.message_id
     assert error.metadata["reason"] == "delivery_failed"
     (event,) = result.events
@@ -69,7 +69,7 @@ def test_crash_after_send_before_mark_does_not_resend(
     assert sent_message_ids(tmp_path / "mail") == {email.message_id: 1}
     stored = store.outbox.get(email.message_id)
     assert stored is not None and stored.status is OutboxStatus.SENT
-    (audit,) = store.audit.query(event_type=EventType.EMAIL_SENT)
+    (audit,) = store.audit.query(AuditQuery(event_type=EventType.EMAIL_SENT))
     assert audit.metadata is not None and audit.metadata["found_in_sent_store"] is True
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from negotiation_pipeline.domain.enums import EventType, NegotiationEvent, NegotiationState
 from negotiation_pipeline.domain.negotiation.engine import apply_event
 from negotiation_pipeline.integrations.mail import MaildirMailbox
-from negotiation_pipeline.store import Controller, InboundStatus, SQLiteStore
+from negotiation_pipeline.store import AuditQuery, Controller, InboundStatus, SQLiteStore
 from negotiation_pipeline.workflow.events import AgreementReached, Escalated, FinalState
 from negotiation_pipeline.workflow.opening import open_campaign_negotiations
 from negotiation_pipeline.workflow.outbox import deliver_pending
@@ -144,7 +144,7 @@ def test_full_conversation_reaches_agreement(store: SQLiteStore, mailbox: Maildi
     assert stored is not None and stored.state is NegotiationState.AGREED
     assert load_negotiation(stored).agreed_rate == Decimal("1040.00")
     # The audit trail tells the whole story, in order, with the reason for every move.
-    entries = list(reversed(store.audit.query(thread_id=JANE_THREAD)))
+    entries = list(reversed(store.audit.query(AuditQuery(thread_id=JANE_THREAD))))
     counter_move = [e for e in entries if e.event_type is EventType.STATE_TRANSITION][1]
     assert counter_move.metadata is not None, "a counter records the strategy behind it"
     strategy = counter_move.metadata["strategy"]
@@ -169,7 +169,9 @@ def test_full_conversation_reaches_agreement(store: SQLiteStore, mailbox: Maildi
         EventType.STATE_TRANSITION,  # confirmation queued
         EventType.EMAIL_SENT,
     ]
-    received = store.audit.query(thread_id=JANE_THREAD, event_type=EventType.EMAIL_RECEIVED)
+    received = store.audit.query(
+        AuditQuery(thread_id=JANE_THREAD, event_type=EventType.EMAIL_RECEIVED)
+    )
     assert received[-1].intent_classification == "counter"
     assert received[-1].metadata is not None and received[-1].metadata["proposed_rate"] == "1500"
 
@@ -252,7 +254,7 @@ def test_paused_and_human_controlled_threads_are_skipped(
     assert (result.processed, result.skipped) == (0, 2)
     assert result.delivery.sent == 0
     details = sorted(
-        store.audit.query(event_type=EventType.EMAIL_RECEIVED, limit=10),
+        store.audit.query(AuditQuery(event_type=EventType.EMAIL_RECEIVED, limit=10)),
         key=lambda e: e.thread_id or "",
     )
     statuses = {e.thread_id: (e.metadata or {})["status"] for e in details}
@@ -289,7 +291,7 @@ def test_human_reply_from_our_address_takes_the_thread_over(
     assert result.processed == 0 and result.skipped == 2
     stored = store.states.load(JANE_THREAD)
     assert stored is not None and stored.controlled_by is Controller.HUMAN
-    (takeover,) = store.audit.query(event_type=EventType.TAKEOVER)
+    (takeover,) = store.audit.query(AuditQuery(event_type=EventType.TAKEOVER))
     assert takeover.thread_id == JANE_THREAD
     assert takeover.metadata is not None and takeover.metadata["trigger"] == "human_reply"
     assert len(sent_by_recipient(mailbox)[JANE]) == sent_before  # the agent stays quiet
@@ -331,7 +333,7 @@ def test_unreadable_and_broken_replies_do_not_stop_the_others(
 
     assert (result.unreadable, result.skipped, result.processed) == (1, 1, 1)
     assert result.cursor is not None and result.cursor.last_uid == 3
-    errors = store.audit.query(event_type=EventType.ERROR)
+    errors = store.audit.query(AuditQuery(event_type=EventType.ERROR))
     assert any("unreadable" in str((e.metadata or {}).get("error")) for e in errors)
     assert any("missing field 'terms'" in str((e.metadata or {}).get("error")) for e in errors)
     assert len(sent_by_recipient(mailbox)[JANE]) == 2  # Jane still got her counter

@@ -12,6 +12,7 @@ from negotiation_pipeline.domain.enums import EventType, NegotiationState
 from negotiation_pipeline.domain.negotiation.engine import Negotiation
 from negotiation_pipeline.integrations.mail import MaildirMailbox
 from negotiation_pipeline.store import SQLiteStore
+from negotiation_pipeline.store.audit_filters import AuditQuery
 from negotiation_pipeline.workflow.escalations import (
     TargetError,
     find_waiting_thread,
@@ -93,16 +94,18 @@ def test_accept_sends_one_agreement_at_their_ask_and_records_it(
     record = store.campaigns.get("cmp-1")
     assert record is not None and record.cpm_tracker_data
     assert [a["cpm"] for a in record.cpm_tracker_data["agreements"]] == [str(agreement.cpm)]
-    transition = store.audit.query(thread_id=JANE_THREAD, event_type=EventType.STATE_TRANSITION)[0]
+    transition = store.audit.query(
+        AuditQuery(thread_id=JANE_THREAD, event_type=EventType.STATE_TRANSITION)
+    )[0]
     assert transition.metadata is not None
     assert transition.metadata["actor"] == "cli:lead"
     assert transition.metadata["note"] == "client approved"
     assert transition.metadata["transitions"] == [["escalated", "accept", "agreed"]]
-    sent = store.audit.query(thread_id=JANE_THREAD, event_type=EventType.EMAIL_SENT)[0]
+    sent = store.audit.query(AuditQuery(thread_id=JANE_THREAD, event_type=EventType.EMAIL_SENT))[0]
     assert sent.metadata is not None
     assert sent.metadata["actor"] == "cli:lead"
     assert sent.metadata["resolution_key"] == result.key
-    assert store.audit.query(thread_id=JANE_THREAD, event_type=EventType.AGREEMENT)
+    assert store.audit.query(AuditQuery(thread_id=JANE_THREAD, event_type=EventType.AGREEMENT))
     texts = [n.text for n in store.notifications.with_status("pending")]
     assert any(t.startswith("Resolved: Jane Doe") for t in texts)
     assert any(t.startswith("Deal agreed: Jane Doe") for t in texts)
@@ -138,7 +141,9 @@ def test_counter_goes_through_the_gate_and_the_ceiling(
     assert "$2,000.00" in last_sent(mailbox).get_content()
     negotiation = _negotiation(store)
     assert negotiation.our_last_offer == Decimal("2000") and negotiation.held is None
-    audit = store.audit.query(thread_id=JANE_THREAD, event_type=EventType.STATE_TRANSITION)[0]
+    audit = store.audit.query(
+        AuditQuery(thread_id=JANE_THREAD, event_type=EventType.STATE_TRANSITION)
+    )[0]
     assert audit.metadata is not None
     assert "above the ceiling" in audit.metadata["human_override"]
 

@@ -19,7 +19,7 @@ from negotiation_pipeline.domain.negotiation.engine import EngineConfig
 from negotiation_pipeline.domain.reading.reader import ReplyReading
 from negotiation_pipeline.integrations.llm.client import IntentOpinion, IntentOpinionClient
 from negotiation_pipeline.integrations.mail import MaildirMailbox
-from negotiation_pipeline.store import SQLiteStore
+from negotiation_pipeline.store import AuditQuery, SQLiteStore
 from negotiation_pipeline.workflow.persistence import thread_id_for
 from negotiation_pipeline.workflow.replies import AdvanceResult, advance_negotiations
 from negotiation_pipeline.workflow.second_opinion import reconsider_reading
@@ -73,7 +73,9 @@ def _reply(store: SQLiteStore, mailbox: MaildirMailbox, text: str) -> None:
 
 
 def _received(store: SQLiteStore) -> dict[str, object]:
-    (entry,) = store.audit.query(thread_id=JANE_THREAD, event_type=EventType.EMAIL_RECEIVED)
+    (entry,) = store.audit.query(
+        AuditQuery(thread_id=JANE_THREAD, event_type=EventType.EMAIL_RECEIVED)
+    )
     assert entry.metadata is not None
     return {"intent": entry.intent_classification, **entry.metadata}
 
@@ -150,7 +152,9 @@ def test_a_failing_endpoint_leaves_the_rules_result_and_says_why(
     assert result.processed == 1
     assert negotiation(store, JANE_THREAD).state is NegotiationState.ESCALATED
     assert store.agreements.for_campaign("cmp-1") == []
-    (escalation,) = store.audit.query(thread_id=JANE_THREAD, event_type=EventType.ESCALATION)
+    (escalation,) = store.audit.query(
+        AuditQuery(thread_id=JANE_THREAD, event_type=EventType.ESCALATION)
+    )
     assert escalation.metadata is not None and escalation.metadata["reason"] == "unclear_intent"
     received = _received(store)
     assert received["intent"] == "unclear"
@@ -174,7 +178,7 @@ def test_the_api_key_never_reaches_logs_or_the_audit_trail(
     _advance(store, mailbox, ALWAYS_ASK, _client(llm_fake))
 
     assert llm_fake.requests[0].headers["authorization"] == f"Bearer {llm_fake.api_key}"
-    trail = " ".join(e.model_dump_json() for e in store.audit.query(limit=200))
+    trail = " ".join(e.model_dump_json() for e in store.audit.query(AuditQuery(limit=200)))
     assert "second_opinion" in trail  # the use itself is audited
     for place in (trail, caplog.text):
         assert llm_fake.api_key not in place

@@ -9,7 +9,13 @@ from pathlib import Path
 
 from negotiation_pipeline.domain.enums import EventType, NegotiationState
 from negotiation_pipeline.integrations.mail import ImapConfig, ImapReader, MaildirMailbox
-from negotiation_pipeline.store import Controller, InboundStatus, SQLiteStore, StoredNegotiation
+from negotiation_pipeline.store import (
+    AuditQuery,
+    Controller,
+    InboundStatus,
+    SQLiteStore,
+    StoredNegotiation,
+)
 from negotiation_pipeline.workflow.events import HumanTookOver, ReplyHeld
 from negotiation_pipeline.workflow.opening import open_campaign_negotiations
 from negotiation_pipeline.workflow.outbox import deliver_pending
@@ -89,7 +95,9 @@ def test_another_influencer_cannot_agree_in_someone_elses_thread(
     assert held is not None and held.status is InboundStatus.QUARANTINED
     assert held.thread_id == BEN_THREAD
     assert "anna@gmail.com is not one of this negotiation's senders" in (held.detail or "")
-    [audited] = store.audit.query(thread_id=BEN_THREAD, event_type=EventType.EMAIL_RECEIVED)
+    [audited] = store.audit.query(
+        AuditQuery(thread_id=BEN_THREAD, event_type=EventType.EMAIL_RECEIVED)
+    )
     assert audited.metadata is not None
     assert audited.metadata["status"].startswith("quarantined: ")
     assert audited.metadata["from"] == ANNA
@@ -227,7 +235,7 @@ def test_a_forged_message_from_our_own_address_is_held_not_a_takeover(
     stored = _stored(store, BEN_THREAD)
     assert stored.controlled_by is Controller.AGENT
     assert stored.state is NegotiationState.COUNTER_SENT  # Ben's real reply was answered
-    assert store.audit.query(event_type=EventType.TAKEOVER) == []
+    assert store.audit.query(AuditQuery(event_type=EventType.TAKEOVER)) == []
     held = store.inbound.get("<forged-takeover@agency.test>", AGENT.address)
     assert held is not None and held.status is InboundStatus.QUARANTINED
     assert "not in our sent mail" in (held.detail or "")
@@ -253,7 +261,7 @@ def test_a_real_human_reply_found_in_the_sent_maildir_takes_over_and_is_announce
 
     assert result.processed == 0 and result.skipped == 2
     assert _stored(store, BEN_THREAD).controlled_by is Controller.HUMAN
-    [takeover] = store.audit.query(event_type=EventType.TAKEOVER)
+    [takeover] = store.audit.query(AuditQuery(event_type=EventType.TAKEOVER))
     assert takeover.thread_id == BEN_THREAD and takeover.metadata is not None
     assert takeover.metadata["trigger"] == "human_reply"
     assert takeover.metadata["verified_by"] == "sent folder"
@@ -289,7 +297,7 @@ def test_an_unanswerable_sent_folder_question_leaves_the_message_for_the_next_ru
     assert result.failed_uids == (1,) and result.quarantined == 0
     assert result.cursor is not None and result.cursor.last_uid == 0
     assert store.inbound.get("<by-hand@agency.test>") is None  # not decided either way
-    errors = store.audit.query(event_type=EventType.ERROR)
+    errors = store.audit.query(AuditQuery(event_type=EventType.ERROR))
     assert any("mail server failure on uid 1" in str((e.metadata or {})["error"]) for e in errors)
 
     up = MaildirMailbox(tmp_path / "mail", AGENT)  # the server answers again: not in Sent

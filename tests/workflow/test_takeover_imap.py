@@ -17,7 +17,7 @@ from negotiation_pipeline.integrations.mail import (
     SenderIdentity,
     SmtpSender,
 )
-from negotiation_pipeline.store import Controller, InboundStatus, SQLiteStore
+from negotiation_pipeline.store import AuditQuery, Controller, InboundStatus, SQLiteStore
 from negotiation_pipeline.workflow.events import HumanTookOver, ReplyHeld
 from negotiation_pipeline.workflow.opening import open_campaign_negotiations
 from negotiation_pipeline.workflow.outbox import deliver_pending
@@ -96,7 +96,7 @@ def test_only_a_reply_found_in_the_sent_folder_takes_a_thread_over(
     assert took_over.thread_id == jane.thread_id
     [held] = [e for e in result.events if isinstance(e, ReplyHeld)]
     assert held.thread_id == sam.thread_id and held.from_our_address
-    [takeover] = store.audit.query(event_type=EventType.TAKEOVER)
+    [takeover] = store.audit.query(AuditQuery(event_type=EventType.TAKEOVER))
     assert takeover.thread_id == jane.thread_id
     row = store.inbound.get("<forged@agency.test>", agent.address)
     assert row is not None and row.status is InboundStatus.QUARANTINED

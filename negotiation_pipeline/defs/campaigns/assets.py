@@ -3,7 +3,8 @@
 campaign_task (raw JSON) → campaign (validated, stored) → campaign_influencers (roster selection)
 
 The sensor only lists tasks; fetching, parsing and every store write happen here, in the run.
-The work itself is in the integrations and the domain; these functions wire it to Dagster.
+Validation, the audit and the comment on a refused task, and the roster join are the intake
+service's (workflow/intake.py); these functions wire it to Dagster and describe the result.
 """
 
 # No `from __future__ import annotations`: Dagster reads these annotations at definition time.
@@ -14,31 +15,24 @@ import dagster as dg
 
 from negotiation_pipeline.defs.campaigns.partitions import campaign_partitions
 from negotiation_pipeline.defs.shared.resources import (
+    BusinessRulesResource,
     CampaignTaskSourceResource,
     NegotiationStoreResource,
     RosterResource,
 )
-from negotiation_pipeline.domain.audit import AuditEntry
 from negotiation_pipeline.domain.campaigns.campaign import Campaign
-from negotiation_pipeline.domain.campaigns.roster import (
-    InfluencerProfile,
-    RosterSkip,
-    select_influencers,
-)
-from negotiation_pipeline.domain.enums import EventType
+from negotiation_pipeline.domain.campaigns.roster import InfluencerProfile, RosterSkip
 from negotiation_pipeline.domain.previews import PREVIEW_ROWS, cell
-from negotiation_pipeline.domain.redaction import redact_text, redact_url
-from negotiation_pipeline.integrations.clickup.fields import (
-    CampaignValidationError,
-    FieldMapping,
-    parse_campaign_task,
+from negotiation_pipeline.workflow.intake import (
+    CampaignTaskRejected,
+    RosterUnavailable,
+    accept_campaign_task,
+    select_campaign_influencers,
 )
-from negotiation_pipeline.integrations.roster.reader import RosterReadError
 
 # Steps that write the business SQLite file share one pool (dagster.yaml: pools default_limit 1),
 # so two runs never hold the writer at the same time.
 STORE_WRITER_POOL = "negotiation_store_writer"
-CAMPAIGN_ACTIVE_STATUS = "active"
 OWNERS = ["team:negotiation"]
 
 
@@ -87,44 +81,30 @@ def campaign(
     campaign_task: dict[str, Any],
     clickup: CampaignTaskSourceResource,
     store: NegotiationStoreResource,
+    rules: BusinessRulesResource,
 ) -> dg.Output[Campaign]:
     task_id = context.partition_key
-    task_date_updated = _date_updated(campaign_task)
     try:
-        parsed = parse_campaign_task(campaign_task, FieldMapping.load())
-    except CampaignValidationError as exc:
-        _reject_task(context, task_id, task_date_updated, exc.errors, clickup, store)
-        labels = ", ".join(dict.fromkeys(label for label, _ in exc.errors))
-        details = "; ".join(f"{label}: {message}" for label, message in exc.errors)
-        raise dg.Failure(
-            description=redact_text(
-                f"ClickUp task {task_id} is not a valid campaign; bad fields: {labels}. {details}"
-            ),
-            metadata={"bad_fields": labels, "error_count": len(exc.errors)},
-            allow_retries=False,
-        ) from exc
-
-    with store.open() as db, db.transaction() as uow:
-        seen_before = uow.campaigns.get(task_id) is not None
-        uow.campaigns.upsert(
-            task_id,
-            client_name=parsed.client_name,
-            status=CAMPAIGN_ACTIVE_STATUS,
-            task_date_updated=task_date_updated,
-            campaign=parsed,
-        )
-        uow.audit.insert(
-            AuditEntry(
-                event_type=EventType.CAMPAIGN_START,
-                campaign_id=task_id,
-                metadata={
-                    "client_name": parsed.client_name,
-                    "task_date_updated": task_date_updated,
-                    "updated_campaign": seen_before,
-                    "run_id": context.run.run_id,
-                },
+        with store.open() as db:
+            accepted = accept_campaign_task(
+                db,
+                task_id,
+                campaign_task,
+                rules.field_mapping(),
+                open_tasks=clickup.open,
+                run_id=context.run.run_id,
             )
-        )
+    except CampaignTaskRejected as rejected:
+        if rejected.comment_error is not None:
+            context.log.warning(
+                f"could not comment on ClickUp task {task_id}: {rejected.comment_error}"
+            )
+        raise dg.Failure(
+            description=rejected.description,
+            metadata={"bad_fields": rejected.bad_labels, "error_count": len(rejected.errors)},
+            allow_retries=False,
+        ) from rejected
+    parsed = accepted.campaign
     return dg.Output(
         parsed,
         metadata={
@@ -133,55 +113,9 @@ def campaign(
             "budget": str(parsed.budget),
             "cpm_range": f"{parsed.cpm_range.min_cpm}-{parsed.cpm_range.max_cpm}",
             "listed_influencers": len(parsed.influencers),
-            "updated_campaign": seen_before,
+            "updated_campaign": accepted.updated_campaign,
         },
     )
-
-
-def _date_updated(task: dict[str, Any]) -> int | None:
-    try:
-        return int(str(task.get("date_updated")))
-    except ValueError:
-        return None
-
-
-def rejection_comment(errors: Sequence[tuple[str, str]]) -> str:
-    """The comment posted on a task that does not validate: one line per bad form field."""
-    lines = "\n".join(f"- {label}: {message}" for label, message in errors)
-    return (
-        "This campaign could not be started because some form fields are not valid:\n"
-        f"{lines}\n"
-        "Please correct them in the task; the campaign is picked up again once it is saved."
-    )
-
-
-def _reject_task(
-    context: dg.AssetExecutionContext,
-    task_id: str,
-    task_date_updated: int | None,
-    errors: Sequence[tuple[str, str]],
-    clickup: CampaignTaskSourceResource,
-    store: NegotiationStoreResource,
-) -> None:
-    """Record why the task was refused: audit first (it must never be lost), then the comment."""
-    with store.open() as db:
-        db.audit.insert(
-            AuditEntry(
-                event_type=EventType.ERROR,
-                campaign_id=task_id,
-                metadata={
-                    "stage": "campaign_validation",
-                    "task_date_updated": task_date_updated,
-                    "errors": [{"field": label, "message": msg} for label, msg in errors],
-                    "run_id": context.run.run_id,
-                },
-            )
-        )
-    try:
-        with clickup.open() as source:
-            source.post_comment(task_id, rejection_comment(errors))
-    except Exception as exc:  # the validation failure stays the reported cause
-        context.log.warning(f"could not comment on ClickUp task {task_id}: {exc}")
 
 
 @dg.asset(
@@ -202,24 +136,13 @@ def campaign_influencers(
     roster: RosterResource,
     store: NegotiationStoreResource,
 ) -> dg.Output[list[InfluencerProfile]]:
-    source = campaign.roster_url or roster.default_source
     try:
-        rows = roster.read(campaign.roster_url)
-    except RosterReadError as exc:
-        # The message names the source with its secrets redacted and never quotes its content.
         with store.open() as db:
-            db.audit.insert(
-                AuditEntry(
-                    event_type=EventType.ERROR,
-                    campaign_id=campaign.campaign_id,
-                    metadata={"stage": "roster", "roster": redact_url(source), "error": str(exc)},
-                )
+            selection = select_campaign_influencers(
+                db, campaign, read_roster=roster.read, default_source=roster.default_source
             )
-        raise dg.Failure(f"campaign {campaign.campaign_id}: {exc}", allow_retries=False) from None
-
-    selection = select_influencers(rows, list(campaign.influencers), campaign.platform)
-    with store.open() as db:
-        db.audit.insert_many(_skip_entry(campaign.campaign_id, skip) for skip in selection.skipped)
+    except RosterUnavailable as exc:
+        raise dg.Failure(str(exc), allow_retries=False) from None
     if selection.skipped:
         context.log.warning(
             f"campaign {campaign.campaign_id}: {len(selection.skipped)} influencer(s) skipped"
@@ -227,21 +150,12 @@ def campaign_influencers(
     return dg.Output(
         selection.selected,
         metadata={
-            "roster": redact_url(source),
-            "roster_rows": len(rows),
+            "roster": selection.roster,
+            "roster_rows": selection.roster_rows,
             "selected": len(selection.selected),
             "skipped": len(selection.skipped),
             "skipped_influencers": dg.MetadataValue.md(_skips_markdown(selection.skipped)),
         },
-    )
-
-
-def _skip_entry(campaign_id: str, skip: RosterSkip) -> AuditEntry:
-    return AuditEntry(
-        event_type=EventType.CAMPAIGN_INFLUENCER_SKIP,
-        campaign_id=campaign_id,
-        influencer_name=skip.identifier,
-        metadata={"reason": skip.reason},
     )
 
 

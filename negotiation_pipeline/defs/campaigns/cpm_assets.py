@@ -20,7 +20,10 @@ from negotiation_pipeline.defs.campaigns.checks import (
 )
 from negotiation_pipeline.defs.campaigns.partitions import campaign_partitions
 from negotiation_pipeline.defs.negotiations.agreements import campaign_agreements
-from negotiation_pipeline.defs.shared.resources import NegotiationStoreResource
+from negotiation_pipeline.defs.shared.resources import (
+    BusinessRulesResource,
+    NegotiationStoreResource,
+)
 from negotiation_pipeline.domain.campaigns.campaign import Campaign
 from negotiation_pipeline.domain.campaigns.cpm import (
     FLEXIBILITY_COLUMNS,
@@ -30,7 +33,6 @@ from negotiation_pipeline.domain.campaigns.cpm import (
 )
 from negotiation_pipeline.domain.campaigns.roster import InfluencerProfile
 from negotiation_pipeline.domain.previews import cell
-from negotiation_pipeline.settings.engine import load_policy
 from negotiation_pipeline.store.base import Agreement
 
 PREVIEW_ROWS = 20
@@ -109,12 +111,13 @@ def cpm_flexibility(
     campaign: Campaign,
     campaign_influencers: list[InfluencerProfile],
     store: NegotiationStoreResource,
+    rules: BusinessRulesResource,
 ) -> Iterator[dg.Output[pd.DataFrame] | dg.AssetCheckResult]:
     with store.open() as db:
         agreements = db.agreements.for_campaign(campaign.campaign_id)
         tracker = rebuild_tracker(campaign, len(campaign_influencers), agreements)
         db.campaigns.set_cpm_tracker(campaign.campaign_id, tracker.to_dict())
-    valuation = load_policy().package_value
+    valuation = rules.policy().package_value
     rows = build_flexibility_rows(campaign, campaign_influencers, tracker, valuation)
     records = [row.as_record() for row in rows]
     table = flexibility_frame(records)

@@ -25,6 +25,7 @@ from negotiation_pipeline.defs.negotiations.conversations import conversations_m
 from negotiation_pipeline.defs.negotiations.notifications import notify_events, notify_metadata
 from negotiation_pipeline.defs.shared.asset_store import store_value
 from negotiation_pipeline.defs.shared.resources import (
+    BusinessRulesResource,
     CampaignTaskSourceResource,
     MailboxResource,
     NegotiationStoreResource,
@@ -74,6 +75,7 @@ def negotiations(
     mailbox: MailboxResource,
     slack: SlackResource,
     clickup: CampaignTaskSourceResource,
+    rules: BusinessRulesResource,
 ) -> dg.MaterializeResult:
     campaign_id = context.partition_key
     rows = flexibility_rows_from_records(cpm_flexibility.to_dict("records"))
@@ -82,7 +84,7 @@ def negotiations(
             opening = open_campaign_negotiations(
                 db,
                 campaign_id,
-                load_engine_config(),
+                rules.engine_config(),
                 rows=rows,
                 sender=mailbox.sender,
                 now=datetime.now(UTC),
@@ -90,7 +92,7 @@ def negotiations(
         except CampaignNotReadyError as exc:
             raise dg.Failure(str(exc), allow_retries=False) from exc
         with mailbox.open() as box:
-            delivery = deliver_pending(db, box, retry=load_engine_config().policy.delivery)
+            delivery = deliver_pending(db, box, retry=rules.policy().delivery)
         events = [*opening.events, *delivery.events]
         notified = notify_events(context.log, events, db, slack, clickup)
         snapshot = snapshot_rows(db, campaign_id)

@@ -25,13 +25,13 @@ from negotiation_pipeline.defs.negotiations.decision_log import reply_log_line
 from negotiation_pipeline.defs.negotiations.notifications import notify_events, notify_metadata
 from negotiation_pipeline.defs.negotiations.resolve_job import refresh_views
 from negotiation_pipeline.defs.shared.resources import (
+    BusinessRulesResource,
     CampaignTaskSourceResource,
     MailboxResource,
     NegotiationStoreResource,
     SecondOpinionResource,
     SlackResource,
 )
-from negotiation_pipeline.settings.engine import load_engine_config
 from negotiation_pipeline.workflow.events import AgreementReached, PipelineEvent
 from negotiation_pipeline.workflow.followups import run_followups
 from negotiation_pipeline.workflow.replies import advance_negotiations
@@ -79,13 +79,14 @@ def advance_negotiations_op(
     slack: SlackResource,
     clickup: CampaignTaskSourceResource,
     second_opinion: SecondOpinionResource,
+    rules: BusinessRulesResource,
 ) -> Iterator[dg.AssetMaterialization | dg.Output[int]]:
     with store.open() as db:
         with mailbox.open() as box, second_opinion.open() as ask:
             result = advance_negotiations(
                 db,
                 box,
-                load_engine_config(),
+                rules.engine_config(),
                 mailbox_name=mailbox.mailbox_name,
                 agent_addresses=[mailbox.agent_email],
                 now=datetime.now(UTC),
@@ -154,11 +155,12 @@ def run_followups_op(
     mailbox: MailboxResource,
     slack: SlackResource,
     clickup: CampaignTaskSourceResource,
+    rules: BusinessRulesResource,
 ) -> Iterator[dg.AssetMaterialization | dg.Output[int]]:
     with store.open() as db:
         with mailbox.open() as box:
             result = run_followups(
-                db, box, load_engine_config(), sender=mailbox.sender, now=datetime.now(UTC)
+                db, box, rules.engine_config(), sender=mailbox.sender, now=datetime.now(UTC)
             )
         delivery = result.delivery
         events = [*result.events, *delivery.events]
