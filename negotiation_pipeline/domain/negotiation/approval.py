@@ -59,9 +59,12 @@ def _unsent_values() -> dict[str, Any]:
     """The send effects' values of a negotiation that has sent nothing yet."""
     values: dict[str, Any] = {}
     for item in fields(Negotiation):
-        if item.name in _SEND_EFFECTS:
-            has_default = item.default is not MISSING
-            values[item.name] = item.default if has_default else item.default_factory()  # type: ignore[misc]
+        if item.name not in _SEND_EFFECTS:
+            continue
+        if item.default is not MISSING:
+            values[item.name] = item.default
+        elif item.default_factory is not MISSING:
+            values[item.name] = item.default_factory()
     return values
 
 
