@@ -69,7 +69,7 @@ def test_review_mode_campaign_sends_only_what_a_person_approved(
     ingest = defs.resolve_job_def("campaign_ingestion_job")
     result = ingest.execute_in_process(instance=instance, partition_key=VALID_LUMEN)
     assert result.success
-    opened = next(
+    opened: dict[str, Any] = next(
         {name: value.value for name, value in event.materialization.metadata.items()}
         for event in result.get_asset_materialization_events()
         if event.asset_key == dg.AssetKey("negotiations")

@@ -111,8 +111,8 @@ def test_review_mode_holds_every_opening_and_posts_one_slack_message_each(
     assert any(f"control send-draft {JANE_THREAD}" in t for t in draft_alerts)
     assert all("control decline" in t for t in draft_alerts)
     audit = store.audit.query(thread_id=JANE_THREAD, event_type=EventType.STATE_TRANSITION)
-    assert audit[0].metadata["approval"] == "awaiting_approval"
-    assert audit[0].metadata["queued_message_id"] is None
+    metadata = audit[0].metadata or {}
+    assert metadata["approval"] == "awaiting_approval" and metadata["queued_message_id"] is None
 
 
 def test_send_draft_sends_the_held_opening_exactly_once(

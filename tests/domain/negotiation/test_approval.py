@@ -70,6 +70,6 @@ def test_a_held_answer_waits_after_the_receipt_and_approving_it_matches_the_send
 
 
 def test_an_escalation_is_never_held_for_approval() -> None:
-    before, escalated = _reply_outcomes(Intent.COUNTER, "9000")  # above the approval limit
+    _, escalated = _reply_outcomes(Intent.COUNTER, "9000")  # above the approval limit
     assert escalated.escalation is not None
     assert not holds(escalated, ApprovalMode.REVIEW_EVERY_EMAIL)
