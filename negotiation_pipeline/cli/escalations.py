@@ -76,14 +76,15 @@ def escalations_command(campaign: str | None, output: str, db: str | None) -> No
 def drafts_command(campaign: str | None, output: str, db: str | None) -> None:
     """Emails waiting for approval (the campaign's approval mode): nothing is sent until
     `control send-draft` approves one."""
-    from negotiation_pipeline.workflow.escalations import format_table, list_drafts
+    from negotiation_pipeline.workflow.escalations import first_lines, format_drafts, list_drafts
 
     with _store(db) as store:
         items = list_drafts(store, campaign)
     if output == "json":
-        click.echo(json.dumps([item.to_dict() for item in items], ensure_ascii=False))
+        rows = [{**item.to_dict(), "first_lines": first_lines(item.draft_body)} for item in items]
+        click.echo(json.dumps(rows, ensure_ascii=False))
     else:
-        click.echo(format_table(items))
+        click.echo(format_drafts(items))
 
 
 def _deliver(store: NegotiationStore, db: str | None, result: Any) -> tuple[str, str]:

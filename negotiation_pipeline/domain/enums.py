@@ -115,6 +115,14 @@ class CounterpartyType(StrEnum):
     TALENT_MANAGER = "talent_manager"
 
 
+class ApprovalMode(StrEnum):
+    """How much of the agent's mail a person sees before it goes out, per campaign."""
+
+    AUTONOMOUS = "autonomous"  # the agent sends everything itself
+    APPROVE_AGREEMENTS = "approve_agreements"  # the agreement email waits for a person
+    REVIEW_EVERY_EMAIL = "review_every_email"  # every email the agent writes waits
+
+
 class EventType(StrEnum):
     """Audit trail event types. Their values are stored in audit rows: renaming one orphans
     history, so they only ever grow."""

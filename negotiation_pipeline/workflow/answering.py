@@ -40,6 +40,11 @@ from negotiation_pipeline.workflow.absence import (
     hold_follow_up_for_absence,
     release_absence_hold,
 )
+from negotiation_pipeline.workflow.approval import (
+    hold_if_required,
+    reply_blocked_by_draft,
+    without_moot_follow_up,
+)
 from negotiation_pipeline.workflow.audit_entries import (
     agreed_deliverables,
     agreement_audit,
@@ -88,7 +93,7 @@ def decide(
         return _skip(uow, parsed, key, stored, auto, context, hold_absence=may_steer)
     if sender_problem(uow, stored, parsed, raw) is not None:
         return None
-    skip_reason = not_answered_reason(stored)
+    skip_reason = not_answered_reason(stored) or reply_blocked_by_draft(load_negotiation(stored))
     if skip_reason is not None:
         return _skip(uow, parsed, key, stored, skip_reason, context, hold_absence=False)
     return answer(uow, parsed, key, stored, context)
@@ -138,7 +143,7 @@ def answer(
     context: RunContext,
 ) -> Handled:
     """Read the reply, let the engine decide, store everything it implies."""
-    negotiation = load_negotiation(stored)
+    negotiation, dropped_follow_up = without_moot_follow_up(load_negotiation(stored))
     campaign = stored.campaign
     config = context.config
     reading = read_reply(
@@ -153,9 +158,15 @@ def answer(
     )
     reading = reconsidered.reading
     sender = _sender_text(parsed)
-    outcome = handle_reply(
-        negotiation, reading, parsed.text_body, sender, campaign, config, context.now
+    gated = hold_if_required(
+        negotiation,
+        handle_reply(negotiation, reading, parsed.text_body, sender, campaign, config, context.now),
+        campaign,
+        config.policy,
+        context.now,
+        subject=reply_subject(parsed.subject) if parsed.subject else None,
     )
+    outcome = gated.outcome
     record_message(uow, key, parsed, InboundStatus.PROCESSED, stored, outcome.action.value)
     audit_received(
         uow, parsed, key, stored, status="processed", reading=reading, extra=reconsidered.audit
@@ -170,7 +181,12 @@ def answer(
     save_negotiation(uow, outcome.negotiation, campaign, tracker_data)
     release_absence_hold(uow, stored)
     queued = _queue_answer(uow, outcome, parsed, key, campaign, _domain(context))
-    uow.audit.insert(transition_audit(outcome, queued, {"in_reply_to": key}))
+    extra: dict[str, Any] = {"in_reply_to": key, **gated.extra_audit}
+    if dropped_follow_up:
+        extra["dropped_draft"] = "the follow-up waiting for approval (they replied)"
+    uow.audit.insert(transition_audit(outcome, queued, extra))
+    if gated.event is not None:
+        events.append(gated.event)
     if outcome.escalation is not None:
         uow.audit.insert(escalation_audit(outcome))
         events.append(escalated_event(outcome))

@@ -8,18 +8,21 @@ ambiguous and the error lists each match with its thread id, so the operator can
 
 from __future__ import annotations
 
+import shlex
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from negotiation_pipeline.domain.money import format_usd, quantize_cents
-from negotiation_pipeline.domain.negotiation.held import DraftPurpose
+from negotiation_pipeline.domain.negotiation.held import DraftPurpose, HeldDraft
 from negotiation_pipeline.domain.negotiation.human import ResolutionError, waiting_for_human
 from negotiation_pipeline.domain.negotiation.planning import bounds_for
 from negotiation_pipeline.domain.negotiation.record import Negotiation
+from negotiation_pipeline.integrations.mail.thread_headers import reply_subject
 from negotiation_pipeline.settings.engine import load_engine_config
 from negotiation_pipeline.store.base import NegotiationStore, StoredNegotiation
+from negotiation_pipeline.workflow.approval import AWAITING_APPROVAL
 from negotiation_pipeline.workflow.persistence import load_negotiation
 
 
@@ -74,6 +77,7 @@ class WaitingItem:
                 "body": self.draft_body,
             },
             "since": None if self.since is None else self.since.isoformat(),
+            "status": AWAITING_APPROVAL if self.purpose == DraftPurpose.APPROVAL.value else None,
         }
 
 
@@ -111,10 +115,19 @@ def _item(stored: StoredNegotiation, negotiation: Negotiation, currency: str) ->
         draft_kind=None if held is None or held.email is None else held.email.kind.value,
         draft_amount=None if decision is None else _money(decision.rate),
         draft_deliverables=() if decision is None else decision.deliverables,
-        draft_subject=None if held is None or held.email is None else held.email.subject,
+        draft_subject=_subject(held),
         draft_body=None if held is None or held.email is None else held.email.body,
         since=held.held_at if held else negotiation.last_activity,
     )
+
+
+def _subject(held: HeldDraft | None) -> str | None:
+    """The subject the draft goes out with: a reply's "Re: ..." when it answers one."""
+    if held is None or held.email is None:
+        return None
+    if held.threading is not None and held.threading.subject:
+        return reply_subject(held.threading.subject)
+    return held.email.subject
 
 
 def _waiting(store: NegotiationStore, campaign_id: str | None) -> list[WaitingItem]:
@@ -169,6 +182,33 @@ def format_table(items: list[WaitingItem]) -> str:
             f"    draft: {draft}; waiting since {since}"
         )
     return "\n".join(lines)
+
+
+def first_lines(body: str | None, count: int = 3, width: int = 100) -> list[str]:
+    """The draft's first non-blank lines, each cut to `width` characters."""
+    lines = [line.strip() for line in (body or "").splitlines() if line.strip()]
+    return [line if len(line) <= width else line[: width - 1] + "…" for line in lines[:count]]
+
+
+def format_drafts(items: list[WaitingItem]) -> str:
+    """The drafts waiting for approval, one block each, with the commands that decide them."""
+    if not items:
+        return "no email is waiting for approval"
+    blocks = []
+    for item in items:
+        amount = "" if item.draft_amount is None else f" {format_usd(_dec(item.draft_amount))}"
+        since = "-" if item.since is None else item.since.strftime("%Y-%m-%d %H:%M UTC")
+        preview = "\n".join(f"      | {line}" for line in first_lines(item.draft_body))
+        blocks.append(
+            f"{item.thread_id}  {item.influencer} <{item.influencer_email}>  "
+            f"{item.campaign_id} ({item.client_name})\n"
+            f"    {item.draft_kind}{amount}, {AWAITING_APPROVAL} since {since} "
+            f"(thread {item.state})\n"
+            f"    subject: {item.draft_subject}\n{preview}\n"
+            f"    approve: negotiation-pipeline control send-draft {shlex.quote(item.thread_id)} "
+            "[--edit FILE]; replace: control counter / control decline"
+        )
+    return "\n".join(blocks)
 
 
 def _dec(text: str) -> Decimal:
@@ -226,6 +266,8 @@ __all__ = [
     "TargetError",
     "WaitingItem",
     "find_waiting_thread",
+    "first_lines",
+    "format_drafts",
     "format_table",
     "list_drafts",
     "list_escalations",

@@ -47,6 +47,20 @@ class Escalated:
 
 
 @dataclass(frozen=True)
+class DraftAwaitingApproval:
+    """The campaign's approval mode holds an email the agent wrote: nothing is sent until a
+    person approves it (`control send-draft`) or replaces it (`control counter` / `decline`)."""
+
+    thread_id: str
+    campaign_id: str
+    influencer_name: str
+    kind: str  # EmailKind value
+    amount: Decimal | None  # the rate the email names
+    subject: str
+    body: str
+
+
+@dataclass(frozen=True)
 class MarkedStale:
     thread_id: str
     campaign_id: str
@@ -143,6 +157,7 @@ PipelineEvent = (
     NegotiationsStarted
     | AgreementReached
     | Escalated
+    | DraftAwaitingApproval
     | MarkedStale
     | FinalState
     | ReplyHeld
@@ -153,6 +168,7 @@ PipelineEvent = (
 __all__ = [
     "AgreementReached",
     "DeliveryFailed",
+    "DraftAwaitingApproval",
     "Escalated",
     "FinalState",
     "HumanTookOver",

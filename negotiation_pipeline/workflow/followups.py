@@ -39,6 +39,7 @@ from negotiation_pipeline.store.base import (
     StoredNegotiation,
     UnitOfWork,
 )
+from negotiation_pipeline.workflow.approval import hold_if_required, waiting_draft_action
 from negotiation_pipeline.workflow.audit_entries import escalation_audit, transition_audit
 from negotiation_pipeline.workflow.events import (
     Escalated,
@@ -69,6 +70,7 @@ class FollowUpResult:
     events: tuple[PipelineEvent, ...]
     delivery: DeliveryResult
     held: tuple[str, ...] = ()  # waiting for an out-of-office return date
+    awaiting_approval: tuple[str, ...] = ()  # follow-up written, held for a person's approval
 
 
 def _candidates(store: NegotiationStore) -> list[str]:
@@ -153,20 +155,25 @@ def _follow_up_thread(
     if held_for_absence(stored, now):
         return None
     before = load_negotiation(stored)
-    outcome = engine_follow_up_due(before, now, stored.campaign, config)
-    if outcome is None:
+    if waiting_draft_action(before) is not None:
+        return None  # an email of ours waits for approval: nothing is due until it is decided
+    due = engine_follow_up_due(before, now, stored.campaign, config)
+    if due is None:
         return None
+    gated = hold_if_required(before, due, stored.campaign, config.policy, now)
+    outcome = gated.outcome
     queued_id = None
-    if outcome.action is Action.FOLLOW_UP:
+    if outcome.action is Action.FOLLOW_UP and outcome.email is not None:
         queued_id, _ = _queue_follow_up(uow, outcome, sender)
     save_negotiation(uow, outcome.negotiation, stored.campaign, dict(stored.cpm_tracker_data))
-    extra: dict[str, object] = {"source": "follow_up"}
+    extra: dict[str, object] = {"source": "follow_up", **gated.extra_audit}
     if stored.followup_not_before is not None:
         extra["held_until"] = stored.followup_not_before.isoformat()  # an absence delayed it
     uow.audit.insert(transition_audit(outcome, queued_id, extra))
     if outcome.escalation is not None:
         uow.audit.insert(escalation_audit(outcome))
-    return outcome, _events(outcome, before, now)
+    held = [] if gated.event is None else [gated.event]
+    return outcome, [*_events(outcome, before, now), *held]
 
 
 def run_followups(
@@ -183,6 +190,7 @@ def run_followups(
     escalated: list[str] = []
     events: list[PipelineEvent] = []
     held: list[str] = []
+    awaiting: list[str] = []
     candidates = _candidates(store)
     for thread_id in candidates:
         with store.transaction() as uow:
@@ -197,7 +205,9 @@ def run_followups(
             continue
         outcome, thread_events = decided
         events.extend(thread_events)
-        if outcome.action is Action.FOLLOW_UP:
+        if outcome.action is Action.FOLLOW_UP and outcome.email is None:
+            awaiting.append(thread_id)
+        elif outcome.action is Action.FOLLOW_UP:
             followed.append(thread_id)
         elif outcome.action is Action.MARK_STALE:
             stale.append(thread_id)
@@ -220,6 +230,7 @@ def run_followups(
         events=tuple(events),
         delivery=delivery,
         held=tuple(held),
+        awaiting_approval=tuple(awaiting),
     )
 
 

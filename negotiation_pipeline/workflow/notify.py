@@ -26,6 +26,7 @@ from decimal import Decimal
 from negotiation_pipeline.domain.enums import NegotiationState
 from negotiation_pipeline.domain.money import format_usd
 from negotiation_pipeline.domain.negotiation.emails import split_deliverables
+from negotiation_pipeline.integrations.slack.approval_messages import draft_approval_alert
 from negotiation_pipeline.integrations.slack.messages import (
     SlackMessage,
     agreement_alert,
@@ -39,6 +40,7 @@ from negotiation_pipeline.store.base import UnitOfWork
 from negotiation_pipeline.workflow.events import (
     AgreementReached,
     DeliveryFailed,
+    DraftAwaitingApproval,
     Escalated,
     FinalState,
     HumanTookOver,
@@ -211,6 +213,11 @@ def _slack_message(event: PipelineEvent, details: Details) -> SlackMessage | Non
         )
     if isinstance(event, DeliveryFailed):
         return _delivery_failed_alert(event, _thread(details, event.thread_id))
+    if isinstance(event, DraftAwaitingApproval):
+        thread = _thread(details, event.thread_id)
+        return draft_approval_alert(
+            event, thread.influencer_email, thread.client_name, launchpad_url()
+        )
     return None  # FinalState: the agreement/escalation/stale alert already told people
 
 
@@ -329,8 +336,8 @@ def _comment(event: PipelineEvent) -> str | None:
             f"{event.influencer_name}: stale, no reply for {event.days_silent} days "
             "after a follow-up."
         )
-    if isinstance(event, ReplyHeld | HumanTookOver):
-        return None  # who may write in a thread is our business, not the client task's
+    if isinstance(event, ReplyHeld | HumanTookOver | DraftAwaitingApproval):
+        return None  # who may write in a thread, and our drafts, are not the client task's
     if isinstance(event, DeliveryFailed):
         if not event.campaign_id:
             return None

@@ -26,6 +26,7 @@ from negotiation_pipeline.domain.negotiation.engine import (
 )
 from negotiation_pipeline.integrations.mail.base import SenderIdentity
 from negotiation_pipeline.store.base import NegotiationStore, OutboxEmail, UnitOfWork
+from negotiation_pipeline.workflow.approval import hold_if_required
 from negotiation_pipeline.workflow.audit_entries import (
     escalated_event,
     escalation_audit,
@@ -56,6 +57,7 @@ class OpeningResult:
     escalated: int  # opened straight into `escalated` (no feasible price, gate failure)
     events: tuple[PipelineEvent, ...]
     skipped: tuple[tuple[str, str], ...] = ()  # (influencer email, why) rows that were unusable
+    awaiting_approval: int = 0  # opening offers held as drafts by the campaign's approval mode
 
 
 def flexibility_rows_from_records(
@@ -129,7 +131,7 @@ def open_campaign_negotiations(
     opened: list[str] = []
     events: list[PipelineEvent] = []
     skipped: list[tuple[str, str]] = []
-    already_open = escalated = 0
+    already_open = escalated = awaiting = 0
     # One read up front (not one per influencer): which threads exist, and the tracker snapshot
     # each new negotiation row keeps. The transaction below re-checks its own thread.
     existing = {s.thread_id for s in store.states.summaries_for_campaign(campaign_id)}
@@ -147,10 +149,16 @@ def open_campaign_negotiations(
             skipped.append((row.email, str(exc)))
             _audit_skip(store, campaign, row, thread_id, str(exc))
             continue
-        outcome = open_negotiation(thread_id, campaign, terms, config, now)
+        gated = hold_if_required(
+            None, open_negotiation(thread_id, campaign, terms, config, now), campaign,
+            config.policy, now,
+        )  # fmt: skip
+        outcome = gated.outcome
         opening_events = (
             _escalation_events(outcome, campaign) if outcome.escalation is not None else []
         )
+        if gated.event is not None:
+            opening_events.append(gated.event)
         with store.transaction() as uow:
             if uow.states.load(thread_id) is not None:
                 already_open += 1
@@ -158,14 +166,15 @@ def open_campaign_negotiations(
                 continue
             if not started:
                 uow.audit.insert(_campaign_start(campaign, len(rows)))
-            _store_opening(uow, campaign, outcome, sender, tracker_data, row)
+            _store_opening(uow, campaign, outcome, sender, tracker_data, row, gated.extra_audit)
             queue_alerts(uow, opening_events)  # commits with the negotiation it reports
         started = True
         existing.add(thread_id)
         opened.append(thread_id)
         if outcome.escalation is not None:
             escalated += 1
-            events.extend(opening_events)
+        awaiting += gated.event is not None
+        events.extend(opening_events)
     if opened:
         started_event = NegotiationsStarted(
             campaign_id, record.client_name, len(opened), tuple(opened)
@@ -173,7 +182,9 @@ def open_campaign_negotiations(
         events.insert(0, started_event)
         with store.transaction() as uow:  # the count is known only now, after every opening
             queue_alerts(uow, [started_event])
-    return OpeningResult(tuple(opened), already_open, escalated, tuple(events), tuple(skipped))
+    return OpeningResult(
+        tuple(opened), already_open, escalated, tuple(events), tuple(skipped), awaiting
+    )
 
 
 def _campaign_start(campaign: Campaign, influencer_count: int) -> AuditEntry:
@@ -191,6 +202,7 @@ def _store_opening(
     sender: SenderIdentity,
     tracker_data: dict[str, Any],
     row: FlexibilityRow,
+    approval_audit: dict[str, str],
 ) -> None:
     negotiation = outcome.negotiation
     thread_id = negotiation.thread_id
@@ -209,7 +221,11 @@ def _store_opening(
                 campaign_id=campaign.campaign_id,
             )
         )
-    extra = {"flexibility_reason": row.reason, "ceiling_rate": str(row.ceiling_rate)}
+    extra = {
+        "flexibility_reason": row.reason,
+        "ceiling_rate": str(row.ceiling_rate),
+        **approval_audit,
+    }
     uow.audit.insert(transition_audit(outcome, queued, extra))
     if outcome.escalation is not None:
         uow.audit.insert(escalation_audit(outcome))

@@ -28,12 +28,12 @@ from negotiation_pipeline.store.base import (
     OutboxStatus,
     StoredNegotiation,
 )
+from negotiation_pipeline.workflow.approval import AWAITING_APPROVAL, waiting_draft_action
 from negotiation_pipeline.workflow.persistence import load_negotiation
 
 # Replies of one thread looked at for its last ask; an ask further back is shown from the
 # negotiation record (in dollars) instead.
 RECENT_REPLIES = 20
-AWAITING_APPROVAL = "awaiting_approval"  # an outbox status: a draft a person must approve
 _WAITING = (NegotiationState.AWAITING_REPLY, NegotiationState.COUNTER_SENT)
 
 
@@ -127,9 +127,12 @@ def _next_step(
     follow_up: FollowUpPolicy,
     now: datetime,
 ) -> str:
-    drafts = [e for e in ours if e.status.value == AWAITING_APPROVAL]
-    if drafts:
-        return f"draft awaiting approval: {drafts[-1].subject}"
+    held = negotiation.held
+    if waiting_draft_action(negotiation) is not None and held is not None and held.email:
+        # Held on the negotiation, not in the outbox: nothing can send it before approval.
+        kind = held.email.kind.value.replace("_", " ")
+        since = moment_text(held.held_at)
+        return f"{kind} draft {AWAITING_APPROVAL} since {since}: {held.email.subject}"
     state = stored.state
     if stored.controlled_by is Controller.HUMAN:
         return "a person on our side has taken this thread over; the agent does not answer"

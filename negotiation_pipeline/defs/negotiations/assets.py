@@ -105,6 +105,7 @@ def negotiations(
         metadata={
             "opened": len(opening.opened),
             "already_open": opening.already_open,
+            "awaiting_approval": opening.awaiting_approval,
             "escalated_at_opening": opening.escalated,
             "skipped_influencers": len(opening.skipped),
             **delivery_metadata(delivery),

@@ -12,6 +12,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from negotiation_pipeline.domain.enums import (
+    ApprovalMode,
     DeliverableType,
     OptimizeFor,
     Platform,
@@ -134,6 +135,8 @@ class Campaign(BaseModel):
     product: ProductLever = ProductLever()
     requirements: Requirements = Requirements()
     roster_url: str | None = None
+    # None: the negotiation policy's default mode applies.
+    approval_mode: ApprovalMode | None = None
 
     def opening_package(self) -> str:
         """Deliverables we open with: scenario 1, else the target deliverables."""

@@ -224,6 +224,7 @@ def open_negotiation(
         email=email,
         gate=gate,
         facts=facts,
+        decision=decision,
     )
 
 
@@ -402,6 +403,7 @@ def handle_reply(
         agreed_cpm=agreed_cpm,
         agreed_package=package,
         facts=plan.facts,
+        decision=plan.decision if email is not None else None,
     )
 
 
@@ -443,7 +445,15 @@ def follow_up_due(
             negotiation, followups_sent=1, last_activity=now, said=negotiation.said + email.said
         )
         days = silent.days
-        return Outcome(Action.FOLLOW_UP, updated, (), f"no reply for {days} days", email, gate=gate)
+        return Outcome(
+            Action.FOLLOW_UP,
+            updated,
+            (),
+            f"no reply for {days} days",
+            email,
+            gate=gate,
+            decision=decision,
+        )
     if negotiation.followups_sent >= 1 and silent >= timedelta(days=timing.stale_after_days):
         machine.trigger(NegotiationEvent.TIMEOUT)
         updated = replace(negotiation.with_machine(machine), last_activity=now)

@@ -63,6 +63,8 @@ class Outcome:
     agreed_cpm: Decimal | None = None  # on the agreed package's expected views
     agreed_package: AgreedPackage | None = None
     facts: dict[str, str] = field(default_factory=dict)  # the numbers behind the move (audit)
+    # What `email` was rendered from: an email held for approval is checked against it again.
+    decision: EmailDecision | None = None
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, model_validator
 
 from negotiation_pipeline.domain.campaigns.campaign import Campaign
-from negotiation_pipeline.domain.enums import UsageRightsDuration
+from negotiation_pipeline.domain.enums import ApprovalMode, UsageRightsDuration
 from negotiation_pipeline.domain.money import parse_decimal, quantize_cents
 from negotiation_pipeline.domain.negotiation.valuation import PackageValuation
 
@@ -165,6 +165,8 @@ class NegotiationPolicy(BaseModel):
     package_value: PackageValuation
     min_email_length: int = Field(default=80, ge=1)
     question_topics: dict[QuestionTopic, tuple[str, ...]] = Field(default_factory=dict)
+    # For a campaign whose form leaves "Approval Mode" empty.
+    approval_mode: ApprovalMode = ApprovalMode.AUTONOMOUS
 
     _topics_pattern: re.Pattern[str] | None = PrivateAttr(default=None)
 

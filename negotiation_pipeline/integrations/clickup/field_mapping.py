@@ -76,6 +76,7 @@ TARGETS: dict[str, Kind] = {
     "content_approval_required": Kind.FLAG,
     "revision_rounds": Kind.COUNT,
     "roster_url": Kind.URL,
+    "approval_mode": Kind.CHOICE,
 }
 ALWAYS_REQUIRED = frozenset({"client_name", "budget", "platform"})
 
