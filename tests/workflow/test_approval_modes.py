@@ -16,6 +16,7 @@ from negotiation_pipeline.domain.enums import ApprovalMode, EventType, Negotiati
 from negotiation_pipeline.domain.negotiation.held import DraftPurpose
 from negotiation_pipeline.integrations.mail import MaildirMailbox
 from negotiation_pipeline.store import SQLiteStore
+from negotiation_pipeline.store.audit_filters import AuditQuery
 from negotiation_pipeline.workflow.escalations import format_drafts, list_drafts
 from negotiation_pipeline.workflow.followups import run_followups
 from negotiation_pipeline.workflow.opening import open_campaign_negotiations
@@ -110,7 +111,9 @@ def test_review_mode_holds_every_opening_and_posts_one_slack_message_each(
     assert len(draft_alerts) == 2
     assert any(f"control send-draft {JANE_THREAD}" in t for t in draft_alerts)
     assert all("control decline" in t for t in draft_alerts)
-    audit = store.audit.query(thread_id=JANE_THREAD, event_type=EventType.STATE_TRANSITION)
+    audit = store.audit.query(
+        AuditQuery(thread_id=JANE_THREAD, event_type=EventType.STATE_TRANSITION)
+    )
     metadata = audit[0].metadata or {}
     assert metadata["approval"] == "awaiting_approval" and metadata["queued_message_id"] is None
 
