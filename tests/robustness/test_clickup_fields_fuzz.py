@@ -24,8 +24,8 @@ from hypothesis import strategies as st
 from negotiation_pipeline.domain.campaigns.campaign import Campaign
 from negotiation_pipeline.domain.money import format_usd
 from negotiation_pipeline.integrations.clickup.fields import (
-    CLICKUP_TYPES,
     CONFIG_FILE,
+    SUPPORTED_FIELD_TYPES,
     TARGETS,
     TASK_LABEL,
     CampaignValidationError,
@@ -132,7 +132,7 @@ label = st.one_of(
     json_values,
 )
 clickup_type = st.one_of(
-    st.sampled_from([*sorted(CLICKUP_TYPES), "formula", "emoji", "", "users"]), json_values
+    st.sampled_from([*sorted(SUPPORTED_FIELD_TYPES), "formula", "emoji", "", "users"]), json_values
 )
 custom_field = st.fixed_dictionaries(
     {"name": label, "type": clickup_type},

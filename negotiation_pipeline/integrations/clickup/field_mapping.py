@@ -82,7 +82,7 @@ ALWAYS_REQUIRED = frozenset({"client_name", "budget", "platform"})
 
 TEXTUAL = frozenset({"short_text", "text", "url", "email"})
 NUMERIC = frozenset({"number", "currency"})
-CLICKUP_TYPES = TEXTUAL | NUMERIC | {"drop_down", "labels", "date", "checkbox"}
+SUPPORTED_FIELD_TYPES = TEXTUAL | NUMERIC | {"drop_down", "labels", "date", "checkbox"}
 _TYPES_FOR_KIND: dict[Kind, frozenset[str]] = {
     Kind.TEXT: frozenset({"short_text", "text"}),
     Kind.IDENTIFIERS: frozenset({"short_text", "text"}),
@@ -175,7 +175,7 @@ class FieldSpec(BaseModel):
     @field_validator("clickup_type", mode="before")
     @classmethod
     def _known_type(cls, value: Any) -> Any:
-        if not isinstance(value, str) or value not in CLICKUP_TYPES:
+        if not isinstance(value, str) or value not in SUPPORTED_FIELD_TYPES:
             raise ValueError(f"unknown clickup_type {value!r}")
         return value
 

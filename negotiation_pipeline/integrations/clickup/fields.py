@@ -20,9 +20,9 @@ from negotiation_pipeline.domain.campaigns.campaign import Campaign
 from negotiation_pipeline.domain.campaigns.cpm_form import CpmFormProblem, cpm_range_from_form
 from negotiation_pipeline.integrations.clickup.field_mapping import (
     ALWAYS_REQUIRED,
-    CLICKUP_TYPES,
     CONFIG_FILE,
     MODEL_PATHS,
+    SUPPORTED_FIELD_TYPES,
     TARGETS,
     FieldMapping,
     FieldSpec,
@@ -39,8 +39,8 @@ from negotiation_pipeline.integrations.clickup.field_values import (
 )
 
 __all__ = [
-    "CLICKUP_TYPES",
     "CONFIG_FILE",
+    "SUPPORTED_FIELD_TYPES",
     "TARGETS",
     "TASK_LABEL",
     "CampaignValidationError",
