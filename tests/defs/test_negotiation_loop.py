@@ -154,7 +154,12 @@ def test_ingestion_opens_each_negotiation_once_and_reports_it(sandbox: Sandbox) 
 
     # announced once, on Slack (sandbox file) and as a comment on the ClickUp task
     started = [m for m in sandbox.slack_messages() if m["text"].startswith("Campaign started")]
-    assert len(started) == 1 and "Lumen Skincare" in started[0]["text"]
+    assert len(started) == 1 and started[0]["channel"] == "escalations"
+    assert started[0]["text"] == (
+        "Campaign started: Lumen Skincare (task 86b1aa001), instagram: 6 influencers listed, "
+        "5 found, 1 skipped, 5 negotiations opened"
+    )
+    assert "@nobody.here: not found in the roster" in json.dumps(started[0]["blocks"])
     comments = [c for c in sandbox.comments() if c["task_id"] == VALID_LUMEN]
     assert [c["comment_text"] for c in comments] == [
         "Negotiations started with 5 influencers for Lumen Skincare."
