@@ -134,6 +134,9 @@ def test_ingestion_opens_each_negotiation_once_and_reports_it(sandbox: Sandbox) 
     second = sandbox.ingest()  # the same task ingested again (e.g. the task was edited)
 
     assert first.success and second.success
+    run = sandbox.instance.get_run_by_id(first.run_id)
+    assert run is not None and run.tags["campaign_name"] == "Lumen Skincare"
+    assert run.tags["dagster/partition"] == VALID_LUMEN
     [opened] = materialization_metadata(first, dg.AssetKey("negotiations"))
     assert opened["opened"] == LUMEN_INFLUENCERS and opened["already_open"] == 0
     assert opened["emails_sent"] == LUMEN_INFLUENCERS
@@ -259,6 +262,10 @@ def test_advance_job_answers_alerts_and_materializes_the_right_numbers(sandbox: 
 
     assert result.success
     assert result.output_for_node(ADVANCE_OP) == 2
+    run = sandbox.instance.get_run_by_id(result.run_id)
+    assert run is not None  # every reply was for Lumen: the run says so beside its task id
+    assert run.tags["campaign_name"] == "Lumen Skincare"
+    assert run.tags["clickup/task_id"] == VALID_LUMEN
     store = sandbox.store()
     maya = store.states.load(thread_id_for(VALID_LUMEN, MAYA))
     theo = store.states.load(thread_id_for(VALID_LUMEN, THEO))

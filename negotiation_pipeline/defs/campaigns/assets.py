@@ -18,6 +18,7 @@ from negotiation_pipeline.defs.shared.resources import (
     NegotiationStoreResource,
     RosterResource,
 )
+from negotiation_pipeline.defs.shared.run_tags import tag_run_with_campaign
 from negotiation_pipeline.domain.audit import AuditEntry
 from negotiation_pipeline.domain.campaigns.campaign import Campaign
 from negotiation_pipeline.domain.campaigns.roster import (
@@ -104,6 +105,7 @@ def campaign(
             allow_retries=False,
         ) from exc
 
+    tag_run_with_campaign(context, task_id, parsed.client_name)
     with store.open() as db, db.transaction() as uow:
         seen_before = uow.campaigns.get(task_id) is not None
         uow.campaigns.upsert(

@@ -21,6 +21,7 @@ from negotiation_pipeline.defs.campaigns.checks import (
 from negotiation_pipeline.defs.campaigns.partitions import campaign_partitions
 from negotiation_pipeline.defs.negotiations.agreements import campaign_agreements
 from negotiation_pipeline.defs.shared.resources import NegotiationStoreResource
+from negotiation_pipeline.defs.shared.run_tags import tag_run_with_campaign
 from negotiation_pipeline.domain.campaigns.campaign import Campaign
 from negotiation_pipeline.domain.campaigns.cpm import (
     FLEXIBILITY_COLUMNS,
@@ -110,6 +111,7 @@ def cpm_flexibility(
     campaign_influencers: list[InfluencerProfile],
     store: NegotiationStoreResource,
 ) -> Iterator[dg.Output[pd.DataFrame] | dg.AssetCheckResult]:
+    tag_run_with_campaign(context, campaign.campaign_id, campaign.client_name)
     with store.open() as db:
         agreements = db.agreements.for_campaign(campaign.campaign_id)
         tracker = rebuild_tracker(campaign, len(campaign_influencers), agreements)

@@ -31,6 +31,7 @@ from negotiation_pipeline.defs.shared.resources import (
     SecondOpinionResource,
     SlackResource,
 )
+from negotiation_pipeline.defs.shared.run_tags import tag_run_with_single_campaign
 from negotiation_pipeline.settings.engine import load_engine_config
 from negotiation_pipeline.workflow.events import AgreementReached, PipelineEvent
 from negotiation_pipeline.workflow.followups import run_followups
@@ -99,6 +100,7 @@ def advance_negotiations_op(
         notified = notify_events(context.log, events, db, slack, clickup)
         yield from _agreement_materializations(result.events)
         touched = dict.fromkeys([*result.touched_campaigns, *_campaigns_of(result.delivery.events)])
+        tag_run_with_single_campaign(context, db, touched)
         yield from refresh_views(
             db, [c for c in touched if c], run_id=context.run_id, location=store.db_path
         )
@@ -163,6 +165,7 @@ def run_followups_op(
         delivery = result.delivery
         events = [*result.events, *delivery.events]
         notified = notify_events(context.log, events, db, slack, clickup)
+        tag_run_with_single_campaign(context, db, _campaigns_of(events))
         yield from refresh_views(
             db, _campaigns_of(events), run_id=context.run_id, location=store.db_path
         )
