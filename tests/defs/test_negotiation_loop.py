@@ -171,9 +171,13 @@ def test_ingestion_opens_each_negotiation_once_and_reports_it(sandbox: Sandbox) 
     [snapshot] = materialization_metadata(second, negotiation_snapshots.key)
     assert snapshot["dagster/row_count"] == LUMEN_INFLUENCERS
     assert snapshot["by_state"] == "awaiting_reply: 5"
+    assert snapshot["campaign"] == f"Lumen Skincare (task {VALID_LUMEN})"
+    assert snapshot["snapshot"].startswith(f"**Lumen Skincare (task {VALID_LUMEN})**")
     [report] = materialization_metadata(second, campaign_report.key)
     assert report["negotiation_count"] == LUMEN_INFLUENCERS and report["agreed_count"] == 0
     assert report["budget_committed"] == "$0.00"
+    assert report["campaign"] == f"Lumen Skincare (task {VALID_LUMEN})"
+    assert f"**Lumen Skincare** (task {VALID_LUMEN})" in report["report"]
 
 
 def _header(raw: bytes, name: str) -> str:

@@ -161,7 +161,8 @@ def negotiation_snapshots(
 ) -> dg.Output[list[SnapshotRow]]:
     with store.open() as db:
         rows = snapshot_rows(db, context.partition_key)
-    return dg.Output(rows, metadata=snapshot_metadata(rows))
+        label = campaign_label(db, context.partition_key)
+    return dg.Output(rows, metadata=snapshot_metadata(rows, label))
 
 
 @dg.asset(
@@ -218,7 +219,16 @@ def snapshot_markdown(rows: Sequence[SnapshotRow]) -> str:
     return "\n".join([header, *lines]) + (f"\n\n… and {more} more" if more > 0 else "")
 
 
-def snapshot_metadata(rows: Sequence[SnapshotRow]) -> dict[str, Any]:
+def campaign_label(db: NegotiationStore, campaign_id: str) -> str:
+    """ "Lumen Skincare (task 86b1aa001)": the client people know beside the ClickUp task id
+    (the id alone for a campaign the store does not know)."""
+    record = db.campaigns.get(campaign_id)
+    client = record.client_name if record is not None else ""
+    return f"{preview(client)} (task {preview(campaign_id)})" if client else preview(campaign_id)
+
+
+def snapshot_metadata(rows: Sequence[SnapshotRow], campaign: str = "") -> dict[str, Any]:
+    """`campaign` is the campaign's label (campaign_label)."""
     states: dict[str, int] = {}
     for row in rows:
         states[row.state.value] = states.get(row.state.value, 0) + 1
@@ -227,7 +237,10 @@ def snapshot_metadata(rows: Sequence[SnapshotRow]) -> dict[str, Any]:
         "by_state": ", ".join(f"{state}: {count}" for state, count in sorted(states.items()))
         or "none",
         "client": preview(rows[0].client_name) if rows else "",
-        "snapshot": dg.MetadataValue.md(snapshot_markdown(rows)),
+        "campaign": campaign,
+        "snapshot": dg.MetadataValue.md(
+            (f"**{_md_cell(campaign)}**\n\n" if campaign else "") + snapshot_markdown(rows)
+        ),
         "snapshot_table": snapshot_table(rows),
     }
 
@@ -301,7 +314,10 @@ def report_metadata(report: CampaignReport) -> dict[str, Any]:
         "agreed_count": report.agreed,  # numeric, so the UI can plot it over time
         "negotiation_count": report.negotiations,
         "by_state": ", ".join(f"{s}: {n}" for s, n in report.by_state.items()) or "none",
-        "report": dg.MetadataValue.md(f"**{_md_cell(report.client_name)}**\n\n{table}"),
+        "campaign": f"{preview(report.client_name)} (task {preview(report.campaign_id)})",
+        "report": dg.MetadataValue.md(
+            f"**{_md_cell(report.client_name)}** (task {_md_cell(report.campaign_id)})\n\n{table}"
+        ),
         "agreements": dg.MetadataValue.md(_deals_markdown(report)),
     }
 
@@ -322,7 +338,7 @@ def touched_campaign_materializations(
             dg.AssetMaterialization(
                 asset_key=negotiation_snapshots.key,
                 partition=campaign_id,
-                metadata={**snapshot_metadata(rows), **table},
+                metadata={**snapshot_metadata(rows, campaign_label(db, campaign_id)), **table},
             )
         )
         events.append(conversations_materialization(db, campaign_id))
