@@ -50,12 +50,13 @@ def backfill_cpm_command(
     title: str | None,
     no_follow: bool,
 ) -> int:
-    """Recompute cpm_flexibility for campaign partitions with a Dagster asset backfill.
+    """Recompute cpm_flexibility for campaigns with a backfill in the running Dagster.
 
-    The backfill runs on the Dagster webserver (its daemon runs it); this command launches it
-    and follows it to the end. Prints a JSON summary on stdout; progress goes to stderr.
-    Exit 0 on COMPLETED_SUCCESS, 1 on a failed or canceled backfill or an unreachable
-    webserver, 2 on bad campaign ids, 3 on timeout, 130 when interrupted.
+    Launches the backfill on the Dagster webserver (`negotiation-pipeline dev` or your
+    deployment) and follows it to the end: progress on stderr, a JSON summary on stdout.
+    Exit 0 when every campaign was recomputed, 1 when the backfill failed or was canceled or
+    the webserver cannot be reached, 2 for unknown campaign ids, 3 when --timeout ran out,
+    130 when interrupted (the backfill goes on in Dagster in both last cases).
     """
     import json
 

@@ -29,12 +29,12 @@ from negotiation_pipeline.cli.dev_server import DEFAULT_HOST, DEFAULT_PORT
 def dev_command(
     host: str, port: int, dagster_home: Path | None, dagster_args: tuple[str, ...]
 ) -> int:
-    """Run the Dagster UI and daemon locally (`dagster dev -w workspace.yaml`).
+    """Run the Dagster UI and daemon on this machine; Ctrl-C stops both.
 
-    Runs from the project root with DAGSTER_HOME=<project>/.dagster_home, created when missing,
-    with the project's dagster.yaml copied in when the copy is missing or older. With no
-    environment variables set, the sandbox runs. Arguments after `--` go to `dagster dev`
-    unchanged.
+    With no environment variables set, the sandbox runs: simulated campaigns, influencers and
+    mailbox, nothing sent anywhere. Runs, schedules and sensor state are kept in
+    <project>/.dagster_home between sessions (or --dagster-home). Arguments after `--` go to
+    `dagster dev` unchanged.
     """
     from negotiation_pipeline.cli.dev_server import (
         DAGSTER_HOME_DIR,

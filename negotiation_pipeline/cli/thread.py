@@ -11,6 +11,7 @@ import json
 
 import click
 
+from negotiation_pipeline.cli.common import db_option
 from negotiation_pipeline.store import StoreError, open_store
 from negotiation_pipeline.store.base import NegotiationStore
 from negotiation_pipeline.workflow.conversations import (
@@ -75,13 +76,13 @@ class _Ended(click.ClickException):
     exit_code = EXIT_INVALID
 
 
-@click.command(name="thread")
+@click.command(name="thread", short_help="Print one negotiation's conversation.")
 @click.argument("thread")
 @click.option(
     "--format", "output_format", type=click.Choice(["text", "json"]), default="text",
-    show_default=True, help="readable text, or one JSON object",
+    show_default=True, help="Readable text, or one JSON object.",
 )  # fmt: skip
-@click.option("--db", help="store: SQLite file or postgresql:// URL (default: $NEGOTIATION_DB)")
+@db_option
 def thread_command(thread: str, output_format: str, db: str | None) -> None:
     """Print one negotiation's conversation: every email in and out, with our decisions."""
     try:

@@ -78,9 +78,10 @@ def campaign_task(
     owners=OWNERS,
     pool=STORE_WRITER_POOL,
     description=(
-        "The validated campaign, stored in the `campaigns` table with a `campaign_start` audit "
-        "entry. A task that does not validate fails this partition, naming every bad form field "
-        "by its label; an `error` audit entry and a ClickUp comment record why."
+        "The campaign as read from its ClickUp form, checked field by field. A task that does "
+        "not validate fails here, naming every bad form field by its label, and gets a ClickUp "
+        "comment saying what to fix (`negotiation-pipeline campaign validate` checks a task "
+        "before it is submitted)."
     ),
 )
 def campaign(
@@ -193,9 +194,10 @@ def _reject_task(
     owners=OWNERS,
     pool=STORE_WRITER_POOL,
     description=(
-        "The influencers the campaign negotiates with: roster rows (the campaign's own roster "
-        "URL, else the default roster) selected by the form's Influencer List. Each listed "
-        "influencer that cannot be used is skipped with a `campaign_influencer_skip` audit entry."
+        "The influencers the campaign negotiates with: the form's Influencer List looked up in "
+        "the roster (the campaign's own roster URL, else the default roster). Each listed "
+        "influencer that cannot be used is skipped and named, with why, in this asset's "
+        "metadata and in `negotiation-pipeline audit --event-type campaign_influencer_skip`."
     ),
 )
 def campaign_influencers(

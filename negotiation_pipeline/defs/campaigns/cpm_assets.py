@@ -99,10 +99,9 @@ cpm_automation_condition = dg.AutomationCondition.eager().replace(
     check_specs=[cpm_within_bounds_spec],
     metadata={"dagster/column_schema": FLEXIBILITY_SCHEMA},
     description=(
-        "One row per influencer (table `asset_cpm_flexibility`): floor and max allowed CPM, "
-        "opening and ceiling rate (Decimal), and the reason. The CPM tracker is rebuilt from "
-        "the campaign's agreements, so each agreement recomputes the table (automation) and a "
-        "backfill recomputes it on demand."
+        "What we may pay each influencer: floor and max allowed CPM, the opening offer and the "
+        "ceiling rate, and why. Takes the campaign's agreements so far into account: each "
+        "agreement recomputes it automatically, and a backfill recomputes it on demand."
     ),
 )
 def cpm_flexibility(

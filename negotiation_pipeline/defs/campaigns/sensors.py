@@ -32,10 +32,10 @@ SENSOR_INTERVAL_SECONDS = 30
     minimum_interval_seconds=SENSOR_INTERVAL_SECONDS,
     default_status=dg.DefaultSensorStatus.RUNNING,
     description=(
-        "Polls the ClickUp campaign List for tasks updated since the cursor (date_updated ms "
-        "watermark + tasks seen at it). Adds each new task id as a `campaign` partition and "
-        "requests one campaign_ingestion_job run per new or changed task "
-        "(run_key = task id:date_updated)."
+        "Watches the ClickUp campaign List: each new campaign task becomes a campaign "
+        "partition (named by its task id), and each new or edited task gets one "
+        "campaign_ingestion_job run, tagged with the client name. An unchanged task is never "
+        "run twice."
     ),
 )
 def clickup_campaign_sensor(
@@ -105,7 +105,6 @@ cpm_automation_sensor = dg.AutomationConditionSensorDefinition(
     minimum_interval_seconds=SENSOR_INTERVAL_SECONDS,
     run_tags=SQLITE_RUN_TAGS,
     description=(
-        "Recomputes cpm_flexibility for a campaign when its agreements or influencers change "
-        "(the default automation sensor is created stopped in open-source Dagster)."
+        "Recomputes a campaign's cpm_flexibility when its agreements or influencers change."
     ),
 )

@@ -62,9 +62,9 @@ PREVIEW_ROWS = 50
     owners=OWNERS,
     pool=STORE_WRITER_POOL,
     description=(
-        "One negotiation per influencer of the campaign's CPM table: the opening offer is queued "
-        "with the state change and audit entry, then sent. Influencers that already have a "
-        "negotiation are skipped, so re-materializing never emails anyone twice."
+        "Opens one negotiation per influencer of the campaign's CPM table and emails each the "
+        "opening offer. Influencers who already have a negotiation are left alone, so "
+        "materializing again never emails anyone twice."
     ),
 )
 def negotiations(
@@ -151,9 +151,10 @@ def delivery_metadata(delivery: DeliveryResult) -> dict[str, int]:
     pool=STORE_WRITER_POOL,
     deps=[negotiations],
     description=(
-        "Every negotiation of the campaign (table `asset_negotiation_snapshots`): state, round, "
-        "our last offer, their ask, who we talk to and who is in control. Also written and "
-        "reported by advance_negotiations_job and followup_job for the campaigns they touch."
+        "Where every negotiation of the campaign stands: state and round, our last offer and "
+        "their ask, the next step and when it is due, why it waits for a person, deliverables "
+        "and usage rights, the last email in and out, who we talk to and who is in control. "
+        "Refreshed by every job and command that changes the campaign."
     ),
 )
 def negotiation_snapshots(
@@ -173,9 +174,9 @@ def negotiation_snapshots(
     pool=STORE_WRITER_POOL,
     deps=[campaign_agreements],
     description=(
-        "The campaign's numbers (table `asset_campaign_report`, one row): negotiations, "
-        "agreements, close rate, average CPM achieved vs the target range, budget committed vs "
-        "budget (money exact, never float). Counts the states of `negotiation_snapshots`."
+        "The campaign's numbers: negotiations by state, agreements, close rate, average CPM "
+        "achieved against the target range, and budget committed against the budget (to the "
+        "cent). Refreshed with negotiation_snapshots."
     ),
 )
 def campaign_report(

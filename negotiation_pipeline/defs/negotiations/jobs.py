@@ -68,8 +68,8 @@ def _campaigns_of(events: Sequence[PipelineEvent]) -> list[str]:
     name=ADVANCE_OP,
     pool=STORE_WRITER_POOL,
     description=(
-        "Reads each reply of the batch, advances its negotiation (one transaction per reply), "
-        "sends our answers, then alerts Slack and reports agreements, snapshots and reports."
+        "Reads each reply of the batch, decides our answer and sends it, then alerts Slack and "
+        "refreshes the agreements, snapshots and reports of the campaigns concerned."
     ),
 )
 def advance_negotiations_op(
@@ -133,9 +133,8 @@ def advance_negotiations_op(
     tags=SQLITE_RUN_TAGS,
     executor_def=dg.in_process_executor,
     description=(
-        "Advance every negotiation that got a reply in one batch of new mail (uidvalidity + "
-        "uids from inbox_sensor); safe to re-run: replies are deduplicated by Message-ID and "
-        "emails sent at most once."
+        "Answers every negotiation that got a reply in one batch of new mail (launched by "
+        "inbox_sensor). Safe to re-run: each reply is handled once and each email sent once."
     ),
 )
 def advance_negotiations_job() -> None:
@@ -199,5 +198,8 @@ followup_schedule = dg.ScheduleDefinition(
     job=followup_job,
     cron_schedule="0 * * * *",
     default_status=dg.DefaultScheduleStatus.RUNNING,
-    description="Hourly: follow up on silent negotiations (policy follow_up days), then stale.",
+    description=(
+        "Hourly: follow up on negotiations silent for the days the negotiation policy sets, "
+        "then mark them stale."
+    ),
 )
