@@ -14,7 +14,9 @@ def campaign_group() -> None:
     """Campaign intake tools."""
 
 
-@campaign_group.command("validate")
+@campaign_group.command(
+    "validate", short_help="Check a ClickUp task file and print the campaign it describes."
+)
 @click.argument("task_json", type=click.Path(dir_okay=False, path_type=Path))
 @exits_with_code
 def validate_command(task_json: Path) -> int:
