@@ -4,6 +4,7 @@ persistent Dagster home in the project."""
 from __future__ import annotations
 
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -59,6 +60,19 @@ def dev_command(
     sys.stdout.flush()
     sys.stderr.flush()
     os.chdir(root)
+    stop_signals_reach_the_server()
     # exec, not a child process: Ctrl-C and SIGTERM reach `dagster dev` directly, and it shuts
     # down its webserver, daemon and code server itself.
     os.execve(argv[0], argv, {**os.environ, "DAGSTER_HOME": str(home)})
+
+
+def stop_signals_reach_the_server() -> None:
+    """Make SIGINT and SIGTERM stop `dagster dev` however this command was started.
+
+    A shell without job control (a script, `cmd &`, CI, nohup) starts background commands with
+    SIGINT ignored, and an ignored signal stays ignored across exec. `dagster dev` then maps
+    SIGTERM onto that same ignored SIGINT handling, so neither signal would ever stop it. The
+    default disposition here lets Python turn SIGINT into KeyboardInterrupt in `dagster dev`,
+    and SIGTERM with it."""
+    for stop_signal in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(stop_signal, signal.SIG_DFL)
