@@ -92,11 +92,9 @@ def plan_cpm_backfill(client: DagsterWebserverClient, requested: Sequence[str]) 
         not_ready = [c for c in wanted if c not in ready]
         if not_ready:
             campaigns = client.asset_partition_statuses(CAMPAIGN_ASSET)
-            reasons = "; ".join(
-                f"{c}: {_why_not_ready(c, campaigns, influencers)}" for c in not_ready
-            )
+            why = "; ".join(f"{c}: {_why_not_ready(c, campaigns, influencers)}" for c in not_ready)
             raise CampaignSelectionError(
-                f"campaign(s) {_listing(not_ready)} cannot be recomputed yet: {reasons}"
+                f"campaign(s) {_listing(not_ready)} cannot be recomputed yet: {why}"
             )
         return CpmBackfillPlan(partitions=tuple(wanted), not_ready=())
     if not known:

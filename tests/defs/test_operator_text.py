@@ -70,7 +70,7 @@ def test_every_help_page_speaks_to_the_operator() -> None:
         assert "..." not in result.output.split("Commands:")[-1] or "Commands:" not in (
             result.output
         ), f"{' '.join(path)}: a command summary is cut"
-        command = cli
+        command: click.Command = cli
         for name in path:
             assert isinstance(command, click.Group)
             command = command.commands[name]
