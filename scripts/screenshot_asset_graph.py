@@ -1,4 +1,4 @@
-"""Take the README's picture of the asset lineage from a running Dagster webserver.
+"""Take the README's pictures of the Dagster UI from a running webserver.
 
     uv run negotiation-pipeline dev &                      # or any running webserver
     uv run python scripts/screenshot_asset_graph.py [--url http://127.0.0.1:3000]
@@ -6,6 +6,10 @@
 Drives Debian's headless Chromium (`apt-get install chromium`) over the DevTools protocol:
 opens the global asset lineage, presses the UI's "expand all groups" shortcut (Alt+E) so every
 asset shows inside its group, and saves a PNG (default docs/asset_graph.png).
+
+Any other page: `--path` (e.g. "/assets/negotiation_snapshots?partition=86b1aa001"), and
+`--click TEXT` (repeatable) to press, in order, the first button or link whose text contains
+TEXT before the picture is taken (e.g. "Show table" to open a metadata table).
 """
 
 from __future__ import annotations
@@ -88,19 +92,51 @@ def _debugging_port(profile: Path, process: subprocess.Popen[bytes]) -> int:
     return int(marker.read_text().splitlines()[0])
 
 
-async def _capture(page_ws: str, url: str, render_s: float) -> bytes:
+# Clicks the first visible button or link whose text contains the given text; says if it did.
+_CLICK_JS = """
+(() => {
+  const wanted = %s.toLowerCase();
+  const found = [...document.querySelectorAll('button, a, [role=button]')].find(
+    (el) => el.offsetParent !== null && el.textContent.toLowerCase().includes(wanted));
+  if (!found) return false;
+  found.click();
+  return true;
+})()
+"""
+
+
+async def _capture(
+    page_ws: str, url: str, render_s: float, *, expand: bool, clicks: list[str]
+) -> bytes:
     async with connect(page_ws, max_size=64 * 1024 * 1024) as socket:
         tools = DevTools(socket)
         await tools.call("Page.enable")
         await tools.call("Page.navigate", url=url)
         await asyncio.sleep(render_s)
-        await tools.press_alt_key("e")  # expand every asset group
-        await asyncio.sleep(render_s / 2)
+        if expand:
+            await tools.press_alt_key("e")  # expand every asset group
+            await asyncio.sleep(render_s / 2)
+        for text in clicks:
+            result = await tools.call(
+                "Runtime.evaluate", expression=_CLICK_JS % json.dumps(text), returnByValue=True
+            )
+            if not result.get("result", {}).get("value"):
+                raise SystemExit(f"nothing to click with the text {text!r} on {url}")
+            await asyncio.sleep(render_s / 2)
         shot = await tools.call("Page.captureScreenshot", format="png")
         return base64.b64decode(shot["data"])
 
 
-def screenshot(url: str, out: Path, width: int, height: int, render_s: float) -> None:
+def screenshot(
+    url: str,
+    out: Path,
+    width: int,
+    height: int,
+    render_s: float,
+    *,
+    path: str = LINEAGE_PATH,
+    clicks: list[str] | None = None,
+) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as profile_dir:
         profile = Path(profile_dir)
@@ -121,7 +157,15 @@ def screenshot(url: str, out: Path, width: int, height: int, render_s: float) ->
         )
         try:
             page_ws = _page_websocket(_debugging_port(profile, process))
-            png = asyncio.run(_capture(page_ws, url.rstrip("/") + LINEAGE_PATH, render_s))
+            png = asyncio.run(
+                _capture(
+                    page_ws,
+                    url.rstrip("/") + path,
+                    render_s,
+                    expand=path == LINEAGE_PATH,
+                    clicks=clicks or [],
+                )
+            )
         finally:
             process.terminate()
             process.wait(timeout=30)
@@ -135,8 +179,18 @@ def main() -> int:
     parser.add_argument("--width", type=int, default=1800)
     parser.add_argument("--height", type=int, default=1000)
     parser.add_argument("--render-seconds", type=float, default=8.0)
+    parser.add_argument("--path", default=LINEAGE_PATH, help="UI page (default: asset lineage)")
+    parser.add_argument("--click", action="append", default=[], help="text to click, in order")
     args = parser.parse_args()
-    screenshot(args.url, args.out, args.width, args.height, args.render_seconds)
+    screenshot(
+        args.url,
+        args.out,
+        args.width,
+        args.height,
+        args.render_seconds,
+        path=args.path,
+        clicks=args.click,
+    )
     print(f"wrote {args.out} ({args.out.stat().st_size:,} bytes)")
     return 0
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import replace
 from datetime import date, timedelta
+from typing import TYPE_CHECKING
 
 import click
 
@@ -16,6 +19,10 @@ from negotiation_pipeline.cli.common import (
 )
 from negotiation_pipeline.cli.params import ParsedParamType
 from negotiation_pipeline.domain.enums import EventType
+
+if TYPE_CHECKING:
+    from negotiation_pipeline.domain.audit import AuditEntry
+    from negotiation_pipeline.store.base import NegotiationStore
 
 
 def _day(text: str) -> date:
@@ -81,7 +88,8 @@ def audit_command(
     Filters combine with AND; days are whole UTC days, both ends included.
     """
     from negotiation_pipeline.store import AuditFilterError, build_audit_query
-    from negotiation_pipeline.store.audit_format import render
+    from negotiation_pipeline.store.audit_filters import MAX_LIMIT
+    from negotiation_pipeline.store.audit_format import older_entries_note, render
 
     try:  # every filter is valid before the database is touched
         query = build_audit_query(
@@ -97,6 +105,22 @@ def audit_command(
         error(str(exc))
         return EXIT_INVALID
     with business_store(db) as store:
-        entries = store.audit.query(query)
-    click.echo(render(entries, output_format))
+        # One entry beyond the limit tells whether the limit hid older ones (the store's own
+        # cap allows no probe beyond it).
+        probe = min(query.limit + 1, MAX_LIMIT)
+        found = store.audit.query(replace(query, limit=probe))
+        entries, older_hidden = found[: query.limit], len(found) > query.limit
+        names = _client_names(store, entries) if output_format == "table" else {}
+    click.echo(render(entries, output_format, names, older_hidden=older_hidden))
+    if older_hidden and output_format != "table":
+        click.echo(older_entries_note(len(entries)), err=True)  # stdout stays pure data
     return EXIT_OK
+
+
+def _client_names(store: NegotiationStore, entries: Sequence[AuditEntry]) -> dict[str, str]:
+    names: dict[str, str] = {}
+    for campaign_id in dict.fromkeys(e.campaign_id for e in entries if e.campaign_id):
+        record = store.campaigns.get(campaign_id)
+        if record is not None and record.client_name:
+            names[campaign_id] = record.client_name
+    return names

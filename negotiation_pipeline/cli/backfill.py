@@ -37,7 +37,7 @@ SECONDS = click.FloatRange(min=0, min_open=True)
 )  # fmt: skip
 @click.option(
     "--poll-interval", type=SECONDS, default=2.0, show_default=True, metavar="S",
-    help="Seconds between polls.",
+    help="Seconds between polls (at most 5: progress shows at least every 5 s).",
 )  # fmt: skip
 @click.option("--title", help="Backfill title shown in the Dagster UI.")
 @click.option("--no-follow", is_flag=True, help="Print the backfill id and return at once.")
@@ -50,12 +50,13 @@ def backfill_cpm_command(
     title: str | None,
     no_follow: bool,
 ) -> int:
-    """Recompute cpm_flexibility for campaign partitions with a Dagster asset backfill.
+    """Recompute cpm_flexibility for campaigns with a backfill in the running Dagster.
 
-    The backfill runs on the Dagster webserver (its daemon runs it); this command launches it
-    and follows it to the end. Prints a JSON summary on stdout; progress goes to stderr.
-    Exit 0 on COMPLETED_SUCCESS, 1 on a failed or canceled backfill or an unreachable
-    webserver, 2 on bad campaign ids, 3 on timeout, 130 when interrupted.
+    Launches the backfill on the Dagster webserver (`negotiation-pipeline dev` or your
+    deployment) and follows it to the end: progress on stderr, a JSON summary on stdout.
+    Exit 0 when every campaign was recomputed, 1 when the backfill failed or was canceled or
+    the webserver cannot be reached, 2 for unknown campaign ids, 3 when --timeout ran out,
+    130 when interrupted (the backfill goes on in Dagster in both last cases).
     """
     import json
 
@@ -67,6 +68,7 @@ def backfill_cpm_command(
     )
     from negotiation_pipeline.workflow.cpm_backfill import (
         CPM_ASSET,
+        PROGRESS_EVERY_S,
         CampaignSelectionError,
         ProgressPrinter,
         backfill_ui_url,
@@ -79,10 +81,9 @@ def backfill_cpm_command(
     try:
         with DagsterWebserverClient(url) as client:
             plan = plan_cpm_backfill(client, list(campaigns))
-            if plan.not_ready:
+            for why, skipped in plan.skipped_by_reason().items():
                 click.echo(
-                    f"skipping {len(plan.not_ready)} campaign(s) without an influencer list: "
-                    + ", ".join(plan.not_ready),
+                    f"skipping {len(skipped)} campaign(s), {why}: " + ", ".join(skipped),
                     err=True,
                 )
             backfill_id = client.launch_partition_backfill(
@@ -95,6 +96,7 @@ def backfill_cpm_command(
                 "url": backfill_ui_url(url, backfill_id),
                 "partitions": list(plan.partitions),
                 "skipped": list(plan.not_ready),
+                "skip_reasons": dict(plan.reasons),
             }
             click.echo(f"launched backfill {backfill_id}: {summary['url']}", err=True)
             if no_follow:
@@ -103,7 +105,8 @@ def backfill_cpm_command(
             status = client.follow_backfill(
                 backfill_id,
                 timeout_seconds=timeout,
-                poll_interval_seconds=poll_interval,
+                # Polled at least every PROGRESS_EVERY_S: progress never goes quiet longer.
+                poll_interval_seconds=min(poll_interval, PROGRESS_EVERY_S),
                 on_progress=printer,
             )
     except CampaignSelectionError as exc:

@@ -132,9 +132,9 @@ def allow_sender_command(
     processed once.
 
     Besides the roster's influencer and manager addresses, ADDRESS may now answer. The replies
-    from it that were held are processed oldest first, each exactly once. Answers are queued
-    and sent by the next advance_negotiations or run_followups run; alerts go to Slack as the
-    pipeline's do. Running it again is harmless.
+    from it that were held are processed oldest first, each exactly once. Our answers go out
+    with the next run of the pipeline (a new reply or the hourly follow-ups); Slack hears
+    about them as usual. Running it again is harmless.
     """
     from datetime import UTC, datetime
 

@@ -4,6 +4,7 @@ persistent Dagster home in the project."""
 from __future__ import annotations
 
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -29,12 +30,12 @@ from negotiation_pipeline.cli.dev_server import DEFAULT_HOST, DEFAULT_PORT
 def dev_command(
     host: str, port: int, dagster_home: Path | None, dagster_args: tuple[str, ...]
 ) -> int:
-    """Run the Dagster UI and daemon locally (`dagster dev -w workspace.yaml`).
+    """Run the Dagster UI and daemon on this machine; Ctrl-C stops both.
 
-    Runs from the project root with DAGSTER_HOME=<project>/.dagster_home, created when missing,
-    with the project's dagster.yaml copied in when the copy is missing or older. With no
-    environment variables set, the sandbox runs. Arguments after `--` go to `dagster dev`
-    unchanged.
+    With no environment variables set, the sandbox runs: simulated campaigns, influencers and
+    mailbox, nothing sent anywhere. Runs, schedules and sensor state are kept in
+    <project>/.dagster_home between sessions (or --dagster-home). Arguments after `--` go to
+    `dagster dev` unchanged.
     """
     from negotiation_pipeline.cli.dev_server import (
         DAGSTER_HOME_DIR,
@@ -59,6 +60,19 @@ def dev_command(
     sys.stdout.flush()
     sys.stderr.flush()
     os.chdir(root)
+    stop_signals_reach_the_server()
     # exec, not a child process: Ctrl-C and SIGTERM reach `dagster dev` directly, and it shuts
     # down its webserver, daemon and code server itself.
     os.execve(argv[0], argv, {**os.environ, "DAGSTER_HOME": str(home)})
+
+
+def stop_signals_reach_the_server() -> None:
+    """Make SIGINT and SIGTERM stop `dagster dev` however this command was started.
+
+    A shell without job control (a script, `cmd &`, CI, nohup) starts background commands with
+    SIGINT ignored, and an ignored signal stays ignored across exec. `dagster dev` then maps
+    SIGTERM onto that same ignored SIGINT handling, so neither signal would ever stop it. The
+    default disposition here lets Python turn SIGINT into KeyboardInterrupt in `dagster dev`,
+    and SIGTERM with it."""
+    for stop_signal in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(stop_signal, signal.SIG_DFL)

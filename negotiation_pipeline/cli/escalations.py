@@ -53,10 +53,19 @@ def _env(db: str | None) -> dict[str, str]:
     return {**os.environ, "NEGOTIATION_DB": db} if db else dict(os.environ)
 
 
-@click.command("escalations")
-@click.option("--campaign", help="only this campaign (ClickUp task id)")
-@click.option("--format", "output", type=_FORMATS, default="table", show_default=True)
-@db_option
+_db_option = db_option
+_campaign_option = click.option(
+    "--campaign", metavar="ID", help="Only this campaign (its ClickUp task id)."
+)
+
+
+@click.command("escalations", short_help="List the negotiations waiting for a person.")
+@_campaign_option
+@click.option(
+    "--format", "output", type=_FORMATS, default="table", show_default=True,
+    help="A readable table, or one JSON list.",
+)  # fmt: skip
+@_db_option
 def escalations_command(campaign: str | None, output: str, db: str | None) -> None:
     """Every open escalation: who, why, their ask, our offer, the ceiling and the held draft."""
     from negotiation_pipeline.workflow.escalations import format_table, list_escalations
@@ -69,10 +78,13 @@ def escalations_command(campaign: str | None, output: str, db: str | None) -> No
         click.echo(format_table(items))
 
 
-@click.command("drafts")
-@click.option("--campaign", help="only this campaign (ClickUp task id)")
-@click.option("--format", "output", type=_FORMATS, default="table", show_default=True)
-@db_option
+@click.command("drafts", short_help="List the emails waiting for approval.")
+@_campaign_option
+@click.option(
+    "--format", "output", type=_FORMATS, default="table", show_default=True,
+    help="A readable table, or one JSON list.",
+)  # fmt: skip
+@_db_option
 def drafts_command(campaign: str | None, output: str, db: str | None) -> None:
     """Emails waiting for approval (the campaign's approval mode): nothing is sent until
     `control send-draft` approves one."""
@@ -194,18 +206,27 @@ def _resolve(
 
 def _common(command: Callable[..., Any]) -> Callable[..., Any]:
     for option in (
-        click.option("--format", "output", type=_FORMATS, default="table", show_default=True),
-        click.option("--note", default="", help="why, for the audit trail and Slack"),
-        click.option("--actor", help="who decides, for the audit trail (default: cli:$USER)"),
-        db_option,
+        click.option(
+            "--format",
+            "output",
+            type=_FORMATS,
+            default="table",
+            show_default=True,
+            help="A readable line, or one JSON object.",
+        ),
+        click.option("--note", default="", help="Why, for the audit trail and the Slack note."),
+        click.option(
+            "--actor", metavar="NAME", help="Who decides, for the audit trail (default: cli:$USER)."
+        ),
+        _db_option,
     ):
         command = option(command)
     return command
 
 
-@click.command("accept")
+@click.command("accept", short_help="Agree at their ask (or --rate) and confirm by email.")
 @click.argument("thread")
-@click.option("--rate", help="agree at this amount instead of their ask")
+@click.option("--rate", metavar="AMOUNT", help="Agree at this amount instead of their ask.")
 @_common
 @click.pass_context
 def accept_command(ctx: click.Context, thread: str, rate: str | None, **_: Any) -> None:
@@ -213,13 +234,17 @@ def accept_command(ctx: click.Context, thread: str, rate: str | None, **_: Any) 
     _resolve(ctx, thread, "accept", amount=rate)
 
 
-@click.command("counter")
+@click.command("counter", short_help="Send a counter offer at AMOUNT.")
 @click.argument("thread")
 @click.argument("amount")
-@click.option("--scenario", type=click.IntRange(1, 3), help="for this scenario's deliverables")
 @click.option(
-    "--allow-above-ceiling", is_flag=True, help="offer above the ceiling (a recorded override)"
-)
+    "--scenario", type=click.IntRange(1, 3), metavar="N",
+    help="Offer the deliverables of scenario N (1-3) for this amount.",
+)  # fmt: skip
+@click.option(
+    "--allow-above-ceiling", is_flag=True,
+    help="Allow an amount above the ceiling (recorded as a human override).",
+)  # fmt: skip
 @_common
 @click.pass_context
 def counter_command(
@@ -230,7 +255,11 @@ def counter_command(
     allow_above_ceiling: bool,
     **_: Any,
 ) -> None:
-    """Send a counter offer at AMOUNT (checked by the validation gate)."""
+    """Send a counter offer at AMOUNT.
+
+    The email is checked like every email we send (amounts, name, promises); above the
+    influencer's ceiling only with --allow-above-ceiling.
+    """
     _resolve(
         ctx,
         thread,
@@ -241,13 +270,13 @@ def counter_command(
     )
 
 
-@click.command("send-draft")
+@click.command("send-draft", short_help="Send the held draft, as it is or edited.")
 @click.argument("thread")
 @click.option(
     "--edit",
     "edit_file",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="send this text instead (the gate checks it)",
+    help="Send the text of FILE instead (checked like every email we send).",
 )
 @_common
 @click.pass_context
@@ -262,7 +291,7 @@ def send_draft_command(ctx: click.Context, thread: str, edit_file: Path | None, 
     _resolve(ctx, thread, "send_draft", text=text)
 
 
-@click.command("decline")
+@click.command("decline", short_help="Close the negotiation with a courteous email.")
 @click.argument("thread")
 @_common
 @click.pass_context

@@ -76,11 +76,11 @@ class _Ended(click.ClickException):
     exit_code = EXIT_INVALID
 
 
-@click.command(name="thread")
+@click.command(name="thread", short_help="Print one negotiation's conversation.")
 @click.argument("thread")
 @click.option(
     "--format", "output_format", type=click.Choice(["text", "json"]), default="text",
-    show_default=True, help="readable text, or one JSON object",
+    show_default=True, help="Readable text, or one JSON object.",
 )  # fmt: skip
 @db_option
 def thread_command(thread: str, output_format: str, db: str | None) -> None:

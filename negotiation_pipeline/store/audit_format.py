@@ -14,8 +14,9 @@ from __future__ import annotations
 import csv
 import io
 import json
+import textwrap
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from tabulate import tabulate
@@ -43,18 +44,23 @@ FIELDS = (
     "metadata",
 )
 
-# (header, width) for the table: wide enough for typical values, long ones are cut with "…".
+# (header, width) for the table. Names and labels are cut with "…"; the rates are never cut
+# (one amount per line) and the details wrap over a few lines, cut between words, so an amount
+# is shown whole or not at all.
 TABLE_COLUMNS: tuple[tuple[str, int], ...] = (
     ("Timestamp (UTC)", 23),
     ("Event", 24),
     ("Influencer", 20),
-    ("Campaign", 14),
+    ("Campaign", 36),
     ("State", 16),
     ("Dir", 8),
-    ("Rates", 12),
+    ("Rates", 0),
     ("Intent", 9),
-    ("Details", 40),
+    ("Details", 44),
 )
+CLIENT_WIDTH = 20
+CAMPAIGN_ID_WIDTH = 14
+DETAIL_LINES = 3
 
 
 # A cell starting with one of these is a formula in Excel, LibreOffice or Google Sheets (the
@@ -128,33 +134,75 @@ def _details(entry: AuditEntry) -> str:
     return entry.email_body or ""
 
 
-def _table_row(entry: AuditEntry) -> list[str]:
+def _campaign_cell(campaign_id: str | None, client_names: Mapping[str, str]) -> str:
+    """ "Lumen Skincare (86b1aa001)": the client people know, beside the task id."""
+    if not campaign_id:
+        return ""
+    task = truncate(campaign_id, CAMPAIGN_ID_WIDTH)
+    client = truncate(client_names.get(campaign_id), CLIENT_WIDTH)
+    return f"{client} ({task})" if client else task
+
+
+def _rates_cell(rates: str | None) -> str:
+    """Every amount in full, one part per line ("our offer $1,000.00", "ceiling $1,620.00")."""
+    parts = (" ".join(printable(part).split()) for part in (rates or "").split(";"))
+    return "\n".join(part for part in parts if part)
+
+
+def _details_cell(text: str, width: int) -> str:
+    flat = " ".join(printable(text).split())
+    lines = textwrap.wrap(
+        flat, width, max_lines=DETAIL_LINES, placeholder=f" {ELLIPSIS}", break_on_hyphens=False
+    )
+    return "\n".join(lines)
+
+
+def _table_row(entry: AuditEntry, client_names: Mapping[str, str]) -> list[str]:
     stamp = "" if entry.timestamp is None else codec.format_timestamp(entry.timestamp)
     readable_stamp = stamp[:23].replace("T", " ")  # milliseconds are enough on screen
-    values = (
-        readable_stamp,
-        entry.event_type.value,
-        entry.influencer_name,
-        entry.campaign_id,
-        entry.negotiation_state,
-        entry.direction,
-        entry.rates_used,
-        entry.intent_classification,
-        _details(entry),
-    )
-    return [truncate(v, width) for v, (_, width) in zip(values, TABLE_COLUMNS, strict=True)]
+    width = dict(TABLE_COLUMNS)
+    return [
+        truncate(readable_stamp, width["Timestamp (UTC)"]),
+        truncate(entry.event_type.value, width["Event"]),
+        truncate(entry.influencer_name, width["Influencer"]),
+        _campaign_cell(entry.campaign_id, client_names),
+        truncate(entry.negotiation_state, width["State"]),
+        truncate(entry.direction, width["Dir"]),
+        _rates_cell(entry.rates_used),
+        truncate(entry.intent_classification, width["Intent"]),
+        _details_cell(_details(entry), width["Details"]),
+    ]
 
 
-def format_table(entries: Sequence[AuditEntry]) -> str:
+def format_table(
+    entries: Sequence[AuditEntry],
+    client_names: Mapping[str, str] | None = None,
+    *,
+    older_hidden: bool = False,
+) -> str:
+    """The entries as a table; `client_names` (campaign id → client) labels the campaigns, and
+    `older_hidden` says that the limit left older matching entries out."""
     if not entries:
         return NO_RESULTS
     headers = [header for header, _ in TABLE_COLUMNS]
     # disable_numparse: "1500.00" must stay "1500.00" (tabulate would print it as 1500).
     table = tabulate(
-        [_table_row(e) for e in entries], headers=headers, tablefmt="simple", disable_numparse=True
+        [_table_row(e, client_names or {}) for e in entries],
+        headers=headers,
+        tablefmt="simple",
+        disable_numparse=True,
     )
     count = f"{len(entries)} entr{'y' if len(entries) == 1 else 'ies'} (newest first)"
+    if older_hidden:
+        count += f"; {older_entries_note(len(entries))}"
     return f"{table}\n{count}"
+
+
+def older_entries_note(shown: int) -> str:
+    return (
+        f"older entries match too and are not shown (--limit {shown}): raise --limit "
+        "or narrow the filters (--from, --to, --last)"
+    )
 
 
 def format_json(entries: Sequence[AuditEntry]) -> str:
@@ -183,9 +231,17 @@ def format_csv(entries: Sequence[AuditEntry]) -> str:
     return buffer.getvalue().removesuffix("\r\n")
 
 
-def render(entries: Sequence[AuditEntry], output_format: str) -> str:
+def render(
+    entries: Sequence[AuditEntry],
+    output_format: str,
+    client_names: Mapping[str, str] | None = None,
+    *,
+    older_hidden: bool = False,
+) -> str:
+    """JSON and CSV hold the entries alone (programs read them); the table adds the client
+    names and the note about older entries."""
     if output_format == "json":
         return format_json(entries)
     if output_format == "csv":
         return format_csv(entries)
-    return format_table(entries)
+    return format_table(entries, client_names, older_hidden=older_hidden)

@@ -19,6 +19,12 @@ class NegotiationsStarted:
     client_name: str
     influencer_count: int  # opened in this call
     opened_thread_ids: tuple[str, ...]
+    # The campaign's whole roll, so the announcement can say how many were asked for: listed
+    # on the task (or, with no list, every roster row on the platform), found usable in the
+    # roster, and each listed influencer we will not contact with why ("@x: not found ...").
+    listed: int = 0
+    found: int = 0
+    skipped: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -197,10 +197,13 @@ def _slack_message(event: PipelineEvent, details: Details) -> SlackMessage | Non
         campaign = details.campaigns.get(event.campaign_id)
         return campaign_started(
             client_name=event.client_name,
-            campaign_name=f"{event.client_name} ({event.campaign_id})",
+            campaign_id=event.campaign_id,
             platform=campaign.platform if campaign else UNKNOWN,
             budget=campaign.budget if campaign else None,
-            influencers_found=event.influencer_count,
+            listed=max(event.listed, event.found, event.influencer_count),
+            found=max(event.found, event.influencer_count),
+            opened=event.influencer_count,
+            skipped=event.skipped,
         )
     if isinstance(event, ReplyHeld):
         return _held_alert(event, _thread(details, event.thread_id))

@@ -25,6 +25,7 @@ from negotiation_pipeline.domain.negotiation.engine import (
     open_negotiation,
 )
 from negotiation_pipeline.integrations.mail.base import SenderIdentity
+from negotiation_pipeline.store.audit_filters import AuditQuery
 from negotiation_pipeline.store.base import NegotiationStore, OutboxEmail, UnitOfWork
 from negotiation_pipeline.workflow.approval import hold_if_required
 from negotiation_pipeline.workflow.audit_entries import (
@@ -177,7 +178,16 @@ def open_campaign_negotiations(
         events.extend(opening_events)
     if opened:
         started_event = NegotiationsStarted(
-            campaign_id, record.client_name, len(opened), tuple(opened)
+            campaign_id,
+            record.client_name,
+            len(opened),
+            tuple(opened),
+            listed=len(campaign.influencers) or len(rows),
+            found=len(rows) - len(skipped),
+            skipped=(
+                *_roster_skips(store, campaign, rows),
+                *(f"{email}: {why}" for email, why in skipped),
+            ),
         )
         events.insert(0, started_event)
         with store.transaction() as uow:  # the count is known only now, after every opening
@@ -185,6 +195,36 @@ def open_campaign_negotiations(
     return OpeningResult(
         tuple(opened), already_open, escalated, tuple(events), tuple(skipped), awaiting
     )
+
+
+def _roster_skips(
+    store: NegotiationStore, campaign: Campaign, rows: Sequence[FlexibilityRow]
+) -> list[str]:
+    """ "identifier: reason" for each influencer listed on the task that the roster join left
+    out, from the skip entries `campaign_influencers` audits. Only identifiers still listed and
+    not now among the found rows count (the join may have run before the roster was fixed),
+    each once, with its latest reason."""
+    listed = {identifier.strip().casefold() for identifier in campaign.influencers}
+    found = {key.casefold() for row in rows for key in (row.name, row.email)}
+    entries = store.audit.query(
+        AuditQuery(
+            campaign=campaign.campaign_id,
+            event_type=EventType.CAMPAIGN_INFLUENCER_SKIP,
+            limit=_SKIP_ENTRIES_READ,
+        )
+    )
+    latest: dict[str, str] = {}
+    for entry in entries:  # newest first
+        identifier = (entry.influencer_name or "").strip()
+        key = identifier.casefold()
+        if entry.thread_id or key not in listed or key in found or key in latest:
+            continue
+        latest[key] = f"{identifier}: {(entry.metadata or {}).get('reason', 'skipped')}"
+    return list(latest.values())
+
+
+# Enough for every listed influencer of any real campaign several times over.
+_SKIP_ENTRIES_READ = 1000
 
 
 def _campaign_start(campaign: Campaign, influencer_count: int) -> AuditEntry:

@@ -169,3 +169,62 @@ def test_missing_db_is_an_error_and_not_created(tmp_path: Path) -> None:
     assert code == EXIT_INVALID
     assert "not found" in err and str(missing) in err
     assert not missing.exists()
+
+
+RATES = "our offer $1,000.00; their ask $12,345,678.90; floor $800.00; ceiling $1,620.00"
+
+
+@pytest.fixture
+def campaign_db(db_path: Path) -> Path:
+    """Three entries of one known campaign (with its long rates line) and one of an unknown."""
+    store = SQLiteStore(db_path)
+    store.campaigns.upsert("86b1aa001", client_name="Lumen Skincare", status="validated")
+    base = datetime(2026, 3, 3, tzinfo=UTC)
+    store.audit.insert_many(
+        [
+            *(
+                AuditEntry(
+                    event_type=EventType.STATE_TRANSITION,
+                    influencer_name=f"Creator {n}",
+                    campaign_id="86b1aa001",
+                    rates_used=RATES,
+                    metadata={"reason": "counter", "ceiling_rate": "1620.00", "ask": "9999999.99"},
+                    timestamp=base + timedelta(minutes=n),
+                )
+                for n in range(3)
+            ),
+            AuditEntry(
+                event_type=EventType.ERROR,
+                campaign_id="gone-42",
+                timestamp=base - timedelta(days=1),
+            ),
+        ]
+    )
+    store.close()
+    return db_path
+
+
+def test_table_shows_every_amount_whole_and_the_client_beside_the_task(campaign_db: Path) -> None:
+    code, out, _ = run("--db", str(campaign_db), "--campaign", "86b1aa001", "--limit", "1")
+    assert code == EXIT_OK
+    for amount in ("$1,000.00", "$12,345,678.90", "$800.00", "$1,620.00"):
+        assert amount in out
+    # an amount in the details is shown whole or not at all, never cut inside its digits
+    assert "ceiling_rate=1620.00," in out
+    assert "Lumen Skincare (86b1aa001)" in out
+    assert max(len(line) for line in out.splitlines()) < 220
+
+
+def test_table_says_when_the_limit_hid_older_entries(campaign_db: Path) -> None:
+    code, out, _ = run("--db", str(campaign_db), "--limit", "2")
+    assert code == EXIT_OK
+    assert out.splitlines()[-1].startswith("2 entries (newest first); older entries match too")
+    assert "--limit 2" in out.splitlines()[-1]
+
+    _, everything, _ = run("--db", str(campaign_db), "--limit", "4")
+    assert everything.splitlines()[-1] == "4 entries (newest first)"
+    assert "gone-42" in everything  # a campaign the store no longer knows: its id alone
+
+    code, data, err = run("--db", str(campaign_db), "--limit", "2", "--format", "json")
+    assert code == EXIT_OK and len(json.loads(data)) == 2
+    assert "older entries match too" in err

@@ -17,7 +17,12 @@ from negotiation_pipeline.integrations.dagster_webserver import (
     AssetBackfillProgress,
     BackfillStatus,
 )
-from negotiation_pipeline.workflow.cpm_backfill import ProgressPrinter
+from negotiation_pipeline.workflow.cpm_backfill import (
+    NEVER_INGESTED,
+    NO_INFLUENCER_LIST,
+    NOT_VALIDATED,
+    ProgressPrinter,
+)
 from tests.cli.support import run_cli
 from tests.fakes.dagster_webserver import (
     FakeDagsterWebserver,
@@ -148,7 +153,10 @@ def test_a_campaign_without_influencer_list_exits_2(
     result = run_backfill(fake, "--campaign", "86b1aa003")
     assert result.exit_code == 2
     err = result.stderr
-    assert "campaign(s) 86b1aa003 have no influencer list yet" in err
+    assert (
+        "campaign(s) 86b1aa003 cannot be recomputed yet: 86b1aa003: the ClickUp task did not "
+        "validate" in err
+    )
     assert "LaunchBackfill" not in fake.operations()
 
 
@@ -215,7 +223,11 @@ def test_default_backfills_every_ready_campaign_and_follows_to_success(
         "REQUESTED: cpm_flexibility 2/2 materialized",
         "COMPLETED_SUCCESS: cpm_flexibility 2/2 materialized",
     ]
-    assert "skipping 1 campaign(s) without an influencer list: 86b1aa003" in err
+    assert (
+        "skipping 1 campaign(s), the ClickUp task did not validate (fix the form; the sensor "
+        "then ingests it again): 86b1aa003" in err
+    )
+    assert summary["skip_reasons"] == {"86b1aa003": NOT_VALIDATED}
 
 
 def test_named_campaigns_are_deduplicated(
@@ -325,3 +337,86 @@ def test_terminal_progress_rewrites_one_line_in_place() -> None:
     # The second line is padded to cover the first one completely.
     assert second.startswith("backfill bk1 [  12 s] COMPLETED_SUCCESS: cpm_flexibility 2/2")
     assert len(second) >= len(first)
+
+
+def _statuses(materialized: list[str], failed: list[str], unmaterialized: list[str]) -> Any:
+    return data_answer(
+        "assetNodeOrError",
+        {
+            "__typename": "AssetNode",
+            "isPartitioned": True,
+            "assetPartitionStatuses": {
+                "__typename": "DefaultPartitionStatuses",
+                "materializedPartitions": materialized,
+                "failedPartitions": failed,
+                "unmaterializedPartitions": unmaterialized,
+                "materializingPartitions": [],
+            },
+        },
+    )
+
+
+def test_each_skipped_campaign_is_named_with_its_real_reason() -> None:
+    """86b1aa002 validated but its roster lookup failed; 86b1aa003 did not validate; a fourth
+    campaign was added but never ingested. Each gets its own reason, not one blanket one."""
+    with running_fake_webserver() as server:
+        server.answer(
+            "AssetPartitionKeys",
+            data_answer(
+                "assetNodeOrError",
+                {"__typename": "AssetNode", "isPartitioned": True, "partitionKeys": [*KNOWN, "x4"]},
+            ),
+        )
+        server.answer(
+            "AssetPartitionStatuses",
+            # campaign_influencers first, then campaign
+            _statuses(["86b1aa001"], ["86b1aa002", "86b1aa003"], ["86b1aa002", "86b1aa003", "x4"]),
+            _statuses(["86b1aa001", "86b1aa002"], ["86b1aa003"], ["86b1aa003", "x4"]),
+        )
+        server.answer(
+            "LaunchBackfill",
+            data_answer(
+                "launchPartitionBackfill",
+                {"__typename": "LaunchBackfillSuccess", "backfillId": "bk2"},
+            ),
+        )
+        result = run_cli("backfill-cpm", "--url", server.url, "--no-follow")
+        variables = server.variables_of("AssetPartitionStatuses")
+    assert result.exit_code == 0
+    assert [v["key"]["path"] for v in variables] == [["campaign_influencers"], ["campaign"]]
+    summary = json.loads(result.stdout)
+    assert summary["partitions"] == ["86b1aa001"]
+    assert summary["skip_reasons"] == {
+        "86b1aa002": NO_INFLUENCER_LIST,
+        "86b1aa003": NOT_VALIDATED,
+        "x4": NEVER_INGESTED,
+    }
+    err = result.stderr
+    assert f"skipping 1 campaign(s), {NO_INFLUENCER_LIST}: 86b1aa002" in err
+    assert f"skipping 1 campaign(s), {NOT_VALIDATED}: 86b1aa003" in err
+    assert f"skipping 1 campaign(s), {NEVER_INGESTED}: x4" in err
+
+
+def test_progress_is_printed_at_least_every_five_seconds_when_nothing_changes() -> None:
+    stream = io.StringIO()
+    ticks = iter([0.0, 2.0, 4.0, 6.0, 8.0, 10.0, 11.0, 13.0])
+    printer = ProgressPrinter(stream, live=False, clock=lambda: next(ticks))
+    for _ in range(6):
+        printer(status_line("REQUESTED", 0))
+    printer(status_line("COMPLETED_SUCCESS", 2))
+    stamps = [line.split("[")[1].split("]")[0].strip() for line in stream.getvalue().splitlines()]
+    assert stamps == ["2 s", "8 s", "13 s"]
+
+
+def test_a_long_poll_interval_is_capped_so_progress_never_goes_quiet(
+    fake: FakeDagsterWebserver,
+) -> None:
+    """Uncapped, the hour between the two polls would outlast the suite's per-test timeout."""
+    fake.answer(
+        "BackfillStatus",
+        data_answer("partitionBackfillOrError", backfill("REQUESTED", 0)),
+        data_answer("partitionBackfillOrError", backfill("COMPLETED_SUCCESS", 2)),
+    )
+    result = run_cli("backfill-cpm", "--url", fake.url, "--poll-interval", "3600")
+    assert result.exit_code == 0
+    assert fake.operations().count("BackfillStatus") == 2

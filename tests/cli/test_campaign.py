@@ -7,7 +7,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-from negotiation_pipeline.sandbox.paths import INVALID_EXAMPLE_TASK, SANDBOX_TASKS_DIR
+from negotiation_pipeline.sandbox.paths import (
+    INVALID_EXAMPLE_TASK,
+    SANDBOX_ROSTER,
+    SANDBOX_TASKS_DIR,
+)
 from tests.cli.support import run_cli
 
 TASKS = SANDBOX_TASKS_DIR
@@ -68,3 +72,52 @@ def test_console_entry_point_subprocess() -> None:
     )
     assert done.returncode == 2
     assert "Platform: option 7 is not among the field's ClickUp options" in done.stderr
+
+
+def _task_copy(tmp_path: Path, *, publish_ms: str, roster_url: str | None = None) -> Path:
+    task = json.loads((TASKS / "86b1aa001.json").read_text())
+    for field in task["custom_fields"]:
+        if field["name"] == "Content Publish Date":
+            field["value"] = publish_ms
+        if field["name"] == "Influencer Roster URL":
+            field["value"] = roster_url
+    path = tmp_path / "task.json"
+    path.write_text(json.dumps(task))
+    return path
+
+
+PAST = "1577880000000"  # 2020-01-01
+FUTURE = "4102488000000"  # 2100-01-01
+
+
+def test_a_past_publish_date_and_unknown_influencers_are_warnings(tmp_path: Path) -> None:
+    result = run_cli("campaign", "validate", str(_task_copy(tmp_path, publish_ms=PAST)))
+    assert result.exit_code == 0
+    assert json.loads(result.stdout)["publish_date"] == "2020-01-01"
+    warnings = result.stderr.strip().splitlines()
+    assert warnings[0].startswith("warning: Content Publish Date: 2020-01-01 is already past")
+    assert warnings[1:] == ["warning: Influencer List: @nobody.here: not found in the roster"]
+
+
+def test_a_future_date_and_a_roster_that_has_everyone_give_no_warning(tmp_path: Path) -> None:
+    roster = tmp_path / "roster.csv"
+    sandbox_roster = SANDBOX_ROSTER.read_text()
+    roster.write_text(
+        sandbox_roster.rstrip("\n")
+        + "\nNo Body,nobody@example.test,instagram,nobody.here,40000,3.1,\n"
+    )
+    task = _task_copy(tmp_path, publish_ms=FUTURE)
+    result = run_cli("campaign", "validate", str(task), env={"ROSTER_URL": str(roster)})
+    assert result.exit_code == 0 and result.stderr == ""
+
+
+def test_a_roster_that_cannot_be_read_is_said_and_the_task_still_valid(tmp_path: Path) -> None:
+    task = _task_copy(tmp_path, publish_ms=FUTURE)
+    missing = tmp_path / "no-such-roster.csv"
+    result = run_cli("campaign", "validate", str(task), "--roster", str(missing))
+    assert result.exit_code == 0
+    [warning] = result.stderr.strip().splitlines()
+    assert warning.startswith("warning: Influencer List not checked:")
+    assert "no-such-roster.csv" in warning
+    offline = run_cli("campaign", "validate", str(task), "--roster", str(missing), "--no-roster")
+    assert offline.exit_code == 0 and offline.stderr == ""

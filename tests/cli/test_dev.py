@@ -7,6 +7,7 @@ server through this same command.
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import sys
 from pathlib import Path
@@ -122,6 +123,29 @@ def test_dev_execs_dagster_dev_from_the_project_with_its_home(
     assert Path.cwd() == project  # workspace.yaml is read relative to the project root
     assert f"DAGSTER_HOME={project / '.dagster_home'} (dagster.yaml copied in)" in err
     assert "http://127.0.0.1:3101" in err
+
+
+def test_dev_execs_with_the_stop_signals_back_to_default(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Started from a shell without job control, SIGINT arrives ignored; an ignored signal
+    stays ignored across exec, so the exec must see both stop signals at their default."""
+    seen: dict[int, object] = {}
+
+    def recording_execve(path: str, argv: list[str], env: dict[str, str]) -> None:
+        seen.update({sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)})
+        raise Execed(path, argv, env)
+
+    monkeypatch.chdir(project)
+    previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        monkeypatch.setattr(os, "execve", recording_execve)
+        result = CliRunner().invoke(cli, ["dev", "--dagster-home", str(project / "home")])
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    assert isinstance(result.exception, Execed), result.output
+    assert seen == {signal.SIGINT: signal.SIG_DFL, signal.SIGTERM: signal.SIG_DFL}
 
 
 def test_dev_defaults_and_explicit_home(

@@ -134,6 +134,9 @@ def test_ingestion_opens_each_negotiation_once_and_reports_it(sandbox: Sandbox) 
     second = sandbox.ingest()  # the same task ingested again (e.g. the task was edited)
 
     assert first.success and second.success
+    run = sandbox.instance.get_run_by_id(first.run_id)
+    assert run is not None and run.tags["campaign_name"] == "Lumen Skincare"
+    assert run.tags["dagster/partition"] == VALID_LUMEN
     [opened] = materialization_metadata(first, dg.AssetKey("negotiations"))
     assert opened["opened"] == LUMEN_INFLUENCERS and opened["already_open"] == 0
     assert opened["emails_sent"] == LUMEN_INFLUENCERS
@@ -156,7 +159,12 @@ def test_ingestion_opens_each_negotiation_once_and_reports_it(sandbox: Sandbox) 
 
     # announced once, on Slack (sandbox file) and as a comment on the ClickUp task
     started = [m for m in sandbox.slack_messages() if m["text"].startswith("Campaign started")]
-    assert len(started) == 1 and "Lumen Skincare" in started[0]["text"]
+    assert len(started) == 1 and started[0]["channel"] == "escalations"
+    assert started[0]["text"] == (
+        "Campaign started: Lumen Skincare (task 86b1aa001), instagram: 6 influencers listed, "
+        "5 found, 1 skipped, 5 negotiations opened"
+    )
+    assert "@nobody.here: not found in the roster" in json.dumps(started[0]["blocks"])
     comments = [c for c in sandbox.comments() if c["task_id"] == VALID_LUMEN]
     assert [c["comment_text"] for c in comments] == [
         "Negotiations started with 5 influencers for Lumen Skincare."
@@ -165,9 +173,13 @@ def test_ingestion_opens_each_negotiation_once_and_reports_it(sandbox: Sandbox) 
     [snapshot] = materialization_metadata(second, negotiation_snapshots.key)
     assert snapshot["dagster/row_count"] == LUMEN_INFLUENCERS
     assert snapshot["by_state"] == "awaiting_reply: 5"
+    assert snapshot["campaign"] == f"Lumen Skincare (task {VALID_LUMEN})"
+    assert snapshot["snapshot"].startswith(f"**Lumen Skincare (task {VALID_LUMEN})**")
     [report] = materialization_metadata(second, campaign_report.key)
     assert report["negotiation_count"] == LUMEN_INFLUENCERS and report["agreed_count"] == 0
     assert report["budget_committed"] == "$0.00"
+    assert report["campaign"] == f"Lumen Skincare (task {VALID_LUMEN})"
+    assert f"**Lumen Skincare** (task {VALID_LUMEN})" in report["report"]
 
 
 def _header(raw: bytes, name: str) -> str:
@@ -256,6 +268,10 @@ def test_advance_job_answers_alerts_and_materializes_the_right_numbers(sandbox: 
 
     assert result.success
     assert result.output_for_node(ADVANCE_OP) == 2
+    run = sandbox.instance.get_run_by_id(result.run_id)
+    assert run is not None  # every reply was for Lumen: the run says so beside its task id
+    assert run.tags["campaign_name"] == "Lumen Skincare"
+    assert run.tags["clickup/task_id"] == VALID_LUMEN
     store = sandbox.store()
     maya = store.states.load(thread_id_for(VALID_LUMEN, MAYA))
     theo = store.states.load(thread_id_for(VALID_LUMEN, THEO))

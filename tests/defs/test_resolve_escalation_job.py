@@ -44,6 +44,9 @@ def test_counter_from_the_job_sends_once_and_refreshes_the_views(
     defs = build_definitions(sandbox_env)
     result = _run(defs, instance, thread="Jane Doe", action="counter", amount="1500", note="ok")
     assert result.success
+    run = instance.get_run_by_id(result.run_id)
+    assert run is not None  # the run names the campaign it decided on, for the Runs page
+    assert run.tags["campaign_name"] == "Glow Labs" and run.tags["clickup/task_id"] == "cmp-1"
     emails = sent_by_recipient(open_mailbox(maildir))[JANE]
     assert len(emails) == 2 and "$1,500.00" in emails[-1].get_content()
     stored = store.states.load(JANE_THREAD)

@@ -18,6 +18,7 @@ from negotiation_pipeline.defs.shared.resources import ClickUpTaskSourceResource
 from tests.defs.conftest import INVALID_NIMBUS, VALID_LUMEN, VALID_TRAILPEAK, sandbox_task
 from tests.fakes.clickup_server import FakeClickUp, make_task
 
+NAME_WITH_MARKUP = "Acme\n<b>Co</b>\t"
 ALL_SANDBOX = [VALID_LUMEN, VALID_TRAILPEAK, INVALID_NIMBUS]
 
 
@@ -63,6 +64,36 @@ def test_first_tick_adds_partitions_and_requests_one_run_per_task(
     assert cursor.watermark_ms == int(sandbox_task(INVALID_NIMBUS)["date_updated"])
     assert cursor.seen_at_watermark == {INVALID_NIMBUS}
     assert list_queries(fake_clickup) == [0]
+
+
+def test_each_run_request_names_its_client_beside_the_task_id(
+    instance: dg.DagsterInstance, clickup_defs: dg.Definitions, fake_clickup: FakeClickUp
+) -> None:
+    """The client comes from the listed task's Client Name field; a task whose field is empty
+    (the incomplete Nimbus form) or holds markup and control characters still gets a one-line
+    name, from the task name when the field has none."""
+    fake_clickup.put_task(
+        make_task(
+            "86b1aa009",
+            int(sandbox_task(INVALID_NIMBUS)["date_updated"]) + 1_000,
+            [
+                {
+                    "id": "f1",
+                    "name": "client  name",
+                    "type": "short_text",
+                    "value": "Acme\n<b>Co</b>\t",
+                }
+            ],
+        )
+    )
+    result = tick(instance, clickup_defs, cursor=None)
+
+    tags = {r.partition_key: r.tags for r in result.run_requests or []}
+    assert tags[VALID_LUMEN]["clickup/task_id"] == VALID_LUMEN
+    assert tags[VALID_LUMEN]["campaign_name"] == "Lumen Skincare"
+    assert tags[VALID_TRAILPEAK]["campaign_name"] == "Trailpeak Outdoors"
+    assert tags[INVALID_NIMBUS]["campaign_name"] == sandbox_task(INVALID_NIMBUS)["name"]
+    assert tags["86b1aa009"]["campaign_name"] == "Acme <b>Co</b>"
 
 
 def test_second_tick_without_changes_requests_nothing_despite_inclusive_filter(

@@ -110,8 +110,9 @@ def test_slack_messages_carry_the_alert_facts_from_events_and_store(
         events, details_from_store(store, events)
     )
 
-    assert started.channel is SlackChannel.AGREEMENTS
-    assert "Influencers found:*\\n2/2" in _block_text(started.blocks)
+    assert started.channel is SlackChannel.ESCALATIONS
+    assert "Negotiations opened:*\\n2" in _block_text(started.blocks)
+    assert started.text.count("Glow Labs") == 1
     assert "$50,000.00" in _block_text(started.blocks)  # the campaign budget from the store
     assert agreement.channel is SlackChannel.AGREEMENTS
     assert agreement.text == "Deal agreed: Jane Doe (Glow Labs) at $1,200.00"
@@ -276,7 +277,7 @@ def test_sandbox_posts_land_in_the_jsonl_files(store: SQLiteStore, tmp_path: Pat
     assert deliver_notifications(store, log_slack, Deadline(10)).sent == 0  # once only
     assert comments.ok and comments.posted == 3
     assert [m["channel"] for m in log_slack.read_all()] == [
-        "agreements",
+        "escalations",  # the campaign start: skipped influencers are work for an operator
         "agreements",
         "escalations",
     ]

@@ -7,6 +7,7 @@ from decimal import Decimal
 import pandas as pd
 import pytest
 
+from negotiation_pipeline.domain.audit import AuditEntry
 from negotiation_pipeline.domain.enums import EventType, NegotiationState
 from negotiation_pipeline.integrations.mail import MaildirMailbox
 from negotiation_pipeline.store import AuditQuery, OutboxStatus, SQLiteStore
@@ -44,7 +45,9 @@ def test_opens_one_negotiation_and_one_email_per_influencer(
     result = _open(store, rows)
 
     assert len(result.opened) == 3 and result.already_open == 0 and result.escalated == 0
-    assert result.events[0] == NegotiationsStarted("cmp-1", campaign.client_name, 3, result.opened)
+    assert result.events[0] == NegotiationsStarted(
+        "cmp-1", campaign.client_name, 3, result.opened, listed=3, found=3
+    )
     for row in rows:
         stored = store.states.load(thread_id_for("cmp-1", row.email))
         assert stored is not None
@@ -156,3 +159,45 @@ def test_outbox_status_after_delivery(store: SQLiteStore, mailbox: MaildirMailbo
     deliver_pending(store, mailbox)
     (email,) = store.outbox.for_thread(thread)
     assert email.status is OutboxStatus.SENT and email.sent_at is not None
+
+
+def test_the_start_counts_listed_found_and_skipped_influencers(store: SQLiteStore) -> None:
+    """Six listed: four in the roster (one of them without a usable address), two the roster join
+    left out. A stale skip of a name that is now found, and a repeated one, count once or not."""
+    rows = crowd(3)
+    listed = [row.name for row in rows] + ["not-an-address", "@nobody.here", "Ghost Doe"]
+    stored_campaign(store, make_campaign(influencers=listed))
+    store.audit.insert_many(
+        AuditEntry(
+            event_type=EventType.CAMPAIGN_INFLUENCER_SKIP,
+            campaign_id="cmp-1",
+            influencer_name=identifier,
+            metadata={"reason": reason},
+        )
+        for identifier, reason in [
+            (rows[0].name, "not found in the roster"),  # an earlier roster: found now
+            ("@nobody.here", "not found in the roster"),
+            ("Ghost Doe", "in the roster only on tiktok, but the campaign is on instagram"),
+            ("@nobody.here", "not found in the roster"),  # the join ran twice
+            ("Someone Else", "not found in the roster"),  # no longer listed
+        ]
+    )
+    unusable = flex_row("Bad Address", "not-an-address")
+
+    result = _open(store, [*rows, unusable])
+
+    started = result.events[0]
+    assert isinstance(started, NegotiationsStarted)
+    assert (started.listed, started.found, started.influencer_count) == (6, 3, 3)
+    assert sorted(started.skipped) == sorted(
+        [
+            "@nobody.here: not found in the roster",
+            "Ghost Doe: in the roster only on tiktok, but the campaign is on instagram",
+            f"not-an-address: {result.skipped[0][1]}",
+        ]
+    )
+    [message] = [n for n in store.notifications.with_status("pending") if "started" in n.text]
+    assert message.text == (
+        "Campaign started: Glow Labs (task cmp-1), instagram: 6 influencers listed, 3 found, "
+        "3 skipped, 3 negotiations opened"
+    )

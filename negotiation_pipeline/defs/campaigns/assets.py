@@ -20,6 +20,7 @@ from negotiation_pipeline.defs.shared.resources import (
     NegotiationStoreResource,
     RosterResource,
 )
+from negotiation_pipeline.defs.shared.run_tags import tag_run_with_campaign
 from negotiation_pipeline.domain.campaigns.campaign import Campaign
 from negotiation_pipeline.domain.campaigns.roster import InfluencerProfile, RosterSkip
 from negotiation_pipeline.domain.previews import PREVIEW_ROWS, cell
@@ -71,9 +72,10 @@ def campaign_task(
     owners=OWNERS,
     pool=STORE_WRITER_POOL,
     description=(
-        "The validated campaign, stored in the `campaigns` table with a `campaign_start` audit "
-        "entry. A task that does not validate fails this partition, naming every bad form field "
-        "by its label; an `error` audit entry and a ClickUp comment record why."
+        "The campaign as read from its ClickUp form, checked field by field. A task that does "
+        "not validate fails here, naming every bad form field by its label, and gets a ClickUp "
+        "comment saying what to fix (`negotiation-pipeline campaign validate` checks a task "
+        "before it is submitted)."
     ),
 )
 def campaign(
@@ -105,6 +107,7 @@ def campaign(
             allow_retries=False,
         ) from rejected
     parsed = accepted.campaign
+    tag_run_with_campaign(context, task_id, parsed.client_name)
     return dg.Output(
         parsed,
         metadata={
@@ -125,9 +128,10 @@ def campaign(
     owners=OWNERS,
     pool=STORE_WRITER_POOL,
     description=(
-        "The influencers the campaign negotiates with: roster rows (the campaign's own roster "
-        "URL, else the default roster) selected by the form's Influencer List. Each listed "
-        "influencer that cannot be used is skipped with a `campaign_influencer_skip` audit entry."
+        "The influencers the campaign negotiates with: the form's Influencer List looked up in "
+        "the roster (the campaign's own roster URL, else the default roster). Each listed "
+        "influencer that cannot be used is skipped and named, with why, in this asset's "
+        "metadata and in `negotiation-pipeline audit --event-type campaign_influencer_skip`."
     ),
 )
 def campaign_influencers(

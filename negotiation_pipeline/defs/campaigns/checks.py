@@ -22,7 +22,8 @@ cpm_within_bounds_spec = dg.AssetCheckSpec(
     blocking=True,
     description=(
         "Every row: 0 < floor_cpm ≤ max_allowed_cpm ≤ 120% of the campaign's target max CPM, "
-        "and 0 < opening_rate ≤ ceiling_rate. Blocks the negotiation from reading a bad table."
+        "and 0 < opening_rate ≤ ceiling_rate. A failing table stops the run before anyone "
+        "is emailed."
     ),
 )
 

@@ -24,6 +24,7 @@ from negotiation_pipeline.defs.shared.resources import (
     BusinessRulesResource,
     NegotiationStoreResource,
 )
+from negotiation_pipeline.defs.shared.run_tags import tag_run_with_campaign
 from negotiation_pipeline.domain.campaigns.campaign import Campaign
 from negotiation_pipeline.domain.campaigns.cpm import (
     FLEXIBILITY_COLUMNS,
@@ -100,10 +101,9 @@ cpm_automation_condition = dg.AutomationCondition.eager().replace(
     check_specs=[cpm_within_bounds_spec],
     metadata={"dagster/column_schema": FLEXIBILITY_SCHEMA},
     description=(
-        "One row per influencer (table `asset_cpm_flexibility`): floor and max allowed CPM, "
-        "opening and ceiling rate (Decimal), and the reason. The CPM tracker is rebuilt from "
-        "the campaign's agreements, so each agreement recomputes the table (automation) and a "
-        "backfill recomputes it on demand."
+        "What we may pay each influencer: floor and max allowed CPM, the opening offer and the "
+        "ceiling rate, and why. Takes the campaign's agreements so far into account: each "
+        "agreement recomputes it automatically, and a backfill recomputes it on demand."
     ),
 )
 def cpm_flexibility(
@@ -113,6 +113,7 @@ def cpm_flexibility(
     store: NegotiationStoreResource,
     rules: BusinessRulesResource,
 ) -> Iterator[dg.Output[pd.DataFrame] | dg.AssetCheckResult]:
+    tag_run_with_campaign(context, campaign.campaign_id, campaign.client_name)
     with store.open() as db:
         agreements = db.agreements.for_campaign(campaign.campaign_id)
         tracker = rebuild_tracker(campaign, len(campaign_influencers), agreements)

@@ -5,6 +5,9 @@ moves its cursor; fetching and parsing each task happen in the run it requests.
 """
 
 # No `from __future__ import annotations`: Dagster reads these annotations at definition time.
+from collections.abc import Iterable, Mapping
+from typing import Any
+
 import dagster as dg
 
 from negotiation_pipeline.defs.campaigns.cpm_assets import cpm_flexibility
@@ -15,6 +18,10 @@ from negotiation_pipeline.defs.campaigns.partitions import (
 )
 from negotiation_pipeline.defs.campaigns.task_cursor import TaskCursor, TickPlan, plan_tick
 from negotiation_pipeline.defs.shared.resources import CampaignTaskSourceResource
+from negotiation_pipeline.defs.shared.run_tags import campaign_tags
+from negotiation_pipeline.integrations.clickup.field_mapping import FieldMapping
+from negotiation_pipeline.integrations.clickup.field_values import listed_client_name
+from negotiation_pipeline.settings.files import ConfigError
 
 SENSOR_INTERVAL_SECONDS = 30
 
@@ -25,10 +32,10 @@ SENSOR_INTERVAL_SECONDS = 30
     minimum_interval_seconds=SENSOR_INTERVAL_SECONDS,
     default_status=dg.DefaultSensorStatus.RUNNING,
     description=(
-        "Polls the ClickUp campaign List for tasks updated since the cursor (date_updated ms "
-        "watermark + tasks seen at it). Adds each new task id as a `campaign` partition and "
-        "requests one campaign_ingestion_job run per new or changed task "
-        "(run_key = task id:date_updated)."
+        "Watches the ClickUp campaign List: each new campaign task becomes a campaign "
+        "partition (named by its task id), and each new or edited task gets one "
+        "campaign_ingestion_job run, tagged with the client name. An unchanged task is never "
+        "run twice."
     ),
 )
 def clickup_campaign_sensor(
@@ -44,12 +51,13 @@ def clickup_campaign_sensor(
 
     known = set(context.instance.get_dynamic_partitions(CAMPAIGN_PARTITIONS_NAME))
     new_keys = list(dict.fromkeys(c.task_id for c in plan.changes if c.task_id not in known))
+    names = _client_names(listing.tasks)
     return dg.SensorResult(
         run_requests=[
             dg.RunRequest(
                 run_key=change.run_key,
                 partition_key=change.task_id,
-                tags={"clickup/task_id": change.task_id},
+                tags=campaign_tags(change.task_id, names.get(change.task_id, "")),
             )
             for change in plan.changes
         ],
@@ -59,6 +67,16 @@ def clickup_campaign_sensor(
         cursor=plan.next_cursor.to_json(),
         skip_reason=None if plan.changes else "no new or changed campaign tasks",
     )
+
+
+def _client_names(tasks: Iterable[Mapping[str, Any]]) -> dict[str, str]:
+    """Task id → client name as listed (the last listing of a task wins, as in the plan). A
+    broken field mapping only costs the names their field: the campaign asset reports it."""
+    try:
+        label = FieldMapping.load().label_for("client_name")
+    except ConfigError:
+        label = ""
+    return {str(task.get("id")): listed_client_name(task, label) for task in tasks}
 
 
 def _log_plan(
@@ -87,7 +105,6 @@ cpm_automation_sensor = dg.AutomationConditionSensorDefinition(
     minimum_interval_seconds=SENSOR_INTERVAL_SECONDS,
     run_tags=SQLITE_RUN_TAGS,
     description=(
-        "Recomputes cpm_flexibility for a campaign when its agreements or influencers change "
-        "(the default automation sensor is created stopped in open-source Dagster)."
+        "Recomputes a campaign's cpm_flexibility when its agreements or influencers change."
     ),
 )

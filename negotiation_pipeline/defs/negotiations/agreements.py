@@ -21,8 +21,9 @@ campaign_agreements = dg.AssetSpec(
     kinds={"sqlite"},
     owners=["team:negotiation"],
     description=(
-        "Rates agreed with influencers of a campaign (store table `agreements`). Materialized "
-        "by the negotiation job when an agreement is recorded; not computed by Dagster."
+        "Rates agreed with the campaign's influencers, reported by the job or command that "
+        "reached each agreement (it cannot be materialized from the UI). Each agreement "
+        "recomputes cpm_flexibility."
     ),
 )
 

@@ -63,9 +63,9 @@ PREVIEW_ROWS = 50
     owners=OWNERS,
     pool=STORE_WRITER_POOL,
     description=(
-        "One negotiation per influencer of the campaign's CPM table: the opening offer is queued "
-        "with the state change and audit entry, then sent. Influencers that already have a "
-        "negotiation are skipped, so re-materializing never emails anyone twice."
+        "Opens one negotiation per influencer of the campaign's CPM table and emails each the "
+        "opening offer. Influencers who already have a negotiation are left alone, so "
+        "materializing again never emails anyone twice."
     ),
 )
 def negotiations(
@@ -154,9 +154,10 @@ def delivery_metadata(delivery: DeliveryResult) -> dict[str, int]:
     pool=STORE_WRITER_POOL,
     deps=[negotiations],
     description=(
-        "Every negotiation of the campaign (table `asset_negotiation_snapshots`): state, round, "
-        "our last offer, their ask, who we talk to and who is in control. Also written and "
-        "reported by advance_negotiations_job and followup_job for the campaigns they touch."
+        "Where every negotiation of the campaign stands: state and round, our last offer and "
+        "their ask, the next step and when it is due, why it waits for a person, deliverables "
+        "and usage rights, the last email in and out, who we talk to and who is in control. "
+        "Refreshed by every job and command that changes the campaign."
     ),
 )
 def negotiation_snapshots(
@@ -164,7 +165,8 @@ def negotiation_snapshots(
 ) -> dg.Output[list[SnapshotRow]]:
     with store.open() as db:
         rows = snapshot_rows(db, context.partition_key)
-    return dg.Output(rows, metadata=snapshot_metadata(rows))
+        label = campaign_label(db, context.partition_key)
+    return dg.Output(rows, metadata=snapshot_metadata(rows, label))
 
 
 @dg.asset(
@@ -175,9 +177,9 @@ def negotiation_snapshots(
     pool=STORE_WRITER_POOL,
     deps=[campaign_agreements],
     description=(
-        "The campaign's numbers (table `asset_campaign_report`, one row): negotiations, "
-        "agreements, close rate, average CPM achieved vs the target range, budget committed vs "
-        "budget (money exact, never float). Counts the states of `negotiation_snapshots`."
+        "The campaign's numbers: negotiations by state, agreements, close rate, average CPM "
+        "achieved against the target range, and budget committed against the budget (to the "
+        "cent). Refreshed with negotiation_snapshots."
     ),
 )
 def campaign_report(
@@ -221,7 +223,16 @@ def snapshot_markdown(rows: Sequence[SnapshotRow]) -> str:
     return "\n".join([header, *lines]) + (f"\n\n… and {more} more" if more > 0 else "")
 
 
-def snapshot_metadata(rows: Sequence[SnapshotRow]) -> dict[str, Any]:
+def campaign_label(db: NegotiationStore, campaign_id: str) -> str:
+    """ "Lumen Skincare (task 86b1aa001)": the client people know beside the ClickUp task id
+    (the id alone for a campaign the store does not know)."""
+    record = db.campaigns.get(campaign_id)
+    client = record.client_name if record is not None else ""
+    return f"{preview(client)} (task {preview(campaign_id)})" if client else preview(campaign_id)
+
+
+def snapshot_metadata(rows: Sequence[SnapshotRow], campaign: str = "") -> dict[str, Any]:
+    """`campaign` is the campaign's label (campaign_label)."""
     states: dict[str, int] = {}
     for row in rows:
         states[row.state.value] = states.get(row.state.value, 0) + 1
@@ -230,7 +241,10 @@ def snapshot_metadata(rows: Sequence[SnapshotRow]) -> dict[str, Any]:
         "by_state": ", ".join(f"{state}: {count}" for state, count in sorted(states.items()))
         or "none",
         "client": preview(rows[0].client_name) if rows else "",
-        "snapshot": dg.MetadataValue.md(snapshot_markdown(rows)),
+        "campaign": campaign,
+        "snapshot": dg.MetadataValue.md(
+            (f"**{_md_cell(campaign)}**\n\n" if campaign else "") + snapshot_markdown(rows)
+        ),
         "snapshot_table": snapshot_table(rows),
     }
 
@@ -304,7 +318,10 @@ def report_metadata(report: CampaignReport) -> dict[str, Any]:
         "agreed_count": report.agreed,  # numeric, so the UI can plot it over time
         "negotiation_count": report.negotiations,
         "by_state": ", ".join(f"{s}: {n}" for s, n in report.by_state.items()) or "none",
-        "report": dg.MetadataValue.md(f"**{_md_cell(report.client_name)}**\n\n{table}"),
+        "campaign": f"{preview(report.client_name)} (task {preview(report.campaign_id)})",
+        "report": dg.MetadataValue.md(
+            f"**{_md_cell(report.client_name)}** (task {_md_cell(report.campaign_id)})\n\n{table}"
+        ),
         "agreements": dg.MetadataValue.md(_deals_markdown(report)),
     }
 
@@ -325,7 +342,7 @@ def touched_campaign_materializations(
             dg.AssetMaterialization(
                 asset_key=negotiation_snapshots.key,
                 partition=campaign_id,
-                metadata={**snapshot_metadata(rows), **table},
+                metadata={**snapshot_metadata(rows, campaign_label(db, campaign_id)), **table},
             )
         )
         events.append(conversations_materialization(db, campaign_id))

@@ -32,6 +32,7 @@ from negotiation_pipeline.defs.shared.resources import (
     SecondOpinionResource,
     SlackResource,
 )
+from negotiation_pipeline.defs.shared.run_tags import tag_run_with_single_campaign
 from negotiation_pipeline.workflow.events import AgreementReached, PipelineEvent
 from negotiation_pipeline.workflow.followups import run_followups
 from negotiation_pipeline.workflow.replies import advance_negotiations
@@ -67,8 +68,8 @@ def _campaigns_of(events: Sequence[PipelineEvent]) -> list[str]:
     name=ADVANCE_OP,
     pool=STORE_WRITER_POOL,
     description=(
-        "Reads each reply of the batch, advances its negotiation (one transaction per reply), "
-        "sends our answers, then alerts Slack and reports agreements, snapshots and reports."
+        "Reads each reply of the batch, decides our answer and sends it, then alerts Slack and "
+        "refreshes the agreements, snapshots and reports of the campaigns concerned."
     ),
 )
 def advance_negotiations_op(
@@ -100,6 +101,7 @@ def advance_negotiations_op(
         notified = notify_events(context.log, events, db, slack, clickup)
         yield from _agreement_materializations(result.events)
         touched = dict.fromkeys([*result.touched_campaigns, *_campaigns_of(result.delivery.events)])
+        tag_run_with_single_campaign(context, db, touched)
         yield from refresh_views(
             db, [c for c in touched if c], run_id=context.run_id, location=store.db_path
         )
@@ -132,9 +134,8 @@ def advance_negotiations_op(
     tags=SQLITE_RUN_TAGS,
     executor_def=dg.in_process_executor,
     description=(
-        "Advance every negotiation that got a reply in one batch of new mail (uidvalidity + "
-        "uids from inbox_sensor); safe to re-run: replies are deduplicated by Message-ID and "
-        "emails sent at most once."
+        "Answers every negotiation that got a reply in one batch of new mail (launched by "
+        "inbox_sensor). Safe to re-run: each reply is handled once and each email sent once."
     ),
 )
 def advance_negotiations_job() -> None:
@@ -165,6 +166,7 @@ def run_followups_op(
         delivery = result.delivery
         events = [*result.events, *delivery.events]
         notified = notify_events(context.log, events, db, slack, clickup)
+        tag_run_with_single_campaign(context, db, _campaigns_of(events))
         yield from refresh_views(
             db, _campaigns_of(events), run_id=context.run_id, location=store.db_path
         )
@@ -198,5 +200,8 @@ followup_schedule = dg.ScheduleDefinition(
     job=followup_job,
     cron_schedule="0 * * * *",
     default_status=dg.DefaultScheduleStatus.RUNNING,
-    description="Hourly: follow up on silent negotiations (policy follow_up days), then stale.",
+    description=(
+        "Hourly: follow up on negotiations silent for the days the negotiation policy sets, "
+        "then mark them stale."
+    ),
 )

@@ -21,6 +21,7 @@ from negotiation_pipeline.defs.shared.resources import (
     NegotiationStoreResource,
     SlackResource,
 )
+from negotiation_pipeline.defs.shared.run_tags import tag_run_with_single_campaign
 from negotiation_pipeline.settings.engine import load_engine_config
 from negotiation_pipeline.store.base import NegotiationStore
 from negotiation_pipeline.workflow.resolution import (
@@ -103,6 +104,7 @@ def resolve_op(
             )
         except ResolutionError as exc:
             raise dg.Failure(description=f"{config.action.value} {config.thread}: {exc}") from exc
+        tag_run_with_single_campaign(context, db, [result.campaign_id])
         with mailbox.open() as box:
             email_status = deliver_resolution(db, box, result, now=now)
         slack_delivery = slack.deliver(db)

@@ -65,11 +65,9 @@ def _listing_limit(
     minimum_interval_seconds=INBOX_INTERVAL_SECONDS,
     default_status=dg.DefaultSensorStatus.RUNNING,
     description=(
-        "Lists new mail (uids only) after the stored mail cursor and requests one "
-        "advance_negotiations_job run per batch (run_key = mailbox:uidvalidity:first-last). "
-        "The sensor cursor is the newest uid requested, so the next tick asks only for newer "
-        "mail; mail a failed run left unhandled is requested again (at most every 10 minutes) "
-        "and every later run handles it too."
+        "Watches the mailbox for new mail and launches one advance_negotiations_job run per "
+        "batch. Each email is requested once; mail a failed run left unhandled is requested "
+        "again (at most every 10 minutes), and every later run picks it up too."
     ),
 )
 def inbox_sensor(
@@ -135,8 +133,8 @@ def batch_run_key(mailbox_name: str, batch: NewMailBatch, uids: Sequence[int]) -
     default_status=dg.DefaultSensorStatus.RUNNING,
     minimum_interval_seconds=INBOX_INTERVAL_SECONDS,
     description=(
-        "Posts every failed run of this code location to the Slack errors channel (through "
-        "the notification outbox, once per run), and delivers any alert still pending."
+        "Posts each failed run of this code location to the Slack errors channel, once per "
+        "run, and sends any Slack alert still waiting from an earlier outage."
     ),
 )
 def run_failure_slack_sensor(context: dg.RunFailureSensorContext, slack: SlackResource) -> None:

@@ -21,8 +21,8 @@ SANDBOX_INTERVAL_SECONDS = 30
     minimum_interval_seconds=SANDBOX_INTERVAL_SECONDS,
     default_status=dg.DefaultSensorStatus.RUNNING,
     description=(
-        "Sandbox only: simulated influencers (seeded by thread id) answer the emails we sent "
-        "into the sandbox Maildir; inbox_sensor then picks their replies up like real mail."
+        "Sandbox only: simulated influencers answer the emails we sent into the sandbox "
+        "mailbox; inbox_sensor then picks their replies up like real mail."
     ),
 )
 def sandbox_influencer_sensor(

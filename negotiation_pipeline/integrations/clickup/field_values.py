@@ -226,3 +226,14 @@ def compatible(expected: str, actual: str) -> bool:
         or (expected in TEXTUAL and actual in TEXTUAL)
         or (expected in NUMERIC and actual in NUMERIC)
     )
+
+
+def listed_client_name(task: Mapping[str, Any], client_label: str) -> str:
+    """The client a listed task is for: its `client_label` custom field when filled, else the
+    task's name, else "" (the listing is unvalidated, so any field may be missing or odd)."""
+    entry = custom_fields(task).get(label_key(client_label))
+    value = raw_value(entry) if entry is not None else UNSET
+    if isinstance(value, str) and value.strip():
+        return value.strip()
+    name = task.get("name")
+    return name.strip() if isinstance(name, str) else ""

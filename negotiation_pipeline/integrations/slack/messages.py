@@ -300,31 +300,51 @@ def api_error(*, api_name: str, attempts: int, error: str, operation: str = "") 
 def campaign_started(
     *,
     client_name: str,
-    campaign_name: str,
+    campaign_id: str,
     platform: str,
     budget: Decimal | None,
-    influencers_found: int,
-    influencers_missing: Sequence[str] = (),
+    listed: int,
+    found: int,
+    opened: int,
+    skipped: Sequence[str] = (),
     task_url: str | None = None,
 ) -> SlackMessage:
-    total = influencers_found + len(influencers_missing)
+    """Negotiations opened for a campaign. `listed` influencers were asked for, `found` of them
+    are usable roster rows, `opened` got an opening offer now; each `skipped` line names one
+    we will not contact and why. It goes where people act on the pipeline's work (the
+    escalations channel): a skipped influencer needs someone to fix the roster or the task."""
     pairs = [
         ("Client", client_name),
-        ("Campaign", campaign_name),
+        ("ClickUp task", campaign_id),
         ("Platform", platform),
         ("Budget", _money(budget)),
-        ("Influencers found", f"{influencers_found}/{total}"),
+        ("Influencers listed", str(listed)),
+        ("Found in the roster", str(found)),
+        ("Skipped", str(len(skipped))),
+        ("Negotiations opened", str(opened)),
     ]
-    blocks: list[Block] = [header(f"Campaign started: {client_name}"), *fields(pairs)]
-    if influencers_missing:
-        blocks.append(section(f"*Not in the roster*\n{_bullets(influencers_missing)}"))
+    blocks: list[Block] = [
+        header(f"Campaign started: {client_name}"),
+        *fields(pairs),
+    ]
+    if skipped:
+        shown = list(skipped[:_SKIPPED_SHOWN])
+        more = len(skipped) - len(shown)
+        if more > 0:
+            shown.append(f"… and {more} more (see the audit log)")
+        blocks.append(section(f"*Skipped*\n{_bullets(shown)}"))
     if task_url:
         blocks.append(context(link(task_url, "ClickUp task")))
+    noun = "influencer" if listed == 1 else "influencers"
     fallback = (
-        f"Campaign started: {campaign_name} for {client_name}, "
-        f"{influencers_found}/{total} influencers found"
+        f"Campaign started: {client_name} (task {campaign_id}), {platform}: "
+        f"{listed} {noun} listed, {found} found, {len(skipped)} skipped, "
+        f"{opened} negotiations opened"
     )
-    return _message(SlackChannel.AGREEMENTS, fallback, blocks)
+    return _message(SlackChannel.ESCALATIONS, fallback, blocks)
+
+
+_SKIPPED_SHOWN = 20
 
 
 def held_reply_alert(

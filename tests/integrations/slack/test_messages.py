@@ -96,15 +96,18 @@ def test_huge_inputs_are_truncated_to_limits() -> None:
     _assert_within_limits(failure)
     started = campaign_started(
         client_name="Acme",
-        campaign_name="Spring",
+        campaign_id="9hx",
         platform="Instagram",
         budget=Decimal("5000"),
-        influencers_found=3,
-        influencers_missing=[f"Missing {n}" for n in range(500)],
+        listed=503,
+        found=3,
+        opened=3,
+        skipped=[f"Missing {n}: not found in the roster" for n in range(500)],
         task_url="https://app.clickup.com/t/9hx",
     )
     _assert_within_limits(started)
-    assert "3/503" in started.text
+    assert "503 influencers listed, 3 found, 500 skipped, 3 negotiations opened" in started.text
+    assert "… and 480 more" in _texts(started)
 
 
 def test_other_messages() -> None:
