@@ -23,7 +23,7 @@ from typing import Any
 from negotiation_pipeline.domain.campaign import Campaign
 from negotiation_pipeline.domain.money import THOUSAND, quantize_cents
 from negotiation_pipeline.domain.types import UsageRightsDuration
-from negotiation_pipeline.domain.valuation import PackageValuation, package_views
+from negotiation_pipeline.domain.valuation import PackageValuation
 
 SCENARIOS = (1, 2, 3)
 
@@ -116,13 +116,13 @@ def scenario_prices(
             price.scenario: price for price in stored if scenario_text(campaign, price.scenario)
         }
     first = scenario_text(campaign, 1) or ""
-    base = package_views(first, average_views, valuation).total
+    base = valuation.expected_views(first, average_views)
     prices = {1: ScenarioPrice(1, average_views, floor_rate, ceiling_rate)}
     for scenario in SCENARIOS[1:]:
         text = scenario_text(campaign, scenario)
         if not text or base <= 0:
             continue
-        share = Decimal(package_views(text, average_views, valuation).total) / base
+        share = Decimal(valuation.expected_views(text, average_views)) / base
         views = int((average_views * share).quantize(Decimal(1), rounding=ROUND_HALF_UP))
         if views <= 0:
             continue

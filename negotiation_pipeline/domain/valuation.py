@@ -15,6 +15,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
+from functools import lru_cache
 from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, model_validator
@@ -30,6 +31,8 @@ _LEADING_QUANTITY = re.compile(
     re.IGNORECASE,
 )
 _TRAILING_QUANTITY = re.compile(r"\s*(?:x|×)\s*(?P<num>\d{1,3})\s*$", re.IGNORECASE)
+_CACHE_SIZE = 4096
+KindedItem = tuple[int, str, str | None]  # quantity, item text, deliverable kind
 _WORD_NUMBERS = {
     "a": 1,
     "an": 1,
@@ -87,6 +90,11 @@ class PackageValuation(BaseModel):
     )
 
     _keywords: list[tuple[re.Pattern[str], str, int]] = PrivateAttr(default_factory=list)
+    _views_of_kind: dict[str, Decimal] = PrivateAttr(default_factory=dict)
+    # Campaigns reuse a handful of package texts for every influencer and every reply, so each
+    # text is split and matched against the keywords once (bounded, for a long-running process).
+    _items_of: dict[str, tuple[KindedItem, ...]] = PrivateAttr(default_factory=dict)
+    _totals: dict[tuple[str, int], int] = PrivateAttr(default_factory=dict)
 
     @model_validator(mode="after")
     def _usage_complete_and_ordered(self) -> PackageValuation:
@@ -110,6 +118,7 @@ class PackageValuation(BaseModel):
         # Longest keyword first, so "tiktok story" wins over "tiktok".
         ordered = sorted(found, key=lambda item: len(item[0].pattern), reverse=True)
         self._keywords = [(pattern, name, rank) for rank, (pattern, name) in enumerate(ordered)]
+        self._views_of_kind = {kind.name: kind.views for kind in self.deliverables}
 
     def kind(self, name: str) -> DeliverableKind:
         for kind in self.deliverables:
@@ -123,6 +132,34 @@ class PackageValuation(BaseModel):
             if pattern.search(item):
                 return name
         return None
+
+    def items_of(self, package: str) -> tuple[KindedItem, ...]:
+        """(quantity, item text, kind or None) per item of a package text."""
+        cache = self._items_of
+        items = cache.get(package)
+        if items is None:
+            items = tuple(
+                (quantity, text, self.classify(text)) for quantity, text in _split_items(package)
+            )
+            _bounded_put(cache, package, items)
+        return items
+
+    def views_each(self, kind: str | None, average: Decimal) -> Decimal:
+        """Expected views of one deliverable of `kind` (None: an unrecognised item)."""
+        if kind is None:
+            return average * self.unrecognised_item_views
+        return average * self._views_of_kind[kind]
+
+    def expected_views(self, package: str, average_views: int) -> int:
+        """`package_views(...).total` without per-influencer overrides, remembered (pricing asks
+        for the same few packages of the same influencer on every reply)."""
+        key = (package, average_views)
+        cache = self._totals
+        total = cache.get(key)
+        if total is None:
+            total = package_views(package, average_views, self).total
+            _bounded_put(cache, key, total)
+        return total
 
     def usage_factor(
         self, usage: UsageRightsDuration, campaign_target: UsageRightsDuration
@@ -166,6 +203,11 @@ class PackageViews:
 
 def split_items(package: str) -> list[tuple[int, str]]:
     """ "1 Reel + 3 Stories, link in bio" → [(1, "Reel"), (3, "Stories"), (1, "link in bio")]."""
+    return list(_split_items(package))
+
+
+@lru_cache(maxsize=1024)
+def _split_items(package: str) -> tuple[tuple[int, str], ...]:
     items = []
     for raw in _ITEM_SPLIT.split(package):
         text = raw.strip().lstrip("-•* ").strip()
@@ -181,7 +223,7 @@ def split_items(package: str) -> list[tuple[int, str]]:
             text = text[: match.start()].strip()
         if text and quantity > 0:
             items.append((quantity, text))
-    return items
+    return tuple(items)
 
 
 def package_views(
@@ -195,13 +237,16 @@ def package_views(
     own = overrides or {}
     average = Decimal(average_views)
     items = []
-    for quantity, text in split_items(package):
-        kind = valuation.classify(text)
+    for quantity, text, kind in valuation.items_of(package):
         if kind is not None and kind in own:
             each = Decimal(own[kind])
-        elif kind is not None:
-            each = average * valuation.kind(kind).views
         else:
-            each = average * valuation.unrecognised_item_views
+            each = valuation.views_each(kind, average)
         items.append(PackageItem(quantity, text, kind, each))
     return PackageViews(tuple(items))
+
+
+def _bounded_put(cache: dict[Any, Any], key: Any, value: Any) -> None:
+    if len(cache) >= _CACHE_SIZE:
+        cache.clear()
+    cache[key] = value
