@@ -18,6 +18,7 @@ import math
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
 from fractions import Fraction
+from functools import lru_cache
 from typing import Any
 
 from negotiation_pipeline.domain.campaign import Campaign
@@ -115,24 +116,38 @@ def scenario_prices(
         return {
             price.scenario: price for price in stored if scenario_text(campaign, price.scenario)
         }
-    first = scenario_text(campaign, 1) or ""
-    base = valuation.expected_views(first, average_views)
-    prices = {1: ScenarioPrice(1, average_views, floor_rate, ceiling_rate)}
-    for scenario in SCENARIOS[1:]:
-        text = scenario_text(campaign, scenario)
+    texts = tuple(scenario_text(campaign, scenario) for scenario in SCENARIOS)
+    # The amounts travel as text so the remembered prices keep their exact digits.
+    derived = _derived_prices(texts, valuation, average_views, str(floor_rate), str(ceiling_rate))
+    return dict(derived)
+
+
+@lru_cache(maxsize=4096)
+def _derived_prices(
+    texts: tuple[str | None, ...],
+    valuation: PackageValuation,
+    average_views: int,
+    floor_text: str,
+    ceiling_text: str,
+) -> tuple[tuple[int, ScenarioPrice], ...]:
+    floor_rate, ceiling_rate = Decimal(floor_text), Decimal(ceiling_text)
+    base = valuation.expected_views(texts[0] or "", average_views)
+    prices = [(1, ScenarioPrice(1, average_views, floor_rate, ceiling_rate))]
+    for scenario, text in zip(SCENARIOS[1:], texts[1:], strict=True):
         if not text or base <= 0:
             continue
         share = Decimal(valuation.expected_views(text, average_views)) / base
         views = int((average_views * share).quantize(Decimal(1), rounding=ROUND_HALF_UP))
         if views <= 0:
             continue
-        prices[scenario] = ScenarioPrice(
+        price = ScenarioPrice(
             scenario,
             views,
             quantize_cents(floor_rate * share),
             quantize_cents(ceiling_rate * share),
         )
-    return prices
+        prices.append((scenario, price))
+    return tuple(prices)
 
 
 def package_bounds(

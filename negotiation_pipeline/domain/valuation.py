@@ -91,6 +91,7 @@ class PackageValuation(BaseModel):
 
     _keywords: list[tuple[re.Pattern[str], str, int]] = PrivateAttr(default_factory=list)
     _views_of_kind: dict[str, Decimal] = PrivateAttr(default_factory=dict)
+    _hash: int = PrivateAttr(default=0)
     # Campaigns reuse a handful of package texts for every influencer and every reply, so each
     # text is split and matched against the keywords once (bounded, for a long-running process).
     _items_of: dict[str, tuple[KindedItem, ...]] = PrivateAttr(default_factory=dict)
@@ -119,6 +120,13 @@ class PackageValuation(BaseModel):
         ordered = sorted(found, key=lambda item: len(item[0].pattern), reverse=True)
         self._keywords = [(pattern, name, rank) for rank, (pattern, name) in enumerate(ordered)]
         self._views_of_kind = {kind.name: kind.views for kind in self.deliverables}
+        usage = tuple(sorted(self.usage_rights_value.items()))
+        self._hash = hash((self.deliverables, self.unrecognised_item_views, usage))
+
+    def __hash__(self) -> int:
+        # A value (so derived prices can be remembered per valuation); the usage table is a
+        # dict, which the generated hash of a frozen model cannot take.
+        return self._hash
 
     def kind(self, name: str) -> DeliverableKind:
         for kind in self.deliverables:
