@@ -12,9 +12,10 @@ import re
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from enum import StrEnum
+from functools import cached_property
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from negotiation_pipeline.domain.campaign import Campaign
 from negotiation_pipeline.domain.money import parse_decimal, quantize_cents
@@ -183,9 +184,10 @@ class NegotiationPolicy(BaseModel):
     min_email_length: int = Field(default=80, ge=1)
     question_topics: dict[QuestionTopic, tuple[str, ...]] = Field(default_factory=dict)
 
-    _topics_pattern: re.Pattern[str] | None = PrivateAttr(default=None)
-
-    def model_post_init(self, context: Any, /) -> None:
+    # Compiled on first use and kept on the instance: read on every reply, and a cached
+    # property is a plain attribute read where a pydantic private attribute is a slow lookup.
+    @cached_property
+    def _topics_pattern(self) -> re.Pattern[str] | None:
         # One pass over the text: one named group per topic (a keyword listed under two topics
         # counts for the first).
         groups = []
@@ -195,10 +197,9 @@ class NegotiationPolicy(BaseModel):
             if cleaned:
                 groups.append(f"(?P<{topic.value}>{keyword_alternation(cleaned)})")
                 every += cleaned
-        if groups:
-            self._topics_pattern = re.compile(
-                whole_words(every, "(?:" + "|".join(groups) + ")"), re.IGNORECASE
-            )
+        if not groups:
+            return None
+        return re.compile(whole_words(every, "(?:" + "|".join(groups) + ")"), re.IGNORECASE)
 
     def topics_in(self, text: str) -> tuple[QuestionTopic, ...]:
         """Question topics mentioned in `text`, in enum order."""
@@ -250,14 +251,15 @@ class EscalationTriggers(BaseModel):
     hostile_tone: KeywordTrigger = KeywordTrigger()
     unusual_deliverables: KeywordTrigger = KeywordTrigger()
 
-    _patterns: dict[TriggerCategory, re.Pattern[str]] = PrivateAttr(default_factory=dict)
-
-    def model_post_init(self, context: Any, /) -> None:
+    @cached_property  # read on every reply: see NegotiationPolicy._topics_pattern
+    def _patterns(self) -> dict[TriggerCategory, re.Pattern[str]]:
+        patterns = {}
         for category in TriggerCategory:
             trigger: KeywordTrigger = getattr(self, category.value)
             pattern = keyword_pattern(trigger.keywords) if trigger.enabled else None
             if pattern is not None:
-                self._patterns[category] = pattern
+                patterns[category] = pattern
+        return patterns
 
     def keyword_hits(self, text: str) -> tuple[TriggerHit, ...]:
         """Every enabled category whose keywords appear in `text` (first match per category)."""

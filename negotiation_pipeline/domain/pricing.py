@@ -157,14 +157,36 @@ def package_bounds(
     valuation: PackageValuation,
 ) -> PackageBounds:
     """Floor and ceiling of one package (see module docstring)."""
-    factor = valuation.usage_factor(package.usage_rights, campaign.usage_rights.target)
     constraints = campaign.budget_constraints
+    return _bounds(
+        package,
+        price,
+        campaign.usage_rights.target,
+        constraints.min_cost,
+        constraints.max_cost_without_approval,
+        valuation,
+    )
+
+
+# Every reply prices the same few packages of the same influencer again (the package on the
+# table and each lever's). The bounds depend only on these values; inputs that are equal but
+# written with other digits ("900" and "900.00") give bounds of equal value.
+@lru_cache(maxsize=4096)
+def _bounds(
+    package: Package,
+    price: ScenarioPrice,
+    target_usage: UsageRightsDuration,
+    min_cost: Decimal | None,
+    max_cost: Decimal | None,
+    valuation: PackageValuation,
+) -> PackageBounds:
+    factor = valuation.usage_factor(package.usage_rights, target_usage)
     floor = price.opening_rate * factor
-    if constraints.min_cost is not None:
-        floor = max(floor, constraints.min_cost)
+    if min_cost is not None:
+        floor = max(floor, min_cost)
     ceiling = price.ceiling_rate * factor
-    if constraints.max_cost_without_approval is not None:
-        ceiling = min(ceiling, constraints.max_cost_without_approval)
+    if max_cost is not None:
+        ceiling = min(ceiling, max_cost)
     return PackageBounds(
         package=package,
         expected_views=price.expected_views,

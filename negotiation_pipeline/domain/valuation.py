@@ -31,7 +31,6 @@ _LEADING_QUANTITY = re.compile(
     re.IGNORECASE,
 )
 _TRAILING_QUANTITY = re.compile(r"\s*(?:x|×)\s*(?P<num>\d{1,3})\s*$", re.IGNORECASE)
-_CACHE_SIZE = 4096
 KindedItem = tuple[int, str, str | None]  # quantity, item text, deliverable kind
 _WORD_NUMBERS = {
     "a": 1,
@@ -90,12 +89,6 @@ class PackageValuation(BaseModel):
     )
 
     _keywords: list[tuple[re.Pattern[str], str, int]] = PrivateAttr(default_factory=list)
-    _views_of_kind: dict[str, Decimal] = PrivateAttr(default_factory=dict)
-    _hash: int = PrivateAttr(default=0)
-    # Campaigns reuse a handful of package texts for every influencer and every reply, so each
-    # text is split and matched against the keywords once (bounded, for a long-running process).
-    _items_of: dict[str, tuple[KindedItem, ...]] = PrivateAttr(default_factory=dict)
-    _totals: dict[tuple[str, int], int] = PrivateAttr(default_factory=dict)
 
     @model_validator(mode="after")
     def _usage_complete_and_ordered(self) -> PackageValuation:
@@ -119,14 +112,12 @@ class PackageValuation(BaseModel):
         # Longest keyword first, so "tiktok story" wins over "tiktok".
         ordered = sorted(found, key=lambda item: len(item[0].pattern), reverse=True)
         self._keywords = [(pattern, name, rank) for rank, (pattern, name) in enumerate(ordered)]
-        self._views_of_kind = {kind.name: kind.views for kind in self.deliverables}
-        usage = tuple(sorted(self.usage_rights_value.items()))
-        self._hash = hash((self.deliverables, self.unrecognised_item_views, usage))
 
     def __hash__(self) -> int:
-        # A value (so derived prices can be remembered per valuation); the usage table is a
-        # dict, which the generated hash of a frozen model cannot take.
-        return self._hash
+        # Hashable, so what is derived from a valuation can be remembered per valuation (the
+        # generated hash of a frozen model cannot take the usage dict). Two fields are enough
+        # for a valid hash: equal valuations agree on them.
+        return hash((self.unrecognised_item_views, len(self.deliverables)))
 
     def kind(self, name: str) -> DeliverableKind:
         for kind in self.deliverables:
@@ -143,31 +134,17 @@ class PackageValuation(BaseModel):
 
     def items_of(self, package: str) -> tuple[KindedItem, ...]:
         """(quantity, item text, kind or None) per item of a package text."""
-        cache = self._items_of
-        items = cache.get(package)
-        if items is None:
-            items = tuple(
-                (quantity, text, self.classify(text)) for quantity, text in _split_items(package)
-            )
-            _bounded_put(cache, package, items)
-        return items
+        return _items_of(self, package)
 
     def views_each(self, kind: str | None, average: Decimal) -> Decimal:
         """Expected views of one deliverable of `kind` (None: an unrecognised item)."""
         if kind is None:
             return average * self.unrecognised_item_views
-        return average * self._views_of_kind[kind]
+        return average * self.kind(kind).views
 
     def expected_views(self, package: str, average_views: int) -> int:
-        """`package_views(...).total` without per-influencer overrides, remembered (pricing asks
-        for the same few packages of the same influencer on every reply)."""
-        key = (package, average_views)
-        cache = self._totals
-        total = cache.get(key)
-        if total is None:
-            total = package_views(package, average_views, self).total
-            _bounded_put(cache, key, total)
-        return total
+        """`package_views(...).total` without per-influencer overrides."""
+        return _expected_views(self, package, average_views)
 
     def usage_factor(
         self, usage: UsageRightsDuration, campaign_target: UsageRightsDuration
@@ -254,7 +231,16 @@ def package_views(
     return PackageViews(tuple(items))
 
 
-def _bounded_put(cache: dict[Any, Any], key: Any, value: Any) -> None:
-    if len(cache) >= _CACHE_SIZE:
-        cache.clear()
-    cache[key] = value
+# Campaigns reuse a handful of package texts for every influencer and every reply: each text is
+# split and matched against the keywords once, and pricing asks for the same few packages of the
+# same influencer on every reply.
+@lru_cache(maxsize=1024)
+def _items_of(valuation: PackageValuation, package: str) -> tuple[KindedItem, ...]:
+    return tuple(
+        (quantity, text, valuation.classify(text)) for quantity, text in _split_items(package)
+    )
+
+
+@lru_cache(maxsize=8192)
+def _expected_views(valuation: PackageValuation, package: str, average_views: int) -> int:
+    return package_views(package, average_views, valuation).total
