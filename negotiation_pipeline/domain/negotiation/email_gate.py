@@ -38,39 +38,61 @@ class GateResult:
 
 
 _NUMBER = r"\d[\d,]*(?:\.\d+)?"
+_THOUSANDS = r"(?P<k>[ \t]?[kK](?![a-zA-Z]))?"
 # Money is a number with a currency before it ("$1,500", "USD 900", "€900") or after it
-# ("1,500 dollars", "2k USD"). Two patterns that each start at a literal are far faster than
-# one pattern with optional prefixes tried at every position.
-_PREFIXED = re.compile(
-    r"(?P<cur>US\$|\$|€|£|\b(?:USD|EUR|GBP))[ \t]?"
-    rf"(?P<num>{_NUMBER})(?P<k>[ \t]?[kK](?![a-zA-Z]))?",
-    re.IGNORECASE,
+# ("1,500 dollars", "2k USD"). Each pattern starts at a literal: a symbol class the regex engine
+# scans for directly (the rest is case-insensitive, so the class itself is not), or a currency
+# word, whose pattern only runs when the word can be in the text at all (see `_Text`).
+# "US$1,500" is found at its "$" (same amount, same currency).
+_SYMBOL_PREFIXED = re.compile(rf"(?P<cur>[$€£])(?i:[ \t]?(?P<num>{_NUMBER}){_THOUSANDS})")
+_WORD_PREFIXED = re.compile(
+    rf"\b(?P<cur>USD|EUR|GBP)[ \t]?(?P<num>{_NUMBER}){_THOUSANDS}", re.IGNORECASE
 )
+_PREFIX_WORDS = ("usd", "eur", "gbp")
 _SUFFIXED = re.compile(
     rf"(?P<num>{_NUMBER})(?P<k>[ \t]?[kK])?[ \t]?"
     r"(?P<cur>USD|EUR|GBP|dollars?|euros?|pounds?|bucks)\b",
     re.IGNORECASE,
 )
+_SUFFIX_WORDS = (*_PREFIX_WORDS, "dollar", "euro", "pound", "buck")
 _NON_USD = {"€", "£", "eur", "gbp", "euro", "euros", "pound", "pounds"}
 
 _EXCLUSIVITY = re.compile(r"\bexclusiv(?:e|ity|ely)\b", re.IGNORECASE)
 _FUTURE_PROMISES = re.compile(
-    r"\bfuture\s+(?:deals?|campaigns?|partnerships?|collaborations?|projects?|work)\b"
+    r"(?=[fglowpman])"  # the characters a match can start with (see `_DURATION`)
+    r"(?:\bfuture\s+(?:deals?|campaigns?|partnerships?|collaborations?|projects?|work)\b"
     r"|\bguarantee[sd]?\b|\blong[-\s]term\s+partnership\b|\bongoing\s+partnership\b"
     r"|\b(?:more|another|next|additional)\s+(?:campaigns?|deals?)\s+(?:with|together|soon)\b"
-    r"|\bwork\s+together\s+again\b|\bpromise\b",
+    r"|\bwork\s+together\s+again\b|\bpromise\b)",
     re.IGNORECASE,
+)
+# The words each alternative above needs: the regex runs only when one set is all there.
+_FUTURE_WORDS = (
+    ("future",),
+    ("guarantee",),
+    ("long", "partnership"),
+    ("ongoing", "partnership"),
+    *(
+        (first, then)
+        for first in ("more", "another", "next", "additional")
+        for then in ("campaign", "deal")
+    ),
+    ("together", "again"),
+    ("promise",),
 )
 # Only lines that talk about usage rights are checked for durations (payment terms such as
 # "within 30 days" are not a usage promise).
 _USAGE_WORDS = ("usage", "right", "licen")
 _DURATION = re.compile(
-    r"(?P<d30>\b30[-\s]days?\b|\bone\s+month\b)"
+    # A lookahead on the characters a match can start with: the regex engine passes every other
+    # position at once instead of trying each alternative there.
+    r"(?=[\dotsapfu])"
+    r"(?:(?P<d30>\b30[-\s]days?\b|\bone\s+month\b)"
     r"|(?P<d60>\b60[-\s]days?\b|\btwo\s+months\b)"
     r"|(?P<d90>\b90[-\s]days?\b|\bthree\s+months\b)"
     r"|(?P<m6>\b(?:6|six)[-\s]months?\b)"
     r"|(?P<y1>\b(?:1|one)[-\s]years?\b|\b12[-\s]months\b|\ba\s+year\b)"
-    r"|(?P<perpetual>\bperpetu(?:al|ity)\b|\bforever\b|\bunlimited\b)",
+    r"|(?P<perpetual>\bperpetu(?:al|ity)\b|\bforever\b|\bunlimited\b))",
     re.IGNORECASE,
 )
 _DURATION_GROUPS: dict[str, UsageRightsDuration] = {
@@ -95,10 +117,38 @@ def _amount(number: str, thousands: str | None) -> Decimal | None:
     return quantize_cents(value)
 
 
+# Besides the two cases of a letter, re.IGNORECASE equates an ASCII letter only with these.
+_ASCII_LETTER_FOLDS = ("\u0130", "\u0131", "\u017f", "\u212a")  # İ ı ſ K (Kelvin)
+
+
+class _Text:
+    """A text and its lowercase form, to rule a case-insensitive pattern out by cheap substring
+    tests before running it. Exact: without one of `_ASCII_LETTER_FOLDS` in the text, every
+    case-insensitive match of ASCII words shows up as those words in `lower()`."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.lowered = text.lower()
+        self.folds = any(fold in text for fold in _ASCII_LETTER_FOLDS)
+
+    def may_say(self, *words: str) -> bool:
+        """Whether a match that contains every one of `words` (lowercase ASCII) may be here."""
+        return self.folds or all(word in self.lowered for word in words)
+
+    def may_say_any(self, words: tuple[str, ...]) -> bool:
+        return self.folds or any(word in self.lowered for word in words)
+
+
 def money_mentions(text: str) -> list[tuple[Decimal, bool]]:
     """Every money amount in `text` as (amount, is_usd); "$1,500 USD" counts once."""
+    scanned = _Text(text)
+    patterns = [_SYMBOL_PREFIXED]
+    if scanned.may_say_any(_PREFIX_WORDS):
+        patterns.append(_WORD_PREFIXED)
+    if scanned.may_say_any(_SUFFIX_WORDS):
+        patterns.append(_SUFFIXED)
     found: dict[int, tuple[Decimal, bool]] = {}
-    for pattern in (_PREFIXED, _SUFFIXED):
+    for pattern in patterns:
         for m in pattern.finditer(text):
             start = m.start("num")
             amount = _amount(m.group("num"), m.group("k"))
@@ -138,36 +188,23 @@ def _check_names(body: str, decision: EmailDecision) -> list[str]:
     return failures
 
 
-# Cheap substring tests run before each promise regex: most emails contain none of them.
-_FUTURE_HINTS = (
-    "future",
-    "guarantee",
-    "long",
-    "ongoing",
-    "again",
-    "promise",
-    "more ",
-    "another",
-    "next ",
-    "additional",
-)
-
-
 def _check_promises(body: str, decision: EmailDecision) -> list[str]:
     failures = []
-    lowered = body.lower()
+    scanned = _Text(body)
     if (
         not decision.exclusivity_required
-        and "exclusiv" in lowered
+        and scanned.may_say("exclusiv")
         and (m := _EXCLUSIVITY.search(body))
     ):
         failures.append(f"promises exclusivity the campaign does not require: {m.group(0)!r}")
-    if any(hint in lowered for hint in _FUTURE_HINTS) and (m := _FUTURE_PROMISES.search(body)):
+    if any(scanned.may_say(*words) for words in _FUTURE_WORDS) and (
+        m := _FUTURE_PROMISES.search(body)
+    ):
         failures.append(f"promises future deals or guarantees: {m.group(0)!r}")
     allowed_rank = _RANK[decision.usage_rights]
     for line in body.splitlines():
-        line_lowered = line.lower()
-        if not any(word in line_lowered for word in _USAGE_WORDS):
+        lowered = line.lower()
+        if not (scanned.folds or any(word in lowered for word in _USAGE_WORDS)):
             continue
         for m in _DURATION.finditer(line):
             if m.lastgroup and _RANK[_DURATION_GROUPS[m.lastgroup]] > allowed_rank:
@@ -175,7 +212,7 @@ def _check_promises(body: str, decision: EmailDecision) -> list[str]:
                 break
     if (
         decision.usage_rights is not UsageRightsDuration.PERPETUAL
-        and ("perpetu" in lowered or "forever" in lowered)
+        and scanned.may_say_any(("perpetu", "forever"))
         and (m := _PERPETUAL_ANYWHERE.search(body))
     ):
         failures.append(f"perpetual rights are not on offer: {m.group(0)!r}")

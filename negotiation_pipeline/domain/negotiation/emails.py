@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
+from functools import lru_cache
 from typing import Any
 
 from jinja2 import DictLoader, StrictUndefined, Template, TemplateSyntaxError
@@ -68,6 +69,7 @@ def header_safe(value: str) -> str:
     return _SPACES.sub(" ", _CRLF.sub(" ", value)).strip()
 
 
+@lru_cache(maxsize=1024)  # a campaign's few scenario texts, split for every email
 def split_deliverables(package: str) -> tuple[str, ...]:
     """ "1 Reel, 2 Stories" or one item per line → ("1 Reel", "2 Stories")."""
     items = re.split(r"[\n;,]+", package)

@@ -22,6 +22,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from email.utils import parseaddr
 from functools import lru_cache
+from typing import Any
 
 from negotiation_pipeline.domain.campaigns.campaign import Campaign
 from negotiation_pipeline.domain.enums import (
@@ -62,6 +63,7 @@ from negotiation_pipeline.domain.negotiation.record import (
     EscalationReason,
     InfluencerTerms,
     Negotiation,
+    machine_fields,
 )
 from negotiation_pipeline.domain.negotiation.state_machine import NegotiationStateMachine
 from negotiation_pipeline.domain.reading.quoting import own_text_of
@@ -150,17 +152,17 @@ def classify_counterparty(sender: str, reply_text: str, terms: InfluencerTerms) 
     return Counterparty(CounterpartyType.TALENT_MANAGER, name, address, agency_name)
 
 
-def _with_counterparty(negotiation: Negotiation, party: Counterparty) -> Negotiation:
+def _counterparty_changes(negotiation: Negotiation, party: Counterparty) -> dict[str, Any]:
+    """The record's fields that change now that `party` wrote (for one `replace`)."""
     if party.kind is CounterpartyType.TALENT_MANAGER:
-        return replace(
-            negotiation,
-            counterparty_type=party.kind,
-            counterparty_name=party.name or negotiation.counterparty_name,
-            counterparty_email=party.email,
-            agency_name=party.agency_name or negotiation.agency_name,
-        )
+        return {
+            "counterparty_type": party.kind,
+            "counterparty_name": party.name or negotiation.counterparty_name,
+            "counterparty_email": party.email,
+            "agency_name": party.agency_name or negotiation.agency_name,
+        }
     # A manager thread stays a manager thread (never downgraded); we keep answering the sender.
-    return replace(negotiation, counterparty_email=party.email or negotiation.counterparty_email)
+    return {"counterparty_email": party.email or negotiation.counterparty_email}
 
 
 # --- entry points --------------------------------------------------------------------------------
@@ -244,7 +246,7 @@ def _carried_out(
     plan's transition, its email's effects, the agreed terms when it agrees."""
     machine = negotiation.machine()
     machine.trigger(plan.event)
-    updated = _applied(negotiation.with_machine(machine), plan, email)
+    updated = replace(negotiation.with_machine(machine), **_applied(negotiation, plan, email))
     if plan.agreed_rate is not None:
         package, agreed_cpm = agreed_terms(negotiation, campaign, config.policy, plan.agreed_rate)
         updated = replace(
@@ -274,32 +276,30 @@ def _planned(
     return Planned(plan.action, plan.decision, after)
 
 
-def _recipient_name(sender: str, negotiation: Negotiation) -> str | None:
-    """The display name the person we now answer signed their email with (kept from before
-    when this one has none)."""
+def _recipient_name(sender: str, answering: str | None, known: str | None) -> str | None:
+    """The display name the person we now answer (`answering`) signed their email with (`known`,
+    the one from before, when this one has none)."""
     display, address = _parse_sender(sender)
     name = " ".join(display.split())[:80]
-    answering = (negotiation.counterparty_email or "").lower()
-    if name and "@" not in name and address and address == answering:
+    if name and "@" not in name and address and address == (answering or "").lower():
         return name
-    return negotiation.recipient_name
+    return known
 
 
-def _applied(negotiation: Negotiation, plan: Plan, email: OutgoingEmail | None) -> Negotiation:
-    """The record after a plan went through (its email, if any, is sent)."""
+def _applied(negotiation: Negotiation, plan: Plan, email: OutgoingEmail | None) -> dict[str, Any]:
+    """The record's fields that change once a plan went through (its email, if any, is sent)."""
     said = negotiation.said + (email.said if email is not None else ())
     if plan.event is NegotiationEvent.SEND_COUNTER:
         assert plan.offer is not None
-        return replace(
-            negotiation,
-            round_count=negotiation.round_count + 1,
-            our_last_offer=plan.offer,
-            offers=(*negotiation.offers, plan.offer),
-            levers=plan.levers or negotiation.levers,
-            followups_sent=0,
-            said=said,
-        )
-    return replace(negotiation, said=said)
+        return {
+            "round_count": negotiation.round_count + 1,
+            "our_last_offer": plan.offer,
+            "offers": (*negotiation.offers, plan.offer),
+            "levers": plan.levers or negotiation.levers,
+            "followups_sent": 0,
+            "said": said,
+        }
+    return {"said": said}
 
 
 def handle_reply(
@@ -324,13 +324,15 @@ def handle_reply(
     )
     ask = None if usd_ask is None else quantize_cents(usd_ask)
     party = classify_counterparty(sender, reply_text, negotiation.terms)
-    negotiation = _with_counterparty(negotiation, party)
+    changes = _counterparty_changes(negotiation, party)
+    answering = changes.get("counterparty_email", negotiation.counterparty_email)
     negotiation = replace(
         negotiation,
+        **changes,
         replies_received=negotiation.replies_received + 1,
         their_last_ask=ask if ask is not None else negotiation.their_last_ask,
         last_activity=now,
-        recipient_name=_recipient_name(sender, negotiation),
+        recipient_name=_recipient_name(sender, answering, negotiation.recipient_name),
     )
     machine = negotiation.machine()
     start = len(machine.history)
@@ -384,13 +386,12 @@ def handle_reply(
             )
             return held_back(trigger, ask, gate)
     machine.trigger(plan.event)
-    updated = _applied(negotiation.with_machine(machine), plan, email)
+    changes = _applied(negotiation, plan, email)
     agreed_cpm = package = None
     if plan.agreed_rate is not None:
         package, agreed_cpm = agreed_terms(negotiation, campaign, policy, plan.agreed_rate)
-        updated = replace(
-            updated, agreed_rate=plan.agreed_rate, agreed_cpm=agreed_cpm, agreed_package=package
-        )
+        changes.update(agreed_rate=plan.agreed_rate, agreed_cpm=agreed_cpm, agreed_package=package)
+    updated = replace(negotiation, **machine_fields(machine), **changes)
     return Outcome(
         action=plan.action,
         negotiation=updated,

@@ -40,6 +40,7 @@ from negotiation_pipeline.domain.negotiation.policy import (
 from negotiation_pipeline.domain.negotiation.pricing import (
     Package,
     PackageBounds,
+    ScenarioPrice,
     package_bounds,
     scenario_prices,
 )
@@ -60,8 +61,14 @@ def bounds_for(
     negotiation: Negotiation, levers: LeverState, campaign: Campaign, policy: NegotiationPolicy
 ) -> PackageBounds:
     """Floor and ceiling of the package `levers` describe, for this influencer."""
+    return _bounds_in(_prices(negotiation, campaign, policy), levers, campaign, policy)
+
+
+def _prices(
+    negotiation: Negotiation, campaign: Campaign, policy: NegotiationPolicy
+) -> dict[int, ScenarioPrice]:
     terms = negotiation.terms
-    prices = scenario_prices(
+    return scenario_prices(
         terms.scenarios,
         campaign=campaign,
         valuation=policy.package_value,
@@ -69,6 +76,14 @@ def bounds_for(
         floor_rate=terms.floor_rate,
         ceiling_rate=terms.ceiling_rate,
     )
+
+
+def _bounds_in(
+    prices: dict[int, ScenarioPrice],
+    levers: LeverState,
+    campaign: Campaign,
+    policy: NegotiationPolicy,
+) -> PackageBounds:
     price = prices.get(levers.scenario) or prices[min(prices)]
     return package_bounds(package_of(levers, campaign), price, campaign, policy.package_value)
 
@@ -77,12 +92,13 @@ def lever_options(
     negotiation: Negotiation, campaign: Campaign, policy: NegotiationPolicy
 ) -> tuple[LeverOption, ...]:
     """Every lever still usable, in the configured order, with the package it leads to."""
+    prices = _prices(negotiation, campaign, policy)
     options = []
     for lever in policy.concession.lever_order:
         if not lever_available(lever, negotiation.levers, campaign):
             continue
         after = apply_lever(negotiation.levers, lever, campaign)
-        bounds = bounds_for(negotiation, after, campaign, policy)
+        bounds = _bounds_in(prices, after, campaign, policy)
         if bounds.is_feasible:
             options.append(LeverOption(lever, after, bounds))
     return tuple(options)

@@ -12,9 +12,10 @@ import re
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from enum import StrEnum
+from functools import cached_property
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from negotiation_pipeline.domain.campaigns.campaign import Campaign
 from negotiation_pipeline.domain.enums import ApprovalMode, UsageRightsDuration
@@ -142,11 +143,28 @@ class QuestionTopic(StrEnum):
 def keyword_pattern(keywords: tuple[str, ...]) -> re.Pattern[str] | None:
     """One case-insensitive regex matching any keyword as whole words (spaces match any run of
     whitespace). Lookarounds instead of \\b so keywords may start or end with punctuation."""
-    cleaned = sorted({k.strip() for k in keywords if k.strip()}, key=len, reverse=True)
+    cleaned = _cleaned_keywords(keywords)
     if not cleaned:
         return None
-    parts = [r"\s+".join(re.escape(word) for word in k.split()) for k in cleaned]
-    return re.compile(r"(?<!\w)(?:" + "|".join(parts) + r")(?!\w)", re.IGNORECASE)
+    return re.compile(whole_words(cleaned, keyword_alternation(cleaned)), re.IGNORECASE)
+
+
+def _cleaned_keywords(keywords: tuple[str, ...]) -> list[str]:
+    return sorted({k.strip() for k in keywords if k.strip()}, key=len, reverse=True)
+
+
+def keyword_alternation(keywords: list[str]) -> str:
+    """The keywords (stripped, longest first) as one alternation, whitespace-tolerant."""
+    parts = [r"\s+".join(re.escape(word) for word in k.split()) for k in keywords]
+    return "(?:" + "|".join(parts) + ")"
+
+
+def whole_words(keywords: list[str], alternation: str) -> str:
+    """`alternation` (of `keywords`) as whole words. The lookahead on the keywords' first
+    characters lets the regex engine skip every other position at once, instead of trying each
+    alternative there."""
+    firsts = "".join(sorted({re.escape(k[0]) for k in keywords}))
+    return rf"(?<!\w)(?=[{firsts}]){alternation}(?!\w)"
 
 
 class NegotiationPolicy(BaseModel):
@@ -168,21 +186,22 @@ class NegotiationPolicy(BaseModel):
     # For a campaign whose form leaves "Approval Mode" empty.
     approval_mode: ApprovalMode = ApprovalMode.AUTONOMOUS
 
-    _topics_pattern: re.Pattern[str] | None = PrivateAttr(default=None)
-
-    def model_post_init(self, context: Any, /) -> None:
+    # Compiled on first use and kept on the instance: read on every reply, and a cached
+    # property is a plain attribute read where a pydantic private attribute is a slow lookup.
+    @cached_property
+    def _topics_pattern(self) -> re.Pattern[str] | None:
         # One pass over the text: one named group per topic (a keyword listed under two topics
         # counts for the first).
         groups = []
+        every: list[str] = []
         for topic, words in self.question_topics.items():
-            pattern = keyword_pattern(words)
-            if pattern is not None:
-                inner = pattern.pattern.removeprefix(r"(?<!\w)").removesuffix(r"(?!\w)")
-                groups.append(f"(?P<{topic.value}>{inner})")
-        if groups:
-            self._topics_pattern = re.compile(
-                r"(?<!\w)(?:" + "|".join(groups) + r")(?!\w)", re.IGNORECASE
-            )
+            cleaned = _cleaned_keywords(words)
+            if cleaned:
+                groups.append(f"(?P<{topic.value}>{keyword_alternation(cleaned)})")
+                every += cleaned
+        if not groups:
+            return None
+        return re.compile(whole_words(every, "(?:" + "|".join(groups) + ")"), re.IGNORECASE)
 
     def topics_in(self, text: str) -> tuple[QuestionTopic, ...]:
         """Question topics mentioned in `text`, in enum order."""
@@ -234,14 +253,15 @@ class EscalationTriggers(BaseModel):
     hostile_tone: KeywordTrigger = KeywordTrigger()
     unusual_deliverables: KeywordTrigger = KeywordTrigger()
 
-    _patterns: dict[TriggerCategory, re.Pattern[str]] = PrivateAttr(default_factory=dict)
-
-    def model_post_init(self, context: Any, /) -> None:
+    @cached_property  # read on every reply: see NegotiationPolicy._topics_pattern
+    def _patterns(self) -> dict[TriggerCategory, re.Pattern[str]]:
+        patterns = {}
         for category in TriggerCategory:
             trigger: KeywordTrigger = getattr(self, category.value)
             pattern = keyword_pattern(trigger.keywords) if trigger.enabled else None
             if pattern is not None:
-                self._patterns[category] = pattern
+                patterns[category] = pattern
+        return patterns
 
     def keyword_hits(self, text: str) -> tuple[TriggerHit, ...]:
         """Every enabled category whose keywords appear in `text` (first match per category)."""

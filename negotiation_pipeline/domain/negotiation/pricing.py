@@ -18,12 +18,13 @@ import math
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
 from fractions import Fraction
+from functools import lru_cache
 from typing import Any
 
 from negotiation_pipeline.domain.campaigns.campaign import Campaign
 from negotiation_pipeline.domain.enums import UsageRightsDuration
 from negotiation_pipeline.domain.money import THOUSAND, quantize_cents
-from negotiation_pipeline.domain.negotiation.valuation import PackageValuation, package_views
+from negotiation_pipeline.domain.negotiation.valuation import PackageValuation
 
 SCENARIOS = (1, 2, 3)
 
@@ -115,24 +116,38 @@ def scenario_prices(
         return {
             price.scenario: price for price in stored if scenario_text(campaign, price.scenario)
         }
-    first = scenario_text(campaign, 1) or ""
-    base = package_views(first, average_views, valuation).total
-    prices = {1: ScenarioPrice(1, average_views, floor_rate, ceiling_rate)}
-    for scenario in SCENARIOS[1:]:
-        text = scenario_text(campaign, scenario)
+    texts = tuple(scenario_text(campaign, scenario) for scenario in SCENARIOS)
+    # The amounts travel as text so the remembered prices keep their exact digits.
+    derived = _derived_prices(texts, valuation, average_views, str(floor_rate), str(ceiling_rate))
+    return dict(derived)
+
+
+@lru_cache(maxsize=4096)
+def _derived_prices(
+    texts: tuple[str | None, ...],
+    valuation: PackageValuation,
+    average_views: int,
+    floor_text: str,
+    ceiling_text: str,
+) -> tuple[tuple[int, ScenarioPrice], ...]:
+    floor_rate, ceiling_rate = Decimal(floor_text), Decimal(ceiling_text)
+    base = valuation.expected_views(texts[0] or "", average_views)
+    prices = [(1, ScenarioPrice(1, average_views, floor_rate, ceiling_rate))]
+    for scenario, text in zip(SCENARIOS[1:], texts[1:], strict=True):
         if not text or base <= 0:
             continue
-        share = Decimal(package_views(text, average_views, valuation).total) / base
+        share = Decimal(valuation.expected_views(text, average_views)) / base
         views = int((average_views * share).quantize(Decimal(1), rounding=ROUND_HALF_UP))
         if views <= 0:
             continue
-        prices[scenario] = ScenarioPrice(
+        price = ScenarioPrice(
             scenario,
             views,
             quantize_cents(floor_rate * share),
             quantize_cents(ceiling_rate * share),
         )
-    return prices
+        prices.append((scenario, price))
+    return tuple(prices)
 
 
 def package_bounds(
@@ -142,14 +157,36 @@ def package_bounds(
     valuation: PackageValuation,
 ) -> PackageBounds:
     """Floor and ceiling of one package (see module docstring)."""
-    factor = valuation.usage_factor(package.usage_rights, campaign.usage_rights.target)
     constraints = campaign.budget_constraints
+    return _bounds(
+        package,
+        price,
+        campaign.usage_rights.target,
+        constraints.min_cost,
+        constraints.max_cost_without_approval,
+        valuation,
+    )
+
+
+# Every reply prices the same few packages of the same influencer again (the package on the
+# table and each lever's). The bounds depend only on these values; inputs that are equal but
+# written with other digits ("900" and "900.00") give bounds of equal value.
+@lru_cache(maxsize=4096)
+def _bounds(
+    package: Package,
+    price: ScenarioPrice,
+    target_usage: UsageRightsDuration,
+    min_cost: Decimal | None,
+    max_cost: Decimal | None,
+    valuation: PackageValuation,
+) -> PackageBounds:
+    factor = valuation.usage_factor(package.usage_rights, target_usage)
     floor = price.opening_rate * factor
-    if constraints.min_cost is not None:
-        floor = max(floor, constraints.min_cost)
+    if min_cost is not None:
+        floor = max(floor, min_cost)
     ceiling = price.ceiling_rate * factor
-    if constraints.max_cost_without_approval is not None:
-        ceiling = min(ceiling, constraints.max_cost_without_approval)
+    if max_cost is not None:
+        ceiling = min(ceiling, max_cost)
     return PackageBounds(
         package=package,
         expected_views=price.expected_views,

@@ -199,6 +199,15 @@ class AgreedPackage:
             raise ValueError(f"agreed package is missing field {exc.args[0]!r}") from exc
 
 
+def machine_fields(machine: NegotiationStateMachine) -> dict[str, Any]:
+    """The record's fields that hold the state machine's snapshot."""
+    return {
+        "state": machine.state,
+        "history": tuple(machine.history),
+        "pre_pause_state": machine.pre_pause_state,
+    }
+
+
 def _asks_out(values: tuple[tuple[Decimal, Decimal, int], ...]) -> list[list[str | int]]:
     return [[str(a), str(b), n] for a, b, n in values]
 
@@ -251,12 +260,7 @@ class Negotiation:
         return NegotiationStateMachine.from_snapshot(self.state, self.history, self.pre_pause_state)
 
     def with_machine(self, machine: NegotiationStateMachine) -> Negotiation:
-        return replace(
-            self,
-            state=machine.state,
-            history=tuple(machine.history),
-            pre_pause_state=machine.pre_pause_state,
-        )
+        return replace(self, **machine_fields(machine))
 
     def to_dict(self) -> dict[str, Any]:
         return {

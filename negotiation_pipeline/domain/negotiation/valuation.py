@@ -15,6 +15,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
+from functools import lru_cache
 from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, model_validator
@@ -30,6 +31,7 @@ _LEADING_QUANTITY = re.compile(
     re.IGNORECASE,
 )
 _TRAILING_QUANTITY = re.compile(r"\s*(?:x|×)\s*(?P<num>\d{1,3})\s*$", re.IGNORECASE)
+KindedItem = tuple[int, str, str | None]  # quantity, item text, deliverable kind
 _WORD_NUMBERS = {
     "a": 1,
     "an": 1,
@@ -111,6 +113,12 @@ class PackageValuation(BaseModel):
         ordered = sorted(found, key=lambda item: len(item[0].pattern), reverse=True)
         self._keywords = [(pattern, name, rank) for rank, (pattern, name) in enumerate(ordered)]
 
+    def __hash__(self) -> int:
+        # Hashable, so what is derived from a valuation can be remembered per valuation (the
+        # generated hash of a frozen model cannot take the usage dict). Two fields are enough
+        # for a valid hash: equal valuations agree on them.
+        return hash((self.unrecognised_item_views, len(self.deliverables)))
+
     def kind(self, name: str) -> DeliverableKind:
         for kind in self.deliverables:
             if kind.name == name:
@@ -123,6 +131,20 @@ class PackageValuation(BaseModel):
             if pattern.search(item):
                 return name
         return None
+
+    def items_of(self, package: str) -> tuple[KindedItem, ...]:
+        """(quantity, item text, kind or None) per item of a package text."""
+        return _items_of(self, package)
+
+    def views_each(self, kind: str | None, average: Decimal) -> Decimal:
+        """Expected views of one deliverable of `kind` (None: an unrecognised item)."""
+        if kind is None:
+            return average * self.unrecognised_item_views
+        return average * self.kind(kind).views
+
+    def expected_views(self, package: str, average_views: int) -> int:
+        """`package_views(...).total` without per-influencer overrides."""
+        return _expected_views(self, package, average_views)
 
     def usage_factor(
         self, usage: UsageRightsDuration, campaign_target: UsageRightsDuration
@@ -166,6 +188,11 @@ class PackageViews:
 
 def split_items(package: str) -> list[tuple[int, str]]:
     """ "1 Reel + 3 Stories, link in bio" → [(1, "Reel"), (3, "Stories"), (1, "link in bio")]."""
+    return list(_split_items(package))
+
+
+@lru_cache(maxsize=1024)
+def _split_items(package: str) -> tuple[tuple[int, str], ...]:
     items = []
     for raw in _ITEM_SPLIT.split(package):
         text = raw.strip().lstrip("-•* ").strip()
@@ -181,7 +208,7 @@ def split_items(package: str) -> list[tuple[int, str]]:
             text = text[: match.start()].strip()
         if text and quantity > 0:
             items.append((quantity, text))
-    return items
+    return tuple(items)
 
 
 def package_views(
@@ -195,13 +222,25 @@ def package_views(
     own = overrides or {}
     average = Decimal(average_views)
     items = []
-    for quantity, text in split_items(package):
-        kind = valuation.classify(text)
+    for quantity, text, kind in valuation.items_of(package):
         if kind is not None and kind in own:
             each = Decimal(own[kind])
-        elif kind is not None:
-            each = average * valuation.kind(kind).views
         else:
-            each = average * valuation.unrecognised_item_views
+            each = valuation.views_each(kind, average)
         items.append(PackageItem(quantity, text, kind, each))
     return PackageViews(tuple(items))
+
+
+# Campaigns reuse a handful of package texts for every influencer and every reply: each text is
+# split and matched against the keywords once, and pricing asks for the same few packages of the
+# same influencer on every reply.
+@lru_cache(maxsize=1024)
+def _items_of(valuation: PackageValuation, package: str) -> tuple[KindedItem, ...]:
+    return tuple(
+        (quantity, text, valuation.classify(text)) for quantity, text in _split_items(package)
+    )
+
+
+@lru_cache(maxsize=8192)
+def _expected_views(valuation: PackageValuation, package: str, average_views: int) -> int:
+    return package_views(package, average_views, valuation).total

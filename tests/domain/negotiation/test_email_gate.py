@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from negotiation_pipeline.domain.enums import CounterpartyType, UsageRightsDuration
 from negotiation_pipeline.domain.negotiation.email_gate import money_mentions, validate_email
@@ -121,3 +124,75 @@ def test_money_mentions_reads_every_written_form() -> None:
         (Decimal("700.00"), False),
         (Decimal("2000.00"), True),
     ]
+
+
+# re.IGNORECASE also equates "ſ" with "s", "ı"/"İ" with "i" and the Kelvin sign with "k": the
+# cheap substring tests that skip a pattern must never skip one of these spellings.
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (("moved up to $1,250.00", "moved up to 1,300 Uſd"), "amount $1,300.00"),
+        (("moved up to $1,250.00", "moved up to $1,250.00 or $2K"), "amount $2,000.00"),
+        (("Let me know", "This is an EXCLUſIVE deal. Let me know"), "exclusivity"),
+        (("Let me know", "I promıse more. Let me know"), "future"),
+        (("Usage rights: 90 days", "Uſage rights: 1 year"), "usage rights beyond"),
+        (("Usage rights: 90 days", "Usage rights: forever"), "perpetual"),
+    ],
+)
+def test_case_folded_spellings_are_caught(change: tuple[str, str], expected: str) -> None:
+    failures = _tampered(change)
+    assert any(expected in failure for failure in failures), failures
+
+
+def test_money_mentions_reads_folded_currency_words() -> None:
+    assert money_mentions("uſd 1,200 and 300 ſomething, 2 doLLarſ") == [
+        (Decimal("1200.00"), True),
+        (Decimal("2.00"), True),
+    ]
+
+
+_ONE_PATTERN = re.compile(  # every currency form in one pattern: slow, obviously complete
+    r"(?P<cur>US\$|\$|€|£|\b(?:USD|EUR|GBP))[ \t]?(?P<num>\d[\d,]*(?:\.\d+)?)"
+    r"(?P<k>[ \t]?[kK](?![a-zA-Z]))?",
+    re.IGNORECASE,
+)
+_AFTER = re.compile(
+    r"(?P<num>\d[\d,]*(?:\.\d+)?)(?P<k>[ \t]?[kK])?[ \t]?"
+    r"(?P<cur>USD|EUR|GBP|dollars?|euros?|pounds?|bucks)\b",
+    re.IGNORECASE,
+)
+
+
+def _reference_mentions(text: str) -> list[tuple[Decimal, bool]]:
+    found: dict[int, tuple[Decimal, bool]] = {}
+    for pattern in (_ONE_PATTERN, _AFTER):
+        for m in pattern.finditer(text):
+            number = Decimal(m.group("num").replace(",", "")) if m.group("num") else None
+            if number is None or m.start("num") in found:
+                continue
+            if m.group("k") and m.group("k").strip():
+                number *= 1000
+            usd = m.group("cur").lower() not in {"€", "£", "eur", "gbp", "euro", "euros"} | {
+                "pound",
+                "pounds",
+            }
+            found[m.start("num")] = (number.quantize(Decimal("0.01")), usd)
+    return [found[start] for start in sorted(found)]
+
+
+_PIECES = st.sampled_from(
+    [
+        "$", "US$", "€", "£", "USD", "usd", "Eur", "GBP", "uſd", "dollars", "euro", "pounds",
+        "bucks", "k", "K", "K", " ", "\t", "\n", "1", "25", "1,500", "3.5", ".", ",", "x", "Jane",
+        "ı", "İ", "ſ", "day", "—", "é",
+    ]
+)  # fmt: skip
+
+
+@given(st.lists(_PIECES, max_size=14).map("".join))
+def test_money_mentions_agree_with_one_plain_pattern(text: str) -> None:
+    try:
+        expected = _reference_mentions(text)
+    except InvalidOperation:
+        return  # not a number the gate could read either
+    assert money_mentions(text) == expected
