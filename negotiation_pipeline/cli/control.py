@@ -141,7 +141,8 @@ def allow_sender_command(
     from negotiation_pipeline.defs.shared.resources import SANDBOX_AGENT_EMAIL
     from negotiation_pipeline.settings.engine import load_engine_config
     from negotiation_pipeline.settings.files import ConfigError
-    from negotiation_pipeline.workflow.control import ControlError, allow_sender
+    from negotiation_pipeline.workflow.allowed_senders import allow_sender
+    from negotiation_pipeline.workflow.control import ControlError
 
     agent = (agent_email or "").strip() or SANDBOX_AGENT_EMAIL
     try:

@@ -15,7 +15,7 @@ How to change the schema (a column, a table, an index):
    column needs a constant DEFAULT), `CREATE TABLE ...`, `CREATE INDEX ...`, `UPDATE ...` to
    fill a new column from old ones. Write the statements out in full: a step must keep doing
    what it did when it shipped, so it never reuses the living schema's constants (a step too
-   long for this file keeps its statements in a module of its own, as step 8 does).
+   long for this file keeps its statements in a module of its own, as steps 2-10 do).
 SCHEMA_VERSION follows from STEPS. tests/store/test_migrations.py upgrades a store written at
 version 1 on both engines and compares every table, column, index and constraint with a new
 store's, so a forgotten or mismatched step fails there. Never edit, renumber or reorder a step
@@ -38,6 +38,20 @@ from negotiation_pipeline.store.dialect import Connection
 from negotiation_pipeline.store.migration_asset_tables import (
     ASSET_TABLES_POSTGRES,
     ASSET_TABLES_SQLITE,
+)
+from negotiation_pipeline.store.migration_early_steps import (
+    FOLLOWUP_NOT_BEFORE_POSTGRES,
+    FOLLOWUP_NOT_BEFORE_SQLITE,
+    INBOUND_BY_SENDER_POSTGRES,
+    INBOUND_BY_SENDER_SQLITE,
+    LIVE_STATE_INDEX_POSTGRES,
+    LIVE_STATE_INDEX_SQLITE,
+    NOTIFICATION_OUTBOX_POSTGRES,
+    NOTIFICATION_OUTBOX_SQLITE,
+    OUTBOX_DELIVERY_POSTGRES,
+    OUTBOX_DELIVERY_SQLITE,
+    RECIPIENT_AND_PACKAGE_POSTGRES,
+    RECIPIENT_AND_PACKAGE_SQLITE,
 )
 from negotiation_pipeline.store.migration_views import (
     SNAPSHOT_COLUMNS_POSTGRES,
@@ -81,215 +95,40 @@ STEPS: tuple[Step, ...] = (
         2,
         "index the live (non-terminal) negotiations, so listing them reads only them; drop the "
         "plain state index, which no query can use (NOT IN) and every save maintains",
-        sqlite=(
-            "CREATE INDEX IF NOT EXISTS idx_neg_state_live ON negotiation_state "
-            "(created_at, thread_id, state, pre_pause_state, controlled_by, campaign_id, "
-            "round_count) WHERE state NOT IN ('agreed', 'rejected', 'stopped')",
-            "DROP INDEX IF EXISTS idx_neg_state_state",
-        ),
-        postgres=(
-            "CREATE INDEX IF NOT EXISTS idx_neg_state_live ON negotiation_state "
-            "(created_at, thread_id) INCLUDE (state, pre_pause_state, controlled_by, "
-            "campaign_id, round_count) WHERE state NOT IN ('agreed', 'rejected', 'stopped')",
-            "DROP INDEX IF EXISTS idx_neg_state_state",
-        ),
+        sqlite=LIVE_STATE_INDEX_SQLITE,
+        postgres=LIVE_STATE_INDEX_POSTGRES,
     ),
     Step(
         3,
         "the follow-up of a negotiation may wait until an instant (an out-of-office return date)",
-        sqlite=("ALTER TABLE negotiation_state ADD COLUMN followup_not_before TEXT",),
-        postgres=(
-            "ALTER TABLE negotiation_state "
-            "ADD COLUMN IF NOT EXISTS followup_not_before TIMESTAMPTZ",
-        ),
+        sqlite=FOLLOWUP_NOT_BEFORE_SQLITE,
+        postgres=FOLLOWUP_NOT_BEFORE_POSTGRES,
     ),
     Step(
         4,
         "chat alerts wait in a durable notification outbox until Slack accepted them",
-        sqlite=(
-            """CREATE TABLE IF NOT EXISTS notification_outbox (
-        notification_key TEXT PRIMARY KEY,
-        channel TEXT NOT NULL,
-        message_text TEXT NOT NULL,
-        blocks_json TEXT NOT NULL,
-        status TEXT NOT NULL DEFAULT 'pending'
-            CHECK (status IN ('pending', 'sent', 'refused')),
-        attempts INTEGER NOT NULL DEFAULT 0,
-        last_error TEXT,
-        claimed_until TEXT,
-        created_at TEXT NOT NULL,
-        sent_at TEXT
-    )""",
-            "CREATE INDEX IF NOT EXISTS idx_notification_status "
-            "ON notification_outbox (status, created_at)",
-        ),
-        postgres=(
-            """CREATE TABLE IF NOT EXISTS notification_outbox (
-        notification_key TEXT PRIMARY KEY,
-        seq BIGINT GENERATED ALWAYS AS IDENTITY,
-        channel TEXT NOT NULL,
-        message_text TEXT NOT NULL,
-        blocks_json JSONB NOT NULL,
-        status TEXT NOT NULL DEFAULT 'pending'
-            CHECK (status IN ('pending', 'sent', 'refused')),
-        attempts INTEGER NOT NULL DEFAULT 0,
-        last_error TEXT,
-        claimed_until TIMESTAMPTZ,
-        created_at TIMESTAMPTZ NOT NULL,
-        sent_at TIMESTAMPTZ
-    )""",
-            "CREATE INDEX IF NOT EXISTS idx_notification_status "
-            "ON notification_outbox (status, created_at, seq)",
-        ),
+        sqlite=NOTIFICATION_OUTBOX_SQLITE,
+        postgres=NOTIFICATION_OUTBOX_POSTGRES,
     ),
     Step(
         5,
         "replies keyed by Message-ID and sender; held (quarantined) replies and the senders an "
         "operator allowed per negotiation",
-        sqlite=(
-            """CREATE TABLE IF NOT EXISTS inbound_messages_v2 (
-        message_id TEXT NOT NULL,
-        sender_key TEXT NOT NULL DEFAULT '',
-        thread_id TEXT,
-        campaign_id TEXT,
-        from_addr TEXT,
-        subject TEXT,
-        received_at TEXT NOT NULL,
-        status TEXT NOT NULL,
-        detail TEXT,
-        PRIMARY KEY (message_id, sender_key),
-        CONSTRAINT inbound_messages_status_check
-            CHECK (status IN ('processed', 'unmatched', 'skipped', 'own', 'quarantined'))
-    )""",
-            "INSERT INTO inbound_messages_v2 (message_id, sender_key, thread_id, campaign_id, "
-            "from_addr, subject, received_at, status, detail) SELECT message_id, "
-            "lower(trim(COALESCE(from_addr, ''))), thread_id, campaign_id, from_addr, subject, "
-            "received_at, status, detail FROM inbound_messages",
-            "DROP TABLE inbound_messages",
-            "ALTER TABLE inbound_messages_v2 RENAME TO inbound_messages",
-            "CREATE INDEX IF NOT EXISTS idx_inbound_thread ON inbound_messages (thread_id)",
-            """CREATE TABLE IF NOT EXISTS held_messages (
-            message_id TEXT NOT NULL,
-            sender_key TEXT NOT NULL,
-            thread_id TEXT,
-            raw BLOB NOT NULL,
-            raw_size BIGINT NOT NULL,
-            truncated BOOLEAN NOT NULL,
-            held_at TEXT NOT NULL,
-            PRIMARY KEY (message_id, sender_key)
-        )""",
-            """CREATE TABLE IF NOT EXISTS allowed_senders (
-            thread_id TEXT NOT NULL,
-            address_key TEXT NOT NULL,
-            address TEXT NOT NULL,
-            allowed_by TEXT NOT NULL,
-            allowed_at TEXT NOT NULL,
-            PRIMARY KEY (thread_id, address_key)
-        )""",
-            "CREATE INDEX IF NOT EXISTS idx_inbound_quarantined ON inbound_messages (thread_id, "
-            "received_at) WHERE status = 'quarantined'",
-        ),
-        postgres=(
-            "ALTER TABLE inbound_messages ADD COLUMN IF NOT EXISTS sender_key TEXT NOT NULL "
-            "DEFAULT ''",
-            "UPDATE inbound_messages SET sender_key = lower(btrim(COALESCE(from_addr, '')))",
-            "ALTER TABLE inbound_messages DROP CONSTRAINT IF EXISTS inbound_messages_pkey",
-            "ALTER TABLE inbound_messages ADD PRIMARY KEY (message_id, sender_key)",
-            "ALTER TABLE inbound_messages DROP CONSTRAINT IF EXISTS inbound_messages_status_check",
-            "ALTER TABLE inbound_messages ADD CONSTRAINT inbound_messages_status_check CHECK "
-            "(status IN ('processed', 'unmatched', 'skipped', 'own', 'quarantined'))",
-            """CREATE TABLE IF NOT EXISTS held_messages (
-            message_id TEXT NOT NULL,
-            sender_key TEXT NOT NULL,
-            thread_id TEXT,
-            raw BYTEA NOT NULL,
-            raw_size BIGINT NOT NULL,
-            truncated BOOLEAN NOT NULL,
-            held_at TIMESTAMPTZ NOT NULL,
-            PRIMARY KEY (message_id, sender_key)
-        )""",
-            """CREATE TABLE IF NOT EXISTS allowed_senders (
-            thread_id TEXT NOT NULL,
-            address_key TEXT NOT NULL,
-            address TEXT NOT NULL,
-            allowed_by TEXT NOT NULL,
-            allowed_at TIMESTAMPTZ NOT NULL,
-            PRIMARY KEY (thread_id, address_key)
-        )""",
-            "CREATE INDEX IF NOT EXISTS idx_inbound_quarantined ON inbound_messages (thread_id, "
-            "received_at) WHERE status = 'quarantined'",
-        ),
+        sqlite=INBOUND_BY_SENDER_SQLITE,
+        postgres=INBOUND_BY_SENDER_POSTGRES,
     ),
     Step(
         6,
         "outbox delivery: a `failed` status, attempts and the next attempt of temporary "
         "failures, the last error, the Sent-copy filing step; the installation's Message-ID key",
-        sqlite=(
-            # A CHECK cannot change in place: rebuild the outbox, in rowid (insertion) order. The
-            # old table is dropped before the indexes are made, since a renamed table keeps its
-            # index names.
-            "ALTER TABLE outbox RENAME TO outbox_v1",
-            """CREATE TABLE outbox (
-        message_id TEXT PRIMARY KEY,
-        thread_id TEXT,
-        campaign_id TEXT,
-        to_addr TEXT NOT NULL,
-        subject TEXT NOT NULL,
-        body TEXT NOT NULL,
-        in_reply_to TEXT,
-        "references" TEXT,
-        status TEXT NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'sent', 'failed')),
-        created_at TEXT NOT NULL,
-        sent_at TEXT,
-        attempts INTEGER NOT NULL DEFAULT 0,
-        next_attempt_at TEXT,
-        last_error TEXT,
-        sent_copy_pending INTEGER NOT NULL DEFAULT 0 CHECK (sent_copy_pending IN (0, 1))
-    )""",
-            "INSERT INTO outbox (message_id, thread_id, campaign_id, to_addr, subject, body, "
-            'in_reply_to, "references", status, created_at, sent_at) '
-            "SELECT message_id, thread_id, campaign_id, to_addr, subject, body, in_reply_to, "
-            '"references", status, created_at, sent_at FROM outbox_v1 ORDER BY rowid',
-            "DROP TABLE outbox_v1",
-            "CREATE INDEX IF NOT EXISTS idx_outbox_status ON outbox (status, created_at)",
-            "CREATE INDEX IF NOT EXISTS idx_outbox_thread ON outbox (thread_id, created_at)",
-            "CREATE INDEX IF NOT EXISTS idx_outbox_copy ON outbox (created_at) "
-            "WHERE sent_copy_pending",
-            """CREATE TABLE IF NOT EXISTS installation (
-        name TEXT PRIMARY KEY,
-        value TEXT NOT NULL,
-        created_at TEXT NOT NULL
-    )""",
-        ),
-        postgres=(
-            "ALTER TABLE outbox ADD COLUMN IF NOT EXISTS attempts INTEGER NOT NULL DEFAULT 0",
-            "ALTER TABLE outbox ADD COLUMN IF NOT EXISTS next_attempt_at TIMESTAMPTZ",
-            "ALTER TABLE outbox ADD COLUMN IF NOT EXISTS last_error TEXT",
-            "ALTER TABLE outbox ADD COLUMN IF NOT EXISTS sent_copy_pending BOOLEAN NOT NULL "
-            "DEFAULT false",
-            "ALTER TABLE outbox DROP CONSTRAINT IF EXISTS outbox_status_check",
-            "ALTER TABLE outbox ADD CONSTRAINT outbox_status_check "
-            "CHECK (status IN ('pending', 'sent', 'failed'))",
-            "CREATE INDEX IF NOT EXISTS idx_outbox_copy ON outbox (created_at, seq) "
-            "WHERE sent_copy_pending",
-            """CREATE TABLE IF NOT EXISTS installation (
-        name TEXT PRIMARY KEY,
-        value TEXT NOT NULL,
-        created_at TIMESTAMPTZ NOT NULL
-    )""",
-        ),
+        sqlite=OUTBOX_DELIVERY_SQLITE,
+        postgres=OUTBOX_DELIVERY_POSTGRES,
     ),
     Step(
         7,
         "the display name of each queued email's recipient; the package an agreement bought",
-        sqlite=(
-            "ALTER TABLE outbox ADD COLUMN to_name TEXT NOT NULL DEFAULT ''",
-            "ALTER TABLE agreements ADD COLUMN package_json TEXT",
-        ),
-        postgres=(
-            "ALTER TABLE outbox ADD COLUMN IF NOT EXISTS to_name TEXT NOT NULL DEFAULT ''",
-            "ALTER TABLE agreements ADD COLUMN IF NOT EXISTS package_json JSONB",
-        ),
+        sqlite=RECIPIENT_AND_PACKAGE_SQLITE,
+        postgres=RECIPIENT_AND_PACKAGE_POSTGRES,
     ),
     Step(
         8,

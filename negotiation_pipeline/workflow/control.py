@@ -12,20 +12,16 @@ run never has its change overwritten. State changes go through the domain state 
 from a fresh process. Take-over is not a state change: the thread stays where it is with
 `controlled_by = human`, and the agent neither answers replies nor sends follow-ups on it until
 `resume` hands it back.
-
-`allow_sender` lets one more address answer in a negotiation (besides the roster's influencer
-and manager addresses) and then processes that address's held replies, each exactly once (see
-workflow/senders.py for why replies are held).
+Letting one more address answer in a negotiation is in allowed_senders.py.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 
-from negotiation_pipeline.domain.addresses import AddressError, address_key, validate_address
 from negotiation_pipeline.domain.audit import AuditEntry
 from negotiation_pipeline.domain.enums import (
     TERMINAL_STATES,
@@ -33,7 +29,7 @@ from negotiation_pipeline.domain.enums import (
     NegotiationEvent,
     NegotiationState,
 )
-from negotiation_pipeline.domain.negotiation.engine import EngineConfig, Negotiation, apply_event
+from negotiation_pipeline.domain.negotiation.engine import Negotiation, apply_event
 from negotiation_pipeline.domain.negotiation.state_machine import InvalidTransitionError
 from negotiation_pipeline.store.base import (
     Controller,
@@ -41,10 +37,7 @@ from negotiation_pipeline.store.base import (
     StoredNegotiation,
     UnitOfWork,
 )
-from negotiation_pipeline.workflow.events import PipelineEvent
 from negotiation_pipeline.workflow.persistence import load_negotiation, save_negotiation
-from negotiation_pipeline.workflow.release import release_held_replies
-from negotiation_pipeline.workflow.senders import accepted_addresses
 
 
 class ControlAction(StrEnum):
@@ -220,7 +213,9 @@ _STEPS: dict[ControlAction, _Step] = {
 
 
 # --- targets -----------------------------------------------------------------------------------
-def _thread_ids_for(store: NegotiationStore, target: str) -> list[str]:
+def thread_ids_for(store: NegotiationStore, target: str) -> list[str]:
+    """The thread ids `target` names (a thread id, or every negotiation of an influencer
+    email); raises UnknownTargetError when it names none."""
     cleaned = target.strip()
     if not cleaned:
         raise UnknownTargetError("no target given: pass a thread id or an influencer email")
@@ -290,7 +285,7 @@ def control(
     except ValueError:
         choices = ", ".join(a.value for a in ControlAction)
         raise ControlError(f"unknown control action {action!r} (one of {choices})") from None
-    return _run(store, kind, target, _thread_ids_for(store, target), actor, now)
+    return _run(store, kind, target, thread_ids_for(store, target), actor, now)
 
 
 def pause(store: NegotiationStore, target: str, *, actor: str, now: datetime) -> ControlResult:
@@ -325,135 +320,12 @@ def stop_agency(
     return _run(store, ControlAction.STOP, f"agency {name}", thread_ids, actor, now)
 
 
-# --- allowed senders ---------------------------------------------------------------------------
-@dataclass(frozen=True)
-class AllowResult:
-    address: str  # as recorded (validated, normalised)
-    allowed: tuple[str, ...]  # thread ids the address was newly allowed on
-    released: int  # held replies processed by this call
-    events: tuple[PipelineEvent, ...]  # what processing them caused (alerts to post)
-    touched_campaigns: tuple[str, ...]
-    lines: tuple[str, ...]  # one readable line per thread
-
-
-def allow_sender(
-    store: NegotiationStore,
-    target: str,
-    address: str,
-    *,
-    actor: str,
-    now: datetime,
-    config: EngineConfig,
-    agent_addresses: Sequence[str],
-) -> AllowResult:
-    """Allow `address` to answer in the negotiation(s) named by `target` (thread id or
-    influencer email), then process its held replies there, oldest first, each exactly once.
-
-    The allowance is recorded (and audited with `actor`) before the replies are processed, and
-    each reply's processing is one transaction that also ends its held state: run it again
-    after a crash and it finishes the work without repeating any of it; a later
-    advance_negotiations run also finishes it. Answers are only queued: the next
-    advance_negotiations or run_followups run sends them.
-    """
-    actor = actor.strip()
-    if not actor:
-        raise ControlError("an actor (who is doing this) is required for the audit trail")
-    try:
-        normalized = validate_address(address)
-    except AddressError as exc:
-        raise ControlError(f"{address.strip()!r} is not a valid email address: {exc}") from None
-    key = address_key(normalized)
-    if key in {address_key(own) for own in agent_addresses}:
-        raise ControlError(
-            f"{normalized} is our own address: it is never an allowed sender (a reply from it "
-            "takes a thread over only when it is in our sent mail); use control takeover"
-        )
-    allowed: list[str] = []
-    events: list[PipelineEvent] = []
-    campaigns: dict[str, None] = {}
-    lines: list[str] = []
-    released = 0
-    for thread_id in _thread_ids_for(store, target):
-        newly = _record_allowance(store, thread_id, normalized, key, actor)
-        if newly is None:
-            lines.append(f"{thread_id}: unchanged: no longer in the store")
-            continue
-        if newly:
-            allowed.append(thread_id)
-        outcome = release_held_replies(
-            store, config, thread_id=thread_id, agent_addresses=agent_addresses, now=now
-        )
-        released += len(outcome.released)
-        events.extend(outcome.events)
-        campaigns.update(dict.fromkeys(outcome.touched_campaigns))
-        still = [
-            held
-            for held in store.inbound.quarantined(thread_id)
-            if address_key(held.from_addr or "") == key
-        ]
-        lines.append(_allow_line(thread_id, normalized, newly, outcome.released, still))
-    return AllowResult(
-        normalized, tuple(allowed), released, tuple(events), tuple(campaigns), tuple(lines)
-    )
-
-
-def _record_allowance(
-    store: NegotiationStore, thread_id: str, address: str, key: str, actor: str
-) -> bool | None:
-    """True = newly allowed, False = allowed already, None = the negotiation is gone."""
-    with store.transaction() as uow:
-        stored = uow.states.load(thread_id)
-        if stored is None:
-            return None
-        if not uow.allowed_senders.allow(thread_id, address, key, allowed_by=actor):
-            return False
-        uow.audit.insert(
-            AuditEntry(
-                event_type=EventType.TAKEOVER,
-                campaign_id=stored.campaign_id,
-                influencer_name=stored.influencer_name,
-                thread_id=thread_id,
-                negotiation_state=stored.state,
-                metadata={
-                    "action": "allow_sender",
-                    "allowed_sender": address,
-                    "already_a_roster_address": key in accepted_addresses(stored),
-                    "actor": actor,
-                    "source": "control",
-                },
-            )
-        )
-        return True
-
-
-def _allow_line(
-    thread_id: str,
-    address: str,
-    newly: bool,
-    released: Sequence[tuple[str, str]],
-    still_held: Sequence[object],
-) -> str:
-    parts = [f"{address} allowed" if newly else f"{address} was already allowed"]
-    if released:
-        what = ", ".join(f"{message_id} {outcome}" for message_id, outcome in released)
-        noun = "reply" if len(released) == 1 else "replies"
-        parts.append(f"{len(released)} held {noun} processed ({what})")
-    else:
-        parts.append("no held reply to process")
-    if still_held:
-        noun = "reply" if len(still_held) == 1 else "replies"
-        parts.append(f"{len(still_held)} {noun} from it still held (From header unclear)")
-    return f"{thread_id}: " + "; ".join(parts)
-
-
 __all__ = [
-    "AllowResult",
     "ControlAction",
     "ControlError",
     "ControlResult",
     "NothingChangedError",
     "UnknownTargetError",
-    "allow_sender",
     "control",
     "is_email_target",
     "pause",
@@ -461,4 +333,5 @@ __all__ = [
     "stop",
     "stop_agency",
     "takeover",
+    "thread_ids_for",
 ]

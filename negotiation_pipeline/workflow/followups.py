@@ -29,7 +29,9 @@ from negotiation_pipeline.domain.negotiation.engine import (
     Negotiation,
     Outcome,
 )
-from negotiation_pipeline.domain.negotiation.engine import follow_up_due as engine_follow_up_due
+from negotiation_pipeline.domain.negotiation.follow_up import (
+    follow_up_due as engine_follow_up_due,
+)
 from negotiation_pipeline.integrations.mail.base import Mailbox, SenderIdentity
 from negotiation_pipeline.integrations.mail.thread_headers import references_for, reply_subject
 from negotiation_pipeline.store.base import (

@@ -16,7 +16,8 @@ from negotiation_pipeline.integrations.mail import MaildirMailbox
 from negotiation_pipeline.store import AuditQuery, InboundStatus, NegotiationStore, SQLiteStore
 from negotiation_pipeline.store.postgres import PostgresStore
 from negotiation_pipeline.store.trust_schema import HELD_RAW_MAX_BYTES
-from negotiation_pipeline.workflow.control import AllowResult, ControlError, allow_sender
+from negotiation_pipeline.workflow.allowed_senders import AllowResult, allow_sender
+from negotiation_pipeline.workflow.control import ControlError
 from negotiation_pipeline.workflow.events import AgreementReached
 from negotiation_pipeline.workflow.outbox import deliver_pending
 from negotiation_pipeline.workflow.persistence import thread_id_for

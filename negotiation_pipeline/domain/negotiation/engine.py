@@ -1,10 +1,10 @@
-"""The negotiation engine: open, answer a reply, follow up. Pure and deterministic.
+"""The negotiation engine: open a negotiation and answer a reply. Pure and deterministic.
 
 Entry points (each returns an `Outcome` holding the updated `Negotiation`; nothing is mutated):
 - `open_negotiation(thread_id, campaign, terms, config, now)`
 - `handle_reply(negotiation, reading, reply_text, sender, campaign, config, now)`
-- `follow_up_due(negotiation, now, campaign, config)` → follow-up email, mark stale, or None
 - `apply_event(negotiation, event, now)` for pause / resume / stop and human resolutions
+The follow-up path lives in follow_up.py, the counterparty detection in counterparty.py.
 
 Every state change goes through NegotiationStateMachine (rebuilt from the stored snapshot). A
 reply is always first recorded with `receive_reply` (waiting state → counter_received), then
@@ -16,30 +16,23 @@ and outcome types in outcome.py.
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from dataclasses import replace
+from datetime import datetime
 from decimal import Decimal
-from email.utils import parseaddr
-from functools import lru_cache
 from typing import Any
 
 from negotiation_pipeline.domain.campaigns.campaign import Campaign
-from negotiation_pipeline.domain.enums import (
-    CounterpartyType,
-    NegotiationEvent,
-    NegotiationState,
-)
+from negotiation_pipeline.domain.enums import NegotiationEvent
 from negotiation_pipeline.domain.money import format_usd, quantize_cents
 from negotiation_pipeline.domain.negotiation.concession import grid_for, opening_offer
+from negotiation_pipeline.domain.negotiation.counterparty import (
+    classify_counterparty,
+    counterparty_changes,
+    recipient_name,
+)
 from negotiation_pipeline.domain.negotiation.decisions import email_decision
 from negotiation_pipeline.domain.negotiation.email_gate import GateResult, validate_email
-from negotiation_pipeline.domain.negotiation.emails import (
-    EmailKind,
-    OutgoingEmail,
-    first_name,
-    header_safe,
-)
+from negotiation_pipeline.domain.negotiation.emails import EmailKind, OutgoingEmail
 from negotiation_pipeline.domain.negotiation.outcome import (
     EngineConfig,
     Escalation,
@@ -66,7 +59,6 @@ from negotiation_pipeline.domain.negotiation.record import (
     machine_fields,
 )
 from negotiation_pipeline.domain.negotiation.state_machine import NegotiationStateMachine
-from negotiation_pipeline.domain.reading.quoting import own_text_of
 from negotiation_pipeline.domain.reading.reader import ReplyReading
 
 __all__ = [
@@ -80,89 +72,9 @@ __all__ = [
     "Outcome",
     "ReplyNotExpectedError",
     "apply_event",
-    "classify_counterparty",
-    "follow_up_due",
     "handle_reply",
     "open_negotiation",
 ]
-
-
-# --- counterparty --------------------------------------------------------------------------------
-_PERSONAL_DOMAINS = frozenset(
-    {
-        "gmail.com",
-        "googlemail.com",
-        "yahoo.com",
-        "hotmail.com",
-        "outlook.com",
-        "icloud.com",
-        "aol.com",
-        "protonmail.com",
-        "proton.me",
-        "live.com",
-        "me.com",
-        "msn.com",
-        "mail.com",
-    }
-)
-_MANAGER_TITLE = re.compile(
-    r"\b(?:talent\s+)?(?:manager|agent|management|agency|representative)\b|\bon\s+behalf\s+of\b"
-    r"|\brepresenting\b|\bbooking\b|\btalent\s+director\b|\bpartnerships\s+lead\b",
-    re.IGNORECASE,
-)
-_AGENCY_LINE = re.compile(
-    r"([A-Z][\w&.'-]*(?:[ \t]+[A-Z][\w&.'-]*)*[ \t]+"
-    r"(?:Talent|Management|Agency|Media|Group|Partners|Collective))\b"
-)
-
-
-@dataclass(frozen=True)
-class Counterparty:
-    kind: CounterpartyType
-    name: str | None
-    email: str | None
-    agency_name: str | None
-
-
-@lru_cache(maxsize=4096)
-def _parse_sender(sender: str) -> tuple[str, str]:
-    """(display name, lowercased address). parseaddr, because a raw "Name <addr>" header never
-    equals the bare address it carries; cached because the same senders write again and again."""
-    display, address = parseaddr(header_safe(sender))
-    return display, address.lower()
-
-
-def classify_counterparty(sender: str, reply_text: str, terms: InfluencerTerms) -> Counterparty:
-    """Direct influencer or talent manager, from the sender address and the signature."""
-    display, address = _parse_sender(sender)
-    own_text = own_text_of(reply_text)
-    signature = "\n".join(own_text.strip().splitlines()[-8:])
-    domain = address.rpartition("@")[2]
-    from_influencer = not address or address == terms.email.lower()
-    manager_signals = int(bool(_MANAGER_TITLE.search(signature)))
-    if not from_influencer and domain and domain not in _PERSONAL_DOMAINS:
-        manager_signals += 1
-    if from_influencer or manager_signals == 0:
-        return Counterparty(CounterpartyType.DIRECT_INFLUENCER, None, address or None, None)
-    agency = _AGENCY_LINE.search(signature)
-    agency_name = agency.group(1) if agency else None
-    if agency_name is None and domain and domain not in _PERSONAL_DOMAINS:
-        agency_name = domain.split(".")[0].capitalize()
-    name = first_name(display) if display.strip() else None
-    return Counterparty(CounterpartyType.TALENT_MANAGER, name, address, agency_name)
-
-
-def _counterparty_changes(negotiation: Negotiation, party: Counterparty) -> dict[str, Any]:
-    """The record's fields that change now that `party` wrote (for one `replace`)."""
-    if party.kind is CounterpartyType.TALENT_MANAGER:
-        return {
-            "counterparty_type": party.kind,
-            "counterparty_name": party.name or negotiation.counterparty_name,
-            "counterparty_email": party.email,
-            "agency_name": party.agency_name or negotiation.agency_name,
-        }
-    # A manager thread stays a manager thread (never downgraded); we keep answering the sender.
-    return {"counterparty_email": party.email or negotiation.counterparty_email}
 
 
 # --- entry points --------------------------------------------------------------------------------
@@ -276,16 +188,6 @@ def _planned(
     return Planned(plan.action, plan.decision, after)
 
 
-def _recipient_name(sender: str, answering: str | None, known: str | None) -> str | None:
-    """The display name the person we now answer (`answering`) signed their email with (`known`,
-    the one from before, when this one has none)."""
-    display, address = _parse_sender(sender)
-    name = " ".join(display.split())[:80]
-    if name and "@" not in name and address and address == (answering or "").lower():
-        return name
-    return known
-
-
 def _applied(negotiation: Negotiation, plan: Plan, email: OutgoingEmail | None) -> dict[str, Any]:
     """The record's fields that change once a plan went through (its email, if any, is sent)."""
     said = negotiation.said + (email.said if email is not None else ())
@@ -324,7 +226,7 @@ def handle_reply(
     )
     ask = None if usd_ask is None else quantize_cents(usd_ask)
     party = classify_counterparty(sender, reply_text, negotiation.terms)
-    changes = _counterparty_changes(negotiation, party)
+    changes = counterparty_changes(negotiation, party)
     answering = changes.get("counterparty_email", negotiation.counterparty_email)
     negotiation = replace(
         negotiation,
@@ -332,7 +234,7 @@ def handle_reply(
         replies_received=negotiation.replies_received + 1,
         their_last_ask=ask if ask is not None else negotiation.their_last_ask,
         last_activity=now,
-        recipient_name=_recipient_name(sender, answering, negotiation.recipient_name),
+        recipient_name=recipient_name(sender, answering, negotiation.recipient_name),
     )
     machine = negotiation.machine()
     start = len(machine.history)
@@ -406,61 +308,6 @@ def handle_reply(
         facts=plan.facts,
         decision=plan.decision if email is not None else None,
     )
-
-
-def follow_up_due(
-    negotiation: Negotiation,
-    now: datetime,
-    campaign: Campaign,
-    config: EngineConfig,
-) -> Outcome | None:
-    """After `first_after_days` of silence: one follow-up email (no state change). After a further
-    `stale_after_days` of silence: transition timeout → stale (no email; the pipeline posts a Slack
-    note). None when nothing is due."""
-    if (
-        negotiation.state not in (NegotiationState.AWAITING_REPLY, NegotiationState.COUNTER_SENT)
-        or negotiation.last_activity is None
-    ):
-        return None
-    silent = now - negotiation.last_activity
-    timing = config.policy.follow_up
-    machine = negotiation.machine()
-    if negotiation.followups_sent == 0 and silent >= timedelta(days=timing.first_after_days):
-        decision = email_decision(
-            EmailKind.FOLLOW_UP,
-            negotiation,
-            campaign,
-            config.policy,
-            rate=negotiation.our_last_offer,
-        )
-        email = config.templates.render(decision)
-        gate = validate_email(email, decision)
-        if not gate.passed:
-            trigger = Trigger(
-                EscalationReason.VALIDATION_FAILED, "follow-up email failed the gate", gate.failures
-            )
-            return escalate(
-                negotiation, machine, len(machine.history), trigger, None, email, gate, now=now
-            )
-        updated = replace(
-            negotiation, followups_sent=1, last_activity=now, said=negotiation.said + email.said
-        )
-        days = silent.days
-        return Outcome(
-            Action.FOLLOW_UP,
-            updated,
-            (),
-            f"no reply for {days} days",
-            email,
-            gate=gate,
-            decision=decision,
-        )
-    if negotiation.followups_sent >= 1 and silent >= timedelta(days=timing.stale_after_days):
-        machine.trigger(NegotiationEvent.TIMEOUT)
-        updated = replace(negotiation.with_machine(machine), last_activity=now)
-        reason = f"no reply for {silent.days} days after a follow-up"
-        return Outcome(Action.MARK_STALE, updated, tuple(machine.history[-1:]), reason)
-    return None
 
 
 def apply_event(negotiation: Negotiation, event: NegotiationEvent, now: datetime) -> Negotiation:

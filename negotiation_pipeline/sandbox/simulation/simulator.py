@@ -34,10 +34,10 @@ from negotiation_pipeline.domain.negotiation.engine import (
     InfluencerTerms,
     Negotiation,
     Outcome,
-    follow_up_due,
     handle_reply,
     open_negotiation,
 )
+from negotiation_pipeline.domain.negotiation.follow_up import follow_up_due
 from negotiation_pipeline.domain.reading.reader import read_reply
 from negotiation_pipeline.sandbox.simulation.metrics import (
     OfferPoint,

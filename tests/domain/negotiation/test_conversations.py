@@ -32,8 +32,8 @@ from negotiation_pipeline.domain.negotiation.engine import (
     Negotiation,
     ReplyNotExpectedError,
     apply_event,
-    follow_up_due,
 )
+from negotiation_pipeline.domain.negotiation.follow_up import follow_up_due
 from negotiation_pipeline.domain.negotiation.policy import DeclinePolicy, Lever
 from negotiation_pipeline.domain.negotiation.state_machine import InvalidTransitionError
 from negotiation_pipeline.settings.files import packaged_config_dir

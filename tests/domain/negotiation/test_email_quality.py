@@ -175,7 +175,7 @@ def test_a_counter_with_no_question_has_no_answers_section() -> None:
 def test_follow_up_restates_the_offer_in_one_sentence() -> None:
     from datetime import timedelta
 
-    from negotiation_pipeline.domain.negotiation.engine import follow_up_due
+    from negotiation_pipeline.domain.negotiation.follow_up import follow_up_due
     from tests.domain.negotiation.engine_support import NOW
 
     n = opened().negotiation

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from negotiation_pipeline.domain.enums import CounterpartyType
-from negotiation_pipeline.domain.negotiation.engine import classify_counterparty
+from negotiation_pipeline.domain.negotiation.counterparty import classify_counterparty
 from negotiation_pipeline.domain.reading import quote_markers
 from negotiation_pipeline.domain.reading.quoting import own_text_of, split_reply
 from negotiation_pipeline.integrations.mail.mime import parse_message
