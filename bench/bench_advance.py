@@ -4,7 +4,7 @@ Run:  uv run python bench/bench_advance.py [--replies 1000] [--seed 7] [--doveco
 Target: >= 100 replies/s on the Maildir sandbox (SQLite store + outbox delivery included).
 
 Setup (not timed): 5 campaigns share the replies' influencers; every negotiation is opened and
-its opening offer delivered; simulated influencers (domain/simulator.py personas: accepters,
+its opening offer delivered; simulated influencers (sandbox/simulation/ personas: accepters,
 hard bargainers, managers, decliners, question askers, euro askers) answer it, each reply a real
 threaded email in the inbox. Timed: ONE advance_negotiations run: fetch + parse, one SQLite
 transaction per reply (dedupe, state, outbox, agreement, CPM tracker, audit), cursor, then

@@ -1,7 +1,7 @@
 """Load the negotiation engine's editable rules into typed objects.
 
 Reads `config/negotiation_policy.yaml`, `config/escalation_triggers.yaml`,
-`config/reply_vocabulary.yaml` and `config/templates/*.j2` (through config_files, so
+`config/reply_vocabulary.yaml` and `config/templates/*.j2` (through settings/files.py, so
 NEGOTIATION_CONFIG_DIR applies). Every error is a ConfigError that names the file, and nothing
 falls back to silent defaults.
 """

@@ -4,7 +4,8 @@ them; migrations.py brings an older store up to them).
 One table per Dagster asset, one row per item, the campaign partition `campaign_id` first and in
 every primary key; `asset_partitions` records each written partition (asset_tables.py explains
 why). The columns are those documented in asset_rows.py (the fixed tables) and declared by the
-`cpm_flexibility` asset (defs/assets/cpm.py); tests/store/test_asset_tables.py compares them.
+`cpm_flexibility` asset (defs/campaigns/cpm_assets.py); tests/store/test_asset_tables.py compares
+them.
 Money is TEXT holding the Decimal's digits on SQLite and NUMERIC on PostgreSQL, never REAL.
 A change here is also a new step in migrations.py.
 """

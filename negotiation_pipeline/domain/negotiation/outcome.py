@@ -69,7 +69,7 @@ class Outcome:
 
 @dataclass(frozen=True)
 class EngineConfig:
-    """Everything editable the engine needs, already parsed (see engine_config.py)."""
+    """Everything editable the engine needs, already parsed (loaded by settings/engine.py)."""
 
     policy: NegotiationPolicy
     triggers: EscalationTriggers
