@@ -193,7 +193,7 @@ def _post_release_alerts(
     try:
         store_config, data_dir = store_resource(env)
         slack_config = slack_resource(env, data_dir, store_config)
-        clickup_config = task_source_resource(env, data_dir)
+        clickup_config = task_source_resource(env, data_dir, alerts=slack_config)
         with (
             slack_config.process_config_and_initialize_cm() as slack,
             clickup_config.process_config_and_initialize_cm() as clickup,
