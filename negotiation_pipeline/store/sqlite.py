@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 
 DEFAULT_BUSY_TIMEOUT_S = 30.0
 
-# The seed's name for the negotiation-state repository, still exported by the package.
+# `NegotiationStateStore` is the public name of the negotiation-state repository.
 NegotiationStateStore = SqlStates
 
 

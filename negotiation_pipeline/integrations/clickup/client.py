@@ -1,6 +1,6 @@
 """ClickUp API v2 client for the campaign List, and the interface the Dagster layer uses.
 
-Polling query (reference/external_apis.md §1.3): GET /list/{id}/task with page from 0,
+Polling query: GET /list/{id}/task with page from 0,
 order_by=updated, reverse=true (oldest first), date_updated_gt=<cursor ms> (ClickUp treats it as
 >=, so callers dedupe on (task id, date_updated)), include_closed and subtasks. A listing stops
 on `last_page` true or a page of fewer than 100 tasks.

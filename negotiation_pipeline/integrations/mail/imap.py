@@ -1,6 +1,6 @@
 """Reading replies with imaplib (`ImapReader`), and filing copies in IMAP folders.
 
-Cursor rules (external_apis.md §3.1):
+Cursor rules:
 - The cursor is (UIDVALIDITY, last UID). `UID SEARCH UID last+1:*` also returns the highest
   existing UID when it is <= last ("*" means "largest"), so uids are filtered `> last` here.
 - When UIDVALIDITY differs from the cursor's, old UIDs mean nothing: everything is listed again
