@@ -58,6 +58,17 @@ class Controller(StrEnum):
     HUMAN = "human"
 
 
+class Lockable(StrEnum):
+    """What a non-exclusive transaction locks for itself (`UnitOfWork.lock`): each names the
+    rows a read-then-write of that kind depends on, so two transactions that touch different
+    ones run side by side and two that touch the same one take turns."""
+
+    MESSAGE = "message"  # one incoming message key: its inbound row and its held copy
+    THREAD = "thread"  # one negotiation: its row, its outbox sequence, its allowed senders
+    CAMPAIGN = "campaign"  # one campaign's row (its running CPM tracker)
+    MAILBOX = "mailbox"  # one mailbox's cursor and the handled uids above it
+
+
 @dataclass(frozen=True)
 class CampaignRecord:
     campaign_id: str
@@ -175,6 +186,10 @@ class OutboxEmail:
     last_error: str | None = None
     sent_copy_pending: bool = False  # sent, but its copy is not yet filed in the Sent folder
     to_name: str = ""  # display name for the To: header
+    # The deliverer sending it right now (see OutboxRepository.claim) and until when its claim
+    # holds; None when nobody holds it.
+    claimed_by: str | None = None
+    claimed_until: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -354,8 +369,24 @@ class OutboxRepository(Protocol):
     def add(self, email: OutboxEmail) -> bool: ...
 
     def pending(
-        self, limit: int | None = None, *, due_at: datetime | None = None
+        self,
+        limit: int | None = None,
+        *,
+        due_at: datetime | None = None,
+        unclaimed_at: datetime | None = None,
     ) -> list[OutboxEmail]: ...
+
+    def claim(
+        self,
+        message_id: str,
+        owner: str,
+        *,
+        now: datetime,
+        until: datetime,
+        due_at: datetime | None = None,
+    ) -> OutboxEmail | None: ...
+
+    def release(self, message_id: str, owner: str) -> bool: ...
 
     def mark_sent(
         self, message_id: str, sent_at: datetime | None = None, *, copy_pending: bool = False
@@ -411,6 +442,14 @@ class MailCursorRepository(Protocol):
 
     def set(self, mailbox: str, uidvalidity: int, last_uid: int) -> None: ...
 
+    def mark_handled(self, mailbox: str, uidvalidity: int, uids: Iterable[int]) -> None: ...
+
+    def handled_among(
+        self, mailbox: str, uidvalidity: int, uids: Iterable[int]
+    ) -> frozenset[int]: ...
+
+    def forget_handled_through(self, mailbox: str, uidvalidity: int, last_uid: int) -> int: ...
+
 
 class UnitOfWork(Protocol):
     """Repositories bound to one open transaction (see module docstring)."""
@@ -445,11 +484,25 @@ class UnitOfWork(Protocol):
     @property
     def installation(self) -> InstallationRepository: ...
 
+    def lock(self, kind: Lockable, name: str) -> None:
+        """In a non-exclusive transaction: wait until no other transaction holds `kind` `name`,
+        then hold it until this one ends. A no-op where the transaction is exclusive anyway."""
+        ...
+
 
 class NegotiationStore(UnitOfWork, Protocol):
     """The business store. Repository attributes run one transaction per call."""
 
-    def transaction(self) -> AbstractContextManager[UnitOfWork]: ...
+    def transaction(self, *, exclusive: bool = True) -> AbstractContextManager[UnitOfWork]:
+        """One transaction. `exclusive=False` lets it run beside other non-exclusive ones where
+        the engine can (PostgreSQL); its block must then `lock` what it reads and rewrites."""
+        ...
+
+    def claim_uids(self, mailbox: str, uidvalidity: int, uids: Iterable[int]) -> frozenset[int]:
+        """The uids this process may fetch now: none another live process is working on."""
+        ...
+
+    def release_uids(self, mailbox: str, uidvalidity: int, uids: Iterable[int]) -> None: ...
 
     def close(self) -> None: ...
 

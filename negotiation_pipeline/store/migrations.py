@@ -280,7 +280,32 @@ STEPS: tuple[Step, ...] = (
             "ALTER TABLE agreements ADD COLUMN IF NOT EXISTS package_json JSONB",
         ),
     ),
-    # Next: Step(8, "...", sqlite=("ALTER TABLE ...",), postgres=("ALTER TABLE ...",)),
+    Step(
+        8,
+        "several deliverers and mail readers at once: a deliverer's claim (owner, lease end) "
+        "on the email it is sending; the uids above the mail cursor already handled",
+        sqlite=(
+            "ALTER TABLE outbox ADD COLUMN claimed_by TEXT",
+            "ALTER TABLE outbox ADD COLUMN claimed_until TEXT",
+            """CREATE TABLE IF NOT EXISTS mail_handled_uids (
+        mailbox TEXT NOT NULL,
+        uidvalidity INTEGER NOT NULL,
+        uid INTEGER NOT NULL,
+        PRIMARY KEY (mailbox, uidvalidity, uid)
+    )""",
+        ),
+        postgres=(
+            "ALTER TABLE outbox ADD COLUMN IF NOT EXISTS claimed_by TEXT",
+            "ALTER TABLE outbox ADD COLUMN IF NOT EXISTS claimed_until TIMESTAMPTZ",
+            """CREATE TABLE IF NOT EXISTS mail_handled_uids (
+        mailbox TEXT NOT NULL,
+        uidvalidity BIGINT NOT NULL,
+        uid BIGINT NOT NULL,
+        PRIMARY KEY (mailbox, uidvalidity, uid)
+    )""",
+        ),
+    ),
+    # Next: Step(9, "...", sqlite=("ALTER TABLE ...",), postgres=("ALTER TABLE ...",)),
 )
 
 SCHEMA_VERSION = STEPS[-1].version if STEPS else FIRST_VERSION

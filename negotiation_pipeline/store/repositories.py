@@ -28,6 +28,7 @@ from negotiation_pipeline.store.base import (
     Agreement,
     CampaignRecord,
     Controller,
+    Lockable,
     MailCursor,
     NegotiationSummary,
     StoredNegotiation,
@@ -391,6 +392,45 @@ class SqlMailCursors(SqlRepository):
                 (mailbox, uidvalidity, last_uid),
             )
 
+    def mark_handled(self, mailbox: str, uidvalidity: int, uids: Iterable[int]) -> None:
+        """Record uids above the cursor as handled (call in the transaction that handled them,
+        so the record and the handling commit together)."""
+        wanted = sorted(set(uids))
+        if not wanted:
+            return
+        sql = (
+            f"INSERT INTO mail_handled_uids (mailbox, uidvalidity, uid) "  # noqa: S608
+            f"VALUES ({self._dialect.marks(3)}) ON CONFLICT DO NOTHING"
+        )
+        with self._scope(True) as conn:
+            for uid in wanted:
+                conn.execute(sql, (mailbox, uidvalidity, uid))
+
+    def handled_among(self, mailbox: str, uidvalidity: int, uids: Iterable[int]) -> frozenset[int]:
+        """Which of these uids a run has recorded as handled (and the cursor not yet passed)."""
+        wanted = frozenset(uids)
+        if not wanted:
+            return frozenset()
+        d = self._dialect
+        with self._scope(False) as conn:
+            found = conn.execute(
+                "SELECT uid FROM mail_handled_uids WHERE mailbox = "  # noqa: S608
+                f"{d.mark} AND uidvalidity = {d.mark} AND uid BETWEEN {d.mark} AND {d.mark}",
+                (mailbox, uidvalidity, min(wanted), max(wanted)),
+            ).fetchall()
+        return wanted.intersection(int(row["uid"]) for row in found)
+
+    def forget_handled_through(self, mailbox: str, uidvalidity: int, last_uid: int) -> int:
+        """Drop the records the cursor has passed (and any of an older UIDVALIDITY)."""
+        d = self._dialect
+        with self._scope(True) as conn:
+            cursor = conn.execute(
+                f"DELETE FROM mail_handled_uids WHERE mailbox = {d.mark} "  # noqa: S608
+                f"AND (uidvalidity <> {d.mark} OR uid <= {d.mark})",
+                (mailbox, uidvalidity, last_uid),
+            )
+            return max(cursor.rowcount, 0)
+
 
 # --- all of them together, and the unit of work -------------------------------------------------
 class Repositories:
@@ -449,6 +489,10 @@ class Repositories:
     @property
     def installation(self) -> SqlInstallation:
         return self._installation
+
+    def lock(self, kind: Lockable, name: str) -> None:
+        """Nothing to hold: on the store each call is its own transaction, and in a SQLite unit
+        of work every write transaction excludes the others already (PostgreSQL overrides)."""
 
 
 class BoundUnitOfWork(Repositories):

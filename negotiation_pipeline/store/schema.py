@@ -40,6 +40,8 @@ SUMMARY_COLUMNS = (
 # while the copy for the Sent folder is still to be filed), or `failed` for good (5xx, an
 # unsendable address, too many temporary failures). `attempts` / `next_attempt_at` pace the
 # retries of temporary failures across runs; `last_error` says what went wrong last.
+# `claimed_by` / `claimed_until`: the deliverer sending a pending email right now and the end
+# of its lease, so two deliverers never send it both (a dead one's lease runs out).
 OUTBOX_TABLE = """CREATE TABLE IF NOT EXISTS outbox (
         message_id TEXT PRIMARY KEY,
         thread_id TEXT,
@@ -56,7 +58,9 @@ OUTBOX_TABLE = """CREATE TABLE IF NOT EXISTS outbox (
         attempts INTEGER NOT NULL DEFAULT 0,
         next_attempt_at TEXT,
         last_error TEXT,
-        sent_copy_pending INTEGER NOT NULL DEFAULT 0 CHECK (sent_copy_pending IN (0, 1))
+        sent_copy_pending INTEGER NOT NULL DEFAULT 0 CHECK (sent_copy_pending IN (0, 1)),
+        claimed_by TEXT,
+        claimed_until TEXT
     )"""
 OUTBOX_INDEXES = (
     "CREATE INDEX IF NOT EXISTS idx_outbox_status ON outbox (status, created_at)",
@@ -149,6 +153,15 @@ SCHEMA_STATEMENTS: tuple[str, ...] = (
         mailbox TEXT PRIMARY KEY,
         uidvalidity INTEGER NOT NULL,
         last_uid INTEGER NOT NULL
+    )""",
+    # Uids above the cursor already handled (each written with its message's transaction):
+    # runs working on one mailbox side by side skip what another handled, and the cursor moves
+    # over a stretch handled by several runs. Rows at or below the cursor are deleted.
+    """CREATE TABLE IF NOT EXISTS mail_handled_uids (
+        mailbox TEXT NOT NULL,
+        uidvalidity INTEGER NOT NULL,
+        uid INTEGER NOT NULL,
+        PRIMARY KEY (mailbox, uidvalidity, uid)
     )""",
     # Chat messages (Slack) waiting for delivery; `claimed_until` is the lease of the run
     # posting one, so two deliverers never post the same message at the same time.

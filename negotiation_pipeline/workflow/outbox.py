@@ -3,6 +3,9 @@ decided it; here it is sent after that commit, at most once, and never left stuc
 
 Per pending email whose time has come, oldest first:
 - held while its thread is out of the agent's hands (paused, stopped, taken over);
+- claimed for this deliverer (store/outbox.py): of several runs or processes delivering at
+  once, exactly one gets each email and the others skip it; the claim ends when the email is
+  settled, or runs out (CLAIM_LEASE) when its deliverer died, and the next deliverer takes it;
 - marked sent when the sent store already has it (a run died after delivering, before
   recording): deterministic Message-IDs make that lookup possible;
 - otherwise delivered. The mail server's acceptance is recorded (`sent`) inside the SMTP
@@ -27,6 +30,9 @@ the server answered. The server may have delivered it; we never learn. That emai
 from __future__ import annotations
 
 import logging
+import os
+import socket
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -47,6 +53,11 @@ from negotiation_pipeline.workflow.events import DeliveryFailed
 
 logger = logging.getLogger(__name__)
 
+# How long a deliverer's claim on an email lasts. Far longer than delivering one email can take
+# (a sent-store lookup and one SMTP session, every step bounded by its socket timeout), so a
+# claim runs out only once its deliverer has stopped: it never hands a live send to another.
+CLAIM_LEASE = timedelta(minutes=15)
+
 
 class AcceptedButNotRecordedError(RuntimeError):
     """The mail server accepted an email and the store could not record it."""
@@ -65,6 +76,7 @@ class DeliveryResult:
     transport_error: str | None = None  # why the mail server was unusable, if it was
     copies_unfiled: int = 0  # sent, but the Sent-folder copy is still to be filed
     events: tuple[DeliveryFailed, ...] = ()  # one per email given up (Slack)
+    claimed_elsewhere: int = 0  # being sent, or settled, by another deliverer meanwhile
 
     @staticmethod
     def empty() -> DeliveryResult:
@@ -81,6 +93,7 @@ class _Tally:
     events: list[DeliveryFailed] = field(default_factory=list)
     transport_error: str | None = None
     deferred: int = 0
+    elsewhere: int = 0
 
 
 def to_outgoing(email: OutboxEmail, to_name: str = "") -> OutgoingEmail:
@@ -96,6 +109,11 @@ def to_outgoing(email: OutboxEmail, to_name: str = "") -> OutgoingEmail:
     )
 
 
+def deliverer_id() -> str:
+    """A claim owner naming this host and process, unique per delivery."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
+
+
 def deliver_pending(
     store: NegotiationStore,
     mailbox: Mailbox,
@@ -104,14 +122,19 @@ def deliver_pending(
     influencer_names: Mapping[str, str] | None = None,
     now: datetime | None = None,
     retry: DeliveryPolicy | None = None,
+    lease: timedelta = CLAIM_LEASE,
 ) -> DeliveryResult:
     """Send every pending outbox email that is due (oldest first), each at most once, then file
     the Sent-folder copies still missing. `influencer_names` (thread id → name), when the
-    caller already knows them, saves loading each negotiation row for its audit entry."""
+    caller already knows them, saves loading each negotiation row for its audit entry.
+
+    `now` is the run's instant (Date headers, retry pacing); claims are leases on the wall
+    clock, whatever `now` says, since they are about deliverers that may die."""
     moment = (now or datetime.now(UTC)).replace(microsecond=0)  # the Date header's precision
     policy = retry or DeliveryPolicy()
     tally = _Tally()
-    for email in store.outbox.pending(limit, due_at=moment):
+    owner = deliverer_id()
+    for email in store.outbox.pending(limit, due_at=moment, unclaimed_at=datetime.now(UTC)):
         if tally.transport_error is not None:
             tally.deferred += 1
             continue
@@ -120,7 +143,11 @@ def deliver_pending(
             tally.held.append(email.message_id)
             logger.info("holding %s: %s", email.message_id, reason)
             continue
-        _deliver_one(store, mailbox, email, moment, policy, influencer_names or {}, tally)
+        claimed = _claim(store, email, owner, moment, lease)
+        if claimed is None:
+            tally.elsewhere += 1  # another deliverer has it, or settled it since the listing
+            continue
+        _deliver_one(store, mailbox, claimed, moment, policy, influencer_names or {}, tally)
     unfiled = file_sent_copies(store, mailbox, limit=limit)
     return DeliveryResult(
         sent=tally.sent,
@@ -132,7 +159,17 @@ def deliver_pending(
         transport_error=tally.transport_error,
         copies_unfiled=unfiled,
         events=tuple(tally.events),
+        claimed_elsewhere=tally.elsewhere,
     )
+
+
+def _claim(
+    store: NegotiationStore, email: OutboxEmail, owner: str, moment: datetime, lease: timedelta
+) -> OutboxEmail | None:
+    """The email as it stands once claimed (attempts may have moved since the listing), or
+    None when it is not this deliverer's to send."""
+    wall = datetime.now(UTC)
+    return store.outbox.claim(email.message_id, owner, now=wall, until=wall + lease, due_at=moment)
 
 
 def hold_reason(store: NegotiationStore, email: OutboxEmail) -> str | None:
@@ -282,7 +319,9 @@ def _record_retry(
     exc: Exception,
 ) -> None:
     maybe_delivered = isinstance(exc, DeliveryError) and exc.maybe_delivered
-    with store.transaction() as uow:
+    # Not exclusive: the conditional update settles the row once, the audit entry only follows
+    # it, so deliverers need not queue behind each other (or behind reply handling) here.
+    with store.transaction(exclusive=False) as uow:
         if uow.outbox.record_attempt(email.message_id, error, next_at) is None:
             return  # no longer pending (another run settled it)
         uow.audit.insert(
@@ -312,7 +351,8 @@ def _mark_sent(
     found_in_sent_store: bool,
     copy_pending: bool,
 ) -> None:
-    with store.transaction() as uow:
+    # Not exclusive, like _record_retry: only the conditional update decides anything.
+    with store.transaction(exclusive=False) as uow:
         if not uow.outbox.mark_sent(email.message_id, moment, copy_pending=copy_pending):
             return  # another run marked it meanwhile; its audit entry is already written
         uow.audit.insert(

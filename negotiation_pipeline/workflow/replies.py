@@ -9,6 +9,18 @@ Exactly-once rules (SPEC §7):
 - the mail cursor moves only over uids that were handled, after their transactions;
 - emails are sent after the commits (`deliver_pending`), each at most once.
 
+Several runs on one mailbox at once (PostgreSQL; on SQLite they take turns in the database):
+- a run claims each chunk of uids before fetching it (`store.claim_uids`, a lock that dies with
+  the run's session) and skips the uids another run holds or has recorded as handled, so the
+  runs share the work instead of repeating it;
+- each handled uid is recorded in its message's transaction, so the cursor moves over a stretch
+  handled by several runs, and never over a uid nobody has handled yet;
+- a message's transaction locks its Message-ID before the dedupe check and its negotiation
+  before reading it: replies of different negotiations are handled side by side, while one
+  negotiation is never advanced by two transactions at once. Two replies of one negotiation
+  that two runs reach at the same moment are handled one after the other, each against the
+  state the other left.
+
 Only a thread's own side can change it (workflow/senders.py): any other sender's message is
 held (quarantined) in its transaction. A held message whose sender an operator has since allowed
 is processed, once, by `control allow-sender` or at the start of the next run (release.py).
@@ -47,7 +59,9 @@ from negotiation_pipeline.integrations.mail.threading import (
 )
 from negotiation_pipeline.store.base import (
     InboundStatus,
+    Lockable,
     NegotiationStore,
+    StoredNegotiation,
     UnitOfWork,
 )
 from negotiation_pipeline.workflow.answering import decide
@@ -108,6 +122,7 @@ class AdvanceResult:
     cursor: MailCursor | None = None  # the stored cursor after this run
     quarantined: int = 0  # matched a thread, sender may not steer it: held (see senders.py)
     released: int = 0  # held replies whose sender was allowed since, processed in this run
+    handled_elsewhere: int = 0  # uids another run was handling, or had handled, when reached
 
 
 @dataclass
@@ -119,6 +134,7 @@ class _Tally:
     failed: list[int] = field(default_factory=list)
     names: dict[str, str] = field(default_factory=dict)  # thread id → influencer name
     released: int = 0
+    elsewhere: set[int] = field(default_factory=set)  # uids left to (or done by) other runs
 
     def add(self, handled: Handled) -> None:
         self.counts[handled.disposition] += 1
@@ -188,6 +204,7 @@ def advance_negotiations(
         wanted, uidvalidity = list(batch.uids), batch.uidvalidity
         tally.handled.clear()  # uid numbers of the old UIDVALIDITY mean nothing now
         tally.failed.clear()
+        tally.elsewhere.clear()
         _handle_uids(store, mailbox, wanted, uidvalidity, context, tally)
     cursor = _advance_cursor(store, mailbox_name, uidvalidity, wanted, tally)
     delivery = deliver_pending(
@@ -207,6 +224,7 @@ def advance_negotiations(
         cursor=cursor,
         quarantined=counts[Disposition.QUARANTINED],
         released=tally.released,
+        handled_elsewhere=len(tally.elsewhere),
     )
 
 
@@ -245,18 +263,61 @@ def _handle_uids(
 ) -> None:
     for start in range(0, len(wanted), FETCH_CHUNK):
         chunk = wanted[start : start + FETCH_CHUNK]
-        fetched = mailbox.fetch(chunk, uidvalidity)
-        _handle_fetched(store, mailbox, fetched, context, tally)
-        # Listed but gone by now (expunged, removed from the Maildir): nothing to read, and the
-        # cursor must not wait for it forever.
-        returned = {m.uid for m in fetched.messages} | {u.uid for u in fetched.unreadable}
-        tally.handled.update(uid for uid in chunk if uid not in returned)
+        claimed = store.claim_uids(context.mailbox_name, uidvalidity, chunk)
+        try:
+            _handle_claimed(store, mailbox, chunk, claimed, uidvalidity, context, tally)
+        finally:
+            _release(store, context.mailbox_name, uidvalidity, claimed)
+
+
+def _handle_claimed(
+    store: NegotiationStore,
+    mailbox: Mailbox,
+    chunk: Sequence[int],
+    claimed: frozenset[int],
+    uidvalidity: int,
+    context: RunContext,
+    tally: _Tally,
+) -> None:
+    """Fetch and handle the chunk's uids this run holds and no run has handled yet."""
+    # Asked after claiming: a uid another run handled and let go just before is seen as done.
+    done = store.mail_cursors.handled_among(context.mailbox_name, uidvalidity, claimed)
+    tally.elsewhere.update(uid for uid in chunk if uid not in claimed or uid in done)
+    tally.handled.update(done)
+    to_fetch = sorted(claimed - done)
+    if not to_fetch:
+        return
+    fetched = mailbox.fetch(to_fetch, uidvalidity)
+    _handle_fetched(store, mailbox, fetched, uidvalidity, context, tally)
+    # Listed but gone by now (expunged, removed from the Maildir): nothing to read, and the
+    # cursor must not wait for it forever. Recorded, so another run's cursor passes it too.
+    returned = {m.uid for m in fetched.messages} | {u.uid for u in fetched.unreadable}
+    gone = [uid for uid in to_fetch if uid not in returned]
+    if not gone:
+        return
+    try:
+        store.mail_cursors.mark_handled(context.mailbox_name, uidvalidity, gone)
+    except STORE_FAILURES:
+        logger.exception("uids %s: could not record them as gone; left for the next run", gone)
+        return
+    tally.handled.update(gone)
+
+
+def _release(
+    store: NegotiationStore, mailbox_name: str, uidvalidity: int, uids: frozenset[int]
+) -> None:
+    try:
+        store.release_uids(mailbox_name, uidvalidity, uids)
+    except STORE_FAILURES:
+        # A failing database took the session, and with it the claims; nothing is held.
+        logger.warning("releasing uids of %s failed; the lost session freed them", mailbox_name)
 
 
 def _handle_fetched(
     store: NegotiationStore,
     mailbox: Mailbox,
     fetched: FetchResult,
+    uidvalidity: int,
     context: RunContext,
     tally: _Tally,
 ) -> None:
@@ -264,7 +325,7 @@ def _handle_fetched(
     items.sort(key=lambda item: item.uid)
     for item in items:
         try:
-            handled = _handle_one(store, mailbox, item, context)
+            handled = _handle_one(store, mailbox, item, uidvalidity, context)
         except _RETRY_LATER as exc:
             what = "mail server" if isinstance(exc, MailError) else "database"
             logger.exception("uid %s: %s failure; left for the next run", item.uid, what)
@@ -279,22 +340,39 @@ def _handle_one(
     store: NegotiationStore,
     mailbox: Mailbox,
     item: IncomingMessage | UnreadableMessage,
+    uidvalidity: int,
     context: RunContext,
 ) -> Handled:
+    """One message in its transaction, with its uid recorded as handled in that same
+    transaction. Not exclusive: it locks what it rewrites (see `_handle_message`)."""
+    handled_uid = _HandledUid(context.mailbox_name, uidvalidity, item.uid)
     if isinstance(item, UnreadableMessage):
-        return _record_unreadable(store, item)
+        return _record_unreadable(store, item, handled_uid)
     # Asked before the transaction: a mail server round trip must not hold the write lock.
     in_sent_mail = _in_sent_mail(store, mailbox, item.parsed, context)
     try:
-        with store.transaction() as uow:
+        with store.transaction(exclusive=False) as uow:
             handled = _handle_message(uow, item.parsed, item.raw, context, in_sent_mail)
             queue_alerts(uow, handled.events)  # the alerts commit with the change they report
+            handled_uid.record(uow)
             return handled
     except STORE_FAILURES:
         raise
     except Exception as exc:  # a bug or a reply the engine cannot take: record it, move on
         logger.exception("uid %s: reply could not be handled", item.uid)
-        return _record_broken(store, item, exc)
+        return _record_broken(store, item, exc, handled_uid)
+
+
+@dataclass(frozen=True)
+class _HandledUid:
+    """Where a message came from, recorded as handled with the transaction that handled it."""
+
+    mailbox_name: str
+    uidvalidity: int
+    uid: int
+
+    def record(self, uow: UnitOfWork) -> None:
+        uow.mail_cursors.mark_handled(self.mailbox_name, self.uidvalidity, (self.uid,))
 
 
 def _in_sent_mail(
@@ -312,9 +390,13 @@ def _in_sent_mail(
         return False
 
 
-def _record_unreadable(store: NegotiationStore, item: UnreadableMessage) -> Handled:
+def _record_unreadable(
+    store: NegotiationStore, item: UnreadableMessage, handled_uid: _HandledUid
+) -> Handled:
     key = message_key(None, item.raw)
-    with store.transaction() as uow:
+    with store.transaction(exclusive=False) as uow:
+        uow.lock(Lockable.MESSAGE, key)
+        handled_uid.record(uow)
         if not uow.inbound.record(
             key, status=InboundStatus.SKIPPED, detail=f"unreadable: {item.error}"
         ):
@@ -329,10 +411,14 @@ def _record_unreadable(store: NegotiationStore, item: UnreadableMessage) -> Hand
     return Handled(Disposition.UNREADABLE)
 
 
-def _record_broken(store: NegotiationStore, item: IncomingMessage, exc: Exception) -> Handled:
+def _record_broken(
+    store: NegotiationStore, item: IncomingMessage, exc: Exception, handled_uid: _HandledUid
+) -> Handled:
     key = message_key(item.parsed, item.raw)
     error = f"{type(exc).__name__}: {exc}"
-    with store.transaction() as uow:
+    with store.transaction(exclusive=False) as uow:
+        uow.lock(Lockable.MESSAGE, key)
+        handled_uid.record(uow)
         if not uow.inbound.record(
             key,
             status=InboundStatus.SKIPPED,
@@ -359,17 +445,26 @@ def _advance_cursor(
     wanted: Sequence[int],
     tally: _Tally,
 ) -> MailCursor | None:
-    """Move the cursor to the newest uid below which every listed uid was handled."""
-    with store.transaction() as uow:
+    """Move the cursor to the newest uid below which every listed uid was handled, by this run
+    or (recorded in the store) another one, and forget the records it passes. The mailbox is
+    locked: runs finishing together move it one after the other, each past what all of them
+    have committed, and it never moves back."""
+    with store.transaction(exclusive=False) as uow:
+        uow.lock(Lockable.MAILBOX, mailbox_name)
         stored = uow.mail_cursors.get(mailbox_name)
         same_validity = stored is not None and stored.uidvalidity == uidvalidity
         last = stored.last_uid if stored is not None and same_validity else 0
+        ahead = [uid for uid in wanted if uid > last and uid not in tally.handled]
+        by_others = uow.mail_cursors.handled_among(mailbox_name, uidvalidity, ahead)
         for uid in wanted:
-            if uid not in tally.handled:
+            if uid <= last:
+                continue  # behind the cursor: handled, maybe by a run that moved it since
+            if uid not in tally.handled and uid not in by_others:
                 break
-            last = max(last, uid)
+            last = uid
         if not same_validity or stored is None or last > stored.last_uid:
             uow.mail_cursors.set(mailbox_name, uidvalidity, last)
+            uow.mail_cursors.forget_handled_through(mailbox_name, uidvalidity, last)
         return MailCursor(uidvalidity, last)
 
 
@@ -399,6 +494,13 @@ class StoreThreadLookup:
         return None
 
 
+def load_locked(uow: UnitOfWork, thread_id: str) -> StoredNegotiation | None:
+    """The negotiation, read once this transaction holds it: a transaction advancing it in
+    another run has committed, and none starts until this one ends."""
+    uow.lock(Lockable.THREAD, thread_id)
+    return uow.states.load(thread_id)
+
+
 def _match(parsed: ParsedMessage, lookup: StoreThreadLookup, own: bool) -> str | None:
     thread_id = match_reply(parsed, lookup)
     if thread_id is None and own:
@@ -419,13 +521,16 @@ def _handle_message(
     in_sent_mail: bool = False,
 ) -> Handled:
     key = message_key(parsed, raw)
+    # Locked before the dedupe check: another run handling the same message commits first,
+    # and this check then sees it.
+    uow.lock(Lockable.MESSAGE, key)
     if uow.inbound.seen(key, parsed.from_addr):
         return Handled(Disposition.DUPLICATE)
     lookup = StoreThreadLookup(uow)
     if is_own_message(parsed, context.agent_addresses):
         return _handle_own(uow, parsed, raw, key, lookup, in_sent_mail)
     thread_id = _match(parsed, lookup, own=False)
-    stored = None if thread_id is None else uow.states.load(thread_id)
+    stored = None if thread_id is None else load_locked(uow, thread_id)
     if stored is None:
         record_message(uow, key, parsed, InboundStatus.UNMATCHED, None, "matched no negotiation")
         audit_received(uow, parsed, key, None, status="unmatched")
@@ -454,7 +559,7 @@ def _handle_own(
         record_message(uow, key, parsed, InboundStatus.OWN, None, "our own sent email")
         return Handled(Disposition.SKIPPED)
     thread_id = _match(parsed, lookup, own=True)
-    stored = None if thread_id is None else uow.states.load(thread_id)
+    stored = None if thread_id is None else load_locked(uow, thread_id)
     if stored is None:
         record_message(
             uow, key, parsed, InboundStatus.OWN, None, "from our address, no known thread"
