@@ -369,11 +369,7 @@ class OutboxRepository(Protocol):
     def add(self, email: OutboxEmail) -> bool: ...
 
     def pending(
-        self,
-        limit: int | None = None,
-        *,
-        due_at: datetime | None = None,
-        unclaimed_at: datetime | None = None,
+        self, limit: int | None = None, *, due_at: datetime | None = None
     ) -> list[OutboxEmail]: ...
 
     def claim(
@@ -384,6 +380,7 @@ class OutboxRepository(Protocol):
         now: datetime,
         until: datetime,
         due_at: datetime | None = None,
+        replacing: str | None = None,
     ) -> OutboxEmail | None: ...
 
     def release(self, message_id: str, owner: str) -> bool: ...

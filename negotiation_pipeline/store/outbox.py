@@ -10,8 +10,9 @@ Several deliverers at once (parallel runs, other processes): a deliverer `claim`
 before it looks it up in the sent store and sends it. The claim is a lease, an owner and an
 instant it ends, written by one conditional UPDATE, so of two deliverers claiming one email
 exactly one gets it; the other skips it. Settling the email (sent, retry later, failed) ends
-the claim. A deliverer that dies holding one leaves it to run out; the next deliverer then
-finds the email pending and, if the dead one got it accepted before dying, in the sent store.
+the claim. A deliverer that dies holding one leaves it to run out (or to be taken over at once
+by a deliverer that knows the owner is dead: `replacing`); the next deliverer then finds the
+email pending and, if the dead one got it accepted before dying, in the sent store.
 The lease is a plain row value rather than a database lock so it means the same on SQLite and
 PostgreSQL and survives the short transaction that wrote it: the send happens outside any
 transaction (a mail server round trip must never hold the store's locks).
@@ -55,16 +56,12 @@ class SqlOutbox(SqlRepository):
             return cursor.rowcount == 1
 
     def pending(
-        self,
-        limit: int | None = None,
-        *,
-        due_at: datetime | None = None,
-        unclaimed_at: datetime | None = None,
+        self, limit: int | None = None, *, due_at: datetime | None = None
     ) -> list[OutboxEmail]:
-        """Unsent emails, oldest first; with `due_at`, only those whose retry time has come;
-        with `unclaimed_at`, only those no deliverer's claim holds at that instant."""
+        """Unsent emails, oldest first; with `due_at`, only those whose retry time has come.
+        Claimed ones included (`claimed_by`, `claimed_until` say by whom, until when)."""
         d = self._dialect
-        where, params = self._due_and_free(due_at, unclaimed_at)
+        where, params = self._due(due_at)
         with self._scope(False) as conn:
             found = conn.execute(
                 f"SELECT * FROM outbox WHERE status = 'pending'{where} "  # noqa: S608
@@ -81,21 +78,29 @@ class SqlOutbox(SqlRepository):
         now: datetime,
         until: datetime,
         due_at: datetime | None = None,
+        replacing: str | None = None,
     ) -> OutboxEmail | None:
         """Take a pending email for sending until `until` (`now`: the wall clock the leases are
         compared on). Returns the row as it stands now, or None: sent, failed, not due at
-        `due_at`, or another deliverer's claim still holds it. Do not send it then."""
+        `due_at`, or another deliverer's claim still holds it. Do not send it then.
+        `replacing`: a claim owner known to be dead, whose claim is taken over at once."""
         if not owner.strip():
             raise StoreError("an outbox claim needs an owner")
         if until <= now:
             raise StoreError("an outbox claim must end after it starts")
         d = self._dialect
-        where, params = self._due_and_free(due_at, now)
+        where, params = self._due(due_at)
+        free = f"claimed_until IS NULL OR claimed_until <= {d.mark}"
+        free_params: tuple[object, ...] = (d.timestamp(now),)
+        if replacing is not None:
+            free += f" OR claimed_by = {d.mark}"
+            free_params += (replacing,)
         with self._scope(True) as conn:
             row = conn.execute(
                 f"UPDATE outbox SET claimed_by = {d.mark}, claimed_until = {d.mark} "  # noqa: S608
-                f"WHERE message_id = {d.mark} AND status = 'pending'{where} RETURNING *",
-                (owner, d.timestamp(until), message_id, *params),
+                f"WHERE message_id = {d.mark} AND status = 'pending'{where} AND ({free}) "
+                "RETURNING *",
+                (owner, d.timestamp(until), message_id, *params, *free_params),
             ).fetchone()
         return None if row is None else row_codec.outbox_from_row(row)
 
@@ -111,18 +116,12 @@ class SqlOutbox(SqlRepository):
             )
             return cursor.rowcount > 0
 
-    def _due_and_free(
-        self, due_at: datetime | None, unclaimed_at: datetime | None
-    ) -> tuple[str, tuple[object, ...]]:
-        d = self._dialect
-        where, params = "", []
-        if due_at is not None:
-            where += f" AND (next_attempt_at IS NULL OR next_attempt_at <= {d.mark})"
-            params.append(d.timestamp(due_at))
-        if unclaimed_at is not None:
-            where += f" AND (claimed_until IS NULL OR claimed_until <= {d.mark})"
-            params.append(d.timestamp(unclaimed_at))
-        return where, tuple(params)
+    def _due(self, due_at: datetime | None) -> tuple[str, tuple[object, ...]]:
+        if due_at is None:
+            return "", ()
+        mark = self._dialect.mark
+        due = f" AND (next_attempt_at IS NULL OR next_attempt_at <= {mark})"
+        return due, (self._dialect.timestamp(due_at),)
 
     def mark_sent(
         self, message_id: str, sent_at: datetime | None = None, *, copy_pending: bool = False

@@ -134,7 +134,7 @@ def deliver_pending(
     policy = retry or DeliveryPolicy()
     tally = _Tally()
     owner = deliverer_id()
-    for email in store.outbox.pending(limit, due_at=moment, unclaimed_at=datetime.now(UTC)):
+    for email in store.outbox.pending(limit, due_at=moment):
         if tally.transport_error is not None:
             tally.deferred += 1
             continue
@@ -167,9 +167,40 @@ def _claim(
     store: NegotiationStore, email: OutboxEmail, owner: str, moment: datetime, lease: timedelta
 ) -> OutboxEmail | None:
     """The email as it stands once claimed (attempts may have moved since the listing), or
-    None when it is not this deliverer's to send."""
+    None when it is not this deliverer's to send. A live claim is left alone, unless its owner
+    is a process of this host that no longer exists: a crashed run's email goes out in the next
+    run, not one lease later (across hosts, only the lease's end can tell)."""
     wall = datetime.now(UTC)
-    return store.outbox.claim(email.message_id, owner, now=wall, until=wall + lease, due_at=moment)
+    holder = email.claimed_by
+    live = holder is not None and email.claimed_until is not None and email.claimed_until > wall
+    dead_holder = holder if live and holder is not None and claimer_is_gone(holder) else None
+    if live and dead_holder is None:
+        return None
+    return store.outbox.claim(
+        email.message_id,
+        owner,
+        now=wall,
+        until=wall + lease,
+        due_at=moment,
+        replacing=dead_holder,
+    )
+
+
+def claimer_is_gone(owner: str) -> bool:
+    """True when `owner` (a `deliverer_id`) names a process of this host that has ended."""
+    parts = owner.rsplit(":", 2)
+    if len(parts) != 3 or not parts[1].isdigit():
+        return False
+    host, pid = parts[0], int(parts[1])
+    if host != socket.gethostname() or pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)  # signal 0: only asks whether the process exists
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False  # it exists, under another user
+    return False
 
 
 def hold_reason(store: NegotiationStore, email: OutboxEmail) -> str | None:
