@@ -1,9 +1,9 @@
-"""Pause / resume / stop / take over / stop an agency, on real SQLite files."""
+"""Pause / resume / stop / take over / stop an agency, on a real SQLite file or PostgreSQL
+schema."""
 
 from __future__ import annotations
 
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 
@@ -20,22 +20,13 @@ from negotiation_pipeline.workflow.control import (
     stop_agency,
     takeover,
 )
+from tests.store.conftest import StoreLocation
 from tests.workflow.opened_threads import negotiation, open_threads, rewrite, second_campaign
 from tests.workflow.support import NOW, flex_row
 
 S = NegotiationState
 E = NegotiationEvent
 LATER = NOW + timedelta(hours=2)
-
-
-@pytest.fixture
-def db_path(tmp_path: Path) -> Path:
-    return tmp_path / "negotiation.db"
-
-
-@pytest.fixture
-def store(db_path: Path) -> SQLiteStore:
-    return SQLiteStore(db_path)
 
 
 @pytest.fixture
@@ -50,7 +41,7 @@ def _audit(store: SQLiteStore, thread_id: str, event_type: EventType) -> list[di
 
 
 def test_pause_then_resume_from_a_fresh_store_restores_the_exact_state(
-    db_path: Path, store: SQLiteStore, jane: str
+    store_location: StoreLocation, store: SQLiteStore, jane: str
 ) -> None:
     rewrite(store, jane, E.RECEIVE_REPLY, E.SEND_COUNTER)  # now counter_sent
     history_before = negotiation(store, jane).history
@@ -60,14 +51,14 @@ def test_pause_then_resume_from_a_fresh_store_restores_the_exact_state(
     assert result.changed == (jane,) and result.unchanged == ()
     assert result.lines == (f"{jane}: counter_sent -> paused",)
     store.close()
-    restarted = SQLiteStore(db_path, create=False)  # as after a restart: nothing in memory
+    restarted = store_location.open(create=False)  # as after a restart: nothing in memory
     paused = restarted.states.load(jane)
     assert paused is not None
     assert paused.state is S.PAUSED and paused.pre_pause_state is S.COUNTER_SENT
 
     resume(restarted, jane, actor="ops@agency.test", now=LATER)
 
-    after = negotiation(SQLiteStore(db_path, create=False), jane)
+    after = negotiation(store_location.open(create=False), jane)
     assert after.state is S.COUNTER_SENT
     assert after.pre_pause_state is None
     assert after.history == (
@@ -228,9 +219,9 @@ def test_stop_agency_stops_only_that_agencys_active_threads(store: SQLiteStore) 
 
 
 def test_control_from_two_store_instances_sees_the_others_change(
-    db_path: Path, store: SQLiteStore, jane: str
+    store_location: StoreLocation, store: SQLiteStore, jane: str
 ) -> None:
-    other = SQLiteStore(db_path)  # another process's view of the same file
+    other = store_location.open()  # another process's view of the same store
     pause(store, jane, actor="ops", now=NOW)
     with pytest.raises(NothingChangedError, match="already paused"):
         pause(other, jane, actor="ops", now=NOW)
