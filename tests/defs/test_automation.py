@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from pathlib import Path
 
 import dagster as dg
 
@@ -16,7 +15,7 @@ from negotiation_pipeline.defs.assets import (
 )
 from negotiation_pipeline.defs.assets.agreements import agreement_materialization
 from negotiation_pipeline.defs.partitions import CAMPAIGN_PARTITIONS_NAME
-from negotiation_pipeline.store import Agreement, SQLiteStore
+from negotiation_pipeline.store import Agreement, open_store
 from tests.defs.conftest import VALID_LUMEN, VALID_TRAILPEAK
 
 CAMPAIGN_ASSETS = [campaign_task, campaign, campaign_influencers, cpm_flexibility]
@@ -41,7 +40,7 @@ def test_agreement_requests_cpm_flexibility_for_that_campaign_only(
     assert quiet.get_requested_partitions(cpm_flexibility.key) == set()
 
     # The negotiation job commits an agreement well under target, then reports it.
-    store = SQLiteStore(Path(sandbox_env["NEGOTIATION_DB"]))
+    store = open_store(sandbox_env["NEGOTIATION_DB"])
     store.agreements.record(
         Agreement(
             thread_id="thread-maya",

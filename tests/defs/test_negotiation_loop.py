@@ -10,7 +10,6 @@ from __future__ import annotations
 import email.utils
 import json
 import socket
-import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -40,9 +39,11 @@ from negotiation_pipeline.domain.types import EventType, NegotiationState
 from negotiation_pipeline.engine_config import load_policy
 from negotiation_pipeline.integrations.clickup.sandbox import SandboxTaskSource
 from negotiation_pipeline.integrations.mail import MaildirMailbox, SenderIdentity, reply_subject
-from negotiation_pipeline.store import SQLiteStore
+from negotiation_pipeline.store import NegotiationStore, open_store
 from negotiation_pipeline.workflow.persistence import load_negotiation, thread_id_for
-from tests.defs.conftest import VALID_LUMEN
+from tests.defs.conftest import ON_BOTH_STORES, VALID_LUMEN
+from tests.store.conftest import StoreLocation
+from tests.workflow.faults import fail_inserts
 
 MAYA = "maya.chen@example.test"
 THEO = "theo@example.test"
@@ -56,13 +57,14 @@ class Sandbox:
     env: dict[str, str]
     defs: dg.Definitions
     instance: dg.DagsterInstance
+    location: StoreLocation
 
     @property
     def home(self) -> Path:
-        return Path(self.env["NEGOTIATION_DB"]).parent
+        return Path(self.env["NEGOTIATION_DATA_DIR"])
 
-    def store(self) -> SQLiteStore:
-        return SQLiteStore(Path(self.env["NEGOTIATION_DB"]))
+    def store(self) -> NegotiationStore:
+        return open_store(self.env["NEGOTIATION_DB"])
 
     def maildir(self) -> MaildirMailbox:
         return MaildirMailbox(self.home / "maildir", SenderIdentity("partnerships@northbeam.test"))
@@ -99,9 +101,11 @@ class Sandbox:
 
 
 @pytest.fixture
-def sandbox(instance: dg.DagsterInstance, sandbox_env: dict[str, str]) -> Iterator[Sandbox]:
+def sandbox(
+    instance: dg.DagsterInstance, sandbox_env: dict[str, str], store_location: StoreLocation
+) -> Iterator[Sandbox]:
     instance.add_dynamic_partitions(CAMPAIGN_PARTITIONS_NAME, [VALID_LUMEN])
-    yield Sandbox(sandbox_env, build_definitions(sandbox_env), instance)
+    yield Sandbox(sandbox_env, build_definitions(sandbox_env), instance, store_location)
 
 
 def materialization_metadata(
@@ -131,6 +135,7 @@ def influencer_reply(sandbox: Sandbox, influencer_email: str, text: str, name: s
 
 
 # --- negotiations asset ---------------------------------------------------------------------------
+@ON_BOTH_STORES
 def test_ingestion_opens_each_negotiation_once_and_reports_it(sandbox: Sandbox) -> None:
     first = sandbox.ingest()
     second = sandbox.ingest()  # the same task ingested again (e.g. the task was edited)
@@ -200,6 +205,7 @@ def test_inbox_sensor_requests_one_run_per_new_batch_and_nothing_on_a_repeat(
     assert newer.run_key == f"sandbox-maildir:{maildir.uidvalidity}:3-3"
 
 
+@ON_BOTH_STORES
 def test_mail_a_failed_run_left_unhandled_is_requested_again(sandbox: Sandbox) -> None:
     sandbox.ingest()
     maildir = sandbox.maildir()
@@ -207,20 +213,13 @@ def test_mail_a_failed_run_left_unhandled_is_requested_again(sandbox: Sandbox) -
     [request] = sandbox.tick(inbox_sensor.name, cursor=None).run_requests or []
     first_cursor = sandbox.tick(inbox_sensor.name, cursor=None).cursor
     # A real store failure inside the reply's transaction: the run fails, the reply stays new.
-    raw = sqlite3.connect(sandbox.env["NEGOTIATION_DB"])
-    raw.execute(
-        "CREATE TRIGGER fail_all AFTER INSERT ON outbox "
-        "BEGIN SELECT RAISE(ABORT, 'disk full (simulated)'); END"
-    )
-    raw.commit()
+    failing = fail_inserts(sandbox.location, "outbox")
     job = sandbox.defs.resolve_job_def("advance_negotiations_job")
     failed = job.execute_in_process(
         run_config=request.run_config, instance=sandbox.instance, raise_on_error=False
     )
     assert not failed.success
-    raw.execute("DROP TRIGGER fail_all")
-    raw.commit()
-    raw.close()
+    failing.stop()
 
     retry = sandbox.tick(inbox_sensor.name, cursor=first_cursor)
     [again] = retry.run_requests or []
@@ -234,6 +233,7 @@ def test_mail_a_failed_run_left_unhandled_is_requested_again(sandbox: Sandbox) -
 
 
 # --- advance_negotiations_job ---------------------------------------------------------------------
+@ON_BOTH_STORES
 def test_advance_job_answers_alerts_and_materializes_the_right_numbers(sandbox: Sandbox) -> None:
     sandbox.ingest()
     quiet = dg.evaluate_automation_conditions(defs=sandbox.defs, instance=sandbox.instance)
@@ -305,7 +305,7 @@ def test_advance_job_answers_alerts_and_materializes_the_right_numbers(sandbox: 
 
 
 # --- the sandbox loop -----------------------------------------------------------------------------
-def load_negotiation_row(store: SQLiteStore, thread_id: str) -> Any:
+def load_negotiation_row(store: NegotiationStore, thread_id: str) -> Any:
     stored = store.states.load(thread_id)
     assert stored is not None
     return load_negotiation(stored)
