@@ -239,13 +239,15 @@ def _with_earlier_unhandled(
 
     An earlier run that failed on a reply left the cursor before it; handling everything from
     the cursor on retries that reply in this run, and the cursor then only ever moves over a
-    contiguous stretch of handled uids (it never jumps a reply that was not handled).
+    contiguous stretch of handled uids (it never jumps a reply that was not handled). No cursor
+    yet (or one of an older UIDVALIDITY) counts as a cursor before the first uid: a later batch
+    may run first (runs side by side, or an earlier run that died before storing a cursor).
     """
     wanted = sorted(set(uids))
     stored = _mail_cursor(store, mailbox_name)
-    if not wanted or stored is None or stored.uidvalidity != uidvalidity:
-        return wanted
-    if stored.last_uid >= wanted[0] - 1:
+    if stored is None or stored.uidvalidity != uidvalidity:
+        stored = MailCursor(uidvalidity, 0)
+    if not wanted or stored.last_uid >= wanted[0] - 1:
         return wanted
     listing = mailbox.list_new_ids(stored, wanted[-1] - stored.last_uid)
     if listing.uidvalidity != uidvalidity:

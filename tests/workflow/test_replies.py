@@ -386,6 +386,30 @@ def test_a_later_batch_retries_the_reply_an_earlier_run_failed_on(
     assert len(sent_by_recipient(mailbox)["first@gmail.com"]) == 2  # offer + our counter
 
 
+def test_a_later_batch_run_before_any_cursor_exists_never_jumps_the_earlier_replies(
+    store: SQLiteStore, mailbox: MaildirMailbox
+) -> None:
+    """Runs handed consecutive batches may start in any order (parallel runs, or the first
+    run died before it stored a cursor): the second batch's run must not move the cursor over
+    the first batch's replies that nobody has handled."""
+    _start(store, mailbox, "first@gmail.com", JANE)
+    mailbox.append_to_inbox(
+        reply_to(
+            _last_sent(mailbox, "first@gmail.com"), "I'd need $1,500.", sender="first@gmail.com"
+        )
+    )
+    mailbox.append_to_inbox(reply_to(_last_sent(mailbox), "My rate is $1,500."))  # uid 2
+    batch = list_new_mail(store, mailbox, MAILBOX, 100)
+    assert store.mail_cursors.get(MAILBOX) is None
+
+    later = _advance(store, mailbox, [2], batch.uidvalidity)
+
+    assert later.processed == 2  # uid 1 too: it lies between the (missing) cursor and uid 2
+    assert later.cursor is not None and later.cursor.last_uid == 2
+    assert list_new_mail(store, mailbox, MAILBOX, 100).uids == ()
+    assert len(sent_by_recipient(mailbox)["first@gmail.com"]) == 2  # offer + our counter
+
+
 def test_uidvalidity_change_rescans_without_reprocessing(
     store: SQLiteStore, mailbox: MaildirMailbox, tmp_path: Path
 ) -> None:
