@@ -10,16 +10,14 @@ Exactly-once rules (SPEC §7):
 - emails are sent after the commits (`deliver_pending`), each at most once.
 
 Several runs on one mailbox at once (PostgreSQL; on SQLite they take turns in the database):
-- a run claims each chunk of uids before fetching it (`store.claim_uids`, a lock that dies with
-  the run's session) and skips the uids another run holds or has recorded as handled, so the
-  runs share the work instead of repeating it;
-- each handled uid is recorded in its message's transaction, so the cursor moves over a stretch
-  handled by several runs, and never over a uid nobody has handled yet;
+- which uids a run fetches and how far the cursor moves is mail_progress.py: each run claims
+  its uids, skips those another run holds or has handled, and records each uid it handles in
+  that message's transaction;
 - a message's transaction locks its Message-ID before the dedupe check and its negotiation
   before reading it: replies of different negotiations are handled side by side, while one
   negotiation is never advanced by two transactions at once. Two replies of one negotiation
-  that two runs reach at the same moment are handled one after the other, each against the
-  state the other left.
+  in batches that two runs handle at the same time are handled one after the other, in either
+  order, each against the state the other left (one run reads its uids in arrival order).
 
 Only a thread's own side can change it (workflow/senders.py): any other sender's message is
 held (quarantined) in its transaction. A held message whose sender an operator has since allowed
@@ -75,6 +73,13 @@ from negotiation_pipeline.workflow.inbound_records import (
     audit_received,
     message_key,
     record_message,
+)
+from negotiation_pipeline.workflow.mail_progress import (
+    ClaimedChunks,
+    HandledUid,
+    advance_cursor,
+    stored_cursor,
+    with_earlier_unhandled,
 )
 from negotiation_pipeline.workflow.notify import queue_alerts
 from negotiation_pipeline.workflow.outbox import DeliveryResult, deliver_pending
@@ -146,11 +151,6 @@ class _Tally:
 
 
 # --- listing (the sensor) -----------------------------------------------------------------------
-def _mail_cursor(store: NegotiationStore, mailbox_name: str) -> MailCursor | None:
-    stored = store.mail_cursors.get(mailbox_name)
-    return None if stored is None else MailCursor(stored.uidvalidity, stored.last_uid)
-
-
 def list_new_mail(
     store: NegotiationStore, mailbox: Mailbox, mailbox_name: str, limit: int = DEFAULT_LIST_LIMIT
 ) -> NewMailBatch:
@@ -159,7 +159,7 @@ def list_new_mail(
     `batch_key` names exactly this batch, so a sensor can use it as a run_key: the same
     unhandled mail listed twice launches one run.
     """
-    listing = mailbox.list_new_ids(_mail_cursor(store, mailbox_name), limit)
+    listing = mailbox.list_new_ids(stored_cursor(store, mailbox_name), limit)
     uids = listing.uids
     span = f"{uids[0]}-{uids[-1]}" if uids else "none"
     return NewMailBatch(listing.uidvalidity, uids, f"{mailbox_name}:{listing.uidvalidity}:{span}")
@@ -192,9 +192,9 @@ def advance_negotiations(
     for released in release_allowed(store, context):
         tally.released += 1
         tally.add(released)
-    wanted = _with_earlier_unhandled(store, mailbox, mailbox_name, uids, uidvalidity)
+    wanted = with_earlier_unhandled(store, mailbox, mailbox_name, uids, uidvalidity)
     try:
-        _handle_uids(store, mailbox, wanted, uidvalidity, context, tally)
+        _handle_uids(store, mailbox, uids, wanted, uidvalidity, context, tally)
     except UidValidityChangedError:
         # The mailbox was rebuilt since the uids were listed: list everything again (the
         # stored cursor has the old UIDVALIDITY, so the mailbox rescans); Message-ID dedupe
@@ -205,8 +205,8 @@ def advance_negotiations(
         tally.handled.clear()  # uid numbers of the old UIDVALIDITY mean nothing now
         tally.failed.clear()
         tally.elsewhere.clear()
-        _handle_uids(store, mailbox, wanted, uidvalidity, context, tally)
-    cursor = _advance_cursor(store, mailbox_name, uidvalidity, wanted, tally)
+        _handle_uids(store, mailbox, wanted, wanted, uidvalidity, context, tally)
+    cursor = advance_cursor(store, mailbox_name, uidvalidity, wanted, tally.handled)
     delivery = deliver_pending(
         store, mailbox, influencer_names=tally.names, now=now, retry=config.policy.delivery
     )
@@ -228,65 +228,37 @@ def advance_negotiations(
     )
 
 
-def _with_earlier_unhandled(
-    store: NegotiationStore,
-    mailbox: Mailbox,
-    mailbox_name: str,
-    uids: Sequence[int],
-    uidvalidity: int,
-) -> list[int]:
-    """The batch's uids plus every uid between the stored cursor and the batch's newest one.
-
-    An earlier run that failed on a reply left the cursor before it; handling everything from
-    the cursor on retries that reply in this run, and the cursor then only ever moves over a
-    contiguous stretch of handled uids (it never jumps a reply that was not handled). No cursor
-    yet (or one of an older UIDVALIDITY) counts as a cursor before the first uid: a later batch
-    may run first (runs side by side, or an earlier run that died before storing a cursor).
-    """
-    wanted = sorted(set(uids))
-    stored = _mail_cursor(store, mailbox_name)
-    if stored is None or stored.uidvalidity != uidvalidity:
-        stored = MailCursor(uidvalidity, 0)
-    if not wanted or stored.last_uid >= wanted[0] - 1:
-        return wanted
-    listing = mailbox.list_new_ids(stored, wanted[-1] - stored.last_uid)
-    if listing.uidvalidity != uidvalidity:
-        return wanted  # rebuilt meanwhile: the rescan path below handles it
-    return sorted(set(wanted).union(uid for uid in listing.uids if uid <= wanted[-1]))
-
-
 def _handle_uids(
     store: NegotiationStore,
     mailbox: Mailbox,
+    batch: Sequence[int],
     wanted: Sequence[int],
     uidvalidity: int,
     context: RunContext,
     tally: _Tally,
 ) -> None:
-    for start in range(0, len(wanted), FETCH_CHUNK):
-        chunk = wanted[start : start + FETCH_CHUNK]
-        claimed = store.claim_uids(context.mailbox_name, uidvalidity, chunk)
-        try:
-            _handle_claimed(store, mailbox, chunk, claimed, uidvalidity, context, tally)
-        finally:
-            _release(store, context.mailbox_name, uidvalidity, claimed)
+    """Handle `wanted` in uid order, fetching only what this run holds (its own `batch`,
+    claimed up front, and whatever earlier uids no other run holds: mail_progress.py)."""
+    with ClaimedChunks(store, context.mailbox_name, uidvalidity, batch, FETCH_CHUNK) as chunks:
+        for chunk, held in chunks.over(wanted):
+            _handle_claimed(store, mailbox, chunk, held, uidvalidity, context, tally)
 
 
 def _handle_claimed(
     store: NegotiationStore,
     mailbox: Mailbox,
     chunk: Sequence[int],
-    claimed: frozenset[int],
+    held: frozenset[int],
     uidvalidity: int,
     context: RunContext,
     tally: _Tally,
 ) -> None:
     """Fetch and handle the chunk's uids this run holds and no run has handled yet."""
     # Asked after claiming: a uid another run handled and let go just before is seen as done.
-    done = store.mail_cursors.handled_among(context.mailbox_name, uidvalidity, claimed)
-    tally.elsewhere.update(uid for uid in chunk if uid not in claimed or uid in done)
+    done = store.mail_cursors.handled_among(context.mailbox_name, uidvalidity, held)
+    tally.elsewhere.update(uid for uid in chunk if uid not in held or uid in done)
     tally.handled.update(done)
-    to_fetch = sorted(claimed - done)
+    to_fetch = sorted(held - done)
     if not to_fetch:
         return
     fetched = mailbox.fetch(to_fetch, uidvalidity)
@@ -303,16 +275,6 @@ def _handle_claimed(
         logger.exception("uids %s: could not record them as gone; left for the next run", gone)
         return
     tally.handled.update(gone)
-
-
-def _release(
-    store: NegotiationStore, mailbox_name: str, uidvalidity: int, uids: frozenset[int]
-) -> None:
-    try:
-        store.release_uids(mailbox_name, uidvalidity, uids)
-    except STORE_FAILURES:
-        # A failing database took the session, and with it the claims; nothing is held.
-        logger.warning("releasing uids of %s failed; the lost session freed them", mailbox_name)
 
 
 def _handle_fetched(
@@ -347,7 +309,7 @@ def _handle_one(
 ) -> Handled:
     """One message in its transaction, with its uid recorded as handled in that same
     transaction. Not exclusive: it locks what it rewrites (see `_handle_message`)."""
-    handled_uid = _HandledUid(context.mailbox_name, uidvalidity, item.uid)
+    handled_uid = HandledUid(context.mailbox_name, uidvalidity, item.uid)
     if isinstance(item, UnreadableMessage):
         return _record_unreadable(store, item, handled_uid)
     # Asked before the transaction: a mail server round trip must not hold the write lock.
@@ -363,18 +325,6 @@ def _handle_one(
     except Exception as exc:  # a bug or a reply the engine cannot take: record it, move on
         logger.exception("uid %s: reply could not be handled", item.uid)
         return _record_broken(store, item, exc, handled_uid)
-
-
-@dataclass(frozen=True)
-class _HandledUid:
-    """Where a message came from, recorded as handled with the transaction that handled it."""
-
-    mailbox_name: str
-    uidvalidity: int
-    uid: int
-
-    def record(self, uow: UnitOfWork) -> None:
-        uow.mail_cursors.mark_handled(self.mailbox_name, self.uidvalidity, (self.uid,))
 
 
 def _in_sent_mail(
@@ -393,7 +343,7 @@ def _in_sent_mail(
 
 
 def _record_unreadable(
-    store: NegotiationStore, item: UnreadableMessage, handled_uid: _HandledUid
+    store: NegotiationStore, item: UnreadableMessage, handled_uid: HandledUid
 ) -> Handled:
     key = message_key(None, item.raw)
     with store.transaction(exclusive=False) as uow:
@@ -414,7 +364,7 @@ def _record_unreadable(
 
 
 def _record_broken(
-    store: NegotiationStore, item: IncomingMessage, exc: Exception, handled_uid: _HandledUid
+    store: NegotiationStore, item: IncomingMessage, exc: Exception, handled_uid: HandledUid
 ) -> Handled:
     key = message_key(item.parsed, item.raw)
     error = f"{type(exc).__name__}: {exc}"
@@ -438,36 +388,6 @@ def _record_broken(
             )
         )
     return Handled(Disposition.SKIPPED)
-
-
-def _advance_cursor(
-    store: NegotiationStore,
-    mailbox_name: str,
-    uidvalidity: int,
-    wanted: Sequence[int],
-    tally: _Tally,
-) -> MailCursor | None:
-    """Move the cursor to the newest uid below which every listed uid was handled, by this run
-    or (recorded in the store) another one, and forget the records it passes. The mailbox is
-    locked: runs finishing together move it one after the other, each past what all of them
-    have committed, and it never moves back."""
-    with store.transaction(exclusive=False) as uow:
-        uow.lock(Lockable.MAILBOX, mailbox_name)
-        stored = uow.mail_cursors.get(mailbox_name)
-        same_validity = stored is not None and stored.uidvalidity == uidvalidity
-        last = stored.last_uid if stored is not None and same_validity else 0
-        ahead = [uid for uid in wanted if uid > last and uid not in tally.handled]
-        by_others = uow.mail_cursors.handled_among(mailbox_name, uidvalidity, ahead)
-        for uid in wanted:
-            if uid <= last:
-                continue  # behind the cursor: handled, maybe by a run that moved it since
-            if uid not in tally.handled and uid not in by_others:
-                break
-            last = uid
-        if not same_validity or stored is None or last > stored.last_uid:
-            uow.mail_cursors.set(mailbox_name, uidvalidity, last)
-            uow.mail_cursors.forget_handled_through(mailbox_name, uidvalidity, last)
-        return MailCursor(uidvalidity, last)
 
 
 # --- one message, inside its transaction ---------------------------------------------------------

@@ -47,6 +47,8 @@ MAILBOX_NAME = "sandbox-maildir"  # what the Maildir resource calls its mailbox
 ADVANCE_JOB = "advance_negotiations_job"
 START_TIMEOUT_S = 600  # every process has imported Dagster and built the definitions by then
 RUN_TIMEOUT_S = 1800
+# The run metadata counting the replies a run read and recorded itself.
+HANDLED_KEYS = ("replies_processed", "unmatched", "skipped", "unreadable", "quarantined")
 # Round by round: asks and haggling, then an acceptance, then a late note.
 ROUND_TEXTS = (
     "My rate would be ${rate} for this.",
@@ -87,6 +89,8 @@ class RunSummary:
     success: bool
     started: float  # wall clock, after every process was ready
     ended: float
+    first_uid: int  # of the batch the run was given
+    handled: int  # replies this run read and recorded (processed, skipped, held...)
     processed: int
     duplicates: int
     handled_by_other_runs: int
@@ -166,6 +170,8 @@ def _advance_in_process(
             success=result.success,
             started=began,
             ended=ended,
+            first_uid=uids[0],
+            handled=sum(int(metadata.get(key, 0)) for key in HANDLED_KEYS),
             processed=int(metadata.get("replies_processed", 0)),
             duplicates=int(metadata.get("duplicates", 0)),
             handled_by_other_runs=int(metadata.get("handled_by_other_runs", 0)),
