@@ -189,23 +189,17 @@ def advance_negotiations(
         uids, uidvalidity = batch.uids, batch.uidvalidity
     tally = _Tally()
     context = RunContext(config, tuple(agent_addresses), now, mailbox_name, second_opinion)
-    for released in release_allowed(store, context):
-        tally.released += 1
-        tally.add(released)
-    wanted = with_earlier_unhandled(store, mailbox, mailbox_name, uids, uidvalidity)
-    try:
-        _handle_uids(store, mailbox, uids, wanted, uidvalidity, context, tally)
-    except UidValidityChangedError:
-        # The mailbox was rebuilt since the uids were listed: list everything again (the
-        # stored cursor has the old UIDVALIDITY, so the mailbox rescans); Message-ID dedupe
-        # skips what was already handled.
-        logger.warning("%s: UIDVALIDITY changed; rescanning the mailbox", mailbox_name)
-        batch = list_new_mail(store, mailbox, mailbox_name, limit)
-        wanted, uidvalidity = list(batch.uids), batch.uidvalidity
-        tally.handled.clear()  # uid numbers of the old UIDVALIDITY mean nothing now
-        tally.failed.clear()
-        tally.elsewhere.clear()
-        _handle_uids(store, mailbox, wanted, wanted, uidvalidity, context, tally)
+    # Its own batch claimed before anything else: runs started together each keep theirs.
+    with ClaimedChunks(store, mailbox_name, uidvalidity, uids, FETCH_CHUNK) as claims:
+        for released in release_allowed(store, context):
+            tally.released += 1
+            tally.add(released)
+        wanted = with_earlier_unhandled(store, mailbox, mailbox_name, uids, uidvalidity)
+        try:
+            _handle_uids(store, mailbox, claims, wanted, uidvalidity, context, tally)
+        except UidValidityChangedError:
+            claims.close()
+            wanted, uidvalidity = _rescan(store, mailbox, mailbox_name, limit, context, tally)
     cursor = advance_cursor(store, mailbox_name, uidvalidity, wanted, tally.handled)
     delivery = deliver_pending(
         store, mailbox, influencer_names=tally.names, now=now, retry=config.policy.delivery
@@ -228,20 +222,41 @@ def advance_negotiations(
     )
 
 
+def _rescan(
+    store: NegotiationStore,
+    mailbox: Mailbox,
+    mailbox_name: str,
+    limit: int,
+    context: RunContext,
+    tally: _Tally,
+) -> tuple[list[int], int]:
+    """The mailbox was rebuilt since the uids were listed: list everything again (the stored
+    cursor has the old UIDVALIDITY, so the mailbox rescans) and handle it; Message-ID dedupe
+    skips what was already handled. Returns what was listed and the new UIDVALIDITY."""
+    logger.warning("%s: UIDVALIDITY changed; rescanning the mailbox", mailbox_name)
+    batch = list_new_mail(store, mailbox, mailbox_name, limit)
+    wanted, uidvalidity = list(batch.uids), batch.uidvalidity
+    tally.handled.clear()  # uid numbers of the old UIDVALIDITY mean nothing now
+    tally.failed.clear()
+    tally.elsewhere.clear()
+    with ClaimedChunks(store, mailbox_name, uidvalidity, wanted, FETCH_CHUNK) as claims:
+        _handle_uids(store, mailbox, claims, wanted, uidvalidity, context, tally)
+    return wanted, uidvalidity
+
+
 def _handle_uids(
     store: NegotiationStore,
     mailbox: Mailbox,
-    batch: Sequence[int],
+    claims: ClaimedChunks,
     wanted: Sequence[int],
     uidvalidity: int,
     context: RunContext,
     tally: _Tally,
 ) -> None:
-    """Handle `wanted` in uid order, fetching only what this run holds (its own `batch`,
-    claimed up front, and whatever earlier uids no other run holds: mail_progress.py)."""
-    with ClaimedChunks(store, context.mailbox_name, uidvalidity, batch, FETCH_CHUNK) as chunks:
-        for chunk, held in chunks.over(wanted):
-            _handle_claimed(store, mailbox, chunk, held, uidvalidity, context, tally)
+    """Handle `wanted` in uid order, fetching only what this run holds (its own batch, claimed
+    as the run started, and whatever earlier uids no other run holds: mail_progress.py)."""
+    for chunk, held in claims.over(wanted):
+        _handle_claimed(store, mailbox, chunk, held, uidvalidity, context, tally)
 
 
 def _handle_claimed(
