@@ -7,6 +7,10 @@ Every repository method can be called two ways:
 - on the store (`store.outbox.pending()`): its own short transaction (writes: BEGIN IMMEDIATE);
 - on the unit of work (`with store.transaction() as uow: uow.outbox.add(...)`): part of ONE
   transaction with everything else done through `uow`, committed together or not at all.
+
+`store.transaction()` runs alone among writers, as on SQLite. `store.transaction(exclusive=False)`
+may run beside other such transactions where the engine allows it (PostgreSQL): its block
+`uow.lock(...)`s each thing it reads and then rewrites (`Lockable`), before reading it.
 """
 
 from __future__ import annotations

@@ -96,13 +96,14 @@ class SqlOutbox(SqlRepository):
             free += f" OR claimed_by = {d.mark}"
             free_params += (replacing,)
         with self._scope(True) as conn:
-            row = conn.execute(
+            # fetchall: the statement runs to its end before the commit (SQLite steps it).
+            found = conn.execute(
                 f"UPDATE outbox SET claimed_by = {d.mark}, claimed_until = {d.mark} "  # noqa: S608
                 f"WHERE message_id = {d.mark} AND status = 'pending'{where} AND ({free}) "
                 "RETURNING *",
                 (owner, d.timestamp(until), message_id, *params, *free_params),
-            ).fetchone()
-        return None if row is None else row_codec.outbox_from_row(row)
+            ).fetchall()
+        return row_codec.outbox_from_row(found[0]) if found else None
 
     def release(self, message_id: str, owner: str) -> bool:
         """Give a claimed email back unsent (its deliverer will not send it after all). True

@@ -129,7 +129,6 @@ class PostgresUnitOfWork(BoundUnitOfWork):
         lock_key_of: LockKeyOf | None = None,
     ) -> None:
         super().__init__(POSTGRES, conn, message_id_key)
-        self._open_conn = conn
         self._lock_key_of = lock_key_of
         self._held: set[tuple[Lockable, str]] = set()
 
