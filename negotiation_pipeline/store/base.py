@@ -233,6 +233,15 @@ class MailCursor:
 
 
 @dataclass(frozen=True)
+class MailUid:
+    """A uid above the mail cursor that a run fetched (its sender known) or handled."""
+
+    uid: int
+    sender_key: str  # the sender's address, lower case ("" when unknown)
+    handled: bool
+
+
+@dataclass(frozen=True)
 class AuditQuery:
     """Validated audit filters; build with `audit_filters.build_audit_query(...)`."""
 
@@ -443,7 +452,13 @@ class MailCursorRepository(Protocol):
 
     def set(self, mailbox: str, uidvalidity: int, last_uid: int) -> None: ...
 
+    def note_senders(self, mailbox: str, uidvalidity: int, senders: Mapping[int, str]) -> None: ...
+
     def mark_handled(self, mailbox: str, uidvalidity: int, uids: Iterable[int]) -> None: ...
+
+    def uids_between(
+        self, mailbox: str, uidvalidity: int, low: int, high: int
+    ) -> dict[int, MailUid]: ...
 
     def handled_among(
         self, mailbox: str, uidvalidity: int, uids: Iterable[int]

@@ -283,24 +283,29 @@ STEPS: tuple[Step, ...] = (
     Step(
         8,
         "several deliverers and mail readers at once: a deliverer's claim (owner, lease end) "
-        "on the email it is sending; the uids above the mail cursor already handled",
+        "on the email it is sending; the uids above the mail cursor fetched (with their "
+        "sender) or handled",
         sqlite=(
             "ALTER TABLE outbox ADD COLUMN claimed_by TEXT",
             "ALTER TABLE outbox ADD COLUMN claimed_until TEXT",
-            """CREATE TABLE IF NOT EXISTS mail_handled_uids (
+            """CREATE TABLE IF NOT EXISTS mail_uids (
         mailbox TEXT NOT NULL,
         uidvalidity INTEGER NOT NULL,
         uid INTEGER NOT NULL,
+        sender_key TEXT NOT NULL DEFAULT '',
+        handled INTEGER NOT NULL DEFAULT 0 CHECK (handled IN (0, 1)),
         PRIMARY KEY (mailbox, uidvalidity, uid)
     )""",
         ),
         postgres=(
             "ALTER TABLE outbox ADD COLUMN IF NOT EXISTS claimed_by TEXT",
             "ALTER TABLE outbox ADD COLUMN IF NOT EXISTS claimed_until TIMESTAMPTZ",
-            """CREATE TABLE IF NOT EXISTS mail_handled_uids (
+            """CREATE TABLE IF NOT EXISTS mail_uids (
         mailbox TEXT NOT NULL,
         uidvalidity BIGINT NOT NULL,
         uid BIGINT NOT NULL,
+        sender_key TEXT NOT NULL DEFAULT '',
+        handled BOOLEAN NOT NULL DEFAULT false,
         PRIMARY KEY (mailbox, uidvalidity, uid)
     )""",
         ),

@@ -143,10 +143,12 @@ SCHEMA_STATEMENTS: tuple[str, ...] = (
         uidvalidity BIGINT NOT NULL,
         last_uid BIGINT NOT NULL
     )""",
-    """CREATE TABLE IF NOT EXISTS mail_handled_uids (
+    """CREATE TABLE IF NOT EXISTS mail_uids (
         mailbox TEXT NOT NULL,
         uidvalidity BIGINT NOT NULL,
         uid BIGINT NOT NULL,
+        sender_key TEXT NOT NULL DEFAULT '',
+        handled BOOLEAN NOT NULL DEFAULT false,
         PRIMARY KEY (mailbox, uidvalidity, uid)
     )""",
     """CREATE TABLE IF NOT EXISTS notification_outbox (

@@ -154,13 +154,16 @@ SCHEMA_STATEMENTS: tuple[str, ...] = (
         uidvalidity INTEGER NOT NULL,
         last_uid INTEGER NOT NULL
     )""",
-    # Uids above the cursor already handled (each written with its message's transaction):
-    # runs working on one mailbox side by side skip what another handled, and the cursor moves
-    # over a stretch handled by several runs. Rows at or below the cursor are deleted.
-    """CREATE TABLE IF NOT EXISTS mail_handled_uids (
+    # Uids above the cursor that a run has fetched (with the sender's address, so replies of one
+    # sender are handled in arrival order across runs) or handled (written with the message's
+    # own transaction): runs working on one mailbox side by side skip what another handled, and
+    # the cursor moves over a stretch several runs handled. Rows the cursor passes are deleted.
+    """CREATE TABLE IF NOT EXISTS mail_uids (
         mailbox TEXT NOT NULL,
         uidvalidity INTEGER NOT NULL,
         uid INTEGER NOT NULL,
+        sender_key TEXT NOT NULL DEFAULT '',
+        handled INTEGER NOT NULL DEFAULT 0 CHECK (handled IN (0, 1)),
         PRIMARY KEY (mailbox, uidvalidity, uid)
     )""",
     # Chat messages (Slack) waiting for delivery; `claimed_until` is the lease of the run

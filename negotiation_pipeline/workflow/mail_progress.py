@@ -4,13 +4,14 @@ cursor then moves: the parts of reading mail that several runs on one mailbox mu
 - A run covers its batch plus every uid between the stored cursor and the batch (an earlier run
   failed on one, or died, or runs the batch before it right now), so the cursor only ever moves
   over a contiguous stretch of handled uids.
-- It claims its own batch as it starts, and each earlier chunk as it reaches it
-  (`store.claim_uids`: a lock that ends with the run's database session). So runs started
-  together each work on their own batch; a run takes an earlier uid only when no live run holds
-  it, and it reads its uids in arrival order.
-- Each handled uid is recorded with the transaction that handled it (`HandledUid`), so a run
-  skips what another handled without fetching it again, and moves the cursor over a stretch
-  several runs handled together. The records the cursor passes are deleted.
+- It goes through them in uid order and claims each chunk as it reaches it (`store.claim_uids`:
+  a lock that ends with the run's database session), skipping the uids another run holds. Runs
+  started together thus take the chunks one after the other between them, and every chunk is
+  fetched right after it was claimed (which the arrival-order rule of mail_batch.py relies on).
+- Each fetched uid is noted with its sender, each handled uid recorded with the transaction
+  that handled it (`HandledUid`): a run skips what another handled without fetching it again,
+  and moves the cursor over a stretch several runs handled together. The records the cursor
+  passes are deleted.
 """
 
 from __future__ import annotations
@@ -24,10 +25,6 @@ from negotiation_pipeline.store.base import Lockable, NegotiationStore, UnitOfWo
 from negotiation_pipeline.workflow.inbound_records import STORE_FAILURES
 
 logger = logging.getLogger(__name__)
-
-# The most uids of its own batch a run claims as it starts (the rest as it reaches them). Each
-# held uid takes a slot of PostgreSQL's lock table, which all sessions share.
-MAX_CLAIMED_AHEAD = 500
 
 
 @dataclass(frozen=True)
@@ -73,23 +70,19 @@ def with_earlier_unhandled(
 
 
 class ClaimedChunks:
-    """`wanted` in chunks, in uid order, each with the uids of it this run holds; every claim
-    is released when its chunk is done, and all of them on `close()` (use `with`)."""
+    """`wanted` in chunks, in uid order, each with the uids of it this run could claim. A
+    chunk's claims are released when it is done, except those `keep()` holds on to (replies
+    left for later in the run); `close()` releases everything (use `with`)."""
 
     def __init__(
-        self,
-        store: NegotiationStore,
-        mailbox_name: str,
-        uidvalidity: int,
-        batch: Sequence[int],
-        chunk_size: int,
+        self, store: NegotiationStore, mailbox_name: str, uidvalidity: int, chunk_size: int
     ) -> None:
         self._store = store
         self._name = mailbox_name
         self._uidvalidity = uidvalidity
         self._chunk_size = chunk_size
-        ahead = sorted(set(batch))[:MAX_CLAIMED_AHEAD]
-        self._held = set(store.claim_uids(mailbox_name, uidvalidity, ahead))
+        self._held: set[int] = set()
+        self._kept: set[int] = set()
 
     def __enter__(self) -> ClaimedChunks:
         return self
@@ -97,19 +90,37 @@ class ClaimedChunks:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    @property
+    def held(self) -> frozenset[int]:
+        return frozenset(self._held)
+
     def over(self, wanted: Sequence[int]) -> Iterator[tuple[Sequence[int], frozenset[int]]]:
         for start in range(0, len(wanted), self._chunk_size):
             chunk = wanted[start : start + self._chunk_size]
-            others = [uid for uid in chunk if uid not in self._held]
-            claimed = self._store.claim_uids(self._name, self._uidvalidity, others)
-            held = frozenset(uid for uid in chunk if uid in self._held).union(claimed)
-            self._held.update(claimed)
+            held = self.take(chunk)
             try:
                 yield chunk, held
             finally:
-                self._release(held)
+                self._release(held - self._kept)
+
+    def take(self, uids: Sequence[int]) -> frozenset[int]:
+        """Claim these uids (those no other session holds); returns the ones now held."""
+        wanted = [uid for uid in uids if uid not in self._held]
+        claimed = self._store.claim_uids(self._name, self._uidvalidity, wanted)
+        self._held.update(claimed)
+        return frozenset(uid for uid in uids if uid in self._held)
+
+    def keep(self, uid: int) -> None:
+        """Hold this uid past its chunk (until `release_kept` or `close`)."""
+        if uid in self._held:
+            self._kept.add(uid)
+
+    def release_kept(self, uids: Sequence[int]) -> None:
+        self._kept.difference_update(uids)
+        self._release(frozenset(uids))
 
     def close(self) -> None:
+        self._kept.clear()
         self._release(frozenset(self._held))
 
     def _release(self, uids: frozenset[int]) -> None:

@@ -13,11 +13,10 @@ Several runs on one mailbox at once (PostgreSQL; on SQLite they take turns in th
 - which uids a run fetches and how far the cursor moves is mail_progress.py: each run claims
   its uids, skips those another run holds or has handled, and records each uid it handles in
   that message's transaction;
+- one sender's messages are handled in arrival order whichever runs read them (mail_batch.py);
 - a message's transaction locks its Message-ID before the dedupe check and its negotiation
   before reading it: replies of different negotiations are handled side by side, while one
-  negotiation is never advanced by two transactions at once. Two replies of one negotiation
-  in batches that two runs handle at the same time are handled one after the other, in either
-  order, each against the state the other left (one run reads its uids in arrival order).
+  negotiation is never advanced by two transactions at once.
 
 Only a thread's own side can change it (workflow/senders.py): any other sender's message is
 held (quarantined) in its transaction. A held message whose sender an operator has since allowed
@@ -40,11 +39,9 @@ from negotiation_pipeline.domain.audit import AuditEntry
 from negotiation_pipeline.domain.negotiation import EngineConfig
 from negotiation_pipeline.domain.types import TERMINAL_STATES, EventType
 from negotiation_pipeline.integrations.mail.base import (
-    FetchResult,
     IncomingMessage,
     Mailbox,
     MailCursor,
-    MailError,
     UidValidityChangedError,
     UnreadableMessage,
 )
@@ -69,13 +66,12 @@ from negotiation_pipeline.workflow.inbound_records import (
     Disposition,
     Handled,
     RunContext,
-    audit_error,
     audit_received,
     message_key,
     record_message,
 )
+from negotiation_pipeline.workflow.mail_batch import BatchReader, UidTally
 from negotiation_pipeline.workflow.mail_progress import (
-    ClaimedChunks,
     HandledUid,
     advance_cursor,
     stored_cursor,
@@ -94,12 +90,7 @@ from negotiation_pipeline.workflow.senders import (
 
 logger = logging.getLogger(__name__)
 
-# Bodies are fetched in chunks so a 10,000-message backlog never sits in memory at once.
-FETCH_CHUNK = 100
 DEFAULT_LIST_LIMIT = 500
-# A database failure (the message's transaction rolled back) or a mail server that could not
-# say whether a message is among our sent mail: the message is left for the next run.
-_RETRY_LATER: tuple[type[BaseException], ...] = (*STORE_FAILURES, MailError)
 
 
 @dataclass(frozen=True)
@@ -128,6 +119,9 @@ class AdvanceResult:
     quarantined: int = 0  # matched a thread, sender may not steer it: held (see senders.py)
     released: int = 0  # held replies whose sender was allowed since, processed in this run
     handled_elsewhere: int = 0  # uids another run was handling, or had handled, when reached
+    # Left unhandled because their sender's earlier mail was still being handled by another
+    # run (see mail_batch.py): a later run handles them, in order.
+    waiting_uids: tuple[int, ...] = ()
 
 
 @dataclass
@@ -135,11 +129,9 @@ class _Tally:
     counts: dict[Disposition, int] = field(default_factory=lambda: dict.fromkeys(Disposition, 0))
     campaigns: dict[str, None] = field(default_factory=dict)  # ordered set
     events: list[PipelineEvent] = field(default_factory=list)
-    handled: set[int] = field(default_factory=set)
-    failed: list[int] = field(default_factory=list)
     names: dict[str, str] = field(default_factory=dict)  # thread id → influencer name
     released: int = 0
-    elsewhere: set[int] = field(default_factory=set)  # uids left to (or done by) other runs
+    uids: UidTally = field(default_factory=UidTally)
 
     def add(self, handled: Handled) -> None:
         self.counts[handled.disposition] += 1
@@ -189,18 +181,15 @@ def advance_negotiations(
         uids, uidvalidity = batch.uids, batch.uidvalidity
     tally = _Tally()
     context = RunContext(config, tuple(agent_addresses), now, mailbox_name, second_opinion)
-    # Its own batch claimed before anything else: runs started together each keep theirs.
-    with ClaimedChunks(store, mailbox_name, uidvalidity, uids, FETCH_CHUNK) as claims:
-        for released in release_allowed(store, context):
-            tally.released += 1
-            tally.add(released)
-        wanted = with_earlier_unhandled(store, mailbox, mailbox_name, uids, uidvalidity)
-        try:
-            _handle_uids(store, mailbox, claims, wanted, uidvalidity, context, tally)
-        except UidValidityChangedError:
-            claims.close()
-            wanted, uidvalidity = _rescan(store, mailbox, mailbox_name, limit, context, tally)
-    cursor = advance_cursor(store, mailbox_name, uidvalidity, wanted, tally.handled)
+    for released in release_allowed(store, context):
+        tally.released += 1
+        tally.add(released)
+    wanted = with_earlier_unhandled(store, mailbox, mailbox_name, uids, uidvalidity)
+    try:
+        _read(store, mailbox, wanted, uidvalidity, context, tally)
+    except UidValidityChangedError:
+        wanted, uidvalidity = _rescan(store, mailbox, mailbox_name, limit, context, tally)
+    cursor = advance_cursor(store, mailbox_name, uidvalidity, wanted, tally.uids.handled)
     delivery = deliver_pending(
         store, mailbox, influencer_names=tally.names, now=now, retry=config.policy.delivery
     )
@@ -214,11 +203,12 @@ def advance_negotiations(
         touched_campaigns=tuple(tally.campaigns),
         events=tuple(tally.events),
         delivery=delivery,
-        failed_uids=tuple(tally.failed),
+        failed_uids=tuple(tally.uids.failed),
         cursor=cursor,
         quarantined=counts[Disposition.QUARANTINED],
         released=tally.released,
-        handled_elsewhere=len(tally.elsewhere),
+        handled_elsewhere=len(tally.uids.elsewhere),
+        waiting_uids=tuple(tally.uids.waiting),
     )
 
 
@@ -236,83 +226,32 @@ def _rescan(
     logger.warning("%s: UIDVALIDITY changed; rescanning the mailbox", mailbox_name)
     batch = list_new_mail(store, mailbox, mailbox_name, limit)
     wanted, uidvalidity = list(batch.uids), batch.uidvalidity
-    tally.handled.clear()  # uid numbers of the old UIDVALIDITY mean nothing now
-    tally.failed.clear()
-    tally.elsewhere.clear()
-    with ClaimedChunks(store, mailbox_name, uidvalidity, wanted, FETCH_CHUNK) as claims:
-        _handle_uids(store, mailbox, claims, wanted, uidvalidity, context, tally)
+    tally.uids.clear()  # uid numbers of the old UIDVALIDITY mean nothing now
+    _read(store, mailbox, wanted, uidvalidity, context, tally)
     return wanted, uidvalidity
 
 
-def _handle_uids(
+def _read(
     store: NegotiationStore,
     mailbox: Mailbox,
-    claims: ClaimedChunks,
     wanted: Sequence[int],
     uidvalidity: int,
     context: RunContext,
     tally: _Tally,
 ) -> None:
-    """Handle `wanted` in uid order, fetching only what this run holds (its own batch, claimed
-    as the run started, and whatever earlier uids no other run holds: mail_progress.py)."""
-    for chunk, held in claims.over(wanted):
-        _handle_claimed(store, mailbox, chunk, held, uidvalidity, context, tally)
+    """Fetch and handle `wanted` (mail_batch.py: claims, arrival order per sender)."""
+    start = len(tally.uids.results)
 
+    def handle_one(item: IncomingMessage | UnreadableMessage) -> Handled:
+        return _handle_one(store, mailbox, item, uidvalidity, context)
 
-def _handle_claimed(
-    store: NegotiationStore,
-    mailbox: Mailbox,
-    chunk: Sequence[int],
-    held: frozenset[int],
-    uidvalidity: int,
-    context: RunContext,
-    tally: _Tally,
-) -> None:
-    """Fetch and handle the chunk's uids this run holds and no run has handled yet."""
-    # Asked after claiming: a uid another run handled and let go just before is seen as done.
-    done = store.mail_cursors.handled_among(context.mailbox_name, uidvalidity, held)
-    tally.elsewhere.update(uid for uid in chunk if uid not in held or uid in done)
-    tally.handled.update(done)
-    to_fetch = sorted(held - done)
-    if not to_fetch:
-        return
-    fetched = mailbox.fetch(to_fetch, uidvalidity)
-    _handle_fetched(store, mailbox, fetched, uidvalidity, context, tally)
-    # Listed but gone by now (expunged, removed from the Maildir): nothing to read, and the
-    # cursor must not wait for it forever. Recorded, so another run's cursor passes it too.
-    returned = {m.uid for m in fetched.messages} | {u.uid for u in fetched.unreadable}
-    gone = [uid for uid in to_fetch if uid not in returned]
-    if not gone:
-        return
     try:
-        store.mail_cursors.mark_handled(context.mailbox_name, uidvalidity, gone)
-    except STORE_FAILURES:
-        logger.exception("uids %s: could not record them as gone; left for the next run", gone)
-        return
-    tally.handled.update(gone)
-
-
-def _handle_fetched(
-    store: NegotiationStore,
-    mailbox: Mailbox,
-    fetched: FetchResult,
-    uidvalidity: int,
-    context: RunContext,
-    tally: _Tally,
-) -> None:
-    items: list[IncomingMessage | UnreadableMessage] = [*fetched.messages, *fetched.unreadable]
-    items.sort(key=lambda item: item.uid)
-    for item in items:
-        try:
-            handled = _handle_one(store, mailbox, item, uidvalidity, context)
-        except _RETRY_LATER as exc:
-            what = "mail server" if isinstance(exc, MailError) else "database"
-            logger.exception("uid %s: %s failure; left for the next run", item.uid, what)
-            tally.failed.append(item.uid)
-            audit_error(store, None, f"{what} failure on uid {item.uid}: {exc}")
-            continue
-        tally.handled.add(item.uid)
-        tally.add(handled)
+        BatchReader(store, mailbox, context.mailbox_name, uidvalidity, handle_one, tally.uids).read(
+            wanted
+        )
+    finally:
+        for handled in tally.uids.results[start:]:
+            tally.add(handled)
 
 
 def _handle_one(

@@ -1,9 +1,10 @@
-"""Handled uids above the mail cursor, on both engines: written with a message's transaction,
-read back by range, forgotten once the cursor passes them or the mailbox is rebuilt."""
+"""Uids above the mail cursor, on both engines: noted with their sender when fetched, marked
+handled with a message's transaction, read back by range, forgotten once the cursor passes them
+or the mailbox is rebuilt."""
 
 from __future__ import annotations
 
-from negotiation_pipeline.store import NegotiationStore
+from negotiation_pipeline.store import MailUid, NegotiationStore
 
 
 def test_handled_uids_round_trip_per_mailbox_and_uidvalidity(store: NegotiationStore) -> None:
@@ -46,3 +47,28 @@ def test_records_the_cursor_passed_and_of_an_old_uidvalidity_are_forgotten(
     assert cursors.handled_among("INBOX", 7, range(1, 10)) == {6}
     assert cursors.handled_among("INBOX", 6, [10]) == frozenset()
     assert cursors.handled_among("Archive", 7, [1]) == {1}  # another mailbox: untouched
+
+
+def test_a_noted_sender_stays_with_its_uid_once_handled_and_handled_stays_handled(
+    store: NegotiationStore,
+) -> None:
+    cursors = store.mail_cursors
+    cursors.note_senders("INBOX", 7, {1: "jane@gmail.com", 2: "sam@gmail.com"})
+    cursors.mark_handled("INBOX", 7, [1, 3])
+    cursors.note_senders("INBOX", 7, {3: "ben@gmail.com"})  # fetched again by a slower run
+
+    assert cursors.uids_between("INBOX", 7, 1, 9) == {
+        1: MailUid(1, "jane@gmail.com", True),
+        2: MailUid(2, "sam@gmail.com", False),
+        3: MailUid(3, "ben@gmail.com", True),
+    }
+    assert cursors.uids_between("INBOX", 7, 2, 2) == {2: MailUid(2, "sam@gmail.com", False)}
+    assert cursors.handled_among("INBOX", 7, [1, 2, 3]) == {1, 3}
+
+
+def test_many_uids_are_noted_in_one_call(store: NegotiationStore) -> None:
+    senders = {uid: f"p{uid % 7}@gmail.com" for uid in range(1, 251)}
+    store.mail_cursors.note_senders("INBOX", 7, senders)
+
+    found = store.mail_cursors.uids_between("INBOX", 7, 1, 250)
+    assert {uid: row.sender_key for uid, row in found.items()} == senders

@@ -64,7 +64,7 @@ class Scenario:
     root: Path  # Maildir at root/mail, the product's sandbox files at root/data
     uidvalidity: int
     uids: tuple[int, ...]
-    replies: dict[str, int]  # influencer address -> replies in the inbox
+    replies: dict[str, list[str]]  # influencer address -> Message-IDs of their replies, in order
 
     def env(self) -> dict[str, str]:
         """The environment of one run: the store as a deployment names it (NEGOTIATION_DB),
@@ -94,6 +94,7 @@ class RunSummary:
     processed: int
     duplicates: int
     handled_by_other_runs: int
+    waiting: int  # left for a later run behind their sender's earlier mail
     emails_sent: int
     error: str = ""
 
@@ -132,13 +133,16 @@ def prepare(
     deliver_pending(store, mailbox, now=NOW)
     openings = sorted(sent_by_recipient(mailbox).items())
     uids: list[int] = []
+    replies: dict[str, list[str]] = {address: [] for address, _ in openings}
     for round_number in range(replies_per_thread):
         template = ROUND_TEXTS[round_number % len(ROUND_TEXTS)]
         for n, (address, sent) in enumerate(openings):
             body = template.replace("{rate}", f"{1500 - 10 * round_number + n % 40 * 5:,}")
-            uids.append(mailbox.append_to_inbox(reply_to(sent[0], body, sender=address)))
+            message_id = f"<r{round_number}.{n}@gmail.com>"
+            raw = reply_to(sent[0], body, sender=address, message_id=message_id)
+            uids.append(mailbox.append_to_inbox(raw))
+            replies[address].append(message_id)
     store.close()
-    replies = {address: replies_per_thread for address, _ in openings}
     return Scenario(location, root, mailbox.uidvalidity, tuple(uids), replies)
 
 
@@ -175,6 +179,7 @@ def _advance_in_process(
             processed=int(metadata.get("replies_processed", 0)),
             duplicates=int(metadata.get("duplicates", 0)),
             handled_by_other_runs=int(metadata.get("handled_by_other_runs", 0)),
+            waiting=int(metadata.get("waiting_for_earlier_mail", 0)),
             emails_sent=int(metadata.get("emails_sent", 0)),
             error="" if failure is None else str(failure.event_specific_data)[:2000],
         )
@@ -214,7 +219,7 @@ def _connection(location: StoreLocation) -> Iterator[Any]:
 def assert_exactly_once(scenario: Scenario) -> dict[str, int]:
     """Every reply recorded once, every email sent once, the cursor past everything, and each
     negotiation's row, outbox and audit trail telling the same story. Returns what happened."""
-    total = sum(scenario.replies.values())
+    total = sum(len(ids) for ids in scenario.replies.values())
     with _connection(scenario.location) as conn:
         inbound = conn.execute("SELECT message_id, status, detail FROM inbound_messages").fetchall()
         assert len(inbound) == total, "every reply recorded, none twice"
@@ -223,7 +228,7 @@ def assert_exactly_once(scenario: Scenario) -> dict[str, int]:
         assert broken == [], f"replies that failed: {broken[:3]}"
         outbox = conn.execute("SELECT message_id, status FROM outbox").fetchall()
         cursor = conn.execute("SELECT last_uid FROM mail_cursor").fetchone()
-        leftovers = conn.execute("SELECT count(*) AS n FROM mail_handled_uids").fetchone()
+        leftovers = conn.execute("SELECT count(*) AS n FROM mail_uids").fetchone()
         sent_audits = Counter(
             json.loads(row["metadata"])["message_id"]
             for row in conn.execute(
@@ -261,12 +266,14 @@ def _assert_threads_consistent(store: NegotiationStore, scenario: Scenario) -> d
     return dict(counts)
 
 
-def _assert_thread(store: NegotiationStore, thread_id: str, replies: int) -> None:
+def _assert_thread(store: NegotiationStore, thread_id: str, replies: list[str]) -> None:
     """One negotiation's audit trail is one unbroken chain of transitions ending in its row's
-    state: two transactions advancing it at once would both start from the same state."""
+    state (two transactions advancing it at once would both start from the same state), and
+    its replies were read in the order they arrived."""
     trail = list(reversed(store.audit.query(thread_id=thread_id, limit=1000)))
     received = [e for e in trail if e.event_type is EventType.EMAIL_RECEIVED]
-    assert len(received) == replies, f"{thread_id}: {len(received)} of {replies} replies audited"
+    read = [(e.metadata or {}).get("message_id") for e in received]
+    assert read == replies, f"{thread_id}: replies read as {read}, arrived as {replies}"
     changes = [e for e in trail if e.event_type is EventType.STATE_TRANSITION]
     steps = [step for entry in changes for step in (entry.metadata or {}).get("transitions", [])]
     for before, after in pairwise(steps):
