@@ -233,6 +233,34 @@ def test_mail_a_failed_run_left_unhandled_is_requested_again(sandbox: Sandbox) -
 
 
 # --- advance_negotiations_job ---------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "store_backend", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
+)
+def test_mail_left_to_a_run_that_then_stopped_is_requested_again(sandbox: Sandbox) -> None:
+    """Runs side by side: a run skips the reply another run holds and succeeds; the other run
+    then stops without handling it. With no advance run left in flight the sensor asks again,
+    even though the newest run succeeded (only PostgreSQL holds uids for a run)."""
+    sandbox.ingest()
+    maildir = sandbox.maildir()
+    maildir.append_to_inbox(influencer_reply(sandbox, THEO, "I'd need $3,000.", "Theo Martins"))
+    [request] = sandbox.tick(inbox_sensor.name, cursor=None).run_requests or []
+    requested = sandbox.tick(inbox_sensor.name, cursor=None).cursor
+    other_run = sandbox.store()
+    assert other_run.claim_uids("sandbox-maildir", maildir.uidvalidity, [1]) == {1}
+
+    skipped = sandbox.advance(request)
+
+    assert skipped.success
+    assert sandbox.store().mail_cursors.get("sandbox-maildir").last_uid == 0  # type: ignore[union-attr]
+    other_run.close()  # it stops, uid 1 unhandled
+    retry = sandbox.tick(inbox_sensor.name, cursor=requested)
+    [again] = retry.run_requests or []
+    assert again.run_config["ops"][ADVANCE_OP]["config"]["uids"] == [1]
+    assert sandbox.advance(again).success
+    theo = sandbox.store().states.load(thread_id_for(VALID_LUMEN, THEO))
+    assert theo is not None and theo.round_count >= 1
+
+
 @ON_BOTH_STORES
 def test_advance_job_answers_alerts_and_materializes_the_right_numbers(sandbox: Sandbox) -> None:
     sandbox.ingest()
