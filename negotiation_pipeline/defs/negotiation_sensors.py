@@ -100,12 +100,12 @@ def inbox_sensor(
         cursor: str | None = MailCursor(batch.uidvalidity, fresh[-1]).to_string()
         context.log.info(f"{len(fresh)} new message(s): {run_key}")
     else:
-        # Everything listed was requested already, yet the store has not handled it and no
-        # advance run is queued or running that could (the one given it failed, or stopped
-        # with it left to a parallel run that failed): request it again, at most once per
+        # Everything listed was requested already, yet the store has not handled it, advance
+        # runs have ended and none is queued or running that could (the one given it failed,
+        # or left it to a parallel run that failed): request it again, at most once per
         # RETRY_SECONDS.
         fresh = batch.uids[: mailbox.batch_limit]
-        if not fresh or _advance_run_in_flight(context.instance):
+        if not fresh or not _advance_runs_all_ended(context.instance):
             return dg.SensorResult(skip_reason="no new mail", cursor=context.cursor)
         bucket = int(time.time() // RETRY_SECONDS)
         run_key = f"{batch_run_key(name, batch, fresh)}:retry-{bucket}"
@@ -125,14 +125,14 @@ def inbox_sensor(
     )
 
 
-def _advance_run_in_flight(instance: dg.DagsterInstance) -> bool:
-    """True while an advance_negotiations run is queued, starting or running: the mail the
-    store has not handled yet may be in its hands."""
-    in_flight = instance.get_runs(
-        filters=dg.RunsFilter(job_name=advance_negotiations_job.name, statuses=IN_FLIGHT),
-        limit=1,
-    )
-    return bool(in_flight)
+def _advance_runs_all_ended(instance: dg.DagsterInstance) -> bool:
+    """True when advance_negotiations runs have run and none is queued, starting or running:
+    mail the store has not handled yet is then in nobody's hands."""
+    job = advance_negotiations_job.name
+    if not instance.get_runs(filters=dg.RunsFilter(job_name=job), limit=1):
+        return False  # none yet: the requested one has not been created
+    in_flight = instance.get_runs(filters=dg.RunsFilter(job_name=job, statuses=IN_FLIGHT), limit=1)
+    return not in_flight
 
 
 def batch_run_key(mailbox_name: str, batch: NewMailBatch, uids: Sequence[int]) -> str:
