@@ -77,6 +77,9 @@ def measure(url: str, runs: int, args: argparse.Namespace) -> dict[str, object]:
         "senders": len(scenario.replies),
         "seconds": round(seconds, 2),
         "replies_per_second": round(replies / seconds, 1),
+        # CPU the run processes spent (not PostgreSQL's): with it above the cores free, more
+        # runs only share the same CPU.
+        "run_cpu_seconds": round(sum(s.cpu_seconds for s in summaries), 1),
         "read_per_run": sorted(s.handled for s in summaries),
         "emails_sent_per_run": sorted(s.emails_sent for s in summaries),
         "states_after": {k: v for k, v in outcome.items() if k not in ("replies", "emails_sent")},
@@ -95,6 +98,12 @@ def main() -> None:
     logging.disable(logging.WARNING)
     os.environ.setdefault("DAGSTER_CLI_LOG_LEVEL", "ERROR")
     results = []
+    print(
+        json.dumps(
+            {"cpus": os.cpu_count(), "load_average": [round(x, 2) for x in os.getloadavg()]}
+        ),
+        file=sys.stderr,
+    )
     with running_postgres() as server:
         for runs in args.runs:
             result = measure(server.url, runs, args)

@@ -89,6 +89,7 @@ class RunSummary:
     success: bool
     started: float  # wall clock, after every process was ready
     ended: float
+    cpu_seconds: float  # this process's CPU time during the run
     first_uid: int  # of the batch the run was given
     handled: int  # replies this run read and recorded (processed, skipped, held...)
     processed: int
@@ -160,9 +161,9 @@ def _advance_in_process(
     config = {"ops": {ADVANCE_OP: {"config": {"uidvalidity": uidvalidity, "uids": uids}}}}
     with dg.instance_for_test() as instance:
         start.wait(START_TIMEOUT_S)
-        began = time.time()
+        began, cpu_before = time.time(), time.process_time()
         result = job.execute_in_process(run_config=config, instance=instance, raise_on_error=False)
-        ended = time.time()
+        ended, cpu = time.time(), time.process_time() - cpu_before
     metadata: dict[str, Any] = {}
     for event in result.all_node_events:
         if event.is_successful_output and event.node_name == ADVANCE_OP:
@@ -174,6 +175,7 @@ def _advance_in_process(
             success=result.success,
             started=began,
             ended=ended,
+            cpu_seconds=cpu,
             first_uid=uids[0],
             handled=sum(int(metadata.get(key, 0)) for key in HANDLED_KEYS),
             processed=int(metadata.get("replies_processed", 0)),
