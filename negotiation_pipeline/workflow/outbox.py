@@ -30,9 +30,6 @@ the server answered. The server may have delivered it; we never learn. That emai
 from __future__ import annotations
 
 import logging
-import os
-import socket
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -50,13 +47,13 @@ from negotiation_pipeline.integrations.mail.base import (
 from negotiation_pipeline.store.base import Controller, NegotiationStore, OutboxEmail, UnitOfWork
 from negotiation_pipeline.workflow.delivery_failures import give_up
 from negotiation_pipeline.workflow.events import DeliveryFailed
+from negotiation_pipeline.workflow.outbox_claims import (
+    CLAIM_LEASE,
+    claim_for_sending,
+    deliverer_id,
+)
 
 logger = logging.getLogger(__name__)
-
-# How long a deliverer's claim on an email lasts. Far longer than delivering one email can take
-# (a sent-store lookup and one SMTP session, every step bounded by its socket timeout), so a
-# claim runs out only once its deliverer has stopped: it never hands a live send to another.
-CLAIM_LEASE = timedelta(minutes=15)
 
 
 class AcceptedButNotRecordedError(RuntimeError):
@@ -109,11 +106,6 @@ def to_outgoing(email: OutboxEmail, to_name: str = "") -> OutgoingEmail:
     )
 
 
-def deliverer_id() -> str:
-    """A claim owner naming this host and process, unique per delivery."""
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
-
-
 def deliver_pending(
     store: NegotiationStore,
     mailbox: Mailbox,
@@ -143,7 +135,7 @@ def deliver_pending(
             tally.held.append(email.message_id)
             logger.info("holding %s: %s", email.message_id, reason)
             continue
-        claimed = _claim(store, email, owner, moment, lease)
+        claimed = claim_for_sending(store, email, owner, moment, lease)
         if claimed is None:
             tally.elsewhere += 1  # another deliverer has it, or settled it since the listing
             continue
@@ -161,46 +153,6 @@ def deliver_pending(
         events=tuple(tally.events),
         claimed_elsewhere=tally.elsewhere,
     )
-
-
-def _claim(
-    store: NegotiationStore, email: OutboxEmail, owner: str, moment: datetime, lease: timedelta
-) -> OutboxEmail | None:
-    """The email as it stands once claimed (attempts may have moved since the listing), or
-    None when it is not this deliverer's to send. A live claim is left alone, unless its owner
-    is a process of this host that no longer exists: a crashed run's email goes out in the next
-    run, not one lease later (across hosts, only the lease's end can tell)."""
-    wall = datetime.now(UTC)
-    holder = email.claimed_by
-    live = holder is not None and email.claimed_until is not None and email.claimed_until > wall
-    dead_holder = holder if live and holder is not None and claimer_is_gone(holder) else None
-    if live and dead_holder is None:
-        return None
-    return store.outbox.claim(
-        email.message_id,
-        owner,
-        now=wall,
-        until=wall + lease,
-        due_at=moment,
-        replacing=dead_holder,
-    )
-
-
-def claimer_is_gone(owner: str) -> bool:
-    """True when `owner` (a `deliverer_id`) names a process of this host that has ended."""
-    parts = owner.rsplit(":", 2)
-    if len(parts) != 3 or not parts[1].isdigit():
-        return False
-    host, pid = parts[0], int(parts[1])
-    if host != socket.gethostname() or pid == os.getpid():
-        return False
-    try:
-        os.kill(pid, 0)  # signal 0: only asks whether the process exists
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        return False  # it exists, under another user
-    return False
 
 
 def hold_reason(store: NegotiationStore, email: OutboxEmail) -> str | None:
