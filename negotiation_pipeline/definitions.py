@@ -7,9 +7,10 @@ Resources follow the environment (all variables optional; none set = sandbox):
   sandbox/clickup/tasks); comments on sandbox tasks go to `clickup/` next to the database.
 - NEGOTIATION_DB → the business store: an SQLite file (default .sandbox/negotiation.db) or a
   `postgresql://` URL (bound as `dg.EnvVar`: the URL carries the password). Local sandbox
-  files (Maildir, Slack JSONL, ClickUp comments) go next to the SQLite file, or in `.sandbox/`.
-  Every asset value is stored in that store too (the `io_manager`: one table per asset), so
-  nothing is pickled under DAGSTER_HOME.
+  files (Maildir, Slack JSONL, ClickUp comments) go in NEGOTIATION_DATA_DIR when set, else next
+  to the SQLite file, or in `.sandbox/` with a PostgreSQL store. Every asset value is stored in
+  that store too (the `io_manager`: one table per asset), so nothing is pickled under
+  DAGSTER_HOME.
 - NEGOTIATION_MESSAGE_ID_SECRET → the key our Message-IDs are computed with (at least 32
   characters, bound as `dg.EnvVar`); unset → a key created on first use and kept in the store.
 - ROSTER_URL → the default influencer roster, path or https URL (default sandbox/roster.csv).
@@ -97,6 +98,8 @@ from negotiation_pipeline.settings.log_redaction import install_log_redaction
 from negotiation_pipeline.store.installation import MESSAGE_ID_SECRET_ENV
 from negotiation_pipeline.store.paths import DB_ENV_VAR, SANDBOX_DB_PATH, is_postgres_url
 
+DATA_DIR_ENV_VAR = "NEGOTIATION_DATA_DIR"  # the folder of local sandbox files
+
 
 def _setting(env: Mapping[str, str], name: str) -> str | None:
     value = env.get(name, "").strip()
@@ -107,11 +110,13 @@ def store_resource(env: Mapping[str, str]) -> tuple[NegotiationStoreResource, Pa
     """The business store, and the folder for local sandbox files that goes with it."""
     configured = _setting(env, DB_ENV_VAR)
     secret = _env_var_if_set(env, MESSAGE_ID_SECRET_ENV)
+    data_dir = _setting(env, DATA_DIR_ENV_VAR)
     if configured and is_postgres_url(configured):
         resource = NegotiationStoreResource(db_path=dg.EnvVar(DB_ENV_VAR), message_id_secret=secret)
-        return resource, SANDBOX_DB_PATH.parent
+        return resource, Path(data_dir or SANDBOX_DB_PATH.parent).expanduser()
     db_path = Path(configured or SANDBOX_DB_PATH).expanduser()
-    return NegotiationStoreResource(db_path=str(db_path), message_id_secret=secret), db_path.parent
+    resource = NegotiationStoreResource(db_path=str(db_path), message_id_secret=secret)
+    return resource, Path(data_dir).expanduser() if data_dir else db_path.parent
 
 
 def task_source_resource(

@@ -7,6 +7,10 @@ Every repository method can be called two ways:
 - on the store (`store.outbox.pending()`): its own short transaction (writes: BEGIN IMMEDIATE);
 - on the unit of work (`with store.transaction() as uow: uow.outbox.add(...)`): part of ONE
   transaction with everything else done through `uow`, committed together or not at all.
+
+`store.transaction()` runs alone among writers, as on SQLite. `store.transaction(exclusive=False)`
+may run beside other such transactions where the engine allows it (PostgreSQL): its block
+`uow.lock(...)`s each thing it reads and then rewrites (`Lockable`), before reading it.
 """
 
 from __future__ import annotations
@@ -61,6 +65,17 @@ class NotificationStatus(StrEnum):
 class Controller(StrEnum):
     AGENT = "agent"
     HUMAN = "human"
+
+
+class Lockable(StrEnum):
+    """What a non-exclusive transaction locks for itself (`UnitOfWork.lock`): each names the
+    rows a read-then-write of that kind depends on, so two transactions that touch different
+    ones run side by side and two that touch the same one take turns."""
+
+    MESSAGE = "message"  # one incoming message key: its inbound row and its held copy
+    THREAD = "thread"  # one negotiation: its row, its outbox sequence, its allowed senders
+    CAMPAIGN = "campaign"  # one campaign's row (its running CPM tracker)
+    MAILBOX = "mailbox"  # one mailbox's cursor and the handled uids above it
 
 
 @dataclass(frozen=True)
@@ -180,6 +195,10 @@ class OutboxEmail:
     last_error: str | None = None
     sent_copy_pending: bool = False  # sent, but its copy is not yet filed in the Sent folder
     to_name: str = ""  # display name for the To: header
+    # The deliverer sending it right now (see OutboxRepository.claim) and until when its claim
+    # holds; None when nobody holds it.
+    claimed_by: str | None = None
+    claimed_until: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -209,6 +228,15 @@ class Agreement:
     # What the rate buys (scenario, deliverables, usage_rights, product, expected_views); None
     # for agreements recorded before packages were stored.
     package: Mapping[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class MailUid:
+    """A uid above the mail cursor that a run fetched (its sender known) or handled."""
+
+    uid: int
+    sender_key: str  # the sender's address, lower case ("" when unknown)
+    handled: bool
 
 
 class AuditLog(Protocol):
@@ -330,6 +358,19 @@ class OutboxRepository(Protocol):
         self, limit: int | None = None, *, due_at: datetime | None = None
     ) -> list[OutboxEmail]: ...
 
+    def claim(
+        self,
+        message_id: str,
+        owner: str,
+        *,
+        now: datetime,
+        until: datetime,
+        due_at: datetime | None = None,
+        replacing: str | None = None,
+    ) -> OutboxEmail | None: ...
+
+    def release(self, message_id: str, owner: str) -> bool: ...
+
     def mark_sent(
         self, message_id: str, sent_at: datetime | None = None, *, copy_pending: bool = False
     ) -> bool: ...
@@ -384,6 +425,20 @@ class MailCursorRepository(Protocol):
 
     def set(self, mailbox: str, uidvalidity: int, last_uid: int) -> None: ...
 
+    def note_senders(self, mailbox: str, uidvalidity: int, senders: Mapping[int, str]) -> None: ...
+
+    def mark_handled(self, mailbox: str, uidvalidity: int, uids: Iterable[int]) -> None: ...
+
+    def uids_between(
+        self, mailbox: str, uidvalidity: int, low: int, high: int
+    ) -> dict[int, MailUid]: ...
+
+    def handled_among(
+        self, mailbox: str, uidvalidity: int, uids: Iterable[int]
+    ) -> frozenset[int]: ...
+
+    def forget_handled_through(self, mailbox: str, uidvalidity: int, last_uid: int) -> int: ...
+
 
 class ViewRefreshRepository(Protocol):
     def request(self, campaign_id: str, reason: str) -> None: ...
@@ -432,11 +487,25 @@ class UnitOfWork(Protocol):
     @property
     def view_refresh(self) -> ViewRefreshRepository: ...
 
+    def lock(self, kind: Lockable, name: str) -> None:
+        """In a non-exclusive transaction: wait until no other transaction holds `kind` `name`,
+        then hold it until this one ends. A no-op where the transaction is exclusive anyway."""
+        ...
+
 
 class NegotiationStore(UnitOfWork, Protocol):
     """The business store. Repository attributes run one transaction per call."""
 
-    def transaction(self) -> AbstractContextManager[UnitOfWork]: ...
+    def transaction(self, *, exclusive: bool = True) -> AbstractContextManager[UnitOfWork]:
+        """One transaction. `exclusive=False` lets it run beside other non-exclusive ones where
+        the engine can (PostgreSQL); its block must then `lock` what it reads and rewrites."""
+        ...
+
+    def claim_uids(self, mailbox: str, uidvalidity: int, uids: Iterable[int]) -> frozenset[int]:
+        """The uids this process may fetch now: none another live process is working on."""
+        ...
+
+    def release_uids(self, mailbox: str, uidvalidity: int, uids: Iterable[int]) -> None: ...
 
     def close(self) -> None: ...
 

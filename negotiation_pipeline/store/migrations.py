@@ -15,7 +15,7 @@ How to change the schema (a column, a table, an index):
    column needs a constant DEFAULT), `CREATE TABLE ...`, `CREATE INDEX ...`, `UPDATE ...` to
    fill a new column from old ones. Write the statements out in full: a step must keep doing
    what it did when it shipped, so it never reuses the living schema's constants (a step too
-   long for this file keeps its statements in a module of its own, as steps 2-10 do).
+   long for this file keeps its statements in a module of its own, as steps 2-11 do).
 SCHEMA_VERSION follows from STEPS. tests/store/test_migrations.py upgrades a store written at
 version 1 on both engines and compares every table, column, index and constraint with a new
 store's, so a forgotten or mismatched step fails there. Never edit, renumber or reorder a step
@@ -52,6 +52,10 @@ from negotiation_pipeline.store.migration_early_steps import (
     OUTBOX_DELIVERY_SQLITE,
     RECIPIENT_AND_PACKAGE_POSTGRES,
     RECIPIENT_AND_PACKAGE_SQLITE,
+)
+from negotiation_pipeline.store.migration_parallel_runs import (
+    PARALLEL_RUNS_POSTGRES,
+    PARALLEL_RUNS_SQLITE,
 )
 from negotiation_pipeline.store.migration_views import (
     SNAPSHOT_COLUMNS_POSTGRES,
@@ -150,7 +154,15 @@ STEPS: tuple[Step, ...] = (
         sqlite=SNAPSHOT_COLUMNS_SQLITE,
         postgres=SNAPSHOT_COLUMNS_POSTGRES,
     ),
-    # Next: Step(11, "...", sqlite=("ALTER TABLE ...",), postgres=("ALTER TABLE ...",)),
+    Step(
+        11,
+        "several deliverers and mail readers at once: a deliverer's claim (owner, lease end) "
+        "on the email it is sending; the uids above the mail cursor fetched (with their "
+        "sender) or handled",
+        sqlite=PARALLEL_RUNS_SQLITE,
+        postgres=PARALLEL_RUNS_POSTGRES,
+    ),
+    # Next: Step(12, "...", sqlite=("ALTER TABLE ...",), postgres=("ALTER TABLE ...",)),
 )
 
 SCHEMA_VERSION = STEPS[-1].version if STEPS else FIRST_VERSION

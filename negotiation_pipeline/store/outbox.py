@@ -5,6 +5,17 @@ again, whatever happens next) → its copy is filed in the Sent folder (`sent_co
 false). A temporary failure keeps it `pending` with one more attempt and a `next_attempt_at`; a
 permanent one (or one attempt too many) makes it `failed`. Every change is conditional on the
 status it expects, so two runs racing on one row change it once.
+
+Several deliverers at once (parallel runs, other processes): a deliverer `claim`s a pending email
+before it looks it up in the sent store and sends it. The claim is a lease, an owner and an
+instant it ends, written by one conditional UPDATE, so of two deliverers claiming one email
+exactly one gets it; the other skips it. Settling the email (sent, retry later, failed) ends
+the claim. A deliverer that dies holding one leaves it to run out (or to be taken over at once
+by a deliverer that knows the owner is dead: `replacing`); the next deliverer then finds the
+email pending and, if the dead one got it accepted before dying, in the sent store.
+The lease is a plain row value rather than a database lock so it means the same on SQLite and
+PostgreSQL and survives the short transaction that wrote it: the send happens outside any
+transaction (a mail server round trip must never hold the store's locks).
 """
 
 from __future__ import annotations
@@ -12,10 +23,11 @@ from __future__ import annotations
 from datetime import datetime
 
 from negotiation_pipeline.store import rows as row_codec
-from negotiation_pipeline.store.base import OutboxEmail
+from negotiation_pipeline.store.base import OutboxEmail, StoreError
 from negotiation_pipeline.store.sql_repository import SqlRepository
 
 _ERROR_CHARS = 2000  # last_error is a diagnosis, not a log
+_UNCLAIMED = "claimed_by = NULL, claimed_until = NULL"  # settling an email ends its claim
 
 
 class SqlOutbox(SqlRepository):
@@ -46,21 +58,71 @@ class SqlOutbox(SqlRepository):
     def pending(
         self, limit: int | None = None, *, due_at: datetime | None = None
     ) -> list[OutboxEmail]:
-        """Unsent emails, oldest first; with `due_at`, only those whose retry time has come."""
+        """Unsent emails, oldest first; with `due_at`, only those whose retry time has come.
+        Claimed ones included (`claimed_by`, `claimed_until` say by whom, until when)."""
         d = self._dialect
-        due = (
-            ""
-            if due_at is None
-            else f" AND (next_attempt_at IS NULL OR next_attempt_at <= {d.mark})"
-        )
-        params = () if due_at is None else (d.timestamp(due_at),)
+        where, params = self._due(due_at)
         with self._scope(False) as conn:
             found = conn.execute(
-                f"SELECT * FROM outbox WHERE status = 'pending'{due} "  # noqa: S608
+                f"SELECT * FROM outbox WHERE status = 'pending'{where} "  # noqa: S608
                 f"ORDER BY created_at, {d.tiebreak('outbox')} LIMIT {d.mark}",
                 (*params, d.no_limit if limit is None else limit),
             ).fetchall()
         return [row_codec.outbox_from_row(row) for row in found]
+
+    def claim(
+        self,
+        message_id: str,
+        owner: str,
+        *,
+        now: datetime,
+        until: datetime,
+        due_at: datetime | None = None,
+        replacing: str | None = None,
+    ) -> OutboxEmail | None:
+        """Take a pending email for sending until `until` (`now`: the wall clock the leases are
+        compared on). Returns the row as it stands now, or None: sent, failed, not due at
+        `due_at`, or another deliverer's claim still holds it. Do not send it then.
+        `replacing`: a claim owner known to be dead, whose claim is taken over at once."""
+        if not owner.strip():
+            raise StoreError("an outbox claim needs an owner")
+        if until <= now:
+            raise StoreError("an outbox claim must end after it starts")
+        d = self._dialect
+        where, params = self._due(due_at)
+        free = f"claimed_until IS NULL OR claimed_until <= {d.mark}"
+        free_params: tuple[object, ...] = (d.timestamp(now),)
+        if replacing is not None:
+            free += f" OR claimed_by = {d.mark}"
+            free_params += (replacing,)
+        with self._scope(True) as conn:
+            # fetchall: the statement runs to its end before the commit (SQLite steps it).
+            found = conn.execute(
+                f"UPDATE outbox SET claimed_by = {d.mark}, claimed_until = {d.mark} "  # noqa: S608
+                f"WHERE message_id = {d.mark} AND status = 'pending'{where} AND ({free}) "
+                "RETURNING *",
+                (owner, d.timestamp(until), message_id, *params, *free_params),
+            ).fetchall()
+        return row_codec.outbox_from_row(found[0]) if found else None
+
+    def release(self, message_id: str, owner: str) -> bool:
+        """Give a claimed email back unsent (its deliverer will not send it after all). True
+        if `owner` held it; another deliverer's claim is left alone."""
+        d = self._dialect
+        with self._scope(True) as conn:
+            cursor = conn.execute(
+                f"UPDATE outbox SET {_UNCLAIMED} WHERE message_id = {d.mark} "  # noqa: S608
+                f"AND claimed_by = {d.mark} AND status = 'pending'",
+                (message_id, owner),
+            )
+            return cursor.rowcount > 0
+
+    def _due(self, due_at: datetime | None) -> tuple[str, tuple[object, ...]]:
+        if due_at is None:
+            return "", ()
+        mark = self._dialect.mark
+        due = f" AND (next_attempt_at IS NULL OR next_attempt_at <= {mark})"
+        return due, (self._dialect.timestamp(due_at),)
 
     def mark_sent(
         self, message_id: str, sent_at: datetime | None = None, *, copy_pending: bool = False
@@ -72,7 +134,7 @@ class SqlOutbox(SqlRepository):
         with self._scope(True) as conn:
             cursor = conn.execute(
                 f"UPDATE outbox SET status = 'sent', sent_at = {d.mark}, "  # noqa: S608
-                f"next_attempt_at = NULL, sent_copy_pending = {d.mark} "
+                f"next_attempt_at = NULL, sent_copy_pending = {d.mark}, {_UNCLAIMED} "
                 f"WHERE message_id = {d.mark} AND status = 'pending'",
                 (stamp, copy_pending, message_id),
             )
@@ -85,7 +147,8 @@ class SqlOutbox(SqlRepository):
         with self._scope(True) as conn:
             cursor = conn.execute(
                 f"UPDATE outbox SET attempts = attempts + 1, last_error = {d.mark}, "  # noqa: S608
-                f"next_attempt_at = {d.mark} WHERE message_id = {d.mark} AND status = 'pending'",
+                f"next_attempt_at = {d.mark}, {_UNCLAIMED} "
+                f"WHERE message_id = {d.mark} AND status = 'pending'",
                 (error[:_ERROR_CHARS], d.timestamp(next_attempt_at), message_id),
             )
             if cursor.rowcount == 0:
@@ -103,7 +166,7 @@ class SqlOutbox(SqlRepository):
         with self._scope(True) as conn:
             cursor = conn.execute(
                 f"UPDATE outbox SET status = 'failed', attempts = attempts + 1, "  # noqa: S608
-                f"last_error = {d.mark}, next_attempt_at = NULL "
+                f"last_error = {d.mark}, next_attempt_at = NULL, {_UNCLAIMED} "
                 f"WHERE message_id = {d.mark} AND status = 'pending'",
                 (error[:_ERROR_CHARS], message_id),
             )

@@ -3,16 +3,31 @@
 Select it with a URL: `open_store("postgresql://user@host/db")` or NEGOTIATION_DB set to one.
 Install the extra first: `uv sync --extra postgres` (psycopg is imported only when a URL is used).
 
-Concurrency, kept equivalent to the SQLite store (the callers' exactly-once reasoning depends on
-it, see deploy/README.md):
-- every write transaction (a single repository write or a whole `store.transaction()`) first
-  takes one transaction-level advisory lock per store schema, `pg_advisory_xact_lock`: the
-  equivalent of SQLite's BEGIN IMMEDIATE. Writers queue (they do not fail), the lock also covers
-  rows that do not exist yet (a `SELECT ... FOR UPDATE` cannot lock a missing mail cursor or
-  negotiation), and the read-then-write code inside a unit of work needs no retry loop, which a
-  SERIALIZABLE transaction would demand (a `with` block cannot be replayed). Readers never wait:
-  MVCC gives them the last committed state. The lock is released by COMMIT/ROLLBACK, also when
-  the client dies (the server ends the session);
+Concurrency. The callers' exactly-once reasoning was written against SQLite's one writer at a
+time; PostgreSQL keeps that by default and relaxes it only where a caller says what it locks:
+- every write transaction first takes the store's advisory lock (`pg_advisory_xact_lock` on a
+  key derived from the store's schema). `store.transaction()` takes it EXCLUSIVE: the
+  equivalent of SQLite's BEGIN IMMEDIATE, nothing else writes meanwhile. Writers queue (they do
+  not fail), the lock also covers rows that do not exist yet (a `SELECT ... FOR UPDATE` cannot
+  lock a missing mail cursor or negotiation), and the read-then-write code inside a unit of
+  work needs no retry loop, which a SERIALIZABLE transaction would demand (a `with` block
+  cannot be replayed). Readers never wait: MVCC gives them the last committed state. The lock is
+  released by COMMIT/ROLLBACK, also when the client dies (the server ends the session);
+- `store.transaction(exclusive=False)` takes the store lock SHARED, so such transactions run
+  side by side, and each names what its read-then-write depends on with `uow.lock(kind, name)`
+  (one transaction-level advisory lock per negotiation, message, campaign or mailbox). That is
+  safe because every row such a transaction rewrites after reading it belongs to something it
+  locked, and everything else it writes is an insert that cannot conflict (audit entries) or a
+  conditional upsert keyed by what it locked. An exclusive transaction still waits for all of
+  them and they for it (shared and exclusive conflict), so code written for one writer at a
+  time stays correct beside them. Locks are taken in one order (store, message, thread,
+  campaign, mailbox), so two transactions never wait for each other in a circle;
+- a single repository call on the store (`store.outbox.mark_sent(...)`) takes the store lock
+  SHARED too: each is one atomic, conditional statement (or a statement and a read of the row
+  it just locked), which needs nothing more, and this way several deliverers or readers do not
+  queue behind each other for them;
+- mail uids are claimed with session-level advisory locks (`claim_uids`), which outlive the
+  short transactions and end with the session: a run that dies frees its uids at once;
 - one connection per thread, per process (checked by pid: a forked child opens its own and
   never touches, or finalizes, its parent's socket);
 - only parameterised SQL; no value is ever formatted into a statement;
@@ -24,13 +39,14 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager, suppress
+from enum import Enum
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
 from negotiation_pipeline.domain.redaction import redact_query, redact_text
-from negotiation_pipeline.store.base import StoreError, StoreNotFoundError
+from negotiation_pipeline.store.base import Lockable, StoreError, StoreNotFoundError
 from negotiation_pipeline.store.dialect import POSTGRES
 from negotiation_pipeline.store.errors import StoreAccessError, postgres_error
 from negotiation_pipeline.store.installation import configured_secret_key
@@ -82,17 +98,46 @@ def _import_psycopg() -> Any:
     return psycopg
 
 
-def _lock_key(schema_name: str) -> int:
-    """The advisory-lock id of one store (a signed 64-bit number derived from its schema)."""
-    digest = hashlib.blake2b(f"negotiation_pipeline:{schema_name}".encode(), digest_size=8)
+def _lock_key(schema_name: str, *parts: str) -> int:
+    """An advisory-lock id (a signed 64-bit number): the whole store's from its schema alone
+    (the value every version of this code uses), or one thing in it from `parts`."""
+    text = f"negotiation_pipeline:{schema_name}" + "".join(f"\x00{part}" for part in parts)
+    digest = hashlib.blake2b(text.encode(), digest_size=8)
     return int.from_bytes(digest.digest(), "big", signed=True)
 
 
-class PostgresUnitOfWork(BoundUnitOfWork):
-    """Repositories that all run in one open transaction holding the store's write lock."""
+class _StoreLock(Enum):
+    """How a transaction holds the store's advisory lock (see the module docstring)."""
 
-    def __init__(self, conn: psycopg.Connection[Any], message_id_key: bytes | None = None) -> None:
+    NONE = "none"  # a read: a snapshot, no lock
+    SHARED = "shared"  # beside other shared holders
+    EXCLUSIVE = "exclusive"  # alone
+
+
+LockKeyOf = Callable[[Lockable, str], int]
+
+
+class PostgresUnitOfWork(BoundUnitOfWork):
+    """Repositories that all run in one open transaction holding the store's write lock:
+    exclusive (`lock_key_of` None: `lock` has nothing to add), or shared, with `lock` taking
+    the transaction-level locks the block asks for."""
+
+    def __init__(
+        self,
+        conn: psycopg.Connection[Any],
+        message_id_key: bytes | None = None,
+        lock_key_of: LockKeyOf | None = None,
+    ) -> None:
         super().__init__(POSTGRES, conn, message_id_key)
+        self._lock_key_of = lock_key_of
+        self._held: set[tuple[Lockable, str]] = set()
+
+    def lock(self, kind: Lockable, name: str) -> None:
+        if self._lock_key_of is None or (kind, name) in self._held:
+            return
+        with self._bound_scope(True) as conn:  # raises once the transaction has ended
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (self._lock_key_of(kind, name),))
+        self._held.add((kind, name))
 
 
 class PostgresStore(Repositories):
@@ -122,12 +167,13 @@ class PostgresStore(Repositories):
         self._local = threading.local()
         self._message_id_key = configured_secret_key(message_id_secret)
         super().__init__(POSTGRES, self._scope, self._message_id_key)
-        self._lock_key = 0  # set below, once the schema is known
+        self._schema_name = ""  # set below, once the schema is known
+        self._lock_key = 0
         try:
             self._prepare_schema(create)
         except self._psycopg.Error as exc:
             raise postgres_error(self.location, exc) from exc
-        with self._scope(True) as conn:
+        with self._open(_StoreLock.EXCLUSIVE) as conn:
             self.schema_version = self._apply_schema(conn, create)
 
     @property
@@ -136,11 +182,39 @@ class PostgresStore(Repositories):
         where = redact_url(self.url)
         return where if self.schema is None else f"{where} (schema {self.schema})"
 
-    def transaction(self) -> AbstractContextManager[PostgresUnitOfWork]:
-        """BEGIN + the store's write lock … COMMIT; ROLLBACK (and re-raise) if the block raises."""
+    def transaction(self, *, exclusive: bool = True) -> AbstractContextManager[PostgresUnitOfWork]:
+        """BEGIN + the store's write lock … COMMIT; ROLLBACK (and re-raise) if the block raises.
+        `exclusive=False`: the lock shared, and `uow.lock(...)` for what the block rewrites."""
+        mode = _StoreLock.EXCLUSIVE if exclusive else _StoreLock.SHARED
+        key_of = None if exclusive else self._thing_lock_key
         return open_unit_of_work(
-            self._scope, lambda conn: PostgresUnitOfWork(conn, self._message_id_key)
+            lambda _write: self._open(mode),
+            lambda conn: PostgresUnitOfWork(conn, self._message_id_key, key_of),
         )
+
+    def claim_uids(self, mailbox: str, uidvalidity: int, uids: Iterable[int]) -> frozenset[int]:
+        """The uids no other session holds, now held by this thread's session until
+        `release_uids` or the session's end (a crashed run frees them at once)."""
+        by_key = {self._uid_lock_key(mailbox, uidvalidity, uid): uid for uid in uids}
+        if not by_key:
+            return frozenset()
+        with self._open(_StoreLock.NONE) as conn:
+            found = conn.execute(
+                "SELECT key, pg_try_advisory_lock(key) AS got FROM unnest(%s::bigint[]) AS key",
+                (list(by_key),),
+            ).fetchall()
+        return frozenset(by_key[row["key"]] for row in found if row["got"])
+
+    def release_uids(self, mailbox: str, uidvalidity: int, uids: Iterable[int]) -> None:
+        """Free uids `claim_uids` gave this thread. A lost connection freed them already."""
+        keys = [self._uid_lock_key(mailbox, uidvalidity, uid) for uid in uids]
+        conn = self._thread_connection(open_new=False)
+        if not keys or conn is None or conn.broken:
+            return
+        with self._open(_StoreLock.NONE) as open_conn:
+            open_conn.execute(
+                "SELECT pg_advisory_unlock(key) FROM unnest(%s::bigint[]) AS key", (keys,)
+            )
 
     def close(self) -> None:
         """Close the calling thread's connection (others close when their thread ends)."""
@@ -175,7 +249,8 @@ class PostgresStore(Repositories):
                 f"no schema to create the store's tables in at {self.location}: "
                 "check the search_path or pass schema="
             )
-        self._lock_key = _lock_key(row["name"])
+        self._schema_name = str(row["name"])
+        self._lock_key = _lock_key(self._schema_name)
 
     def _apply_schema(self, conn: psycopg.Connection[Any], create: bool) -> int:
         # Inside the store's write lock: a second process opening an old store at the same time
@@ -185,9 +260,19 @@ class PostgresStore(Repositories):
             raise StoreNotFoundError(f"no negotiation store at {self.location}")
         return version
 
+    def _thing_lock_key(self, kind: Lockable, name: str) -> int:
+        return _lock_key(self._schema_name, kind.value, name)
+
+    def _uid_lock_key(self, mailbox: str, uidvalidity: int, uid: int) -> int:
+        return _lock_key(self._schema_name, "uid", mailbox, str(uidvalidity), str(uid))
+
     # -- connections and transactions ----------------------------------------------------------
+    def _scope(self, write: bool) -> AbstractContextManager[psycopg.Connection[Any]]:
+        """A single repository call's transaction (see the module docstring)."""
+        return self._open(_StoreLock.SHARED if write else _StoreLock.NONE)
+
     @contextmanager
-    def _scope(self, write: bool) -> Iterator[psycopg.Connection[Any]]:
+    def _open(self, store_lock: _StoreLock) -> Iterator[psycopg.Connection[Any]]:
         conn = self._thread_connection(open_new=True)
         assert conn is not None
         idle = self._psycopg.pq.TransactionStatus.IDLE
@@ -198,8 +283,10 @@ class PostgresStore(Repositories):
             )
         try:
             conn.execute("BEGIN")
-            if write:
+            if store_lock is _StoreLock.EXCLUSIVE:
                 conn.execute("SELECT pg_advisory_xact_lock(%s)", (self._lock_key,))
+            elif store_lock is _StoreLock.SHARED:
+                conn.execute("SELECT pg_advisory_xact_lock_shared(%s)", (self._lock_key,))
             yield conn
         except BaseException as exc:
             self._rollback(conn)

@@ -36,6 +36,11 @@ OUTBOX_V2_STATEMENTS: tuple[str, ...] = (
     "ALTER TABLE outbox ADD CONSTRAINT outbox_status_check "
     "CHECK (status IN ('pending', 'sent', 'failed'))",
 )
+# The deliverer's claim on a pending email (schema version 8, see schema.py).
+OUTBOX_CLAIM_STATEMENTS: tuple[str, ...] = (
+    "ALTER TABLE outbox ADD COLUMN IF NOT EXISTS claimed_by TEXT",
+    "ALTER TABLE outbox ADD COLUMN IF NOT EXISTS claimed_until TIMESTAMPTZ",
+)
 
 SCHEMA_STATEMENTS: tuple[str, ...] = (
     """CREATE TABLE IF NOT EXISTS schema_version (
@@ -119,6 +124,7 @@ SCHEMA_STATEMENTS: tuple[str, ...] = (
         sent_at TIMESTAMPTZ
     )""",
     *OUTBOX_V2_STATEMENTS,
+    *OUTBOX_CLAIM_STATEMENTS,
     "CREATE INDEX IF NOT EXISTS idx_outbox_status ON outbox (status, created_at, seq)",
     "CREATE INDEX IF NOT EXISTS idx_outbox_thread ON outbox (thread_id, created_at, seq)",
     "CREATE INDEX IF NOT EXISTS idx_outbox_copy ON outbox (created_at, seq) "
@@ -138,6 +144,14 @@ SCHEMA_STATEMENTS: tuple[str, ...] = (
         mailbox TEXT PRIMARY KEY,
         uidvalidity BIGINT NOT NULL,
         last_uid BIGINT NOT NULL
+    )""",
+    """CREATE TABLE IF NOT EXISTS mail_uids (
+        mailbox TEXT NOT NULL,
+        uidvalidity BIGINT NOT NULL,
+        uid BIGINT NOT NULL,
+        sender_key TEXT NOT NULL DEFAULT '',
+        handled BOOLEAN NOT NULL DEFAULT false,
+        PRIMARY KEY (mailbox, uidvalidity, uid)
     )""",
     """CREATE TABLE IF NOT EXISTS notification_outbox (
         notification_key TEXT PRIMARY KEY,

@@ -28,10 +28,13 @@ from negotiation_pipeline.store.base import (
     Agreement,
     CampaignRecord,
     Controller,
+    Lockable,
     MailCursor,
+    MailUid,
     NegotiationSummary,
     StoredNegotiation,
     StoreError,
+    iter_chunks,
 )
 from negotiation_pipeline.store.dialect import Connection, ConnectionScope, Dialect, quoted
 from negotiation_pipeline.store.inbound import SqlAllowedSenders, SqlInbound
@@ -43,6 +46,7 @@ from negotiation_pipeline.store.sql_repository import SqlRepository
 from negotiation_pipeline.store.view_refresh import SqlViewRefresh
 
 _SUMMARY_SELECT = ", ".join(SUMMARY_COLUMNS)
+_UID_ROWS_PER_STATEMENT = 100  # mail uid rows per INSERT (5 parameters each)
 
 
 # --- audit -------------------------------------------------------------------------------------
@@ -376,6 +380,66 @@ class SqlMailCursors(SqlRepository):
                 (mailbox, uidvalidity, last_uid),
             )
 
+    def note_senders(self, mailbox: str, uidvalidity: int, senders: Mapping[int, str]) -> None:
+        """Record fetched uids with their sender's address (before they are handled), so other
+        runs keep one sender's replies in arrival order. A handled uid stays handled."""
+        rows = [(mailbox, uidvalidity, uid, key, False) for uid, key in sorted(senders.items())]
+        self._upsert_uids(rows, "sender_key = excluded.sender_key")
+
+    def mark_handled(self, mailbox: str, uidvalidity: int, uids: Iterable[int]) -> None:
+        """Record uids above the cursor as handled (call in the transaction that handled them,
+        so the record and the handling commit together)."""
+        rows = [(mailbox, uidvalidity, uid, "", True) for uid in sorted(set(uids))]
+        self._upsert_uids(rows, "handled = excluded.handled")
+
+    def handled_among(self, mailbox: str, uidvalidity: int, uids: Iterable[int]) -> frozenset[int]:
+        """Which of these uids a run has recorded as handled (and the cursor not yet passed)."""
+        wanted = frozenset(uids)
+        if not wanted:
+            return frozenset()
+        found = self.uids_between(mailbox, uidvalidity, min(wanted), max(wanted))
+        return frozenset(uid for uid, row in found.items() if row.handled and uid in wanted)
+
+    def uids_between(
+        self, mailbox: str, uidvalidity: int, low: int, high: int
+    ) -> dict[int, MailUid]:
+        """The recorded uids from `low` to `high` (inclusive)."""
+        d = self._dialect
+        with self._scope(False) as conn:
+            found = conn.execute(
+                "SELECT uid, sender_key, handled FROM mail_uids WHERE mailbox = "  # noqa: S608
+                f"{d.mark} AND uidvalidity = {d.mark} AND uid BETWEEN {d.mark} AND {d.mark}",
+                (mailbox, uidvalidity, low, high),
+            ).fetchall()
+        return {
+            int(row["uid"]): MailUid(int(row["uid"]), row["sender_key"], bool(row["handled"]))
+            for row in found
+        }
+
+    def forget_handled_through(self, mailbox: str, uidvalidity: int, last_uid: int) -> int:
+        """Drop the records the cursor has passed (and any of an older UIDVALIDITY)."""
+        d = self._dialect
+        with self._scope(True) as conn:
+            cursor = conn.execute(
+                f"DELETE FROM mail_uids WHERE mailbox = {d.mark} "  # noqa: S608
+                f"AND (uidvalidity <> {d.mark} OR uid <= {d.mark})",
+                (mailbox, uidvalidity, last_uid),
+            )
+            return max(cursor.rowcount, 0)
+
+    def _upsert_uids(self, rows: list[tuple[Any, ...]], on_conflict: str) -> None:
+        # `on_conflict` is one of this class's constant assignments; values go through marks.
+        d = self._dialect
+        with self._scope(True) as conn:
+            for chunk in iter_chunks(rows, _UID_ROWS_PER_STATEMENT):
+                values = ", ".join(f"({d.marks(5)})" for _ in chunk)
+                conn.execute(
+                    "INSERT INTO mail_uids (mailbox, uidvalidity, uid, sender_key, handled) "  # noqa: S608
+                    f"VALUES {values} ON CONFLICT (mailbox, uidvalidity, uid) "
+                    f"DO UPDATE SET {on_conflict}",
+                    [value for row in chunk for value in row],
+                )
+
 
 # --- all of them together, and the unit of work -------------------------------------------------
 class Repositories:
@@ -444,6 +508,10 @@ class Repositories:
     @property
     def view_refresh(self) -> SqlViewRefresh:
         return self._view_refresh
+
+    def lock(self, kind: Lockable, name: str) -> None:
+        """Nothing to hold: on the store each call is its own transaction, and in a SQLite unit
+        of work every write transaction excludes the others already (PostgreSQL overrides)."""
 
 
 class BoundUnitOfWork(Repositories):

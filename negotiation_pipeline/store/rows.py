@@ -306,6 +306,7 @@ def inbound_from_row(row: Row) -> InboundMessage:
 def outbox_from_row(row: Row) -> OutboxEmail:
     sent_at = row["sent_at"]
     next_attempt_at = row["next_attempt_at"]
+    claimed_until = row["claimed_until"]
     return OutboxEmail(
         message_id=row["message_id"],
         to_addr=row["to_addr"],
@@ -323,6 +324,8 @@ def outbox_from_row(row: Row) -> OutboxEmail:
         last_error=row["last_error"],
         sent_copy_pending=bool(row["sent_copy_pending"]),
         to_name=row["to_name"] or "",
+        claimed_by=row["claimed_by"],
+        claimed_until=None if claimed_until is None else as_datetime(claimed_until),
     )
 
 

@@ -42,6 +42,8 @@ SUMMARY_COLUMNS = (
 # while the copy for the Sent folder is still to be filed), or `failed` for good (5xx, an
 # unsendable address, too many temporary failures). `attempts` / `next_attempt_at` pace the
 # retries of temporary failures across runs; `last_error` says what went wrong last.
+# `claimed_by` / `claimed_until`: the deliverer sending a pending email right now and the end
+# of its lease, so two deliverers never send it both (a dead one's lease runs out).
 OUTBOX_TABLE = """CREATE TABLE IF NOT EXISTS outbox (
         message_id TEXT PRIMARY KEY,
         thread_id TEXT,
@@ -58,7 +60,9 @@ OUTBOX_TABLE = """CREATE TABLE IF NOT EXISTS outbox (
         attempts INTEGER NOT NULL DEFAULT 0,
         next_attempt_at TEXT,
         last_error TEXT,
-        sent_copy_pending INTEGER NOT NULL DEFAULT 0 CHECK (sent_copy_pending IN (0, 1))
+        sent_copy_pending INTEGER NOT NULL DEFAULT 0 CHECK (sent_copy_pending IN (0, 1)),
+        claimed_by TEXT,
+        claimed_until TEXT
     )"""
 OUTBOX_INDEXES = (
     "CREATE INDEX IF NOT EXISTS idx_outbox_status ON outbox (status, created_at)",
@@ -151,6 +155,18 @@ SCHEMA_STATEMENTS: tuple[str, ...] = (
         mailbox TEXT PRIMARY KEY,
         uidvalidity INTEGER NOT NULL,
         last_uid INTEGER NOT NULL
+    )""",
+    # Uids above the cursor that a run has fetched (with the sender's address, so replies of one
+    # sender are handled in arrival order across runs) or handled (written with the message's
+    # own transaction): runs working on one mailbox side by side skip what another handled, and
+    # the cursor moves over a stretch several runs handled. Rows the cursor passes are deleted.
+    """CREATE TABLE IF NOT EXISTS mail_uids (
+        mailbox TEXT NOT NULL,
+        uidvalidity INTEGER NOT NULL,
+        uid INTEGER NOT NULL,
+        sender_key TEXT NOT NULL DEFAULT '',
+        handled INTEGER NOT NULL DEFAULT 0 CHECK (handled IN (0, 1)),
+        PRIMARY KEY (mailbox, uidvalidity, uid)
     )""",
     # Chat messages (Slack) waiting for delivery; `claimed_until` is the lease of the run
     # posting one, so two deliverers never post the same message at the same time.

@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager, suppress
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -91,11 +91,23 @@ class SQLiteStore(Repositories):
             conn.execute("PRAGMA analysis_limit=400")
             conn.execute("ANALYZE")
 
-    def transaction(self) -> AbstractContextManager[SQLiteUnitOfWork]:
-        """BEGIN IMMEDIATE … COMMIT; ROLLBACK (and re-raise) if the block raises."""
+    def transaction(self, *, exclusive: bool = True) -> AbstractContextManager[SQLiteUnitOfWork]:
+        """BEGIN IMMEDIATE … COMMIT; ROLLBACK (and re-raise) if the block raises.
+
+        SQLite has one writer at a time, so every write transaction is exclusive whatever
+        `exclusive` says, and `uow.lock(...)` has nothing to add."""
         return open_unit_of_work(
             self._scope, lambda conn: SQLiteUnitOfWork(conn, self._message_id_key)
         )
+
+    def claim_uids(self, mailbox: str, uidvalidity: int, uids: Iterable[int]) -> frozenset[int]:
+        """All of them: SQLite has no lock that outlives a transaction and dies with its
+        process. Two processes reading one mailbox both fetch each message; the one that comes
+        second finds it handled (Message-ID dedupe inside its BEGIN IMMEDIATE) and skips it."""
+        return frozenset(uids)
+
+    def release_uids(self, mailbox: str, uidvalidity: int, uids: Iterable[int]) -> None:
+        """Nothing was held (see claim_uids)."""
 
     def close(self) -> None:
         """Close the calling thread's connection (others close when their thread ends)."""

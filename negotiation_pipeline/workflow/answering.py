@@ -31,6 +31,7 @@ from negotiation_pipeline.store.base import (
     Agreement,
     Controller,
     InboundStatus,
+    Lockable,
     OutboxEmail,
     StoredNegotiation,
     UnitOfWork,
@@ -276,6 +277,9 @@ def _record_agreement(
     tracker data to snapshot on the negotiation row."""
     negotiation = outcome.negotiation
     assert outcome.agreed_rate is not None and outcome.agreed_cpm is not None
+    # The tracker is the campaign's, read and rewritten here: agreements of two negotiations of
+    # one campaign, reached in parallel runs, add up instead of one overwriting the other.
+    uow.lock(Lockable.CAMPAIGN, campaign.campaign_id)
     tracker = campaign_tracker(uow, campaign)
     recorded = uow.agreements.record(
         Agreement(

@@ -15,7 +15,7 @@ from datetime import datetime
 from negotiation_pipeline.domain.audit import AuditEntry
 from negotiation_pipeline.domain.enums import EventType, NegotiationEvent, NegotiationState
 from negotiation_pipeline.domain.negotiation.engine import apply_event
-from negotiation_pipeline.store.base import NegotiationStore, OutboxEmail, UnitOfWork
+from negotiation_pipeline.store.base import Lockable, NegotiationStore, OutboxEmail, UnitOfWork
 from negotiation_pipeline.workflow.events import DeliveryFailed
 from negotiation_pipeline.workflow.notify import queue_alerts
 from negotiation_pipeline.workflow.persistence import load_negotiation, save_negotiation
@@ -36,7 +36,9 @@ def give_up(
     influencer_name: str | None = None,
 ) -> DeliveryFailed | None:
     """Mark the email failed and escalate its thread; None if it was no longer pending."""
-    with store.transaction() as uow:
+    with store.transaction(exclusive=False) as uow:
+        if email.thread_id is not None:
+            uow.lock(Lockable.THREAD, email.thread_id)  # its state is read and rewritten below
         if not uow.outbox.mark_failed(email.message_id, reason):
             return None
         state, escalated, name = _escalate_thread(uow, email, reason, now)

@@ -36,6 +36,7 @@ from negotiation_pipeline.integrations.mail.base import Mailbox, SenderIdentity
 from negotiation_pipeline.integrations.mail.thread_headers import references_for, reply_subject
 from negotiation_pipeline.store.base import (
     Controller,
+    Lockable,
     NegotiationStore,
     OutboxEmail,
     StoredNegotiation,
@@ -195,7 +196,10 @@ def run_followups(
     awaiting: list[str] = []
     candidates = _candidates(store)
     for thread_id in candidates:
-        with store.transaction() as uow:
+        # Beside reply handling in other runs (where the engine allows): the thread is locked
+        # before it is read, so a reply being handled meanwhile commits first and wins.
+        with store.transaction(exclusive=False) as uow:
+            uow.lock(Lockable.THREAD, thread_id)
             stored = uow.states.load(thread_id)
             decided = (
                 None if stored is None else _follow_up_thread(uow, stored, config, sender, now)

@@ -3,6 +3,9 @@ decided it; here it is sent after that commit, at most once, and never left stuc
 
 Per pending email whose time has come, oldest first:
 - held while its thread is out of the agent's hands (paused, stopped, taken over);
+- claimed for this deliverer (store/outbox.py): of several runs or processes delivering at
+  once, exactly one gets each email and the others skip it; the claim ends when the email is
+  settled, or runs out (CLAIM_LEASE) when its deliverer died, and the next deliverer takes it;
 - marked sent when the sent store already has it (a run died after delivering, before
   recording): deterministic Message-IDs make that lookup possible;
 - otherwise delivered. The mail server's acceptance is recorded (`sent`) inside the SMTP
@@ -44,6 +47,11 @@ from negotiation_pipeline.integrations.mail.base import (
 from negotiation_pipeline.store.base import Controller, NegotiationStore, OutboxEmail, UnitOfWork
 from negotiation_pipeline.workflow.delivery_failures import give_up
 from negotiation_pipeline.workflow.events import DeliveryFailed
+from negotiation_pipeline.workflow.outbox_claims import (
+    CLAIM_LEASE,
+    claim_for_sending,
+    deliverer_id,
+)
 from negotiation_pipeline.workflow.resolution_keys import decided_by
 
 logger = logging.getLogger(__name__)
@@ -66,6 +74,7 @@ class DeliveryResult:
     transport_error: str | None = None  # why the mail server was unusable, if it was
     copies_unfiled: int = 0  # sent, but the Sent-folder copy is still to be filed
     events: tuple[DeliveryFailed, ...] = ()  # one per email given up (Slack)
+    claimed_elsewhere: int = 0  # being sent, or settled, by another deliverer meanwhile
 
     @staticmethod
     def empty() -> DeliveryResult:
@@ -82,6 +91,7 @@ class _Tally:
     events: list[DeliveryFailed] = field(default_factory=list)
     transport_error: str | None = None
     deferred: int = 0
+    elsewhere: int = 0
 
 
 def to_outgoing(email: OutboxEmail, to_name: str = "") -> OutgoingEmail:
@@ -105,13 +115,18 @@ def deliver_pending(
     influencer_names: Mapping[str, str] | None = None,
     now: datetime | None = None,
     retry: DeliveryPolicy | None = None,
+    lease: timedelta = CLAIM_LEASE,
 ) -> DeliveryResult:
     """Send every pending outbox email that is due (oldest first), each at most once, then file
     the Sent-folder copies still missing. `influencer_names` (thread id → name), when the
-    caller already knows them, saves loading each negotiation row for its audit entry."""
+    caller already knows them, saves loading each negotiation row for its audit entry.
+
+    `now` is the run's instant (Date headers, retry pacing); claims are leases on the wall
+    clock, whatever `now` says, since they are about deliverers that may die."""
     moment = (now or datetime.now(UTC)).replace(microsecond=0)  # the Date header's precision
     policy = retry or DeliveryPolicy()
     tally = _Tally()
+    owner = deliverer_id()
     for email in store.outbox.pending(limit, due_at=moment):
         if tally.transport_error is not None:
             tally.deferred += 1
@@ -121,7 +136,11 @@ def deliver_pending(
             tally.held.append(email.message_id)
             logger.info("holding %s: %s", email.message_id, reason)
             continue
-        _deliver_one(store, mailbox, email, moment, policy, influencer_names or {}, tally)
+        claimed = claim_for_sending(store, email, owner, moment, lease)
+        if claimed is None:
+            tally.elsewhere += 1  # another deliverer has it, or settled it since the listing
+            continue
+        _deliver_one(store, mailbox, claimed, moment, policy, influencer_names or {}, tally)
     unfiled = file_sent_copies(store, mailbox, limit=limit)
     return DeliveryResult(
         sent=tally.sent,
@@ -133,6 +152,7 @@ def deliver_pending(
         transport_error=tally.transport_error,
         copies_unfiled=unfiled,
         events=tuple(tally.events),
+        claimed_elsewhere=tally.elsewhere,
     )
 
 
@@ -283,7 +303,9 @@ def _record_retry(
     exc: Exception,
 ) -> None:
     maybe_delivered = isinstance(exc, DeliveryError) and exc.maybe_delivered
-    with store.transaction() as uow:
+    # Not exclusive: the conditional update settles the row once, the audit entry only follows
+    # it, so deliverers need not queue behind each other (or behind reply handling) here.
+    with store.transaction(exclusive=False) as uow:
         if uow.outbox.record_attempt(email.message_id, error, next_at) is None:
             return  # no longer pending (another run settled it)
         uow.audit.insert(
@@ -313,7 +335,8 @@ def _mark_sent(
     found_in_sent_store: bool,
     copy_pending: bool,
 ) -> None:
-    with store.transaction() as uow:
+    # Not exclusive, like _record_retry: only the conditional update decides anything.
+    with store.transaction(exclusive=False) as uow:
         if not uow.outbox.mark_sent(email.message_id, moment, copy_pending=copy_pending):
             return  # another run marked it meanwhile; its audit entry is already written
         metadata = {

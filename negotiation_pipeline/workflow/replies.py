@@ -9,6 +9,15 @@ Exactly-once rules:
 - the mail cursor moves only over uids that were handled, after their transactions;
 - emails are sent after the commits (`deliver_pending`), each at most once.
 
+Several runs on one mailbox at once (PostgreSQL; on SQLite they take turns in the database):
+- which uids a run fetches and how far the cursor moves is mail_progress.py: each run claims
+  its uids, skips those another run holds or has handled, and records each uid it handles in
+  that message's transaction;
+- one sender's messages are handled in arrival order whichever runs read them (mail_batch.py);
+- a message's transaction locks its Message-ID before the dedupe check and its negotiation
+  before reading it: replies of different negotiations are handled side by side, while one
+  negotiation is never advanced by two transactions at once.
+
 Only a thread's own side can change it (workflow/senders.py): any other sender's message is
 held (quarantined) in its transaction. A held message whose sender an operator has since allowed
 is processed, once, by `control allow-sender` or at the start of the next run (release.py).
@@ -30,11 +39,9 @@ from negotiation_pipeline.domain.audit import AuditEntry
 from negotiation_pipeline.domain.enums import TERMINAL_STATES, EventType
 from negotiation_pipeline.domain.negotiation.engine import EngineConfig
 from negotiation_pipeline.integrations.mail.base import (
-    FetchResult,
     IncomingMessage,
     Mailbox,
     MailCursor,
-    MailError,
     UidValidityChangedError,
     UnreadableMessage,
 )
@@ -47,7 +54,9 @@ from negotiation_pipeline.integrations.mail.thread_headers import (
 )
 from negotiation_pipeline.store.base import (
     InboundStatus,
+    Lockable,
     NegotiationStore,
+    StoredNegotiation,
     UnitOfWork,
 )
 from negotiation_pipeline.workflow.answering import decide
@@ -57,10 +66,16 @@ from negotiation_pipeline.workflow.inbound_records import (
     Disposition,
     Handled,
     RunContext,
-    audit_error,
     audit_received,
     message_key,
     record_message,
+)
+from negotiation_pipeline.workflow.mail_batch import BatchReader, UidTally
+from negotiation_pipeline.workflow.mail_progress import (
+    HandledUid,
+    advance_cursor,
+    stored_cursor,
+    with_earlier_unhandled,
 )
 from negotiation_pipeline.workflow.notify import queue_alerts
 from negotiation_pipeline.workflow.outbox import DeliveryResult, deliver_pending
@@ -76,12 +91,7 @@ from negotiation_pipeline.workflow.senders import (
 
 logger = logging.getLogger(__name__)
 
-# Bodies are fetched in chunks so a 10,000-message backlog never sits in memory at once.
-FETCH_CHUNK = 100
 DEFAULT_LIST_LIMIT = 500
-# A database failure (the message's transaction rolled back) or a mail server that could not
-# say whether a message is among our sent mail: the message is left for the next run.
-_RETRY_LATER: tuple[type[BaseException], ...] = (*STORE_FAILURES, MailError)
 
 
 @dataclass(frozen=True)
@@ -110,6 +120,10 @@ class AdvanceResult:
     quarantined: int = 0  # matched a thread, sender may not steer it: held (see senders.py)
     released: int = 0  # held replies whose sender was allowed since, processed in this run
     replies: tuple[ReplyDecision, ...] = ()  # one per message handled, in order (for the log)
+    handled_elsewhere: int = 0  # uids another run was handling, or had handled, when reached
+    # Left unhandled because their sender's earlier mail was still being handled by another
+    # run (see mail_batch.py): a later run handles them, in order.
+    waiting_uids: tuple[int, ...] = ()
 
 
 @dataclass
@@ -117,10 +131,9 @@ class _Tally:
     counts: dict[Disposition, int] = field(default_factory=lambda: dict.fromkeys(Disposition, 0))
     campaigns: dict[str, None] = field(default_factory=dict)  # ordered set
     events: list[PipelineEvent] = field(default_factory=list)
-    handled: set[int] = field(default_factory=set)
-    failed: list[int] = field(default_factory=list)
     names: dict[str, str] = field(default_factory=dict)  # thread id → influencer name
     released: int = 0
+    uids: UidTally = field(default_factory=UidTally)
     decisions: list[ReplyDecision] = field(default_factory=list)
     described: NameCache = field(default_factory=dict)  # threads named in `decisions`
 
@@ -134,11 +147,6 @@ class _Tally:
 
 
 # --- listing (the sensor) -----------------------------------------------------------------------
-def _mail_cursor(store: NegotiationStore, mailbox_name: str) -> MailCursor | None:
-    stored = store.mail_cursors.get(mailbox_name)
-    return None if stored is None else MailCursor(stored.uidvalidity, stored.last_uid)
-
-
 def list_new_mail(
     store: NegotiationStore, mailbox: Mailbox, mailbox_name: str, limit: int = DEFAULT_LIST_LIMIT
 ) -> NewMailBatch:
@@ -147,7 +155,7 @@ def list_new_mail(
     `batch_key` names exactly this batch, so a sensor can use it as a run_key: the same
     unhandled mail listed twice launches one run.
     """
-    listing = mailbox.list_new_ids(_mail_cursor(store, mailbox_name), limit)
+    listing = mailbox.list_new_ids(stored_cursor(store, mailbox_name), limit)
     uids = listing.uids
     span = f"{uids[0]}-{uids[-1]}" if uids else "none"
     return NewMailBatch(listing.uidvalidity, uids, f"{mailbox_name}:{listing.uidvalidity}:{span}")
@@ -182,20 +190,12 @@ def advance_negotiations(
         tally.add(released)
         if released.decision is not None:
             tally.decisions.append(released.decision)
-    wanted = _with_earlier_unhandled(store, mailbox, mailbox_name, uids, uidvalidity)
+    wanted = with_earlier_unhandled(store, mailbox, mailbox_name, uids, uidvalidity)
     try:
-        _handle_uids(store, mailbox, wanted, uidvalidity, context, tally)
+        _read(store, mailbox, wanted, uidvalidity, context, tally)
     except UidValidityChangedError:
-        # The mailbox was rebuilt since the uids were listed: list everything again (the
-        # stored cursor has the old UIDVALIDITY, so the mailbox rescans); Message-ID dedupe
-        # skips what was already handled.
-        logger.warning("%s: UIDVALIDITY changed; rescanning the mailbox", mailbox_name)
-        batch = list_new_mail(store, mailbox, mailbox_name, limit)
-        wanted, uidvalidity = list(batch.uids), batch.uidvalidity
-        tally.handled.clear()  # uid numbers of the old UIDVALIDITY mean nothing now
-        tally.failed.clear()
-        _handle_uids(store, mailbox, wanted, uidvalidity, context, tally)
-    cursor = _advance_cursor(store, mailbox_name, uidvalidity, wanted, tally)
+        wanted, uidvalidity = _rescan(store, mailbox, mailbox_name, limit, context, tally)
+    cursor = advance_cursor(store, mailbox_name, uidvalidity, wanted, tally.uids.handled)
     delivery = deliver_pending(
         store, mailbox, influencer_names=tally.names, now=now, retry=config.policy.delivery
     )
@@ -209,40 +209,36 @@ def advance_negotiations(
         touched_campaigns=tuple(tally.campaigns),
         events=tuple(tally.events),
         delivery=delivery,
-        failed_uids=tuple(tally.failed),
+        failed_uids=tuple(tally.uids.failed),
         cursor=cursor,
         quarantined=counts[Disposition.QUARANTINED],
         released=tally.released,
         replies=tuple(tally.decisions),
+        handled_elsewhere=len(tally.uids.elsewhere),
+        waiting_uids=tuple(tally.uids.waiting),
     )
 
 
-def _with_earlier_unhandled(
+def _rescan(
     store: NegotiationStore,
     mailbox: Mailbox,
     mailbox_name: str,
-    uids: Sequence[int],
-    uidvalidity: int,
-) -> list[int]:
-    """The batch's uids plus every uid between the stored cursor and the batch's newest one.
-
-    An earlier run that failed on a reply left the cursor before it; handling everything from
-    the cursor on retries that reply in this run, and the cursor then only ever moves over a
-    contiguous stretch of handled uids (it never jumps a reply that was not handled).
-    """
-    wanted = sorted(set(uids))
-    stored = _mail_cursor(store, mailbox_name)
-    if not wanted or stored is None or stored.uidvalidity != uidvalidity:
-        return wanted
-    if stored.last_uid >= wanted[0] - 1:
-        return wanted
-    listing = mailbox.list_new_ids(stored, wanted[-1] - stored.last_uid)
-    if listing.uidvalidity != uidvalidity:
-        return wanted  # rebuilt meanwhile: the rescan path below handles it
-    return sorted(set(wanted).union(uid for uid in listing.uids if uid <= wanted[-1]))
+    limit: int,
+    context: RunContext,
+    tally: _Tally,
+) -> tuple[list[int], int]:
+    """The mailbox was rebuilt since the uids were listed: list everything again (the stored
+    cursor has the old UIDVALIDITY, so the mailbox rescans) and handle it; Message-ID dedupe
+    skips what was already handled. Returns what was listed and the new UIDVALIDITY."""
+    logger.warning("%s: UIDVALIDITY changed; rescanning the mailbox", mailbox_name)
+    batch = list_new_mail(store, mailbox, mailbox_name, limit)
+    wanted, uidvalidity = list(batch.uids), batch.uidvalidity
+    tally.uids.clear()  # uid numbers of the old UIDVALIDITY mean nothing now
+    _read(store, mailbox, wanted, uidvalidity, context, tally)
+    return wanted, uidvalidity
 
 
-def _handle_uids(
+def _read(
     store: NegotiationStore,
     mailbox: Mailbox,
     wanted: Sequence[int],
@@ -250,37 +246,21 @@ def _handle_uids(
     context: RunContext,
     tally: _Tally,
 ) -> None:
-    for start in range(0, len(wanted), FETCH_CHUNK):
-        chunk = wanted[start : start + FETCH_CHUNK]
-        fetched = mailbox.fetch(chunk, uidvalidity)
-        _handle_fetched(store, mailbox, fetched, context, tally)
-        # Listed but gone by now (expunged, removed from the Maildir): nothing to read, and the
-        # cursor must not wait for it forever.
-        returned = {m.uid for m in fetched.messages} | {u.uid for u in fetched.unreadable}
-        tally.handled.update(uid for uid in chunk if uid not in returned)
+    """Fetch and handle `wanted` (mail_batch.py: claims, arrival order per sender)."""
+    start = len(tally.uids.results)
 
-
-def _handle_fetched(
-    store: NegotiationStore,
-    mailbox: Mailbox,
-    fetched: FetchResult,
-    context: RunContext,
-    tally: _Tally,
-) -> None:
-    items: list[IncomingMessage | UnreadableMessage] = [*fetched.messages, *fetched.unreadable]
-    items.sort(key=lambda item: item.uid)
-    for item in items:
-        try:
-            handled = _handle_one(store, mailbox, item, context)
-        except _RETRY_LATER as exc:
-            what = "mail server" if isinstance(exc, MailError) else "database"
-            logger.exception("uid %s: %s failure; left for the next run", item.uid, what)
-            tally.failed.append(item.uid)
-            audit_error(store, None, f"{what} failure on uid {item.uid}: {exc}")
-            continue
-        tally.handled.add(item.uid)
-        tally.add(handled)
+    def handle_one(item: IncomingMessage | UnreadableMessage) -> Handled:
+        handled = _handle_one(store, mailbox, item, uidvalidity, context)
         tally.decisions.append(_decision(store, item, handled, tally))
+        return handled
+
+    try:
+        BatchReader(store, mailbox, context.mailbox_name, uidvalidity, handle_one, tally.uids).read(
+            wanted
+        )
+    finally:
+        for handled in tally.uids.results[start:]:
+            tally.add(handled)
 
 
 def _decision(
@@ -298,7 +278,7 @@ def _decision(
     sender = "" if parsed is None else parsed.from_addr
     try:
         return described_decision(store, key, sender, handled.disposition.value, tally.described)
-    except _RETRY_LATER:
+    except STORE_FAILURES:
         logger.exception("uid %s: could not describe the handled message", item.uid)
         return ReplyDecision(message_id=key, disposition=handled.disposition.value, sender=sender)
 
@@ -307,22 +287,27 @@ def _handle_one(
     store: NegotiationStore,
     mailbox: Mailbox,
     item: IncomingMessage | UnreadableMessage,
+    uidvalidity: int,
     context: RunContext,
 ) -> Handled:
+    """One message in its transaction, with its uid recorded as handled in that same
+    transaction. Not exclusive: it locks what it rewrites (see `_handle_message`)."""
+    handled_uid = HandledUid(context.mailbox_name, uidvalidity, item.uid)
     if isinstance(item, UnreadableMessage):
-        return _record_unreadable(store, item)
+        return _record_unreadable(store, item, handled_uid)
     # Asked before the transaction: a mail server round trip must not hold the write lock.
     in_sent_mail = _in_sent_mail(store, mailbox, item.parsed, context)
     try:
-        with store.transaction() as uow:
+        with store.transaction(exclusive=False) as uow:
             handled = _handle_message(uow, item.parsed, item.raw, context, in_sent_mail)
             queue_alerts(uow, handled.events)  # the alerts commit with the change they report
+            handled_uid.record(uow)
             return handled
     except STORE_FAILURES:
         raise
     except Exception as exc:  # a bug or a reply the engine cannot take: record it, move on
         logger.exception("uid %s: reply could not be handled", item.uid)
-        return _record_broken(store, item, exc)
+        return _record_broken(store, item, exc, handled_uid)
 
 
 def _in_sent_mail(
@@ -340,9 +325,13 @@ def _in_sent_mail(
         return False
 
 
-def _record_unreadable(store: NegotiationStore, item: UnreadableMessage) -> Handled:
+def _record_unreadable(
+    store: NegotiationStore, item: UnreadableMessage, handled_uid: HandledUid
+) -> Handled:
     key = message_key(None, item.raw)
-    with store.transaction() as uow:
+    with store.transaction(exclusive=False) as uow:
+        uow.lock(Lockable.MESSAGE, key)
+        handled_uid.record(uow)
         if not uow.inbound.record(
             key, status=InboundStatus.SKIPPED, detail=f"unreadable: {item.error}"
         ):
@@ -357,10 +346,14 @@ def _record_unreadable(store: NegotiationStore, item: UnreadableMessage) -> Hand
     return Handled(Disposition.UNREADABLE)
 
 
-def _record_broken(store: NegotiationStore, item: IncomingMessage, exc: Exception) -> Handled:
+def _record_broken(
+    store: NegotiationStore, item: IncomingMessage, exc: Exception, handled_uid: HandledUid
+) -> Handled:
     key = message_key(item.parsed, item.raw)
     error = f"{type(exc).__name__}: {exc}"
-    with store.transaction() as uow:
+    with store.transaction(exclusive=False) as uow:
+        uow.lock(Lockable.MESSAGE, key)
+        handled_uid.record(uow)
         if not uow.inbound.record(
             key,
             status=InboundStatus.SKIPPED,
@@ -378,27 +371,6 @@ def _record_broken(store: NegotiationStore, item: IncomingMessage, exc: Exceptio
             )
         )
     return Handled(Disposition.SKIPPED)
-
-
-def _advance_cursor(
-    store: NegotiationStore,
-    mailbox_name: str,
-    uidvalidity: int,
-    wanted: Sequence[int],
-    tally: _Tally,
-) -> MailCursor | None:
-    """Move the cursor to the newest uid below which every listed uid was handled."""
-    with store.transaction() as uow:
-        stored = uow.mail_cursors.get(mailbox_name)
-        same_validity = stored is not None and stored.uidvalidity == uidvalidity
-        last = stored.last_uid if stored is not None and same_validity else 0
-        for uid in wanted:
-            if uid not in tally.handled:
-                break
-            last = max(last, uid)
-        if not same_validity or stored is None or last > stored.last_uid:
-            uow.mail_cursors.set(mailbox_name, uidvalidity, last)
-        return MailCursor(uidvalidity, last)
 
 
 # --- one message, inside its transaction ---------------------------------------------------------
@@ -427,6 +399,13 @@ class StoreThreadLookup:
         return None
 
 
+def load_locked(uow: UnitOfWork, thread_id: str) -> StoredNegotiation | None:
+    """The negotiation, read once this transaction holds it: a transaction advancing it in
+    another run has committed, and none starts until this one ends."""
+    uow.lock(Lockable.THREAD, thread_id)
+    return uow.states.load(thread_id)
+
+
 def _match(parsed: ParsedMessage, lookup: StoreThreadLookup, own: bool) -> str | None:
     thread_id = match_reply(parsed, lookup)
     if thread_id is None and own:
@@ -447,13 +426,16 @@ def _handle_message(
     in_sent_mail: bool = False,
 ) -> Handled:
     key = message_key(parsed, raw)
+    # Locked before the dedupe check: another run handling the same message commits first,
+    # and this check then sees it.
+    uow.lock(Lockable.MESSAGE, key)
     if uow.inbound.seen(key, parsed.from_addr):
         return Handled(Disposition.DUPLICATE)
     lookup = StoreThreadLookup(uow)
     if is_own_message(parsed, context.agent_addresses):
         return _handle_own(uow, parsed, raw, key, lookup, in_sent_mail)
     thread_id = _match(parsed, lookup, own=False)
-    stored = None if thread_id is None else uow.states.load(thread_id)
+    stored = None if thread_id is None else load_locked(uow, thread_id)
     if stored is None:
         record_message(uow, key, parsed, InboundStatus.UNMATCHED, None, "matched no negotiation")
         audit_received(uow, parsed, key, None, status="unmatched")
@@ -482,7 +464,7 @@ def _handle_own(
         record_message(uow, key, parsed, InboundStatus.OWN, None, "our own sent email")
         return Handled(Disposition.SKIPPED)
     thread_id = _match(parsed, lookup, own=True)
-    stored = None if thread_id is None else uow.states.load(thread_id)
+    stored = None if thread_id is None else load_locked(uow, thread_id)
     if stored is None:
         record_message(
             uow, key, parsed, InboundStatus.OWN, None, "from our address, no known thread"

@@ -27,6 +27,7 @@ from negotiation_pipeline.domain.campaigns.cpm import FLEXIBILITY_COLUMNS
 from negotiation_pipeline.domain.campaigns.report import CampaignReport
 from tests.defs.conftest import VALID_LUMEN
 from tests.servers.postgres import postgres_server, postgres_url  # noqa: F401 (fixtures)
+from tests.store.conftest import StoreLocation
 
 ASSET_TABLES = {
     "campaign_task": "asset_campaign_task",
@@ -152,12 +153,12 @@ def test_ingestion_writes_every_asset_table_and_downstream_loads_equal_values(
 
 
 def test_the_advance_job_rewrites_the_snapshot_and_report_tables_it_reports(
-    instance: dg.DagsterInstance, sandbox_env: dict[str, str]
+    instance: dg.DagsterInstance, sandbox_env: dict[str, str], store_location: StoreLocation
 ) -> None:
     from tests.defs.test_negotiation_loop import MAYA, Sandbox, influencer_reply
 
     instance.add_dynamic_partitions(CAMPAIGN_PARTITIONS_NAME, [VALID_LUMEN])
-    sandbox = Sandbox(sandbox_env, build_definitions(sandbox_env), instance)
+    sandbox = Sandbox(sandbox_env, build_definitions(sandbox_env), instance, store_location)
     sandbox.ingest()
     sandbox.maildir().append_to_inbox(
         influencer_reply(sandbox, MAYA, "That works for me, let's do it!", "Maya Chen")
@@ -200,14 +201,14 @@ def stored_files(instance: dg.DagsterInstance) -> list[Path]:
 
 
 def test_no_value_is_pickled_under_the_dagster_home(
-    instance: dg.DagsterInstance, sandbox_env: dict[str, str]
+    instance: dg.DagsterInstance, sandbox_env: dict[str, str], store_location: StoreLocation
 ) -> None:
     """Every asset materialized, the reply and follow-up jobs run (their op outputs are counts):
     nothing lands in the instance's storage as a pickle, nor under an asset's name."""
     from tests.defs.test_negotiation_loop import MAYA, Sandbox, influencer_reply
 
     instance.add_dynamic_partitions(CAMPAIGN_PARTITIONS_NAME, [VALID_LUMEN])
-    sandbox = Sandbox(sandbox_env, build_definitions(sandbox_env), instance)
+    sandbox = Sandbox(sandbox_env, build_definitions(sandbox_env), instance, store_location)
     ingested = sandbox.ingest()
     sandbox.maildir().append_to_inbox(
         influencer_reply(sandbox, MAYA, "That works for me, let's do it!", "Maya Chen")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from pathlib import Path
 
 import dagster as dg
 
@@ -12,7 +11,7 @@ from negotiation_pipeline.defs.campaigns.assets import campaign, campaign_influe
 from negotiation_pipeline.defs.campaigns.cpm_assets import cpm_flexibility
 from negotiation_pipeline.defs.campaigns.partitions import CAMPAIGN_PARTITIONS_NAME
 from negotiation_pipeline.defs.negotiations.agreements import agreement_materialization
-from negotiation_pipeline.store import Agreement, SQLiteStore
+from negotiation_pipeline.store import Agreement, open_store
 from tests.defs.conftest import VALID_LUMEN, VALID_TRAILPEAK
 
 CAMPAIGN_ASSETS = [campaign_task, campaign, campaign_influencers, cpm_flexibility]
@@ -37,7 +36,7 @@ def test_agreement_requests_cpm_flexibility_for_that_campaign_only(
     assert quiet.get_requested_partitions(cpm_flexibility.key) == set()
 
     # The negotiation job commits an agreement well under target, then reports it.
-    store = SQLiteStore(Path(sandbox_env["NEGOTIATION_DB"]))
+    store = open_store(sandbox_env["NEGOTIATION_DB"])
     store.agreements.record(
         Agreement(
             thread_id="thread-maya",

@@ -22,8 +22,14 @@ from negotiation_pipeline.domain.enums import EventType
 from negotiation_pipeline.domain.money import rate_for_cpm
 from negotiation_pipeline.integrations import resilience
 from negotiation_pipeline.sandbox.clickup_tasks import SandboxTaskSource
-from negotiation_pipeline.store import AuditQuery, SQLiteStore
-from tests.defs.conftest import INVALID_NIMBUS, VALID_LUMEN, VALID_TRAILPEAK, sandbox_task
+from negotiation_pipeline.store import AuditQuery, NegotiationStore, open_store
+from tests.defs.conftest import (
+    INVALID_NIMBUS,
+    ON_BOTH_STORES,
+    VALID_LUMEN,
+    VALID_TRAILPEAK,
+    sandbox_task,
+)
 from tests.fakes.clickup_server import FakeClickUp
 
 CAMPAIGN_ASSETS = [campaign_task, campaign, campaign_influencers, cpm_flexibility]
@@ -58,15 +64,16 @@ def failure_message(result: dg.ExecuteInProcessResult) -> str:
 
 
 @pytest.fixture
-def store(clickup_env: dict[str, str]) -> SQLiteStore:
-    return SQLiteStore(Path(clickup_env["NEGOTIATION_DB"]))
+def store(clickup_env: dict[str, str]) -> NegotiationStore:
+    return open_store(clickup_env["NEGOTIATION_DB"])
 
 
+@ON_BOTH_STORES
 def test_invalid_campaign_fails_alone_and_valid_one_is_ingested(
     instance: dg.DagsterInstance,
     clickup_env: dict[str, str],
     fake_clickup: FakeClickUp,
-    store: SQLiteStore,
+    store: NegotiationStore,
 ) -> None:
     instance.add_dynamic_partitions(CAMPAIGN_PARTITIONS_NAME, [INVALID_NIMBUS, VALID_LUMEN])
 
@@ -158,7 +165,7 @@ def test_sandbox_invalid_campaign_writes_the_comment_file(
     good = materialize(instance, sandbox_env, VALID_TRAILPEAK)
 
     assert not bad.success and good.success
-    comments_dir = Path(sandbox_env["NEGOTIATION_DB"]).parent / "clickup"
+    comments_dir = Path(sandbox_env["NEGOTIATION_DATA_DIR"]) / "clickup"
     comments = SandboxTaskSource(sandbox_env["NEGOTIATION_SANDBOX_DIR"], comments_dir)
     [comment] = comments.read_comments()
     assert comment["task_id"] == INVALID_NIMBUS
@@ -185,7 +192,7 @@ def test_clickup_failing_after_its_retries_fails_the_partition_and_reaches_slack
     assert not result.success
     task_fetches = [r for r in fake_clickup.requests if r.path.endswith(f"/task/{VALID_LUMEN}")]
     assert len(task_fetches) == 3  # three attempts, then give up
-    slack_file = Path(clickup_env["NEGOTIATION_DB"]).parent / "slack.jsonl"
+    slack_file = Path(clickup_env["NEGOTIATION_DATA_DIR"]) / "slack.jsonl"
     alerts = [json.loads(line) for line in slack_file.read_text().splitlines()]
     api_alerts = [a for a in alerts if "API error" in json.dumps(a)]
     assert len(api_alerts) == 1, alerts

@@ -13,7 +13,7 @@ from negotiation_pipeline.defs.negotiations.sensors import inbox_sensor
 from negotiation_pipeline.domain.enums import NegotiationState
 from negotiation_pipeline.store import OutboxEmail, OutboxStatus
 from negotiation_pipeline.workflow.persistence import thread_id_for
-from tests.defs.conftest import VALID_LUMEN
+from tests.defs.conftest import ON_BOTH_STORES, VALID_LUMEN
 from tests.defs.test_negotiation_loop import (  # noqa: F401 (the fixture)
     MAYA,
     THEO,
@@ -32,6 +32,7 @@ def _output_metadata(result: dg.ExecuteInProcessResult) -> dict[str, Any]:
     return {name: value.value for name, value in metadata.items()}
 
 
+@ON_BOTH_STORES
 def test_an_undeliverable_email_escalates_once_and_the_runs_go_on(
     sandbox: Sandbox,  # noqa: F811 (the fixture)
 ) -> None:

@@ -22,15 +22,15 @@ from negotiation_pipeline.defs.shared.resources import (
 )
 from negotiation_pipeline.domain.enums import NegotiationState
 from negotiation_pipeline.integrations.mail import MaildirMailbox, SenderIdentity
-from negotiation_pipeline.store import SQLiteStore
+from negotiation_pipeline.store import NegotiationStore, SQLiteStore, open_store
 from negotiation_pipeline.workflow.persistence import load_negotiation, save_negotiation
-from tests.defs.conftest import VALID_LUMEN
+from tests.defs.conftest import ON_BOTH_STORES, VALID_LUMEN
 from tests.fakes.slack_server import FakeReply, running_slack_fake
 
 LUMEN_INFLUENCERS = 5
 
 
-def age_negotiations(store: SQLiteStore, campaign_id: str, days: int) -> None:
+def age_negotiations(store: NegotiationStore, campaign_id: str, days: int) -> None:
     """Pretend the last activity of every negotiation happened `days` earlier."""
     for stored in store.states.list_for_campaign(campaign_id):
         negotiation = load_negotiation(stored)
@@ -40,6 +40,7 @@ def age_negotiations(store: SQLiteStore, campaign_id: str, days: int) -> None:
             save_negotiation(uow, older, stored.campaign, stored.cpm_tracker_data)
 
 
+@ON_BOTH_STORES
 def test_followup_job_follows_up_once_then_marks_stale_and_alerts(
     instance: dg.DagsterInstance, sandbox_env: dict[str, str]
 ) -> None:
@@ -47,8 +48,8 @@ def test_followup_job_follows_up_once_then_marks_stale_and_alerts(
     instance.add_dynamic_partitions(CAMPAIGN_PARTITIONS_NAME, [VALID_LUMEN])
     ingest = defs.resolve_job_def("campaign_ingestion_job")
     assert ingest.execute_in_process(instance=instance, partition_key=VALID_LUMEN).success
-    home = Path(sandbox_env["NEGOTIATION_DB"]).parent
-    store = SQLiteStore(Path(sandbox_env["NEGOTIATION_DB"]))
+    home = Path(sandbox_env["NEGOTIATION_DATA_DIR"])
+    store = open_store(sandbox_env["NEGOTIATION_DB"])
     maildir = MaildirMailbox(home / "maildir", SenderIdentity("partnerships@northbeam.test"))
     job = defs.resolve_job_def(followup_job.name)
 

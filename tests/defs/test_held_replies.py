@@ -17,7 +17,7 @@ from negotiation_pipeline.domain.enums import NegotiationState
 from negotiation_pipeline.integrations.mail import reply_subject
 from negotiation_pipeline.store import InboundStatus
 from negotiation_pipeline.workflow.persistence import thread_id_for
-from tests.defs.conftest import VALID_LUMEN
+from tests.defs.conftest import ON_BOTH_STORES, VALID_LUMEN
 from tests.defs.test_negotiation_loop import (  # noqa: F401 (the sandbox fixture)
     MAYA,
     Sandbox,
@@ -42,6 +42,7 @@ def _manager_reply(box: Sandbox, text: str) -> bytes:
     return message.as_bytes(policy=SMTP_POLICY)
 
 
+@ON_BOTH_STORES
 def test_a_reply_from_an_unlisted_sender_is_held_alerted_and_released_once(
     sandbox: Sandbox,  # noqa: F811
     monkeypatch: pytest.MonkeyPatch,

@@ -10,7 +10,6 @@ from __future__ import annotations
 import email.utils
 import json
 import socket
-import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -38,9 +37,11 @@ from negotiation_pipeline.integrations.mail import MaildirMailbox, SenderIdentit
 from negotiation_pipeline.sandbox.clickup_tasks import SandboxTaskSource
 from negotiation_pipeline.sandbox.influencer_replies import answer_sent_mail
 from negotiation_pipeline.settings.engine import load_policy
-from negotiation_pipeline.store import AuditQuery, SQLiteStore
+from negotiation_pipeline.store import AuditQuery, NegotiationStore, open_store
 from negotiation_pipeline.workflow.persistence import load_negotiation, thread_id_for
-from tests.defs.conftest import VALID_LUMEN
+from tests.defs.conftest import ON_BOTH_STORES, VALID_LUMEN
+from tests.store.conftest import StoreLocation
+from tests.workflow.faults import fail_inserts
 
 MAYA = "maya.chen@example.test"
 THEO = "theo@example.test"
@@ -54,13 +55,14 @@ class Sandbox:
     env: dict[str, str]
     defs: dg.Definitions
     instance: dg.DagsterInstance
+    location: StoreLocation
 
     @property
     def home(self) -> Path:
-        return Path(self.env["NEGOTIATION_DB"]).parent
+        return Path(self.env["NEGOTIATION_DATA_DIR"])
 
-    def store(self) -> SQLiteStore:
-        return SQLiteStore(Path(self.env["NEGOTIATION_DB"]))
+    def store(self) -> NegotiationStore:
+        return open_store(self.env["NEGOTIATION_DB"])
 
     def maildir(self) -> MaildirMailbox:
         return MaildirMailbox(self.home / "maildir", SenderIdentity("partnerships@northbeam.test"))
@@ -97,9 +99,11 @@ class Sandbox:
 
 
 @pytest.fixture
-def sandbox(instance: dg.DagsterInstance, sandbox_env: dict[str, str]) -> Iterator[Sandbox]:
+def sandbox(
+    instance: dg.DagsterInstance, sandbox_env: dict[str, str], store_location: StoreLocation
+) -> Iterator[Sandbox]:
     instance.add_dynamic_partitions(CAMPAIGN_PARTITIONS_NAME, [VALID_LUMEN])
-    yield Sandbox(sandbox_env, build_definitions(sandbox_env), instance)
+    yield Sandbox(sandbox_env, build_definitions(sandbox_env), instance, store_location)
 
 
 def materialization_metadata(
@@ -129,6 +133,7 @@ def influencer_reply(sandbox: Sandbox, influencer_email: str, text: str, name: s
 
 
 # --- negotiations asset ---------------------------------------------------------------------------
+@ON_BOTH_STORES
 def test_ingestion_opens_each_negotiation_once_and_reports_it(sandbox: Sandbox) -> None:
     first = sandbox.ingest()
     second = sandbox.ingest()  # the same task ingested again (e.g. the task was edited)
@@ -212,6 +217,7 @@ def test_inbox_sensor_requests_one_run_per_new_batch_and_nothing_on_a_repeat(
     assert newer.run_key == f"sandbox-maildir:{maildir.uidvalidity}:3-3"
 
 
+@ON_BOTH_STORES
 def test_mail_a_failed_run_left_unhandled_is_requested_again(sandbox: Sandbox) -> None:
     sandbox.ingest()
     maildir = sandbox.maildir()
@@ -219,20 +225,13 @@ def test_mail_a_failed_run_left_unhandled_is_requested_again(sandbox: Sandbox) -
     [request] = sandbox.tick(inbox_sensor.name, cursor=None).run_requests or []
     first_cursor = sandbox.tick(inbox_sensor.name, cursor=None).cursor
     # A real store failure inside the reply's transaction: the run fails, the reply stays new.
-    raw = sqlite3.connect(sandbox.env["NEGOTIATION_DB"])
-    raw.execute(
-        "CREATE TRIGGER fail_all AFTER INSERT ON outbox "
-        "BEGIN SELECT RAISE(ABORT, 'disk full (simulated)'); END"
-    )
-    raw.commit()
+    failing = fail_inserts(sandbox.location, "outbox")
     job = sandbox.defs.resolve_job_def("advance_negotiations_job")
     failed = job.execute_in_process(
         run_config=request.run_config, instance=sandbox.instance, raise_on_error=False
     )
     assert not failed.success
-    raw.execute("DROP TRIGGER fail_all")
-    raw.commit()
-    raw.close()
+    failing.stop()
 
     retry = sandbox.tick(inbox_sensor.name, cursor=first_cursor)
     [again] = retry.run_requests or []
@@ -246,6 +245,35 @@ def test_mail_a_failed_run_left_unhandled_is_requested_again(sandbox: Sandbox) -
 
 
 # --- advance_negotiations_job ---------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "store_backend", [pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True
+)
+def test_mail_left_to_a_run_that_then_stopped_is_requested_again(sandbox: Sandbox) -> None:
+    """Runs side by side: a run skips the reply another run holds and succeeds; the other run
+    then stops without handling it. With no advance run left in flight the sensor asks again,
+    even though the newest run succeeded (only PostgreSQL holds uids for a run)."""
+    sandbox.ingest()
+    maildir = sandbox.maildir()
+    maildir.append_to_inbox(influencer_reply(sandbox, THEO, "I'd need $3,000.", "Theo Martins"))
+    [request] = sandbox.tick(inbox_sensor.name, cursor=None).run_requests or []
+    requested = sandbox.tick(inbox_sensor.name, cursor=None).cursor
+    other_run = sandbox.store()
+    assert other_run.claim_uids("sandbox-maildir", maildir.uidvalidity, [1]) == {1}
+
+    skipped = sandbox.advance(request)
+
+    assert skipped.success
+    assert sandbox.store().mail_cursors.get("sandbox-maildir").last_uid == 0  # type: ignore[union-attr]
+    other_run.close()  # it stops, uid 1 unhandled
+    retry = sandbox.tick(inbox_sensor.name, cursor=requested)
+    [again] = retry.run_requests or []
+    assert again.run_config["ops"][ADVANCE_OP]["config"]["uids"] == [1]
+    assert sandbox.advance(again).success
+    theo = sandbox.store().states.load(thread_id_for(VALID_LUMEN, THEO))
+    assert theo is not None and theo.round_count >= 1
+
+
+@ON_BOTH_STORES
 def test_advance_job_answers_alerts_and_materializes_the_right_numbers(sandbox: Sandbox) -> None:
     sandbox.ingest()
     quiet = dg.evaluate_automation_conditions(defs=sandbox.defs, instance=sandbox.instance)
@@ -321,7 +349,7 @@ def test_advance_job_answers_alerts_and_materializes_the_right_numbers(sandbox: 
 
 
 # --- the sandbox loop -----------------------------------------------------------------------------
-def load_negotiation_row(store: SQLiteStore, thread_id: str) -> Any:
+def load_negotiation_row(store: NegotiationStore, thread_id: str) -> Any:
     stored = store.states.load(thread_id)
     assert stored is not None
     return load_negotiation(stored)

@@ -29,7 +29,7 @@ from negotiation_pipeline.domain.campaigns.campaign import Campaign
 from negotiation_pipeline.domain.enums import EventType
 from negotiation_pipeline.integrations import resilience
 from negotiation_pipeline.integrations.clickup import FieldMapping, parse_campaign_task
-from negotiation_pipeline.store import AuditQuery, SQLiteStore
+from negotiation_pipeline.store import AuditQuery, open_store
 from tests.defs.conftest import VALID_LUMEN, sandbox_task
 from tests.fakes.clickup_server import FakeClickUp
 
@@ -111,7 +111,7 @@ def post_run_failure(instance: dg.DagsterInstance, run_id: str, env: dict[str, s
 
 
 def slack_messages(env: dict[str, str]) -> list[dict[str, Any]]:
-    path = Path(env["NEGOTIATION_DB"]).parent / "slack.jsonl"
+    path = Path(env["NEGOTIATION_DATA_DIR"]) / "slack.jsonl"
     return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
 
 
@@ -136,7 +136,7 @@ def test_form_roster_urls_to_server_files_or_internal_urls_fail_only_their_campa
     }
 
     assert results[VALID_LUMEN].success  # the others go on
-    store = SQLiteStore(Path(clickup_env["NEGOTIATION_DB"]))
+    store = open_store(clickup_env["NEGOTIATION_DB"])
     for task_id in bad_tasks:
         result = results[task_id]
         assert not result.success
@@ -198,7 +198,7 @@ def test_a_stored_internal_roster_url_fails_campaign_influencers_with_a_redacted
         "host, not a loopback address"
     )
     assert internal_service.requests == []
-    store = SQLiteStore(Path(clickup_env["NEGOTIATION_DB"]))
+    store = open_store(clickup_env["NEGOTIATION_DB"])
     [audit] = store.audit.query(AuditQuery(campaign=VALID_LUMEN, event_type=EventType.ERROR))
     assert audit.metadata is not None
     assert audit.metadata["roster"] == f"https://127.0.0.1:{port}/internal/admin-export?key=***"
@@ -239,7 +239,7 @@ def test_a_key_in_roster_url_never_reaches_slack_the_event_log_or_the_audit_log(
     assert kinds == ["API error", "Run failed"], messages
     api_alert = next(m for m in messages if m["text"].startswith("API error"))
     assert "HTTP 500" in json.dumps(api_alert) and "failed after 3 attempts" in api_alert["text"]
-    store = SQLiteStore(Path(env["NEGOTIATION_DB"]))
+    store = open_store(env["NEGOTIATION_DB"])
     [audit] = store.audit.query(AuditQuery(campaign=VALID_LUMEN, event_type=EventType.ERROR))
     assert "answered HTTP 500" in audit.metadata["error"] if audit.metadata else False
     for text in (

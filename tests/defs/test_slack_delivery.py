@@ -21,8 +21,8 @@ from negotiation_pipeline.defs.shared.resources import (
     WebhookSlackResource,
 )
 from negotiation_pipeline.integrations import resilience
-from negotiation_pipeline.store import NotificationStatus, SQLiteStore
-from tests.defs.conftest import VALID_LUMEN
+from negotiation_pipeline.store import NegotiationStore, NotificationStatus, open_store
+from tests.defs.conftest import ON_BOTH_STORES, VALID_LUMEN
 from tests.defs.test_followups_and_failures import failure_context
 from tests.fakes.slack_server import FakeReply, SlackFake, slack_fake
 
@@ -40,8 +40,8 @@ def webhook_env(sandbox_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) ->
     return {**sandbox_env, "SLACK_WEBHOOK_URL": SLACK_DOWN}
 
 
-def _store(env: dict[str, str]) -> SQLiteStore:
-    return SQLiteStore(Path(env["NEGOTIATION_DB"]))
+def _store(env: dict[str, str]) -> NegotiationStore:
+    return open_store(env["NEGOTIATION_DB"])
 
 
 def _metadata(result: dg.ExecuteInProcessResult, asset: str) -> dict[str, object]:
@@ -66,6 +66,7 @@ def _ingest(instance: dg.DagsterInstance, env: dict[str, str]) -> dg.ExecuteInPr
     return job.execute_in_process(instance=instance, partition_key=VALID_LUMEN)
 
 
+@ON_BOTH_STORES
 def test_slack_down_then_back_every_alert_arrives_exactly_once(
     instance: dg.DagsterInstance,
     webhook_env: dict[str, str],

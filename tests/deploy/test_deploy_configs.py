@@ -92,7 +92,7 @@ def test_run_containers_get_every_variable_the_code_reads() -> None:
         for name in pattern.findall(source.read_text())
     }
     # Local-only settings: sandbox folders on the developer's disk.
-    local_only = {"NEGOTIATION_SANDBOX_DIR", "NEGOTIATION_MAILDIR"}
+    local_only = {"NEGOTIATION_SANDBOX_DIR", "NEGOTIATION_MAILDIR", "NEGOTIATION_DATA_DIR"}
     missing = read_by_code - local_only - passed
     assert not missing, f"add to run_launcher.config.env_vars: {sorted(missing)}"
     assert set(PG_ENV) <= passed

@@ -6,7 +6,7 @@ from email.message import EmailMessage
 
 from negotiation_pipeline.domain.enums import NegotiationState
 from negotiation_pipeline.integrations.mail import MaildirMailbox
-from negotiation_pipeline.store import SQLiteStore
+from negotiation_pipeline.store import NegotiationStore
 from negotiation_pipeline.workflow.opening import open_campaign_negotiations
 from negotiation_pipeline.workflow.outbox import deliver_pending
 from negotiation_pipeline.workflow.persistence import thread_id_for
@@ -31,7 +31,7 @@ def last_sent(mailbox: MaildirMailbox, address: str = JANE) -> EmailMessage:
     return sent_by_recipient(mailbox)[address][-1]
 
 
-def advance(store: SQLiteStore, mailbox: MaildirMailbox) -> None:
+def advance(store: NegotiationStore, mailbox: MaildirMailbox) -> None:
     advance_negotiations(
         store,
         mailbox,
@@ -42,7 +42,7 @@ def advance(store: SQLiteStore, mailbox: MaildirMailbox) -> None:
     )
 
 
-def escalate_jane(store: SQLiteStore, mailbox: MaildirMailbox, ask: str = "$9,000") -> None:
+def escalate_jane(store: NegotiationStore, mailbox: MaildirMailbox, ask: str = "$9,000") -> None:
     """Jane gets the opening offer, then asks above the campaign's approval limit ($5,000)."""
     stored_campaign(store)
     rows = [flex_row(), flex_row("Sam Lee", "sam@gmail.com")]

@@ -1,13 +1,12 @@
-"""Releasing held replies with `allow_sender`: real SQLite file, real Maildir, exactly once."""
+"""Releasing held replies with `allow_sender`: real SQLite file or PostgreSQL schema, real
+Maildir, exactly once."""
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 import uuid
 from collections.abc import Iterator
 from email.message import EmailMessage
-from pathlib import Path
 
 import pytest
 
@@ -23,7 +22,8 @@ from negotiation_pipeline.workflow.outbox import deliver_pending
 from negotiation_pipeline.workflow.persistence import thread_id_for
 from negotiation_pipeline.workflow.replies import AdvanceResult, advance_negotiations
 from tests.servers.postgres import postgres_server, postgres_url  # noqa: F401 (fixtures)
-from tests.store.conftest import drop_schema
+from tests.store.conftest import StoreLocation, drop_schema
+from tests.workflow.faults import fail_inserts
 from tests.workflow.opened_threads import negotiation, open_threads, rewrite
 from tests.workflow.support import (
     AGENT,
@@ -137,14 +137,9 @@ def test_a_later_reply_from_the_allowed_sender_is_processed_directly(
 
 
 def test_a_failure_after_the_allowance_loses_nothing_and_repeats_nothing(
-    store: SQLiteStore, mailbox: MaildirMailbox, held: str, tmp_path: Path
+    store: SQLiteStore, mailbox: MaildirMailbox, held: str, store_location: StoreLocation
 ) -> None:
-    raw = sqlite3.connect(tmp_path / "negotiation.db")
-    raw.execute(
-        "CREATE TRIGGER fail_outbox AFTER INSERT ON outbox "
-        "BEGIN SELECT RAISE(ABORT, 'disk full (simulated)'); END"
-    )
-    raw.commit()
+    failing = fail_inserts(store_location, "outbox")
 
     interrupted = _allow(store)  # allowance committed; processing the reply rolled back
 
@@ -152,9 +147,7 @@ def test_a_failure_after_the_allowance_loses_nothing_and_repeats_nothing(
     row = store.inbound.get(held, CASEY)
     assert row is not None and row.status is InboundStatus.QUARANTINED
     assert store.inbound.held(held, CASEY) is not None
-    raw.execute("DROP TRIGGER fail_outbox")
-    raw.commit()
-    raw.close()
+    failing.stop()
 
     # The next pipeline run finishes the work, with no new mail at all.
     run = _advance(store, mailbox)
@@ -167,14 +160,14 @@ def test_a_failure_after_the_allowance_loses_nothing_and_repeats_nothing(
 
 
 def test_two_operators_allowing_at_once_process_the_reply_once(
-    store: SQLiteStore, mailbox: MaildirMailbox, held: str, tmp_path: Path
+    store: SQLiteStore, mailbox: MaildirMailbox, held: str, store_location: StoreLocation
 ) -> None:
     results = []
     errors: list[BaseException] = []
 
     def allow() -> None:
         try:
-            results.append(_allow(SQLiteStore(tmp_path / "negotiation.db")))
+            results.append(_allow(store_location.open()))
         except BaseException as exc:  # surfaced below
             errors.append(exc)
 

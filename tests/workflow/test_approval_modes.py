@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -15,7 +16,7 @@ from pathlib import Path
 from negotiation_pipeline.domain.enums import ApprovalMode, EventType, NegotiationState
 from negotiation_pipeline.domain.negotiation.held import DraftPurpose
 from negotiation_pipeline.integrations.mail import MaildirMailbox
-from negotiation_pipeline.store import SQLiteStore
+from negotiation_pipeline.store import NegotiationStore
 from negotiation_pipeline.store.audit_filters import AuditQuery
 from negotiation_pipeline.workflow.escalations import format_drafts, list_drafts
 from negotiation_pipeline.workflow.followups import run_followups
@@ -30,6 +31,7 @@ from negotiation_pipeline.workflow.resolution import (
     resolve,
 )
 from tests.domain.negotiation.engine_support import make_campaign
+from tests.store.conftest import StoreLocation
 from tests.workflow.escalated import AGENT_ADDRESSES, JANE, JANE_THREAD, advance, last_sent
 from tests.workflow.support import (
     AGENT,
@@ -42,17 +44,18 @@ from tests.workflow.support import (
     stored_campaign,
 )
 
-S = NegotiationState
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _open(store: SQLiteStore, mode: ApprovalMode | None, *, sam: bool = False) -> None:
+def _open(store: NegotiationStore, mode: ApprovalMode | None, *, sam: bool = False) -> None:
     stored_campaign(store, make_campaign(approval_mode=mode))
     rows = [flex_row(), *([flex_row("Sam Lee", "sam@gmail.com")] if sam else [])]
     open_campaign_negotiations(store, "cmp-1", engine_config(), rows=rows, sender=AGENT, now=NOW)
 
 
-def _send_draft(store: SQLiteStore, target: str = JANE_THREAD, **kw: object) -> ResolutionResult:
+def _send_draft(
+    store: NegotiationStore, target: str = JANE_THREAD, **kw: object
+) -> ResolutionResult:
     request = ResolutionRequest(target=target, action=ResolveAction.SEND_DRAFT, **kw)  # type: ignore[arg-type]
     return resolve(
         store,
@@ -64,7 +67,7 @@ def _send_draft(store: SQLiteStore, target: str = JANE_THREAD, **kw: object) -> 
     )
 
 
-def _resolve(store: SQLiteStore, action: ResolveAction, **kw: object) -> ResolutionResult:
+def _resolve(store: NegotiationStore, action: ResolveAction, **kw: object) -> ResolutionResult:
     request = ResolutionRequest(target=JANE_THREAD, action=action, **kw)  # type: ignore[arg-type]
     return resolve(
         store,
@@ -76,7 +79,7 @@ def _resolve(store: SQLiteStore, action: ResolveAction, **kw: object) -> Resolut
     )
 
 
-def _state(store: SQLiteStore, thread_id: str = JANE_THREAD) -> S:
+def _state(store: NegotiationStore, thread_id: str = JANE_THREAD) -> NegotiationState:
     stored = store.states.load(thread_id)
     assert stored is not None
     return stored.state
@@ -86,20 +89,22 @@ def _sent_count(mailbox: MaildirMailbox) -> int:
     return sum(len(v) for v in sent_by_recipient(mailbox).values())
 
 
-def _slack_texts(store: SQLiteStore) -> list[str]:
+def _slack_texts(store: NegotiationStore) -> list[str]:
     found = store.notifications.deliverable(datetime.now(UTC) + timedelta(days=3650))
     return [n.text + json.dumps(n.blocks) for n in found]
 
 
 def test_review_mode_holds_every_opening_and_posts_one_slack_message_each(
-    store: SQLiteStore, mailbox: MaildirMailbox
+    store: NegotiationStore, mailbox: MaildirMailbox
 ) -> None:
     _open(store, ApprovalMode.REVIEW_EVERY_EMAIL, sam=True)
     delivery = deliver_pending(store, mailbox)
     assert _sent_count(mailbox) == 0 and delivery.sent == 0
     assert store.outbox.for_thread(JANE_THREAD) == []  # nothing queued that a run could send
     negotiation = load_negotiation(store.states.load(JANE_THREAD))  # type: ignore[arg-type]
-    assert negotiation.state is S.INITIAL_OFFER and negotiation.our_last_offer is None
+    assert (
+        negotiation.state is NegotiationState.INITIAL_OFFER and negotiation.our_last_offer is None
+    )
     assert negotiation.held is not None and negotiation.held.purpose is DraftPurpose.APPROVAL
     drafts = list_drafts(store)
     assert [d.influencer for d in drafts] == ["Jane Doe", "Sam Lee"]
@@ -119,7 +124,7 @@ def test_review_mode_holds_every_opening_and_posts_one_slack_message_each(
 
 
 def test_send_draft_sends_the_held_opening_exactly_once(
-    tmp_path: Path, store: SQLiteStore, mailbox: MaildirMailbox
+    tmp_path: Path, store: NegotiationStore, mailbox: MaildirMailbox
 ) -> None:
     _open(store, ApprovalMode.REVIEW_EVERY_EMAIL)
     result = _send_draft(store)
@@ -140,12 +145,12 @@ _CHILD = """
 import json, sys
 from datetime import timedelta
 from pathlib import Path
-from negotiation_pipeline.store import SQLiteStore
 from negotiation_pipeline.workflow.followups import run_followups
 from negotiation_pipeline.workflow.outbox import deliver_pending
 from tests.workflow.escalated import advance
+from tests.store.conftest import StoreLocation
 from tests.workflow.support import AGENT, NOW, engine_config, open_mailbox
-store = SQLiteStore(Path(sys.argv[1]))
+store = StoreLocation(**json.loads(sys.argv[1])).open(create=False)
 mailbox = open_mailbox(Path(sys.argv[2]))
 delivered = deliver_pending(store, mailbox)
 advance(store, mailbox)
@@ -156,12 +161,12 @@ print(json.dumps({"sent": delivered.sent + late.delivery.sent,
 
 
 def test_a_fresh_process_on_the_same_store_never_sends_an_unapproved_draft(
-    tmp_path: Path, store: SQLiteStore, mailbox: MaildirMailbox
+    tmp_path: Path, store_location: StoreLocation, store: NegotiationStore, mailbox: MaildirMailbox
 ) -> None:
     _open(store, ApprovalMode.REVIEW_EVERY_EMAIL)
     store.close()
     child = subprocess.run(
-        [sys.executable, "-c", _CHILD, str(tmp_path / "negotiation.db"), str(tmp_path / "mail")],
+        [sys.executable, "-c", _CHILD, json.dumps(asdict(store_location)), str(tmp_path / "mail")],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -170,22 +175,22 @@ def test_a_fresh_process_on_the_same_store_never_sends_an_unapproved_draft(
     )
     assert child.returncode == 0, child.stderr
     assert json.loads(child.stdout.strip().splitlines()[-1]) == {"sent": 0, "sent_files": 0}
-    reopened = SQLiteStore(tmp_path / "negotiation.db")
+    reopened = store_location.open(create=False)
     try:
-        assert _state(reopened) is S.INITIAL_OFFER  # not stale, not followed up
+        assert _state(reopened) is NegotiationState.INITIAL_OFFER  # not stale, not followed up
         (draft,) = list_drafts(reopened)
         assert draft.draft_kind == "opening_offer"
     finally:
         reopened.close()
 
 
-def _approved_opening(store: SQLiteStore, mailbox: MaildirMailbox) -> None:
+def _approved_opening(store: NegotiationStore, mailbox: MaildirMailbox) -> None:
     _open(store, ApprovalMode.REVIEW_EVERY_EMAIL)
     deliver_resolution(store, mailbox, _send_draft(store), now=NOW)
 
 
 def test_review_mode_holds_the_counter_until_approved_then_sends_it_threaded(
-    tmp_path: Path, store: SQLiteStore, mailbox: MaildirMailbox
+    tmp_path: Path, store: NegotiationStore, mailbox: MaildirMailbox
 ) -> None:
     _approved_opening(store, mailbox)
     opening = last_sent(mailbox)
@@ -195,7 +200,7 @@ def test_review_mode_holds_the_counter_until_approved_then_sends_it_threaded(
     advance(store, mailbox)
     assert _sent_count(mailbox) == 1  # only the approved opening
     negotiation = load_negotiation(store.states.load(JANE_THREAD))  # type: ignore[arg-type]
-    assert negotiation.state is S.COUNTER_RECEIVED and negotiation.round_count == 0
+    assert negotiation.state is NegotiationState.COUNTER_RECEIVED and negotiation.round_count == 0
     assert negotiation.their_last_ask == Decimal("2400.00")
     assert negotiation.our_last_offer == Decimal("1000.00")  # the counter has not happened
     (draft,) = list_drafts(store)
@@ -223,7 +228,7 @@ def test_review_mode_holds_the_counter_until_approved_then_sends_it_threaded(
 
 
 def test_approve_agreements_holds_only_the_agreement(
-    store: SQLiteStore, mailbox: MaildirMailbox
+    store: NegotiationStore, mailbox: MaildirMailbox
 ) -> None:
     _open(store, ApprovalMode.APPROVE_AGREEMENTS)
     deliver_pending(store, mailbox)
@@ -233,7 +238,7 @@ def test_approve_agreements_holds_only_the_agreement(
     )
     advance(store, mailbox)
     assert _sent_count(mailbox) == 2 and list_drafts(store) == []  # the counter too
-    assert _state(store) is S.COUNTER_SENT
+    assert _state(store) is NegotiationState.COUNTER_SENT
     offer = load_negotiation(store.states.load(JANE_THREAD)).our_last_offer  # type: ignore[arg-type]
     assert offer is not None
     mailbox.append_to_inbox(
@@ -241,7 +246,7 @@ def test_approve_agreements_holds_only_the_agreement(
     )
     advance(store, mailbox)
     assert _sent_count(mailbox) == 2  # the agreement waits
-    assert _state(store) is S.COUNTER_RECEIVED
+    assert _state(store) is NegotiationState.COUNTER_RECEIVED
     assert store.agreements.for_campaign("cmp-1") == []
     (draft,) = list_drafts(store)
     assert draft.draft_kind == "agreement_confirmation" and draft.draft_amount == str(offer)
@@ -255,7 +260,7 @@ def test_approve_agreements_holds_only_the_agreement(
 
 
 def test_follow_up_waits_once_and_a_reply_drops_it(
-    store: SQLiteStore, mailbox: MaildirMailbox
+    store: NegotiationStore, mailbox: MaildirMailbox
 ) -> None:
     _approved_opening(store, mailbox)
     config = engine_config()
@@ -264,7 +269,7 @@ def test_follow_up_waits_once_and_a_reply_drops_it(
     assert first.awaiting_approval == (JANE_THREAD,) and first.followed_up == ()
     again = run_followups(store, mailbox, config, sender=AGENT, now=NOW + timedelta(days=days + 9))
     assert again.awaiting_approval == () and again.marked_stale == ()
-    assert _sent_count(mailbox) == 1 and _state(store) is S.AWAITING_REPLY
+    assert _sent_count(mailbox) == 1 and _state(store) is NegotiationState.AWAITING_REPLY
     (draft,) = list_drafts(store)
     assert draft.draft_kind == "follow_up"
     assert sum("Draft awaiting approval" in t for t in _slack_texts(store)) == 2  # opening + f/u
@@ -274,11 +279,11 @@ def test_follow_up_waits_once_and_a_reply_drops_it(
     advance(store, mailbox)
     (answer,) = list_drafts(store)  # the follow-up is gone; the answer to the reply waits
     assert answer.draft_kind in ("counter_offer", "lever_offer")
-    assert _state(store) is S.COUNTER_RECEIVED and _sent_count(mailbox) == 1
+    assert _state(store) is NegotiationState.COUNTER_RECEIVED and _sent_count(mailbox) == 1
 
 
 def test_decline_drops_a_held_opening_without_writing_to_anyone(
-    store: SQLiteStore, mailbox: MaildirMailbox
+    store: NegotiationStore, mailbox: MaildirMailbox
 ) -> None:
     _open(store, ApprovalMode.REVIEW_EVERY_EMAIL)
     result = _resolve(store, ResolveAction.DECLINE)
@@ -288,7 +293,7 @@ def test_decline_drops_a_held_opening_without_writing_to_anyone(
 
 
 def test_counter_replaces_a_held_opening_with_the_amount_given(
-    store: SQLiteStore, mailbox: MaildirMailbox
+    store: NegotiationStore, mailbox: MaildirMailbox
 ) -> None:
     _open(store, ApprovalMode.REVIEW_EVERY_EMAIL)
     result = _resolve(store, ResolveAction.COUNTER, amount="1100")
@@ -300,7 +305,7 @@ def test_counter_replaces_a_held_opening_with_the_amount_given(
 
 
 def test_policy_default_applies_when_the_campaign_has_no_mode(
-    store: SQLiteStore, mailbox: MaildirMailbox
+    store: NegotiationStore, mailbox: MaildirMailbox
 ) -> None:
     policy = engine_config().policy.model_copy(
         update={"approval_mode": ApprovalMode.REVIEW_EVERY_EMAIL}

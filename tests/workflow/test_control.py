@@ -1,14 +1,14 @@
-"""Pause / resume / stop / take over / stop an agency, on real SQLite files."""
+"""Pause / resume / stop / take over / stop an agency, on a real SQLite file or PostgreSQL
+schema."""
 
 from __future__ import annotations
 
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 
 from negotiation_pipeline.domain.enums import EventType, NegotiationEvent, NegotiationState
-from negotiation_pipeline.store import AuditQuery, Controller, SQLiteStore
+from negotiation_pipeline.store import AuditQuery, Controller, NegotiationStore
 from negotiation_pipeline.workflow.control import (
     ControlError,
     NothingChangedError,
@@ -20,6 +20,7 @@ from negotiation_pipeline.workflow.control import (
     stop_agency,
     takeover,
 )
+from tests.store.conftest import StoreLocation
 from tests.workflow.opened_threads import negotiation, open_threads, rewrite, second_campaign
 from tests.workflow.support import NOW, flex_row
 
@@ -29,28 +30,20 @@ LATER = NOW + timedelta(hours=2)
 
 
 @pytest.fixture
-def db_path(tmp_path: Path) -> Path:
-    return tmp_path / "negotiation.db"
-
-
-@pytest.fixture
-def store(db_path: Path) -> SQLiteStore:
-    return SQLiteStore(db_path)
-
-
-@pytest.fixture
-def jane(store: SQLiteStore) -> str:
+def jane(store: NegotiationStore) -> str:
     (thread_id,) = open_threads(store)
     return thread_id
 
 
-def _audit(store: SQLiteStore, thread_id: str, event_type: EventType) -> list[dict[str, object]]:
+def _audit(
+    store: NegotiationStore, thread_id: str, event_type: EventType
+) -> list[dict[str, object]]:
     entries = store.audit.query(AuditQuery(thread_id=thread_id, event_type=event_type, limit=100))
     return [dict(entry.metadata or {}) for entry in entries]
 
 
 def test_pause_then_resume_from_a_fresh_store_restores_the_exact_state(
-    db_path: Path, store: SQLiteStore, jane: str
+    store_location: StoreLocation, store: NegotiationStore, jane: str
 ) -> None:
     rewrite(store, jane, E.RECEIVE_REPLY, E.SEND_COUNTER)  # now counter_sent
     history_before = negotiation(store, jane).history
@@ -60,14 +53,14 @@ def test_pause_then_resume_from_a_fresh_store_restores_the_exact_state(
     assert result.changed == (jane,) and result.unchanged == ()
     assert result.lines == (f"{jane}: counter_sent -> paused",)
     store.close()
-    restarted = SQLiteStore(db_path, create=False)  # as after a restart: nothing in memory
+    restarted = store_location.open(create=False)  # as after a restart: nothing in memory
     paused = restarted.states.load(jane)
     assert paused is not None
     assert paused.state is S.PAUSED and paused.pre_pause_state is S.COUNTER_SENT
 
     resume(restarted, jane, actor="ops@agency.test", now=LATER)
 
-    after = negotiation(SQLiteStore(db_path, create=False), jane)
+    after = negotiation(store_location.open(create=False), jane)
     assert after.state is S.COUNTER_SENT
     assert after.pre_pause_state is None
     assert after.history == (
@@ -88,7 +81,7 @@ def test_pause_then_resume_from_a_fresh_store_restores_the_exact_state(
 
 
 def test_pause_and_stop_by_email_act_on_every_active_thread_and_say_which(
-    store: SQLiteStore,
+    store: NegotiationStore,
 ) -> None:
     (first,) = open_threads(store)
     (second,) = open_threads(store, campaign=second_campaign())
@@ -115,7 +108,7 @@ def test_pause_and_stop_by_email_act_on_every_active_thread_and_say_which(
         assert after.history[-1] == (S.PAUSED, "stop", S.STOPPED)
 
 
-def test_unknown_targets_are_clear_errors(store: SQLiteStore, jane: str) -> None:
+def test_unknown_targets_are_clear_errors(store: NegotiationStore, jane: str) -> None:
     with pytest.raises(UnknownTargetError, match="no negotiation with thread id 'nope'"):
         pause(store, "nope", actor="ops", now=NOW)
     with pytest.raises(UnknownTargetError, match=r"influencer email 'who@x\.com'"):
@@ -142,7 +135,11 @@ def test_unknown_targets_are_clear_errors(store: SQLiteStore, jane: str) -> None
     ],
 )
 def test_actions_that_do_not_apply_name_the_reason_and_change_nothing(
-    store: SQLiteStore, jane: str, setup: tuple[NegotiationEvent, ...], act: object, reason: str
+    store: NegotiationStore,
+    jane: str,
+    setup: tuple[NegotiationEvent, ...],
+    act: object,
+    reason: str,
 ) -> None:
     before = rewrite(store, jane, *setup)
     audit_count = len(store.audit.query(AuditQuery(thread_id=jane, limit=1000)))
@@ -157,7 +154,7 @@ def test_actions_that_do_not_apply_name_the_reason_and_change_nothing(
 
 
 def test_an_escalated_thread_pauses_and_resumes_back_to_escalated(
-    store: SQLiteStore, jane: str
+    store: NegotiationStore, jane: str
 ) -> None:
     rewrite(store, jane, E.RECEIVE_REPLY, E.ESCALATE)
     pause(store, jane, actor="ops", now=NOW)
@@ -166,7 +163,7 @@ def test_an_escalated_thread_pauses_and_resumes_back_to_escalated(
 
 
 def test_takeover_keeps_the_state_and_resume_hands_the_thread_back(
-    store: SQLiteStore, jane: str
+    store: NegotiationStore, jane: str
 ) -> None:
     result = takeover(store, jane, actor="maria@agency.test", now=NOW)
 
@@ -192,7 +189,7 @@ def test_takeover_keeps_the_state_and_resume_hands_the_thread_back(
 
 
 def test_resume_of_a_paused_human_thread_restores_state_and_control(
-    store: SQLiteStore, jane: str
+    store: NegotiationStore, jane: str
 ) -> None:
     takeover(store, jane, actor="maria", now=NOW)
     pause(store, jane, actor="maria", now=NOW)
@@ -205,7 +202,7 @@ def test_resume_of_a_paused_human_thread_restores_state_and_control(
     assert stored.state is S.AWAITING_REPLY and stored.controlled_by is Controller.AGENT
 
 
-def test_stop_agency_stops_only_that_agencys_active_threads(store: SQLiteStore) -> None:
+def test_stop_agency_stops_only_that_agencys_active_threads(store: NegotiationStore) -> None:
     rows = [
         flex_row("Ana Ruiz", "ana@gmail.com"),
         flex_row("Ben Cho", "ben@gmail.com"),
@@ -228,9 +225,9 @@ def test_stop_agency_stops_only_that_agencys_active_threads(store: SQLiteStore) 
 
 
 def test_control_from_two_store_instances_sees_the_others_change(
-    db_path: Path, store: SQLiteStore, jane: str
+    store_location: StoreLocation, store: NegotiationStore, jane: str
 ) -> None:
-    other = SQLiteStore(db_path)  # another process's view of the same file
+    other = store_location.open()  # another process's view of the same store
     pause(store, jane, actor="ops", now=NOW)
     with pytest.raises(NothingChangedError, match="already paused"):
         pause(other, jane, actor="ops", now=NOW)

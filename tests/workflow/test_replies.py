@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import sqlite3
 from collections.abc import Sequence
 from dataclasses import replace
 from decimal import Decimal
@@ -27,6 +26,8 @@ from negotiation_pipeline.workflow.replies import (
     advance_negotiations,
     list_new_mail,
 )
+from tests.store.conftest import StoreLocation
+from tests.workflow.faults import FailingInserts, fail_inserts
 from tests.workflow.support import (
     AGENT,
     MAILBOX,
@@ -53,7 +54,7 @@ def _start(store: SQLiteStore, mailbox: MaildirMailbox, *emails: str) -> None:
     deliver_pending(store, mailbox)
 
 
-FAILING_REPLY = "NEW.in_reply_to = '<fails@gmail.com>'"
+FAILING_REPLY = "<fails@gmail.com>"
 
 
 def _advance(
@@ -75,22 +76,10 @@ def _advance(
     )
 
 
-def _fail_outbox_inserts(db_path: Path, when: str) -> sqlite3.Connection:
-    """A real SQLite failure inside a reply's transaction (after its inbound row was written)
-    for outbox rows matching `when`; drop it with `_stop_failing`."""
-    raw = sqlite3.connect(db_path)
-    raw.execute(
-        f"CREATE TRIGGER fail_outbox AFTER INSERT ON outbox WHEN {when} "
-        "BEGIN SELECT RAISE(ABORT, 'disk full (simulated)'); END"
-    )
-    raw.commit()
-    return raw
-
-
-def _stop_failing(raw: sqlite3.Connection) -> None:
-    raw.execute("DROP TRIGGER fail_outbox")
-    raw.commit()
-    raw.close()
+def _fail_outbox_inserts(location: StoreLocation) -> FailingInserts:
+    """A real database failure inside a reply's transaction (after its inbound row was
+    written) for our answer to the failing reply; drop it with `.stop()`."""
+    return fail_inserts(location, "outbox", column="in_reply_to", value=FAILING_REPLY)
 
 
 def _last_sent(mailbox: MaildirMailbox, address: str = JANE) -> EmailMessage:
@@ -341,7 +330,7 @@ def test_unreadable_and_broken_replies_do_not_stop_the_others(
 
 
 def test_database_failure_rolls_back_that_reply_only(
-    store: SQLiteStore, mailbox: MaildirMailbox, tmp_path: Path
+    store: SQLiteStore, mailbox: MaildirMailbox, store_location: StoreLocation
 ) -> None:
     _start(store, mailbox, "first@gmail.com", JANE)
     mailbox.append_to_inbox(
@@ -353,7 +342,7 @@ def test_database_failure_rolls_back_that_reply_only(
         )
     )
     mailbox.append_to_inbox(reply_to(_last_sent(mailbox), "My rate is $1,500."))
-    raw = _fail_outbox_inserts(tmp_path / "negotiation.db", FAILING_REPLY)
+    failing = _fail_outbox_inserts(store_location)
 
     result = _advance(store, mailbox)
 
@@ -363,15 +352,17 @@ def test_database_failure_rolls_back_that_reply_only(
     first = store.states.load(thread_id_for("cmp-1", "first@gmail.com"))
     assert first is not None and first.state is NegotiationState.AWAITING_REPLY
 
-    _stop_failing(raw)
+    failing.stop()
     retry = _advance(store, mailbox)
-    assert (retry.processed, retry.duplicates, retry.failed_uids) == (1, 1, ())
+    assert (retry.processed, retry.duplicates, retry.failed_uids) == (1, 0, ())
+    # uid 2 was recorded as handled by the first run: not fetched and read again.
+    assert retry.handled_elsewhere == 1
     assert retry.cursor is not None and retry.cursor.last_uid == 2
     assert len(sent_by_recipient(mailbox)["first@gmail.com"]) == 2
 
 
 def test_a_later_batch_retries_the_reply_an_earlier_run_failed_on(
-    store: SQLiteStore, mailbox: MaildirMailbox, tmp_path: Path
+    store: SQLiteStore, mailbox: MaildirMailbox, store_location: StoreLocation
 ) -> None:
     """The sensor passes only the new batch's uids; the run still handles the reply an earlier
     run failed on, so the cursor never jumps over an unhandled reply."""
@@ -384,11 +375,11 @@ def test_a_later_batch_retries_the_reply_an_earlier_run_failed_on(
             message_id="<fails@gmail.com>",
         )
     )
-    raw = _fail_outbox_inserts(tmp_path / "negotiation.db", FAILING_REPLY)
+    failing = _fail_outbox_inserts(store_location)
     first_batch = list_new_mail(store, mailbox, MAILBOX, 100)
     failed = _advance(store, mailbox, first_batch.uids, first_batch.uidvalidity)
     assert failed.failed_uids == (1,)
-    _stop_failing(raw)
+    failing.stop()
 
     mailbox.append_to_inbox(reply_to(_last_sent(mailbox), "My rate is $1,500."))  # uid 2
     later = _advance(store, mailbox, [2], first_batch.uidvalidity)
@@ -396,6 +387,30 @@ def test_a_later_batch_retries_the_reply_an_earlier_run_failed_on(
     assert (later.processed, later.failed_uids) == (2, ())
     assert later.cursor is not None and later.cursor.last_uid == 2
     assert store.inbound.get("<fails@gmail.com>") is not None
+    assert len(sent_by_recipient(mailbox)["first@gmail.com"]) == 2  # offer + our counter
+
+
+def test_a_later_batch_run_before_any_cursor_exists_never_jumps_the_earlier_replies(
+    store: SQLiteStore, mailbox: MaildirMailbox
+) -> None:
+    """Runs handed consecutive batches may start in any order (parallel runs, or the first
+    run died before it stored a cursor): the second batch's run must not move the cursor over
+    the first batch's replies that nobody has handled."""
+    _start(store, mailbox, "first@gmail.com", JANE)
+    mailbox.append_to_inbox(
+        reply_to(
+            _last_sent(mailbox, "first@gmail.com"), "I'd need $1,500.", sender="first@gmail.com"
+        )
+    )
+    mailbox.append_to_inbox(reply_to(_last_sent(mailbox), "My rate is $1,500."))  # uid 2
+    batch = list_new_mail(store, mailbox, MAILBOX, 100)
+    assert store.mail_cursors.get(MAILBOX) is None
+
+    later = _advance(store, mailbox, [2], batch.uidvalidity)
+
+    assert later.processed == 2  # uid 1 too: it lies between the (missing) cursor and uid 2
+    assert later.cursor is not None and later.cursor.last_uid == 2
+    assert list_new_mail(store, mailbox, MAILBOX, 100).uids == ()
     assert len(sent_by_recipient(mailbox)["first@gmail.com"]) == 2  # offer + our counter
 
 

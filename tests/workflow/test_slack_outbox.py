@@ -4,7 +4,6 @@ once each when it is back, and never allowed to hold a run past its Slack time b
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 from collections import Counter
 from datetime import UTC, datetime, timedelta
@@ -23,6 +22,8 @@ from negotiation_pipeline.workflow.persistence import thread_id_for
 from negotiation_pipeline.workflow.replies import advance_negotiations
 from negotiation_pipeline.workflow.slack_outbox import deliver_notifications, queue_message
 from tests.fakes.slack_server import FakeReply, SlackFake, slack_fake
+from tests.store.conftest import StoreLocation
+from tests.workflow.faults import fail_inserts
 from tests.workflow.support import (
     AGENT,
     MAILBOX,
@@ -164,14 +165,13 @@ def test_a_message_slack_refuses_is_set_aside_and_the_others_still_go(
 
 
 def test_three_deliverers_at_once_post_every_message_exactly_once(
-    store: SQLiteStore, slack_fake: SlackFake
+    store: SQLiteStore, slack_fake: SlackFake, store_location: StoreLocation
 ) -> None:
     texts = _queue(store, 30)
-    db_path = store.path
     results: list[int] = []
 
     def deliver() -> None:
-        own_store = SQLiteStore(db_path)
+        own_store = store_location.open()
         delivery = deliver_notifications(
             own_store, WebhookSlack(slack_fake.webhook_url), Deadline(30)
         )
@@ -227,7 +227,7 @@ def _pending_texts(store: SQLiteStore) -> list[str]:
 
 
 def test_an_escalation_alert_is_queued_in_the_transaction_of_the_reply(
-    store: SQLiteStore, mailbox: MaildirMailbox
+    store: SQLiteStore, mailbox: MaildirMailbox, store_location: StoreLocation
 ) -> None:
     _open_jane(store, mailbox)
     [started] = _pending_texts(store)
@@ -235,12 +235,7 @@ def test_an_escalation_alert_is_queued_in_the_transaction_of_the_reply(
     opening = sent_by_recipient(mailbox)[JANE][-1]
     reply = reply_to(opening, "My rate is $9,000 for this, firm.", message_id="<ask@gmail.com>")
     mailbox.append_to_inbox(reply)
-    failing = sqlite3.connect(store.path)  # a real SQLite failure on writing the alert
-    failing.execute(
-        "CREATE TRIGGER fail_alert AFTER INSERT ON notification_outbox "
-        "BEGIN SELECT RAISE(ABORT, 'disk full (simulated)'); END"
-    )
-    failing.commit()
+    failing = fail_inserts(store_location, "notification_outbox")  # a real database failure
 
     assert _advance(store, mailbox) == 0  # the alert could not be written: nothing changed
     stored = store.states.load(thread_id_for("cmp-1", JANE))
@@ -248,9 +243,7 @@ def test_an_escalation_alert_is_queued_in_the_transaction_of_the_reply(
     assert store.inbound.get("<ask@gmail.com>") is None  # the reply is not marked handled
     assert _pending_texts(store) == [started]
 
-    failing.execute("DROP TRIGGER fail_alert")
-    failing.commit()
-    failing.close()
+    failing.stop()
     assert _advance(store, mailbox) == 1  # the next run handles the reply and queues its alert
     stored = store.states.load(thread_id_for("cmp-1", JANE))
     assert stored is not None and stored.state.value == "escalated"

@@ -143,6 +143,7 @@ def delivery_metadata(delivery: DeliveryResult) -> dict[str, int]:
         "emails_deferred": delivery.deferred,
         "emails_held": len(delivery.held),
         "sent_copies_unfiled": delivery.copies_unfiled,
+        "emails_claimed_elsewhere": delivery.claimed_elsewhere,
     }
 
 

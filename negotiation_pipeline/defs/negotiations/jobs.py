@@ -121,6 +121,8 @@ def advance_negotiations_op(
             "unreadable": result.unreadable,
             "quarantined": result.quarantined,
             "released": result.released,
+            "handled_by_other_runs": result.handled_elsewhere,
+            "waiting_for_earlier_mail": len(result.waiting_uids),
             **delivery_metadata(result.delivery),
             "touched_campaigns": ", ".join(result.touched_campaigns) or "none",
             "mail_cursor": result.cursor.to_string() if result.cursor else "",

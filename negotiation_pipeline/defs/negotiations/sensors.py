@@ -28,7 +28,12 @@ from negotiation_pipeline.workflow.replies import NewMailBatch, list_new_mail
 INBOX_INTERVAL_SECONDS = 30
 MAIL_BATCH_TAG = "negotiation/mail_batch"
 RETRY_SECONDS = 600  # a batch that keeps failing is re-requested at most this often
-ENDED_BADLY = (dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED)
+IN_FLIGHT = [
+    dg.DagsterRunStatus.QUEUED,
+    dg.DagsterRunStatus.NOT_STARTED,
+    dg.DagsterRunStatus.STARTING,
+    dg.DagsterRunStatus.STARTED,
+]
 
 
 def requested_cursor(text: str | None) -> MailCursor | None:
@@ -65,9 +70,11 @@ def _listing_limit(
     minimum_interval_seconds=INBOX_INTERVAL_SECONDS,
     default_status=dg.DefaultSensorStatus.RUNNING,
     description=(
-        "Watches the mailbox for new mail and launches one advance_negotiations_job run per "
-        "batch. Each email is requested once; mail a failed run left unhandled is requested "
-        "again (at most every 10 minutes), and every later run picks it up too."
+        "Lists new mail (uids only) after the stored mail cursor and requests one "
+        "advance_negotiations_job run per batch (run_key = mailbox:uidvalidity:first-last). "
+        "The sensor cursor is the newest uid requested, so the next tick asks only for newer "
+        "mail; mail still unhandled once no advance run is in flight is requested again (at "
+        "most every 10 minutes), and every later run handles it too."
     ),
 )
 def inbox_sensor(
@@ -88,10 +95,12 @@ def inbox_sensor(
         cursor: str | None = MailCursor(batch.uidvalidity, fresh[-1]).to_string()
         context.log.info(f"{len(fresh)} new message(s): {run_key}")
     else:
-        # Everything listed was requested already, yet the store has not handled it and the
-        # newest advance run failed: request it again, at most once per RETRY_SECONDS.
+        # Everything listed was requested already, yet the store has not handled it, advance
+        # runs have ended and none is queued or running that could (the one given it failed,
+        # or left it to a parallel run that failed): request it again, at most once per
+        # RETRY_SECONDS.
         fresh = batch.uids[: mailbox.batch_limit]
-        if not fresh or not _last_advance_run_failed(context.instance):
+        if not fresh or not _advance_runs_all_ended(context.instance):
             return dg.SensorResult(skip_reason="no new mail", cursor=context.cursor)
         bucket = int(time.time() // RETRY_SECONDS)
         run_key = f"{batch_run_key(name, batch, fresh)}:retry-{bucket}"
@@ -111,13 +120,14 @@ def inbox_sensor(
     )
 
 
-def _last_advance_run_failed(instance: dg.DagsterInstance) -> bool:
-    """True when the newest advance_negotiations run ended without success (nothing queued or
-    running after it): the mail it was given may still be unhandled."""
-    newest = instance.get_runs(
-        filters=dg.RunsFilter(job_name=advance_negotiations_job.name), limit=1
-    )
-    return bool(newest) and newest[0].status in ENDED_BADLY
+def _advance_runs_all_ended(instance: dg.DagsterInstance) -> bool:
+    """True when advance_negotiations runs have run and none is queued, starting or running:
+    mail the store has not handled yet is then in nobody's hands."""
+    job = advance_negotiations_job.name
+    if not instance.get_runs(filters=dg.RunsFilter(job_name=job), limit=1):
+        return False  # none yet: the requested one has not been created
+    in_flight = instance.get_runs(filters=dg.RunsFilter(job_name=job, statuses=IN_FLIGHT), limit=1)
+    return not in_flight
 
 
 def batch_run_key(mailbox_name: str, batch: NewMailBatch, uids: Sequence[int]) -> str:
