@@ -31,6 +31,7 @@ from tests.defs.conftest import (
     sandbox_task,
 )
 from tests.fakes.clickup_server import FakeClickUp
+from tests.store.conftest import StoreLocation
 
 CAMPAIGN_ASSETS = [campaign_task, campaign, campaign_influencers, cpm_flexibility]
 LUMEN_SELECTED = ["Maya Chen", "Theo Martins", "Priya Nair", "Sofia Alvarez", "Jonah Brooks"]
@@ -74,6 +75,7 @@ def test_invalid_campaign_fails_alone_and_valid_one_is_ingested(
     clickup_env: dict[str, str],
     fake_clickup: FakeClickUp,
     store: NegotiationStore,
+    store_location: StoreLocation,
 ) -> None:
     instance.add_dynamic_partitions(CAMPAIGN_PARTITIONS_NAME, [INVALID_NIMBUS, VALID_LUMEN])
 
@@ -129,7 +131,9 @@ def test_invalid_campaign_fails_alone_and_valid_one_is_ingested(
     assert isinstance(schema, dg.TableSchema)
     # The schema of the asset's table: the partition column and row order, then the DataFrame's.
     assert [c.name for c in schema.columns] == ["campaign_id", "position", *FLEXIBILITY_COLUMNS]
-    assert metadata["dagster/table_name"].value == "asset_cpm_flexibility"
+    # On PostgreSQL the name carries the store's schema, as a SELECT from elsewhere needs it.
+    schema_prefix = f"{store_location.schema}." if store_location.schema else ""
+    assert metadata["dagster/table_name"].value == f"{schema_prefix}asset_cpm_flexibility"
     [check] = good.get_asset_check_evaluations()
     assert check.check_name == CPM_WITHIN_BOUNDS and check.passed
 

@@ -70,11 +70,10 @@ def _listing_limit(
     minimum_interval_seconds=INBOX_INTERVAL_SECONDS,
     default_status=dg.DefaultSensorStatus.RUNNING,
     description=(
-        "Lists new mail (uids only) after the stored mail cursor and requests one "
-        "advance_negotiations_job run per batch (run_key = mailbox:uidvalidity:first-last). "
-        "The sensor cursor is the newest uid requested, so the next tick asks only for newer "
-        "mail; mail still unhandled once no advance run is in flight is requested again (at "
-        "most every 10 minutes), and every later run handles it too."
+        "Watches the mailbox for new mail and launches one advance_negotiations_job run per "
+        "batch. Each email is requested once; mail still unhandled when no advance run is "
+        "queued or running is requested again (at most every 10 minutes), and every later run "
+        "picks it up too."
     ),
 )
 def inbox_sensor(

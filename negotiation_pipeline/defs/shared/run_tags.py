@@ -59,7 +59,7 @@ def tag_run_with_campaign(
         if key not in present
     }
     if missing:
-        context.instance.add_run_tags(context.run_id, missing)
+        context.instance.add_run_tags(context.run.run_id, missing)
 
 
 def tag_run_with_single_campaign(
