@@ -32,7 +32,8 @@ from negotiation_pipeline.sandbox.simulation.simulator import (
     SimulatedInfluencer,
     influencer_for_thread,
 )
-from negotiation_pipeline.store.base import NegotiationStore, OutboxEmail
+from negotiation_pipeline.store.base import NegotiationStore
+from negotiation_pipeline.store.records import OutboxEmail
 from negotiation_pipeline.workflow.persistence import load_negotiation
 
 

@@ -10,25 +10,11 @@ from negotiation_pipeline.store.audit_filters import (
     parse_last,
 )
 from negotiation_pipeline.store.base import (
-    Agreement,
-    AllowedSender,
     AuditLog,
-    CampaignRecord,
-    Controller,
-    HeldMessage,
-    InboundMessage,
-    InboundStatus,
     InstallationRepository,
     Lockable,
     MailCursor,
-    MailUid,
     NegotiationStore,
-    NegotiationSummary,
-    Notification,
-    NotificationStatus,
-    OutboxEmail,
-    OutboxStatus,
-    StoredNegotiation,
     StoreError,
     StoreNotFoundError,
     UnitOfWork,
@@ -46,6 +32,22 @@ from negotiation_pipeline.store.paths import (
     is_postgres_url,
 )
 from negotiation_pipeline.store.postgres import PostgresStore, PostgresUnitOfWork
+from negotiation_pipeline.store.records import (
+    Agreement,
+    AllowedSender,
+    CampaignRecord,
+    Controller,
+    HeldMessage,
+    InboundMessage,
+    InboundStatus,
+    MailUid,
+    NegotiationSummary,
+    Notification,
+    NotificationStatus,
+    OutboxEmail,
+    OutboxStatus,
+    StoredNegotiation,
+)
 from negotiation_pipeline.store.sqlite import (
     NegotiationStateStore,
     SQLiteStore,

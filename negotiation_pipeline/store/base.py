@@ -1,4 +1,4 @@
-"""The store interface: records, repository protocols and the unit of work.
+"""The store interface: repository protocols and the unit of work (their records: records.py).
 
 Everything outside `negotiation_pipeline/store/` talks to these protocols, never to sqlite3, so
 a PostgreSQL implementation can replace `SQLiteStore` without touching callers.
@@ -17,18 +17,30 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Protocol
 
 from negotiation_pipeline.domain.audit import AuditEntry
 from negotiation_pipeline.domain.campaigns.campaign import Campaign
-from negotiation_pipeline.domain.enums import NegotiationState
 from negotiation_pipeline.domain.mail_cursor import MailCursor
 from negotiation_pipeline.domain.negotiation.state_machine import NegotiationStateMachine
 from negotiation_pipeline.store.audit_filters import AuditQuery
+from negotiation_pipeline.store.records import (
+    Agreement,
+    AllowedSender,
+    CampaignRecord,
+    Controller,
+    HeldMessage,
+    InboundMessage,
+    InboundStatus,
+    MailUid,
+    NegotiationSummary,
+    Notification,
+    NotificationStatus,
+    OutboxEmail,
+    StoredNegotiation,
+)
 
 if TYPE_CHECKING:  # asset_tables.py imports StoreError from here
     from negotiation_pipeline.store.asset_tables import AssetTableRepository
@@ -42,31 +54,6 @@ class StoreNotFoundError(StoreError):
     """The database file does not exist and the caller asked not to create it."""
 
 
-class InboundStatus(StrEnum):
-    PROCESSED = "processed"  # a reply that advanced a negotiation
-    UNMATCHED = "unmatched"  # matched no negotiation
-    SKIPPED = "skipped"  # deliberately not processed (paused, human-controlled, ...)
-    OWN = "own"  # our own sent mail seen in the mailbox
-    QUARANTINED = "quarantined"  # matched a thread but its sender may not steer it: held
-
-
-class OutboxStatus(StrEnum):
-    PENDING = "pending"  # to send (now, or at next_attempt_at after a temporary failure)
-    SENT = "sent"  # the mail server accepted it: never sent again
-    FAILED = "failed"  # cannot be delivered (refused for good, or too many attempts)
-
-
-class NotificationStatus(StrEnum):
-    PENDING = "pending"
-    SENT = "sent"
-    REFUSED = "refused"  # the channel rejected this payload itself; sending again cannot help
-
-
-class Controller(StrEnum):
-    AGENT = "agent"
-    HUMAN = "human"
-
-
 class Lockable(StrEnum):
     """What a non-exclusive transaction locks for itself (`UnitOfWork.lock`): each names the
     rows a read-then-write of that kind depends on, so two transactions that touch different
@@ -76,167 +63,6 @@ class Lockable(StrEnum):
     THREAD = "thread"  # one negotiation: its row, its outbox sequence, its allowed senders
     CAMPAIGN = "campaign"  # one campaign's row (its running CPM tracker)
     MAILBOX = "mailbox"  # one mailbox's cursor and the handled uids above it
-
-
-@dataclass(frozen=True)
-class CampaignRecord:
-    campaign_id: str
-    client_name: str
-    status: str
-    task_date_updated: int | None  # ClickUp date_updated, ms epoch
-    campaign: Campaign | None  # None while the task does not validate
-    cpm_tracker_data: dict[str, Any] | None
-    created_at: datetime
-    updated_at: datetime
-
-
-@dataclass(frozen=True)
-class NegotiationSummary:
-    """What the list queries return of a negotiation: which thread, where it stands, who has it.
-
-    The lists pick threads; decoding a row's JSON columns (context, campaign, tracker, history)
-    costs ~100x reading these, and every column more costs a few percent of a 3,000-row list.
-    `states.load(thread_id)` gives the whole record.
-    """
-
-    thread_id: str
-    campaign_id: str
-    state: NegotiationState
-    pre_pause_state: NegotiationState | None
-    controlled_by: Controller
-    round_count: int
-
-
-@dataclass(frozen=True)
-class StoredNegotiation:
-    """One row of negotiation_state, rebuilt: the machine keeps history and pre_pause_state."""
-
-    thread_id: str
-    state_machine: NegotiationStateMachine
-    round_count: int
-    context: dict[str, Any]  # Decimals come back as Decimal
-    campaign: Campaign
-    cpm_tracker_data: dict[str, Any]  # Decimals as text (CampaignCPMTracker.from_dict reads it)
-    campaign_id: str
-    influencer_name: str | None
-    influencer_email: str | None
-    lever_state: dict[str, Any]
-    controlled_by: Controller
-    agency_name: str | None
-    created_at: datetime
-    updated_at: datetime
-    # No follow-up (and no stale mark) before this instant: the influencer said they are away.
-    followup_not_before: datetime | None = None
-
-    @property
-    def state(self) -> NegotiationState:
-        return self.state_machine.state
-
-    @property
-    def pre_pause_state(self) -> NegotiationState | None:
-        return self.state_machine.pre_pause_state
-
-
-@dataclass(frozen=True)
-class InboundMessage:
-    """One handled incoming message. (message_id, from_addr) is the dedupe key: two senders'
-    messages that share a Message-ID are two messages."""
-
-    message_id: str
-    status: InboundStatus
-    received_at: datetime
-    thread_id: str | None = None
-    campaign_id: str | None = None
-    from_addr: str | None = None
-    subject: str | None = None
-    detail: str | None = None
-
-
-@dataclass(frozen=True)
-class HeldMessage:
-    """A quarantined message's bytes, kept so it can be processed once its sender is allowed.
-    `raw` holds at most the store's cap; `truncated` says the original was longer."""
-
-    message_id: str
-    from_addr: str
-    thread_id: str | None
-    raw: bytes
-    raw_size: int
-    truncated: bool
-    held_at: datetime
-
-
-@dataclass(frozen=True)
-class AllowedSender:
-    """An address an operator allowed to answer in one negotiation (besides the roster's)."""
-
-    thread_id: str
-    address: str  # as the operator gave it (validated)
-    address_key: str  # the comparison form (domain.addresses.address_key)
-    allowed_by: str
-    allowed_at: datetime
-
-
-@dataclass(frozen=True)
-class OutboxEmail:
-    message_id: str  # deterministic, generated by us; also the dedupe key for resends
-    to_addr: str
-    subject: str
-    body: str
-    thread_id: str | None = None
-    campaign_id: str | None = None
-    in_reply_to: str | None = None
-    references: str | None = None  # space-separated Message-IDs, as in the header
-    status: OutboxStatus = OutboxStatus.PENDING
-    created_at: datetime | None = None  # set by the store
-    sent_at: datetime | None = None  # when the mail server accepted it
-    attempts: int = 0  # delivery attempts that failed
-    next_attempt_at: datetime | None = None  # not before this (after a temporary failure)
-    last_error: str | None = None
-    sent_copy_pending: bool = False  # sent, but its copy is not yet filed in the Sent folder
-    to_name: str = ""  # display name for the To: header
-    # The deliverer sending it right now (see OutboxRepository.claim) and until when its claim
-    # holds; None when nobody holds it.
-    claimed_by: str | None = None
-    claimed_until: datetime | None = None
-
-
-@dataclass(frozen=True)
-class Notification:
-    """One chat message (Slack) in the notification outbox, as the channel will receive it."""
-
-    key: str  # unique: the cause's identity when it has one (a run id), else random
-    channel: str  # which channel kind it belongs in (agreements, escalations, errors)
-    text: str
-    blocks: tuple[dict[str, Any], ...]
-    status: NotificationStatus = NotificationStatus.PENDING
-    attempts: int = 0  # posts tried so far (across runs)
-    last_error: str | None = None
-    created_at: datetime | None = None  # set by the store
-    sent_at: datetime | None = None
-
-
-@dataclass(frozen=True)
-class Agreement:
-    thread_id: str
-    campaign_id: str
-    influencer_name: str
-    rate: Decimal
-    cpm: Decimal
-    engagement_rate: Decimal | None = None
-    agreed_at: datetime | None = None  # set by the store when None
-    # What the rate buys (scenario, deliverables, usage_rights, product, expected_views); None
-    # for agreements recorded before packages were stored.
-    package: Mapping[str, Any] | None = None
-
-
-@dataclass(frozen=True)
-class MailUid:
-    """A uid above the mail cursor that a run fetched (its sender known) or handled."""
-
-    uid: int
-    sender_key: str  # the sender's address, lower case ("" when unknown)
-    handled: bool
 
 
 class AuditLog(Protocol):

@@ -13,12 +13,12 @@ from datetime import datetime
 from typing import Any
 
 from negotiation_pipeline.store import rows as row_codec
-from negotiation_pipeline.store.base import (
+from negotiation_pipeline.store.base import StoreError
+from negotiation_pipeline.store.records import (
     AllowedSender,
     HeldMessage,
     InboundMessage,
     InboundStatus,
-    StoreError,
 )
 from negotiation_pipeline.store.sql_repository import SqlRepository
 from negotiation_pipeline.store.trust_schema import HELD_RAW_MAX_BYTES

@@ -15,7 +15,8 @@ import json
 from datetime import datetime
 
 from negotiation_pipeline.store import rows as row_codec
-from negotiation_pipeline.store.base import Notification, NotificationStatus, StoreError
+from negotiation_pipeline.store.base import StoreError
+from negotiation_pipeline.store.records import Notification, NotificationStatus
 from negotiation_pipeline.store.sql_repository import SqlRepository
 
 ERROR_TEXT_MAX = 2000

@@ -23,7 +23,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from negotiation_pipeline.store import rows as row_codec
-from negotiation_pipeline.store.base import OutboxEmail, StoreError
+from negotiation_pipeline.store.base import StoreError
+from negotiation_pipeline.store.records import OutboxEmail
 from negotiation_pipeline.store.sql_repository import SqlRepository
 
 _ERROR_CHARS = 2000  # last_error is a diagnosis, not a log

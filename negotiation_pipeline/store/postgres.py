@@ -52,11 +52,7 @@ from negotiation_pipeline.store.errors import StoreAccessError, postgres_error
 from negotiation_pipeline.store.installation import configured_secret_key
 from negotiation_pipeline.store.paths import is_postgres_url
 from negotiation_pipeline.store.postgres_schema import apply_postgres_schema
-from negotiation_pipeline.store.repositories import (
-    BoundUnitOfWork,
-    Repositories,
-    open_unit_of_work,
-)
+from negotiation_pipeline.store.unit_of_work import BoundUnitOfWork, Repositories, open_unit_of_work
 
 if TYPE_CHECKING:
     import psycopg

@@ -1,5 +1,6 @@
-"""The repositories of base.py, written once for SQLite and PostgreSQL (the notification
-outbox's is in notifications.py).
+"""The audit, negotiation-state, campaign and agreement repositories of base.py, written once for
+SQLite and PostgreSQL. The others have modules of their own (inbound.py, outbox.py,
+notifications.py, mail_cursors.py, asset_repository.py); unit_of_work.py puts them together.
 
 A repository runs each call in `scope(write)`: the store's own short transaction, or the open
 transaction of a unit of work (see base.py). Backend differences go through the `Dialect`
@@ -10,11 +11,10 @@ always go through placeholders.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from functools import cache
-from typing import Any, TypeVar
+from typing import Any
 
 from negotiation_pipeline.domain.audit import AuditEntry
 from negotiation_pipeline.domain.campaigns.campaign import Campaign
@@ -22,31 +22,19 @@ from negotiation_pipeline.domain.negotiation.state_machine import NegotiationSta
 from negotiation_pipeline.domain.redaction import redact_data
 from negotiation_pipeline.store import codec
 from negotiation_pipeline.store import rows as row_codec
-from negotiation_pipeline.store.asset_repository import SqlAssetTables
 from negotiation_pipeline.store.audit_filters import AuditQuery, audit_where
-from negotiation_pipeline.store.base import (
+from negotiation_pipeline.store.dialect import Dialect, quoted
+from negotiation_pipeline.store.records import (
     Agreement,
     CampaignRecord,
     Controller,
-    Lockable,
-    MailCursor,
-    MailUid,
     NegotiationSummary,
     StoredNegotiation,
-    StoreError,
-    iter_chunks,
 )
-from negotiation_pipeline.store.dialect import Connection, ConnectionScope, Dialect, quoted
-from negotiation_pipeline.store.inbound import SqlAllowedSenders, SqlInbound
-from negotiation_pipeline.store.installation import SqlInstallation
-from negotiation_pipeline.store.notifications import SqlNotifications
-from negotiation_pipeline.store.outbox import SqlOutbox
 from negotiation_pipeline.store.schema import LIVE_NEGOTIATION, SUMMARY_COLUMNS
 from negotiation_pipeline.store.sql_repository import SqlRepository
-from negotiation_pipeline.store.view_refresh import SqlViewRefresh
 
 _SUMMARY_SELECT = ", ".join(SUMMARY_COLUMNS)
-_UID_ROWS_PER_STATEMENT = 100  # mail uid rows per INSERT (5 parameters each)
 
 
 # --- audit -------------------------------------------------------------------------------------
@@ -358,193 +346,3 @@ class SqlAgreements(SqlRepository):
                 (campaign_id,),
             ).fetchall()
         return [row_codec.agreement_from_row(row) for row in found]
-
-
-# --- mail cursor -------------------------------------------------------------------------------
-class SqlMailCursors(SqlRepository):
-    def get(self, mailbox: str) -> MailCursor | None:
-        with self._scope(False) as conn:
-            row = conn.execute(
-                f"SELECT * FROM mail_cursor WHERE mailbox = {self._dialect.mark}",  # noqa: S608
-                (mailbox,),
-            ).fetchone()
-        return None if row is None else row_codec.mail_cursor_from_row(row)
-
-    def set(self, mailbox: str, uidvalidity: int, last_uid: int) -> None:
-        with self._scope(True) as conn:
-            conn.execute(
-                f"""INSERT INTO mail_cursor (mailbox, uidvalidity, last_uid)
-                   VALUES ({self._dialect.marks(3)})
-                   ON CONFLICT (mailbox) DO UPDATE SET
-                       uidvalidity = excluded.uidvalidity, last_uid = excluded.last_uid""",  # noqa: S608
-                (mailbox, uidvalidity, last_uid),
-            )
-
-    def note_senders(self, mailbox: str, uidvalidity: int, senders: Mapping[int, str]) -> None:
-        """Record fetched uids with their sender's address (before they are handled), so other
-        runs keep one sender's replies in arrival order. A handled uid stays handled."""
-        rows = [(mailbox, uidvalidity, uid, key, False) for uid, key in sorted(senders.items())]
-        self._upsert_uids(rows, "sender_key = excluded.sender_key")
-
-    def mark_handled(self, mailbox: str, uidvalidity: int, uids: Iterable[int]) -> None:
-        """Record uids above the cursor as handled (call in the transaction that handled them,
-        so the record and the handling commit together)."""
-        rows = [(mailbox, uidvalidity, uid, "", True) for uid in sorted(set(uids))]
-        self._upsert_uids(rows, "handled = excluded.handled")
-
-    def handled_among(self, mailbox: str, uidvalidity: int, uids: Iterable[int]) -> frozenset[int]:
-        """Which of these uids a run has recorded as handled (and the cursor not yet passed)."""
-        wanted = frozenset(uids)
-        if not wanted:
-            return frozenset()
-        found = self.uids_between(mailbox, uidvalidity, min(wanted), max(wanted))
-        return frozenset(uid for uid, row in found.items() if row.handled and uid in wanted)
-
-    def uids_between(
-        self, mailbox: str, uidvalidity: int, low: int, high: int
-    ) -> dict[int, MailUid]:
-        """The recorded uids from `low` to `high` (inclusive)."""
-        d = self._dialect
-        with self._scope(False) as conn:
-            found = conn.execute(
-                "SELECT uid, sender_key, handled FROM mail_uids WHERE mailbox = "  # noqa: S608
-                f"{d.mark} AND uidvalidity = {d.mark} AND uid BETWEEN {d.mark} AND {d.mark}",
-                (mailbox, uidvalidity, low, high),
-            ).fetchall()
-        return {
-            int(row["uid"]): MailUid(int(row["uid"]), row["sender_key"], bool(row["handled"]))
-            for row in found
-        }
-
-    def forget_handled_through(self, mailbox: str, uidvalidity: int, last_uid: int) -> int:
-        """Drop the records the cursor has passed (and any of an older UIDVALIDITY)."""
-        d = self._dialect
-        with self._scope(True) as conn:
-            cursor = conn.execute(
-                f"DELETE FROM mail_uids WHERE mailbox = {d.mark} "  # noqa: S608
-                f"AND (uidvalidity <> {d.mark} OR uid <= {d.mark})",
-                (mailbox, uidvalidity, last_uid),
-            )
-            return max(cursor.rowcount, 0)
-
-    def _upsert_uids(self, rows: list[tuple[Any, ...]], on_conflict: str) -> None:
-        # `on_conflict` is one of this class's constant assignments; values go through marks.
-        d = self._dialect
-        with self._scope(True) as conn:
-            for chunk in iter_chunks(rows, _UID_ROWS_PER_STATEMENT):
-                values = ", ".join(f"({d.marks(5)})" for _ in chunk)
-                conn.execute(
-                    "INSERT INTO mail_uids (mailbox, uidvalidity, uid, sender_key, handled) "  # noqa: S608
-                    f"VALUES {values} ON CONFLICT (mailbox, uidvalidity, uid) "
-                    f"DO UPDATE SET {on_conflict}",
-                    [value for row in chunk for value in row],
-                )
-
-
-# --- all of them together, and the unit of work -------------------------------------------------
-class Repositories:
-    """Every repository bound to one dialect and connection scope."""
-
-    def __init__(
-        self, dialect: Dialect, scope: ConnectionScope, message_id_key: bytes | None = None
-    ) -> None:
-        self._audit = SqlAuditLog(dialect, scope)
-        self._states = SqlStates(dialect, scope)
-        self._campaigns = SqlCampaigns(dialect, scope)
-        self._inbound = SqlInbound(dialect, scope)
-        self._outbox = SqlOutbox(dialect, scope)
-        self._agreements = SqlAgreements(dialect, scope)
-        self._mail_cursors = SqlMailCursors(dialect, scope)
-        self._notifications = SqlNotifications(dialect, scope)
-        self._allowed_senders = SqlAllowedSenders(dialect, scope)
-        self._installation = SqlInstallation(dialect, scope, message_id_key)
-        self._asset_tables = SqlAssetTables(dialect, scope)
-        self._view_refresh = SqlViewRefresh(dialect, scope)
-
-    @property
-    def audit(self) -> SqlAuditLog:
-        return self._audit
-
-    @property
-    def states(self) -> SqlStates:
-        return self._states
-
-    @property
-    def campaigns(self) -> SqlCampaigns:
-        return self._campaigns
-
-    @property
-    def inbound(self) -> SqlInbound:
-        return self._inbound
-
-    @property
-    def outbox(self) -> SqlOutbox:
-        return self._outbox
-
-    @property
-    def agreements(self) -> SqlAgreements:
-        return self._agreements
-
-    @property
-    def mail_cursors(self) -> SqlMailCursors:
-        return self._mail_cursors
-
-    @property
-    def notifications(self) -> SqlNotifications:
-        return self._notifications
-
-    @property
-    def allowed_senders(self) -> SqlAllowedSenders:
-        return self._allowed_senders
-
-    @property
-    def installation(self) -> SqlInstallation:
-        return self._installation
-
-    @property
-    def asset_tables(self) -> SqlAssetTables:
-        return self._asset_tables
-
-    @property
-    def view_refresh(self) -> SqlViewRefresh:
-        return self._view_refresh
-
-    def lock(self, kind: Lockable, name: str) -> None:
-        """Nothing to hold: on the store each call is its own transaction, and in a SQLite unit
-        of work every write transaction excludes the others already (PostgreSQL overrides)."""
-
-
-class BoundUnitOfWork(Repositories):
-    """Repositories that all run in one transaction the store has already opened."""
-
-    def __init__(
-        self, dialect: Dialect, conn: Connection, message_id_key: bytes | None = None
-    ) -> None:
-        self._conn: Connection | None = conn
-        super().__init__(dialect, self._bound_scope, message_id_key)
-
-    def _bound_scope(self, write: bool) -> AbstractContextManager[Connection]:
-        if self._conn is None:
-            raise StoreError("this unit of work's transaction has ended; open a new one")
-        return nullcontext(self._conn)
-
-    def _end(self) -> None:
-        self._conn = None
-
-
-ConnT = TypeVar("ConnT")
-UnitT = TypeVar("UnitT", bound=BoundUnitOfWork)
-
-
-@contextmanager
-def open_unit_of_work(
-    scope: Callable[[bool], AbstractContextManager[ConnT]], make_unit: Callable[[ConnT], UnitT]
-) -> Iterator[UnitT]:
-    """A store's `transaction()`: the write scope, with a unit of work that dies with it (a
-    repository kept past the block must fail loudly, not run outside the transaction)."""
-    with scope(True) as conn:
-        unit = make_unit(conn)
-        try:
-            yield unit
-        finally:
-            unit._end()

@@ -20,13 +20,13 @@ from negotiation_pipeline.domain.enums import EventType, NegotiationState
 from negotiation_pipeline.domain.negotiation.state_machine import NegotiationStateMachine
 from negotiation_pipeline.store import codec
 from negotiation_pipeline.store.audit_filters import influencer_key
-from negotiation_pipeline.store.base import (
+from negotiation_pipeline.store.base import MailCursor
+from negotiation_pipeline.store.records import (
     Agreement,
     CampaignRecord,
     Controller,
     InboundMessage,
     InboundStatus,
-    MailCursor,
     NegotiationSummary,
     OutboxEmail,
     OutboxStatus,

@@ -25,13 +25,9 @@ from negotiation_pipeline.store.base import StoreError, StoreNotFoundError
 from negotiation_pipeline.store.dialect import SQLITE
 from negotiation_pipeline.store.errors import sqlite_error
 from negotiation_pipeline.store.installation import MESSAGE_ID_SECRET_ENV, configured_secret_key
-from negotiation_pipeline.store.repositories import (
-    BoundUnitOfWork,
-    Repositories,
-    SqlStates,
-    open_unit_of_work,
-)
+from negotiation_pipeline.store.repositories import SqlStates
 from negotiation_pipeline.store.schema import apply_schema
+from negotiation_pipeline.store.unit_of_work import BoundUnitOfWork, Repositories, open_unit_of_work
 
 if TYPE_CHECKING:
     from negotiation_pipeline.store.postgres import PostgresStore

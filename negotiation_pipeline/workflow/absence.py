@@ -30,7 +30,8 @@ from negotiation_pipeline.domain.reading.auto_reply import (
 )
 from negotiation_pipeline.domain.reading.quoting import split_reply
 from negotiation_pipeline.integrations.mail.mime import ParsedMessage
-from negotiation_pipeline.store.base import StoredNegotiation, UnitOfWork
+from negotiation_pipeline.store.base import UnitOfWork
+from negotiation_pipeline.store.records import StoredNegotiation
 
 # A notice's own Date header is "today" for relative dates ("back on Monday") when it lies in
 # this window around our clock (a backlog read days later still counts from the notice); a

@@ -27,14 +27,13 @@ from negotiation_pipeline.integrations.mail.thread_headers import (
     references_for,
     reply_subject,
 )
-from negotiation_pipeline.store.base import (
+from negotiation_pipeline.store.base import Lockable, UnitOfWork
+from negotiation_pipeline.store.records import (
     Agreement,
     Controller,
     InboundStatus,
-    Lockable,
     OutboxEmail,
     StoredNegotiation,
-    UnitOfWork,
 )
 from negotiation_pipeline.workflow.absence import (
     absence_notice_reason,

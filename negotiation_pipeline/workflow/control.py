@@ -31,12 +31,8 @@ from negotiation_pipeline.domain.enums import (
 )
 from negotiation_pipeline.domain.negotiation.engine import Negotiation, apply_event
 from negotiation_pipeline.domain.negotiation.state_machine import InvalidTransitionError
-from negotiation_pipeline.store.base import (
-    Controller,
-    NegotiationStore,
-    StoredNegotiation,
-    UnitOfWork,
-)
+from negotiation_pipeline.store.base import NegotiationStore, UnitOfWork
+from negotiation_pipeline.store.records import Controller, StoredNegotiation
 from negotiation_pipeline.workflow.persistence import load_negotiation, save_negotiation
 
 

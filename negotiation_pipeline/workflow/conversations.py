@@ -18,7 +18,8 @@ from negotiation_pipeline.domain.audit import AuditEntry
 from negotiation_pipeline.domain.enums import EventType
 from negotiation_pipeline.domain.previews import cell, preview
 from negotiation_pipeline.store.audit_filters import AuditQuery
-from negotiation_pipeline.store.base import NegotiationStore, OutboxEmail, StoredNegotiation
+from negotiation_pipeline.store.base import NegotiationStore
+from negotiation_pipeline.store.records import OutboxEmail, StoredNegotiation
 from negotiation_pipeline.workflow.snapshots import moment_text
 
 MAX_AUDIT_ENTRIES = 1_000  # per thread and kind; a thread never gets near this many emails

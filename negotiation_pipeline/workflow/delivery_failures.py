@@ -15,7 +15,8 @@ from datetime import datetime
 from negotiation_pipeline.domain.audit import AuditEntry
 from negotiation_pipeline.domain.enums import EventType, NegotiationEvent, NegotiationState
 from negotiation_pipeline.domain.negotiation.engine import apply_event
-from negotiation_pipeline.store.base import Lockable, NegotiationStore, OutboxEmail, UnitOfWork
+from negotiation_pipeline.store.base import Lockable, NegotiationStore, UnitOfWork
+from negotiation_pipeline.store.records import OutboxEmail
 from negotiation_pipeline.workflow.events import DeliveryFailed
 from negotiation_pipeline.workflow.notify import queue_alerts
 from negotiation_pipeline.workflow.persistence import load_negotiation, save_negotiation

@@ -21,7 +21,8 @@ from negotiation_pipeline.domain.negotiation.planning import bounds_for
 from negotiation_pipeline.domain.negotiation.record import Negotiation
 from negotiation_pipeline.integrations.mail.thread_headers import reply_subject
 from negotiation_pipeline.settings.engine import load_engine_config
-from negotiation_pipeline.store.base import NegotiationStore, StoredNegotiation
+from negotiation_pipeline.store.base import NegotiationStore
+from negotiation_pipeline.store.records import StoredNegotiation
 from negotiation_pipeline.workflow.approval import AWAITING_APPROVAL
 from negotiation_pipeline.workflow.persistence import load_negotiation
 

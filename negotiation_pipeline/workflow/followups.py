@@ -34,14 +34,8 @@ from negotiation_pipeline.domain.negotiation.follow_up import (
 )
 from negotiation_pipeline.integrations.mail.base import Mailbox, SenderIdentity
 from negotiation_pipeline.integrations.mail.thread_headers import references_for, reply_subject
-from negotiation_pipeline.store.base import (
-    Controller,
-    Lockable,
-    NegotiationStore,
-    OutboxEmail,
-    StoredNegotiation,
-    UnitOfWork,
-)
+from negotiation_pipeline.store.base import Lockable, NegotiationStore, UnitOfWork
+from negotiation_pipeline.store.records import Controller, OutboxEmail, StoredNegotiation
 from negotiation_pipeline.workflow.approval import hold_if_required, waiting_draft_action
 from negotiation_pipeline.workflow.audit_entries import escalation_audit, transition_audit
 from negotiation_pipeline.workflow.events import (

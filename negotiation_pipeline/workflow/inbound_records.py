@@ -20,13 +20,8 @@ from negotiation_pipeline.domain.negotiation.engine import EngineConfig
 from negotiation_pipeline.domain.previews import TEXT_PREVIEW_CHARS, preview
 from negotiation_pipeline.domain.reading.reader import ReplyReading
 from negotiation_pipeline.integrations.mail.mime import ParsedMessage
-from negotiation_pipeline.store.base import (
-    InboundStatus,
-    NegotiationStore,
-    StoredNegotiation,
-    StoreError,
-    UnitOfWork,
-)
+from negotiation_pipeline.store.base import NegotiationStore, StoreError, UnitOfWork
+from negotiation_pipeline.store.records import InboundStatus, StoredNegotiation
 from negotiation_pipeline.workflow.events import PipelineEvent, ReplyDecision
 from negotiation_pipeline.workflow.second_opinion import SecondOpinion
 

@@ -26,7 +26,8 @@ from negotiation_pipeline.domain.negotiation.engine import (
 )
 from negotiation_pipeline.integrations.mail.base import SenderIdentity
 from negotiation_pipeline.store.audit_filters import AuditQuery
-from negotiation_pipeline.store.base import NegotiationStore, OutboxEmail, UnitOfWork
+from negotiation_pipeline.store.base import NegotiationStore, UnitOfWork
+from negotiation_pipeline.store.records import OutboxEmail
 from negotiation_pipeline.workflow.approval import hold_if_required
 from negotiation_pipeline.workflow.audit_entries import (
     escalated_event,

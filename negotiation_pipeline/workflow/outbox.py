@@ -44,7 +44,8 @@ from negotiation_pipeline.integrations.mail.base import (
     MailError,
     OutgoingEmail,
 )
-from negotiation_pipeline.store.base import Controller, NegotiationStore, OutboxEmail, UnitOfWork
+from negotiation_pipeline.store.base import NegotiationStore, UnitOfWork
+from negotiation_pipeline.store.records import Controller, OutboxEmail
 from negotiation_pipeline.workflow.delivery_failures import give_up
 from negotiation_pipeline.workflow.events import DeliveryFailed
 from negotiation_pipeline.workflow.outbox_claims import (

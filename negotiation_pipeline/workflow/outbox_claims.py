@@ -13,7 +13,8 @@ import socket
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from negotiation_pipeline.store.base import NegotiationStore, OutboxEmail
+from negotiation_pipeline.store.base import NegotiationStore
+from negotiation_pipeline.store.records import OutboxEmail
 
 # How long a deliverer's claim on an email lasts. Far longer than delivering one email can take
 # (a sent-store lookup and one SMTP session, every step bounded by its socket timeout), so a

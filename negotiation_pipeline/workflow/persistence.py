@@ -23,7 +23,8 @@ from negotiation_pipeline.domain.campaigns.campaign import Campaign
 from negotiation_pipeline.domain.campaigns.cpm import CampaignCPMTracker
 from negotiation_pipeline.domain.negotiation.engine import Negotiation
 from negotiation_pipeline.integrations.mail.thread_headers import ThreadingError
-from negotiation_pipeline.store.base import Controller, StoredNegotiation, UnitOfWork
+from negotiation_pipeline.store.base import UnitOfWork
+from negotiation_pipeline.store.records import Controller, StoredNegotiation
 
 _SLUG_UNSAFE = re.compile(r"[^a-z0-9]+")
 _DOMAIN_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$")

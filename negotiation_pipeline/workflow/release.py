@@ -19,12 +19,8 @@ from negotiation_pipeline.domain.audit import AuditEntry
 from negotiation_pipeline.domain.enums import EventType
 from negotiation_pipeline.domain.negotiation.engine import EngineConfig
 from negotiation_pipeline.integrations.mail.mime import MalformedMessageError, parse_message
-from negotiation_pipeline.store.base import (
-    InboundMessage,
-    InboundStatus,
-    NegotiationStore,
-    UnitOfWork,
-)
+from negotiation_pipeline.store.base import NegotiationStore, UnitOfWork
+from negotiation_pipeline.store.records import InboundMessage, InboundStatus
 from negotiation_pipeline.workflow.answering import decide
 from negotiation_pipeline.workflow.events import PipelineEvent
 from negotiation_pipeline.workflow.inbound_records import (

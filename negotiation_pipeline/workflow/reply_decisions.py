@@ -16,7 +16,8 @@ from decimal import Decimal
 from negotiation_pipeline.domain.negotiation.engine import Action, Outcome
 from negotiation_pipeline.domain.reading.reader import ReplyReading
 from negotiation_pipeline.integrations.mail.mime import ParsedMessage
-from negotiation_pipeline.store.base import InboundMessage, NegotiationStore, StoredNegotiation
+from negotiation_pipeline.store.base import NegotiationStore
+from negotiation_pipeline.store.records import InboundMessage, StoredNegotiation
 from negotiation_pipeline.workflow.events import ReplyDecision
 
 

@@ -29,13 +29,12 @@ from negotiation_pipeline.domain.negotiation.human import HumanMove, ResolutionE
 from negotiation_pipeline.integrations.mail.base import Mailbox
 from negotiation_pipeline.integrations.mail.thread_headers import reply_subject
 from negotiation_pipeline.integrations.slack.messages import resolution_notice
-from negotiation_pipeline.store.base import (
+from negotiation_pipeline.store.base import NegotiationStore, UnitOfWork
+from negotiation_pipeline.store.records import (
     Controller,
-    NegotiationStore,
     OutboxEmail,
     OutboxStatus,
     StoredNegotiation,
-    UnitOfWork,
 )
 from negotiation_pipeline.workflow.answering import message_id_domain
 from negotiation_pipeline.workflow.audit_entries import (
@@ -209,7 +208,7 @@ def _as_outcome(move: HumanMove) -> Outcome:
 def _record_agreement(
     uow: UnitOfWork, stored: StoredNegotiation, outcome: Outcome, now: datetime
 ) -> dict[str, Any]:
-    from negotiation_pipeline.store.base import Agreement
+    from negotiation_pipeline.store.records import Agreement
 
     campaign = stored.campaign
     negotiation = outcome.negotiation

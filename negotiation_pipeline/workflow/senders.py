@@ -26,12 +26,8 @@ from negotiation_pipeline.domain.audit import AuditEntry
 from negotiation_pipeline.domain.enums import EventType
 from negotiation_pipeline.integrations.mail.mime import ParsedMessage
 from negotiation_pipeline.integrations.mail.thread_headers import from_header_problem
-from negotiation_pipeline.store.base import (
-    Controller,
-    InboundStatus,
-    StoredNegotiation,
-    UnitOfWork,
-)
+from negotiation_pipeline.store.base import UnitOfWork
+from negotiation_pipeline.store.records import Controller, InboundStatus, StoredNegotiation
 from negotiation_pipeline.workflow.events import HumanTookOver, ReplyHeld
 
 ALLOW_HINT = "the influencer's roster address, a roster manager_email or an allowed address"

@@ -26,7 +26,8 @@ from enum import Enum
 from negotiation_pipeline.integrations.resilience import Deadline
 from negotiation_pipeline.integrations.slack.client import SlackNotifier, SlackRefused
 from negotiation_pipeline.integrations.slack.messages import SlackChannel, SlackMessage
-from negotiation_pipeline.store.base import NegotiationStore, Notification, UnitOfWork
+from negotiation_pipeline.store.base import NegotiationStore, UnitOfWork
+from negotiation_pipeline.store.records import Notification
 
 log = logging.getLogger(__name__)
 

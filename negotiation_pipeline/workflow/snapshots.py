@@ -21,9 +21,9 @@ from negotiation_pipeline.domain.negotiation.emails import split_deliverables, u
 from negotiation_pipeline.domain.negotiation.engine import Negotiation
 from negotiation_pipeline.domain.negotiation.policy import FollowUpPolicy
 from negotiation_pipeline.store.audit_filters import AuditQuery
-from negotiation_pipeline.store.base import (
+from negotiation_pipeline.store.base import NegotiationStore
+from negotiation_pipeline.store.records import (
     Controller,
-    NegotiationStore,
     OutboxEmail,
     OutboxStatus,
     StoredNegotiation,

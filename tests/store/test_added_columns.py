@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from negotiation_pipeline.store import SCHEMA_VERSION, NegotiationStore, SQLiteStore
-from negotiation_pipeline.store.base import Agreement, OutboxEmail
+from negotiation_pipeline.store.records import Agreement, OutboxEmail
 from tests.store.conftest import StoreLocation
 from tests.store.test_migrations import FIXTURE
 

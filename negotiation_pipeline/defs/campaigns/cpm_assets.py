@@ -34,7 +34,7 @@ from negotiation_pipeline.domain.campaigns.cpm import (
 )
 from negotiation_pipeline.domain.campaigns.roster import InfluencerProfile
 from negotiation_pipeline.domain.previews import cell
-from negotiation_pipeline.store.base import Agreement
+from negotiation_pipeline.store.records import Agreement
 
 PREVIEW_ROWS = 20
 _OPTIONAL = frozenset(SCENARIO_COLUMNS)
