@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from negotiation_pipeline.integrations.resilience import Deadline
-from negotiation_pipeline.integrations.slack.messages import SlackMessage
+from negotiation_pipeline.integrations.slack.blocks import SlackMessage
 
 _default_logger = logging.getLogger("negotiation_pipeline.slack.sandbox")
 

@@ -27,8 +27,8 @@ from negotiation_pipeline.domain.enums import NegotiationState
 from negotiation_pipeline.domain.money import format_usd
 from negotiation_pipeline.domain.negotiation.emails import split_deliverables
 from negotiation_pipeline.integrations.slack.approval_messages import draft_approval_alert
+from negotiation_pipeline.integrations.slack.blocks import SlackMessage
 from negotiation_pipeline.integrations.slack.messages import (
-    SlackMessage,
     agreement_alert,
     campaign_started,
     escalation_alert,

@@ -42,7 +42,6 @@ from negotiation_pipeline.integrations.mail.base import (
     HeaderInjectionError,
     Mailbox,
     MailError,
-    OutgoingEmail,
 )
 from negotiation_pipeline.store.base import NegotiationStore, UnitOfWork
 from negotiation_pipeline.store.records import Controller, OutboxEmail
@@ -54,6 +53,12 @@ from negotiation_pipeline.workflow.outbox_claims import (
     deliverer_id,
 )
 from negotiation_pipeline.workflow.resolution_keys import decided_by
+from negotiation_pipeline.workflow.sent_copies import (
+    describe_failure,
+    file_copy,
+    file_sent_copies,
+    to_outgoing,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -93,19 +98,6 @@ class _Tally:
     transport_error: str | None = None
     deferred: int = 0
     elsewhere: int = 0
-
-
-def to_outgoing(email: OutboxEmail, to_name: str = "") -> OutgoingEmail:
-    """The mail-layer email for one outbox row (raises HeaderInjectionError on bad headers)."""
-    return OutgoingEmail(
-        message_id=email.message_id,
-        to_addr=email.to_addr,
-        to_name=to_name or email.to_name,
-        subject=email.subject,
-        body=email.body,
-        in_reply_to=email.in_reply_to,
-        references=tuple((email.references or "").split()),
-    )
 
 
 def deliver_pending(
@@ -206,30 +198,7 @@ def _deliver_one(
         return
     tally.sent += 1
     if mailbox.files_sent_copy_separately:
-        _file_copy(store, mailbox, email, moment, may_exist=False)
-
-
-def _file_copy(
-    store: NegotiationStore,
-    mailbox: Mailbox,
-    email: OutboxEmail,
-    sent_at: datetime,
-    *,
-    may_exist: bool,
-) -> bool:
-    """File one sent email's Sent-folder copy; False (logged) when that failed: a later call
-    of file_sent_copies retries it, and the email itself stays sent."""
-    try:
-        mailbox.file_sent_copy(to_outgoing(email), sent_at, may_exist=may_exist)
-    except Exception as exc:
-        logger.warning(
-            "filing the Sent copy of %s failed (retried later): %s",
-            email.message_id,
-            _describe(exc),
-        )
-        return False
-    store.outbox.mark_copy_filed(email.message_id)
-    return True
+        file_copy(store, mailbox, email, moment, may_exist=False)
 
 
 def _handle_failure(
@@ -241,7 +210,7 @@ def _handle_failure(
     names: Mapping[str, str],
     tally: _Tally,
 ) -> None:
-    error = _describe(exc)
+    error = describe_failure(exc)
     permanent = isinstance(exc, HeaderInjectionError) or (
         isinstance(exc, DeliveryError) and exc.permanent
     )
@@ -268,12 +237,6 @@ def retry_delay(attempts: int, policy: DeliveryPolicy) -> timedelta:
         return timedelta(0)
     minutes = policy.retry_after_minutes * 2 ** min(attempts - 2, 20)
     return timedelta(minutes=min(minutes, policy.max_retry_after_minutes))
-
-
-def _describe(exc: Exception) -> str:
-    if isinstance(exc, MailError):
-        return str(exc)
-    return f"{type(exc).__name__}: {exc}"
 
 
 def _attempts(count: int) -> str:
@@ -383,24 +346,3 @@ def _influencer_name(
         return names[thread_id]
     stored = None if thread_id is None else uow.states.load(thread_id)
     return None if stored is None else stored.influencer_name
-
-
-def file_sent_copies(
-    store: NegotiationStore,
-    mailbox: Mailbox,
-    *,
-    limit: int | None = None,
-) -> int:
-    """File the Sent-folder copy of every sent email still missing one (oldest first): those
-    whose filing failed right after delivery, in this run or an earlier one. Stops at the first
-    failure (the folder's server is likely down), leaving the rest for the next run. Returns how
-    many copies are still unfiled."""
-    if not mailbox.files_sent_copy_separately:
-        return 0
-    waiting = store.outbox.copies_to_file(limit)
-    for done, email in enumerate(waiting):
-        assert email.sent_at is not None  # a sent row always has its time
-        # An earlier attempt may have filed it and lost the answer: look before filing.
-        if not _file_copy(store, mailbox, email, email.sent_at, may_exist=True):
-            return len(waiting) - done
-    return 0

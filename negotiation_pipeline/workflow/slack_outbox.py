@@ -24,8 +24,8 @@ from datetime import UTC, datetime, timedelta
 from enum import Enum
 
 from negotiation_pipeline.integrations.resilience import Deadline
+from negotiation_pipeline.integrations.slack.blocks import SlackChannel, SlackMessage
 from negotiation_pipeline.integrations.slack.client import SlackNotifier, SlackRefused
-from negotiation_pipeline.integrations.slack.messages import SlackChannel, SlackMessage
 from negotiation_pipeline.store.base import NegotiationStore, UnitOfWork
 from negotiation_pipeline.store.records import Notification
 

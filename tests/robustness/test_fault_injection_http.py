@@ -46,6 +46,7 @@ from negotiation_pipeline.integrations.clickup.client import (
     ClickUpError,
     ClickUpHTTPError,
 )
+from negotiation_pipeline.integrations.slack.blocks import SlackChannel
 from negotiation_pipeline.integrations.slack.client import (
     BotSlack,
     SlackError,
@@ -53,7 +54,7 @@ from negotiation_pipeline.integrations.slack.client import (
     SlackUnavailable,
     WebhookSlack,
 )
-from negotiation_pipeline.integrations.slack.messages import SlackChannel, api_error
+from negotiation_pipeline.integrations.slack.messages import api_error
 from tests.defs.conftest import INVALID_NIMBUS, VALID_LUMEN, VALID_TRAILPEAK
 from tests.fakes.clickup_server import FakeClickUp, make_task
 from tests.fakes.slack_server import WEBHOOK_PATH, FakeReply, SlackFake, running_slack_fake

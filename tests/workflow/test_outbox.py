@@ -8,7 +8,8 @@ from negotiation_pipeline.domain.enums import EventType
 from negotiation_pipeline.integrations.mail import MaildirMailbox
 from negotiation_pipeline.store import AuditQuery, OutboxEmail, OutboxStatus, SQLiteStore
 from negotiation_pipeline.workflow.control import pause, resume, stop, takeover
-from negotiation_pipeline.workflow.outbox import deliver_pending, to_outgoing
+from negotiation_pipeline.workflow.outbox import deliver_pending
+from negotiation_pipeline.workflow.sent_copies import to_outgoing
 from tests.workflow.opened_threads import open_threads
 from tests.workflow.support import NOW, flex_row, sent_message_ids
 

@@ -1,5 +1,6 @@
 """Slack integration: Block Kit message builders and the webhook and bot clients."""
 
+from negotiation_pipeline.integrations.slack.blocks import SlackChannel, SlackMessage
 from negotiation_pipeline.integrations.slack.client import (
     BotSlack,
     SlackError,
@@ -9,8 +10,6 @@ from negotiation_pipeline.integrations.slack.client import (
     WebhookSlack,
 )
 from negotiation_pipeline.integrations.slack.messages import (
-    SlackChannel,
-    SlackMessage,
     agreement_alert,
     api_error,
     campaign_started,

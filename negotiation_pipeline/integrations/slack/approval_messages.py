@@ -11,18 +11,18 @@ from decimal import Decimal
 from typing import Protocol
 
 from negotiation_pipeline.domain.money import format_usd
-from negotiation_pipeline.integrations.slack.messages import (
+from negotiation_pipeline.integrations.slack.blocks import (
     SECTION_TEXT_MAX,
     Block,
     SlackChannel,
     SlackMessage,
-    _message,
-    _thread_context,
     fields,
     header,
     link,
+    message,
     quoted,
     section,
+    thread_context,
 )
 
 
@@ -83,12 +83,12 @@ def draft_approval_alert(
     ]
     if launchpad_url:
         blocks.append(section(link(launchpad_url, "Decide in the Dagster UI (resolve_escalation)")))
-    blocks.append(_thread_context(thread_id))
+    blocks.append(thread_context(thread_id))
     fallback = (
         f"Draft awaiting approval: {kind.replace('_', ' ')} to {influencer_name} "
         f"({client_name}), thread {thread_id}"
     )
-    return _message(SlackChannel.ESCALATIONS, fallback, blocks)
+    return message(SlackChannel.ESCALATIONS, fallback, blocks)
 
 
 __all__ = ["HeldDraftFacts", "approval_commands", "draft_approval_alert"]

@@ -26,7 +26,7 @@ from negotiation_pipeline.integrations.resilience import (
     Deadline,
     call_with_retries,
 )
-from negotiation_pipeline.integrations.slack.messages import SlackChannel, SlackMessage
+from negotiation_pipeline.integrations.slack.blocks import SlackChannel, SlackMessage
 
 DEFAULT_API_BASE = "https://slack.com/api"
 DEFAULT_TIMEOUT_SECONDS = 3.0

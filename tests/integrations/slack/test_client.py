@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from negotiation_pipeline.integrations import resilience
+from negotiation_pipeline.integrations.slack.blocks import SlackChannel
 from negotiation_pipeline.integrations.slack.client import (
     BotSlack,
     SlackError,
@@ -19,7 +20,6 @@ from negotiation_pipeline.integrations.slack.client import (
     WebhookSlack,
 )
 from negotiation_pipeline.integrations.slack.messages import (
-    SlackChannel,
     agreement_alert,
     api_error,
     escalation_alert,

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
+from negotiation_pipeline.integrations.slack.blocks import SlackChannel
 from negotiation_pipeline.integrations.slack.client import BotSlack
-from negotiation_pipeline.integrations.slack.messages import SlackChannel
 from negotiation_pipeline.workflow.events import Escalated
 from negotiation_pipeline.workflow.notify import slack_messages_for
 from tests.fakes.slack_server import SlackFake, slack_fake

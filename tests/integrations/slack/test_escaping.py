@@ -9,18 +9,20 @@ from decimal import Decimal
 
 import pytest
 
-from negotiation_pipeline.integrations.slack.client import BotSlack, WebhookSlack
-from negotiation_pipeline.integrations.slack.messages import (
+from negotiation_pipeline.integrations.slack.blocks import (
     SlackChannel,
     SlackMessage,
+    link,
+    truncate,
+)
+from negotiation_pipeline.integrations.slack.client import BotSlack, WebhookSlack
+from negotiation_pipeline.integrations.slack.messages import (
     agreement_alert,
     api_error,
     campaign_started,
     escalation_alert,
-    link,
     run_failure,
     stale_notice,
-    truncate,
 )
 from tests.fakes.slack_server import SlackFake, slack_fake
 

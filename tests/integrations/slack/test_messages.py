@@ -5,13 +5,15 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from negotiation_pipeline.integrations.slack.messages import (
+from negotiation_pipeline.integrations.slack.blocks import (
     BLOCKS_MAX,
     FIELDS_MAX,
     HEADER_MAX,
     SECTION_TEXT_MAX,
     SlackChannel,
     SlackMessage,
+)
+from negotiation_pipeline.integrations.slack.messages import (
     agreement_alert,
     api_error,
     campaign_started,
