@@ -24,8 +24,6 @@ from tests.store.conftest import StoreLocation
 from tests.workflow.opened_threads import negotiation, open_threads, rewrite, second_campaign
 from tests.workflow.support import NOW, flex_row
 
-S = NegotiationState
-E = NegotiationEvent
 LATER = NOW + timedelta(hours=2)
 
 
@@ -45,7 +43,9 @@ def _audit(
 def test_pause_then_resume_from_a_fresh_store_restores_the_exact_state(
     store_location: StoreLocation, store: NegotiationStore, jane: str
 ) -> None:
-    rewrite(store, jane, E.RECEIVE_REPLY, E.SEND_COUNTER)  # now counter_sent
+    rewrite(
+        store, jane, NegotiationEvent.RECEIVE_REPLY, NegotiationEvent.SEND_COUNTER
+    )  # now counter_sent
     history_before = negotiation(store, jane).history
 
     result = pause(store, jane, actor="ops@agency.test", now=NOW)
@@ -56,17 +56,20 @@ def test_pause_then_resume_from_a_fresh_store_restores_the_exact_state(
     restarted = store_location.open(create=False)  # as after a restart: nothing in memory
     paused = restarted.states.load(jane)
     assert paused is not None
-    assert paused.state is S.PAUSED and paused.pre_pause_state is S.COUNTER_SENT
+    assert (
+        paused.state is NegotiationState.PAUSED
+        and paused.pre_pause_state is NegotiationState.COUNTER_SENT
+    )
 
     resume(restarted, jane, actor="ops@agency.test", now=LATER)
 
     after = negotiation(store_location.open(create=False), jane)
-    assert after.state is S.COUNTER_SENT
+    assert after.state is NegotiationState.COUNTER_SENT
     assert after.pre_pause_state is None
     assert after.history == (
         *history_before,
-        (S.COUNTER_SENT, "pause", S.PAUSED),
-        (S.PAUSED, "resume", S.COUNTER_SENT),
+        (NegotiationState.COUNTER_SENT, "pause", NegotiationState.PAUSED),
+        (NegotiationState.PAUSED, "resume", NegotiationState.COUNTER_SENT),
     )
     transitions = _audit(restarted, jane, EventType.STATE_TRANSITION)
     assert transitions[0] == {
@@ -88,7 +91,7 @@ def test_pause_and_stop_by_email_act_on_every_active_thread_and_say_which(
     (third,) = open_threads(
         store, [flex_row()], campaign=second_campaign(campaign_id="cmp-3", client_name="Nimbus")
     )
-    rewrite(store, third, E.STOP)  # already finished: left alone, and said so
+    rewrite(store, third, NegotiationEvent.STOP)  # already finished: left alone, and said so
     (other,) = open_threads(store, [flex_row("Sam Lee", "sam@gmail.com")])
 
     result = pause(store, "JANE@gmail.com", actor="ops", now=NOW)
@@ -96,16 +99,18 @@ def test_pause_and_stop_by_email_act_on_every_active_thread_and_say_which(
     assert set(result.changed) == {first, second}
     assert result.unchanged == ((third, "cannot pause: the negotiation is stopped (final)"),)
     assert len(result.lines) == 3
-    assert negotiation(store, first).state is S.PAUSED
-    assert negotiation(store, second).state is S.PAUSED
-    assert negotiation(store, other).state is S.AWAITING_REPLY  # another influencer: untouched
+    assert negotiation(store, first).state is NegotiationState.PAUSED
+    assert negotiation(store, second).state is NegotiationState.PAUSED
+    assert (
+        negotiation(store, other).state is NegotiationState.AWAITING_REPLY
+    )  # another influencer: untouched
 
     stopped = stop(store, "jane@gmail.com", actor="ops", now=NOW)
     assert set(stopped.changed) == {first, second}
     for thread_id in (first, second):
         after = negotiation(store, thread_id)
-        assert after.state is S.STOPPED and after.pre_pause_state is None
-        assert after.history[-1] == (S.PAUSED, "stop", S.STOPPED)
+        assert after.state is NegotiationState.STOPPED and after.pre_pause_state is None
+        assert after.history[-1] == (NegotiationState.PAUSED, "stop", NegotiationState.STOPPED)
 
 
 def test_unknown_targets_are_clear_errors(store: NegotiationStore, jane: str) -> None:
@@ -121,17 +126,21 @@ def test_unknown_targets_are_clear_errors(store: NegotiationStore, jane: str) ->
         control(store, "restart", jane, actor="ops", now=NOW)
     with pytest.raises(ControlError, match="actor"):
         pause(store, jane, actor=" ", now=NOW)
-    assert negotiation(store, jane).state is S.AWAITING_REPLY
+    assert negotiation(store, jane).state is NegotiationState.AWAITING_REPLY
 
 
 @pytest.mark.parametrize(
     ("setup", "act", "reason"),
     [
         ((), resume, "not paused and not taken over: nothing to resume (state awaiting_reply)"),
-        ((E.PAUSE,), pause, "already paused (in awaiting_reply)"),
-        ((E.STOP,), pause, "cannot pause: the negotiation is stopped (final)"),
-        ((E.STOP,), stop, "cannot stop: the negotiation is stopped (final)"),
-        ((E.ACCEPT,), takeover, "cannot takeover: the negotiation is agreed (final)"),
+        ((NegotiationEvent.PAUSE,), pause, "already paused (in awaiting_reply)"),
+        ((NegotiationEvent.STOP,), pause, "cannot pause: the negotiation is stopped (final)"),
+        ((NegotiationEvent.STOP,), stop, "cannot stop: the negotiation is stopped (final)"),
+        (
+            (NegotiationEvent.ACCEPT,),
+            takeover,
+            "cannot takeover: the negotiation is agreed (final)",
+        ),
     ],
 )
 def test_actions_that_do_not_apply_name_the_reason_and_change_nothing(
@@ -156,10 +165,10 @@ def test_actions_that_do_not_apply_name_the_reason_and_change_nothing(
 def test_an_escalated_thread_pauses_and_resumes_back_to_escalated(
     store: NegotiationStore, jane: str
 ) -> None:
-    rewrite(store, jane, E.RECEIVE_REPLY, E.ESCALATE)
+    rewrite(store, jane, NegotiationEvent.RECEIVE_REPLY, NegotiationEvent.ESCALATE)
     pause(store, jane, actor="ops", now=NOW)
     resume(store, jane, actor="ops", now=LATER)
-    assert negotiation(store, jane).state is S.ESCALATED
+    assert negotiation(store, jane).state is NegotiationState.ESCALATED
 
 
 def test_takeover_keeps_the_state_and_resume_hands_the_thread_back(
@@ -171,7 +180,9 @@ def test_takeover_keeps_the_state_and_resume_hands_the_thread_back(
     assert result.lines == (expected,)
     stored = store.states.load(jane)
     assert stored is not None
-    assert stored.controlled_by is Controller.HUMAN and stored.state is S.AWAITING_REPLY
+    assert (
+        stored.controlled_by is Controller.HUMAN and stored.state is NegotiationState.AWAITING_REPLY
+    )
     assert _audit(store, jane, EventType.TAKEOVER) == [
         {"controlled_by": "human", "actor": "maria@agency.test", "source": "control"}
     ]
@@ -183,7 +194,9 @@ def test_takeover_keeps_the_state_and_resume_hands_the_thread_back(
     assert back.lines == (f"{jane}: handed back to the agent",)
     stored = store.states.load(jane)
     assert stored is not None
-    assert stored.controlled_by is Controller.AGENT and stored.state is S.AWAITING_REPLY
+    assert (
+        stored.controlled_by is Controller.AGENT and stored.state is NegotiationState.AWAITING_REPLY
+    )
     assert negotiation(store, jane).last_activity == LATER  # follow-up clock restarts
     assert _audit(store, jane, EventType.TAKEOVER)[0]["controlled_by"] == "agent"
 
@@ -199,7 +212,9 @@ def test_resume_of_a_paused_human_thread_restores_state_and_control(
     assert result.lines == (f"{jane}: paused -> awaiting_reply, handed back to the agent",)
     stored = store.states.load(jane)
     assert stored is not None
-    assert stored.state is S.AWAITING_REPLY and stored.controlled_by is Controller.AGENT
+    assert (
+        stored.state is NegotiationState.AWAITING_REPLY and stored.controlled_by is Controller.AGENT
+    )
 
 
 def test_stop_agency_stops_only_that_agencys_active_threads(store: NegotiationStore) -> None:
@@ -210,16 +225,16 @@ def test_stop_agency_stops_only_that_agencys_active_threads(store: NegotiationSt
     ]
     ana, ben, cara = open_threads(store, rows)
     rewrite(store, ana, agency_name="Bright Talent")
-    rewrite(store, ben, E.PAUSE, agency_name="Bright Talent")
+    rewrite(store, ben, NegotiationEvent.PAUSE, agency_name="Bright Talent")
     rewrite(store, cara, agency_name="Other Media")
 
     result = stop_agency(store, "bright talent", actor="ops", now=NOW)
 
     assert set(result.changed) == {ana, ben}
     assert result.target == "agency bright talent"
-    assert negotiation(store, ana).state is S.STOPPED
-    assert negotiation(store, ben).state is S.STOPPED
-    assert negotiation(store, cara).state is S.AWAITING_REPLY
+    assert negotiation(store, ana).state is NegotiationState.STOPPED
+    assert negotiation(store, ben).state is NegotiationState.STOPPED
+    assert negotiation(store, cara).state is NegotiationState.AWAITING_REPLY
     with pytest.raises(NothingChangedError, match="stopped \\(final\\)"):
         stop_agency(store, "Bright Talent", actor="ops", now=NOW)
 
@@ -232,4 +247,4 @@ def test_control_from_two_store_instances_sees_the_others_change(
     with pytest.raises(NothingChangedError, match="already paused"):
         pause(other, jane, actor="ops", now=NOW)
     resume(other, jane, actor="ops", now=LATER)
-    assert negotiation(store, jane).state is S.AWAITING_REPLY
+    assert negotiation(store, jane).state is NegotiationState.AWAITING_REPLY

@@ -26,8 +26,6 @@ from tests.workflow.support import (
     sent_message_ids,
 )
 
-S = NegotiationState
-E = NegotiationEvent
 DAY = timedelta(days=1)
 FIRST = engine_config().policy.follow_up.first_after_days
 STALE = engine_config().policy.follow_up.stale_after_days
@@ -65,7 +63,7 @@ def test_one_follow_up_threads_under_our_last_email_and_is_sent_once(
     assert follow_up.status is OutboxStatus.SENT
     assert "$1,000" in follow_up.body  # our standing offer
     after = negotiation(store, jane)
-    assert after.followups_sent == 1 and after.state is S.AWAITING_REPLY
+    assert after.followups_sent == 1 and after.state is NegotiationState.AWAITING_REPLY
     assert after.last_activity == NOW + FIRST * DAY
     audit = store.audit.query(
         AuditQuery(thread_id=jane, event_type=EventType.STATE_TRANSITION, limit=1)
@@ -104,11 +102,11 @@ def test_silence_after_the_follow_up_marks_stale_once_with_events(
     assert result.marked_stale == (jane,) and result.followed_up == ()
     assert result.events == (
         MarkedStale(jane, "cmp-1", "Jane Doe", STALE),
-        FinalState(jane, "cmp-1", "Jane Doe", S.STALE),
+        FinalState(jane, "cmp-1", "Jane Doe", NegotiationState.STALE),
     )
     stale = negotiation(store, jane)
-    assert stale.state is S.STALE
-    assert stale.history[-1] == (S.AWAITING_REPLY, "timeout", S.STALE)
+    assert stale.state is NegotiationState.STALE
+    assert stale.history[-1] == (NegotiationState.AWAITING_REPLY, "timeout", NegotiationState.STALE)
     assert len(store.outbox.for_thread(jane)) == 2  # no email for the stale mark
 
     later = _followups(store, mailbox, FIRST + STALE + 10)
@@ -127,9 +125,11 @@ def test_only_agent_controlled_threads_waiting_for_a_reply_are_followed_up(
     ]
     ana, ben, cara, dev, eve = open_threads(store, rows, mailbox=mailbox)
     rewrite(store, ben, controlled_by=Controller.HUMAN)
-    rewrite(store, cara, E.PAUSE)
-    rewrite(store, dev, E.RECEIVE_REPLY, E.ESCALATE)
-    rewrite(store, eve, E.RECEIVE_REPLY, E.SEND_COUNTER)  # counter_sent waits too
+    rewrite(store, cara, NegotiationEvent.PAUSE)
+    rewrite(store, dev, NegotiationEvent.RECEIVE_REPLY, NegotiationEvent.ESCALATE)
+    rewrite(
+        store, eve, NegotiationEvent.RECEIVE_REPLY, NegotiationEvent.SEND_COUNTER
+    )  # counter_sent waits too
 
     result = _followups(store, mailbox, FIRST)
 
@@ -161,7 +161,7 @@ def test_a_follow_up_failing_the_gate_escalates_and_sends_nothing(
     escalated, final = result.events
     assert isinstance(escalated, Escalated) and escalated.reason == "validation_failed"
     assert escalated.draft_body is not None and "$9,999" in escalated.draft_body
-    assert final == FinalState(jane, "cmp-1", "Jane Doe", S.ESCALATED)
-    assert negotiation(store, jane).state is S.ESCALATED
+    assert final == FinalState(jane, "cmp-1", "Jane Doe", NegotiationState.ESCALATED)
+    assert negotiation(store, jane).state is NegotiationState.ESCALATED
     assert len(store.outbox.for_thread(jane)) == 1  # nothing queued, nothing sent
     assert store.audit.query(AuditQuery(thread_id=jane, event_type=EventType.ESCALATION, limit=5))

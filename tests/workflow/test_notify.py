@@ -41,8 +41,6 @@ from tests.fakes.slack_server import FakeReply, SlackFake, running_slack_fake
 from tests.workflow.opened_threads import open_threads, rewrite
 from tests.workflow.support import flex_row
 
-S = NegotiationState
-
 
 @pytest.fixture
 def threads(store: SQLiteStore) -> list[str]:
@@ -81,7 +79,7 @@ def _events(jane: str, sam: str) -> list[PipelineEvent]:
         AgreementReached(
             jane, "cmp-1", "Jane Doe", Decimal("1200.00"), Decimal("24.00"), Decimal("30")
         ),
-        FinalState(jane, "cmp-1", "Jane Doe", S.AGREED),
+        FinalState(jane, "cmp-1", "Jane Doe", NegotiationState.AGREED),
         Escalated(
             sam,
             "cmp-1",
@@ -92,7 +90,7 @@ def _events(jane: str, sam: str) -> list[PipelineEvent]:
             Decimal("1000.00"),
             "Hi Sam, we could do $1,100.00 ...",
         ),
-        FinalState(sam, "cmp-1", "Sam Lee", S.ESCALATED),
+        FinalState(sam, "cmp-1", "Sam Lee", NegotiationState.ESCALATED),
     ]
 
 
@@ -166,17 +164,19 @@ def test_the_agreed_package_from_the_event_wins_with_its_usage_rights(
 
 def test_without_store_details_the_alerts_say_n_a_instead_of_guessing() -> None:
     event = AgreementReached("t-1", "cmp-1", "Jane Doe", Decimal("900"), Decimal("18"), None)
-    (message,) = slack_messages_for([event, FinalState("t-1", "cmp-1", "Jane Doe", S.AGREED)])
+    (message,) = slack_messages_for(
+        [event, FinalState("t-1", "cmp-1", "Jane Doe", NegotiationState.AGREED)]
+    )
     assert "*Email:*\\nn/a" in _block_text(message.blocks)
 
 
 def test_clickup_comments_on_start_and_once_per_final_state() -> None:
     events = [
         *_events("t-jane", "t-sam"),
-        FinalState("t-ana", "cmp-1", "Ana Ruiz", S.REJECTED),
+        FinalState("t-ana", "cmp-1", "Ana Ruiz", NegotiationState.REJECTED),
         MarkedStale("t-ben", "cmp-2", "Ben Cho", 4),
-        FinalState("t-ben", "cmp-2", "Ben Cho", S.STALE),
-        FinalState("t-cara", "cmp-2", "Cara Dunn", S.STOPPED),
+        FinalState("t-ben", "cmp-2", "Ben Cho", NegotiationState.STALE),
+        FinalState("t-cara", "cmp-2", "Cara Dunn", NegotiationState.STOPPED),
     ]
 
     assert clickup_comments_for(events) == [
@@ -240,8 +240,10 @@ def test_one_failing_post_never_stops_the_others(
     slack.script("webhook", FakeReply(400, "invalid_payload"))  # the first Slack post is refused
     events: list[PipelineEvent] = [
         *_events("t-jane", "t-sam"),
-        FinalState("t-zed", "gone-task", "Zed Q", S.STOPPED),  # a task deleted in ClickUp: 404
-        FinalState("t-ana", "cmp-1", "Ana Ruiz", S.REJECTED),
+        FinalState(
+            "t-zed", "gone-task", "Zed Q", NegotiationState.STOPPED
+        ),  # a task deleted in ClickUp: 404
+        FinalState("t-ana", "cmp-1", "Ana Ruiz", NegotiationState.REJECTED),
     ]
     _queue(store, events)
     delivery = deliver_notifications(store, WebhookSlack(slack.webhook_url), Deadline(10))
