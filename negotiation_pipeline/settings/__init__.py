@@ -1,0 +1,3 @@
+"""Loading and validating the editable business rules of `config/` (policy, templates,
+vocabularies, field mapping) into the typed settings the engine and workflow take.
+"""
