@@ -8,6 +8,7 @@ disk; the domain receives parsed objects.
 
 from __future__ import annotations
 
+import copy
 import os
 from functools import lru_cache
 from importlib.resources import files
@@ -37,11 +38,19 @@ def load_yaml(name: str, directory: Path | None = None) -> dict[str, Any]:
     """Load `config/<name>` as a mapping. Missing or non-mapping files raise ConfigError:
     silently falling back to defaults would run the business on rules nobody wrote."""
     path = (directory or config_dir()) / name
-    return _load_yaml_cached(path)
+    try:
+        stat = path.stat()
+    except FileNotFoundError as exc:
+        raise ConfigError(f"config file not found: {path}") from exc
+    # Keyed by the file's modification time and size too: a long-lived process (the daemon
+    # evaluating sensors) reads an edited rules file on its next load instead of the copy it
+    # parsed first. Each caller gets its own copy, so one that changes it cannot change the
+    # rules every later caller reads.
+    return copy.deepcopy(_load_yaml_cached(path, stat.st_mtime_ns, stat.st_size))
 
 
 @lru_cache(maxsize=64)
-def _load_yaml_cached(path: Path) -> dict[str, Any]:
+def _load_yaml_cached(path: Path, mtime_ns: int, size: int) -> dict[str, Any]:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
