@@ -183,10 +183,11 @@ def conversation_markdown(conversation: Conversation, text_chars: int = EMAIL_TE
 
 def _quoted(text: str, limit: int) -> str:
     """A markdown blockquote of the bounded text: each line quoted, markdown that could
-    restructure the page (headings, tables, html) shown as typed."""
+    restructure the page (headings, tables, html) shown as typed. Every line ends in a hard
+    break (two spaces), so an email's lines stay lines instead of running into one paragraph."""
     bounded = preview(text.strip(), limit) or "(empty)"
-    lines = [_escape_line(line) for line in bounded.splitlines()]
-    return "\n".join(f"> {line}" if line else ">" for line in lines)
+    lines = [_escape_line(line.rstrip()) for line in bounded.splitlines()]
+    return "\n".join(f"> {line}  " if line else ">" for line in lines)
 
 
 def _escape_line(line: str) -> str:
