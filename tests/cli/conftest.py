@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -53,6 +54,16 @@ class CliStore:
     def open(self, *, create: bool = True) -> SQLiteStore | PostgresStore:
         """The same store, opened by the test to set it up or check what a command did."""
         return self.location.open(create=create)
+
+    @contextmanager
+    def opened(self) -> Iterator[SQLiteStore | PostgresStore]:
+        """The existing store, closed after the check (a server connection is not left to the
+        garbage collector)."""
+        store = self.location.open(create=False)
+        try:
+            yield store
+        finally:
+            store.close()
 
 
 @pytest.fixture
