@@ -26,7 +26,12 @@ from typing import Any
 
 import click
 
-from negotiation_pipeline.cli.common import EXIT_FAILURE, EXIT_INVALID, db_option
+from negotiation_pipeline.cli.common import (
+    EXIT_FAILURE,
+    EXIT_INVALID,
+    db_option,
+    pipeline_store_config,
+)
 from negotiation_pipeline.store import NegotiationStore, StoreError, open_store
 
 _FORMATS = click.Choice(["table", "json"])
@@ -47,10 +52,6 @@ def _store(db: str | None) -> Iterator[NegotiationStore]:
         yield store
     finally:
         store.close()
-
-
-def _env(db: str | None) -> dict[str, str]:
-    return {**os.environ, "NEGOTIATION_DB": db} if db else dict(os.environ)
 
 
 _db_option = db_option
@@ -101,13 +102,12 @@ def drafts_command(campaign: str | None, output: str, db: str | None) -> None:
 
 def _deliver(store: NegotiationStore, db: str | None, result: Any) -> tuple[str, str]:
     """(email status, Slack status) after the committed resolution; never raises."""
-    from negotiation_pipeline.definitions import mailbox_resource, slack_resource, store_resource
+    from negotiation_pipeline.definitions import mailbox_resource, slack_resource
     from negotiation_pipeline.workflow.resolution import deliver_resolution
 
-    env = _env(db)
     email_status = slack_status = "queued: the next pipeline run sends it"
     try:
-        store_config, data_dir = store_resource(env)
+        env, store_config, data_dir = pipeline_store_config(db)
         mail_config = mailbox_resource(env, data_dir)
         with mail_config.process_config_and_initialize_cm() as mail, mail.open() as box:
             email_status = deliver_resolution(store, box, result, now=datetime.now(UTC))
