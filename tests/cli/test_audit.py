@@ -169,6 +169,8 @@ def test_audit_on_a_locked_or_damaged_file_exits_1_naming_it(tmp_path: Path) -> 
     assert "Traceback" not in err
 
 
+# A file that is not there: SQLite only (the PostgreSQL counterpart, a schema without the
+# store's tables, is in tests/cli/test_store_access.py).
 def test_missing_db_is_an_error_and_not_created(tmp_path: Path) -> None:
     missing = tmp_path / "absent.db"
     code, _, err = run("--db", str(missing))

@@ -1,4 +1,4 @@
-"""The escalations, drafts and control resolution commands, driven through click's CliRunner
+"""The escalations, drafts, thread and control resolution commands, driven through click's CliRunner
 against a real SQLite store or PostgreSQL schema and the sandbox Maildir the pipeline's
 resources select."""
 
@@ -124,3 +124,18 @@ def test_a_store_named_by_db_alone_gets_the_email_and_the_slack_note(env: CliSto
     with env.opened() as store:
         assert store.notifications.pending_count() == 0
         assert store.outbox.pending() == []
+
+
+def test_thread_shows_the_escalated_conversation_by_id_and_by_email(env: CliStore) -> None:
+    as_json = run_cli("thread", JANE_THREAD, "--format", "json")
+    assert as_json.exit_code == 0, as_json.output
+    data = json.loads(as_json.stdout)
+    assert data["thread_id"] == JANE_THREAD and data["client_name"] == "Glow Labs"
+    assert data["state"] == "escalated"
+    assert [e["direction"] for e in data["emails"]] == ["out", "in"]
+    assert data["emails"][1]["text"] == "My rate is $9,000 for this."
+    by_email = run_cli("thread", "Jane@Gmail.com", "--db", env.db)
+    assert by_email.exit_code == 0, by_email.output
+    assert "IN  ← [processed]" in by_email.stdout and "OUT → [sent]" in by_email.stdout
+    unknown = run_cli("thread", "nobody@example.test")
+    assert unknown.exit_code == 2 and "no negotiation" in unknown.stderr
