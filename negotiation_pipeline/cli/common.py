@@ -17,6 +17,10 @@ from typing import TYPE_CHECKING, Any, NoReturn, ParamSpec
 import click
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from pathlib import Path
+
+    from negotiation_pipeline.defs.shared.store_resource import NegotiationStoreResource
     from negotiation_pipeline.store.base import NegotiationStore
 
 EXIT_OK = 0
@@ -105,6 +109,35 @@ def business_store(db: str | None) -> Iterator[NegotiationStore]:
         raise
     finally:
         store.close()
+
+
+def pipeline_store_config(
+    db: str | None,
+) -> tuple[Mapping[str, str], NegotiationStoreResource, Path]:
+    """What a command builds the pipeline's resources (Slack, mailbox, ClickUp) from: the
+    environment with `db` as NEGOTIATION_DB, the store resource for that same store, and the
+    folder of the sandbox files that goes with it.
+
+    The pipeline binds a PostgreSQL URL as dg.EnvVar (its password stays out of the run
+    config), which is resolved from the process environment, and --db is not in it. Here the
+    location the command was given is bound as a value instead, so the resources that queue or
+    deliver through the store use the store the command works on, never NEGOTIATION_DB's.
+    """
+    import os
+
+    from negotiation_pipeline.definitions import store_resource
+    from negotiation_pipeline.defs.shared.store_resource import NegotiationStoreResource
+    from negotiation_pipeline.store.paths import is_postgres_url
+
+    env = {**os.environ, DB_ENV_VAR: db} if db else dict(os.environ)
+    configured, data_dir = store_resource(env)
+    location = env.get(DB_ENV_VAR, "").strip()
+    if not is_postgres_url(location):  # a SQLite file is bound by its path already
+        return env, configured, data_dir
+    bound = NegotiationStoreResource(
+        db_path=location, message_id_secret=configured.message_id_secret
+    )
+    return env, bound, data_dir
 
 
 def _store_failed(exc: Exception, *, opening: bool) -> NoReturn:

@@ -21,6 +21,7 @@ from negotiation_pipeline.cli.common import (
     db_option,
     error,
     exits_with_code,
+    pipeline_store_config,
     warning,
 )
 
@@ -178,20 +179,14 @@ def _post_release_alerts(
     if not events:
         return
     import logging
-    import os
 
-    from negotiation_pipeline.definitions import (
-        slack_resource,
-        store_resource,
-        task_source_resource,
-    )
+    from negotiation_pipeline.definitions import slack_resource, task_source_resource
     from negotiation_pipeline.defs.negotiations.notifications import notify_events
 
     log = logging.getLogger("negotiation_pipeline.cli.control")
-    # The sandbox's local files (Slack log, ClickUp comments) live next to the store used.
-    env = {**os.environ, "NEGOTIATION_DB": db} if db else dict(os.environ)
     try:
-        store_config, data_dir = store_resource(env)
+        # The sandbox's local files (Slack log, ClickUp comments) go with the store used.
+        env, store_config, data_dir = pipeline_store_config(db)
         slack_config = slack_resource(env, data_dir, store_config)
         clickup_config = task_source_resource(env, data_dir, alerts=slack_config)
         with (

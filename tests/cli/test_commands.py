@@ -69,6 +69,8 @@ def test_main_returns_the_exit_code_for_usage_errors_and_help(
 
 
 def test_the_installed_script_and_python_m_run_the_same_cli(tmp_path: Path) -> None:
+    # A missing SQLite file gives the one answer that needs no store at all, so both entry
+    # points are compared on it; the commands on a PostgreSQL store are tested beside them.
     script = Path(sys.executable).parent / "negotiation-pipeline"
     missing = str(tmp_path / "absent.db")
     for command in ([str(script)], [sys.executable, "-m", "negotiation_pipeline.cli"]):

@@ -1,5 +1,6 @@
 """`drafts` and `control send-draft` for emails a campaign's approval mode holds, through
-click's CliRunner on a real SQLite store and the sandbox Maildir the pipeline's resources use."""
+click's CliRunner on a real SQLite store or PostgreSQL schema and the sandbox Maildir the
+pipeline's resources use."""
 
 from __future__ import annotations
 
@@ -12,8 +13,8 @@ from click.testing import CliRunner
 from negotiation_pipeline.cli.control import control_group
 from negotiation_pipeline.cli.escalations import drafts_command
 from negotiation_pipeline.domain.enums import ApprovalMode
-from negotiation_pipeline.store import SQLiteStore
 from negotiation_pipeline.workflow.opening import open_campaign_negotiations
+from tests.cli.conftest import CliStore
 from tests.domain.negotiation.engine_support import make_campaign
 from tests.workflow.escalated import JANE, JANE_THREAD
 from tests.workflow.support import (
@@ -28,27 +29,25 @@ from tests.workflow.support import (
 
 
 @pytest.fixture
-def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    db = tmp_path / "store" / "negotiation.db"
+def env(cli_store_env: CliStore, monkeypatch: pytest.MonkeyPatch) -> CliStore:
     for name in ("DAGSTER_WEBSERVER_URL", "IMAP_HOST", "SLACK_WEBHOOK_URL", "SLACK_BOT_TOKEN"):
         monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("NEGOTIATION_DB", str(db))
-    store = SQLiteStore(db)
+    store = cli_store_env.open()
     stored_campaign(store, make_campaign(approval_mode=ApprovalMode.REVIEW_EVERY_EMAIL))
     open_campaign_negotiations(
         store, "cmp-1", engine_config(), rows=[flex_row()], sender=AGENT, now=NOW
     )
     store.close()
-    return {"db": str(db), "maildir": str(db.parent / "maildir")}
+    return cli_store_env
 
 
-def _sent(env: dict[str, str]) -> list[str]:
-    by_recipient = sent_by_recipient(open_mailbox(Path(env["maildir"])))
+def _sent(env: CliStore) -> list[str]:
+    by_recipient = sent_by_recipient(open_mailbox(env.data_dir / "maildir"))
     return [m.get_content() for m in by_recipient.get(JANE, [])]
 
 
 def test_drafts_lists_the_held_opening_then_send_draft_edited_sends_it_once(
-    env: dict[str, str], tmp_path: Path
+    env: CliStore, tmp_path: Path
 ) -> None:
     runner = CliRunner()
     listed = runner.invoke(drafts_command, ["--format", "json"])
@@ -78,7 +77,7 @@ def test_drafts_lists_the_held_opening_then_send_draft_edited_sends_it_once(
 
 
 def test_an_edit_that_breaks_the_gate_is_refused_and_nothing_is_sent(
-    env: dict[str, str], tmp_path: Path
+    env: CliStore, tmp_path: Path
 ) -> None:
     edited = tmp_path / "edit.txt"
     edited.write_text("Hi Jane, we can pay $99,000 for this.\n")

@@ -1,5 +1,6 @@
-"""The escalations, drafts and control resolution commands, driven through click's CliRunner
-against a real SQLite store and the sandbox Maildir the pipeline's resources select."""
+"""The escalations, drafts, thread and control resolution commands, driven through click's CliRunner
+against a real SQLite store or PostgreSQL schema and the sandbox Maildir the pipeline's
+resources select."""
 
 from __future__ import annotations
 
@@ -15,8 +16,9 @@ from negotiation_pipeline.cli.escalations import (
     escalations_command,
 )
 from negotiation_pipeline.domain.enums import EventType, NegotiationState
-from negotiation_pipeline.store import SQLiteStore
 from negotiation_pipeline.store.audit_filters import AuditQuery
+from tests.cli.conftest import CliStore
+from tests.cli.support import run_cli
 from tests.workflow.escalated import JANE, JANE_THREAD, escalate_jane
 from tests.workflow.support import open_mailbox, sent_by_recipient, sent_message_ids
 
@@ -26,22 +28,22 @@ COMMANDS = {name: control_group.commands[name] for name in RESOLUTIONS}
 
 
 @pytest.fixture
-def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    db = tmp_path / "store" / "negotiation.db"
+def env(cli_store_env: CliStore, monkeypatch: pytest.MonkeyPatch) -> CliStore:
     for name in ("DAGSTER_WEBSERVER_URL", "IMAP_HOST", "SLACK_WEBHOOK_URL", "SLACK_BOT_TOKEN"):
         monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("NEGOTIATION_DB", str(db))
-    store = SQLiteStore(db)
-    escalate_jane(store, open_mailbox(db.parent / "maildir"))
+    store = cli_store_env.open()
+    escalate_jane(store, open_mailbox(cli_store_env.data_dir / "maildir"))
     store.close()
-    return {"db": str(db), "maildir": str(db.parent / "maildir")}
+    return cli_store_env
 
 
-def _jane_emails(env: dict[str, str]) -> list[str]:
-    return [m.get_content() for m in sent_by_recipient(open_mailbox(Path(env["maildir"])))[JANE]]
+def _jane_emails(env: CliStore) -> list[str]:
+    return [
+        m.get_content() for m in sent_by_recipient(open_mailbox(env.data_dir / "maildir"))[JANE]
+    ]
 
 
-def test_escalations_json_and_table(env: dict[str, str]) -> None:
+def test_escalations_json_and_table(env: CliStore) -> None:
     runner = CliRunner()
     listed = runner.invoke(escalations_command, ["--format", "json"])
     assert listed.exit_code == 0, listed.output
@@ -54,7 +56,7 @@ def test_escalations_json_and_table(env: dict[str, str]) -> None:
     assert none.exit_code == 0 and json.loads(none.output) == []
 
 
-def test_accept_prints_one_json_line_and_sends_once(env: dict[str, str]) -> None:
+def test_accept_prints_one_json_line_and_sends_once(env: CliStore) -> None:
     runner = CliRunner()
     args = ["jane doe", "--rate", "$4,800", "--note", "budget ok", "--format", "json"]
     done = runner.invoke(COMMANDS["accept"], args)
@@ -67,17 +69,17 @@ def test_accept_prints_one_json_line_and_sends_once(env: dict[str, str]) -> None
     assert again.exit_code == 0 and json.loads(again.output)["repeated"] is True
     emails = _jane_emails(env)
     assert len(emails) == 2 and "$4,800.00" in emails[-1]
-    assert max(sent_message_ids(Path(env["maildir"])).values()) == 1
-    store = SQLiteStore(env["db"], create=False)
-    entry = store.audit.query(
-        AuditQuery(thread_id=JANE_THREAD, event_type=EventType.STATE_TRANSITION)
-    )[0]
+    assert max(sent_message_ids(env.data_dir / "maildir").values()) == 1
+    with env.opened() as store:
+        entry = store.audit.query(
+            AuditQuery(thread_id=JANE_THREAD, event_type=EventType.STATE_TRANSITION)
+        )[0]
+        assert store.view_refresh.pending() == ["cmp-1"]  # no webserver: the next run refreshes
     assert entry.metadata is not None and entry.metadata["note"] == "budget ok"
-    assert store.view_refresh.pending() == ["cmp-1"]  # no webserver: the next run refreshes
-    assert "Resolved: Jane Doe" in (Path(env["db"]).parent / "slack.jsonl").read_text()
+    assert "Resolved: Jane Doe" in (env.data_dir / "slack.jsonl").read_text()
 
 
-def test_counter_send_draft_and_decline_readable_lines(env: dict[str, str], tmp_path: Path) -> None:
+def test_counter_send_draft_and_decline_readable_lines(env: CliStore, tmp_path: Path) -> None:
     runner = CliRunner()
     above = runner.invoke(COMMANDS["counter"], [JANE_THREAD, "2500"])
     assert above.exit_code == 2 and "--allow-above-ceiling" in above.output
@@ -93,16 +95,47 @@ def test_counter_send_draft_and_decline_readable_lines(env: dict[str, str], tmp_
     assert "email sent" in sent.output
     late = runner.invoke(COMMANDS["decline"], [JANE_THREAD])
     assert late.exit_code == 2 and "not waiting for a human" in late.output
-    store = SQLiteStore(env["db"], create=False)
-    stored = store.states.load(JANE_THREAD)
+    with env.opened() as store:
+        stored = store.states.load(JANE_THREAD)
     assert stored is not None and stored.state is NegotiationState.COUNTER_SENT
     assert len(_jane_emails(env)) == 2
 
 
-def test_decline_and_unknown_targets(env: dict[str, str]) -> None:
+def test_decline_and_unknown_targets(env: CliStore) -> None:
     runner = CliRunner()
     unknown = runner.invoke(COMMANDS["decline"], ["Nobody Known"])
     assert unknown.exit_code == 2 and "no negotiation" in unknown.output
     done = runner.invoke(COMMANDS["decline"], [JANE, "--format", "json"])
     assert done.exit_code == 0 and json.loads(done.output)["state_after"] == "rejected"
     assert "step back" in _jane_emails(env)[-1]
+
+
+def test_a_store_named_by_db_alone_gets_the_email_and_the_slack_note(env: CliStore) -> None:
+    """--db is the only place the store is named: delivery goes through that same store."""
+    done = run_cli(
+        "control", "accept", JANE_THREAD, "--db", env.db, "--format", "json",
+        env={"NEGOTIATION_DB": None},
+    )  # fmt: skip
+    assert done.exit_code == 0, done.output
+    assert done.stderr == ""  # no "not delivered now"
+    result = json.loads(done.stdout)
+    assert result["email"] == "sent" and result["slack"] == "posted"
+    assert "Resolved: Jane Doe" in (env.data_dir / "slack.jsonl").read_text()
+    with env.opened() as store:
+        assert store.notifications.pending_count() == 0
+        assert store.outbox.pending() == []
+
+
+def test_thread_shows_the_escalated_conversation_by_id_and_by_email(env: CliStore) -> None:
+    as_json = run_cli("thread", JANE_THREAD, "--format", "json")
+    assert as_json.exit_code == 0, as_json.output
+    data = json.loads(as_json.stdout)
+    assert data["thread_id"] == JANE_THREAD and data["client_name"] == "Glow Labs"
+    assert data["state"] == "escalated"
+    assert [e["direction"] for e in data["emails"]] == ["out", "in"]
+    assert data["emails"][1]["text"] == "My rate is $9,000 for this."
+    by_email = run_cli("thread", "Jane@Gmail.com", "--db", env.db)
+    assert by_email.exit_code == 0, by_email.output
+    assert "IN  ← [processed]" in by_email.stdout and "OUT → [sent]" in by_email.stdout
+    unknown = run_cli("thread", "nobody@example.test")
+    assert unknown.exit_code == 2 and "no negotiation" in unknown.stderr

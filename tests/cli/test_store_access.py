@@ -30,6 +30,13 @@ STORE_COMMANDS = [
     pytest.param(
         ["control", "allow-sender", "cmp-1:jane", "casey@brightline.com"], id="allow-sender"
     ),
+    pytest.param(["control", "accept", "jane@gmail.com"], id="control-accept"),
+    pytest.param(["control", "counter", "cmp-1:jane", "1200"], id="control-counter"),
+    pytest.param(["control", "send-draft", "cmp-1:jane"], id="control-send-draft"),
+    pytest.param(["control", "decline", "Jane Doe"], id="control-decline"),
+    pytest.param(["escalations"], id="escalations"),
+    pytest.param(["drafts"], id="drafts"),
+    pytest.param(["thread", "jane@gmail.com"], id="thread"),
 ]
 
 
