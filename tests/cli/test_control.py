@@ -18,8 +18,6 @@ from tests.cli.support import run_cli
 from tests.workflow.opened_threads import negotiation, open_threads, rewrite
 from tests.workflow.support import flex_row
 
-S = NegotiationState
-
 
 @pytest.fixture
 def threads(cli_store: CliStore) -> list[str]:
@@ -42,8 +40,8 @@ def test_pause_then_resume_prints_one_line_per_thread(
     assert paused.exit_code == 0
     assert paused.stdout == f"{jane}: awaiting_reply -> paused\n"
     with cli_store.opened() as store:
-        assert negotiation(store, jane).state is S.PAUSED
-        assert negotiation(store, sam).state is S.AWAITING_REPLY
+        assert negotiation(store, jane).state is NegotiationState.PAUSED
+        assert negotiation(store, sam).state is NegotiationState.AWAITING_REPLY
         audit = store.audit.query(
             AuditQuery(thread_id=jane, event_type=EventType.STATE_TRANSITION, limit=1)
         )
@@ -53,7 +51,7 @@ def test_pause_then_resume_prints_one_line_per_thread(
     assert resumed.exit_code == 0
     assert resumed.stdout == f"{jane}: paused -> awaiting_reply\n"
     with cli_store.opened() as store:
-        assert negotiation(store, jane).state is S.AWAITING_REPLY
+        assert negotiation(store, jane).state is NegotiationState.AWAITING_REPLY
 
 
 def test_takeover_by_email_and_stop_agency(cli_store: CliStore, threads: list[str]) -> None:
@@ -69,7 +67,7 @@ def test_takeover_by_email_and_stop_agency(cli_store: CliStore, threads: list[st
         stopped = _run(cli_store, "stop-agency", "BRIGHT TALENT")
         assert stopped.exit_code == 0
         assert stopped.stdout == f"{sam}: awaiting_reply -> stopped\n"
-        assert negotiation(store, sam).state is S.STOPPED
+        assert negotiation(store, sam).state is NegotiationState.STOPPED
 
 
 def test_errors_exit_2_with_a_clear_message(
@@ -134,14 +132,14 @@ def test_control_as_a_separate_process_then_resume_in_another(
     assert paused.stdout == f"{jane}: awaiting_reply -> paused\n"
     with cli_store.opened() as store:
         stored = store.states.load(jane)
-    assert stored is not None and stored.pre_pause_state is S.AWAITING_REPLY
+    assert stored is not None and stored.pre_pause_state is NegotiationState.AWAITING_REPLY
 
     resumed = subprocess.run(
         [*command, "resume", jane], env=env, capture_output=True, text=True, timeout=60
     )
     assert resumed.returncode == 0, resumed.stderr
     with cli_store.opened() as store:
-        assert negotiation(store, jane).state is S.AWAITING_REPLY
+        assert negotiation(store, jane).state is NegotiationState.AWAITING_REPLY
         entries = store.audit.query(
             AuditQuery(thread_id=jane, event_type=EventType.STATE_TRANSITION, limit=1)
         )
