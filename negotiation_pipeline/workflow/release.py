@@ -59,38 +59,47 @@ def release_held_replies(
     nothing left to do. Answers are queued in the outbox; the next delivery sends them."""
     context = RunContext(config, tuple(agent_addresses), now, mailbox_name="")
     done = _release_thread(store, context, thread_id)
-    campaigns = dict.fromkeys(h.campaign_id for _, h in done if h.campaign_id)
+    campaigns = dict.fromkeys(r.handled.campaign_id for r in done if r.handled.campaign_id)
     return ReleaseResult(
-        released=tuple((message_id, h.disposition.value) for message_id, h in done),
+        released=tuple((r.message_id, r.handled.disposition.value) for r in done),
         still_held=len(store.inbound.quarantined(thread_id)),
-        events=tuple(event for _, h in done for event in h.events),
+        events=tuple(event for r in done for event in r.handled.events),
         touched_campaigns=tuple(c for c in campaigns if c),
     )
 
 
-def release_allowed(store: NegotiationStore, context: RunContext) -> list[Handled]:
+@dataclass(frozen=True)
+class ReleasedMessage:
+    """One held message processed now that its sender is allowed, and what it came to."""
+
+    message_id: str
+    sender: str
+    handled: Handled
+
+
+def release_allowed(store: NegotiationStore, context: RunContext) -> list[ReleasedMessage]:
     """Held messages whose sender was allowed since they arrived (an operator's allow-sender
     that did not get to process them), every thread: what each one came to."""
     return [
-        handled
+        released
         for thread_id in store.allowed_senders.threads_with_held()
-        for _, handled in _release_thread(store, context, thread_id)
+        for released in _release_thread(store, context, thread_id)
     ]
 
 
 def _release_thread(
     store: NegotiationStore, context: RunContext, thread_id: str
-) -> list[tuple[str, Handled]]:
+) -> list[ReleasedMessage]:
     allowed = {sender.address_key for sender in store.allowed_senders.for_thread(thread_id)}
     ours = {address_key(address) for address in context.agent_addresses}
-    done: list[tuple[str, Handled]] = []
+    done: list[ReleasedMessage] = []
     for row in store.inbound.quarantined(thread_id):
         sender = address_key(row.from_addr or "")
         if sender not in allowed or sender in ours:
             continue  # our own address is never "allowed": a takeover needs the sent copy
         handled = _release_safely(store, row, context)
         if handled is not None:
-            done.append((row.message_id, handled))
+            done.append(ReleasedMessage(row.message_id, row.from_addr or "", handled))
     return done
 
 

@@ -162,9 +162,10 @@ def advance_negotiations(
     context = RunContext(config, tuple(agent_addresses), now, mailbox_name, second_opinion)
     for released in release_allowed(store, context):
         tally.released += 1
-        tally.add(released)
-        if released.decision is not None:
-            tally.decisions.append(released.decision)
+        tally.add(released.handled)
+        tally.decisions.append(
+            _described(store, released.message_id, released.sender, released.handled, tally)
+        )
     wanted = with_earlier_unhandled(store, mailbox, mailbox_name, uids, uidvalidity)
     try:
         _read(store, mailbox, wanted, uidvalidity, context, tally)
@@ -246,13 +247,19 @@ def _decision(
 ) -> ReplyDecision:
     """What the log says about the message: the engine's decision when it answered, else why
     not, from the row just recorded. Describing never stops the run: the message is handled."""
+    parsed = item.parsed if isinstance(item, IncomingMessage) else None
+    sender = "" if parsed is None else parsed.from_addr
+    return _described(store, message_key(parsed, item.raw), sender, handled, tally)
+
+
+def _described(
+    store: NegotiationStore, key: str, sender: str, handled: Handled, tally: _Tally
+) -> ReplyDecision:
+    """The engine's decision when it answered, else why not, from the message's inbound row."""
     if handled.decision is not None:
         return handled.decision
-    parsed = item.parsed if isinstance(item, IncomingMessage) else None
-    key = message_key(parsed, item.raw)
-    sender = "" if parsed is None else parsed.from_addr
     try:
         return described_decision(store, key, sender, handled.disposition.value, tally.described)
     except STORE_FAILURES:
-        logger.exception("uid %s: could not describe the handled message", item.uid)
+        logger.exception("%s: could not describe the handled message", key)
         return ReplyDecision(message_id=key, disposition=handled.disposition.value, sender=sender)

@@ -212,6 +212,26 @@ def test_a_released_reply_follows_the_threads_current_state(
     assert store.outbox.pending() == []
 
 
+def test_a_held_reply_the_next_run_releases_into_a_skip_gets_its_line_in_the_run_log(
+    store: SQLiteStore, mailbox: MaildirMailbox, held: str
+) -> None:
+    """The allowance was recorded but its processing never ran (the command died): the next
+    run releases the reply, the paused thread skips it, and the run says so like any reply."""
+    rewrite(store, BEN_THREAD, NegotiationEvent.PAUSE)
+    store.allowed_senders.allow(BEN_THREAD, AS_GIVEN, CASEY, allowed_by="cli:maria")
+
+    result = _advance(store, mailbox)
+
+    assert result.released == 1
+    [line] = [r for r in result.replies if r.message_id == held]
+    assert (line.disposition, line.thread_id, line.reason) == (
+        "skipped",
+        BEN_THREAD,
+        "negotiation is paused",
+    )
+    assert line.sender == CASEY
+
+
 def test_an_oversized_held_reply_is_kept_bounded_and_still_processed(
     store: SQLiteStore, mailbox: MaildirMailbox
 ) -> None:
