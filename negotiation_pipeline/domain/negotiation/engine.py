@@ -49,7 +49,13 @@ from negotiation_pipeline.domain.negotiation.planning import (
     bounds_for,
     plan_reply,
 )
-from negotiation_pipeline.domain.negotiation.policy import LeverState
+from negotiation_pipeline.domain.negotiation.policy import (
+    LeverState,
+    NegotiationPolicy,
+    apply_lever,
+    next_lever,
+)
+from negotiation_pipeline.domain.negotiation.pricing import PackageBounds
 from negotiation_pipeline.domain.negotiation.record import (
     Action,
     AgreedPackage,
@@ -85,9 +91,11 @@ def open_negotiation(
     config: EngineConfig,
     now: datetime,
 ) -> Outcome:
-    """Opening offer at scenario 1's floor, rounded up to the policy's step (transition
-    send_offer), or an escalation when no price fits (minimum cost above the ceiling) or the gate
-    fails."""
+    """Opening offer at the floor of scenario 1, rounded up to the policy's step (transition
+    send_offer). When scenario 1 cannot be bought within its ceiling (its floor or the minimum
+    cost is above the ceiling or the approval cap), the offer is for the first smaller package
+    the lever order reaches that can (see `opening_package`). An escalation when no package
+    fits, or when the email fails the gate."""
     negotiation = Negotiation(
         thread_id=thread_id,
         campaign_id=campaign.campaign_id,
@@ -97,14 +105,15 @@ def open_negotiation(
     )
     machine = negotiation.machine()
     policy = config.policy
-    bounds = bounds_for(negotiation, LeverState(), campaign, policy)
+    levers, bounds = opening_package(negotiation, campaign, policy)
     if not bounds.is_feasible:
         detail = (
             f"opening rate {format_usd(bounds.floor)} (floor or minimum cost) is above the "
-            f"ceiling {format_usd(bounds.ceiling)}"
+            f"ceiling {format_usd(bounds.ceiling)}, and no smaller package fits its own"
         )
         trigger = Trigger(EscalationReason.NO_FEASIBLE_PRICE, detail)
         return escalate(negotiation, machine, 0, trigger, None, None, now=now)
+    negotiation = replace(negotiation, levers=levers)
     rate = opening_offer(bounds, policy.concession)
     step = grid_for(bounds, policy.concession).step
     decision = email_decision(
@@ -123,7 +132,7 @@ def open_negotiation(
     machine.trigger(NegotiationEvent.SEND_OFFER)
     updated = _opened(negotiation.with_machine(machine), rate, email)
     facts = {
-        "rule": "open at the floor of scenario 1 (curve point 0)",
+        "rule": _opening_rule(levers),
         "package": bounds.package.describe(),
         "expected_views": f"{bounds.expected_views:,}",
         "floor": format_usd(bounds.floor),
@@ -139,6 +148,35 @@ def open_negotiation(
         gate=gate,
         facts=facts,
         decision=decision,
+    )
+
+
+def opening_package(
+    negotiation: Negotiation, campaign: Campaign, policy: NegotiationPolicy
+) -> tuple[LeverState, PackageBounds]:
+    """The package the first offer is for: scenario 1 when it can be bought within its ceiling,
+    else the first package the configured lever order reaches that can, those levers spent (an
+    influencer whose scenario 1 is beyond the approval cap is offered less work for less money,
+    never a price above a ceiling). Scenario 1 and its bounds when no package fits."""
+    first = bounds_for(negotiation, LeverState(), campaign, policy)
+    levers, bounds = LeverState(), first
+    order = policy.concession.lever_order
+    while not bounds.is_feasible:
+        lever = next_lever(levers, campaign, order)
+        if lever is None:
+            return LeverState(), first
+        levers = apply_lever(levers, lever, campaign)
+        bounds = bounds_for(negotiation, levers, campaign, policy)
+    return levers, bounds
+
+
+def _opening_rule(levers: LeverState) -> str:
+    if not levers.used:
+        return "open at the floor of scenario 1 (curve point 0)"
+    spent = ", ".join(lever.value for lever in levers.used)
+    return (
+        "open at the floor of the first package that fits its ceiling (curve point 0): "
+        f"scenario 1 does not, so the opening already uses {spent}"
     )
 
 

@@ -40,7 +40,13 @@ from negotiation_pipeline.domain.negotiation.engine import (
     Negotiation,
     open_negotiation,
 )
-from negotiation_pipeline.domain.negotiation.policy import ConcessionPolicy, Lever, LeverState
+from negotiation_pipeline.domain.negotiation.policy import (
+    ConcessionPolicy,
+    Lever,
+    LeverState,
+    apply_lever,
+    next_lever,
+)
 from negotiation_pipeline.domain.negotiation.pricing import Package, PackageBounds
 from tests.domain.negotiation.engine_support import (
     NOW,
@@ -132,6 +138,19 @@ def limit(terms: InfluencerTerms, campaign: Campaign, levers: LeverState) -> Lim
     return Limit(price.expected_views * Fraction(worth[usage]), to_cents(floor), to_cents(ceiling))
 
 
+def _fits(lim: Limit) -> bool:
+    return lim.floor <= lim.ceiling
+
+
+def _opening_candidates(campaign: Campaign, order: tuple[Lever, ...]) -> list[LeverState]:
+    """Scenario 1, then each package the lever order reaches in turn, as a negotiation that
+    spends one lever after another would."""
+    states = [LeverState()]
+    while (lever := next_lever(states[-1], campaign, order)) is not None:
+        states.append(apply_lever(states[-1], lever, campaign))
+    return states
+
+
 def _check_offer(prev: tuple[Decimal, Limit] | None, amount: Decimal, lim: Limit) -> None:
     assert amount <= lim.ceiling, f"{amount} above the package ceiling {lim.ceiling}"
     assert amount >= lim.floor, f"{amount} below the package floor {lim.floor}"
@@ -153,10 +172,17 @@ def test_no_sequence_of_asks_breaches_or_pays_more_for_less(setup, script) -> No
     campaign, terms = setup
     config = engine_config()
     outcome = open_negotiation("t", campaign, terms, config, NOW)
-    first = limit(terms, campaign, LeverState())
-    if first.floor > first.ceiling:
+    scenario_1 = limit(terms, campaign, LeverState())
+    reachable = _opening_candidates(campaign, config.policy.concession.lever_order)
+    fitting = [s for s in reachable if _fits(limit(terms, campaign, s))]
+    if not fitting:
         assert outcome.action is Action.ESCALATE and outcome.email is None
         return
+    # The first package the lever order reaches that fits its ceiling is the one offered:
+    # scenario 1 whenever it fits, else less work for less money, never a price above a ceiling.
+    assert outcome.negotiation.levers == fitting[0]
+    assert fitting[0] == LeverState() or not _fits(scenario_1)
+    first = limit(terms, campaign, fitting[0])
     n: Negotiation = outcome.negotiation
     assert n.our_last_offer is not None
     _check_offer(None, n.our_last_offer, first)
