@@ -19,7 +19,8 @@ Reading a dict back:
   finite number for `Decimal`, a known value for an `Enum`, ...), then the record's own
   constructor runs, so its `__post_init__` checks apply;
 - every problem is a `RecordError` (a `ValueError`) naming the record and the field path, as in
-  "Negotiation: field 'terms.scenarios[1].opening_rate': float 2.5 rejected ...".
+  "Negotiation: field 'terms.scenarios[1].opening_rate': float 2.5 rejected ..." or
+  "Negotiation: missing field 'levers'".
 
 Fields whose stored shape or reading rule differs from what their type says are listed in
 `RULES` below, each with its reason; nothing else is special-cased.
@@ -50,12 +51,15 @@ T = TypeVar("T")
 class RecordError(ValueError):
     """Stored data does not fit a record: names the record, the field path and the problem."""
 
-    def __init__(self, record: str, field: str, problem: str) -> None:
+    def __init__(self, record: str, field: str, problem: str, *, absent: bool = False) -> None:
         self.record = record
         self.field = field
         self.problem = problem
-        where = f"field {field!r}: " if field else ""
-        super().__init__(f"{record}: {where}{problem}")
+        if absent:  # "Negotiation: missing field 'terms'"
+            message = f"{record}: {problem} {field!r}"
+        else:
+            message = f"{record}: field {field!r}: {problem}" if field else f"{record}: {problem}"
+        super().__init__(message)
 
 
 class RecordMoneyError(RecordError, MoneyError):
@@ -279,7 +283,8 @@ def _decode(plan: _Plan, data: Any) -> Any:
         stored = data.get(item.name)
         if stored is None and not (item.nullable and item.name in data):
             if item.absent is None:
-                raise FieldProblem("is null" if item.name in data else "is missing").at(item.name)
+                problem = "null in required field" if item.name in data else "missing field"
+                raise FieldProblem(problem, absent=True).at(item.name)
             fields[item.name] = item.absent()
             continue
         try:
@@ -294,7 +299,7 @@ def _decode(plan: _Plan, data: Any) -> Any:
 
 def _error(record: str, problem: FieldProblem) -> RecordError:
     kind = RecordMoneyError if problem.money else RecordError
-    return kind(record, problem.where(), problem.problem)
+    return kind(record, problem.where(), problem.problem, absent=problem.absent)
 
 
 def to_dict(record: Any, *, keys: Mapping[str, str] | None = None) -> dict[str, Any]:

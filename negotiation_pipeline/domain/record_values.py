@@ -25,10 +25,11 @@ Coders = tuple[Coder | None, Coder, bool]
 class FieldProblem(Exception):
     """A value that does not fit its field; `path` grows from the field outwards."""
 
-    def __init__(self, problem: str, *, money: bool = False) -> None:
+    def __init__(self, problem: str, *, money: bool = False, absent: bool = False) -> None:
         super().__init__(problem)
         self.problem = problem
         self.money = money  # a Decimal field: the caller reports it as a money error too
+        self.absent = absent  # the field itself is missing (or null): `problem` says which
         self.path: list[str] = []
 
     def at(self, segment: str) -> FieldProblem:

@@ -150,7 +150,7 @@ def test_a_record_from_a_version_one_store_loads() -> None:
 def test_fields_every_version_wrote_must_be_present(key: str) -> None:
     data = _stored_negotiation()
     del data[key]
-    with pytest.raises(RecordError, match=rf"^Negotiation: field '{key}': is missing$"):
+    with pytest.raises(RecordError, match=rf"^Negotiation: missing field '{key}'$"):
         Negotiation.from_dict(data)
 
 
@@ -181,7 +181,7 @@ def test_a_held_draft_without_email_keeps_its_defaults() -> None:
 def test_a_decision_must_say_its_amounts() -> None:
     data = _stored_negotiation("negotiation_held_for_approval")["held"]["decision"]
     del data["rate"]
-    with pytest.raises(RecordError, match=r"^EmailDecision: field 'rate': is missing$"):
+    with pytest.raises(RecordError, match=r"^EmailDecision: missing field 'rate'$"):
         decision_from_dict(data)
     data["rate"] = None
     assert decision_from_dict(data).rate is None
