@@ -28,9 +28,9 @@ from tests.domain.negotiation.engine_support import NOW, make_terms, opened, rea
 def live_record() -> Negotiation:
     terms = make_terms(
         scenarios=(
-            ScenarioPrice(1, 50_000, opening_rate=Decimal("1000.00"), ceiling_rate=Decimal("1620.00")),
-            ScenarioPrice(2, 40_000, opening_rate=Decimal("800.00"), ceiling_rate=Decimal("1296.00")),
-            ScenarioPrice(3, 30_000, opening_rate=Decimal("600.00"), ceiling_rate=Decimal("972.00")),
+            ScenarioPrice(1, 50_000, Decimal("1000.00"), Decimal("1620.00")),
+            ScenarioPrice(2, 40_000, Decimal("800.00"), Decimal("1296.00")),
+            ScenarioPrice(3, 30_000, Decimal("600.00"), Decimal("972.00")),
         ),
         manager_emails=("jordan@brightlinetalent.com",),
     )
