@@ -98,7 +98,7 @@ def everything(**changes: Any) -> Everything:
     return Everything(**values)
 
 
-EXPECTED = {
+EXPECTED: dict[str, Any] = {
     "text": "Jane «Doe»",
     "count": 3,
     "flag": True,
