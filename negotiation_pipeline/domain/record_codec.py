@@ -25,8 +25,9 @@ Reading a dict back:
 Fields whose stored shape or reading rule differs from what their type says are listed in
 `RULES` below, each with its reason; nothing else is special-cased.
 
-Each record class gets a plan (one encoder and one decoder per field, built from its type
-hints) the first time it is used; later calls only run the plan. Pydantic's `TypeAdapter` over
+Each record class gets a plan the first time it is used: one encoder and one decoder per field,
+built from its type hints (`record_values`), compiled into one writer and one reader function
+for the whole record (`record_functions`); later calls only run those. Pydantic's `TypeAdapter` over
 the dataclasses would write UTC times as "...Z", sets in iteration order, and could not express
 the reading rules below without changing the record classes, so the stored bytes would change.
 """
@@ -37,12 +38,21 @@ import dataclasses
 import importlib
 import types
 import typing
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from negotiation_pipeline.domain import record_values as values
 from negotiation_pipeline.domain.money import MoneyError
+from negotiation_pipeline.domain.record_functions import (
+    PlannedField,
+    Reader,
+    Writer,
+    compile_fixed_tuple,
+    compile_reader,
+    compile_writer,
+    locate,
+)
 from negotiation_pipeline.domain.record_values import Coder, Coders, FieldProblem
 
 T = TypeVar("T")
@@ -133,19 +143,12 @@ DEFERRED_NAMES: dict[str, str] = {"Negotiation": f"{_NEGOTIATION}.record"}
 
 # --- the per-class plan -------------------------------------------------------------------------
 @dataclass(frozen=True)
-class _Field:
-    name: str
-    encode: Coder | None  # None: the value is stored as it is
-    decode: Coder
-    nullable: bool  # None is a value of the field (else null reads as absent)
-    absent: Callable[[], Any] | None  # what an absent key reads as; None: the key is required
-
-
-@dataclass(frozen=True)
 class _Plan:
     name: str
     cls: type
-    fields: tuple[_Field, ...]
+    fields: tuple[PlannedField, ...]
+    write: Writer
+    read: Reader
 
 
 _PLANS: dict[type, _Plan] = {}
@@ -182,15 +185,29 @@ def _build_plan(cls: type) -> _Plan:
     hints = _type_hints(cls)
     planned = []
     for item in fields:
-        rule = rules.get(item.name)
+        rule, hint = rules.get(item.name), hints[item.name]
         try:
-            encode, decode, nullable = _coders(hints[item.name])
+            base = _optional_of(hint) or hint  # the compiled functions check None themselves
+            encode, decode, nullable = _coders(base)
+            nullable = nullable or base is not hint
         except TypeError as exc:
             raise TypeError(f"{cls.__qualname__}.{item.name}: {exc}") from None
         if rule is not None and rule.upgrade is not None:
             decode = _upgraded(rule.upgrade, decode)
-        planned.append(_Field(item.name, encode, decode, nullable, _absent(item, rule, nullable)))
-    return _Plan(cls.__name__, cls, tuple(planned))
+        absent = _absent(item, rule, nullable)
+        plain = base if base in _PLAIN else None
+        planned.append(PlannedField(item.name, encode, decode, nullable, absent, plain))
+    fields_plan = tuple(planned)
+    return _Plan(
+        cls.__name__,
+        cls,
+        fields_plan,
+        compile_writer(cls, fields_plan),
+        compile_reader(cls, fields_plan),
+    )
+
+
+_PLAIN = (str, int, bool)  # stored as they are: a value of exactly the type needs no check
 
 
 def _absent(item: dataclasses.Field[Any], rule: FieldRule | None, nullable: bool) -> Any:
@@ -212,19 +229,28 @@ def _upgraded(upgrade: Coder, decode: Coder) -> Coder:
 
 
 # --- type hints to coders -------------------------------------------------------------------------
+def _optional_of(hint: Any) -> Any:
+    """X for `X | None`; None for any other type (other unions are refused)."""
+    if typing.get_origin(hint) not in (types.UnionType, typing.Union):
+        return None
+    args = typing.get_args(hint)
+    others = [a for a in args if a is not type(None)]
+    if len(others) != 1 or len(args) != 2:
+        raise TypeError(f"only X | None unions are supported, not {hint!r}")
+    return others[0]
+
+
 def _coders(hint: Any) -> Coders:
     """The coders of one field type (see the module docstring for each kind)."""
     origin, args = typing.get_origin(hint), typing.get_args(hint)
-    if origin in (types.UnionType, typing.Union):
-        others = [a for a in args if a is not type(None)]
-        if len(others) != 1 or len(args) != 2:
-            raise TypeError(f"only X | None unions are supported, not {hint!r}")
-        encode, decode, _ = _coders(others[0])
+    inner = _optional_of(hint)
+    if inner is not None:
+        encode, decode, _ = _coders(inner)
         return (None if encode is None else values.none_or(encode)), values.none_or(decode), True
     if origin is tuple:
         if len(args) == 2 and args[1] is Ellipsis:
             return values.sequence(_coders(args[0]), tuple)
-        return values.fixed_tuple([_coders(a) for a in args])
+        return compile_fixed_tuple([_coders(a) for a in args])
     if origin is list:
         return values.sequence(_coders(args[0]), list)
     if origin in (frozenset, set):
@@ -246,55 +272,38 @@ def _coders(hint: Any) -> Coders:
 
 
 def _nested(cls: type) -> Coders:
-    """A record inside a record: its plan is looked up when used (records may nest each other,
-    as a held draft holds the negotiation it belongs to)."""
+    """A record inside a record: its plan is built when first used (records may nest each
+    other, as a held draft holds the negotiation it belongs to), then kept here."""
+    found: list[_Plan] = []
+
+    def plan() -> _Plan:
+        if not found:
+            found.append(_plan(cls))
+        return found[0]
 
     def encode(value: Any) -> dict[str, Any]:
-        return _encode(value, _plan(cls))
+        return _encode(value, found[0] if found else plan())
 
     def decode(value: Any) -> Any:
-        return _decode(_plan(cls), value)
+        return _decode(found[0] if found else plan(), value)
 
     return encode, decode, False
 
 
 # --- records ----------------------------------------------------------------------------------
 def _encode(record: Any, plan: _Plan) -> dict[str, Any]:
-    if type(record) is not plan.cls and not isinstance(record, plan.cls):
+    if not isinstance(record, plan.cls):
         raise FieldProblem(f"expected a {plan.name}, got {values.describe(record)}")
-    out: dict[str, Any] = {}
-    for item in plan.fields:
-        value = getattr(record, item.name)
-        if item.encode is None:
-            out[item.name] = value
-            continue
-        try:
-            out[item.name] = item.encode(value)
-        except FieldProblem as problem:
-            raise problem.at(item.name) from None
-    return out
+    try:
+        return plan.write(record)
+    except FieldProblem as problem:
+        raise locate(problem, record, plan.fields) from None
 
 
 def _decode(plan: _Plan, data: Any) -> Any:
     if not isinstance(data, Mapping):
         raise FieldProblem(f"expected an object for {plan.name}, got {values.describe(data)}")
-    fields = {}
-    for item in plan.fields:
-        stored = data.get(item.name)
-        if stored is None and not (item.nullable and item.name in data):
-            if item.absent is None:
-                problem = "null in required field" if item.name in data else "missing field"
-                raise FieldProblem(problem, absent=True).at(item.name)
-            fields[item.name] = item.absent()
-            continue
-        try:
-            fields[item.name] = item.decode(stored)
-        except FieldProblem as problem:
-            raise problem.at(item.name) from None
-    try:
-        return plan.cls(**fields)
-    except (ValueError, TypeError) as exc:
-        raise FieldProblem(str(exc), money=isinstance(exc, MoneyError)) from exc
+    return plan.read(data)
 
 
 def _error(record: str, problem: FieldProblem) -> RecordError:

@@ -100,7 +100,9 @@ def _int(value: Any) -> int:
 
 def _encode_decimal(value: Any) -> str:
     # An int in a Decimal field has the same text as the Decimal of it.
-    if isinstance(value, Decimal) or (isinstance(value, int) and not isinstance(value, bool)):
+    if value.__class__ is Decimal or isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, int) and not isinstance(value, bool):
         return str(value)
     raise FieldProblem(f"expected a Decimal, got {describe(value)}", money=True)
 
@@ -158,7 +160,7 @@ def _enum(cls: type[Enum]) -> Coders:
 
     def encode(value: Any) -> Any:
         if isinstance(value, cls):
-            return value.value
+            return value._value_  # the member's value, without the `value` property's lookup
         raise FieldProblem(f"expected a {cls.__name__}, got {describe(value)}")
 
     def decode(value: Any) -> Enum:
@@ -205,7 +207,7 @@ def _items(value: Any) -> list[Any] | tuple[Any, ...]:
 def _each(coder: Coder, values: Any) -> list[Any]:
     """`coder` over the items, naming the index of the first one that fails."""
     try:
-        return [coder(v) for v in values]
+        return list(map(coder, values))
     except FieldProblem:
         for index, item in enumerate(values):
             try:
@@ -220,13 +222,13 @@ def sequence(item: Coders, kind: type) -> Coders:
     encode_item, decode_item, _ = item
 
     def encode(values: Any) -> list[Any]:
-        return _each(encode_item, values) if encode_item is not None else list(values)
+        return _each(encode_item, values)
 
     def decode(value: Any) -> Any:
         items = _each(decode_item, _items(value))
         return tuple(items) if kind is tuple else items
 
-    return encode, decode, False
+    return (list if encode_item is None else encode), decode, False
 
 
 def unordered(item: Coders, kind: type) -> Coders:
@@ -242,32 +244,6 @@ def unordered(item: Coders, kind: type) -> Coders:
 
     def decode(value: Any) -> Any:
         return kind(_each(decode_item, _items(value)))
-
-    return encode, decode, False
-
-
-def fixed_tuple(items: list[Coders]) -> Coders:
-    """`tuple[A, B, C]`: a list of exactly that many items."""
-    encoders = [e or as_is for e, _, _ in items]
-    decoders = [d for _, d, _ in items]
-    size = len(items)
-
-    def encode(value: Any) -> list[Any]:
-        if len(value) != size:
-            raise FieldProblem(f"expected {size} items, got {len(value)}")
-        return [e(v) for e, v in zip(encoders, value, strict=True)]
-
-    def decode(value: Any) -> tuple[Any, ...]:
-        stored = _items(value)
-        if len(stored) != size:
-            raise FieldProblem(f"expected {size} items, got {len(stored)}")
-        out = []
-        for index, (d, v) in enumerate(zip(decoders, stored, strict=True)):
-            try:
-                out.append(d(v))
-            except FieldProblem as problem:
-                raise problem.at(f"[{index}]") from None
-        return tuple(out)
 
     return encode, decode, False
 

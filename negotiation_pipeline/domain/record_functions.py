@@ -1,0 +1,194 @@
+"""A record's field plan compiled into one writer and one reader function.
+
+Records are written and read on every save and load of a negotiation, so the plan does not
+loop over its fields at run time: like `dataclasses` does for `__init__`, it writes the source
+of a function that handles exactly this record's fields, in order, and compiles it once.
+The writer is a dict display (`{"name": record.name, "terms": write_terms(record.terms), ...}`);
+the reader takes each key, applies the absent rule or the field's decoder, names the field of a
+`FieldProblem`, and calls the record's constructor with every field by name.
+
+Only field names (identifiers, checked) and the field's coders enter the generated source; the
+coders are passed in the function's namespace, never as text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from negotiation_pipeline.domain.money import MoneyError
+from negotiation_pipeline.domain.record_values import Coder, Coders, FieldProblem, describe
+
+_ABSENT: Any = object()  # a key the stored dict does not have (for fields where None is a value)
+
+
+@dataclass(frozen=True)
+class PlannedField:
+    name: str
+    # For a nullable field the coders see only values that are not None.
+    encode: Coder | None  # None: the value is stored as it is
+    decode: Coder
+    nullable: bool  # None is a value of the field (else null reads as absent)
+    absent: Callable[[], Any] | None  # what an absent key reads as; None: the key is required
+    plain: type | None = None  # str / int / bool: a value of exactly this type is taken as is
+
+
+Writer = Callable[[Any], dict[str, Any]]
+Reader = Callable[[Mapping[str, Any]], Any]
+
+
+def compile_writer(cls: type, fields: tuple[PlannedField, ...]) -> Writer:
+    """`record -> dict`, the record's fields in order under their own names."""
+    namespace: dict[str, Any] = {}
+    entries = []
+    for index, item in enumerate(_checked(fields)):
+        if item.encode is None:
+            entries.append(f"        {item.name!r}: record.{item.name},")
+        elif item.nullable:
+            namespace[f"encode_{index}"] = item.encode
+            value = f"value_{index}"
+            entries.append(
+                f"        {item.name!r}: None if ({value} := record.{item.name}) is None"
+                f" else encode_{index}({value}),"
+            )
+        else:
+            namespace[f"encode_{index}"] = item.encode
+            entries.append(f"        {item.name!r}: encode_{index}(record.{item.name}),")
+    source = "def write(record):\n    return {\n" + "\n".join(entries) + "\n    }\n"
+    return _compiled(source, namespace, "write", cls.__qualname__)
+
+
+def compile_reader(cls: type, fields: tuple[PlannedField, ...]) -> Reader:
+    """`dict -> record`: absent keys by the field's rule, values by its decoder, then the
+    record's constructor (its ValueError or TypeError becomes a `FieldProblem`)."""
+    namespace: dict[str, Any] = {
+        "cls": cls,
+        "ABSENT": _ABSENT,
+        "FieldProblem": FieldProblem,
+        "MoneyError": MoneyError,
+        "missing": _missing,
+    }
+    lines = ["def read(data):", "    get = data.get"]
+    for index, item in enumerate(_checked(fields)):
+        lines += _read_field(index, item, namespace)
+    arguments = ", ".join(f"{item.name}=value_{index}" for index, item in enumerate(fields))
+    lines += [
+        "    try:",
+        f"        return cls({arguments})",
+        "    except (ValueError, TypeError) as exc:",
+        "        raise FieldProblem(str(exc), money=isinstance(exc, MoneyError)) from exc",
+    ]
+    return _compiled("\n".join(lines) + "\n", namespace, "read", cls.__qualname__)
+
+
+def _read_field(index: int, item: PlannedField, namespace: dict[str, Any]) -> list[str]:
+    key, value = repr(item.name), f"value_{index}"
+    namespace[f"decode_{index}"] = item.decode
+    if item.nullable:  # null is a value: only a key the dict lacks is absent
+        lines = [f"    {value} = get({key}, ABSENT)", f"    if {value} is ABSENT:"]
+    else:
+        lines = [f"    {value} = get({key})", f"    if {value} is None:"]
+    if item.absent is None:
+        lines.append(f"        raise missing({key}, data)")
+    else:
+        namespace[f"absent_{index}"] = item.absent
+        lines.append(f"        {value} = absent_{index}()")
+    decoded = f"decode_{index}({value})"
+    if item.plain is not None:
+        namespace[f"plain_{index}"] = item.plain
+        decoded = f"{value} if type({value}) is plain_{index} else {decoded}"
+    return [
+        *lines,
+        f"    elif {value} is not None:" if item.nullable else "    else:",
+        "        try:",
+        f"            {value} = {decoded}",
+        "        except FieldProblem as problem:",
+        f"            raise problem.at({key}) from None",
+    ]
+
+
+def _missing(key: str, data: Mapping[str, Any]) -> FieldProblem:
+    problem = "null in required field" if key in data else "missing field"
+    return FieldProblem(problem, absent=True).at(key)
+
+
+def _checked(fields: tuple[PlannedField, ...]) -> tuple[PlannedField, ...]:
+    for item in fields:
+        if not item.name.isidentifier():
+            raise TypeError(f"field name {item.name!r} is not an identifier")
+    return fields
+
+
+def _compiled(source: str, namespace: dict[str, Any], name: str, owner: str) -> Any:
+    code = compile(source, f"<record codec {name} of {owner}>", "exec")
+    exec(code, namespace)  # our own source: checked field names, coders by reference
+    function = namespace[name]
+    function.__qualname__ = f"{owner}.{name}"
+    return function
+
+
+def compile_fixed_tuple(items: list[Coders]) -> Coders:
+    """`tuple[A, B, C]`: a list of exactly that many items, each by its own coders (unrolled:
+    a negotiation's history is a tuple of such triples)."""
+    size = len(items)
+    namespace: dict[str, Any] = {"FieldProblem": FieldProblem, "describe": describe}
+    names = [f"item_{index}" for index in range(size)]
+    written, read = [], []
+    for index, (encode, decode, _) in enumerate(items):
+        namespace[f"encode_{index}"], namespace[f"decode_{index}"] = encode, decode
+        written.append(names[index] if encode is None else f"encode_{index}({names[index]})")
+        read += [
+            "    try:",
+            f"        {names[index]} = decode_{index}({names[index]})",
+            "    except FieldProblem as problem:",
+            f"        raise problem.at('[{index}]') from None",
+        ]
+    unpack = ", ".join(names) + ","
+    count = f"raise FieldProblem(f'expected {size} items, got {{len(value)}}')"
+    write_source = "\n".join(
+        [
+            "def write(value):",
+            f"    if len(value) != {size}:",
+            f"        {count}",
+            f"    {unpack} = value",
+            f"    return [{', '.join(written)}]",
+        ]
+    )
+    read_source = "\n".join(
+        [
+            "def read(value):",
+            "    if not isinstance(value, (list, tuple)):",
+            "        raise FieldProblem(f'expected a list, got {describe(value)}')",
+            f"    if len(value) != {size}:",
+            f"        {count}",
+            f"    {unpack} = value",
+            *read,
+            f"    return ({unpack})",
+        ]
+    )
+    label = f"tuple of {size}"
+    writer = _compiled(write_source + "\n", namespace, "write", label)
+    return writer, _compiled(read_source + "\n", dict(namespace), "read", label), False
+
+
+def locate(problem: FieldProblem, record: Any, fields: tuple[PlannedField, ...]) -> FieldProblem:
+    """After a writer failed: the problem again, named by the first field that fails alone."""
+    for item in fields:
+        value = getattr(record, item.name)
+        if item.encode is None or (value is None and item.nullable):
+            continue
+        try:
+            item.encode(value)
+        except FieldProblem as found:
+            return found.at(item.name)
+    return problem
+
+
+__all__ = [
+    "PlannedField",
+    "compile_fixed_tuple",
+    "compile_reader",
+    "compile_writer",
+    "locate",
+]
