@@ -40,6 +40,9 @@ import types
 import typing
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from enum import Enum
 from typing import Any, TypeVar
 
 from negotiation_pipeline.domain import record_values as values
@@ -195,8 +198,8 @@ def _build_plan(cls: type) -> _Plan:
         if rule is not None and rule.upgrade is not None:
             decode = _upgraded(rule.upgrade, decode)
         absent = _absent(item, rule, nullable)
-        plain = base if base in _PLAIN else None
-        planned.append(PlannedField(item.name, encode, decode, nullable, absent, plain))
+        leaf = base if base in _LEAVES or _is_enum(base) else None
+        planned.append(PlannedField(item.name, encode, decode, nullable, absent, leaf))
     fields_plan = tuple(planned)
     return _Plan(
         cls.__name__,
@@ -207,7 +210,11 @@ def _build_plan(cls: type) -> _Plan:
     )
 
 
-_PLAIN = (str, int, bool)  # stored as they are: a value of exactly the type needs no check
+_LEAVES = (str, int, bool, Decimal, datetime, date)  # single values the plan may inline
+
+
+def _is_enum(hint: Any) -> bool:
+    return isinstance(hint, type) and issubclass(hint, Enum)
 
 
 def _absent(item: dataclasses.Field[Any], rule: FieldRule | None, nullable: bool) -> Any:
@@ -282,10 +289,19 @@ def _nested(cls: type) -> Coders:
         return found[0]
 
     def encode(value: Any) -> dict[str, Any]:
-        return _encode(value, found[0] if found else plan())
+        record_plan = found[0] if found else plan()
+        if value.__class__ is not cls:
+            return _encode(value, record_plan)
+        try:
+            return record_plan.write(value)
+        except FieldProblem as problem:
+            raise locate(problem, value, record_plan.fields) from None
 
     def decode(value: Any) -> Any:
-        return _decode(found[0] if found else plan(), value)
+        record_plan = found[0] if found else plan()
+        if value.__class__ is dict:
+            return record_plan.read(value)
+        return _decode(record_plan, value)
 
     return encode, decode, False
 
@@ -301,7 +317,7 @@ def _encode(record: Any, plan: _Plan) -> dict[str, Any]:
 
 
 def _decode(plan: _Plan, data: Any) -> Any:
-    if not isinstance(data, Mapping):
+    if data.__class__ is not dict and not isinstance(data, Mapping):
         raise FieldProblem(f"expected an object for {plan.name}, got {values.describe(data)}")
     return plan.read(data)
 

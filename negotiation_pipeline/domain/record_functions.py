@@ -13,8 +13,12 @@ coders are passed in the function's namespace, never as text.
 
 from __future__ import annotations
 
+import linecache
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from enum import Enum
 from typing import Any
 
 from negotiation_pipeline.domain.money import MoneyError
@@ -31,32 +35,46 @@ class PlannedField:
     decode: Coder
     nullable: bool  # None is a value of the field (else null reads as absent)
     absent: Callable[[], Any] | None  # what an absent key reads as; None: the key is required
-    plain: type | None = None  # str / int / bool: a value of exactly this type is taken as is
+    # The field's type when it is a single value (str, int, bool, Decimal, an Enum, datetime,
+    # date): a value of exactly that type is converted inline, without calling its coder.
+    leaf: type | None = None
 
 
 Writer = Callable[[Any], dict[str, Any]]
 Reader = Callable[[Mapping[str, Any]], Any]
 
 
+# What a value of exactly the leaf type is written as, inline ({v}: the value).
+_INLINE_WRITES = {Decimal: "str({v})", datetime: "{v}.isoformat()", date: "{v}.isoformat()"}
+
+
 def compile_writer(cls: type, fields: tuple[PlannedField, ...]) -> Writer:
     """`record -> dict`, the record's fields in order under their own names."""
     namespace: dict[str, Any] = {}
+    lines = ["def write(record):"]
     entries = []
     for index, item in enumerate(_checked(fields)):
-        if item.encode is None:
-            entries.append(f"        {item.name!r}: record.{item.name},")
-        elif item.nullable:
-            namespace[f"encode_{index}"] = item.encode
-            value = f"value_{index}"
-            entries.append(
-                f"        {item.name!r}: None if ({value} := record.{item.name}) is None"
-                f" else encode_{index}({value}),"
-            )
-        else:
-            namespace[f"encode_{index}"] = item.encode
-            entries.append(f"        {item.name!r}: encode_{index}(record.{item.name}),")
-    source = "def write(record):\n    return {\n" + "\n".join(entries) + "\n    }\n"
-    return _compiled(source, namespace, "write", cls.__qualname__)
+        value = f"value_{index}"
+        lines.append(f"    {value} = record.{item.name}")
+        entries.append(f"        {item.name!r}: {_written(index, item, namespace)},")
+    lines += ["    return {", *entries, "    }"]
+    return _compiled("\n".join(lines) + "\n", namespace, "write", cls.__qualname__)
+
+
+def _written(index: int, item: PlannedField, namespace: dict[str, Any]) -> str:
+    value = f"value_{index}"
+    if item.encode is None:
+        return value
+    namespace[f"encode_{index}"] = item.encode
+    written = f"encode_{index}({value})"
+    leaf = item.leaf
+    inline = _INLINE_WRITES.get(leaf) if leaf is not None else None
+    if leaf is not None and issubclass(leaf, Enum):
+        inline = "{v}._value_"  # the member's value, without the `value` property's lookup
+    if inline is not None:
+        namespace[f"leaf_{index}"] = leaf
+        written = f"{inline.format(v=value)} if {value}.__class__ is leaf_{index} else {written}"
+    return f"None if {value} is None else ({written})" if item.nullable else written
 
 
 def compile_reader(cls: type, fields: tuple[PlannedField, ...]) -> Reader:
@@ -95,9 +113,9 @@ def _read_field(index: int, item: PlannedField, namespace: dict[str, Any]) -> li
         namespace[f"absent_{index}"] = item.absent
         lines.append(f"        {value} = absent_{index}()")
     decoded = f"decode_{index}({value})"
-    if item.plain is not None:
-        namespace[f"plain_{index}"] = item.plain
-        decoded = f"{value} if type({value}) is plain_{index} else {decoded}"
+    if item.leaf in (str, int, bool):  # stored as they are: exactly that type needs no check
+        namespace[f"leaf_{index}"] = item.leaf
+        decoded = f"{value} if {value}.__class__ is leaf_{index} else {decoded}"
     return [
         *lines,
         f"    elif {value} is not None:" if item.nullable else "    else:",
@@ -121,8 +139,10 @@ def _checked(fields: tuple[PlannedField, ...]) -> tuple[PlannedField, ...]:
 
 
 def _compiled(source: str, namespace: dict[str, Any], name: str, owner: str) -> Any:
-    code = compile(source, f"<record codec {name} of {owner}>", "exec")
-    exec(code, namespace)  # our own source: checked field names, coders by reference
+    filename = f"<record codec {name} of {owner}>"
+    # Tracebacks through the function show its source lines.
+    linecache.cache[filename] = (len(source), None, source.splitlines(keepends=True), filename)
+    exec(compile(source, filename, "exec"), namespace)  # our source; coders by reference
     function = namespace[name]
     function.__qualname__ = f"{owner}.{name}"
     return function

@@ -204,10 +204,11 @@ def _items(value: Any) -> list[Any] | tuple[Any, ...]:
     raise FieldProblem(f"expected a list, got {describe(value)}")
 
 
-def _each(coder: Coder, values: Any) -> list[Any]:
-    """`coder` over the items, naming the index of the first one that fails."""
+def _each(coder: Coder, values: Any, kind: type = list) -> Any:
+    """`coder` over the items into a `kind` (list or tuple), naming the index of the first one
+    that fails."""
     try:
-        return list(map(coder, values))
+        return kind(map(coder, values))
     except FieldProblem:
         for index, item in enumerate(values):
             try:
@@ -222,11 +223,18 @@ def sequence(item: Coders, kind: type) -> Coders:
     encode_item, decode_item, _ = item
 
     def encode(values: Any) -> list[Any]:
-        return _each(encode_item, values)
+        try:
+            return list(map(encode_item, values))
+        except FieldProblem:
+            return _each(encode_item, values)  # again, to name the item
 
     def decode(value: Any) -> Any:
-        items = _each(decode_item, _items(value))
-        return tuple(items) if kind is tuple else items
+        if value.__class__ is not list and not isinstance(value, list | tuple):
+            raise FieldProblem(f"expected a list, got {describe(value)}")
+        try:
+            return kind(map(decode_item, value))
+        except FieldProblem:
+            return _each(decode_item, value, kind)  # again, to name the item
 
     return (list if encode_item is None else encode), decode, False
 
