@@ -221,6 +221,8 @@ def _each(coder: Coder, values: Any, kind: type = list) -> Any:
 def sequence(item: Coders, kind: type) -> Coders:
     """`tuple[X, ...]` or `list[X]`: a list of the items."""
     encode_item, decode_item, _ = item
+    if encode_item is None:  # the items are stored as they are
+        encode_item = as_is
 
     def encode(values: Any) -> list[Any]:
         try:
@@ -236,7 +238,7 @@ def sequence(item: Coders, kind: type) -> Coders:
         except FieldProblem:
             return _each(decode_item, value, kind)  # again, to name the item
 
-    return (list if encode_item is None else encode), decode, False
+    return (list if encode_item is as_is else encode), decode, False
 
 
 def unordered(item: Coders, kind: type) -> Coders:
