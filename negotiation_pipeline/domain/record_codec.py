@@ -25,11 +25,13 @@ Reading a dict back:
 Fields whose stored shape or reading rule differs from what their type says are listed in
 `RULES` below, each with its reason; nothing else is special-cased.
 
-Each record class gets a plan the first time it is used: one encoder and one decoder per field,
-built from its type hints (`record_values`), compiled into one writer and one reader function
-for the whole record (`record_functions`); later calls only run those. Pydantic's `TypeAdapter` over
-the dataclasses would write UTC times as "...Z", sets in iteration order, and could not express
-the reading rules below without changing the record classes, so the stored bytes would change.
+Each record class gets a plan the first time it is used: one encoder and one decoder per
+field, built from its type hints (`record_values`), compiled into one writer and one reader
+function for the whole record (`record_functions`); later calls only run those.
+
+Why not pydantic's `TypeAdapter` over the dataclasses: it writes UTC times as "...Z" and sets
+in iteration order, and cannot express the reading rules below without changing the record
+classes, so the stored bytes would change.
 """
 
 from __future__ import annotations

@@ -3,12 +3,14 @@
 Records are written and read on every save and load of a negotiation, so the plan does not
 loop over its fields at run time: like `dataclasses` does for `__init__`, it writes the source
 of a function that handles exactly this record's fields, in order, and compiles it once.
-The writer is a dict display (`{"name": record.name, "terms": write_terms(record.terms), ...}`);
-the reader takes each key, applies the absent rule or the field's decoder, names the field of a
-`FieldProblem`, and calls the record's constructor with every field by name.
+The writer reads each attribute and returns one dict display (`"state": value_3._value_ if
+value_3.__class__ is leaf_3 else encode_3(value_3)`, ...); the reader takes each key, applies
+the absent rule or the field's decoder, names the field of a `FieldProblem`, and calls the
+record's constructor with every field by name. Fixed-size tuples get the same treatment.
 
-Only field names (identifiers, checked) and the field's coders enter the generated source; the
-coders are passed in the function's namespace, never as text.
+Only field names (identifiers, checked) enter the generated source; coders and types are
+passed in the function's namespace. The source is registered with `linecache`, so a traceback
+through a generated function shows its lines.
 """
 
 from __future__ import annotations
