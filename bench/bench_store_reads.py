@@ -35,18 +35,23 @@ from negotiation_pipeline.domain.negotiation.state_machine import HistoryEntry
 from negotiation_pipeline.store import NegotiationStore, SQLiteStore, UnitOfWork
 from negotiation_pipeline.store.postgres import PostgresStore
 
-S = NegotiationState
 LOAD_ACTIVE_TARGET_MS = 15.0
 FLAT_RATIO_TARGET = 1.5  # a query at full history may cost at most this much more than fresh
 PER_CAMPAIGN = 200
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-ACTIVE_STATES = (S.AWAITING_REPLY, S.COUNTER_SENT, S.COUNTER_RECEIVED, S.ESCALATED, S.PAUSED)
-TERMINAL_STATES = (S.AGREED, S.REJECTED, S.STOPPED)
+ACTIVE_STATES = (
+    NegotiationState.AWAITING_REPLY,
+    NegotiationState.COUNTER_SENT,
+    NegotiationState.COUNTER_RECEIVED,
+    NegotiationState.ESCALATED,
+    NegotiationState.PAUSED,
+)
+TERMINAL_STATES = (NegotiationState.AGREED, NegotiationState.REJECTED, NegotiationState.STOPPED)
 HISTORY = (
-    (S.INITIAL_OFFER, "send_offer", S.AWAITING_REPLY),
-    (S.AWAITING_REPLY, "receive_reply", S.COUNTER_RECEIVED),
-    (S.COUNTER_RECEIVED, "send_counter", S.COUNTER_SENT),
-    (S.COUNTER_SENT, "receive_reply", S.COUNTER_RECEIVED),
+    (NegotiationState.INITIAL_OFFER, "send_offer", NegotiationState.AWAITING_REPLY),
+    (NegotiationState.AWAITING_REPLY, "receive_reply", NegotiationState.COUNTER_RECEIVED),
+    (NegotiationState.COUNTER_RECEIVED, "send_counter", NegotiationState.COUNTER_SENT),
+    (NegotiationState.COUNTER_SENT, "receive_reply", NegotiationState.COUNTER_RECEIVED),
 )
 
 
@@ -73,18 +78,21 @@ def negotiation_for(number: int, campaign: Campaign, state: NegotiationState) ->
         ceiling_rate=Decimal("1620.00"),
         max_allowed_cpm=Decimal("32.40"),
     )
-    paused = state is S.PAUSED
-    last = S.COUNTER_SENT if paused else state
-    history: tuple[HistoryEntry, ...] = (*HISTORY, (S.COUNTER_RECEIVED, "decide", last))
+    paused = state is NegotiationState.PAUSED
+    last = NegotiationState.COUNTER_SENT if paused else state
+    history: tuple[HistoryEntry, ...] = (
+        *HISTORY,
+        (NegotiationState.COUNTER_RECEIVED, "decide", last),
+    )
     if paused:
-        history = (*history, (S.COUNTER_SENT, "pause", S.PAUSED))
+        history = (*history, (NegotiationState.COUNTER_SENT, "pause", NegotiationState.PAUSED))
     return Negotiation(
         thread_id=f"{campaign.campaign_id}:creator-{number}",
         campaign_id=campaign.campaign_id,
         terms=terms,
         state=state,
         history=history,
-        pre_pause_state=S.COUNTER_SENT if paused else None,
+        pre_pause_state=NegotiationState.COUNTER_SENT if paused else None,
         round_count=1,
         replies_received=2,
         our_last_offer=Decimal("1250.00"),
@@ -118,7 +126,9 @@ def save(uow: UnitOfWork | NegotiationStore, negotiation: Negotiation, campaign:
     )
 
 
-def add_rows(store: NegotiationStore, first: int, count: int, states: tuple[S, ...]) -> None:
+def add_rows(
+    store: NegotiationStore, first: int, count: int, states: tuple[NegotiationState, ...]
+) -> None:
     """`count` negotiations numbered from `first`, PER_CAMPAIGN per campaign, in big batches."""
     campaigns: dict[int, Campaign] = {}
     for start in range(first, first + count, 5_000):
@@ -139,7 +149,11 @@ def load_active(active: int) -> Query:
         found = store.states.load_active()
         assert len(found) == active, (len(found), active)
         # What the follow-up sweep reads of every row.
-        return [s.thread_id for s in found if s.state is S.AWAITING_REPLY and s.controlled_by]
+        return [
+            s.thread_id
+            for s in found
+            if s.state is NegotiationState.AWAITING_REPLY and s.controlled_by
+        ]
 
     return run
 
@@ -189,7 +203,7 @@ def time_saves(store: NegotiationStore, count: int, rounds: int = 3) -> tuple[fl
     """Saves per second (wall, and this process's CPU), each save its own transaction,
     re-saving live rows as a reply run does; the best of `rounds` rounds."""
     campaign = campaign_for(0)
-    rows = [negotiation_for(n, campaign, S.COUNTER_SENT) for n in range(count)]
+    rows = [negotiation_for(n, campaign, NegotiationState.COUNTER_SENT) for n in range(count)]
     wall, cpu = [], []
     for round_number in range(rounds):
         batch = [replace(r, round_count=round_number + 2) for r in rows]

@@ -22,6 +22,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from negotiation_pipeline.domain import record_codec
 from negotiation_pipeline.domain.money import format_usd
 from negotiation_pipeline.domain.negotiation import human
 from negotiation_pipeline.domain.negotiation.engine import EngineConfig, Negotiation, Outcome
@@ -74,6 +75,9 @@ class ResolutionRequest:
     note: str = ""
 
 
+_OUTPUT_KEYS = {"influencer_name": "influencer", "override": "human_override"}
+
+
 @dataclass(frozen=True)
 class ResolutionResult:
     key: str
@@ -91,21 +95,8 @@ class ResolutionResult:
     repeated: bool  # this resolution had already been carried out: nothing was done again
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "key": self.key,
-            "thread_id": self.thread_id,
-            "campaign_id": self.campaign_id,
-            "influencer": self.influencer_name,
-            "action": self.action.value,
-            "state_before": self.state_before,
-            "state_after": self.state_after,
-            "message_id": self.message_id,
-            "amount": self.amount,
-            "decided_by": self.decided_by,
-            "note": self.note,
-            "human_override": self.override,
-            "repeated": self.repeated,
-        }
+        """What the CLI prints and the job reports; its readers know two fields by these names."""
+        return record_codec.to_dict(self, keys=_OUTPUT_KEYS)
 
     def line(self) -> str:
         amount = f" at {format_usd(_dec(self.amount))}" if self.amount else ""

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from negotiation_pipeline.domain.enums import NegotiationEvent
 from negotiation_pipeline.store import (
     SCHEMA_VERSION,
     NegotiationStore,
@@ -19,13 +20,13 @@ from negotiation_pipeline.store import (
 from negotiation_pipeline.store.postgres import PostgresStore
 from tests.store.conftest import StoreLocation
 from tests.store.test_migrations import FIXTURE
-from tests.store.test_states import E, machine_in, save
+from tests.store.test_states import machine_in, save
 
 HOLD = datetime(2026, 12, 15, 0, 0, tzinfo=UTC)
 
 
 def test_hold_is_set_kept_by_saves_and_cleared(store: NegotiationStore) -> None:
-    save(store, "t-1", machine_in(E.SEND_OFFER))
+    save(store, "t-1", machine_in(NegotiationEvent.SEND_OFFER))
     before = store.states.load("t-1")
     assert before is not None and before.followup_not_before is None
 
@@ -33,7 +34,8 @@ def test_hold_is_set_kept_by_saves_and_cleared(store: NegotiationStore) -> None:
     held = store.states.load("t-1")
     assert held is not None and held.followup_not_before == HOLD
 
-    save(store, "t-1", machine_in(E.SEND_OFFER, E.RECEIVE_REPLY))  # a later save of the row
+    # A later save of the row.
+    save(store, "t-1", machine_in(NegotiationEvent.SEND_OFFER, NegotiationEvent.RECEIVE_REPLY))
     kept = store.states.load("t-1")
     assert kept is not None and kept.followup_not_before == HOLD
     # The active list names the thread; its full record carries the hold.
@@ -46,7 +48,7 @@ def test_hold_is_set_kept_by_saves_and_cleared(store: NegotiationStore) -> None:
 
 
 def test_hold_in_another_zone_is_the_same_instant(store: NegotiationStore) -> None:
-    save(store, "t-1", machine_in(E.SEND_OFFER))
+    save(store, "t-1", machine_in(NegotiationEvent.SEND_OFFER))
     berlin_midnight = datetime(2026, 12, 15, 0, 0, tzinfo=timezone(timedelta(hours=1)))
     store.states.set_followup_not_before("t-1", berlin_midnight)
     loaded = store.states.load("t-1")
@@ -55,7 +57,7 @@ def test_hold_in_another_zone_is_the_same_instant(store: NegotiationStore) -> No
 
 
 def test_hold_refuses_a_naive_time_and_an_unknown_thread(store: NegotiationStore) -> None:
-    save(store, "t-1", machine_in(E.SEND_OFFER))
+    save(store, "t-1", machine_in(NegotiationEvent.SEND_OFFER))
     with pytest.raises(ValueError, match="no time zone"):
         store.states.set_followup_not_before("t-1", datetime(2026, 12, 15))
     assert store.states.set_followup_not_before("nope", HOLD) is False
@@ -64,7 +66,7 @@ def test_hold_refuses_a_naive_time_and_an_unknown_thread(store: NegotiationStore
 
 
 def test_hold_is_part_of_the_unit_of_work(store: NegotiationStore) -> None:
-    save(store, "t-1", machine_in(E.SEND_OFFER))
+    save(store, "t-1", machine_in(NegotiationEvent.SEND_OFFER))
     with pytest.raises(RuntimeError, match="boom"), store.transaction() as uow:
         uow.states.set_followup_not_before("t-1", HOLD)
         raise RuntimeError("boom")
@@ -88,7 +90,7 @@ def test_a_version_1_sqlite_file_gets_the_column_and_keeps_its_rows(db_path: Pat
     assert versions == list(range(1, SCHEMA_VERSION + 1))  # every step recorded
 
     upgraded = SQLiteStore(db_path)  # opening again changes nothing
-    save(upgraded, "t-old", machine_in(E.SEND_OFFER))
+    save(upgraded, "t-old", machine_in(NegotiationEvent.SEND_OFFER))
     loaded = upgraded.states.load("t-old")
     assert loaded is not None and loaded.followup_not_before is None
     with sqlite3.connect(db_path) as conn:
@@ -114,7 +116,7 @@ def test_a_version_1_postgres_schema_gets_the_column(
     import psycopg
     from psycopg import sql
 
-    save(pg_store, "t-old", machine_in(E.SEND_OFFER))
+    save(pg_store, "t-old", machine_in(NegotiationEvent.SEND_OFFER))
     pg_store.close()
     assert pg_location.schema is not None, "each PostgreSQL test store lives in its own schema"
     with psycopg.connect(pg_location.target, autocommit=True) as conn:

@@ -20,8 +20,6 @@ from negotiation_pipeline.store import (
 )
 from tests.store.conftest import StoreLocation, make_campaign
 
-S = NegotiationState
-E = NegotiationEvent
 TRACKER = {
     "campaign_id": "camp-1",
     "target_min_cpm": Decimal("20.00"),
@@ -56,7 +54,7 @@ def save(
 
 
 def test_save_and_load_round_trip_keeps_types_and_digits(store: NegotiationStore) -> None:
-    machine = machine_in(E.SEND_OFFER, E.RECEIVE_REPLY)
+    machine = machine_in(NegotiationEvent.SEND_OFFER, NegotiationEvent.RECEIVE_REPLY)
     context = {
         "next_cpm": Decimal("1234.5600"),
         "sum": Decimal("0.1") + Decimal("0.2"),
@@ -79,7 +77,7 @@ def test_save_and_load_round_trip_keeps_types_and_digits(store: NegotiationStore
     )
     got = store.states.load("<t1@x>")
     assert got is not None
-    assert got.state is S.COUNTER_RECEIVED
+    assert got.state is NegotiationState.COUNTER_RECEIVED
     assert got.state_machine.history == machine.history
     assert got.round_count == 2
     assert got.context["next_cpm"] == Decimal("1234.5600")
@@ -102,23 +100,29 @@ def test_save_and_load_round_trip_keeps_types_and_digits(store: NegotiationStore
 
 
 def test_save_again_keeps_created_at_and_unspecified_fields(store: NegotiationStore) -> None:
-    save(store, "t1", machine_in(E.SEND_OFFER), influencer_email="a@x.com", lever_state={"s": 1})
+    save(
+        store,
+        "t1",
+        machine_in(NegotiationEvent.SEND_OFFER),
+        influencer_email="a@x.com",
+        lever_state={"s": 1},
+    )
     first = store.states.load("t1")
-    save(store, "t1", machine_in(E.SEND_OFFER, E.RECEIVE_REPLY))
+    save(store, "t1", machine_in(NegotiationEvent.SEND_OFFER, NegotiationEvent.RECEIVE_REPLY))
     second = store.states.load("t1")
     assert first is not None and second is not None
     assert second.created_at == first.created_at
     assert second.updated_at > first.updated_at
-    assert second.state is S.COUNTER_RECEIVED
+    assert second.state is NegotiationState.COUNTER_RECEIVED
     assert second.influencer_email == "a@x.com" and second.lever_state == {"s": 1}
 
 
 def test_load_active_excludes_terminal_states(store: NegotiationStore) -> None:
-    save(store, "waiting", machine_in(E.SEND_OFFER))
-    save(store, "agreed", machine_in(E.SEND_OFFER, E.ACCEPT))
-    save(store, "rejected", machine_in(E.SEND_OFFER, E.REJECT))
-    save(store, "stopped", machine_in(E.STOP))
-    save(store, "escalated", machine_in(E.SEND_OFFER, E.ESCALATE))
+    save(store, "waiting", machine_in(NegotiationEvent.SEND_OFFER))
+    save(store, "agreed", machine_in(NegotiationEvent.SEND_OFFER, NegotiationEvent.ACCEPT))
+    save(store, "rejected", machine_in(NegotiationEvent.SEND_OFFER, NegotiationEvent.REJECT))
+    save(store, "stopped", machine_in(NegotiationEvent.STOP))
+    save(store, "escalated", machine_in(NegotiationEvent.SEND_OFFER, NegotiationEvent.ESCALATE))
     assert sorted(n.thread_id for n in store.states.load_active()) == ["escalated", "waiting"]
     assert store.states.load_active(campaign_id="other") == []
     assert len(store.states.list_for_campaign("camp-1")) == 5
@@ -126,18 +130,20 @@ def test_load_active_excludes_terminal_states(store: NegotiationStore) -> None:
 
 def test_paused_negotiation_resumes_after_reopen(store_location: StoreLocation) -> None:
     store = store_location.open()
-    machine = machine_in(E.SEND_OFFER, E.RECEIVE_REPLY, E.SEND_COUNTER)
+    machine = machine_in(
+        NegotiationEvent.SEND_OFFER, NegotiationEvent.RECEIVE_REPLY, NegotiationEvent.SEND_COUNTER
+    )
     machine.pause()
     save(store, "t-paused", machine)
     store.close()
 
     reopened = store_location.open()
     (listed,) = reopened.states.load_active()
-    assert listed.state is S.PAUSED
-    assert listed.pre_pause_state is S.COUNTER_SENT
+    assert listed.state is NegotiationState.PAUSED
+    assert listed.pre_pause_state is NegotiationState.COUNTER_SENT
     loaded = reopened.states.load(listed.thread_id)
-    assert loaded is not None and loaded.pre_pause_state is S.COUNTER_SENT
-    assert loaded.state_machine.resume() is S.COUNTER_SENT
+    assert loaded is not None and loaded.pre_pause_state is NegotiationState.COUNTER_SENT
+    assert loaded.state_machine.resume() is NegotiationState.COUNTER_SENT
 
 
 def test_lookup_by_email_and_agency_is_case_insensitive(store: NegotiationStore) -> None:
@@ -149,9 +155,11 @@ def test_lookup_by_email_and_agency_is_case_insensitive(store: NegotiationStore)
 
 
 def test_takeover_survives_a_later_agent_save(store: NegotiationStore) -> None:
-    save(store, "t1", machine_in(E.SEND_OFFER))
+    save(store, "t1", machine_in(NegotiationEvent.SEND_OFFER))
     assert store.states.set_controlled_by("t1", Controller.HUMAN)
-    save(store, "t1", machine_in(E.SEND_OFFER, E.RECEIVE_REPLY))  # controlled_by not given
+    save(
+        store, "t1", machine_in(NegotiationEvent.SEND_OFFER, NegotiationEvent.RECEIVE_REPLY)
+    )  # controlled_by not given
     loaded = store.states.load("t1")
     assert loaded is not None and loaded.controlled_by is Controller.HUMAN
     assert not store.states.set_controlled_by("missing", "human")
@@ -180,12 +188,19 @@ def _summary_of(stored: StoredNegotiation) -> NegotiationSummary:
 
 def test_summaries_equal_constructed_records(store: NegotiationStore) -> None:
     """Every list query's summary equals one built the normal way from the full record."""
-    paused = machine_in(E.SEND_OFFER, E.RECEIVE_REPLY, E.SEND_COUNTER)
+    paused = machine_in(
+        NegotiationEvent.SEND_OFFER, NegotiationEvent.RECEIVE_REPLY, NegotiationEvent.SEND_COUNTER
+    )
     paused.pause()
     save(store, "t-paused", paused, influencer_name="Ana", influencer_email="ana@x.com")
-    save(store, "t-agency", machine_in(E.SEND_OFFER), agency_name="Big Talent",
+    save(store, "t-agency", machine_in(NegotiationEvent.SEND_OFFER), agency_name="Big Talent",
          influencer_email="ANA@x.com", controlled_by=Controller.HUMAN)  # fmt: skip
-    save(store, "t-done", machine_in(E.SEND_OFFER, E.ACCEPT), influencer_email="ana@x.com")
+    save(
+        store,
+        "t-done",
+        machine_in(NegotiationEvent.SEND_OFFER, NegotiationEvent.ACCEPT),
+        influencer_email="ana@x.com",
+    )
     full = {}
     for thread_id in ("t-paused", "t-agency", "t-done"):
         loaded = store.states.load(thread_id)
@@ -199,21 +214,24 @@ def test_summaries_equal_constructed_records(store: NegotiationStore) -> None:
     assert by_email == [full["t-done"], full["t-agency"], full["t-paused"]]
     assert store.states.load_by_agency("BIG TALENT") == [full["t-agency"]]
     (listed,) = [s for s in store.states.load_active() if s.thread_id == "t-paused"]
-    assert listed.state is S.PAUSED and listed.pre_pause_state is S.COUNTER_SENT
+    assert (
+        listed.state is NegotiationState.PAUSED
+        and listed.pre_pause_state is NegotiationState.COUNTER_SENT
+    )
     assert listed.controlled_by is Controller.AGENT and listed.campaign_id == "camp-1"
     assert hash(listed) == hash(full["t-paused"]) and "t-paused" in repr(listed)
 
 
 def test_load_active_follows_state_changes(store: NegotiationStore) -> None:
     """A negotiation enters and leaves the live list (and its index) as its state changes."""
-    save(store, "t1", machine_in(E.SEND_OFFER))
+    save(store, "t1", machine_in(NegotiationEvent.SEND_OFFER))
     assert [s.thread_id for s in store.states.load_active()] == ["t1"]
-    save(store, "t1", machine_in(E.SEND_OFFER, E.ACCEPT))
+    save(store, "t1", machine_in(NegotiationEvent.SEND_OFFER, NegotiationEvent.ACCEPT))
     assert store.states.load_active() == []
     assert store.states.set_controlled_by("t1", Controller.HUMAN)
-    save(store, "t1", machine_in(E.SEND_OFFER, E.ESCALATE))
+    save(store, "t1", machine_in(NegotiationEvent.SEND_OFFER, NegotiationEvent.ESCALATE))
     (back,) = store.states.load_active()
-    assert back.state is S.ESCALATED and back.controlled_by is Controller.HUMAN
+    assert back.state is NegotiationState.ESCALATED and back.controlled_by is Controller.HUMAN
     assert store.states.delete("t1") and store.states.load_active() == []
 
 
@@ -230,7 +248,7 @@ def test_list_for_campaign_keeps_each_rows_own_campaign(store: NegotiationStore)
 def test_load_active_reads_only_the_live_index(sqlite_store: SQLiteStore) -> None:
     """The query is answered from the covering partial index: no table rows, no sort, however
     many finished negotiations the table holds."""
-    save(sqlite_store, "t1", machine_in(E.SEND_OFFER))
+    save(sqlite_store, "t1", machine_in(NegotiationEvent.SEND_OFFER))
     conn = sqlite_store._thread_connection(open_new=True)
     assert conn is not None
     statements: list[str] = []

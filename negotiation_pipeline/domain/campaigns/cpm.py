@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from negotiation_pipeline.domain import record_codec
 from negotiation_pipeline.domain.campaigns.campaign import Campaign
 from negotiation_pipeline.domain.campaigns.roster import InfluencerProfile
 from negotiation_pipeline.domain.enums import Platform
@@ -185,37 +186,11 @@ class CampaignCPMTracker:
     # --- persistence ---------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready and lossless: every Decimal is written as its exact string."""
-        return {
-            "campaign_id": self.campaign_id,
-            "target_min_cpm": str(self.target_min_cpm),
-            "target_max_cpm": str(self.target_max_cpm),
-            "total_influencers": self.total_influencers,
-            "agreements": [
-                {
-                    "cpm": str(a.cpm),
-                    "engagement_rate": None
-                    if a.engagement_rate is None
-                    else str(a.engagement_rate),
-                }
-                for a in self._agreements
-            ],
-        }
+        return record_codec.to_dict(CampaignCPMTrackerData.of(self))
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> CampaignCPMTracker:
-        try:
-            tracker = cls(
-                str(data["campaign_id"]),
-                _decimal(data["target_min_cpm"], "target_min_cpm"),
-                _decimal(data["target_max_cpm"], "target_max_cpm"),
-                data["total_influencers"],
-            )
-            agreements = data.get("agreements") or []
-            for entry in agreements:
-                tracker.record_agreement(entry["cpm"], entry.get("engagement_rate"))
-        except KeyError as exc:
-            raise ValueError(f"CPM tracker data is missing {exc.args[0]!r}") from exc
-        return tracker
+        return record_codec.from_dict(CampaignCPMTrackerData, data).tracker()
 
     def __repr__(self) -> str:
         return (
@@ -223,6 +198,36 @@ class CampaignCPMTracker:
             f"{self.target_max_cpm}, total={self.total_influencers}, "
             f"agreements={len(self._agreements)})"
         )
+
+
+@dataclass(frozen=True)
+class CampaignCPMTrackerData:
+    """A tracker as stored: the campaign's targets and size, and the agreements so far. Reading
+    one back records each agreement again, so the tracker's own checks apply to stored data."""
+
+    campaign_id: str
+    target_min_cpm: Decimal
+    target_max_cpm: Decimal
+    total_influencers: int
+    agreements: tuple[_Agreement, ...] = ()
+
+    @classmethod
+    def of(cls, tracker: CampaignCPMTracker) -> CampaignCPMTrackerData:
+        return cls(
+            tracker.campaign_id,
+            tracker.target_min_cpm,
+            tracker.target_max_cpm,
+            tracker.total_influencers,
+            tuple(tracker._agreements),
+        )
+
+    def tracker(self) -> CampaignCPMTracker:
+        tracker = CampaignCPMTracker(
+            self.campaign_id, self.target_min_cpm, self.target_max_cpm, self.total_influencers
+        )
+        for agreement in self.agreements:
+            tracker.record_agreement(agreement.cpm, agreement.engagement_rate)
+        return tracker
 
 
 # --- the cpm_flexibility table -----------------------------------------------------------------

@@ -29,6 +29,7 @@ from typing import Any
 from jinja2 import DictLoader, StrictUndefined, Template, TemplateSyntaxError
 from jinja2.sandbox import SandboxedEnvironment
 
+from negotiation_pipeline.domain import record_codec
 from negotiation_pipeline.domain.enums import CounterpartyType, Platform, UsageRightsDuration
 from negotiation_pipeline.domain.money import format_usd, quantize_cents
 from negotiation_pipeline.domain.negotiation.policy import Lever, QuestionTopic
@@ -121,14 +122,8 @@ class OutgoingEmail:
     to_name: str = ""  # display name for the To: header
     said: tuple[str, ...] = ()  # variants used and paragraph fingerprints (see module docstring)
 
-    def to_dict(self) -> dict[str, str]:
-        return {
-            "to": self.to,
-            "to_name": self.to_name,
-            "subject": self.subject,
-            "body": self.body,
-            "kind": self.kind.value,
-        }
+    def to_dict(self) -> dict[str, Any]:
+        return record_codec.to_dict(self)
 
 
 @dataclass(frozen=True)

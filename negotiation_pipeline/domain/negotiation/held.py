@@ -11,20 +11,20 @@ it out later, in another process, without deciding again:
 - the threading of the message it answers (so a reply days later still lands in the thread);
 - for an escalation: why, their ask with its currency, our offer then, the suggested action.
 
-Plain data with lossless to_dict / from_dict (money as exact strings).
+Plain data; to_dict / from_dict go through the record codec (money as exact strings).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
-from datetime import date, datetime
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
-from enum import Enum, StrEnum
+from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from negotiation_pipeline.domain.enums import CounterpartyType, Platform, UsageRightsDuration
-from negotiation_pipeline.domain.negotiation.emails import EmailDecision, EmailKind, OutgoingEmail
-from negotiation_pipeline.domain.negotiation.policy import Lever, QuestionTopic
+from negotiation_pipeline.domain import record_codec
+from negotiation_pipeline.domain.negotiation.emails import EmailDecision, OutgoingEmail
 
 if TYPE_CHECKING:
     from negotiation_pipeline.domain.negotiation.record import Negotiation
@@ -44,15 +44,11 @@ class ReplyThreading:
     subject: str | None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "in_reply_to": self.in_reply_to,
-            "references": self.references,
-            "subject": self.subject,
-        }
+        return record_codec.to_dict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> ReplyThreading:
-        return cls(data.get("in_reply_to"), data.get("references"), data.get("subject"))
+    def from_dict(cls, data: Mapping[str, Any]) -> ReplyThreading:
+        return record_codec.from_dict(cls, data)
 
 
 @dataclass(frozen=True)
@@ -67,26 +63,11 @@ class EscalationNote:
     our_offer: Decimal | None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "reason": self.reason,
-            "detail": self.detail,
-            "suggested_action": self.suggested_action,
-            "their_ask": None if self.their_ask is None else str(self.their_ask),
-            "ask_currency": self.ask_currency,
-            "our_offer": None if self.our_offer is None else str(self.our_offer),
-        }
+        return record_codec.to_dict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> EscalationNote:
-        ask, offer = data.get("their_ask"), data.get("our_offer")
-        return cls(
-            reason=str(data["reason"]),
-            detail=str(data.get("detail") or ""),
-            suggested_action=str(data.get("suggested_action") or ""),
-            their_ask=None if ask is None else Decimal(str(ask)),
-            ask_currency=data.get("ask_currency"),
-            our_offer=None if offer is None else Decimal(str(offer)),
-        )
+    def from_dict(cls, data: Mapping[str, Any]) -> EscalationNote:
+        return record_codec.from_dict(cls, data)
 
 
 @dataclass(frozen=True)
@@ -119,105 +100,19 @@ class HeldDraft:
         )
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "purpose": self.purpose.value,
-            "action": self.action,
-            "email": None if self.email is None else _email_out(self.email),
-            "decision": None if self.decision is None else decision_to_dict(self.decision),
-            "after": None if self.after is None else self.after.to_dict(),
-            "reason": self.reason,
-            "held_at": self.held_at.isoformat(),
-            "threading": None if self.threading is None else self.threading.to_dict(),
-            "escalation": None if self.escalation is None else self.escalation.to_dict(),
-        }
+        return record_codec.to_dict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> HeldDraft:
-        from negotiation_pipeline.domain.negotiation.record import Negotiation
-
-        email, decision, after = data.get("email"), data.get("decision"), data.get("after")
-        threading, escalation = data.get("threading"), data.get("escalation")
-        return cls(
-            purpose=DraftPurpose(data["purpose"]),
-            action=data.get("action"),
-            email=None if email is None else _email_in(email),
-            decision=None if decision is None else decision_from_dict(decision),
-            after=None if after is None else Negotiation.from_dict(after),
-            reason=str(data.get("reason") or ""),
-            held_at=datetime.fromisoformat(data["held_at"]),
-            threading=None if threading is None else ReplyThreading.from_dict(threading),
-            escalation=None if escalation is None else EscalationNote.from_dict(escalation),
-        )
-
-
-def _email_out(email: OutgoingEmail) -> dict[str, Any]:
-    return {**email.to_dict(), "said": list(email.said)}
-
-
-def _email_in(data: dict[str, Any]) -> OutgoingEmail:
-    return OutgoingEmail(
-        to=str(data["to"]),
-        subject=str(data["subject"]),
-        body=str(data["body"]),
-        kind=EmailKind(data["kind"]),
-        to_name=str(data.get("to_name") or ""),
-        said=tuple(str(s) for s in data.get("said") or ()),
-    )
-
-
-# --- EmailDecision ---------------------------------------------------------------------------
-_ENUMS: dict[str, type[Enum]] = {
-    "kind": EmailKind,
-    "platform": Platform,
-    "usage_rights": UsageRightsDuration,
-    "counterparty": CounterpartyType,
-    "lever": Lever,
-}
-_MONEY = frozenset({"rate", "their_ask", "product_value", "rounding_step"})
-_TEXT_TUPLES = frozenset({"deliverables", "earlier_deliverables"})
+    def from_dict(cls, data: Mapping[str, Any]) -> HeldDraft:
+        return record_codec.from_dict(cls, data)
 
 
 def decision_to_dict(decision: EmailDecision) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for item in fields(decision):
-        value = getattr(decision, item.name)
-        if isinstance(value, Enum):
-            out[item.name] = value.value
-        elif value is None or isinstance(value, bool | int | str):
-            out[item.name] = value
-        elif isinstance(value, Decimal):
-            out[item.name] = str(value)
-        elif isinstance(value, date):
-            out[item.name] = value.isoformat()
-        elif item.name == "said":
-            out[item.name] = sorted(value)
-        else:
-            out[item.name] = [v.value if isinstance(v, Enum) else v for v in value]
-    return out
+    return record_codec.to_dict(decision)
 
 
-def _decision_value(name: str, value: Any) -> Any:
-    if value is None:
-        return None
-    if name in _ENUMS:
-        return _ENUMS[name](value)
-    if name in _MONEY:
-        return Decimal(str(value))
-    if name == "publish_date":
-        return date.fromisoformat(value)
-    if name in _TEXT_TUPLES:
-        return tuple(str(v) for v in value)
-    if name == "topics":
-        return tuple(QuestionTopic(v) for v in value)
-    if name == "said":
-        return frozenset(str(v) for v in value)
-    return value
-
-
-def decision_from_dict(data: dict[str, Any]) -> EmailDecision:
-    known = {item.name for item in fields(EmailDecision)}
-    values = {name: _decision_value(name, value) for name, value in data.items() if name in known}
-    return EmailDecision(**values)
+def decision_from_dict(data: Mapping[str, Any]) -> EmailDecision:
+    return record_codec.from_dict(EmailDecision, data)
 
 
 __all__ = [

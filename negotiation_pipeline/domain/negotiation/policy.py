@@ -9,6 +9,7 @@ is in valuation.py and pricing.py.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from enum import StrEnum
@@ -17,6 +18,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
+from negotiation_pipeline.domain import record_codec
 from negotiation_pipeline.domain.campaigns.campaign import Campaign
 from negotiation_pipeline.domain.enums import ApprovalMode, UsageRightsDuration
 from negotiation_pipeline.domain.money import parse_decimal, quantize_cents
@@ -297,22 +299,11 @@ class LeverState:
         return self.usage_rights or campaign.usage_rights.target
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "scenario": self.scenario,
-            "usage_rights": None if self.usage_rights is None else self.usage_rights.value,
-            "product_offered": self.product_offered,
-            "used": [lever.value for lever in self.used],
-        }
+        return record_codec.to_dict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> LeverState:
-        usage = data.get("usage_rights")
-        return cls(
-            scenario=int(data["scenario"]),
-            usage_rights=None if usage is None else UsageRightsDuration(usage),
-            product_offered=bool(data["product_offered"]),
-            used=tuple(Lever(v) for v in data["used"]),
-        )
+    def from_dict(cls, data: Mapping[str, Any]) -> LeverState:
+        return record_codec.from_dict(cls, data)
 
 
 def lever_available(lever: Lever, state: LeverState, campaign: Campaign) -> bool:

@@ -15,12 +15,14 @@ keeps the stored floor and ceiling.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
 from fractions import Fraction
 from functools import lru_cache
 from typing import Any
 
+from negotiation_pipeline.domain import record_codec
 from negotiation_pipeline.domain.campaigns.campaign import Campaign
 from negotiation_pipeline.domain.enums import UsageRightsDuration
 from negotiation_pipeline.domain.money import THOUSAND, quantize_cents
@@ -37,24 +39,11 @@ class ScenarioPrice:
     ceiling_rate: Decimal  # at the max allowed CPM, target usage term
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "scenario": self.scenario,
-            "expected_views": self.expected_views,
-            "opening_rate": str(self.opening_rate),
-            "ceiling_rate": str(self.ceiling_rate),
-        }
+        return record_codec.to_dict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> ScenarioPrice:
-        for key in ("opening_rate", "ceiling_rate"):
-            if isinstance(data[key], float):
-                raise ValueError(f"{key}: float rejected, store money as a string")
-        return cls(
-            scenario=int(data["scenario"]),
-            expected_views=int(data["expected_views"]),
-            opening_rate=Decimal(str(data["opening_rate"])),
-            ceiling_rate=Decimal(str(data["ceiling_rate"])),
-        )
+    def from_dict(cls, data: Mapping[str, Any]) -> ScenarioPrice:
+        return record_codec.from_dict(cls, data)
 
 
 @dataclass(frozen=True, order=True)

@@ -1,16 +1,18 @@
 """The stored record of a negotiation: the influencer's terms, what was offered and asked, the
-package on the table and, once agreed, the agreed package. Plain data with lossless to_dict /
-from_dict (money as exact strings); the engine in negotiation.py reads and returns these.
+package on the table and, once agreed, the agreed package. Plain data; to_dict / from_dict
+go through the record codec (money as exact strings); the engine reads and returns these.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
+from negotiation_pipeline.domain import record_codec
 from negotiation_pipeline.domain.campaigns.cpm import FlexibilityRow
 from negotiation_pipeline.domain.enums import (
     CounterpartyType,
@@ -27,20 +29,6 @@ from negotiation_pipeline.domain.negotiation.state_machine import (
     HistoryEntry,
     NegotiationStateMachine,
 )
-
-
-def _dec(value: Any) -> Decimal:
-    if isinstance(value, float):
-        raise ValueError(f"float {value!r} rejected: store money as a string")
-    return Decimal(str(value)) if not isinstance(value, Decimal) else value
-
-
-def _opt_dec(value: Any) -> Decimal | None:
-    return None if value is None else _dec(value)
-
-
-def _opt_str(value: Decimal | None) -> str | None:
-    return None if value is None else str(value)
 
 
 class Action(StrEnum):
@@ -133,33 +121,11 @@ class InfluencerTerms:
         )
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "email": self.email,
-            "platform": self.platform.value,
-            "average_views": self.average_views,
-            "engagement_rate": _opt_str(self.engagement_rate),
-            "floor_rate": str(self.floor_rate),
-            "ceiling_rate": str(self.ceiling_rate),
-            "max_allowed_cpm": str(self.max_allowed_cpm),
-            "scenarios": [price.to_dict() for price in self.scenarios],
-            "manager_emails": list(self.manager_emails),
-        }
+        return record_codec.to_dict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> InfluencerTerms:
-        return cls(
-            name=data["name"],
-            email=data["email"],
-            platform=Platform(data["platform"]),
-            average_views=int(data["average_views"]),
-            engagement_rate=_opt_dec(data.get("engagement_rate")),
-            floor_rate=_dec(data["floor_rate"]),
-            ceiling_rate=_dec(data["ceiling_rate"]),
-            max_allowed_cpm=_dec(data["max_allowed_cpm"]),
-            scenarios=tuple(ScenarioPrice.from_dict(p) for p in data.get("scenarios") or ()),
-            manager_emails=tuple(str(a) for a in data.get("manager_emails") or ()),
-        )
+    def from_dict(cls, data: Mapping[str, Any]) -> InfluencerTerms:
+        return record_codec.from_dict(cls, data)
 
 
 @dataclass(frozen=True)
@@ -177,26 +143,11 @@ class AgreedPackage:
         return f"{', '.join(self.deliverables)}; usage {self.usage_rights.value}{product}"
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "scenario": self.scenario,
-            "deliverables": list(self.deliverables),
-            "usage_rights": self.usage_rights.value,
-            "product": self.product,
-            "expected_views": self.expected_views,
-        }
+        return record_codec.to_dict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> AgreedPackage:
-        try:
-            return cls(
-                scenario=int(data["scenario"]),
-                deliverables=tuple(str(d) for d in data["deliverables"]),
-                usage_rights=UsageRightsDuration(data["usage_rights"]),
-                product=bool(data["product"]),
-                expected_views=int(data["expected_views"]),
-            )
-        except KeyError as exc:
-            raise ValueError(f"agreed package is missing field {exc.args[0]!r}") from exc
+    def from_dict(cls, data: Mapping[str, Any]) -> AgreedPackage:
+        return record_codec.from_dict(cls, data)
 
 
 def machine_fields(machine: NegotiationStateMachine) -> dict[str, Any]:
@@ -206,14 +157,6 @@ def machine_fields(machine: NegotiationStateMachine) -> dict[str, Any]:
         "history": tuple(machine.history),
         "pre_pause_state": machine.pre_pause_state,
     }
-
-
-def _asks_out(values: tuple[tuple[Decimal, Decimal, int], ...]) -> list[list[str | int]]:
-    return [[str(a), str(b), n] for a, b, n in values]
-
-
-def _asks_in(values: Any) -> tuple[tuple[Decimal, Decimal, int], ...]:
-    return tuple((_dec(v[0]), _dec(v[1]), int(v[2]) if len(v) > 2 else 0) for v in values or ())
 
 
 @dataclass(frozen=True)
@@ -263,76 +206,8 @@ class Negotiation:
         return replace(self, **machine_fields(machine))
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "thread_id": self.thread_id,
-            "campaign_id": self.campaign_id,
-            "terms": self.terms.to_dict(),
-            "state": self.state.value,
-            "history": [[f.value, e, t.value] for f, e, t in self.history],
-            "pre_pause_state": None if self.pre_pause_state is None else self.pre_pause_state.value,
-            "round_count": self.round_count,
-            "replies_received": self.replies_received,
-            "our_last_offer": _opt_str(self.our_last_offer),
-            "their_last_ask": _opt_str(self.their_last_ask),
-            "offers": [str(o) for o in self.offers],
-            "levers": self.levers.to_dict(),
-            "counterparty_type": self.counterparty_type.value,
-            "counterparty_name": self.counterparty_name,
-            "counterparty_email": self.counterparty_email,
-            "agency_name": self.agency_name,
-            "followups_sent": self.followups_sent,
-            "last_activity": None if self.last_activity is None else self.last_activity.isoformat(),
-            "agreed_rate": _opt_str(self.agreed_rate),
-            "agreed_cpm": _opt_str(self.agreed_cpm),
-            "asks": _asks_out(self.asks),
-            "recipient_name": self.recipient_name,
-            "said": list(self.said),
-            "agreed_package": None
-            if self.agreed_package is None
-            else self.agreed_package.to_dict(),
-            "held": None if self.held is None else self.held.to_dict(),
-            "resolutions": list(self.resolutions),
-        }
+        return record_codec.to_dict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Negotiation:
-        try:
-            pre_pause = data.get("pre_pause_state")
-            last_activity = data.get("last_activity")
-            package = data.get("agreed_package")
-            held = data.get("held")
-            return cls(
-                thread_id=data["thread_id"],
-                campaign_id=data["campaign_id"],
-                terms=InfluencerTerms.from_dict(data["terms"]),
-                state=NegotiationState(data["state"]),
-                history=tuple(
-                    (NegotiationState(f), str(e), NegotiationState(t))
-                    for f, e, t in data["history"]
-                ),
-                pre_pause_state=None if pre_pause is None else NegotiationState(pre_pause),
-                round_count=int(data["round_count"]),
-                replies_received=int(data.get("replies_received", 0)),
-                our_last_offer=_opt_dec(data.get("our_last_offer")),
-                their_last_ask=_opt_dec(data.get("their_last_ask")),
-                offers=tuple(_dec(o) for o in data.get("offers", ())),
-                levers=LeverState.from_dict(data["levers"]),
-                counterparty_type=CounterpartyType(data["counterparty_type"]),
-                counterparty_name=data.get("counterparty_name"),
-                counterparty_email=data.get("counterparty_email"),
-                agency_name=data.get("agency_name"),
-                followups_sent=int(data.get("followups_sent", 0)),
-                last_activity=None
-                if last_activity is None
-                else datetime.fromisoformat(last_activity),
-                agreed_rate=_opt_dec(data.get("agreed_rate")),
-                agreed_cpm=_opt_dec(data.get("agreed_cpm")),
-                asks=_asks_in(data.get("asks")),
-                recipient_name=data.get("recipient_name"),
-                said=tuple(str(s) for s in data.get("said") or ()),
-                agreed_package=None if package is None else AgreedPackage.from_dict(package),
-                held=None if held is None else HeldDraft.from_dict(held),
-                resolutions=tuple(str(k) for k in data.get("resolutions") or ()),
-            )
-        except KeyError as exc:
-            raise ValueError(f"negotiation record is missing field {exc.args[0]!r}") from exc
+    def from_dict(cls, data: Mapping[str, Any]) -> Negotiation:
+        return record_codec.from_dict(cls, data)

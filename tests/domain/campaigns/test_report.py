@@ -14,12 +14,17 @@ from negotiation_pipeline.domain.campaigns.report import (
 from negotiation_pipeline.domain.enums import CounterpartyType, NegotiationState
 from tests.domain.negotiation.engine_support import make_campaign, opened
 
-S = NegotiationState
-
 
 def test_report_counts_close_rate_cpm_and_budget() -> None:
     campaign = make_campaign(budget="5000")  # target CPM 20-30
-    states = [S.AGREED, S.AGREED, S.AGREED, S.COUNTER_SENT, S.REJECTED, S.ESCALATED]
+    states = [
+        NegotiationState.AGREED,
+        NegotiationState.AGREED,
+        NegotiationState.AGREED,
+        NegotiationState.COUNTER_SENT,
+        NegotiationState.REJECTED,
+        NegotiationState.ESCALATED,
+    ]
     deals = [
         Deal(rate=Decimal("1000.00"), cpm=Decimal("20.00")),
         Deal(rate=Decimal("1500.50"), cpm=Decimal("25.01")),
@@ -48,13 +53,15 @@ def test_report_without_agreements_or_negotiations_has_no_averages() -> None:
     empty = build_campaign_report(campaign, [], [])
     assert empty.close_rate is None and empty.average_cpm_achieved is None
     assert empty.as_text()["average_cpm_achieved"] == "" and empty.as_text()["close_rate"] == ""
-    waiting = build_campaign_report(campaign, [S.AWAITING_REPLY] * 3, [])
+    waiting = build_campaign_report(campaign, [NegotiationState.AWAITING_REPLY] * 3, [])
     assert waiting.close_rate == Decimal("0.000") and waiting.budget_remaining == Decimal("1000")
 
 
 def test_over_budget_is_negative_remaining() -> None:
     report = build_campaign_report(
-        make_campaign(budget="1000"), [S.AGREED], [Deal(Decimal("1250"), Decimal("25"))]
+        make_campaign(budget="1000"),
+        [NegotiationState.AGREED],
+        [Deal(Decimal("1250"), Decimal("25"))],
     )
     assert report.over_budget
     assert report.as_text()["budget_remaining"] == "-$250.00"
@@ -90,7 +97,9 @@ def test_report_lists_the_agreed_packages() -> None:
         Deal(Decimal("1800.00"), Decimal("25.71"), full, "Maya"),
         Deal(Decimal("900.00"), Decimal("18.00")),  # recorded before packages were stored
     ]
-    report = build_campaign_report(make_campaign(budget="9000"), [S.AGREED] * 3, deals)
+    report = build_campaign_report(
+        make_campaign(budget="9000"), [NegotiationState.AGREED] * 3, deals
+    )
     assert report.as_text()["agreed_packages"] == "scenario 1: 1, scenario 3: 1"
     assert deals[0].package_text() == "1 Instagram Reel; usage 30 days"
     assert deals[1].package_text() == "1 Reel, 3 Stories; usage 90 days + product"

@@ -48,7 +48,6 @@ from tests.domain.negotiation.engine_support import (
 )
 from tests.support.reading import read_reply
 
-S = NegotiationState
 TEMPLATES = packaged_config_dir() / "templates"
 
 
@@ -60,8 +59,10 @@ def _events(negotiation: Negotiation) -> list[str]:
 def test_opening_offer_is_at_the_floor_with_scenario_1_and_is_sent() -> None:
     outcome = opened()
     assert outcome.action is Action.SEND_OFFER
-    assert outcome.negotiation.state is S.AWAITING_REPLY
-    assert outcome.transitions == ((S.INITIAL_OFFER, "send_offer", S.AWAITING_REPLY),)
+    assert outcome.negotiation.state is NegotiationState.AWAITING_REPLY
+    assert outcome.transitions == (
+        (NegotiationState.INITIAL_OFFER, "send_offer", NegotiationState.AWAITING_REPLY),
+    )
     assert outcome.negotiation.our_last_offer == Decimal("1000.00")
     assert outcome.email is not None and outcome.gate is not None and outcome.gate.passed
     assert "Rate: $1,000.00" in outcome.email.body
@@ -81,7 +82,7 @@ def test_opening_escalates_when_min_cost_is_above_the_ceiling() -> None:
     outcome = opened(campaign)
     assert outcome.action is Action.ESCALATE
     assert outcome.email is None
-    assert outcome.negotiation.state is S.ESCALATED
+    assert outcome.negotiation.state is NegotiationState.ESCALATED
     assert outcome.escalation is not None
     assert outcome.escalation.reason is EscalationReason.NO_FEASIBLE_PRICE
 
@@ -94,10 +95,10 @@ def test_counters_follow_the_curve_then_ac_next_agrees_within_the_ceiling() -> N
     first = reply(n, reading(Intent.COUNTER, "1500"))
     assert first.action is Action.SEND_COUNTER
     assert first.negotiation.our_last_offer == Decimal("1040.00")
-    assert first.negotiation.state is S.COUNTER_SENT
+    assert first.negotiation.state is NegotiationState.COUNTER_SENT
     assert first.transitions == (
-        (S.AWAITING_REPLY, "receive_reply", S.COUNTER_RECEIVED),
-        (S.COUNTER_RECEIVED, "send_counter", S.COUNTER_SENT),
+        (NegotiationState.AWAITING_REPLY, "receive_reply", NegotiationState.COUNTER_RECEIVED),
+        (NegotiationState.COUNTER_RECEIVED, "send_counter", NegotiationState.COUNTER_SENT),
     )
     assert first.email is not None
     assert "Rate: $1,040.00 (your ask: $1,500.00)" in first.email.body
@@ -111,7 +112,7 @@ def test_counters_follow_the_curve_then_ac_next_agrees_within_the_ceiling() -> N
     assert fourth.action is Action.ACCEPT  # $1,280 is below our next offer ($1,425): AC_next
     assert "AC_next" in fourth.reason and fourth.facts["next_offer"] == "$1,425.00"
     n = fourth.negotiation
-    assert n.state is S.AGREED
+    assert n.state is NegotiationState.AGREED
     assert fourth.agreed_rate == n.agreed_rate == Decimal("1280.00")
     assert fourth.agreed_cpm == n.agreed_cpm == Decimal("25.60")  # 1280 / 50k views × 1000
     assert n.offers == (
@@ -141,7 +142,7 @@ def test_counters_follow_the_curve_then_ac_next_agrees_within_the_ceiling() -> N
 def test_plain_yes_from_awaiting_reply_agrees_at_our_offer() -> None:
     outcome = reply(opened().negotiation, reading(Intent.ACCEPT))
     assert outcome.action is Action.ACCEPT
-    assert outcome.negotiation.state is S.AGREED
+    assert outcome.negotiation.state is NegotiationState.AGREED
     assert outcome.agreed_rate == Decimal("1000.00")
     assert outcome.email is not None and "$1,000.00" in outcome.email.body
 
@@ -177,9 +178,17 @@ def test_no_from_any_waiting_state_rejects_with_a_short_courteous_close(
     start_state = n.state
     outcome = reply(n, reading(Intent.REJECT, text="Thanks, but I'll pass."))
     assert outcome.action is Action.REJECT
-    assert outcome.negotiation.state is S.REJECTED
-    assert outcome.transitions[0] == (start_state, "receive_reply", S.COUNTER_RECEIVED)
-    assert outcome.transitions[-1] == (S.COUNTER_RECEIVED, "reject", S.REJECTED)
+    assert outcome.negotiation.state is NegotiationState.REJECTED
+    assert outcome.transitions[0] == (
+        start_state,
+        "receive_reply",
+        NegotiationState.COUNTER_RECEIVED,
+    )
+    assert outcome.transitions[-1] == (
+        NegotiationState.COUNTER_RECEIVED,
+        "reject",
+        NegotiationState.REJECTED,
+    )
     assert outcome.email is not None and outcome.email.kind is EmailKind.DECLINE
     assert outcome.gate is not None and outcome.gate.passed
     body = outcome.email.body
@@ -197,7 +206,7 @@ def test_the_door_can_be_left_shut_or_the_close_not_sent() -> None:
     silent = base.policy.model_copy(update={"decline": DeclinePolicy(send_close=False)})
     config = EngineConfig(silent, base.triggers, base.templates, base.vocabulary)
     outcome = reply(opened().negotiation, reading(Intent.REJECT), config=config)
-    assert outcome.email is None and outcome.negotiation.state is S.REJECTED
+    assert outcome.email is None and outcome.negotiation.state is NegotiationState.REJECTED
 
 
 def test_firm_asks_above_the_ceiling_walk_the_levers_then_exit() -> None:
@@ -226,7 +235,7 @@ def test_firm_asks_above_the_ceiling_walk_the_levers_then_exit() -> None:
     assert n.levers.used == (Lever.SCENARIO_2, Lever.SCENARIO_3, Lever.PRODUCT)
     exit_ = reply(n, reading(Intent.COUNTER, "2500"), day=6)
     assert exit_.action is Action.EXIT
-    assert exit_.negotiation.state is S.REJECTED
+    assert exit_.negotiation.state is NegotiationState.REJECTED
     assert exit_.email is not None and exit_.email.kind is EmailKind.EXIT
     assert "$925.00" in exit_.email.body
     assert "set aside per creator" in exit_.email.body and "campaign budget" not in exit_.email.body
@@ -263,7 +272,7 @@ def test_without_levers_the_curve_reaches_the_ceiling_then_exit() -> None:
     assert outcome.email is not None and "best and final" in outcome.email.body
     exit_ = reply(n, reading(Intent.COUNTER, "1900"), campaign, day=6)
     assert exit_.action is Action.EXIT
-    assert exit_.negotiation.state is S.REJECTED
+    assert exit_.negotiation.state is NegotiationState.REJECTED
 
 
 # --- escalated ----------------------------------------------------------------------------------
@@ -294,8 +303,12 @@ def test_escalations_move_to_escalated_and_never_send(read, reason) -> None:
     outcome = reply(n, read)
     assert outcome.action is Action.ESCALATE
     assert outcome.email is None
-    assert outcome.negotiation.state is S.ESCALATED
-    assert outcome.transitions[-1] == (S.COUNTER_RECEIVED, "escalate", S.ESCALATED)
+    assert outcome.negotiation.state is NegotiationState.ESCALATED
+    assert outcome.transitions[-1] == (
+        NegotiationState.COUNTER_RECEIVED,
+        "escalate",
+        NegotiationState.ESCALATED,
+    )
     assert outcome.escalation is not None
     assert outcome.escalation.reason is reason
     assert outcome.escalation.our_rate == Decimal("1000.00")
@@ -360,7 +373,7 @@ def test_a_reply_after_escalation_is_refused_and_a_human_resolves_it() -> None:
     with pytest.raises(ReplyNotExpectedError):
         reply(escalated, reading(Intent.ACCEPT))
     resolved = apply_event(escalated, NegotiationEvent.RESUME_COUNTER, NOW)
-    assert resolved.state is S.COUNTER_SENT
+    assert resolved.state is NegotiationState.COUNTER_SENT
     with pytest.raises(InvalidTransitionError):
         apply_event(resolved, NegotiationEvent.RESUME_COUNTER, NOW)
 
@@ -370,7 +383,7 @@ def test_question_answered_from_campaign_facts() -> None:
     text = "Before I decide: what are the payment terms and when does it go live?"
     outcome = reply(opened().negotiation, reading(Intent.QUESTION, text=text))
     assert outcome.action is Action.ANSWER_QUESTION
-    assert outcome.negotiation.state is S.COUNTER_SENT
+    assert outcome.negotiation.state is NegotiationState.COUNTER_SENT
     assert outcome.email is not None
     assert "- Payment: by bank transfer within 30 days" in outcome.email.body
     assert "April 20, 2026" in outcome.email.body
@@ -405,18 +418,20 @@ def test_one_follow_up_then_stale_then_a_late_reply_still_counts() -> None:
     assert "$1,000.00" in nudge.email.body
     assert nudge.transitions == ()
     n = nudge.negotiation
-    assert n.followups_sent == 1 and n.state is S.AWAITING_REPLY
+    assert n.followups_sent == 1 and n.state is NegotiationState.AWAITING_REPLY
 
     assert follow_up_due(n, NOW + timedelta(days=6), campaign, config) is None
     stale = follow_up_due(n, NOW + timedelta(days=7), campaign, config)
     assert stale is not None and stale.action is Action.MARK_STALE
     assert stale.email is None
-    assert stale.transitions == ((S.AWAITING_REPLY, "timeout", S.STALE),)
+    assert stale.transitions == (
+        (NegotiationState.AWAITING_REPLY, "timeout", NegotiationState.STALE),
+    )
     assert follow_up_due(stale.negotiation, NOW + timedelta(days=30), campaign, config) is None
 
     late = reply(stale.negotiation, reading(Intent.ACCEPT), day=9)
     assert late.action is Action.ACCEPT
-    assert late.negotiation.state is S.AGREED
+    assert late.negotiation.state is NegotiationState.AGREED
 
 
 # --- counterparty -------------------------------------------------------------------------------
@@ -476,13 +491,16 @@ def test_from_dict_names_a_missing_field() -> None:
 def test_pause_and_resume_go_through_the_state_machine() -> None:
     n = opened().negotiation
     paused = apply_event(n, NegotiationEvent.PAUSE, NOW)
-    assert paused.state is S.PAUSED and paused.pre_pause_state is S.AWAITING_REPLY
+    assert (
+        paused.state is NegotiationState.PAUSED
+        and paused.pre_pause_state is NegotiationState.AWAITING_REPLY
+    )
     with pytest.raises(ReplyNotExpectedError):
         reply(paused, reading(Intent.ACCEPT))
     restored = Negotiation.from_dict(json.loads(json.dumps(paused.to_dict())))
     resumed = apply_event(restored, NegotiationEvent.RESUME, NOW)
-    assert resumed.state is S.AWAITING_REPLY
-    assert reply(resumed, reading(Intent.ACCEPT)).negotiation.state is S.AGREED
+    assert resumed.state is NegotiationState.AWAITING_REPLY
+    assert reply(resumed, reading(Intent.ACCEPT)).negotiation.state is NegotiationState.AGREED
 
 
 def test_terms_reject_floats_and_inverted_limits() -> None:

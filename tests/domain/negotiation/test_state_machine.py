@@ -14,41 +14,49 @@ from negotiation_pipeline.domain.negotiation.state_machine import (
     NegotiationStateMachine,
 )
 
-S = NegotiationState
-E = NegotiationEvent
-
 # The table the spec asks for, written out independently of the implementation's builder.
 EXPECTED: dict[tuple[NegotiationState, NegotiationEvent], NegotiationState] = {
-    (S.INITIAL_OFFER, E.SEND_OFFER): S.AWAITING_REPLY,
-    (S.INITIAL_OFFER, E.ESCALATE): S.ESCALATED,
-    (S.COUNTER_RECEIVED, E.SEND_COUNTER): S.COUNTER_SENT,
-    (S.COUNTER_RECEIVED, E.ACCEPT): S.AGREED,
-    (S.COUNTER_RECEIVED, E.REJECT): S.REJECTED,
-    (S.COUNTER_RECEIVED, E.ESCALATE): S.ESCALATED,
-    (S.ESCALATED, E.RESUME_COUNTER): S.COUNTER_SENT,
-    (S.ESCALATED, E.ACCEPT): S.AGREED,
-    (S.ESCALATED, E.REJECT): S.REJECTED,
-    (S.AWAITING_REPLY, E.TIMEOUT): S.STALE,
-    (S.COUNTER_SENT, E.TIMEOUT): S.STALE,
+    (NegotiationState.INITIAL_OFFER, NegotiationEvent.SEND_OFFER): NegotiationState.AWAITING_REPLY,
+    (NegotiationState.INITIAL_OFFER, NegotiationEvent.ESCALATE): NegotiationState.ESCALATED,
+    (
+        NegotiationState.COUNTER_RECEIVED,
+        NegotiationEvent.SEND_COUNTER,
+    ): NegotiationState.COUNTER_SENT,
+    (NegotiationState.COUNTER_RECEIVED, NegotiationEvent.ACCEPT): NegotiationState.AGREED,
+    (NegotiationState.COUNTER_RECEIVED, NegotiationEvent.REJECT): NegotiationState.REJECTED,
+    (NegotiationState.COUNTER_RECEIVED, NegotiationEvent.ESCALATE): NegotiationState.ESCALATED,
+    (NegotiationState.ESCALATED, NegotiationEvent.RESUME_COUNTER): NegotiationState.COUNTER_SENT,
+    (NegotiationState.ESCALATED, NegotiationEvent.ACCEPT): NegotiationState.AGREED,
+    (NegotiationState.ESCALATED, NegotiationEvent.REJECT): NegotiationState.REJECTED,
+    (NegotiationState.AWAITING_REPLY, NegotiationEvent.TIMEOUT): NegotiationState.STALE,
+    (NegotiationState.COUNTER_SENT, NegotiationEvent.TIMEOUT): NegotiationState.STALE,
 }
-for _waiting in (S.AWAITING_REPLY, S.COUNTER_SENT, S.STALE):
-    EXPECTED[(_waiting, E.RECEIVE_REPLY)] = S.COUNTER_RECEIVED
-    EXPECTED[(_waiting, E.ACCEPT)] = S.AGREED
-    EXPECTED[(_waiting, E.REJECT)] = S.REJECTED
-    EXPECTED[(_waiting, E.ESCALATE)] = S.ESCALATED
-for _state in S:
+for _waiting in (
+    NegotiationState.AWAITING_REPLY,
+    NegotiationState.COUNTER_SENT,
+    NegotiationState.STALE,
+):
+    EXPECTED[(_waiting, NegotiationEvent.RECEIVE_REPLY)] = NegotiationState.COUNTER_RECEIVED
+    EXPECTED[(_waiting, NegotiationEvent.ACCEPT)] = NegotiationState.AGREED
+    EXPECTED[(_waiting, NegotiationEvent.REJECT)] = NegotiationState.REJECTED
+    EXPECTED[(_waiting, NegotiationEvent.ESCALATE)] = NegotiationState.ESCALATED
+for _state in NegotiationState:
     if _state not in TERMINAL_STATES:
-        EXPECTED[(_state, E.STOP)] = S.STOPPED
-        if _state is not S.PAUSED:
-            EXPECTED[(_state, E.PAUSE)] = S.PAUSED
+        EXPECTED[(_state, NegotiationEvent.STOP)] = NegotiationState.STOPPED
+        if _state is not NegotiationState.PAUSED:
+            EXPECTED[(_state, NegotiationEvent.PAUSE)] = NegotiationState.PAUSED
 
-ALL_PAIRS = list(itertools.product(list(S), list(E)))
-PAUSABLE = [s for s in S if s not in TERMINAL_STATES and s is not S.PAUSED]
+ALL_PAIRS = list(itertools.product(list(NegotiationState), list(NegotiationEvent)))
+PAUSABLE = [
+    s for s in NegotiationState if s not in TERMINAL_STATES and s is not NegotiationState.PAUSED
+]
 
 
 def _machine_in(state: NegotiationState) -> NegotiationStateMachine:
-    if state is S.PAUSED:
-        return NegotiationStateMachine.from_snapshot(state, [], pre_pause_state=S.AWAITING_REPLY)
+    if state is NegotiationState.PAUSED:
+        return NegotiationStateMachine.from_snapshot(
+            state, [], pre_pause_state=NegotiationState.AWAITING_REPLY
+        )
     return NegotiationStateMachine(initial_state=state)
 
 
@@ -57,14 +65,21 @@ def test_table_matches_spec_exactly() -> None:
 
 
 def test_waiting_states_are_the_three_that_wait_for_a_reply() -> None:
-    assert frozenset({S.AWAITING_REPLY, S.COUNTER_SENT, S.STALE}) == WAITING_STATES
+    assert (
+        frozenset(
+            {NegotiationState.AWAITING_REPLY, NegotiationState.COUNTER_SENT, NegotiationState.STALE}
+        )
+        == WAITING_STATES
+    )
 
 
 @pytest.mark.parametrize(("state", "event"), ALL_PAIRS, ids=lambda v: str(v))
 def test_every_state_event_pair(state: NegotiationState, event: NegotiationEvent) -> None:
     machine = _machine_in(state)
-    if event is E.RESUME:
-        expected: NegotiationState | None = S.AWAITING_REPLY if state is S.PAUSED else None
+    if event is NegotiationEvent.RESUME:
+        expected: NegotiationState | None = (
+            NegotiationState.AWAITING_REPLY if state is NegotiationState.PAUSED else None
+        )
     else:
         expected = EXPECTED.get((state, event))
     if expected is None:
@@ -86,10 +101,10 @@ def test_every_state_event_pair(state: NegotiationState, event: NegotiationEvent
 @pytest.mark.parametrize(
     ("event", "target"),
     [
-        (E.ACCEPT, S.AGREED),
-        (E.REJECT, S.REJECTED),
-        (E.RECEIVE_REPLY, S.COUNTER_RECEIVED),
-        (E.ESCALATE, S.ESCALATED),
+        (NegotiationEvent.ACCEPT, NegotiationState.AGREED),
+        (NegotiationEvent.REJECT, NegotiationState.REJECTED),
+        (NegotiationEvent.RECEIVE_REPLY, NegotiationState.COUNTER_RECEIVED),
+        (NegotiationEvent.ESCALATE, NegotiationState.ESCALATED),
     ],
 )
 def test_reply_outcomes_valid_from_every_waiting_state(
@@ -104,7 +119,7 @@ def test_reply_outcomes_valid_from_every_waiting_state(
 def test_terminal_states_reject_everything(terminal: NegotiationState) -> None:
     machine = NegotiationStateMachine(initial_state=terminal)
     assert machine.is_terminal and machine.valid_events() == []
-    for event in E:
+    for event in NegotiationEvent:
         with pytest.raises(InvalidTransitionError):
             machine.trigger(event)
     with pytest.raises(InvalidTransitionError):
@@ -125,31 +140,36 @@ def test_unknown_event_name_raises_naming_it() -> None:
 @pytest.mark.parametrize("state", PAUSABLE)
 def test_pause_then_resume_restores_exact_prior_state(state: NegotiationState) -> None:
     machine = NegotiationStateMachine(initial_state=state)
-    assert machine.pause() is S.PAUSED
+    assert machine.pause() is NegotiationState.PAUSED
     assert machine.pre_pause_state is state
-    assert machine.valid_events() == sorted([E.RESUME, E.STOP], key=lambda e: e.value)
+    assert machine.valid_events() == sorted(
+        [NegotiationEvent.RESUME, NegotiationEvent.STOP], key=lambda e: e.value
+    )
     assert machine.resume() is state
     assert machine.state is state and machine.pre_pause_state is None
-    assert machine.history == [(state, "pause", S.PAUSED), (S.PAUSED, "resume", state)]
+    assert machine.history == [
+        (state, "pause", NegotiationState.PAUSED),
+        (NegotiationState.PAUSED, "resume", state),
+    ]
 
 
 def test_pause_twice_is_refused() -> None:
-    machine = NegotiationStateMachine(initial_state=S.COUNTER_SENT)
+    machine = NegotiationStateMachine(initial_state=NegotiationState.COUNTER_SENT)
     machine.pause()
     with pytest.raises(InvalidTransitionError, match="'pause' in state 'paused'"):
         machine.pause()
-    assert machine.pre_pause_state is S.COUNTER_SENT
+    assert machine.pre_pause_state is NegotiationState.COUNTER_SENT
 
 
 def test_resume_when_not_paused_is_refused() -> None:
     with pytest.raises(InvalidTransitionError, match="'resume' in state 'awaiting_reply'"):
-        NegotiationStateMachine(initial_state=S.AWAITING_REPLY).resume()
+        NegotiationStateMachine(initial_state=NegotiationState.AWAITING_REPLY).resume()
 
 
 def test_stop_while_paused_forgets_the_paused_state() -> None:
-    machine = NegotiationStateMachine(initial_state=S.ESCALATED)
+    machine = NegotiationStateMachine(initial_state=NegotiationState.ESCALATED)
     machine.pause()
-    assert machine.stop() is S.STOPPED
+    assert machine.stop() is NegotiationState.STOPPED
     assert machine.pre_pause_state is None and machine.is_terminal
 
 
@@ -157,7 +177,7 @@ def test_full_conversation_history_in_order() -> None:
     machine = NegotiationStateMachine()
     for event in ("send_offer", "receive_reply", "send_counter", "timeout", "accept"):
         machine.trigger(event)
-    assert machine.state is S.AGREED
+    assert machine.state is NegotiationState.AGREED
     assert [entry[1] for entry in machine.history] == [
         "send_offer",
         "receive_reply",
@@ -165,58 +185,73 @@ def test_full_conversation_history_in_order() -> None:
         "timeout",
         "accept",
     ]
-    assert machine.history[2] == (S.COUNTER_RECEIVED, "send_counter", S.COUNTER_SENT)
+    assert machine.history[2] == (
+        NegotiationState.COUNTER_RECEIVED,
+        "send_counter",
+        NegotiationState.COUNTER_SENT,
+    )
 
 
 def test_from_snapshot_does_not_replay_and_keeps_history() -> None:
     history = [
-        (S.INITIAL_OFFER, "send_offer", S.AWAITING_REPLY),
-        (S.AWAITING_REPLY, "receive_reply", S.COUNTER_RECEIVED),
-        (S.COUNTER_RECEIVED, "send_counter", S.COUNTER_SENT),
+        (NegotiationState.INITIAL_OFFER, "send_offer", NegotiationState.AWAITING_REPLY),
+        (NegotiationState.AWAITING_REPLY, "receive_reply", NegotiationState.COUNTER_RECEIVED),
+        (NegotiationState.COUNTER_RECEIVED, "send_counter", NegotiationState.COUNTER_SENT),
     ]
-    machine = NegotiationStateMachine.from_snapshot(S.COUNTER_SENT, history)
-    assert machine.state is S.COUNTER_SENT and machine.history == history
-    assert machine.trigger(E.ACCEPT) is S.AGREED
+    machine = NegotiationStateMachine.from_snapshot(NegotiationState.COUNTER_SENT, history)
+    assert machine.state is NegotiationState.COUNTER_SENT and machine.history == history
+    assert machine.trigger(NegotiationEvent.ACCEPT) is NegotiationState.AGREED
     assert len(machine.history) == 4
 
 
 def test_from_snapshot_accepts_stored_strings() -> None:
     # SQLite gives back plain strings; the machine turns them into enums.
     machine = NegotiationStateMachine.from_snapshot(
-        S.STALE,
+        NegotiationState.STALE,
         [("awaiting_reply", "timeout", "stale")],  # type: ignore[list-item]
     )
-    assert machine.history == [(S.AWAITING_REPLY, "timeout", S.STALE)]
+    assert machine.history == [(NegotiationState.AWAITING_REPLY, "timeout", NegotiationState.STALE)]
     assert isinstance(machine.history[0][0], NegotiationState)
 
 
 def test_from_snapshot_paused_resumes_to_pre_pause_state_after_restart() -> None:
-    before = NegotiationStateMachine(initial_state=S.COUNTER_SENT)
+    before = NegotiationStateMachine(initial_state=NegotiationState.COUNTER_SENT)
     before.pause()
     restored = NegotiationStateMachine.from_snapshot(
         before.state, before.history, pre_pause_state=before.pre_pause_state
     )
-    assert restored.state is S.PAUSED and restored.pre_pause_state is S.COUNTER_SENT
-    assert restored.resume() is S.COUNTER_SENT
-    assert restored.history[-1] == (S.PAUSED, "resume", S.COUNTER_SENT)
+    assert (
+        restored.state is NegotiationState.PAUSED
+        and restored.pre_pause_state is NegotiationState.COUNTER_SENT
+    )
+    assert restored.resume() is NegotiationState.COUNTER_SENT
+    assert restored.history[-1] == (
+        NegotiationState.PAUSED,
+        "resume",
+        NegotiationState.COUNTER_SENT,
+    )
 
 
 def test_from_snapshot_paused_without_pre_pause_state_is_refused() -> None:
     with pytest.raises(ValueError, match="paused"):
-        NegotiationStateMachine.from_snapshot(S.PAUSED, [])
+        NegotiationStateMachine.from_snapshot(NegotiationState.PAUSED, [])
 
 
 def test_from_snapshot_ignores_pre_pause_state_when_not_paused() -> None:
-    machine = NegotiationStateMachine.from_snapshot(S.AWAITING_REPLY, [], S.COUNTER_SENT)
+    machine = NegotiationStateMachine.from_snapshot(
+        NegotiationState.AWAITING_REPLY, [], NegotiationState.COUNTER_SENT
+    )
     assert machine.pre_pause_state is None
     with pytest.raises(InvalidTransitionError):
         machine.resume()
 
 
 def test_history_is_a_copy() -> None:
-    source = [(S.INITIAL_OFFER, "send_offer", S.AWAITING_REPLY)]
-    machine = NegotiationStateMachine.from_snapshot(S.AWAITING_REPLY, source)
-    source.append((S.AWAITING_REPLY, "timeout", S.STALE))  # the caller's list changes…
+    source = [(NegotiationState.INITIAL_OFFER, "send_offer", NegotiationState.AWAITING_REPLY)]
+    machine = NegotiationStateMachine.from_snapshot(NegotiationState.AWAITING_REPLY, source)
+    source.append(
+        (NegotiationState.AWAITING_REPLY, "timeout", NegotiationState.STALE)
+    )  # the caller's list changes…
     assert len(machine.history) == 1  # …the machine's does not
     exported = machine.history
     exported.clear()
@@ -224,7 +259,7 @@ def test_history_is_a_copy() -> None:
     assert machine.history is not machine.history
 
 
-@pytest.mark.parametrize("state", [s for s in S if s is not S.PAUSED])
+@pytest.mark.parametrize("state", [s for s in NegotiationState if s is not NegotiationState.PAUSED])
 def test_valid_events_agree_with_trigger(state: NegotiationState) -> None:
     for event in _machine_in(state).valid_events():
         assert _machine_in(state).trigger(event) is not None
