@@ -60,7 +60,7 @@ def test_valid_task_resolves_every_shape() -> None:
     )
     assert campaign.cpm_range.min_cpm == Decimal("18")  # number as string
     assert campaign.goals.optimize_for is OptimizeFor.BALANCE
-    assert campaign.publish_date == date(2026, 4, 10)  # date: ms string
+    assert campaign.publish_date == date(2027, 4, 10)  # date: ms string
     assert campaign.product.available is True  # checkbox "true"
     assert campaign.requirements.exclusivity_required is False  # unset: no value key
     assert campaign.requirements.revision_rounds == 2
