@@ -100,7 +100,8 @@ def lever_options(
         after = apply_lever(negotiation.levers, lever, campaign)
         bounds = _bounds_in(prices, after, campaign, policy)
         if bounds.is_feasible:
-            options.append(LeverOption(lever, after, bounds))
+            worth = campaign.product.value if lever is Lever.PRODUCT else None
+            options.append(LeverOption(lever, after, bounds, product_value=worth))
     return tuple(options)
 
 
@@ -260,6 +261,16 @@ def _previous_offer(negotiation: Negotiation) -> Decimal | None:
     return negotiation.offers[-2] if same >= 1 and len(negotiation.offers) >= 2 else None
 
 
+def answered_offers(negotiation: Negotiation) -> tuple[Decimal | None, ...]:
+    """The offer each of their recorded asks answered, when the record tells: every reply so far
+    (the one being handled included) named an amount and got exactly one offer from us, so ask
+    i answered offer i. A question, an escalation or a human's turn in between leaves each one
+    unknown (None)."""
+    asked = len(negotiation.asks)
+    aligned = negotiation.replies_received == asked + 1 and len(negotiation.offers) == asked + 1
+    return negotiation.offers[:asked] if aligned else (None,) * asked
+
+
 def plan_reply(
     negotiation: Negotiation,
     reading: ReplyReading,
@@ -287,7 +298,10 @@ def plan_reply(
         round=negotiation.round_count,
         max_rounds=policy.max_rounds,
         asks=tuple(
-            PricedTerm(amount, per_1k, levers) for amount, per_1k, levers in negotiation.asks
+            PricedTerm(amount, per_1k, levers, answered)
+            for (amount, per_1k, levers), answered in zip(
+                negotiation.asks, answered_offers(negotiation), strict=True
+            )
         ),
         levers_used=len(negotiation.levers.used),
         previous_offer=_previous_offer(negotiation),
