@@ -221,28 +221,28 @@ def _lever_trigger(
     high: Decimal,
     keep_within_pct: Decimal,
     firm: bool,
-) -> tuple[str | None, bool]:
-    """Why conceding on price alone cannot close the gap (None when it still may), and whether
-    their ask is firm (their floor for this package, not a step on their way down).
+) -> str | None:
+    """Why conceding on price alone cannot close the gap, or None when it still may. `firm`:
+    their ask is their floor for this package (a mirror that stopped moving).
 
     Concessions are measured per 1,000 value-weighted views between asks for the same package.
     One unchanged ask is not yet firm (people repeat a number once), and a creator whose
     concessions are speeding up is given the time to finish."""
     b = s.bounds
     if s.last_offer >= high:
-        return f"our offer is already at this package's ceiling ({_money(high)})", False
+        return f"our offer is already at this package's ceiling ({_money(high)})"
     paces = _time_paces(s, ask)
     if not paces:
-        return None, False
+        return None
     if firm:
         return (
             "they had matched our concessions and then stopped moving while we raised: their "
             "floor for this package is above its ceiling"
-        ), True
+        )
     if len(paces) >= 2 and paces[-1] <= 0 and paces[-2] <= 0:
-        return "their ask has not come down over their last two replies", False
+        return "their ask has not come down over their last two replies"
     if paces[-1] <= 0 and len(paces) < 2:
-        return None, False
+        return None
     rounds_left = max(s.max_rounds - (s.round + 1), 0)
     more = _projected_concession(paces, rounds_left)
     if more is not None and ask <= b.ceiling * (1 + keep_within_pct / 100):
@@ -254,8 +254,8 @@ def _lever_trigger(
         return (
             f"at the pace they concede ({_money(paces[-1])} per 1,000 views last round) their "
             "ask would still be above the ceiling after our last round"
-        ), False
-    return None, False
+        )
+    return None
 
 
 def _all_asks(s: Situation, ask: Decimal) -> list[PricedTerm]:
@@ -359,8 +359,8 @@ def decide(s: Situation, ask: Decimal | None, policy: ConcessionPolicy) -> Move:
     # Their ask is above this package's ceiling.
     if meeting is not None and meeting > nxt:
         return _counter(meeting, high, _MEET, {**facts, "meeting_offer": _money(meeting)})
-    trigger, firm = _lever_trigger(s, ask, high, policy.keep_package_within_pct, reading.firm)
-    options = _ordered_options(s, ask, policy.keep_package_within_pct, firm)
+    trigger = _lever_trigger(s, ask, high, policy.keep_package_within_pct, reading.firm)
+    options = _ordered_options(s, ask, policy.keep_package_within_pct, reading.firm)
     if k_next > s.max_rounds:
         options = ()  # our rounds are spent: accept within the ceiling or step back
     elif last_round and s.last_offer < high:
