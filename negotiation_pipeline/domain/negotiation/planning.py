@@ -198,7 +198,9 @@ def _from_move(
     policy: NegotiationPolicy,
     ask: Decimal | None,
     topics: tuple[QuestionTopic, ...],
+    bounds: PackageBounds,
 ) -> Plan:
+    """The plan carrying out `move`; `bounds`: the package on the table."""
     last_offer = negotiation.our_last_offer
     assert last_offer is not None and move.rate is not None
     if move.kind is MoveKind.ACCEPT:
@@ -230,7 +232,6 @@ def _from_move(
             lever=move.lever.lever,
             facts=move.facts,
         )
-    bounds = bounds_for(negotiation, negotiation.levers, campaign, policy)
     decision = email_decision(
         EmailKind.COUNTER,
         negotiation,
@@ -305,9 +306,13 @@ def plan_reply(
         ),
         levers_used=len(negotiation.levers.used),
         previous_offer=_previous_offer(negotiation),
-        lever_options=lever_options(negotiation, campaign, policy),
+        # The levers answer only an ask above the package's ceiling; pricing them is skipped
+        # for every other reply.
+        lever_options=lever_options(negotiation, campaign, policy)
+        if ask is not None and ask > bounds.ceiling
+        else (),
     )
     move = decide(situation, ask, policy.concession)
     answered = tuple(t for t in topics if answerable(t, campaign, policy))
-    plan = _from_move(move, negotiation, campaign, policy, ask, answered)
+    plan = _from_move(move, negotiation, campaign, policy, ask, answered, bounds)
     return replace(plan, ask_per_1k=None if ask is None else bounds.price_per_1k(ask))

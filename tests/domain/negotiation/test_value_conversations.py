@@ -22,6 +22,7 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 from fractions import Fraction
 from itertools import pairwise
+from typing import Any
 
 import pytest
 
@@ -133,7 +134,7 @@ def _converse(campaign: Campaign, steps: list[Step]) -> Negotiation:
 
 
 C = Action.SEND_COUNTER
-PATHS = {
+PATHS: dict[str, tuple[dict[str, Any], list[Step]]] = {
     "no lever: the curve, then AC_next": (
         {},
         [
