@@ -54,6 +54,12 @@ BENCHMARKS = (
         ("--campaigns", "50", "--influencers", "200"),
         ("--campaigns", "3", "--influencers", "20"),
     ),
+    Benchmark(
+        "tit-for-tat-reach",
+        "bench_tit_for_tat_bound.py",
+        ("--campaigns", "50", "--influencers", "200"),
+        ("--campaigns", "3", "--influencers", "20"),
+    ),
     Benchmark("advance", "bench_advance.py", ("--replies", "1000"), ("--replies", "100")),
     Benchmark(
         "advance-dovecot",

@@ -74,7 +74,9 @@ __all__ = [
     "PERSONA_WEIGHTS",
     "OpponentType",
     "Persona",
+    "Run",
     "SimulatedInfluencer",
+    "closeable",
     "influencer_for_thread",
     "simulate",
 ]
@@ -100,8 +102,9 @@ class _Tally:
 
 
 @dataclass
-class _Run:
-    """One negotiation in progress: the counterpart and every amount we put on the table."""
+class Run:
+    """One negotiation: the counterpart and every amount we put on the table (with the ask each
+    answered), as the metrics and `simulate(observe=...)` analyses see it."""
 
     campaign: Campaign
     terms: InfluencerTerms
@@ -132,7 +135,7 @@ class _Run:
         return self.person.answer(email, negotiation, self.campaign, value)
 
 
-def _follow_up(run: _Run, negotiation: Negotiation, now: Any) -> tuple[Outcome | None, Any]:
+def _follow_up(run: Run, negotiation: Negotiation, now: Any) -> tuple[Outcome | None, Any]:
     timing = run.config.policy.follow_up
     now += timedelta(days=timing.first_after_days)
     nudge = follow_up_due(negotiation, now, run.campaign, run.config)
@@ -143,7 +146,7 @@ def _follow_up(run: _Run, negotiation: Negotiation, now: Any) -> tuple[Outcome |
 
 
 def _negotiate(
-    run: _Run, thread_id: str, tally: _Tally, clock: Callable[[], float] | None
+    run: Run, thread_id: str, tally: _Tally, clock: Callable[[], float] | None
 ) -> Outcome:
     config, campaign = run.config, run.campaign
     now = START
@@ -183,7 +186,8 @@ def _negotiate(
     return outcome
 
 
-def _closeable(run: _Run) -> bool:
+def closeable(run: Run) -> bool:
+    """Their hidden reservation is at or below our ceiling for some package on our lever path."""
     policy = run.config.policy
     for levers in lever_path(run.campaign, policy):
         limit = package_limit(run.terms, run.campaign, levers, policy)
@@ -192,7 +196,7 @@ def _closeable(run: _Run) -> bool:
     return False
 
 
-def _surplus(run: _Run, negotiation: Negotiation) -> Decimal | None:
+def _surplus(run: Run, negotiation: Negotiation) -> Decimal | None:
     assert negotiation.agreed_rate is not None
     levers = negotiation.levers
     ceiling = package_limit(run.terms, run.campaign, levers, run.config.policy).ceiling
@@ -202,7 +206,7 @@ def _surplus(run: _Run, negotiation: Negotiation) -> Decimal | None:
     return (ceiling - negotiation.agreed_rate) / (ceiling - reservation)
 
 
-def _record(tally: _Tally, outcome: Outcome, run: _Run) -> None:
+def _record(tally: _Tally, outcome: Outcome, run: Run) -> None:
     negotiation, campaign = outcome.negotiation, run.campaign
     state = negotiation.state.value
     tally.final_states[state] += 1
@@ -217,7 +221,7 @@ def _record(tally: _Tally, outcome: Outcome, run: _Run) -> None:
         points=run.points,
         step=run.config.policy.concession.round_to,
         rounds=negotiation.round_count,
-        closeable=_closeable(run),
+        closeable=closeable(run),
         agreed_surplus=(lambda: _surplus(run, negotiation)) if agreed else None,
     )
     if agreed:
@@ -252,11 +256,13 @@ def simulate(
     seed: int,
     config: EngineConfig,
     clock: Callable[[], float] | None = None,
+    observe: Callable[[Run, Outcome], None] | None = None,
 ) -> dict[str, Any]:
     """Negotiate with `influencers` simulated influencers on each of `campaigns` campaigns.
 
     Returns a JSON-ready summary (Decimals as strings), with `by_opponent` (the per-type table,
-    see sim_metrics.py) and `by_opponent_markdown`. Timing fields appear only with a clock."""
+    see metrics.py) and `by_opponent_markdown`. Timing fields appear only with a clock.
+    `observe` is called with each finished negotiation (its run and last outcome)."""
     if campaigns < 1 or influencers < 1:
         raise ValueError("campaigns and influencers must be at least 1")
     rng = random.Random(seed)
@@ -277,9 +283,11 @@ def simulate(
             person: Counterpart = (
                 generate_opponent(rng, terms) if standard else generate_persona(rng, terms)
             )
-            run = _Run(campaign, terms, person, config)
+            run = Run(campaign, terms, person, config)
             outcome = _negotiate(run, f"{campaign.campaign_id}-{i:04d}", tally, clock)
             _record(tally, outcome, run)
+            if observe is not None:
+                observe(run, outcome)
             if outcome.negotiation.agreed_cpm is not None:
                 tracker.record_agreement(outcome.negotiation.agreed_cpm, terms.engagement_rate)
     summary = _summary(tally, seed, campaigns, influencers)
