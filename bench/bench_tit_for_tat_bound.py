@@ -42,12 +42,12 @@ def reach(run: Run, max_rounds: int) -> str:
     person = run.person
     assert isinstance(person, Opponent)
     points = run.points
-    if len(points) < 2 or points[1].their_ask is None:
-        return "first ask not answered by the strategy"  # accepted at once, or a human decided
+    asked = points[1].their_ask if len(points) > 1 else None
+    if asked is None:
+        return CLASSES[3]
     opening, first = points[0], points[1]
-    meeting_per_view = (
-        first.their_ask / first.value_views * opening.amount / opening.value_views
-    ).sqrt()
+    first_ask = asked / first.value_views
+    meeting_per_view = (first_ask * opening.amount / opening.value_views).sqrt()
     policy = run.config.policy
     meets: list[int] = []
     for index, levers in enumerate(lever_path(run.campaign, policy)):
