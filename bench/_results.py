@@ -2,6 +2,8 @@
 
 A benchmark calls `emit(...)` after its human-readable output; the line looks like
 `BENCH_RESULT {"metric": ..., "value": ..., "unit": ..., "target": ..., "ok": ...}`.
+A benchmark whose result is a table of its own (the simulator's per-opponent strategy table)
+calls `emit_section(title, markdown)`: run_all.py writes it under `## title` in RESULTS.md.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import json
 
 PREFIX = "BENCH_RESULT "
+SECTION_PREFIX = "BENCH_SECTION "
 
 
 def emit(
@@ -30,3 +33,8 @@ def emit(
         "ok": ok,
     }
     print(PREFIX + json.dumps(record), flush=True)
+
+
+def emit_section(title: str, markdown: str) -> None:
+    """Print a markdown section (one line of JSON) for RESULTS.md, under its own heading."""
+    print(SECTION_PREFIX + json.dumps({"title": title, "markdown": markdown}), flush=True)

@@ -6,7 +6,9 @@
 
 Each script runs in its own process (no shared warm caches) and reports its numbers through
 `bench/_results.py` lines; a script that fails shows as FAILED with its exit code, and the
-others still run.
+others still run. A script may also report a section of its own (the simulate benchmark's
+per-opponent strategy table): it is written under its own heading after the table, so a rerun
+rewrites it with fresh numbers instead of dropping it.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ BENCH_DIR = Path(__file__).resolve().parent
 REPO_ROOT = BENCH_DIR.parent
 RESULTS_FILE = BENCH_DIR / "RESULTS.md"
 PREFIX = "BENCH_RESULT "
+SECTION_PREFIX = "BENCH_SECTION "
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,12 @@ BENCHMARKS = (
     Benchmark(
         "simulate",
         "bench_simulate.py",
+        ("--campaigns", "50", "--influencers", "200"),
+        ("--campaigns", "3", "--influencers", "20"),
+    ),
+    Benchmark(
+        "tit-for-tat-reach",
+        "bench_tit_for_tat_bound.py",
         ("--campaigns", "50", "--influencers", "200"),
         ("--campaigns", "3", "--influencers", "20"),
     ),
@@ -84,6 +93,7 @@ class Outcome:
     returncode: int | None  # None = skipped
     results: tuple[dict[str, object], ...]
     note: str = ""
+    sections: tuple[dict[str, str], ...] = ()  # {"title", "markdown"}
 
 
 def run_one(benchmark: Benchmark, quick: bool) -> Outcome:
@@ -104,13 +114,13 @@ def run_one(benchmark: Benchmark, quick: bool) -> Outcome:
         check=False,
     )
     seconds = time.perf_counter() - started
-    results = tuple(
-        json.loads(line[len(PREFIX) :])
-        for line in completed.stdout.splitlines()
-        if line.startswith(PREFIX)
+    lines = completed.stdout.splitlines()
+    results = tuple(json.loads(line[len(PREFIX) :]) for line in lines if line.startswith(PREFIX))
+    sections = tuple(
+        json.loads(line[len(SECTION_PREFIX) :]) for line in lines if line.startswith(SECTION_PREFIX)
     )
     note = "" if completed.returncode == 0 else _last_lines(completed.stderr or completed.stdout)
-    return Outcome(benchmark, shown, seconds, completed.returncode, results, note)
+    return Outcome(benchmark, shown, seconds, completed.returncode, results, note, sections)
 
 
 def _last_lines(text: str, count: int = 3) -> str:
@@ -169,12 +179,18 @@ def report(outcomes: list[Outcome], quick: bool) -> str:
     when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     mode = " --quick" if quick else ""
     commands = "\n".join(f"- `{o.command}` ({o.seconds:.0f} s)" for o in outcomes)
+    sections = "".join(
+        f"\n## {section['title']}\n\n{section['markdown'].strip()}\n"
+        for outcome in outcomes
+        for section in outcome.sections
+    )
     return (
         f"# Benchmark results\n\n"
         f"Measured {when} on {machine_description()}.\n"
         f"Reproduce with `uv run python bench/run_all.py{mode}`.\n\n"
         f"{markdown_table(outcomes)}\n\n"
         f"Commands run:\n{commands}\n"
+        f"{sections}"
     )
 
 

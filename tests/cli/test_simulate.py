@@ -30,7 +30,13 @@ def test_the_same_seed_gives_the_same_negotiations() -> None:
 
 @pytest.mark.parametrize(
     ("option", "value"),
-    [("--campaigns", "0"), ("--influencers", "-3"), ("--campaigns", "two"), ("--seed", "x")],
+    [
+        ("--campaigns", "0"),
+        ("--influencers", "-3"),
+        ("--campaigns", "two"),
+        ("--seed", "x"),
+        ("--workers", "0"),
+    ],
 )
 def test_cli_rejects_nonsense_sizes(option: str, value: str) -> None:
     result = run_cli("simulate", option, value)
@@ -47,3 +53,12 @@ def test_cli_prints_the_per_opponent_table() -> None:
     out = result.stdout
     assert out.splitlines()[0].startswith("| opponent | negotiations | closeable | agreed |")
     assert "| all | 12 |" in out
+
+
+def test_any_number_of_workers_prints_the_same_summary() -> None:
+    args = ("simulate", "--campaigns", "3", "--influencers", "5", "--seed", "4")
+    one = json.loads(run_cli(*args, "--workers", "1").stdout)
+    two = json.loads(run_cli(*args, "--workers", "2").stdout)
+    for timing in ("elapsed_seconds", "engine_seconds", "replies_per_second"):
+        one.pop(timing), two.pop(timing)
+    assert one == two and one["negotiations"] == 15

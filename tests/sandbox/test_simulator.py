@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 
 from negotiation_pipeline.domain.enums import Intent
+from negotiation_pipeline.sandbox.simulation import simulator
 from negotiation_pipeline.sandbox.simulation.simulator import (
     Persona,
     SimulatedInfluencer,
@@ -25,6 +26,32 @@ def summary() -> dict[str, object]:
 def test_same_seed_same_result_and_another_seed_differs(summary: dict[str, object]) -> None:
     assert simulate(4, 30, seed=11, config=engine_config()) == summary
     assert simulate(4, 30, seed=12, config=engine_config()) != summary
+
+
+def test_campaigns_in_worker_processes_give_the_same_summary(summary: dict[str, object]) -> None:
+    assert simulate(4, 30, seed=11, config=engine_config(), workers=3) == summary
+
+
+def test_a_campaign_whose_draws_would_differ_apart_is_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    replayed = simulator._skip_campaign
+
+    def one_draw_more(c, influencers, rng, config) -> None:
+        replayed(c, influencers, rng, config)
+        rng.random()
+
+    monkeypatch.setattr(simulator, "_skip_campaign", one_draw_more)
+    with pytest.raises(RuntimeError, match="campaign 0 drew differently"):
+        simulate(2, 3, seed=11, config=engine_config(), workers=2)
+
+
+def test_observing_the_runs_needs_them_in_this_process() -> None:
+    with pytest.raises(ValueError, match="workers=1"):
+        simulate(2, 3, seed=11, config=engine_config(), workers=2, observe=lambda run, out: None)
+    seen: list[str] = []
+    simulate(2, 3, seed=11, config=engine_config(), observe=lambda run, out: seen.append("x"))
+    assert len(seen) == 6
 
 
 def test_summary_adds_up(summary: dict[str, object]) -> None:

@@ -23,6 +23,12 @@ keeps the scope and adds the product at the curve's next offer; on our last roun
 lever, joining our best offer. Close to the ceiling (`keep_package_within_pct`), the levers that
 keep the deliverables come first.
 
+Mirrors (reciprocity.py): someone who answers a readable raise of ours with a matching cut is
+offered the meeting point √(ask · offer) at once (at most the ceiling), since each small step
+of ours would only buy a small step back. When a mirror then stops moving while we raise, the
+ask is their floor: within the ceiling we accept it; above it the levers follow at once
+(the product last when it is worth less than the gap).
+
 Every move carries a reason and the numbers behind it (`facts`) for the audit trail.
 """
 
@@ -41,6 +47,7 @@ from negotiation_pipeline.domain.negotiation.pricing import (
     PriceGrid,
     same_price_per_view,
 )
+from negotiation_pipeline.domain.negotiation.reciprocity import meeting_offer, read_asks
 
 CENT_GRID = PriceGrid(Decimal("0.01"))
 
@@ -60,6 +67,7 @@ class PricedTerm:
     amount: Decimal
     per_1k: Decimal
     levers_used: int = 0
+    answered: Decimal | None = None  # our offer this ask answered (None: not known)
 
 
 @dataclass(frozen=True)
@@ -67,6 +75,7 @@ class LeverOption:
     lever: Lever
     levers_after: LeverState
     bounds: PackageBounds  # the package once the lever is applied
+    product_value: Decimal | None = None  # the product lever: what the product is worth
 
 
 @dataclass(frozen=True)
@@ -207,9 +216,14 @@ def _reciprocal_concession(s: Situation, ask: Decimal, high: Decimal) -> Decimal
 
 
 def _lever_trigger(
-    s: Situation, ask: Decimal, high: Decimal, keep_within_pct: Decimal
+    s: Situation,
+    ask: Decimal,
+    high: Decimal,
+    keep_within_pct: Decimal,
+    firm: bool,
 ) -> str | None:
-    """Why conceding on price alone cannot close the gap, or None when it still may.
+    """Why conceding on price alone cannot close the gap, or None when it still may. `firm`:
+    their ask is their floor for this package (a mirror that stopped moving).
 
     Concessions are measured per 1,000 value-weighted views between asks for the same package.
     One unchanged ask is not yet firm (people repeat a number once), and a creator whose
@@ -220,6 +234,11 @@ def _lever_trigger(
     paces = _time_paces(s, ask)
     if not paces:
         return None
+    if firm:
+        return (
+            "they had matched our concessions and then stopped moving while we raised: their "
+            "floor for this package is above its ceiling"
+        )
     if len(paces) >= 2 and paces[-1] <= 0 and paces[-2] <= 0:
         return "their ask has not come down over their last two replies"
     if paces[-1] <= 0 and len(paces) < 2:
@@ -237,6 +256,11 @@ def _lever_trigger(
             "ask would still be above the ceiling after our last round"
         )
     return None
+
+
+def _all_asks(s: Situation, ask: Decimal) -> list[PricedTerm]:
+    """Their asks so far, oldest first, with the one just in (it answers our last offer)."""
+    return [*s.asks, PricedTerm(ask, s.bounds.price_per_1k(ask), s.levers_used, s.last_offer)]
 
 
 def _lever_price(option: LeverOption, s: Situation, policy: ConcessionPolicy) -> Decimal | None:
@@ -258,15 +282,21 @@ KEEPS_SCOPE = (Lever.USAGE_RIGHTS, Lever.PRODUCT)
 
 
 def _ordered_options(
-    s: Situation, ask: Decimal, keep_within_pct: Decimal
+    s: Situation, ask: Decimal, keep_within_pct: Decimal, firm: bool
 ) -> tuple[LeverOption, ...]:
     """The usable levers in the configured order, except that when their ask is close to the
     ceiling the levers that keep the deliverables (usage rights, product) come first: a small
-    gap is closed without cutting content."""
-    if ask > s.bounds.ceiling * (1 + keep_within_pct / 100):
-        return s.lever_options
-    keeps = tuple(o for o in s.lever_options if o.lever in KEEPS_SCOPE)
-    return keeps + tuple(o for o in s.lever_options if o.lever not in KEEPS_SCOPE)
+    gap is closed without cutting content. Against a firm ask the product comes last when it is
+    worth less than the gap: adding it cannot close that gap on its own."""
+    options = s.lever_options
+    if ask <= s.bounds.ceiling * (1 + keep_within_pct / 100):
+        keeps = tuple(o for o in options if o.lever in KEEPS_SCOPE)
+        options = keeps + tuple(o for o in options if o.lever not in KEEPS_SCOPE)
+    if firm:
+        gap = ask - s.bounds.ceiling
+        short = tuple(o for o in options if o.product_value is not None and o.product_value < gap)
+        options = tuple(o for o in options if o not in short) + short
+    return options
 
 
 def _accept(ask: Decimal, reason: str, facts: dict[str, str]) -> Move:
@@ -277,6 +307,16 @@ def _counter(rate: Decimal, high: Decimal, reason: str, facts: dict[str, str]) -
     final = rate >= high
     facts = {**facts, "offer": _money(rate), "rule": reason, "final": str(final).lower()}
     return Move(MoveKind.COUNTER, rate, reason, facts, final=final)
+
+
+_MEET = (
+    "they match our concessions: we go to where matching ends (the root of their ask times our "
+    "offer, at most our ceiling) instead of a step that only buys a step back"
+)
+_FLOOR_WITHIN = (
+    "they had matched our concessions and then stopped moving: their ask is their floor, and it "
+    "is within this package's ceiling"
+)
 
 
 def decide(s: Situation, ask: Decimal | None, policy: ConcessionPolicy) -> Move:
@@ -302,13 +342,25 @@ def decide(s: Situation, ask: Decimal | None, policy: ConcessionPolicy) -> Move:
         return _accept(
             ask, f"AC_next: their ask is at or below our next offer {_money(nxt)}", facts
         )
+    reading = read_asks(_all_asks(s, ask))
+    if reading.mirror or reading.firm:
+        facts["their_concessions"] = "at their floor" if reading.firm else "match ours"
+    meeting = None
+    if reading.mirror and not last_round:
+        meeting = meeting_offer(ask, s.last_offer, grid, high)
     if ask <= s.bounds.ceiling:
+        if reading.firm:
+            return _accept(ask, _FLOOR_WITHIN, facts)
         if last_round and policy.accept_within_ceiling_on_last_round:
             return _accept(ask, "our last round and their ask is within the ceiling", facts)
+        if meeting is not None and meeting > nxt:
+            return _counter(meeting, high, _MEET, {**facts, "meeting_offer": _money(meeting)})
         return _counter(nxt, high, "concede along the curve toward their ask", facts)
     # Their ask is above this package's ceiling.
-    trigger = _lever_trigger(s, ask, high, policy.keep_package_within_pct)
-    options = _ordered_options(s, ask, policy.keep_package_within_pct)
+    if meeting is not None and meeting > nxt:
+        return _counter(meeting, high, _MEET, {**facts, "meeting_offer": _money(meeting)})
+    trigger = _lever_trigger(s, ask, high, policy.keep_package_within_pct, reading.firm)
+    options = _ordered_options(s, ask, policy.keep_package_within_pct, reading.firm)
     if k_next > s.max_rounds:
         options = ()  # our rounds are spent: accept within the ceiling or step back
     elif last_round and s.last_offer < high:

@@ -288,11 +288,12 @@ def handle_reply(
     email = (
         None if plan is None or plan.decision is None else config.templates.render(plan.decision)
     )
-    planned = _planned(negotiation, machine, plan, email, campaign, config)
 
     def held_back(
         trigger: Trigger, their_rate: Decimal | None, gate: GateResult | None = None
     ) -> Outcome:
+        # What the plan would have done is worked out only for a held-back reply (most go out).
+        planned = _planned(negotiation, machine, plan, email, campaign, config)
         return escalate(
             negotiation,
             machine,

@@ -100,7 +100,8 @@ def lever_options(
         after = apply_lever(negotiation.levers, lever, campaign)
         bounds = _bounds_in(prices, after, campaign, policy)
         if bounds.is_feasible:
-            options.append(LeverOption(lever, after, bounds))
+            worth = campaign.product.value if lever is Lever.PRODUCT else None
+            options.append(LeverOption(lever, after, bounds, product_value=worth))
     return tuple(options)
 
 
@@ -197,7 +198,9 @@ def _from_move(
     policy: NegotiationPolicy,
     ask: Decimal | None,
     topics: tuple[QuestionTopic, ...],
+    bounds: PackageBounds,
 ) -> Plan:
+    """The plan carrying out `move`; `bounds`: the package on the table."""
     last_offer = negotiation.our_last_offer
     assert last_offer is not None and move.rate is not None
     if move.kind is MoveKind.ACCEPT:
@@ -229,7 +232,6 @@ def _from_move(
             lever=move.lever.lever,
             facts=move.facts,
         )
-    bounds = bounds_for(negotiation, negotiation.levers, campaign, policy)
     decision = email_decision(
         EmailKind.COUNTER,
         negotiation,
@@ -260,6 +262,16 @@ def _previous_offer(negotiation: Negotiation) -> Decimal | None:
     return negotiation.offers[-2] if same >= 1 and len(negotiation.offers) >= 2 else None
 
 
+def answered_offers(negotiation: Negotiation) -> tuple[Decimal | None, ...]:
+    """The offer each of their recorded asks answered, when the record tells: every reply so far
+    (the one being handled included) named an amount and got exactly one offer from us, so ask
+    i answered offer i. A question, an escalation or a human's turn in between leaves each one
+    unknown (None)."""
+    asked = len(negotiation.asks)
+    aligned = negotiation.replies_received == asked + 1 and len(negotiation.offers) == asked + 1
+    return negotiation.offers[:asked] if aligned else (None,) * asked
+
+
 def plan_reply(
     negotiation: Negotiation,
     reading: ReplyReading,
@@ -287,13 +299,20 @@ def plan_reply(
         round=negotiation.round_count,
         max_rounds=policy.max_rounds,
         asks=tuple(
-            PricedTerm(amount, per_1k, levers) for amount, per_1k, levers in negotiation.asks
+            PricedTerm(amount, per_1k, levers, answered)
+            for (amount, per_1k, levers), answered in zip(
+                negotiation.asks, answered_offers(negotiation), strict=True
+            )
         ),
         levers_used=len(negotiation.levers.used),
         previous_offer=_previous_offer(negotiation),
-        lever_options=lever_options(negotiation, campaign, policy),
+        # The levers answer only an ask above the package's ceiling; pricing them is skipped
+        # for every other reply.
+        lever_options=lever_options(negotiation, campaign, policy)
+        if ask is not None and ask > bounds.ceiling
+        else (),
     )
     move = decide(situation, ask, policy.concession)
     answered = tuple(t for t in topics if answerable(t, campaign, policy))
-    plan = _from_move(move, negotiation, campaign, policy, ask, answered)
+    plan = _from_move(move, negotiation, campaign, policy, ask, answered, bounds)
     return replace(plan, ask_per_1k=None if ask is None else bounds.price_per_1k(ask))

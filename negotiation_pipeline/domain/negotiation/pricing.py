@@ -25,7 +25,7 @@ from typing import Any
 from negotiation_pipeline.domain import record_codec
 from negotiation_pipeline.domain.campaigns.campaign import Campaign
 from negotiation_pipeline.domain.enums import UsageRightsDuration
-from negotiation_pipeline.domain.money import THOUSAND, quantize_cents
+from negotiation_pipeline.domain.money import CENTS, THOUSAND, quantize_cents
 from negotiation_pipeline.domain.negotiation.valuation import PackageValuation
 
 SCENARIOS = (1, 2, 3)
@@ -181,7 +181,8 @@ def _bounds(
         expected_views=price.expected_views,
         value_views=Decimal(price.expected_views) * factor,
         floor=quantize_cents(floor),
-        ceiling=quantize_cents(ceiling),
+        # Down to the cent: a ceiling of $709.995 must not let us offer $710.00.
+        ceiling=ceiling.quantize(CENTS, rounding=ROUND_FLOOR),
         value_weight=price.expected_views * valuation.usage_rights_value[package.usage_rights],
     )
 

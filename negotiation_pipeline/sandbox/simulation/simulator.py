@@ -10,6 +10,7 @@ Each influencer's terms come from the real `cpm_flexibility` row builder.
 
 Pure and deterministic for a given seed: randomness comes from one `random.Random(seed)`; time
 is simulated. A `clock` may be passed to measure throughput (the CLI and bench do that).
+Campaigns may run in several processes (parallel.py) with the same summary as in one.
 """
 
 from __future__ import annotations
@@ -43,11 +44,11 @@ from negotiation_pipeline.sandbox.simulation.metrics import (
     OfferPoint,
     TypeTally,
     lever_path,
-    markdown_table,
     package_limit,
     record_negotiation,
 )
 from negotiation_pipeline.sandbox.simulation.opponents import OpponentType
+from negotiation_pipeline.sandbox.simulation.parallel import can_fork, inherited, map_in_order
 from negotiation_pipeline.sandbox.simulation.personas import (
     PERSONA_WEIGHTS,
     RESERVATION_PCT,
@@ -69,12 +70,15 @@ from negotiation_pipeline.sandbox.simulation.population import (
     give_manager,
     kind_of,
 )
+from negotiation_pipeline.sandbox.simulation.tally import Tally, summary_of
 
 __all__ = [
     "PERSONA_WEIGHTS",
     "OpponentType",
     "Persona",
+    "Run",
     "SimulatedInfluencer",
+    "closeable",
     "influencer_for_thread",
     "simulate",
 ]
@@ -82,26 +86,9 @@ __all__ = [
 
 # --- running ------------------------------------------------------------------------------------
 @dataclass
-class _Tally:
-    final_states: Counter[str] = field(default_factory=Counter)
-    escalations: Counter[str] = field(default_factory=Counter)
-    by_persona: dict[str, Counter[str]] = field(default_factory=dict)
-    by_type: dict[str, TypeTally] = field(default_factory=dict)
-    rounds: list[int] = field(default_factory=list)
-    agreed_cpms: list[Decimal] = field(default_factory=list)
-    target_min: list[Decimal] = field(default_factory=list)
-    target_max: list[Decimal] = field(default_factory=list)
-    within_target: int = 0
-    budget_used: Decimal = Decimal(0)
-    budget_total: Decimal = Decimal(0)
-    replies: int = 0
-    emails_sent: int = 0
-    engine_seconds: float = 0.0
-
-
-@dataclass
-class _Run:
-    """One negotiation in progress: the counterpart and every amount we put on the table."""
+class Run:
+    """One negotiation: the counterpart and every amount we put on the table (with the ask each
+    answered), as the metrics and `simulate(observe=...)` analyses see it."""
 
     campaign: Campaign
     terms: InfluencerTerms
@@ -132,7 +119,7 @@ class _Run:
         return self.person.answer(email, negotiation, self.campaign, value)
 
 
-def _follow_up(run: _Run, negotiation: Negotiation, now: Any) -> tuple[Outcome | None, Any]:
+def _follow_up(run: Run, negotiation: Negotiation, now: Any) -> tuple[Outcome | None, Any]:
     timing = run.config.policy.follow_up
     now += timedelta(days=timing.first_after_days)
     nudge = follow_up_due(negotiation, now, run.campaign, run.config)
@@ -143,7 +130,7 @@ def _follow_up(run: _Run, negotiation: Negotiation, now: Any) -> tuple[Outcome |
 
 
 def _negotiate(
-    run: _Run, thread_id: str, tally: _Tally, clock: Callable[[], float] | None
+    run: Run, thread_id: str, tally: Tally, clock: Callable[[], float] | None
 ) -> Outcome:
     config, campaign = run.config, run.campaign
     now = START
@@ -183,7 +170,8 @@ def _negotiate(
     return outcome
 
 
-def _closeable(run: _Run) -> bool:
+def closeable(run: Run) -> bool:
+    """Their hidden reservation is at or below our ceiling for some package on our lever path."""
     policy = run.config.policy
     for levers in lever_path(run.campaign, policy):
         limit = package_limit(run.terms, run.campaign, levers, policy)
@@ -192,7 +180,7 @@ def _closeable(run: _Run) -> bool:
     return False
 
 
-def _surplus(run: _Run, negotiation: Negotiation) -> Decimal | None:
+def _surplus(run: Run, negotiation: Negotiation) -> Decimal | None:
     assert negotiation.agreed_rate is not None
     levers = negotiation.levers
     ceiling = package_limit(run.terms, run.campaign, levers, run.config.policy).ceiling
@@ -202,7 +190,7 @@ def _surplus(run: _Run, negotiation: Negotiation) -> Decimal | None:
     return (ceiling - negotiation.agreed_rate) / (ceiling - reservation)
 
 
-def _record(tally: _Tally, outcome: Outcome, run: _Run) -> None:
+def _record(tally: Tally, outcome: Outcome, run: Run) -> None:
     negotiation, campaign = outcome.negotiation, run.campaign
     state = negotiation.state.value
     tally.final_states[state] += 1
@@ -217,7 +205,7 @@ def _record(tally: _Tally, outcome: Outcome, run: _Run) -> None:
         points=run.points,
         step=run.config.policy.concession.round_to,
         rounds=negotiation.round_count,
-        closeable=_closeable(run),
+        closeable=closeable(run),
         agreed_surplus=(lambda: _surplus(run, negotiation)) if agreed else None,
     )
     if agreed:
@@ -229,21 +217,90 @@ def _record(tally: _Tally, outcome: Outcome, run: _Run) -> None:
         tally.budget_used += negotiation.agreed_rate
 
 
-def _mean(values: list[Decimal]) -> str | None:
-    if not values:
-        return None
-    return str(quantize_cents(sum(values, Decimal(0)) / len(values)))
+def _new_tracker(campaign: Campaign, influencers: int) -> CampaignCPMTracker:
+    cpm = campaign.cpm_range
+    return CampaignCPMTracker(campaign.campaign_id, cpm.min_cpm, cpm.max_cpm, influencers)
 
 
-def _by_opponent(tally: _Tally) -> dict[str, dict[str, str | int]]:
-    order = [t.value for t in OpponentType] + [p.value for p in Persona]
-    rows = {name: tally.by_type[name].row() for name in order if name in tally.by_type}
-    total = TypeTally()
-    for name in order:
-        if name in tally.by_type:
-            total.add(tally.by_type[name])
-    rows["all"] = total.row()
-    return rows
+def _cast(
+    rng: random.Random,
+    index: int,
+    campaign: Campaign,
+    tracker: CampaignCPMTracker,
+    config: EngineConfig,
+) -> tuple[InfluencerTerms, Counterpart]:
+    """The next influencer's terms and who answers for them (a persona or an opponent)."""
+    terms = generate_terms(rng, index, campaign, tracker, config)
+    standard = rng.random() < OPPONENT_SHARE
+    person = generate_opponent(rng, terms) if standard else generate_persona(rng, terms)
+    return terms, person
+
+
+def _run_campaign(
+    c: int,
+    influencers: int,
+    rng: random.Random,
+    config: EngineConfig,
+    clock: Callable[[], float] | None,
+    observe: Callable[[Run, Outcome], None] | None,
+) -> Tally:
+    """Campaign `c`, drawn from `rng` (which it advances), negotiated with every influencer."""
+    tally = Tally()
+    campaign = generate_campaign(rng, c, influencers)
+    tally.budget_total += campaign.budget
+    tracker = _new_tracker(campaign, influencers)
+    for i in range(influencers):
+        terms, person = _cast(rng, c * influencers + i, campaign, tracker, config)
+        run = Run(campaign, terms, person, config)
+        outcome = _negotiate(run, f"{campaign.campaign_id}-{i:04d}", tally, clock)
+        _record(tally, outcome, run)
+        if observe is not None:
+            observe(run, outcome)
+        if outcome.negotiation.agreed_cpm is not None:
+            tracker.record_agreement(outcome.negotiation.agreed_cpm, terms.engagement_rate)
+    return tally
+
+
+def _skip_campaign(c: int, influencers: int, rng: random.Random, config: EngineConfig) -> None:
+    """Advance `rng` past campaign `c` without negotiating: the same draws, in the same order
+    (a fresh tracker stands in for the agreements, which change no draw)."""
+    campaign = generate_campaign(rng, c, influencers)
+    tracker = _new_tracker(campaign, influencers)
+    for i in range(influencers):
+        _cast(rng, c * influencers + i, campaign, tracker, config)
+
+
+def _campaign_in_worker(job: tuple[int, int, Any]) -> tuple[Tally, Any]:
+    c, influencers, state = job
+    rng = random.Random()
+    rng.setstate(state)
+    tally = _run_campaign(c, influencers, rng, inherited("config"), inherited("clock"), None)
+    return tally, rng.getstate()
+
+
+def _run_in_workers(
+    tally: Tally,
+    campaigns: int,
+    influencers: int,
+    rng: random.Random,
+    config: EngineConfig,
+    clock: Callable[[], float] | None,
+    workers: int,
+) -> None:
+    starts = []
+    for c in range(campaigns):
+        starts.append(rng.getstate())
+        _skip_campaign(c, influencers, rng, config)
+    ends = [*starts[1:], rng.getstate()]
+    jobs = [(c, influencers, state) for c, state in enumerate(starts)]
+    shared = {"config": config, "clock": clock}
+    for c, (done, end) in enumerate(map_in_order(_campaign_in_worker, jobs, workers, shared)):
+        if end != ends[c]:
+            raise RuntimeError(
+                f"campaign {c} drew differently once negotiated than when replayed: its draws "
+                "depend on its negotiations, so it cannot run apart (use one worker)"
+            )
+        tally.add(done)
 
 
 def simulate(
@@ -252,37 +309,31 @@ def simulate(
     seed: int,
     config: EngineConfig,
     clock: Callable[[], float] | None = None,
+    observe: Callable[[Run, Outcome], None] | None = None,
+    workers: int = 1,
 ) -> dict[str, Any]:
     """Negotiate with `influencers` simulated influencers on each of `campaigns` campaigns.
 
     Returns a JSON-ready summary (Decimals as strings), with `by_opponent` (the per-type table,
-    see sim_metrics.py) and `by_opponent_markdown`. Timing fields appear only with a clock."""
+    see metrics.py) and `by_opponent_markdown`. Timing fields appear only with a clock.
+    `observe` is called with each finished negotiation (its run and last outcome). With
+    `workers` > 1 the campaigns run in that many forked processes (see parallel.py); the
+    summary is the same as with one, only the timings differ."""
     if campaigns < 1 or influencers < 1:
         raise ValueError("campaigns and influencers must be at least 1")
+    if workers < 1:
+        raise ValueError("workers must be at least 1")
+    if observe is not None and workers > 1:
+        raise ValueError("observe needs the negotiations in this process (workers=1)")
     rng = random.Random(seed)
-    tally = _Tally()
     started = clock() if clock else 0.0
-    for c in range(campaigns):
-        campaign = generate_campaign(rng, c, influencers)
-        tally.budget_total += campaign.budget
-        tracker = CampaignCPMTracker(
-            campaign.campaign_id,
-            campaign.cpm_range.min_cpm,
-            campaign.cpm_range.max_cpm,
-            influencers,
-        )
-        for i in range(influencers):
-            terms = generate_terms(rng, c * influencers + i, campaign, tracker, config)
-            standard = rng.random() < OPPONENT_SHARE
-            person: Counterpart = (
-                generate_opponent(rng, terms) if standard else generate_persona(rng, terms)
-            )
-            run = _Run(campaign, terms, person, config)
-            outcome = _negotiate(run, f"{campaign.campaign_id}-{i:04d}", tally, clock)
-            _record(tally, outcome, run)
-            if outcome.negotiation.agreed_cpm is not None:
-                tracker.record_agreement(outcome.negotiation.agreed_cpm, terms.engagement_rate)
-    summary = _summary(tally, seed, campaigns, influencers)
+    tally = Tally()
+    if workers == 1 or not can_fork():
+        for c in range(campaigns):
+            tally.add(_run_campaign(c, influencers, rng, config, clock, observe))
+    else:
+        _run_in_workers(tally, campaigns, influencers, rng, config, clock, workers)
+    summary = summary_of(tally, seed, campaigns, influencers)
     if clock:
         elapsed = clock() - started
         summary["elapsed_seconds"] = round(elapsed, 3)
@@ -291,38 +342,6 @@ def simulate(
             round(tally.replies / tally.engine_seconds, 1) if tally.engine_seconds else None
         )
     return summary
-
-
-def _summary(tally: _Tally, seed: int, campaigns: int, influencers: int) -> dict[str, Any]:
-    total = campaigns * influencers
-    by_opponent = _by_opponent(tally)
-    return {
-        "seed": seed,
-        "campaigns": campaigns,
-        "influencers_per_campaign": influencers,
-        "negotiations": total,
-        "final_states": dict(sorted(tally.final_states.items())),
-        "escalation_reasons": dict(sorted(tally.escalations.items())),
-        "final_states_by_persona": {
-            persona: dict(sorted(states.items()))
-            for persona, states in sorted(tally.by_persona.items())
-        },
-        "by_opponent": by_opponent,
-        "by_opponent_markdown": markdown_table(by_opponent),
-        "rounds": {
-            "mean": str((Decimal(sum(tally.rounds)) / len(tally.rounds)).quantize(Decimal("0.01"))),
-            "max": max(tally.rounds),
-        },
-        "close_rate": str((Decimal(len(tally.agreed_cpms)) / total).quantize(Decimal("0.001"))),
-        "average_cpm_achieved": _mean(tally.agreed_cpms),
-        "average_target_cpm_min": _mean(tally.target_min),
-        "average_target_cpm_max": _mean(tally.target_max),
-        "agreements_within_target_max": tally.within_target,
-        "budget_used": str(tally.budget_used),
-        "budget_total": str(tally.budget_total),
-        "replies_processed": tally.replies,
-        "emails_sent": tally.emails_sent,
-    }
 
 
 # --- the sandbox: one simulated influencer per real thread ---------------------------------------

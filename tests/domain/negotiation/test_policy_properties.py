@@ -10,11 +10,12 @@ taken from the engine."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
 
-from hypothesis import given, settings
+from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
 from negotiation_pipeline.domain.campaigns.campaign import (
@@ -274,3 +275,56 @@ def test_decide_keeps_every_move_inside_the_package_limits(
         assert Fraction(move.rate) * mine <= Fraction(last) * theirs
     else:
         assert move.kind is MoveKind.EXIT and ask is not None and ask > ceiling
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    setup=setups(),
+    markup=st.integers(10, 120),
+    floor_pct=st.integers(40, 160),
+    rounding=st.sampled_from([D(1), D(10), D(50)]),
+    looseness=st.integers(80, 125),
+)
+def test_a_mirroring_creator_never_gets_a_breach_or_more_money_for_less(
+    setup, markup, floor_pct, rounding, looseness
+) -> None:
+    """A tit-for-tat creator: each ask comes down (per value-weighted view) by about the share
+    our offer went up, never below their floor, rounded to their step."""
+    campaign, terms = setup
+    config = engine_config()
+    outcome = open_negotiation("t", campaign, terms, config, NOW)
+    first = limit(terms, campaign, LeverState())
+    if first.floor > first.ceiling:
+        return
+    n: Negotiation = outcome.negotiation
+    assert n.our_last_offer is not None
+    last: tuple[Decimal, Limit] = (n.our_last_offer, first)
+    floor = Fraction(terms.ceiling_rate) * floor_pct / 100
+    ask_per_view = Fraction(terms.ceiling_rate) * (100 + markup) / 100 / first.weight
+    ours_before: Fraction | None = None
+    for day in range(1, config.policy.max_rounds + 3):
+        if not n.is_waiting:
+            break
+        lim = limit(terms, campaign, n.levers)
+        ours = Fraction(n.our_last_offer or 0) / lim.weight
+        if ours_before is not None and ours > ours_before:
+            ask_per_view *= 1 - (1 - ours_before / ours) * looseness / 100
+        ours_before = ours
+        wanted = max(ask_per_view * lim.weight, floor * lim.weight / first.weight)
+        ask = max(D(math.ceil(wanted / Fraction(rounding))) * rounding, rounding)
+        ask_per_view = Fraction(ask) / lim.weight
+        outcome = reply(n, reading(Intent.COUNTER, str(ask)), campaign, day=day)
+        event(outcome.facts.get("their_concessions", "not read as a mirror"))
+        n = outcome.negotiation
+        lim = limit(terms, campaign, n.levers)
+        if outcome.email is not None:
+            assert outcome.gate is not None and outcome.gate.passed, outcome.gate
+        if outcome.action is Action.SEND_COUNTER:
+            assert n.our_last_offer is not None and n.our_last_offer < ask
+            _check_offer(last, n.our_last_offer, lim)
+            last = (n.our_last_offer, lim)
+        if outcome.action is Action.ACCEPT:
+            assert outcome.agreed_rate is not None
+            assert outcome.agreed_rate <= min(lim.ceiling, ask)
+    assert n.round_count <= config.policy.max_rounds
+    assert not n.is_waiting

@@ -9,15 +9,20 @@ $20-$30 target). The packages are worth (a Story is a quarter of a Reel's views)
 Usage rights of 30 days are worth 1.10 / 1.20 of the 90-day target. The curve (exponent 0.6,
 5 rounds) is at 6.8%, 21.7%, 42.7%, 68.9% and 100% of a package's range after 1-5 counters.
 
+Against a mirror (someone who answers our raise with a matching cut, tit for tat) we offer the
+meeting point √(ask · offer) at once: $3,000 against $1,400 and $2,880 against $1,460 (a 4%
+cut for our 4.3% raise) put it at √(2,880 × 1,460) = $2,050.56, offered as $2,055.
+
 This replaces the sandbox thread that went $756 (Reel + 3 Stories) → $970 (Reel + Story) →
 agreed $1,075 (3 Stories): here every lever lowers the money with the work."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from fractions import Fraction
 from itertools import pairwise
+from typing import Any
 
 import pytest
 
@@ -25,6 +30,7 @@ from negotiation_pipeline.domain.campaigns.campaign import (
     Campaign,
     DeliverableScenarios,
     ProductLever,
+    UsageRights,
 )
 from negotiation_pipeline.domain.campaigns.cpm import CampaignCPMTracker, build_flexibility_rows
 from negotiation_pipeline.domain.campaigns.roster import InfluencerProfile
@@ -35,8 +41,10 @@ from negotiation_pipeline.domain.negotiation.engine import (
     Action,
     InfluencerTerms,
     Negotiation,
+    Outcome,
     open_negotiation,
 )
+from negotiation_pipeline.domain.negotiation.planning import answered_offers
 from negotiation_pipeline.domain.negotiation.policy import Lever
 from tests.domain.negotiation.engine_support import (
     NOW,
@@ -87,7 +95,7 @@ def _converse(campaign: Campaign, steps: list[Step]) -> Negotiation:
     assert opened.email is not None
     assert [a for a, _ in money_mentions(opened.email.body)] == [D("1400.00")]
     n = opened.negotiation
-    previous = (D("1400.00"), 1, "90 days")
+    previous = (D("1400.00"), 1, campaign.usage_rights.target.value)
     for day, step in enumerate(steps, start=1):
         if step.says in ("yes", "no"):
             read = reading(Intent.ACCEPT if step.says == "yes" else Intent.REJECT)
@@ -126,7 +134,7 @@ def _converse(campaign: Campaign, steps: list[Step]) -> Negotiation:
 
 
 C = Action.SEND_COUNTER
-PATHS = {
+PATHS: dict[str, tuple[dict[str, Any], list[Step]]] = {
     "no lever: the curve, then AC_next": (
         {},
         [
@@ -193,6 +201,56 @@ PATHS = {
             Step("4000", Action.EXIT, "1295.00", 3, product=True),
         ],
     ),
+    "a mirror is met at the meeting point at once": (
+        {},
+        [
+            Step("3000", C, "1460.00", 1),
+            Step("2880", C, "2055.00", 1),  # they matched: √(2880 × 1460) = 2050.56 → $2,055
+            Step("yes", Action.ACCEPT, "2055.00", 1),
+        ],
+    ),
+    "a mirror that stops moving within the ceiling: its floor is accepted": (
+        {},
+        [
+            Step("3000", C, "1460.00", 1),
+            Step("2880", C, "2055.00", 1),
+            Step("2200", C, "2130.00", 1),  # still a mirror: √(2200 × 2055) = 2126.26 → $2,130
+            Step("2200", Action.ACCEPT, "2200.00", 1),  # no move for our raise: their floor
+        ],
+    ),
+    "a mirror beyond the ceiling: our best offer, then the levers at that price per view": (
+        {},
+        [
+            Step("4000", C, "1460.00", 1),
+            Step("3840", C, "2265.00", 1),  # √(3840 × 1460) = 2367.8, capped at the $2,268 ceiling
+            # 2480 is within 10% of the ceiling: keep the deliverables, 2265 × 11/12 → $2,075
+            Step("2480", C, "2075.00", 1, "30 days", Lever.USAGE_RIGHTS),
+            Step("2270", C, "2075.00", 1, "30 days", Lever.PRODUCT, product=True),
+            Step("yes", Action.ACCEPT, "2075.00", 1, "30 days", product=True),
+        ],
+    ),
+    "a mirror's floor above the ceiling: the next package at our best price per view": (
+        {},
+        [
+            Step("3000", C, "1460.00", 1),
+            Step("2880", C, "2055.00", 1),
+            Step("2500", C, "2265.00", 1),  # √(2500 × 2055) = 2266.6 → our best, $2,265
+            Step("2500", C, "1615.00", 2, lever=Lever.SCENARIO_2),  # 2265 × 50/70 = 1617.9
+            Step("yes", Action.ACCEPT, "1615.00", 2),
+        ],
+    ),
+    "a mirror's floor a product cannot bridge: the product comes last": (
+        {"usage_rights": UsageRights(target="30 days", minimum="30 days")},
+        [
+            Step("3000", C, "1460.00", 1, "30 days"),
+            Step("2880", C, "2055.00", 1, "30 days"),
+            Step("2450", C, "2245.00", 1, "30 days"),  # √(2450 × 2055) = 2243.8 → $2,245
+            # $182 above the ceiling and firm: the $120 product cannot close it, so Reel + Story
+            # at the same price per view (2245 × 50/70 = 1603.6 → $1,600) comes before it
+            Step("2450", C, "1600.00", 2, "30 days", Lever.SCENARIO_2),
+            Step("yes", Action.ACCEPT, "1600.00", 2, "30 days"),
+        ],
+    ),
     "a decline gets a short close": (
         {},
         [Step("2600", C, "1460.00", 1), Step("no", Action.REJECT, "1460.00", 1)],
@@ -244,3 +302,51 @@ def test_the_agreed_package_and_the_reasons_go_with_the_outcome() -> None:
     assert package.describe() == "1 Instagram Reel, 1 Instagram Story; usage 90 days"
     assert done.negotiation.agreed_package == package
     assert Negotiation.from_dict(done.negotiation.to_dict()).agreed_package == package
+
+
+def _asked(campaign: Campaign, asks: list[str]) -> list[Outcome]:
+    n = open_negotiation("t", campaign, _terms(campaign), engine_config(), NOW).negotiation
+    outcomes = []
+    for day, ask in enumerate(asks, start=1):
+        outcomes.append(reply(n, reading(Intent.COUNTER, ask), campaign, day=day))
+        n = outcomes[-1].negotiation
+    return outcomes
+
+
+def test_a_mirror_move_and_its_numbers_go_to_the_audit_trail() -> None:
+    *_, met = _asked(_campaign(), ["3000", "2880"])
+    assert met.facts["their_concessions"] == "match ours"
+    assert met.facts["meeting_offer"] == "$2,055.00" == met.facts["offer"]
+    assert "where matching ends" in met.facts["rule"] and met.facts["rule"] == met.reason
+    *_, floor = _asked(_campaign(), ["3000", "2880", "2200", "2200"])
+    assert floor.facts["their_concessions"] == "at their floor"
+    assert "their floor" in floor.facts["rule"] and floor.agreed_rate == D("2200.00")
+
+
+@pytest.mark.parametrize(
+    ("second_ask", "why"),
+    [
+        ("2500", "a cut four times the matching one follows their own schedule"),
+        ("2900", "asks in $100 steps: our 4.3% raise would buy at most one step back"),
+    ],
+)
+def test_only_a_readable_matching_cut_makes_a_mirror(second_ask: str, why: str) -> None:
+    *_, second = _asked(_campaign(), ["3000", second_ask])
+    assert second.negotiation.our_last_offer == D("1590.00"), why  # the curve's 21.7%
+    assert "their_concessions" not in second.facts and "meeting_offer" not in second.facts
+
+
+def test_the_offer_each_ask_answered_is_known_only_when_every_reply_named_one() -> None:
+    campaign = _campaign()
+    first, second = _asked(campaign, ["3000", "2880"])
+    # As when their next reply is handled: each ask answered the offer before it.
+    assert answered_offers(replace(second.negotiation, replies_received=3)) == (
+        D("1400.00"),
+        D("1460.00"),
+    )
+    asks_terms = reading(Intent.QUESTION, text="What are the payment terms?")
+    question = reply(first.negotiation, asks_terms, campaign, day=2).negotiation
+    assert question.our_last_offer == D("1460.00") and question.round_count == 2
+    asked = reply(question, reading(Intent.COUNTER, "2880"), campaign, day=3)
+    assert answered_offers(replace(asked.negotiation, replies_received=4)) == (None, None)
+    assert asked.negotiation.our_last_offer != D("2055.00")  # no meeting without the evidence
