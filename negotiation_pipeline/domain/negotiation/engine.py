@@ -250,11 +250,13 @@ def handle_reply(
     email = (
         None if plan is None or plan.decision is None else config.templates.render(plan.decision)
     )
-    planned = _planned(negotiation, machine, plan, email, campaign, config)
 
     def held_back(
         trigger: Trigger, their_rate: Decimal | None, gate: GateResult | None = None
     ) -> Outcome:
+        # What the plan would have done matters only to a human taking over, so the record
+        # after it is built here, on the escalation path alone (nothing has moved since).
+        planned = _planned(negotiation, machine, plan, email, campaign, config)
         return escalate(
             negotiation,
             machine,
