@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, MutableMapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -256,6 +256,18 @@ def _context(decision: EmailDecision, variants: _Variants) -> dict[str, Any]:
     }
 
 
+class _TemplateEnvironment(SandboxedEnvironment):
+    """The sandbox, with each template's globals held as one plain dict.
+
+    Jinja's default layers a template's globals over the environment's in a ChainMap so that
+    later edits to the environment show through; every render and every `include` copies that
+    mapping, and a ChainMap copies slowly. Nothing edits these globals once the templates are
+    compiled (the environment never leaves `from_sources`), so a snapshot reads the same."""
+
+    def make_globals(self, d: MutableMapping[str, Any] | None) -> MutableMapping[str, Any]:
+        return {**self.globals, **(d or {})}
+
+
 @dataclass(frozen=True)
 class _CompiledTemplate:
     subject: Template
@@ -283,7 +295,7 @@ class EmailTemplates:
                 raise TemplateError(f"template {name} must start with a 'Subject: ...' line")
             subjects[name] = first_line.removeprefix("Subject:").strip()
             bodies[name] = rest.lstrip("\n")
-        env = SandboxedEnvironment(
+        env = _TemplateEnvironment(
             loader=DictLoader(bodies),
             auto_reload=False,  # sources are fixed at load time; skip per-render up-to-date checks
             autoescape=False,
@@ -323,7 +335,7 @@ class EmailTemplates:
         )
 
 
-def _compile(env: SandboxedEnvironment, name: str, source: str) -> Template:
+def _compile(env: _TemplateEnvironment, name: str, source: str) -> Template:
     """Compile `source` (loaded as data by the caller); errors name the template file."""
     try:
         return env.from_string(source)
