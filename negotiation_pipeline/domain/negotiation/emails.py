@@ -102,6 +102,7 @@ def possessive(name: str) -> str:
 _PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
 
 
+@lru_cache(maxsize=16)  # the gate fingerprints the body the renderer just fingerprinted
 def paragraph_fingerprints(body: str) -> tuple[str, ...]:
     """Fingerprints of the body's paragraphs between the greeting and the signature (those two
     are the same in every email by design); whitespace and case do not matter."""
