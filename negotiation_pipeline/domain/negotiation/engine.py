@@ -16,7 +16,6 @@ and outcome types in outcome.py.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -142,9 +141,16 @@ def open_negotiation(
     )
 
 
+def _revised(negotiation: Negotiation, **changes: Any) -> Negotiation:
+    """`dataclasses.replace` for the record at half its cost: the record is a plain frozen
+    dataclass, so its instance dict holds exactly its fields and is copied in one step (the
+    constructor still runs, so an unknown field name still raises TypeError)."""
+    return Negotiation(**{**negotiation.__dict__, **changes})
+
+
 def _opened(negotiation: Negotiation, rate: Decimal, email: OutgoingEmail) -> Negotiation:
     """The record once the opening offer at `rate` is sent (its state set by the caller)."""
-    return replace(negotiation, our_last_offer=rate, offers=(rate,), said=email.said)
+    return _revised(negotiation, our_last_offer=rate, offers=(rate,), said=email.said)
 
 
 def _carried_out(
@@ -158,13 +164,11 @@ def _carried_out(
     plan's transition, its email's effects, the agreed terms when it agrees."""
     machine = negotiation.machine()
     machine.trigger(plan.event)
-    updated = replace(negotiation.with_machine(machine), **_applied(negotiation, plan, email))
+    changes = _applied(negotiation, plan, email)
     if plan.agreed_rate is not None:
         package, agreed_cpm = agreed_terms(negotiation, campaign, config.policy, plan.agreed_rate)
-        updated = replace(
-            updated, agreed_rate=plan.agreed_rate, agreed_cpm=agreed_cpm, agreed_package=package
-        )
-    return updated
+        changes.update(agreed_rate=plan.agreed_rate, agreed_cpm=agreed_cpm, agreed_package=package)
+    return _revised(negotiation, **machine_fields(machine), **changes)
 
 
 def _planned(
@@ -228,7 +232,7 @@ def handle_reply(
     party = classify_counterparty(sender, reply_text, negotiation.terms)
     changes = counterparty_changes(negotiation, party)
     answering = changes.get("counterparty_email", negotiation.counterparty_email)
-    negotiation = replace(
+    negotiation = _revised(
         negotiation,
         **changes,
         replies_received=negotiation.replies_received + 1,
@@ -246,7 +250,7 @@ def handle_reply(
         plan = plan_reply(negotiation, reading, ask, campaign, policy)
         if ask is not None and plan.ask_per_1k is not None:
             asked = (ask, plan.ask_per_1k, len(negotiation.levers.used))
-            negotiation = replace(negotiation, asks=(*negotiation.asks, asked))
+            negotiation = _revised(negotiation, asks=(*negotiation.asks, asked))
     email = (
         None if plan is None or plan.decision is None else config.templates.render(plan.decision)
     )
@@ -295,7 +299,7 @@ def handle_reply(
     if plan.agreed_rate is not None:
         package, agreed_cpm = agreed_terms(negotiation, campaign, policy, plan.agreed_rate)
         changes.update(agreed_rate=plan.agreed_rate, agreed_cpm=agreed_cpm, agreed_package=package)
-    updated = replace(negotiation, **machine_fields(machine), **changes)
+    updated = _revised(negotiation, **machine_fields(machine), **changes)
     return Outcome(
         action=plan.action,
         negotiation=updated,
@@ -317,4 +321,4 @@ def apply_event(negotiation: Negotiation, event: NegotiationEvent, now: datetime
     (resume_counter, accept, reject) through the state machine. Raises InvalidTransitionError."""
     machine = negotiation.machine()
     machine.trigger(event)
-    return replace(negotiation.with_machine(machine), last_activity=now)
+    return _revised(negotiation, **machine_fields(machine), last_activity=now)

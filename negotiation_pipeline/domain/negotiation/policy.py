@@ -9,7 +9,7 @@ is in valuation.py and pricing.py.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
 from functools import cached_property
@@ -340,11 +340,14 @@ def next_lever(
 
 
 def apply_lever(state: LeverState, lever: Lever, campaign: Campaign) -> LeverState:
-    used = (*state.used, lever)
+    # Built field by field rather than with dataclasses.replace: every plan tries each lever.
+    scenario, usage, product = state.scenario, state.usage_rights, state.product_offered
     if lever is Lever.SCENARIO_2:
-        return replace(state, scenario=2, used=used)
-    if lever is Lever.SCENARIO_3:
-        return replace(state, scenario=3, used=used)
-    if lever is Lever.USAGE_RIGHTS:
-        return replace(state, usage_rights=campaign.usage_rights.minimum, used=used)
-    return replace(state, product_offered=True, used=used)
+        scenario = 2
+    elif lever is Lever.SCENARIO_3:
+        scenario = 3
+    elif lever is Lever.USAGE_RIGHTS:
+        usage = campaign.usage_rights.minimum
+    else:
+        product = True
+    return LeverState(scenario, usage, product, (*state.used, lever))
