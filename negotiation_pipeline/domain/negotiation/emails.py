@@ -62,10 +62,13 @@ class TemplateError(ValueError):
 _CRLF = re.compile(r"[\r\n\x00]+")
 _BLANK_RUNS = re.compile(r"\n[ \t]*(?:\n[ \t]*){2,}")
 _SPACES = re.compile(r"[ \t]+")
+_NEEDS_CLEANING = re.compile(r"[\r\n\x00\t]|  ")
 
 
 def header_safe(value: str) -> str:
     """One line, no CR/LF/NUL: safe to put in a mail header."""
+    if not _NEEDS_CLEANING.search(value):
+        return value.strip()  # nothing either substitution below would change
     return _SPACES.sub(" ", _CRLF.sub(" ", value)).strip()
 
 
@@ -298,6 +301,9 @@ class EmailTemplates:
             bodies[name] = rest.lstrip("\n")
         env = _TemplateEnvironment(
             loader=DictLoader(bodies),
+            # A plain dict as the template cache: the few templates are never evicted, so an
+            # `include` finds its partial without the LRU cache's bookkeeping.
+            cache_size=-1,
             auto_reload=False,  # sources are fixed at load time; skip per-render up-to-date checks
             autoescape=False,
             undefined=StrictUndefined,
