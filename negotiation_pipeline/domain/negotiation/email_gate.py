@@ -44,8 +44,10 @@ _THOUSANDS = r"(?P<k>[ \t]?[kK](?![a-zA-Z]))?"
 # ("1,500 dollars", "2k USD"). Each pattern starts at a literal: a symbol class the regex engine
 # scans for directly (the rest is case-insensitive, so the class itself is not), or a currency
 # word, whose pattern only runs when the word can be in the text at all (see `_Text`).
-# "US$1,500" is found at its "$" (same amount, same currency).
-_SYMBOL_PREFIXED = re.compile(rf"(?P<cur>[$€£])(?i:[ \t]?(?P<num>{_NUMBER}){_THOUSANDS})")
+# "US$1,500" is found at its "$" (same amount, same currency). "$" has a pattern of its own: a
+# single literal is found much faster than a class, and "€" / "£" rarely appear at all.
+_DOLLAR_PREFIXED = re.compile(rf"(?P<cur>\$)(?i:[ \t]?(?P<num>{_NUMBER}){_THOUSANDS})")
+_EURO_POUND_PREFIXED = re.compile(rf"(?P<cur>[€£])(?i:[ \t]?(?P<num>{_NUMBER}){_THOUSANDS})")
 _WORD_PREFIXED = re.compile(
     rf"\b(?P<cur>USD|EUR|GBP)[ \t]?(?P<num>{_NUMBER}){_THOUSANDS}", re.IGNORECASE
 )
@@ -86,7 +88,6 @@ _FUTURE_WORD_SETS = tuple(frozenset(words) for words in _FUTURE_WORDS)
 # Only lines that talk about usage rights are checked for durations (payment terms such as
 # "within 30 days" are not a usage promise).
 _USAGE_WORDS = ("usage", "right", "licen")
-_USAGE_WORD = re.compile("|".join(_USAGE_WORDS))
 _DURATION = re.compile(
     # A lookahead on the characters a match can start with: the regex engine passes every other
     # position at once instead of trying each alternative there.
@@ -152,15 +153,32 @@ class _Text:
         present = {word for word in vocabulary if word in self.lowered}
         return bool(present) and any(words <= present for words in sets)
 
-    def lines_that_may_say(self, pattern: re.Pattern[str]) -> list[str]:
-        """The lines of the text whose lowercase form `pattern` (lowercase literals) finds in:
-        lowercasing never makes or removes a line break, so the lowered text's lines are the
-        text's lines lowered."""
+    def lines_that_may_say(self, words: tuple[str, ...]) -> list[str]:
+        """The lines of the text whose lowercase form holds one of `words` (lowercase ASCII,
+        no line breaks), in order. Without folds, lowering keeps every character where it was,
+        so each occurrence of a word in the lowered text is on the line whose number is the
+        count of "\n" before it, as long as every line break is "\n" or "\r\n" (a lone break
+        character of another kind is only allowed as the very last character)."""
         lines = self.text.splitlines()
         if self.folds:
             return lines
-        lowered = self.lowered.splitlines()
-        return [line for line, low in zip(lines, lowered, strict=True) if pattern.search(low)]
+        lowered = self.lowered
+        found = set()
+        for word in words:
+            at = lowered.find(word)
+            while at != -1:
+                found.add(at)
+                at = lowered.find(word, at + 1)
+        if not found:
+            return []
+        if len(lines) != lowered.count("\n") + (not lowered.endswith("\n")):
+            low_lines = lowered.splitlines()  # lowering never makes or removes a line break
+            return [
+                line
+                for line, low in zip(lines, low_lines, strict=True)
+                if any(word in low for word in words)
+            ]
+        return [lines[number] for number in sorted({lowered.count("\n", 0, at) for at in found})]
 
 
 def money_mentions(text: str) -> list[tuple[Decimal, bool]]:
@@ -170,7 +188,9 @@ def money_mentions(text: str) -> list[tuple[Decimal, bool]]:
 
 def _money_in(scanned: _Text) -> list[tuple[Decimal, bool]]:
     text = scanned.text
-    patterns = [_SYMBOL_PREFIXED]
+    patterns = [_DOLLAR_PREFIXED]
+    if "€" in text or "£" in text:
+        patterns.append(_EURO_POUND_PREFIXED)
     if scanned.may_say_any(_PREFIX_WORDS):
         patterns.append(_WORD_PREFIXED)
     if scanned.may_say_any(_SUFFIX_WORDS):
@@ -231,7 +251,7 @@ def _check_promises(scanned: _Text, decision: EmailDecision) -> list[str]:
     ):
         failures.append(f"promises future deals or guarantees: {m.group(0)!r}")
     allowed_rank = _RANK[decision.usage_rights]
-    for line in scanned.lines_that_may_say(_USAGE_WORD):
+    for line in scanned.lines_that_may_say(_USAGE_WORDS):
         for m in _DURATION.finditer(line):
             if m.lastgroup and _RANK[_DURATION_GROUPS[m.lastgroup]] > allowed_rank:
                 failures.append(f"usage rights beyond {decision.usage_rights.value!r}: {line!r}")

@@ -62,13 +62,12 @@ class TemplateError(ValueError):
 _CRLF = re.compile(r"[\r\n\x00]+")
 _BLANK_RUNS = re.compile(r"\n[ \t]*(?:\n[ \t]*){2,}")
 _SPACES = re.compile(r"[ \t]+")
-_NEEDS_CLEANING = re.compile(r"[\r\n\x00\t]|  ")
 
 
 def header_safe(value: str) -> str:
     """One line, no CR/LF/NUL: safe to put in a mail header."""
-    if not _NEEDS_CLEANING.search(value):
-        return value.strip()  # nothing either substitution below would change
+    if value.isprintable() and "  " not in value:
+        return value.strip()  # no CR, LF, NUL, tab or double space: nothing below would change
     return _SPACES.sub(" ", _CRLF.sub(" ", value)).strip()
 
 

@@ -202,6 +202,9 @@ class CompiledVocabulary:
     lead_ins: frozenset[str]  # words a question may come after ("hey what …", "so is …")
     reactions: frozenset[str]
     negation: re.Pattern[str]
+    # Whether an emoji list holds a plain ASCII symbol (":)"): else a plain ASCII text, the
+    # usual kind, holds none and the emoji patterns need not run.
+    ascii_emoji: bool = False
 
     @classmethod
     def from_lists(cls, words: ReplyVocabulary) -> CompiledVocabulary:
@@ -232,6 +235,9 @@ class CompiledVocabulary:
             lead_ins=frozenset(word.lower() for word in question.lead_ins),
             reactions=frozenset(reaction.lower() for reaction in question.reactions),
             negation=_negation(words.negation),
+            ascii_emoji=any(
+                symbol.isascii() for symbol in [*words.accept.emoji, *words.decline.emoji]
+            ),
         )
 
 
