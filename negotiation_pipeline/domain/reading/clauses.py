@@ -11,7 +11,7 @@ play no part here: they only choose the answer.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from negotiation_pipeline.domain.reading.vocabulary import CompiledVocabulary
 
@@ -31,8 +31,9 @@ _FRAGMENT_BREAK = re.compile(r"(?:[,;:—–(]|\s-)\s*")
 _WORD = re.compile(r"[\w']+")
 
 
-@dataclass(frozen=True)
-class Clause:
+class Clause(NamedTuple):
+    """One sentence (a named tuple: a reply has several, and each is made on every read)."""
+
     start: int
     end: int
     fragment_starts: tuple[int, ...]  # where each comma/dash fragment begins (the first = start)

@@ -15,10 +15,20 @@ _TABLE: dict[int, str] = {code: chr(code + 32) for code in range(ord("A"), ord("
 _TABLE.update({code: chr(code + 32) for code in range(0xC0, 0xDF) if code != 0xD7})
 _TABLE.update({ord(char): "'" for char in "’‘ʼ`´"})
 _TABLE.update({ord(char): '"' for char in "“”„«»"})
+# The table's ASCII entries besides the capitals (the backtick).
+_ASCII_OTHERS = tuple(
+    (chr(code), folded) for code, folded in _TABLE.items() if code < 128 and not chr(code).isupper()
+)
 
 
 def fold_case(text: str) -> str:
     """Lowercase (ASCII and Latin-1) with straight quotes; `len` and positions unchanged."""
+    if text.isascii():  # much faster: lowercase, then the table's other ASCII entries
+        folded = text.lower()
+        for char, replacement in _ASCII_OTHERS:
+            if char in folded:
+                folded = folded.replace(char, replacement)
+        return folded
     return text.translate(_TABLE)
 
 

@@ -1,4 +1,4 @@
-"""The engine's copy of a negotiation record with some fields changed is `dataclasses.replace`."""
+"""A copy of a negotiation record with some fields changed is `dataclasses.replace`."""
 
 from __future__ import annotations
 
@@ -9,9 +9,8 @@ from typing import Any
 import pytest
 
 from negotiation_pipeline.domain.enums import CounterpartyType, NegotiationState
-from negotiation_pipeline.domain.negotiation.engine import _revised
 from negotiation_pipeline.domain.negotiation.policy import Lever, LeverState
-from negotiation_pipeline.domain.negotiation.record import Negotiation
+from negotiation_pipeline.domain.negotiation.record import Negotiation, revised
 from tests.domain.negotiation.engine_support import NOW, opened
 
 CHANGES: list[dict[str, Any]] = [
@@ -35,17 +34,17 @@ def test_the_record_copies_through_its_instance_dict() -> None:
 @pytest.mark.parametrize("changes", CHANGES)
 def test_revised_equals_replace(changes: dict[str, Any]) -> None:
     record = opened().negotiation
-    revised = _revised(record, **changes)
+    copy = revised(record, **changes)
     expected = dataclasses.replace(record, **changes)
-    assert revised == expected
-    assert vars(revised) == vars(expected)
-    assert type(revised) is Negotiation
-    assert revised is not record
+    assert copy == expected
+    assert vars(copy) == vars(expected)
+    assert type(copy) is Negotiation
+    assert copy is not record
     assert vars(record) == vars(opened().negotiation)  # the original is untouched
     with pytest.raises(dataclasses.FrozenInstanceError):
-        revised.round_count = 9  # type: ignore[misc]
+        copy.round_count = 9  # type: ignore[misc]
 
 
 def test_revised_rejects_an_unknown_field() -> None:
     with pytest.raises(TypeError, match="rounds"):
-        _revised(opened().negotiation, rounds=2)
+        revised(opened().negotiation, rounds=2)
