@@ -67,7 +67,10 @@ class UsageRightsDuration(StrEnum):
 
     @property
     def rank(self) -> int:
-        return list(UsageRightsDuration).index(self)
+        return _USAGE_RANKS[self]
+
+
+_USAGE_RANKS: dict[UsageRightsDuration, int] = {d: i for i, d in enumerate(UsageRightsDuration)}
 
 
 class NegotiationState(StrEnum):

@@ -16,6 +16,7 @@ from typing import Any
 from negotiation_pipeline.domain.enums import CounterpartyType
 from negotiation_pipeline.domain.negotiation.emails import first_name, header_safe
 from negotiation_pipeline.domain.negotiation.record import InfluencerTerms, Negotiation
+from negotiation_pipeline.domain.reading.folding import lowered_for_lookup, may_hold_any
 from negotiation_pipeline.domain.reading.quoting import own_text_of
 
 _PERSONAL_DOMAINS = frozenset(
@@ -40,6 +41,8 @@ _MANAGER_TITLE = re.compile(
     r"|\brepresenting\b|\bbooking\b|\btalent\s+director\b|\bpartnerships\s+lead\b",
     re.IGNORECASE,
 )
+# A word each alternative above needs (a match holds it, whatever its case).
+_MANAGER_WORDS = ("manag", "agen", "represent", "behalf", "booking", "director", "partnerships")
 _AGENCY_LINE = re.compile(
     r"([A-Z][\w&.'-]*(?:[ \t]+[A-Z][\w&.'-]*)*[ \t]+"
     r"(?:Talent|Management|Agency|Media|Group|Partners|Collective))\b"
@@ -69,7 +72,10 @@ def classify_counterparty(sender: str, reply_text: str, terms: InfluencerTerms) 
     signature = "\n".join(own_text.strip().splitlines()[-8:])
     domain = address.rpartition("@")[2]
     from_influencer = not address or address == terms.email.lower()
-    manager_signals = int(bool(_MANAGER_TITLE.search(signature)))
+    titled = may_hold_any(lowered_for_lookup(signature), _MANAGER_WORDS) and bool(
+        _MANAGER_TITLE.search(signature)
+    )
+    manager_signals = int(titled)
     if not from_influencer and domain and domain not in _PERSONAL_DOMAINS:
         manager_signals += 1
     if from_influencer or manager_signals == 0:

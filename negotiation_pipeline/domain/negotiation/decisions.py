@@ -25,6 +25,7 @@ from negotiation_pipeline.domain.negotiation.policy import (
 )
 from negotiation_pipeline.domain.negotiation.pricing import scenario_text
 from negotiation_pipeline.domain.negotiation.record import Negotiation
+from negotiation_pipeline.domain.reading.folding import lowered_for_lookup, may_hold_any
 
 # Kinds that state a new amount of ours (the gate checks it is on the rounding step).
 NEW_AMOUNT_KINDS = frozenset({EmailKind.OPENING, EmailKind.COUNTER, EmailKind.LEVER})
@@ -48,9 +49,15 @@ _QUESTION_PHRASE = re.compile(
 )
 
 
+# A word each phrase above needs (a match holds it, whatever its case).
+_QUESTION_PHRASE_WORDS = ("know", "tell me", "wondering", "curious", "clarify", "confirm")
+
+
 def question_sentences(text: str) -> list[str]:
     """The sentences of `text` that ask something."""
     found = []
+    # A sentence is part of the text, so a phrase that the whole text cannot hold is in none.
+    phrases = may_hold_any(lowered_for_lookup(text), _QUESTION_PHRASE_WORDS)
     for match in _SENTENCE.finditer(text):
         sentence = match.group(0).strip()
         if not sentence:
@@ -58,7 +65,7 @@ def question_sentences(text: str) -> list[str]:
         if (
             sentence.endswith("?")
             or _QUESTION_START.match(sentence)
-            or _QUESTION_PHRASE.search(sentence)
+            or (phrases and _QUESTION_PHRASE.search(sentence))
         ):
             found.append(sentence)
     return found

@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 
 from negotiation_pipeline.domain.enums import UsageRightsDuration
 from negotiation_pipeline.domain.money import format_usd, quantize_cents
@@ -43,8 +44,10 @@ _THOUSANDS = r"(?P<k>[ \t]?[kK](?![a-zA-Z]))?"
 # ("1,500 dollars", "2k USD"). Each pattern starts at a literal: a symbol class the regex engine
 # scans for directly (the rest is case-insensitive, so the class itself is not), or a currency
 # word, whose pattern only runs when the word can be in the text at all (see `_Text`).
-# "US$1,500" is found at its "$" (same amount, same currency).
-_SYMBOL_PREFIXED = re.compile(rf"(?P<cur>[$€£])(?i:[ \t]?(?P<num>{_NUMBER}){_THOUSANDS})")
+# "US$1,500" is found at its "$" (same amount, same currency). "$" has a pattern of its own: a
+# single literal is found much faster than a class, and "€" / "£" rarely appear at all.
+_DOLLAR_PREFIXED = re.compile(rf"(?P<cur>\$)(?i:[ \t]?(?P<num>{_NUMBER}){_THOUSANDS})")
+_EURO_POUND_PREFIXED = re.compile(rf"(?P<cur>[€£])(?i:[ \t]?(?P<num>{_NUMBER}){_THOUSANDS})")
 _WORD_PREFIXED = re.compile(
     rf"\b(?P<cur>USD|EUR|GBP)[ \t]?(?P<num>{_NUMBER}){_THOUSANDS}", re.IGNORECASE
 )
@@ -80,6 +83,8 @@ _FUTURE_WORDS = (
     ("together", "again"),
     ("promise",),
 )
+_FUTURE_VOCABULARY = tuple(dict.fromkeys(word for words in _FUTURE_WORDS for word in words))
+_FUTURE_WORD_SETS = tuple(frozenset(words) for words in _FUTURE_WORDS)
 # Only lines that talk about usage rights are checked for durations (payment terms such as
 # "within 30 days" are not a usage promise).
 _USAGE_WORDS = ("usage", "right", "licen")
@@ -138,11 +143,54 @@ class _Text:
     def may_say_any(self, words: tuple[str, ...]) -> bool:
         return self.folds or any(word in self.lowered for word in words)
 
+    def may_say_all_of_one(
+        self, vocabulary: tuple[str, ...], sets: tuple[frozenset[str], ...]
+    ) -> bool:
+        """`may_say(*words)` for some `words` in `sets` (all drawn from `vocabulary`): each
+        word is looked up once, not once per set it is in."""
+        if self.folds:
+            return True
+        present = {word for word in vocabulary if word in self.lowered}
+        return bool(present) and any(words <= present for words in sets)
+
+    def lines_that_may_say(self, words: tuple[str, ...]) -> list[str]:
+        """The lines of the text whose lowercase form holds one of `words` (lowercase ASCII,
+        no line breaks), in order. Without folds, lowering keeps every character where it was,
+        so each occurrence of a word in the lowered text is on the line whose number is the
+        count of "\n" before it, as long as every line break is "\n" or "\r\n" (a lone break
+        character of another kind is only allowed as the very last character)."""
+        lines = self.text.splitlines()
+        if self.folds:
+            return lines
+        lowered = self.lowered
+        found = set()
+        for word in words:
+            at = lowered.find(word)
+            while at != -1:
+                found.add(at)
+                at = lowered.find(word, at + 1)
+        if not found:
+            return []
+        if len(lines) != lowered.count("\n") + (not lowered.endswith("\n")):
+            low_lines = lowered.splitlines()  # lowering never makes or removes a line break
+            return [
+                line
+                for line, low in zip(lines, low_lines, strict=True)
+                if any(word in low for word in words)
+            ]
+        return [lines[number] for number in sorted({lowered.count("\n", 0, at) for at in found})]
+
 
 def money_mentions(text: str) -> list[tuple[Decimal, bool]]:
     """Every money amount in `text` as (amount, is_usd); "$1,500 USD" counts once."""
-    scanned = _Text(text)
-    patterns = [_SYMBOL_PREFIXED]
+    return _money_in(_Text(text))
+
+
+def _money_in(scanned: _Text) -> list[tuple[Decimal, bool]]:
+    text = scanned.text
+    patterns = [_DOLLAR_PREFIXED]
+    if "€" in text or "£" in text:
+        patterns.append(_EURO_POUND_PREFIXED)
     if scanned.may_say_any(_PREFIX_WORDS):
         patterns.append(_WORD_PREFIXED)
     if scanned.may_say_any(_SUFFIX_WORDS):
@@ -157,14 +205,15 @@ def money_mentions(text: str) -> list[tuple[Decimal, bool]]:
     return [found[start] for start in sorted(found)]
 
 
+@lru_cache(maxsize=256)  # the same few names are checked in every email of a thread
 def _word(name: str) -> re.Pattern[str]:
     return re.compile(rf"(?<!\w){re.escape(name)}(?!\w)")
 
 
-def _check_money(body: str, decision: EmailDecision) -> list[str]:
+def _check_money(scanned: _Text, decision: EmailDecision) -> list[str]:
     failures = []
     allowed = decision.allowed_amounts()
-    mentioned = money_mentions(body)
+    mentioned = _money_in(scanned)
     for amount, is_usd in mentioned:
         if not is_usd:
             failures.append(f"amount in a currency other than USD: {amount}")
@@ -188,24 +237,21 @@ def _check_names(body: str, decision: EmailDecision) -> list[str]:
     return failures
 
 
-def _check_promises(body: str, decision: EmailDecision) -> list[str]:
+def _check_promises(scanned: _Text, decision: EmailDecision) -> list[str]:
     failures = []
-    scanned = _Text(body)
+    body = scanned.text
     if (
         not decision.exclusivity_required
         and scanned.may_say("exclusiv")
         and (m := _EXCLUSIVITY.search(body))
     ):
         failures.append(f"promises exclusivity the campaign does not require: {m.group(0)!r}")
-    if any(scanned.may_say(*words) for words in _FUTURE_WORDS) and (
+    if scanned.may_say_all_of_one(_FUTURE_VOCABULARY, _FUTURE_WORD_SETS) and (
         m := _FUTURE_PROMISES.search(body)
     ):
         failures.append(f"promises future deals or guarantees: {m.group(0)!r}")
     allowed_rank = _RANK[decision.usage_rights]
-    for line in body.splitlines():
-        lowered = line.lower()
-        if not (scanned.folds or any(word in lowered for word in _USAGE_WORDS)):
-            continue
+    for line in scanned.lines_that_may_say(_USAGE_WORDS):
         for m in _DURATION.finditer(line):
             if m.lastgroup and _RANK[_DURATION_GROUPS[m.lastgroup]] > allowed_rank:
                 failures.append(f"usage rights beyond {decision.usage_rights.value!r}: {line!r}")
@@ -257,9 +303,10 @@ def validate_email(email: OutgoingEmail, decision: EmailDecision) -> GateResult:
         failures.append(f"email kind {email.kind.value} does not match {decision.kind.value}")
     if "\n" in email.subject or "\r" in email.subject or not email.subject.strip():
         failures.append("subject is empty or spans lines")
-    failures += _check_money(body + "\n" + email.subject, decision)
+    with_subject = _Text(body + "\n" + email.subject)
+    failures += _check_money(with_subject, decision)
     failures += _check_names(body, decision)
-    failures += _check_promises(body + "\n" + email.subject, decision)
+    failures += _check_promises(with_subject, decision)
     failures += _check_scope(body, decision)
     failures += _check_rounding(decision)
     failures += _check_repeats(body, decision)

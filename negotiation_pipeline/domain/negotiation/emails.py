@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, MutableMapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -67,6 +67,8 @@ _SPACES = re.compile(r"[ \t]+")
 
 def header_safe(value: str) -> str:
     """One line, no CR/LF/NUL: safe to put in a mail header."""
+    if value.isprintable() and "  " not in value:
+        return value.strip()  # no CR, LF, NUL, tab or double space: nothing below would change
     return _SPACES.sub(" ", _CRLF.sub(" ", value)).strip()
 
 
@@ -103,6 +105,7 @@ def possessive(name: str) -> str:
 _PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
 
 
+@lru_cache(maxsize=16)  # the gate fingerprints the body the renderer just fingerprinted
 def paragraph_fingerprints(body: str) -> tuple[str, ...]:
     """Fingerprints of the body's paragraphs between the greeting and the signature (those two
     are the same in every email by design); whitespace and case do not matter."""
@@ -251,6 +254,18 @@ def _context(decision: EmailDecision, variants: _Variants) -> dict[str, Any]:
     }
 
 
+class _TemplateEnvironment(SandboxedEnvironment):
+    """The sandbox, with each template's globals held as one plain dict.
+
+    Jinja's default layers a template's globals over the environment's in a ChainMap so that
+    later edits to the environment show through; every render and every `include` copies that
+    mapping, and a ChainMap copies slowly. Nothing edits these globals once the templates are
+    compiled (the environment never leaves `from_sources`), so a snapshot reads the same."""
+
+    def make_globals(self, d: MutableMapping[str, Any] | None) -> MutableMapping[str, Any]:
+        return {**self.globals, **(d or {})}
+
+
 @dataclass(frozen=True)
 class _CompiledTemplate:
     subject: Template
@@ -278,8 +293,11 @@ class EmailTemplates:
                 raise TemplateError(f"template {name} must start with a 'Subject: ...' line")
             subjects[name] = first_line.removeprefix("Subject:").strip()
             bodies[name] = rest.lstrip("\n")
-        env = SandboxedEnvironment(
+        env = _TemplateEnvironment(
             loader=DictLoader(bodies),
+            # A plain dict as the template cache: the few templates are never evicted, so an
+            # `include` finds its partial without the LRU cache's bookkeeping.
+            cache_size=-1,
             auto_reload=False,  # sources are fixed at load time; skip per-render up-to-date checks
             autoescape=False,
             undefined=StrictUndefined,
@@ -318,7 +336,7 @@ class EmailTemplates:
         )
 
 
-def _compile(env: SandboxedEnvironment, name: str, source: str) -> Template:
+def _compile(env: _TemplateEnvironment, name: str, source: str) -> Template:
     """Compile `source` (loaded as data by the caller); errors name the template file."""
     try:
         return env.from_string(source)

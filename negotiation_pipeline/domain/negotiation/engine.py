@@ -16,7 +16,6 @@ and outcome types in outcome.py.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -63,6 +62,7 @@ from negotiation_pipeline.domain.negotiation.record import (
     InfluencerTerms,
     Negotiation,
     machine_fields,
+    revised,
 )
 from negotiation_pipeline.domain.negotiation.state_machine import NegotiationStateMachine
 from negotiation_pipeline.domain.reading.reader import ReplyReading
@@ -113,7 +113,7 @@ def open_negotiation(
         )
         trigger = Trigger(EscalationReason.NO_FEASIBLE_PRICE, detail)
         return escalate(negotiation, machine, 0, trigger, None, None, now=now)
-    negotiation = replace(negotiation, levers=levers)
+    negotiation = revised(negotiation, levers=levers)
     rate = opening_offer(bounds, policy.concession)
     step = grid_for(bounds, policy.concession).step
     decision = email_decision(
@@ -182,7 +182,7 @@ def _opening_rule(levers: LeverState) -> str:
 
 def _opened(negotiation: Negotiation, rate: Decimal, email: OutgoingEmail) -> Negotiation:
     """The record once the opening offer at `rate` is sent (its state set by the caller)."""
-    return replace(negotiation, our_last_offer=rate, offers=(rate,), said=email.said)
+    return revised(negotiation, our_last_offer=rate, offers=(rate,), said=email.said)
 
 
 def _carried_out(
@@ -196,13 +196,11 @@ def _carried_out(
     plan's transition, its email's effects, the agreed terms when it agrees."""
     machine = negotiation.machine()
     machine.trigger(plan.event)
-    updated = replace(negotiation.with_machine(machine), **_applied(negotiation, plan, email))
+    changes = _applied(negotiation, plan, email)
     if plan.agreed_rate is not None:
         package, agreed_cpm = agreed_terms(negotiation, campaign, config.policy, plan.agreed_rate)
-        updated = replace(
-            updated, agreed_rate=plan.agreed_rate, agreed_cpm=agreed_cpm, agreed_package=package
-        )
-    return updated
+        changes.update(agreed_rate=plan.agreed_rate, agreed_cpm=agreed_cpm, agreed_package=package)
+    return revised(negotiation, **machine_fields(machine), **changes)
 
 
 def _planned(
@@ -266,7 +264,7 @@ def handle_reply(
     party = classify_counterparty(sender, reply_text, negotiation.terms)
     changes = counterparty_changes(negotiation, party)
     answering = changes.get("counterparty_email", negotiation.counterparty_email)
-    negotiation = replace(
+    negotiation = revised(
         negotiation,
         **changes,
         replies_received=negotiation.replies_received + 1,
@@ -284,7 +282,7 @@ def handle_reply(
         plan = plan_reply(negotiation, reading, ask, campaign, policy)
         if ask is not None and plan.ask_per_1k is not None:
             asked = (ask, plan.ask_per_1k, len(negotiation.levers.used))
-            negotiation = replace(negotiation, asks=(*negotiation.asks, asked))
+            negotiation = revised(negotiation, asks=(*negotiation.asks, asked))
     email = (
         None if plan is None or plan.decision is None else config.templates.render(plan.decision)
     )
@@ -292,7 +290,8 @@ def handle_reply(
     def held_back(
         trigger: Trigger, their_rate: Decimal | None, gate: GateResult | None = None
     ) -> Outcome:
-        # What the plan would have done is worked out only for a held-back reply (most go out).
+        # What the plan would have done matters only to a human taking over, so the record
+        # after it is built here, on the escalation path alone (nothing has moved since).
         planned = _planned(negotiation, machine, plan, email, campaign, config)
         return escalate(
             negotiation,
@@ -332,7 +331,7 @@ def handle_reply(
     if plan.agreed_rate is not None:
         package, agreed_cpm = agreed_terms(negotiation, campaign, policy, plan.agreed_rate)
         changes.update(agreed_rate=plan.agreed_rate, agreed_cpm=agreed_cpm, agreed_package=package)
-    updated = replace(negotiation, **machine_fields(machine), **changes)
+    updated = revised(negotiation, **machine_fields(machine), **changes)
     return Outcome(
         action=plan.action,
         negotiation=updated,
@@ -354,4 +353,4 @@ def apply_event(negotiation: Negotiation, event: NegotiationEvent, now: datetime
     (resume_counter, accept, reject) through the state machine. Raises InvalidTransitionError."""
     machine = negotiation.machine()
     machine.trigger(event)
-    return replace(negotiation.with_machine(machine), last_activity=now)
+    return revised(negotiation, **machine_fields(machine), last_activity=now)

@@ -4,7 +4,7 @@ hard cap), with the human suggestion for each reason."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -29,6 +29,8 @@ from negotiation_pipeline.domain.negotiation.record import (
     AgreedPackage,
     EscalationReason,
     Negotiation,
+    machine_fields,
+    revised,
 )
 from negotiation_pipeline.domain.negotiation.state_machine import (
     HistoryEntry,
@@ -187,7 +189,7 @@ def escalate(
         held_at=now or negotiation.last_activity or datetime.now(UTC),
         escalation=note,
     )
-    updated = replace(negotiation.with_machine(machine), held=held)
+    updated = revised(negotiation, **machine_fields(machine), held=held)
     escalation = Escalation(
         reason=trigger.reason,
         detail=trigger.detail,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
 from functools import cached_property
@@ -23,6 +23,7 @@ from negotiation_pipeline.domain.campaigns.campaign import Campaign
 from negotiation_pipeline.domain.enums import ApprovalMode, UsageRightsDuration
 from negotiation_pipeline.domain.money import parse_decimal, quantize_cents
 from negotiation_pipeline.domain.negotiation.valuation import PackageValuation
+from negotiation_pipeline.domain.reading.folding import lowered_for_lookup, may_hold_any
 
 _FROZEN = ConfigDict(frozen=True, extra="forbid")
 
@@ -265,10 +266,30 @@ class EscalationTriggers(BaseModel):
                 patterns[category] = pattern
         return patterns
 
+    @cached_property
+    def _required_words(self) -> dict[TriggerCategory, tuple[str, ...] | None]:
+        """Per category, one word of each keyword (its longest, lowercased): a match holds it.
+        None when a keyword is not plain ASCII (case-insensitive matching then goes beyond
+        what `lower()` shows)."""
+        required: dict[TriggerCategory, tuple[str, ...] | None] = {}
+        for category in self._patterns:
+            trigger: KeywordTrigger = getattr(self, category.value)
+            keywords = _cleaned_keywords(trigger.keywords)
+            if all(keyword.isascii() for keyword in keywords):
+                words = (max(keyword.lower().split(), key=len) for keyword in keywords)
+                required[category] = tuple(dict.fromkeys(words))
+            else:
+                required[category] = None
+        return required
+
     def keyword_hits(self, text: str) -> tuple[TriggerHit, ...]:
         """Every enabled category whose keywords appear in `text` (first match per category)."""
         hits = []
+        lowered = lowered_for_lookup(text)
         for category, pattern in self._patterns.items():
+            words = self._required_words[category]
+            if words is not None and not may_hold_any(lowered, words):
+                continue  # no keyword of this category can match
             match = pattern.search(text)
             if match:
                 hits.append(TriggerHit(category, match.group(0)))
@@ -331,11 +352,14 @@ def next_lever(
 
 
 def apply_lever(state: LeverState, lever: Lever, campaign: Campaign) -> LeverState:
-    used = (*state.used, lever)
+    # Built field by field rather than with dataclasses.replace: every plan tries each lever.
+    scenario, usage, product = state.scenario, state.usage_rights, state.product_offered
     if lever is Lever.SCENARIO_2:
-        return replace(state, scenario=2, used=used)
-    if lever is Lever.SCENARIO_3:
-        return replace(state, scenario=3, used=used)
-    if lever is Lever.USAGE_RIGHTS:
-        return replace(state, usage_rights=campaign.usage_rights.minimum, used=used)
-    return replace(state, product_offered=True, used=used)
+        scenario = 2
+    elif lever is Lever.SCENARIO_3:
+        scenario = 3
+    elif lever is Lever.USAGE_RIGHTS:
+        usage = campaign.usage_rights.minimum
+    else:
+        product = True
+    return LeverState(scenario, usage, product, (*state.used, lever))

@@ -121,10 +121,11 @@ class NegotiationStateMachine:
         return sorted((e for e in NegotiationEvent if self.can(e)), key=lambda e: e.value)
 
     def trigger(self, event: NegotiationEvent | str) -> NegotiationState:
-        try:
-            event = NegotiationEvent(event)
-        except ValueError:
-            raise InvalidTransitionError(self._state, event) from None
+        if not isinstance(event, NegotiationEvent):
+            try:
+                event = NegotiationEvent(event)
+            except ValueError:
+                raise InvalidTransitionError(self._state, event) from None
         if event is NegotiationEvent.RESUME:
             return self.resume()
         target = TRANSITIONS.get((self._state, event))

@@ -11,16 +11,18 @@ play no part here: they only choose the answer.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from negotiation_pipeline.domain.reading.vocabulary import CompiledVocabulary
 
 # A line break inside a wrapped sentence: after a line of at least 45 characters that ends
 # in a letter, digit, comma or amount, before a line that goes on (not blank, not a list item);
 # or any line break between a word and a lowercase word ("who should I\ninvoice?").
+# Both alternatives look behind from after the line break (so the pattern starts with "\n" and
+# the regex engine jumps from line break to line break instead of trying every position).
 _SOFT_NEWLINE = re.compile(
-    r"(?<=[^\n]{44}[\w,'\"¤%])\n(?=[ \t]*\S)(?![ \t]*(?:[-*•]|\d+[.)])\s)"
-    r"|(?<=[\w,])\n(?=[ \t]*[a-z])"
+    r"\n(?:(?<=[^\n]{44}[\w,'\"¤%]\n)(?=[ \t]*\S)(?![ \t]*(?:[-*•]|\d+[.)])\s)"
+    r"|(?<=[\w,]\n)(?=[ \t]*[a-z]))"
 )
 # A sentence: from its first visible character to end punctuation followed by a space (not the
 # dot inside "$1.5k") or to the end of its line.
@@ -29,8 +31,9 @@ _FRAGMENT_BREAK = re.compile(r"(?:[,;:—–(]|\s-)\s*")
 _WORD = re.compile(r"[\w']+")
 
 
-@dataclass(frozen=True)
-class Clause:
+class Clause(NamedTuple):
+    """One sentence (a named tuple: a reply has several, and each is made on every read)."""
+
     start: int
     end: int
     fragment_starts: tuple[int, ...]  # where each comma/dash fragment begins (the first = start)

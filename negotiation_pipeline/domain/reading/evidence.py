@@ -148,14 +148,15 @@ def gather_evidence(text: str, mentions: list[MoneyMention], words: CompiledVoca
     clauses = clauses_of(marked, words, indirect)
     hits = tuple(_filtered(raw, clauses, marked, words))
     questions, polite = _deal_questions(clauses, hits, mentions)
+    emoji = words.ascii_emoji or not text.isascii()
     return Evidence(
         hits=hits,
         clauses=tuple(clauses),
         questions=questions,
         polite=polite,
         leading_no=bool(clauses) and bool(_LEADING_NO.match(marked[clauses[0].start :])),
-        accept_emoji=bool(words.accept_emoji and words.accept_emoji.search(text)),
-        decline_emoji=bool(words.decline_emoji and words.decline_emoji.search(text)),
+        accept_emoji=bool(emoji and words.accept_emoji and words.accept_emoji.search(text)),
+        decline_emoji=bool(emoji and words.decline_emoji and words.decline_emoji.search(text)),
     )
 
 

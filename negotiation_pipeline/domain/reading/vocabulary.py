@@ -131,63 +131,107 @@ class PhraseHit(NamedTuple):
     end: int
 
 
+class _Entry(NamedTuple):
+    """One phrase under one of the words it can start with."""
+
+    shortest: int  # the fewest characters a match can have
+    regex: str
+    signal: Signal
+    seconds: frozenset[str] | None  # the words it can go on with; None: any word, or none
+
+
+class _Alternation(NamedTuple):
+    """Phrases tried together at one word: one capturing group each, in trial order."""
+
+    pattern: re.Pattern[str]
+    signals: tuple[Signal, ...]
+
+
 class PhraseMatcher:
     """All phrases of every list, indexed by the words they can start with.
 
-    The phrases that can start with one word are one regex (one capturing group per phrase,
-    longest first), so each word of a text costs one dict lookup and at most one match call.
+    At each word of a text only the phrases that start with it and can go on with the next word
+    are tried (one regex, one capturing group per phrase, longest first, built on first use), so
+    each word costs a dict lookup and at most one match call against a few phrases.
     """
 
     def __init__(self, lists: dict[Signal, list[str]]) -> None:
-        by_key: dict[str, list[tuple[int, str, Signal]]] = defaultdict(list)
-        # The words that can follow each first word; None when any word can (or none must).
-        seconds: dict[str, set[str] | None] = {}
+        by_key: dict[str, list[_Entry]] = defaultdict(list)
         for signal, phrases in lists.items():
             for phrase in phrases:
                 regex, prefixes, shortest = _phrase_parts(phrase)
                 for key in {str(prefix[0]) for prefix in prefixes}:
-                    by_key[key].append((shortest, regex, signal))
-                for prefix in prefixes:
-                    key = str(prefix[0])
-                    follow = seconds.setdefault(key, set())
-                    if follow is None:
-                        continue
-                    if len(prefix) < 2 or prefix[1] is None or prefix[1] == AMOUNT_MARK:
-                        seconds[key] = None
-                    else:
-                        follow.add(prefix[1])
-        self._index: dict[str, tuple[re.Pattern[str], tuple[Signal, ...], frozenset[str] | None]]
-        self._index = {}
+                    seconds = _seconds(key, prefixes)
+                    by_key[key].append(_Entry(shortest, regex, signal, seconds))
+        # Per first word: its phrases in trial order, every word one of them names as the next
+        # one, and whether one of them goes on with any word (or none).
+        self._index: dict[str, tuple[tuple[_Entry, ...], frozenset[str], bool]] = {}
         for key, entries in by_key.items():
-            # Longest phrases first: "fine by me" must be tried before "fine".
-            entries.sort(key=lambda entry: entry[0], reverse=True)
-            combined = "|".join(f"({regex})" for _, regex, _ in entries)
-            pattern = re.compile(f"(?:{combined})(?![\\w'])")
-            follow = seconds.get(key)
-            self._index[key] = (
-                pattern,
-                tuple(signal for _, _, signal in entries),
-                frozenset(follow) if follow is not None else None,
-            )
+            # Longest phrases first: "fine by me" must be tried before "fine" (a stable sort).
+            entries.sort(key=lambda entry: entry.shortest, reverse=True)
+            definite = frozenset().union(*(e.seconds for e in entries if e.seconds is not None))
+            any_next = any(entry.seconds is None for entry in entries)
+            self._index[key] = (tuple(entries), definite, any_next)
+        self._alternations: dict[tuple[str, str | None], _Alternation] = {}
 
     def hits(self, folded: str) -> list[PhraseHit]:
         """Phrase occurrences in `folded` (case-folded, amounts marked), reading order: at each
         word the first (longest-written) phrase that matches there."""
         found: list[PhraseHit] = []
         index = self._index
-        words = [(word.start(), _text_key(word.group(0))) for word in _TEXT_WORD.finditer(folded)]
+        # Each word's key: an amount's marks are one key, apostrophes do not count.
+        words = [
+            (
+                word.start(),
+                AMOUNT_MARK if (token := word.group(0))[0] == AMOUNT_MARK else _key(token),
+            )
+            for word in _TEXT_WORD.finditer(folded)
+        ]
         last = len(words) - 1
         for position, (start, key) in enumerate(words):
             entry = index.get(key)
             if entry is None:
                 continue
-            follow = entry[2]
-            if follow is not None and (position == last or words[position + 1][1] not in follow):
+            following = words[position + 1][1] if position != last else None
+            second = following if following in entry[1] else None
+            if second is None and not entry[2]:
                 continue  # no phrase starting with this word goes on with the next one
-            match = entry[0].match(folded, start)
+            alternation = self._alternations.get((key, second))
+            if alternation is None:
+                alternation = self._alternation(key, second)
+            match = alternation.pattern.match(folded, start)
             if match is not None and match.lastindex is not None:
-                found.append(PhraseHit(entry[1][match.lastindex - 1], match.start(), match.end()))
+                signal = alternation.signals[match.lastindex - 1]
+                found.append(PhraseHit(signal, match.start(), match.end()))
         return found
+
+    def _alternation(self, key: str, second: str | None) -> _Alternation:
+        """The phrases starting with `key` that can go on with `second` (None: a word no phrase
+        names, or no word), in trial order; the others cannot match there."""
+        entries = [
+            entry
+            for entry in self._index[key][0]
+            if entry.seconds is None or (second is not None and second in entry.seconds)
+        ]
+        combined = "|".join(f"({entry.regex})" for entry in entries)
+        alternation = _Alternation(
+            re.compile(f"(?:{combined})(?![\\w'])"), tuple(entry.signal for entry in entries)
+        )
+        self._alternations[(key, second)] = alternation
+        return alternation
+
+
+def _seconds(key: str, prefixes: Prefixes) -> frozenset[str] | None:
+    """The words a phrase starting with `key` can go on with; None when it can go on with any
+    word (a wildcard, an amount) or end after it."""
+    seconds = set()
+    for prefix in prefixes:
+        if str(prefix[0]) != key:
+            continue
+        if len(prefix) < 2 or prefix[1] is None or prefix[1] == AMOUNT_MARK:
+            return None
+        seconds.add(prefix[1])
+    return frozenset(seconds)
 
 
 @dataclass(frozen=True)
@@ -202,6 +246,9 @@ class CompiledVocabulary:
     lead_ins: frozenset[str]  # words a question may come after ("hey what …", "so is …")
     reactions: frozenset[str]
     negation: re.Pattern[str]
+    # Whether an emoji list holds a plain ASCII symbol (":)"): else a plain ASCII text, the
+    # usual kind, holds none and the emoji patterns need not run.
+    ascii_emoji: bool = False
 
     @classmethod
     def from_lists(cls, words: ReplyVocabulary) -> CompiledVocabulary:
@@ -232,6 +279,9 @@ class CompiledVocabulary:
             lead_ins=frozenset(word.lower() for word in question.lead_ins),
             reactions=frozenset(reaction.lower() for reaction in question.reactions),
             negation=_negation(words.negation),
+            ascii_emoji=any(
+                symbol.isascii() for symbol in [*words.accept.emoji, *words.decline.emoji]
+            ),
         )
 
 
@@ -263,10 +313,6 @@ def _negation(words: list[str]) -> re.Pattern[str]:
 
 def _key(word: str) -> str:
     return word.replace("'", "")
-
-
-def _text_key(token: str) -> str:
-    return AMOUNT_MARK if token[0] == AMOUNT_MARK else token.replace("'", "")
 
 
 def _first_key(word: str) -> str:
