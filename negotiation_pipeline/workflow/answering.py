@@ -176,8 +176,8 @@ def answer(
     tracker_data = stored.cpm_tracker_data
     events: list[PipelineEvent] = []
     if outcome.agreed_rate is not None and outcome.agreed_cpm is not None:
-        tracker_data = _record_agreement(uow, outcome, campaign, context.now)
-        events.append(_agreement_event(outcome, campaign))
+        _, tracker_data = record_agreement(uow, outcome, campaign, context.now)
+        events.append(agreement_event(outcome, campaign))
     save_negotiation(uow, outcome.negotiation, campaign, tracker_data)
     release_absence_hold(uow, stored)
     queued = _queue_answer(uow, outcome, parsed, key, campaign, _domain(context))
@@ -269,11 +269,12 @@ def _queue_answer(
     return message_id
 
 
-def _record_agreement(
+def record_agreement(
     uow: UnitOfWork, outcome: Outcome, campaign: Campaign, now: datetime
-) -> dict[str, Any]:
-    """Agreement row + the campaign's running CPM, in the reply's transaction. Returns the
-    tracker data to snapshot on the negotiation row."""
+) -> tuple[bool, dict[str, Any]]:
+    """Agreement row + the campaign's running CPM, in the caller's transaction (a reply's, or a
+    human's resolution). Returns whether the agreement was new (a repeat records nothing) and
+    the tracker data to snapshot on the negotiation row."""
     negotiation = outcome.negotiation
     assert outcome.agreed_rate is not None and outcome.agreed_cpm is not None
     # The tracker is the campaign's, read and rewritten here: agreements of two negotiations of
@@ -296,10 +297,10 @@ def _record_agreement(
         tracker.record_agreement(outcome.agreed_cpm, negotiation.terms.engagement_rate)
         uow.campaigns.set_cpm_tracker(campaign.campaign_id, tracker.to_dict())
         uow.audit.insert(agreement_audit(outcome, campaign.cpm_range.max_cpm))
-    return tracker.to_dict()
+    return recorded, tracker.to_dict()
 
 
-def _agreement_event(outcome: Outcome, campaign: Campaign) -> AgreementReached:
+def agreement_event(outcome: Outcome, campaign: Campaign) -> AgreementReached:
     negotiation = outcome.negotiation
     assert outcome.agreed_rate is not None and outcome.agreed_cpm is not None
     return AgreementReached(

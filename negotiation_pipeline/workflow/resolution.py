@@ -37,18 +37,18 @@ from negotiation_pipeline.store.records import (
     OutboxStatus,
     StoredNegotiation,
 )
-from negotiation_pipeline.workflow.answering import message_id_domain
+from negotiation_pipeline.workflow.answering import (
+    agreement_event,
+    message_id_domain,
+    record_agreement,
+)
 from negotiation_pipeline.workflow.audit_entries import (
-    agreed_deliverables,
-    agreement_audit,
     transition_audit,
 )
 from negotiation_pipeline.workflow.escalations import find_waiting_thread
-from negotiation_pipeline.workflow.events import AgreementReached
 from negotiation_pipeline.workflow.notify import queue_alerts
 from negotiation_pipeline.workflow.outbox import deliver_pending
 from negotiation_pipeline.workflow.persistence import (
-    campaign_tracker,
     load_negotiation,
     next_message_id,
     save_negotiation,
@@ -199,45 +199,13 @@ def _as_outcome(move: HumanMove) -> Outcome:
 def _record_agreement(
     uow: UnitOfWork, stored: StoredNegotiation, outcome: Outcome, now: datetime
 ) -> dict[str, Any]:
-    from negotiation_pipeline.store.records import Agreement
-
-    campaign = stored.campaign
-    negotiation = outcome.negotiation
-    assert outcome.agreed_rate is not None and outcome.agreed_cpm is not None
-    tracker = campaign_tracker(uow, campaign)
-    package = outcome.agreed_package
-    recorded = uow.agreements.record(
-        Agreement(
-            thread_id=negotiation.thread_id,
-            campaign_id=campaign.campaign_id,
-            influencer_name=negotiation.terms.name,
-            rate=outcome.agreed_rate,
-            cpm=outcome.agreed_cpm,
-            engagement_rate=negotiation.terms.engagement_rate,
-            agreed_at=now,
-            package=None if package is None else package.to_dict(),
-        )
-    )
+    """The agreement a human decided, recorded as an agent's is, and its Slack alert queued in
+    the same transaction; a repeat keeps the row's tracker snapshot and alerts nobody."""
+    recorded, tracker = record_agreement(uow, outcome, stored.campaign, now)
     if not recorded:
         return dict(stored.cpm_tracker_data)
-    tracker.record_agreement(outcome.agreed_cpm, negotiation.terms.engagement_rate)
-    uow.campaigns.set_cpm_tracker(campaign.campaign_id, tracker.to_dict())
-    uow.audit.insert(agreement_audit(outcome, campaign.cpm_range.max_cpm))
-    queue_alerts(
-        uow,
-        [
-            AgreementReached(
-                thread_id=negotiation.thread_id,
-                campaign_id=campaign.campaign_id,
-                influencer_name=negotiation.terms.name,
-                rate=outcome.agreed_rate,
-                cpm=outcome.agreed_cpm,
-                target_cpm=campaign.cpm_range.max_cpm,
-                deliverables=agreed_deliverables(package),
-            )
-        ],
-    )
-    return tracker.to_dict()
+    queue_alerts(uow, [agreement_event(outcome, stored.campaign)])
+    return tracker
 
 
 def _amount_of(move: HumanMove) -> str | None:
