@@ -4,6 +4,8 @@
     uv run python bench/run_all.py --quick    # small sizes, a smoke run of every script
     uv run python bench/run_all.py --only engine --only audit
 
+With `--only`, RESULTS.md keeps every other benchmark's rows, command and sections, and lists
+when each refreshed one was measured (bench/_results_file.py).
 Each script runs in its own process (no shared warm caches) and reports its numbers through
 `bench/_results.py` lines; a script that fails shows as FAILED with its exit code, and the
 others still run. A script may also report a section of its own (the simulate benchmark's
@@ -24,6 +26,8 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+
+from bench import _results_file
 
 BENCH_DIR = Path(__file__).resolve().parent
 REPO_ROOT = BENCH_DIR.parent
@@ -98,8 +102,7 @@ class Outcome:
 
 def run_one(benchmark: Benchmark, quick: bool) -> Outcome:
     args = benchmark.quick_args if quick else benchmark.full_args
-    command = ["uv", "run", "python", f"bench/{benchmark.script}", *args]
-    shown = " ".join(command)
+    shown = _command(benchmark, quick)
     if not (BENCH_DIR / benchmark.script).exists():
         return Outcome(benchmark, shown, 0.0, None, (), "script not present")
     if benchmark.needs and shutil.which(benchmark.needs) is None:
@@ -194,6 +197,27 @@ def report(outcomes: list[Outcome], quick: bool) -> str:
     )
 
 
+def _command(benchmark: Benchmark, quick: bool) -> str:
+    args = benchmark.quick_args if quick else benchmark.full_args
+    return " ".join(["uv", "run", "python", f"bench/{benchmark.script}", *args])
+
+
+def _refreshed(old: str, fresh: str, outcomes: list[Outcome]) -> str:
+    """`old` RESULTS.md with only the benchmarks of `outcomes` updated from `fresh`."""
+    owners = {_command(b, quick): b.name for b in BENCHMARKS for quick in (False, True)}
+    ran = {o.benchmark.name: o.command for o in outcomes}
+    when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    merged = _results_file.merge(
+        _results_file.parse(old), _results_file.parse(fresh), ran, owners, when
+    )
+    order = [b.name for b in BENCHMARKS]
+    rank = {command: order.index(name) for command, name in owners.items()}
+    merged.commands = dict(
+        sorted(merged.commands.items(), key=lambda item: rank.get(item[0], len(order)))
+    )
+    return _results_file.render(merged, order)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes (smoke run)")
@@ -210,6 +234,8 @@ def main() -> int:
     text = report(outcomes, args.quick)
     print(text)
     if not args.no_write:
+        if args.only and RESULTS_FILE.exists():
+            text = _refreshed(RESULTS_FILE.read_text(encoding="utf-8"), text, outcomes)
         RESULTS_FILE.write_text(text, encoding="utf-8")
     failed = [o for o in outcomes if o.returncode not in (0, None)]
     missed = [r for o in outcomes for r in o.results if r["ok"] is False]
