@@ -55,6 +55,9 @@ def quoted(columns: Iterable[str]) -> str:
 class Dialect(ABC):
     mark: str  # positional parameter marker
     json_cast: str  # appended to a JSON parameter or literal ("" where JSON is plain text)
+    # The same for JSON kept exactly as written, key order included (what people read: the
+    # audit metadata), where json_cast may normalise it.
+    written_json_cast: str
     no_limit: int | None  # the LIMIT parameter meaning "every row"
     returning_id: str  # appended to an INSERT so that `inserted_id` can read the new id
 
@@ -106,6 +109,7 @@ class Dialect(ABC):
 class SQLiteDialect(Dialect):
     mark = "?"
     json_cast = ""
+    written_json_cast = ""
     no_limit = -1
     returning_id = ""  # sqlite3 reports cursor.lastrowid
 
@@ -150,6 +154,7 @@ class SQLiteDialect(Dialect):
 class PostgresDialect(Dialect):
     mark = "%s"
     json_cast = "::jsonb"
+    written_json_cast = "::json"  # jsonb reorders keys (shortest first); json keeps the text
     no_limit = None  # LIMIT NULL is "no limit" in PostgreSQL
     returning_id = " RETURNING id"
 

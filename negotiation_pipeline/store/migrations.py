@@ -162,7 +162,16 @@ STEPS: tuple[Step, ...] = (
         sqlite=PARALLEL_RUNS_SQLITE,
         postgres=PARALLEL_RUNS_POSTGRES,
     ),
-    # Next: Step(12, "...", sqlite=("ALTER TABLE ...",), postgres=("ALTER TABLE ...",)),
+    Step(
+        12,
+        "audit metadata on PostgreSQL is stored as written (json, not jsonb), so its keys come "
+        "back in the order the decision wrote them; SQLite's TEXT already does",
+        sqlite=(),
+        postgres=(
+            "ALTER TABLE audit_log ALTER COLUMN metadata TYPE JSON USING metadata::json",
+        ),
+    ),
+    # Next: Step(13, "...", sqlite=("ALTER TABLE ...",), postgres=("ALTER TABLE ...",)),
 )
 
 SCHEMA_VERSION = STEPS[-1].version if STEPS else FIRST_VERSION

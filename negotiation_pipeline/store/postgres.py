@@ -348,8 +348,10 @@ class PostgresStore(Repositories):
                 f"cannot connect to PostgreSQL at {self.location}: {redact_text(str(exc))}",
                 database=self.location,
             ) from exc
-        # jsonb comes back as its text, so the shared codec restores tagged Decimals exactly.
+        # jsonb and json come back as their text, so the shared codec restores tagged Decimals
+        # exactly (and json, the audit metadata, its key order).
         conn.adapters.register_loader("jsonb", psycopg.types.string.TextLoader)
+        conn.adapters.register_loader("json", psycopg.types.string.TextLoader)
         conn.execute("SET TIME ZONE 'UTC'")
         if self.schema is not None:
             conn.execute(

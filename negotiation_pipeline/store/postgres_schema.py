@@ -3,7 +3,8 @@ SCHEMA_VERSION; an older store is migrated (migrations.py). A change goes in all
 
 Native types where SQLite has text: timestamps are `timestamptz` (microseconds, like the SQLite
 text), money is `numeric` (exact, keeps the Decimal's scale: 1234.5600 stays 1234.5600), JSON is
-`jsonb` (holding the same codec output; tagged Decimals stay strings inside it).
+`jsonb` (holding the same codec output; tagged Decimals stay strings inside it), except the
+audit metadata: `json`, kept as written, so its keys keep the order the decision gave them.
 Differences forced by PostgreSQL, each with the same meaning:
 - audit ids are an identity column; the audit indexes end in `id`, so the filters and the
   newest-first `ORDER BY timestamp DESC, id DESC` are one backward index scan (SQLite gets the
@@ -97,7 +98,7 @@ SCHEMA_STATEMENTS: tuple[str, ...] = (
         negotiation_state TEXT,
         rates_used TEXT,
         intent_classification TEXT,
-        metadata JSONB
+        metadata JSON
     )""",
     "CREATE INDEX IF NOT EXISTS idx_audit_influencer "
     'ON audit_log (influencer_key, "timestamp", id)',

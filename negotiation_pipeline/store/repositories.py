@@ -43,7 +43,7 @@ def _audit_sql(d: Dialect) -> tuple[str, str]:
     """(insert one row, select) for the audit log."""
     names = row_codec.AUDIT_COLUMN_NAMES
     columns = quoted(names)
-    marks = ", ".join(d.mark + (d.json_cast if n == "metadata" else "") for n in names)
+    marks = ", ".join(d.mark + (d.written_json_cast if n == "metadata" else "") for n in names)
     insert = f"INSERT INTO audit_log ({columns}) VALUES ({marks}){d.returning_id}"  # noqa: S608
     return insert, f"SELECT id, {columns} FROM audit_log"  # noqa: S608
 

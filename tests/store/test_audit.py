@@ -93,6 +93,16 @@ def test_all_fields_and_metadata_round_trip(store: NegotiationStore) -> None:
     )
 
 
+def test_metadata_keys_come_back_in_the_order_they_were_written(store: NegotiationStore) -> None:
+    # The decision facts read top-down (round, curve, package, ...): both engines keep the
+    # order, so the CLI and the UI show the same details whichever store holds them.
+    metadata = {"round": "2 of 5", "curve": "exponent 0.6", "package": "1 Reel", "a": 1, "zz": 2}
+    store.audit.insert(AuditEntry(event_type=EventType.STATE_TRANSITION, metadata=metadata))
+    (got,) = store.audit.query(AuditQuery())
+    assert got.metadata is not None
+    assert list(got.metadata) == ["round", "curve", "package", "a", "zz"]
+
+
 def test_query_results_equal_validated_entries(store: NegotiationStore) -> None:
     """The store builds results without re-validation; they must match validated models."""
     original = AuditEntry(
