@@ -167,9 +167,7 @@ STEPS: tuple[Step, ...] = (
         "audit metadata on PostgreSQL is stored as written (json, not jsonb), so its keys come "
         "back in the order the decision wrote them; SQLite's TEXT already does",
         sqlite=(),
-        postgres=(
-            "ALTER TABLE audit_log ALTER COLUMN metadata TYPE JSON USING metadata::json",
-        ),
+        postgres=("ALTER TABLE audit_log ALTER COLUMN metadata TYPE JSON USING metadata::json",),
     ),
     # Next: Step(13, "...", sqlite=("ALTER TABLE ...",), postgres=("ALTER TABLE ...",)),
 )
