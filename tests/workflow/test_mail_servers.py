@@ -8,89 +8,60 @@ from __future__ import annotations
 
 import email
 import email.policy
-from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
 
 from negotiation_pipeline.domain.enums import NegotiationState
-from negotiation_pipeline.integrations.mail import (
-    ImapReader,
-    ImapSmtpMailbox,
-    SenderIdentity,
-    SmtpSender,
-)
 from negotiation_pipeline.store import SQLiteStore
 from negotiation_pipeline.workflow.opening import open_campaign_negotiations
 from negotiation_pipeline.workflow.outbox import deliver_pending
 from negotiation_pipeline.workflow.persistence import thread_id_for
-from negotiation_pipeline.workflow.replies import advance_negotiations, list_new_mail
+from negotiation_pipeline.workflow.replies import list_new_mail
 from tests.servers.dovecot import DovecotServer
 from tests.servers.smtp import SmtpServer
+from tests.workflow.mail_servers_support import advance, agent_mail, inbox, send_over_smtp
 from tests.workflow.support import NOW, engine_config, flex_row, reply_to, stored_campaign
 
 pytestmark = pytest.mark.mail
 
 
-def _inbox(reader: ImapReader) -> list[EmailMessage]:
-    fetched = reader.fetch_new(None, 50)
-    messages = []
-    for item in fetched.messages:
-        parsed = email.message_from_bytes(item.raw, policy=email.policy.default)
-        assert isinstance(parsed, EmailMessage)
-        messages.append(parsed)
-    return messages
-
-
 def test_conversation_over_imap_and_smtp(
     dovecot_server: DovecotServer, smtp_to_dovecot: SmtpServer, tmp_path: Path
 ) -> None:
-    agent_account = dovecot_server.add_user()
+    ours = agent_mail(dovecot_server, smtp_to_dovecot)
+    agent, mailbox = ours.identity, ours.mailbox
     influencer_account = dovecot_server.add_user()
-    agent = SenderIdentity(agent_account.user, "Alex Morgan")
-    influencer = SenderIdentity(influencer_account.user, "Jane Doe")
-    agent_reader = ImapReader(agent_account.imap_config())
-    mailbox = ImapSmtpMailbox(agent_reader, SmtpSender(smtp_to_dovecot.smtp_config(), agent))
-    influencer_reader = ImapReader(influencer_account.imap_config())
-    influencer_smtp = SmtpSender(smtp_to_dovecot.smtp_config(), influencer)
+    influencer = influencer_account.user
     store = SQLiteStore(tmp_path / "negotiation.db")
     stored_campaign(store)
-    thread_id = thread_id_for("cmp-1", influencer.address)
+    thread_id = thread_id_for("cmp-1", influencer)
 
     opened = open_campaign_negotiations(
         store,
         "cmp-1",
         engine_config(),
-        rows=[flex_row(email_=influencer.address)],
+        rows=[flex_row(email_=influencer)],
         sender=agent,
         now=NOW,
     )
     delivery = deliver_pending(store, mailbox)
     assert opened.opened == (thread_id,) and delivery.sent == 1
-    (offer,) = _inbox(influencer_reader)
+    (offer,) = inbox(influencer_account)
     assert "$1,000.00" in offer.get_content()
     (queued,) = store.outbox.for_thread(thread_id)
     assert str(offer["Message-ID"]).strip() == queued.message_id
     assert mailbox.already_sent(queued.message_id)  # filed in the agent's Sent folder
 
-    answer = reply_to(offer, "Thanks! My rate for this would be $1,500.", sender=influencer.address)
-    influencer_smtp.send_raw(answer, agent.address)
+    answer = reply_to(offer, "Thanks! My rate for this would be $1,500.", sender=influencer)
+    send_over_smtp(smtp_to_dovecot, influencer, answer, agent.address)
     batch = list_new_mail(store, mailbox, "imap", 100)
     assert len(batch.uids) == 1
 
-    result = advance_negotiations(
-        store,
-        mailbox,
-        engine_config(),
-        mailbox_name="imap",
-        agent_addresses=[agent.address],
-        now=NOW,
-        uids=batch.uids,
-        uidvalidity=batch.uidvalidity,
-    )
+    result = advance(store, ours, uids=batch.uids, uidvalidity=batch.uidvalidity)
 
     assert (result.processed, result.delivery.sent) == (1, 1)
-    first, counter = _inbox(influencer_reader)
+    first, counter = inbox(influencer_account)
     answer_id = email.message_from_bytes(answer, policy=email.policy.default)["Message-ID"]
     assert str(counter["In-Reply-To"]).strip() == str(answer_id).strip()
     assert str(counter["Subject"]) == "Re: " + str(first["Subject"])
@@ -101,13 +72,6 @@ def test_conversation_over_imap_and_smtp(
     assert cursor is not None and cursor.uidvalidity == batch.uidvalidity
     assert cursor.last_uid == batch.uids[-1]
 
-    again = advance_negotiations(
-        store,
-        mailbox,
-        engine_config(),
-        mailbox_name="imap",
-        agent_addresses=[agent.address],
-        now=NOW,
-    )
+    again = advance(store, ours)
     assert (again.processed, again.duplicates, again.delivery.sent) == (0, 0, 0)
-    assert len(_inbox(influencer_reader)) == 2  # nothing sent twice
+    assert len(inbox(influencer_account)) == 2  # nothing sent twice
