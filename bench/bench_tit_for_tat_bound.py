@@ -13,6 +13,12 @@ on a later package"), or its deadline falls within the replies our max_rounds al
 ("deadline within our rounds"; which package it settles on depends on a reservation we do not
 see). Otherwise it is out of reach of any monotone strategy. This prints each class, how many
 we agreed, and the highest deal rate any such strategy could reach.
+
+That highest rate assumes we knew which package to make our last offers on. For the creators
+whose deadline falls within our rounds it then prints what fixed choices of package win (our
+ceiling offered on the replies after their deadline; their reservation decides): the
+reservation is hidden and a mirror's asks per view are the same for every package, so nothing
+in the conversation tells the packages apart.
 """
 
 from __future__ import annotations
@@ -62,6 +68,32 @@ def reach(run: Run, max_rounds: int) -> str:
     return CLASSES[4]
 
 
+CHOICES = (
+    "scenario 1 on every reply after their deadline",
+    "the last package of the lever path on every such reply",
+    "scenario 1, then the last package on our final round",
+    "whichever package is within reach (hindsight)",
+)
+
+
+def deadline_choices(run: Run, max_rounds: int) -> tuple[bool, ...] | None:
+    """For a creator whose deadline falls within our rounds: whether each of CHOICES wins.
+    Replies after their deadline answer our counters deadline .. max_rounds."""
+    person = run.person
+    assert isinstance(person, Opponent)
+    if person.deadline > max_rounds:
+        return None
+    policy = run.config.policy
+    within = [
+        person.reservation_for(levers, run.campaign)
+        <= package_limit(run.terms, run.campaign, levers, policy).ceiling
+        for levers in lever_path(run.campaign, policy)
+    ]
+    tickets = max_rounds - person.deadline + 1
+    first_then_last = (within[0] and tickets > 1) or within[-1]
+    return within[0], within[-1], first_then_last, any(within)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--campaigns", type=int, default=50)
@@ -70,6 +102,7 @@ def main() -> None:
     args = parser.parse_args()
     config = load_engine_config()
     seen: Counter[tuple[str, bool]] = Counter()
+    chosen: Counter[str] = Counter()
 
     def observe(run: Run, outcome: Outcome) -> None:
         person = run.person
@@ -77,6 +110,12 @@ def main() -> None:
         if mirror and closeable(run):
             agreed = outcome.negotiation.agreed_rate is not None
             seen[(reach(run, config.policy.max_rounds), agreed)] += 1
+            wins = deadline_choices(run, config.policy.max_rounds)
+            if wins is not None:
+                chosen["creators"] += 1
+                chosen["agreed"] += agreed
+                for name, won in zip(CHOICES, wins, strict=True):
+                    chosen[name] += won
 
     simulate(args.campaigns, args.influencers, args.seed, config, observe=observe)
     total = sum(seen.values())
@@ -105,6 +144,14 @@ def main() -> None:
             "",
             f"Deal rate reached: {rate:.3f}; the most any such strategy could reach (every "
             f"creator not out of reach agreed; first asks a human took excluded): {bound:.3f}.",
+            "",
+            f"Of these, {chosen['creators']} have a deadline within our "
+            f"{config.policy.max_rounds} rounds; we agreed {chosen['agreed']}. Offering our "
+            "ceiling on a fixed package on the replies after their deadline would win:",
+            "",
+            "| package of our last offers | creators won |",
+            "|---|---:|",
+            *(f"| {name} | {chosen[name]} |" for name in CHOICES),
         ]
     )
     print(text)
