@@ -16,11 +16,11 @@ from negotiation_pipeline.definitions import build_definitions
 from negotiation_pipeline.defs.campaigns.partitions import CAMPAIGN_PARTITIONS_NAME
 from negotiation_pipeline.domain.enums import NegotiationState
 from negotiation_pipeline.integrations.mail import MaildirMailbox, SenderIdentity
-from negotiation_pipeline.store import SQLiteStore
 from negotiation_pipeline.workflow.escalations import list_drafts
 from negotiation_pipeline.workflow.persistence import thread_id_for
-from tests.defs.conftest import VALID_LUMEN
+from tests.defs.conftest import ON_BOTH_STORES, VALID_LUMEN
 from tests.integrations.clickup.test_approval_mode_field import approval_field
+from tests.store.conftest import StoreLocation
 
 MAYA = "maya.chen@example.test"
 REVIEW_EVERY_EMAIL = 2  # the option's orderindex, as ClickUp sends a drop-down's value
@@ -34,7 +34,7 @@ def _review_mode_task(env: dict[str, str]) -> None:
 
 
 def _home(env: dict[str, str]) -> Path:
-    return Path(env["NEGOTIATION_DB"]).parent
+    return Path(env["NEGOTIATION_DATA_DIR"])  # the sandbox files, whichever store is used
 
 
 def _sent_to(env: dict[str, str]) -> list[str]:
@@ -60,8 +60,9 @@ def _send_draft(defs: dg.Definitions, instance: dg.DagsterInstance, thread: str)
     return result.success
 
 
+@ON_BOTH_STORES
 def test_review_mode_campaign_sends_only_what_a_person_approved(
-    sandbox_env: dict[str, str], instance: dg.DagsterInstance
+    sandbox_env: dict[str, str], instance: dg.DagsterInstance, store_location: StoreLocation
 ) -> None:
     _review_mode_task(sandbox_env)
     instance.add_dynamic_partitions(CAMPAIGN_PARTITIONS_NAME, [VALID_LUMEN])
@@ -77,7 +78,7 @@ def test_review_mode_campaign_sends_only_what_a_person_approved(
     assert opened["awaiting_approval"] == opened["opened"] > 0
     assert opened["emails_sent"] == 0 and _sent_to(sandbox_env) == []
 
-    store = SQLiteStore(Path(sandbox_env["NEGOTIATION_DB"]))
+    store = store_location.open()
     drafts = list_drafts(store, VALID_LUMEN)
     assert len(drafts) == opened["opened"]
     assert {d.draft_kind for d in drafts} == {"opening_offer"}

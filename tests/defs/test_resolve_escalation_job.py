@@ -11,16 +11,17 @@ import dagster as dg
 from negotiation_pipeline.definitions import build_definitions
 from negotiation_pipeline.defs.campaigns.partitions import CAMPAIGN_PARTITIONS_NAME
 from negotiation_pipeline.domain.enums import EventType, NegotiationState
-from negotiation_pipeline.store import SQLiteStore
+from negotiation_pipeline.store import NegotiationStore
 from negotiation_pipeline.store.audit_filters import AuditQuery
+from tests.defs.conftest import ON_BOTH_STORES
+from tests.store.conftest import StoreLocation
 from tests.workflow.escalated import JANE, JANE_THREAD, escalate_jane
 from tests.workflow.support import open_mailbox, sent_by_recipient
 
 
-def _escalated_store(env: dict[str, str]) -> tuple[SQLiteStore, Path]:
-    db_path = Path(env["NEGOTIATION_DB"])
-    maildir = db_path.parent / "maildir"  # where the sandbox mailbox resource looks
-    store = SQLiteStore(db_path)
+def _escalated_store(env: dict[str, str], location: StoreLocation) -> tuple[NegotiationStore, Path]:
+    maildir = Path(env["NEGOTIATION_DATA_DIR"]) / "maildir"  # where the sandbox mailbox looks
+    store = location.open()
     escalate_jane(store, open_mailbox(maildir))
     return store, maildir
 
@@ -36,10 +37,11 @@ def _run(
     )
 
 
+@ON_BOTH_STORES
 def test_counter_from_the_job_sends_once_and_refreshes_the_views(
-    sandbox_env: dict[str, str], instance: dg.DagsterInstance
+    sandbox_env: dict[str, str], instance: dg.DagsterInstance, store_location: StoreLocation
 ) -> None:
-    store, maildir = _escalated_store(sandbox_env)
+    store, maildir = _escalated_store(sandbox_env, store_location)
     instance.add_dynamic_partitions(CAMPAIGN_PARTITIONS_NAME, ["cmp-1"])
     defs = build_definitions(sandbox_env)
     result = _run(defs, instance, thread="Jane Doe", action="counter", amount="1500", note="ok")
@@ -60,7 +62,7 @@ def test_counter_from_the_job_sends_once_and_refreshes_the_views(
     keys = {m.asset_key.to_user_string() for m in result.asset_materializations_for_node("resolve")}
     assert keys == {"negotiation_snapshots", "negotiation_conversations", "campaign_report"}
     assert store.view_refresh.pending() == []
-    slack_log = (Path(sandbox_env["NEGOTIATION_DB"]).parent / "slack.jsonl").read_text()
+    slack_log = (Path(sandbox_env["NEGOTIATION_DATA_DIR"]) / "slack.jsonl").read_text()
     assert "Resolved: Jane Doe" in slack_log
 
     # Launched again with the same config: nothing is sent twice, the run still succeeds.
@@ -70,9 +72,9 @@ def test_counter_from_the_job_sends_once_and_refreshes_the_views(
 
 
 def test_a_refused_decision_fails_the_run_with_the_reason(
-    sandbox_env: dict[str, str], instance: dg.DagsterInstance
+    sandbox_env: dict[str, str], instance: dg.DagsterInstance, store_location: StoreLocation
 ) -> None:
-    store, maildir = _escalated_store(sandbox_env)
+    store, maildir = _escalated_store(sandbox_env, store_location)
     defs = build_definitions(sandbox_env)
     result = _run(defs, instance, thread=JANE_THREAD, action="counter", amount="a lot")
     assert not result.success
