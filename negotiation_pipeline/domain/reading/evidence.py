@@ -195,6 +195,7 @@ def _filtered(
     hits: list[PhraseHit], clauses: list[Clause], marked: str, words: CompiledVocabulary
 ) -> list[PhraseHit]:
     kept: list[PhraseHit] = []
+    on_price: dict[int, bool] = {}  # per sentence start: a condition about the price in it
     for hit in hits:
         clause = _clause_at(clauses, hit.start)
         if clause is None:
@@ -210,8 +211,11 @@ def _filtered(
                 _LEAD_IN.match(before.strip()) and _TRAIL.match(marked[hit.end : fragment_end])
             ):
                 continue
-        if hit.signal is Signal.DECLINE and _conditional_on_price(marked, clause, hit):
-            hit = PhraseHit(Signal.PRICE_TALK, hit.start, hit.end)
+        if hit.signal is Signal.DECLINE:
+            if clause.start not in on_price:
+                on_price[clause.start] = _conditional_on_price(marked, clause)
+            if on_price[clause.start]:
+                hit = PhraseHit(Signal.PRICE_TALK, hit.start, hit.end)
         kept.append(hit)
     return kept
 
@@ -269,6 +273,9 @@ def _fragment_asks(
     return words.question_opener.match(marked, start, end) is not None
 
 
-def _conditional_on_price(marked: str, clause: Clause, hit: PhraseHit) -> bool:
+def _conditional_on_price(marked: str, clause: Clause) -> bool:
+    """Whether the sentence puts a condition on the price ("I'll pass unless you can raise the
+    fee"): a decline in it is then price talk. Searched once per sentence, however many
+    declines it holds."""
     sentence = marked[clause.start : clause.end]
     return bool(_CONDITION.search(sentence) and _PRICE_WORD.search(sentence))
