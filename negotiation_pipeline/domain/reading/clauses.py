@@ -11,6 +11,7 @@ play no part here: they only choose the answer.
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from typing import NamedTuple
 
 from negotiation_pipeline.domain.reading.vocabulary import CompiledVocabulary
@@ -47,10 +48,12 @@ def clauses_of(marked: str, words: CompiledVocabulary, indirect: list[int]) -> l
     `indirect` holds the positions where an indirect-question phrase was found.
     """
     clauses: list[Clause] = []
+    indirect = sorted(indirect)
     for start, end in _sentence_spans(marked):
         fragments = [start] + [m.end() for m in _FRAGMENT_BREAK.finditer(marked, start, end)]
-        asks = _asks(marked, start, end, fragments, words) or any(
-            start <= position < end for position in indirect
+        first_indirect = bisect_left(indirect, start)  # an indirect question in [start, end)
+        asks = _asks(marked, start, end, fragments, words) or (
+            first_indirect < len(indirect) and indirect[first_indirect] < end
         )
         clauses.append(Clause(start, end, tuple(fragments), asks, marked[end - 1] == "?"))
     return clauses

@@ -13,6 +13,7 @@ can't move, we'll pass") is price talk.
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from dataclasses import dataclass
 
 from negotiation_pipeline.domain.reading.clauses import Clause, clauses_of
@@ -196,10 +197,12 @@ def _filtered(
 ) -> list[PhraseHit]:
     kept: list[PhraseHit] = []
     on_price: dict[int, bool] = {}  # per sentence start: a condition about the price in it
+    starts = [clause.start for clause in clauses]
     for hit in hits:
-        clause = _clause_at(clauses, hit.start)
-        if clause is None:
+        index = _clause_index(clauses, starts, hit.start)
+        if index is None:
             continue
+        clause = clauses[index]
         fragment_start, fragment_end = _fragment_at(clause, hit.start)
         if hit.signal in _ACCEPTANCE:
             before = marked[fragment_start : hit.start]
@@ -225,28 +228,36 @@ def _deal_questions(
 ) -> tuple[tuple[Clause, ...], tuple[bool, ...]]:
     """Asking sentences about the deal: not small talk, not price talk (a counter), not one
     carrying their proposed amount, not an after-deal question (an acceptance)."""
+    starts = [clause.start for clause in clauses]
+    signals: list[set[Signal]] = [set() for _ in clauses]
+    for hit in hits:
+        index = _clause_index(clauses, starts, hit.start)
+        if index is not None:
+            signals[index].add(hit.signal)
+    proposing = [False] * len(clauses)
+    for mention in mentions:
+        index = _clause_index(clauses, starts, mention.start)
+        if index is not None and mention.kind is MentionKind.PROPOSAL:
+            proposing[index] = True
     questions: list[Clause] = []
     polite: list[bool] = []
-    for clause in clauses:
-        if not clause.asks:
+    for clause, inside, proposes in zip(clauses, signals, proposing, strict=True):
+        if not clause.asks or proposes:
             continue
-        inside = {hit.signal for hit in hits if clause.start <= hit.start < clause.end}
         if inside & {Signal.SMALL_TALK, Signal.PRICE_TALK, Signal.AFTER_DEAL}:
-            continue
-        if any(
-            m.kind is MentionKind.PROPOSAL and clause.start <= m.start < clause.end
-            for m in mentions
-        ):
             continue
         questions.append(clause)
         polite.append(Signal.REOPENS_TERMS not in inside)
     return tuple(questions), tuple(polite)
 
 
-def _clause_at(clauses: list[Clause], position: int) -> Clause | None:
-    for clause in clauses:
-        if clause.start <= position < clause.end:
-            return clause
+def _clause_index(clauses: list[Clause], starts: list[int], position: int) -> int | None:
+    """Which sentence holds `position`, or None (between sentences). `starts` are the
+    sentences' starts: sentences are in order and do not overlap, so a bisection finds it
+    (a long reply has thousands of sentences and phrases)."""
+    index = bisect_right(starts, position) - 1
+    if index >= 0 and position < clauses[index].end:
+        return index
     return None
 
 
