@@ -10,12 +10,16 @@ an error, never a silently different result) before it adds the tallies up in ca
 
 Workers are forked, so they inherit the engine configuration (compiled templates and reply
 vocabulary) instead of receiving it pickled; where fork is not available, everything runs in
-the calling process.
+the calling process. They do not keep the parent's signal handlers: a parent that has run a
+Dagster job in-process turns SIGTERM into an exception, and a worker stopped that way half-way
+through taking the pool's shared queue lock leaves the lock taken and its siblings blocked, so
+the pool never finishes shutting down. Workers end on SIGTERM and leave Ctrl-C to the parent.
 """
 
 from __future__ import annotations
 
 import multiprocessing
+import signal
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
@@ -28,6 +32,11 @@ _INHERITED: dict[str, Any] = {}
 
 def can_fork() -> bool:
     return "fork" in multiprocessing.get_all_start_methods()
+
+
+def _reset_signals_in_worker() -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def inherited(name: str) -> Any:
@@ -48,7 +57,19 @@ def map_in_order(
     try:
         if workers <= 1 or len(jobs) <= 1 or not can_fork():
             return [work(job) for job in jobs]
-        with multiprocessing.get_context("fork").Pool(min(workers, len(jobs))) as pool:
-            return pool.map(work, jobs, chunksize=1)
+        pool = multiprocessing.get_context("fork").Pool(
+            min(workers, len(jobs)), initializer=_reset_signals_in_worker
+        )
+        try:
+            results = pool.map(work, jobs, chunksize=1)
+        except BaseException:
+            pool.terminate()
+            raise
+        finally:
+            # After a clean map the workers are told to stop and exit by themselves; after a
+            # failure `terminate` has already ended them, and join only reaps them.
+            pool.close()
+            pool.join()
+        return results
     finally:
         _INHERITED.clear()
