@@ -22,6 +22,7 @@ from typing import Any
 
 from negotiation_pipeline.domain.enums import TERMINAL_STATES
 from negotiation_pipeline.domain.negotiation.policy import FollowUpPolicy
+from negotiation_pipeline.domain.reading.amount_forms import CURRENCY_SIGNS
 from negotiation_pipeline.domain.reading.auto_reply import (
     ReturnDate,
     find_return_date,
@@ -47,7 +48,9 @@ _BOUNCE_SUBJECT = re.compile(
     r"|returned mail|delivery failure|failure notice",
     re.IGNORECASE,
 )
-_MONEY_OR_QUESTION = re.compile(r"[$€£?]|\b(?:usd|eur|gbp|dollars?|euros?|bucks)\b", re.IGNORECASE)
+_MONEY_OR_QUESTION = re.compile(
+    rf"[{CURRENCY_SIGNS}?]|\b(?:usd|eur|gbp|dollars?|euros?|bucks)\b", re.IGNORECASE
+)
 
 
 @dataclass(frozen=True)

@@ -30,19 +30,46 @@ _DIGITS = re.compile(r"\d+")
 _GROUP_SPACES = re.compile(r"[ \u00a0\u202f'’]")
 _NUMBER_AT = re.compile(rf"{_GROUPED}|{_SPACED}|{_PLAIN}")
 _TIGHT_NUMBER_AT = re.compile(rf"{_GROUPED}|{_PLAIN}")
+# Signs and codes of currencies: the campaign's own and every other one a creator is likely to
+# quote in, so "₹85,000" or "CHF 1'500" is read as an amount in that currency (and escalated as
+# foreign) instead of as a bare number in dollars. Words that are also English ("try", "won")
+# and signs shared by several currencies ("kr") are left out.
+CURRENCY_SIGNS = "$€£₹¥₩₱₺₪₽₦฿"
+_SIGN_CODES = {
+    "$": "USD", "€": "EUR", "£": "GBP", "₹": "INR", "¥": "JPY", "₩": "KRW", "₱": "PHP",
+    "₺": "TRY", "₪": "ILS", "₽": "RUB", "₦": "NGN", "฿": "THB", "zł": "PLN",
+}  # fmt: skip
+_DOLLAR_PREFIXES = {
+    "us": "USD", "ca": "CAD", "c": "CAD", "au": "AUD", "a": "AUD", "r": "BRL", "s": "SGD",
+    "sg": "SGD", "hk": "HKD", "nz": "NZD", "mx": "MXN",
+}  # fmt: skip
+_CODES = frozenset({
+    "usd", "eur", "gbp", "cad", "aud", "chf", "inr", "jpy", "cny", "rmb", "brl", "mxn", "sek",
+    "nok", "dkk", "pln", "sgd", "nzd", "hkd", "zar", "aed", "krw", "php", "ils", "rub", "ngn",
+    "thb", "czk",
+})  # fmt: skip
+_WORD_CODES = {
+    "dollar": "USD", "dollars": "USD", "buck": "USD", "bucks": "USD", "euro": "EUR",
+    "euros": "EUR", "pound": "GBP", "pounds": "GBP", "quid": "GBP", "rupees": "INR",
+    "yen": "JPY", "yuan": "CNY", "reais": "BRL", "francs": "CHF", "zloty": "PLN",
+    "dirhams": "AED",
+}  # fmt: skip
 _MARK_BEFORE = re.compile(
-    r"(?:(?P<sym>(?<![a-z])(?:us|ca|c|au|a)\$|\$|€|£)|\b(?P<code>usd|eur|gbp|cad|aud)\s?[$€£]?)"
+    rf"(?:(?P<sym>(?<![a-z])(?:{'|'.join(_DOLLAR_PREFIXES)})\$|[{CURRENCY_SIGNS}])"
+    rf"|\b(?P<code>{'|'.join(sorted(_CODES))}|rs\.?)\s?[{CURRENCY_SIGNS}]?)"
     r"\s?$"
 )
 _MULT_AFTER = re.compile(r"\s?(?P<mult>k|mm|m|mil|mio|thousand|grand|hundred)(?![a-z])")
 _MARK_AFTER = re.compile(
-    r"\s?(?:(?P<code>usd|eur|gbp|cad|aud|dollars?|bucks|euros?|pounds?|quid)\b|(?P<sym>€|£|\$))"
+    rf"\s?(?:(?P<code>{'|'.join(sorted(_CODES | set(_WORD_CODES), key=len, reverse=True))})\b"
+    rf"|(?P<sym>zł|[{CURRENCY_SIGNS}]))"
 )
-_CODES = frozenset({"usd", "eur", "gbp", "cad", "aud"})
-_AFTER_STARTS = frozenset("kmtghudebpq€£$")  # first letters of multipliers and currency marks
+# First letters of multipliers and currency marks: a number followed by none of them needs no
+# regex to know nothing is attached.
+_AFTER_STARTS = frozenset("kmtgh" + "".join(_CODES | set(_WORD_CODES)) + CURRENCY_SIGNS + "z")
 # Characters that glue an unmarked number to something else ("v2", "3/15", "10:30", "#12").
 _SPACE_IN_NUMBER = re.compile(r"[ \u00a0\u202f]")
-_GLUED_BEFORE = frozenset(".,/:'’#$€£_")
+_GLUED_BEFORE = frozenset(".,/:'’#_" + CURRENCY_SIGNS)
 _BARE_DIGITS = re.compile(r"\d{1,3}(?:,\d{3})+(?:\.\d{1,2})?|\d{2,6}(?:[.,]\d{1,2})?")
 _UNITS = {
     "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
@@ -55,17 +82,20 @@ _SCALES = {"hundred": 100, "thousand": 1000, "grand": 1000, "million": 1_000_000
 _WORD_TOKEN = "|".join([*_UNITS, *_SCALES, "a", "and", "half"])
 _WORDS = re.compile(
     rf"(?<![\w-])(?:{_WORD_TOKEN})(?:[\s-]+(?:{_WORD_TOKEN}))*(?![\w-])"
-    r"(?:\s?(?P<code>usd|eur|gbp|dollars?|bucks|euros?|pounds?|quid)\b)?"
+    rf"(?:\s?(?P<code>{'|'.join(sorted(_CODES | set(_WORD_CODES), key=len, reverse=True))})\b)?"
 )
 _WORD_HINTS = ("hundred", "thousand", "grand", "dollar", "euro", "buck", "pound", "quid")
 _WORD_TOKEN_RE = re.compile(rf"(?<![\w])(?:{_WORD_TOKEN})(?![\w])")
 
 _CURRENCY_BY_MARK = {
-    "$": "USD", "us$": "USD", "usd": "USD", "dollar": "USD", "dollars": "USD", "buck": "USD",
-    "bucks": "USD", "€": "EUR", "eur": "EUR", "euro": "EUR", "euros": "EUR", "£": "GBP",
-    "gbp": "GBP", "pound": "GBP", "pounds": "GBP", "quid": "GBP", "ca$": "CAD", "c$": "CAD",
-    "cad": "CAD", "au$": "AUD", "a$": "AUD", "aud": "AUD",
-}  # fmt: skip
+    **{code: code.upper() for code in _CODES},
+    "rmb": "CNY",
+    "rs": "INR",
+    "rs.": "INR",
+    **_SIGN_CODES,
+    **{prefix + "$": code for prefix, code in _DOLLAR_PREFIXES.items()},
+    **_WORD_CODES,
+}
 _MULTIPLIER = {
     "hundred": Decimal(100),
     "k": Decimal(1000),
@@ -82,6 +112,8 @@ _MAX_WHOLE_DIGITS = 12
 # An amount glued to more digits, letters or an address is part of something else:
 # "RFC 2046, $5.1.5" (a section number), "<…$8752e060$56104586@oxy.edu>" (a Message-ID).
 _GLUED_AFTER = re.compile(r"[.,]?\d|@|\w")
+# ... except the "about" suffix: "1300ish", "1.5kish".
+_ABOUT_SUFFIX = re.compile(r"ish(?![\w@])")
 
 
 class WrittenAmount(NamedTuple):
@@ -143,18 +175,18 @@ def _amount_at(text: str, start: int) -> WrittenAmount | None:
     close = text[max(0, start - 5) : start].rstrip()
     before = (
         _MARK_BEFORE.search(text, max(0, start - 7), start)
-        if close and (close[-1] in "$€£" or close[-3:] in _CODES)
+        if close and (close[-1] in CURRENCY_SIGNS or close[-3:] in _CODES or _rupees(close))
         else None
     )
     number = _NUMBER_AT.match(text, start)
     if number is None:
         return None
-    mult, after = _after(text, number.end())
+    mult, after = _after(text, _past_no_cents(text, number.end()))
     if before is None and after is None and _SPACE_IN_NUMBER.search(number.group(0)):
         number = _TIGHT_NUMBER_AT.match(text, start)  # "2 500" groups only beside a currency
         if number is None:
             return None
-        mult, after = _after(text, number.end())
+        mult, after = _after(text, _past_no_cents(text, number.end()))
     marked = before is not None or after is not None
     previous = text[start - 1] if start else " "
     if not marked and (previous.isalnum() or previous in _GLUED_BEFORE):
@@ -163,9 +195,18 @@ def _amount_at(text: str, start: int) -> WrittenAmount | None:
     if bare and _BARE_DIGITS.fullmatch(number.group(0)) is None:
         return None
     end = after.end() if after else (mult.end() if mult else number.end())
-    if _GLUED_AFTER.match(text, end):
+    if _GLUED_AFTER.match(text, end) and not _ABOUT_SUFFIX.match(text, end):
         return None
     return _written(start, end, number.group(0), before, mult, after, bare)
+
+
+def _past_no_cents(text: str, end: int) -> int:
+    """Where a currency after the number may start: past a "no cents" dash ("1500,- EUR")."""
+    return end + 2 if text[end : end + 1] in ",." and text[end + 1 : end + 2] in "-–—" else end
+
+
+def _rupees(close: str) -> bool:
+    return close[-2:] == "rs" or close[-3:] == "rs."
 
 
 def _after(text: str, end: int) -> tuple[re.Match[str] | None, re.Match[str] | None]:

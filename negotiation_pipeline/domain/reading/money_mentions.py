@@ -18,6 +18,7 @@ from enum import StrEnum
 from typing import NamedTuple
 
 from negotiation_pipeline.domain.reading.amount_forms import (
+    CURRENCY_SIGNS,
     DEFAULT_CURRENCY,
     WrittenAmount,
     find_written_amounts,
@@ -54,8 +55,10 @@ _DIGIT = re.compile(r"\d")
 _SEVEN_DIGITS = re.compile(r"\d(?:\D{0,3}\d){6}")  # no phone number has fewer
 # Masked before scanning so their digits never look like amounts.
 _PHONE = re.compile(
-    r"(?<![\w$€£,.])(?:\+\d{1,3}[\s.-]?)?(?:\(\d{2,4}\)\s?|\d{2,4}[\s.-])\d{3,4}[\s.-]\d{3,4}(?!\d)"
-    r"|(?<![\w$€£])\+\d{1,3}(?:[\s.-]?\d){7,12}(?!\d)"
+    rf"(?<![\w{CURRENCY_SIGNS},.])"
+    r"(?:\+\d{1,3}[\s.-]?)?(?:\(\d{2,4}\)\s?|\d{2,4}[\s.-])\d{3,4}[\s.-]\d{3,4}(?!\d)"
+    rf"|(?<![\w{CURRENCY_SIGNS}])"
+    r"\+\d{1,3}(?:[\s.-]?\d){7,12}(?!\d)"
     r"|(?<![\w])(?:(?:tel|phone|mobile|mob|cell|whatsapp)\.?\s?:?|[mptc]\s?[:.])\s?\+?\d[\d\s().-]{6,16}\d"
 )
 _NOT_MONEY_AFTER = re.compile(
@@ -94,7 +97,8 @@ _NEAR_HIGH = Decimal(3)
 # amount cost one scan and the words after it another.
 _PROPOSAL_CUES = (
     r"could do|can do|would do|could go|can go|could meet|can meet|i'd need|we'd need|"
-    r"would need|needs?|(?:rate|fee|price|number|quote|ask)[^.!?\n\d$€£]{0,30}?\b"
+    r"would need|needs?|(?:rate|fee|price|number|quote|ask)"
+    rf"[^.!?\n\d{CURRENCY_SIGNS}]{{0,30}}?\b"
     r"(?:is|would be|will be)|would be|how about|what about|meet (?:you )?(?:in the middle )?at|"
     r"settle|do it for|do this for|do that for|do both for|go as low as|come down to|"
     r"come up to|go up to|lowest i can (?:go|do)|best i can do|at least|minimum|bottom line|"
@@ -155,7 +159,9 @@ _REACH_AFTER = {"ours": 20, "habit": 25, "accepted": 25}
 # "Is the $1,200 per video?", "does that $900 include usage?": a question about a known amount.
 _DEFINITE_BEFORE = re.compile(r"(?:\b(?:the|that|this)|^\s*(?:is|does|did|was|will))\s+$")
 _RANGE_NUMBER = r"(?P<num>\d{1,3}(?:[,.]\d{3})+|\d+(?:\.\d)?)\s?(?P<k>k)?"
-_RANGE_AFTER = re.compile(r"\s?(?P<word>-|–|—|to|and)\s?[$€£]?" + _RANGE_NUMBER + r"(?![\w,.]?\d)")
+_RANGE_AFTER = re.compile(
+    rf"\s?(?P<word>-|–|—|to|and)\s?[{CURRENCY_SIGNS}]?" + _RANGE_NUMBER + r"(?![\w,.]?\d)"
+)
 _RANGE_BEFORE = re.compile(r"(?<![\w.,])" + _RANGE_NUMBER + r"\s?(?:-|–|—|to)\s?$")
 _SENTENCE_BREAK = re.compile(r"[!?\n]|\.(?!\d)")
 _CLAUSE_BREAK = re.compile(r"[!?\n;]|\.(?!\d)|\b(?:but|however|though|although|whereas)\b")

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import re
 
+from negotiation_pipeline.domain.reading.amount_forms import CURRENCY_SIGNS
+
 _DELIMITERS = frozenset({"--", "-- ", "—", "__", "–"})
 # Lines that may start a signature or a disclaimer (checked exactly afterwards).
 _CUT_CANDIDATE = re.compile(
@@ -135,7 +137,7 @@ def _signature_line(line: str) -> bool:
     text = line.strip()
     if len(text) > _MAX_LINE_CHARS or text.count(" ") >= _MAX_LINE_WORDS:
         return False
-    if text.endswith(("!", "?")) or any(sign in text for sign in "$€£?"):
+    if text.endswith(("!", "?")) or any(sign in text for sign in CURRENCY_SIGNS + "?"):
         return False
     if _CURRENCY_CODE.search(text):
         return False

@@ -349,20 +349,51 @@ def _phrase_parts(phrase: str) -> tuple[str, Prefixes, int]:
     regex, prefixes, can_be_empty, shortest = parser.sequence()
     if parser.position != len(tokens):
         raise PhraseError(f"phrase {phrase!r}: unbalanced ')' or ']'")
-    if can_be_empty or not prefixes or any(prefix[0] is None for prefix in prefixes):
+    if (
+        can_be_empty
+        or not prefixes
+        or any(prefix[0] is None or _is_clitic(prefix[0]) for prefix in prefixes)
+    ):
         raise PhraseError(f"phrase {phrase!r}: must start with a word")
     return regex, prefixes, shortest
 
 
 Prefixes = set[tuple[str | None, ...]]  # the first (up to two) word keys a match can have
 _MAX_PREFIXES = 256
+# Ends a prefix whose phrase goes on after its two keys: later words change nothing in it.
+_MORE = "\x00"
 
 
 def _joined(left: Prefixes, right: Prefixes) -> Prefixes:
-    joined = {(a + b)[:2] if len(a) < 2 else a for a in left for b in right}
+    joined = {_followed_by(a, b) for a in left for b in right}
     if len(joined) > _MAX_PREFIXES:  # too many to be worth it: keep first words only
-        return {a[:1] for a in joined}
+        return {(a[0], None, _MORE) for a in joined}
     return joined
+
+
+def _followed_by(
+    first: tuple[str | None, ...], then: tuple[str | None, ...]
+) -> tuple[str | None, ...]:
+    """The word keys of `first` followed by `then`, cut to two (then `_MORE`). A clitic key
+    ("'s", "'re") joins the word before it, as the text's "that's" is the one word "thats";
+    after an amount it stays a word of its own ("$500's" is an amount, then "s")."""
+    if first and first[-1] == _MORE:
+        return first
+    if first and then and _is_clitic(then[0]):
+        clitic, last = str(then[0])[1:], first[-1]
+        if last is None:
+            first, then = first, then[1:]
+        elif last == AMOUNT_MARK:
+            then = (clitic, *then[1:])
+        else:
+            first, then = (*first[:-1], last + clitic), then[1:]
+    keys = first + tuple(key for key in then if key != _MORE)
+    more = len(keys) > 2 or (then[-1:] == (_MORE,))
+    return (*keys[:2], _MORE) if more and len(keys) >= 2 else keys
+
+
+def _is_clitic(key: str | None) -> bool:
+    return key is not None and key.startswith("'")
 
 
 class _Parser:
@@ -376,47 +407,50 @@ class _Parser:
         self.position = 0
         self.phrase = phrase
 
-    def sequence(self) -> tuple[str, Prefixes, bool, int]:
+    def sequence(self, lead: str = "") -> tuple[str, Prefixes, bool, int]:
+        """Items up to the next "|", ")" or "]". `lead` is what stands before the first of them
+        (a separator, or nothing at the start of the phrase); each item writes its own, so a
+        clitic ("'s") can go without one."""
         pieces: list[str] = []
         prefixes: Prefixes = {()}
-        need_separator = False
         shortest = 0
         while self.position < len(self.tokens) and self.tokens[self.position] not in "|)]":
-            regex, item_prefixes, optional, item_shortest = self._item()
+            regex, item_prefixes, optional, item_shortest = self._item(lead)
             prefixes = _joined(prefixes, item_prefixes | ({()} if optional else set()))
             if not optional:
-                shortest += item_shortest + (1 if need_separator else 0)
-            if optional:
-                pieces.append(
-                    f"(?:{_SEPARATOR}{regex})?" if need_separator else f"(?:{regex}{_SEPARATOR})?"
-                )
-            else:
-                pieces.append(f"{_SEPARATOR}{regex}" if need_separator else regex)
-                need_separator = True
+                shortest += item_shortest + (1 if lead else 0)
+                pieces.append(regex)
+                lead = _SEPARATOR
+            elif lead:
+                pieces.append(f"(?:{regex})?")
+            else:  # optional at the start: its separator comes after it
+                pieces.append(f"(?:{regex}{_SEPARATOR})?")
         return "".join(pieces), prefixes, () in prefixes, shortest
 
-    def _item(self) -> tuple[str, Prefixes, bool, int]:
+    def _item(self, lead: str) -> tuple[str, Prefixes, bool, int]:
         token = self.tokens[self.position]
         self.position += 1
         if token in ("(", "["):
             closing = ")" if token == "(" else "]"
-            regex, prefixes, shortest = self._alternatives(closing)
+            regex, prefixes, shortest = self._alternatives(closing, lead)
             return regex, prefixes, token == "[", shortest
         if token == "*":
-            return r"[\w'-]+", {(None,)}, False, 1
+            return lead + r"[\w'-]+", {(None,)}, False, 1
         if token == "...":
-            return r"[\w'-]+(?:\s+[\w'-]+){0,2}", {(None,)}, False, 1
+            return lead + r"[\w'-]+(?:\s+[\w'-]+){0,2}", {(None,)}, False, 1
         if token == "<amount>":
-            return AMOUNT_MARK + "+", {(AMOUNT_MARK,)}, False, 1
+            return lead + AMOUNT_MARK + "+", {(AMOUNT_MARK,)}, False, 1
         keys = tuple(_first_key(piece) for piece in token.split("-") if piece)[:2]
-        return _word_regex(token), {keys}, False, len(token.replace("'", ""))
+        if token.startswith("'"):  # a clitic is written onto the word before it
+            return _word_regex(token), {("'" + keys[0], *keys[1:])}, False, len(token) - 1
+        return lead + _word_regex(token), {keys}, False, len(token.replace("'", ""))
 
-    def _alternatives(self, closing: str) -> tuple[str, Prefixes, int]:
+    def _alternatives(self, closing: str, lead: str) -> tuple[str, Prefixes, int]:
         options: list[str] = []
         prefixes: Prefixes = set()
         shortest: int | None = None
         while True:
-            regex, option_prefixes, empty, option_shortest = self.sequence()
+            regex, option_prefixes, empty, option_shortest = self.sequence(lead)
             if empty:
                 raise PhraseError(f"phrase {self.phrase!r}: an empty or all-optional alternative")
             options.append(regex)

@@ -503,11 +503,34 @@ def test_a_question_about_terms_or_a_hedged_one_does_not_accept(body: str) -> No
         ("12 hundred", "1200", "USD"),
         ("1,5k", "1500", "USD"),
         ("$1.2K", "1200", "USD"),
+        ("1500,- EUR", "1500", "EUR"),
+        ("1300ish", "1300", "USD"),
+        ("1500 CAD", "1500", "CAD"),
+        ("AU$ 900", "900", "AUD"),
+        ("CHF 1'500", "1500", "CHF"),
+        ("₹85,000", "85000", "INR"),
+        ("Rs. 85,000", "85000", "INR"),
+        ("¥150,000", "150000", "JPY"),
+        ("150.000 yen", "150000", "JPY"),
+        ("R$ 5.000", "5000", "BRL"),
+        ("HK$8,000", "8000", "HKD"),
+        ("12 000 SEK", "12000", "SEK"),
+        ("4 000 zł", "4000", "PLN"),
+        ("two thousand rupees", "2000", "INR"),
     ],
 )
 def test_more_money_forms(text: str, amount: str, currency: str) -> None:
     reading = read_reply(f"I could do {text} for the reel.")
     assert (reading.proposed_rate, reading.currency) == (Decimal(amount), currency)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["Can you try 1500 views a day?", "I won 3 awards, 2 of them in 2024", "hrs 10 to 12"],
+)
+def test_english_words_that_are_also_currency_codes_are_not_currencies(text: str) -> None:
+    reading = read_reply(text)
+    assert reading.currency in (None, "USD")
 
 
 @pytest.mark.parametrize(

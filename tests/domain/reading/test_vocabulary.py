@@ -9,7 +9,12 @@ import pytest
 import yaml
 
 from negotiation_pipeline.domain.enums import Intent
-from negotiation_pipeline.domain.reading.vocabulary import PhraseError, compile_phrase
+from negotiation_pipeline.domain.reading.vocabulary import (
+    PhraseError,
+    PhraseMatcher,
+    Signal,
+    compile_phrase,
+)
 from negotiation_pipeline.settings.engine import load_reply_vocabulary
 from negotiation_pipeline.settings.files import ConfigError, packaged_config_dir
 from tests.support.reading import read_reply
@@ -84,6 +89,8 @@ def test_a_missing_list_is_an_error(tmp_path: Path) -> None:
         ("<amount> doesn't work", ["¤¤¤ doesnt work", "¤ doesn't work"], ["it doesn't work"]),
         ("let * know", ["let me know", "let us know"], ["let know"]),
         ("w-9", ["w-9", "w9", "w 9"], ["w99"]),
+        ("that ('s|is) fine", ["that's fine", "that’s fine", "thats fine", "that is fine"], []),
+        ("the budget ('s|is) low", ["the budget's low", "the budget is low"], ["the budget s low"]),
     ],
 )
 def test_phrase_syntax(phrase: str, matches: list[str], misses: list[str]) -> None:
@@ -95,6 +102,28 @@ def test_phrase_syntax(phrase: str, matches: list[str], misses: list[str]) -> No
         assert not pattern.match(text), (phrase, text)
 
 
+@pytest.mark.parametrize(
+    ("phrase", "text"),
+    [
+        ("(that|it) ('s|is) fine", "ok that's fine"),  # the clitic joins the first word
+        ("the budget ('s|is) [a bit] low", "sorry, the budget's a bit low"),  # ... the second
+        ("i don't think it ('s|is) right", "i don't think it's right"),  # ... a later one
+        ("(this|that) [one] ('s not|isn't) for me", "this one's not for me"),
+        ("<amount> ('s|is) too low", "¤¤¤'s too low"),  # an amount stays a word of its own
+    ],
+)
+def test_a_contraction_written_apart_in_a_phrase_matches_the_contracted_word(
+    phrase: str, text: str
+) -> None:
+    # The text's "that's" is one word; a phrase writes it "that 's" so "that is" shares it.
+    hits = PhraseMatcher({Signal.ACCEPT: [phrase]}).hits(text)
+    assert [(hit.signal, text[hit.start : hit.end].split()[-1]) for hit in hits] == [
+        (Signal.ACCEPT, text.split()[-1])
+    ]
+
+
 def test_phrase_errors_are_phrase_errors() -> None:
     with pytest.raises(PhraseError, match="must start with a word"):
         compile_phrase("... works")
+    with pytest.raises(PhraseError, match="must start with a word"):
+        compile_phrase("'s fine")
