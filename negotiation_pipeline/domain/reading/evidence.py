@@ -49,6 +49,9 @@ _PRICE_WORD = re.compile(
     r"\b(?:budget|rate|fee|price|pay|offer|amount|money|number)\b|" + AMOUNT_MARK
 )
 
+# The confidence of a vague yes alone ("ok", "fine").
+VAGUE_ACCEPTANCE = 0.5
+
 
 @dataclass(frozen=True)
 class Evidence:
@@ -126,7 +129,7 @@ class Evidence:
         elif self.accept_emoji:
             confidence = 0.7
         elif self.has(Signal.ACCEPT_WEAK):
-            return 0.5
+            return VAGUE_ACCEPTANCE
         else:
             return 0.0
         if self.has(Signal.HEDGE_WEAK):

@@ -149,13 +149,19 @@ _ACCEPT_CUES_AFTER = (
     r"perfect)|is perfect|is fair|it is|deal|confirmed|agreed|i accept|we accept|is ok|is okay|"
     r"is acceptable|would work|is a go"
 )
+# "$1,500 is my final offer": their own offer, never ours (which "offer" after an amount is).
+_PROPOSAL_CUES_AFTER = (
+    r"(?:is|'s|would be|will be|being) (?:my|our) "
+    r"(?:(?:final|best|last|lowest|new|absolute|bottom|firm|revised|updated)\s)*"
+    r"(?:offer|price|rate|number|ask|counter(?:[- ]?offer)?|quote|line|proposal|figure)"
+)
 _AFTER_CUES = re.compile(
-    rf"\b(?:(?P<ours>{_OURS_CUES_AFTER})|(?P<habit>{_HABIT_CUES_AFTER})|"
-    rf"(?P<accepted>{_ACCEPT_CUES_AFTER}))\b"
+    rf"\b(?:(?P<proposal>{_PROPOSAL_CUES_AFTER})|(?P<ours>{_OURS_CUES_AFTER})|"
+    rf"(?P<habit>{_HABIT_CUES_AFTER})|(?P<accepted>{_ACCEPT_CUES_AFTER}))\b"
 )
 # How far a cue may stand from the amount it describes (characters between them).
 _REACH_BEFORE = {"agreed": 30, "ours": 30, "habit": 30, "proposal": 25}
-_REACH_AFTER = {"ours": 20, "habit": 25, "accepted": 25}
+_REACH_AFTER = {"proposal": 3, "ours": 20, "habit": 25, "accepted": 25}
 # "Is the $1,200 per video?", "does that $900 include usage?": a question about a known amount.
 _DEFINITE_BEFORE = re.compile(r"(?:\b(?:the|that|this)|^\s*(?:is|does|did|was|will))\s+$")
 _RANGE_NUMBER = r"(?P<num>\d{1,3}(?:[,.]\d{3})+|\d+(?:\.\d)?)\s?(?P<k>k)?"

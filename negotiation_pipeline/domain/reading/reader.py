@@ -24,8 +24,10 @@ row of this precedence that applies decides:
        next steps) and none reopens the terms - then row 7
     6  undecided ("let me think", "checking with my manager")  UNCLEAR   none          0.85
     7  an acceptance: strong phrase, a clear "Yes!"/"Deal.",    ACCEPT    our amount    0.70-0.95
-       an after-deal question, a thumbs-up; "accept" only                 when they
-       when nothing above proposes different terms                        restate it
+       an after-deal question, a thumbs-up, our own amount                when they
+       proposed back ("I can do $1,000" to our $1,000);                   restate it
+       "accept" only when nothing above proposes different
+       terms
     8  vague: "ok" alone, regret words alone                   ACCEPT /  none          0.50-0.55
                                                                REJECT
     9  nothing to go on                                        UNCLEAR   none          0.0
@@ -41,7 +43,11 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from negotiation_pipeline.domain.enums import Intent
-from negotiation_pipeline.domain.reading.evidence import Evidence, gather_evidence
+from negotiation_pipeline.domain.reading.evidence import (
+    VAGUE_ACCEPTANCE,
+    Evidence,
+    gather_evidence,
+)
 from negotiation_pipeline.domain.reading.money_mentions import (
     MentionKind,
     MoneyMention,
@@ -117,7 +123,9 @@ def _decide(
     """The precedence table of the module docstring, row by row."""
     proposal = proposed_amount(mentions)
     ours = evidence.restated_ours(mentions)
-    accepting = evidence.clear_acceptance or (ours is not None and ours.accepted)
+    # "I can do $1,000" when $1,000 is our offer: proposing our own amount back agrees to it.
+    ours_back = ours is not None and (ours.accepted or ours.proposed)
+    accepting = evidence.clear_acceptance or ours_back
     if proposal is not None and proposal.kind is MentionKind.PROPOSAL:
         if proposal.accepted and not proposal.proposed and reference is None:
             return _Verdict(Intent.ACCEPT, 0.8, "accepts an amount, no offer to compare", proposal)
@@ -138,10 +146,14 @@ def _decide(
     if evidence.has(Signal.HEDGE):
         return _Verdict(Intent.UNCLEAR, 0.85, "undecided")
     acceptance = evidence.acceptance_confidence()
+    # Our amount restated with a yes ("$1,000 it is") says more than a vague "fine" beside it.
+    if ours is not None and acceptance <= VAGUE_ACCEPTANCE:
+        if ours.accepted:
+            return _Verdict(Intent.ACCEPT, 0.88, "our amount accepted", ours)
+        if ours.proposed:
+            return _Verdict(Intent.ACCEPT, 0.8, "our amount proposed back", ours)
     if acceptance > 0:
         return _Verdict(Intent.ACCEPT, acceptance, "acceptance", ours)
-    if ours is not None and ours.accepted:
-        return _Verdict(Intent.ACCEPT, 0.88, "our amount accepted", ours)
     if evidence.has(Signal.DECLINE_SOFT) or evidence.decline_emoji:
         return _Verdict(Intent.REJECT, 0.55, "regret words only")
     return _Verdict(Intent.UNCLEAR, 0.0, "nothing to go on")

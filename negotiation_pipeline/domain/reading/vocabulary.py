@@ -300,7 +300,7 @@ def _opener(wh_words: list[str], auxiliaries: list[str], subjects: list[str]) ->
     """A clause that opens like a question: a wh-word (group "wh", with the next word in "next"),
     or an auxiliary followed by a subject ("is the usage…", "do you…"; not "can do")."""
     return re.compile(
-        rf"[^\w]*(?:(?P<wh>{_alternation(wh_words)})(?![\w'])\s*(?P<next>[\w']*)"
+        rf"[^\w{AMOUNT_MARK}]*(?:(?P<wh>{_alternation(wh_words)})(?![\w'])\s*(?P<next>[\w']*)"
         rf"|{_alternation(auxiliaries)}\s+{_alternation(subjects)}(?![\w']))"
     )
 
