@@ -109,7 +109,9 @@ _PROPOSAL_CUES = (
     r"if you could|i'?d do|i'?ll do|i would do|i will do|(?:i'm|i am|we're|we are) at|"
     r"(?:i'd|we'd) be at|all in|all-in|for everything|for the (?:whole|full) (?:package|thing)|"
     r"in total|total|package price|i'?d accept|i'?ll take|i'?d take|i'?d go for|"
-    r"(?:my|our) number|i need|we need|i'?ll need|unless"
+    r"(?:my|our) number|i need|we need|i'?ll need|unless|hoping for|hoping to get|had in mind|"
+    r"closer to|more like|aiming for|thinking(?: more)?(?: like| of| about| around)?|"
+    r"in the range of|somewhere around|ballpark|(?:i|we)'?d like|expecting"
 )
 # Someone else's number, usually ours: "your $800 offer", "instead of $800", "$800 is too low".
 _OURS_CUES_BEFORE = (
@@ -119,7 +121,7 @@ _OURS_CUES_BEFORE = (
 )
 _HABIT_CUES_BEFORE = (
     r"usually|normally|typically|generally|standard|regular|last time|previously|in the past|"
-    r"used to|before|was|were|got paid|get paid|been paid|other brands|"
+    r"used to|before|got paid|get paid|been paid|other brands|"
     r"brands (?:usually )?pay|went for|charged|my last|earned|landed|"
     r"last (?:campaign|deal|collab|partnership|brand|year|month)|historically"
 )
@@ -128,9 +130,13 @@ _AGREED_CUES = (
     r"confirm(?:ing)?|(?:happy|glad|ready|excited|good) to (?:move forward|proceed|go ahead|"
     r"confirm|lock (?:it|this) in)(?: at| with| for)?"
 )
+# "was" and "were" before an amount tell of the past ("it was $1,500 last year") unless a
+# proposal cue stands nearer to it ("I was hoping for $1,400" is today's ask).
+_PAST_CUES_BEFORE = r"was|were"
 _BEFORE_CUES = re.compile(
     rf"\b(?:(?P<agreed>{_AGREED_CUES})|(?P<ours>{_OURS_CUES_BEFORE})|"
-    rf"(?P<habit>{_HABIT_CUES_BEFORE})|(?P<proposal>{_PROPOSAL_CUES}))\b"
+    rf"(?P<habit>{_HABIT_CUES_BEFORE})|(?P<past>{_PAST_CUES_BEFORE})|"
+    rf"(?P<proposal>{_PROPOSAL_CUES}))\b"
 )
 _OURS_CUES_AFTER = (
     r"offer|offered|you (?:offered|mentioned|proposed|sent|quoted)|(?:you're|you are) offering|"
@@ -160,7 +166,7 @@ _AFTER_CUES = re.compile(
     rf"(?P<habit>{_HABIT_CUES_AFTER})|(?P<accepted>{_ACCEPT_CUES_AFTER}))\b"
 )
 # How far a cue may stand from the amount it describes (characters between them).
-_REACH_BEFORE = {"agreed": 30, "ours": 30, "habit": 30, "proposal": 25}
+_REACH_BEFORE = {"agreed": 30, "ours": 30, "habit": 30, "past": 30, "proposal": 25}
 _REACH_AFTER = {"proposal": 3, "ours": 20, "habit": 25, "accepted": 25}
 # "Is the $1,200 per video?", "does that $900 include usage?": a question about a known amount.
 _DEFINITE_BEFORE = re.compile(r"(?:\b(?:the|that|this)|^\s*(?:is|does|did|was|will))\s+$")
@@ -295,9 +301,10 @@ def _classify(
         and _STATISTIC_BEFORE.search(text[max(0, start - 30) : start])
     ):
         return NumberMention(MentionKind.STATISTIC, start, end)
+    past = "past" in before_cues and before_cues["past"] < before_cues.get("proposal", 99)
     if "ours" in cues or (asks and not proposed and _DEFINITE_BEFORE.search(before)):
         kind = MentionKind.OURS
-    elif "habit" in cues:
+    elif "habit" in cues or past:
         kind = MentionKind.HISTORY
     elif reference is not None and written.amount == reference:
         kind = MentionKind.OURS
