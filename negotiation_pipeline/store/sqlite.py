@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager, suppress
 from pathlib import Path
@@ -33,6 +34,9 @@ if TYPE_CHECKING:
     from negotiation_pipeline.store.postgres import PostgresStore
 
 DEFAULT_BUSY_TIMEOUT_S = 30.0
+# Pauses between tries of the switch to WAL while another process has the file (see _use_wal).
+_WAL_RETRY_FIRST_PAUSE_S = 0.005
+_WAL_RETRY_MAX_PAUSE_S = 0.2
 
 # `NegotiationStateStore` is the public name of the negotiation-state repository.
 NegotiationStateStore = SqlStates
@@ -159,7 +163,7 @@ class SQLiteStore(Repositories):
         # isolation_level=None: we issue BEGIN IMMEDIATE / COMMIT ourselves.
         conn = sqlite3.connect(self.path, timeout=self._busy_timeout_s, isolation_level=None)
         conn.row_factory = sqlite3.Row
-        conn.execute("PRAGMA journal_mode=WAL")
+        self._use_wal(conn)
         conn.execute("PRAGMA foreign_keys=ON")
         conn.execute(f"PRAGMA busy_timeout={int(self._busy_timeout_s * 1000)}")
         # NORMAL is durable across application crashes in WAL mode (only an OS crash can lose
@@ -168,6 +172,29 @@ class SQLiteStore(Repositories):
         # 32 MB page cache (default 2 MB): the six audit indexes stay hot on bulk inserts.
         conn.execute("PRAGMA cache_size=-32000")
         return conn
+
+    def _use_wal(self, conn: sqlite3.Connection) -> None:
+        """Switch the file to WAL (it stays so). Changing the journal mode needs the file to
+        itself, and SQLite answers "locked" at once, without waiting the busy timeout, while
+        another process is opening or switching the same file; so the switch is retried
+        until the busy timeout has passed. A file already in WAL needs no switch."""
+        deadline = time.monotonic() + self._busy_timeout_s
+        pause = _WAL_RETRY_FIRST_PAUSE_S
+        while True:
+            try:
+                if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                    conn.execute("PRAGMA journal_mode=WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                if not _is_lock_error(exc) or time.monotonic() + pause > deadline:
+                    raise
+            time.sleep(pause)
+            pause = min(pause * 2, _WAL_RETRY_MAX_PAUSE_S)
+
+
+def _is_lock_error(exc: sqlite3.OperationalError) -> bool:
+    message = str(exc).lower()
+    return "locked" in message or "busy" in message
 
 
 def _rollback_quietly(conn: sqlite3.Connection) -> None:

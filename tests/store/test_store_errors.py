@@ -5,6 +5,7 @@ Real files, a real second connection holding the lock, the throwaway PostgreSQL 
 from __future__ import annotations
 
 import sqlite3
+import threading
 from pathlib import Path
 
 import pytest
@@ -38,6 +39,47 @@ def test_a_locked_sqlite_database_names_the_file_and_the_wait(tmp_path: Path) ->
     assert isinstance(caught.value.__cause__, sqlite3.OperationalError)
     store.audit.insert(ENTRY)  # usable again once the other writer is gone
     store.close()
+
+
+def _rollback_journal_file_held_by_a_writer(path: Path) -> sqlite3.Connection:
+    """A file in SQLite's default (rollback) journal mode that another connection is writing."""
+    with sqlite3.connect(path, isolation_level=None) as setup:
+        setup.execute("CREATE TABLE other_app (x)")
+    setup.close()
+    holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    holder.execute("BEGIN IMMEDIATE")
+    return holder
+
+
+def test_opening_waits_for_a_writer_before_switching_the_file_to_wal(tmp_path: Path) -> None:
+    # SQLite refuses the switch to WAL at once, without the busy timeout, while another
+    # connection writes; three processes opening an old store together hit this.
+    path = tmp_path / "negotiation.db"
+    holder = _rollback_journal_file_held_by_a_writer(path)
+    let_go = threading.Timer(0.3, lambda: holder.execute("COMMIT"))
+    let_go.start()
+    try:
+        store = SQLiteStore(path, busy_timeout_s=10)
+    finally:
+        let_go.join()
+        holder.close()
+    assert store.schema_version > 0
+    store.audit.insert(ENTRY)
+    store.close()
+    with sqlite3.connect(path) as check:
+        assert check.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    check.close()
+
+
+def test_a_writer_that_never_lets_go_of_an_old_file_is_a_locked_error(tmp_path: Path) -> None:
+    path = tmp_path / "negotiation.db"
+    holder = _rollback_journal_file_held_by_a_writer(path)
+    try:
+        with pytest.raises(StoreAccessError, match="is locked: another process held it"):
+            SQLiteStore(path, busy_timeout_s=0.2)
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
 
 
 def test_a_file_that_is_not_a_database(tmp_path: Path) -> None:
