@@ -47,6 +47,9 @@ class MentionKind(StrEnum):
     DATE = "date"
     PHONE = "phone"
     COUNT = "count"  # deliverables, percentages, durations: "2 reels", "6.5%", "30 days"
+    # More money on top of an offer we cannot name ("another $200", "$300 more" with no offer
+    # of ours known): an ask for more, never a total.
+    INCREMENT = "increment"
 
 
 MONEY_KINDS = frozenset({MentionKind.PROPOSAL, MentionKind.OURS, MentionKind.HISTORY})
@@ -87,6 +90,20 @@ _MONTH_BEFORE = re.compile(
     r"(?:in|by|of|since|until|before|after|early|late|mid|end of)\s+$",
 )
 
+# Money asked on top of the offer: "an extra $300", "another 200", "plus $100 for the raw
+# files", "bump it by $250" before the amount, "$300 more", "$250 on top" after it. After a
+# plain number "more" counts only where nothing it could count follows ("500 more followers").
+_INCREMENT_BEFORE = re.compile(
+    r"(?:\b(?:an? )?(?:extra|additional|another)|\bplus|\badd(?:ing)?(?: another| an extra)?"
+    r"|\b(?:bump|raise|increase|up|top)(?: it| that| this| the (?:fee|rate|offer|budget))?"
+    r"(?: up)? by|\+)\s?$"
+)
+_INCREMENT_AFTER = re.compile(
+    r"\s?(?:extra\b|on top\b|higher\b|additional\b|"
+    r"more(?=\s*(?:$|[.,!?;:)]|(?:and|than|for|to|if|on|please|would|then|i|we|per|each)\b)))"
+)
+# How close an increment must follow another amount to be added to it ("$1,200 plus $100").
+_JOIN_REACH = 16
 # A bare number ("I could do 1500", "I'm at 2,400") is money only this close after a cue.
 _BARE_REACH = 12
 # Without a cue, a plain number counts as money only within this factor of our last offer.
@@ -192,6 +209,8 @@ class MoneyMention(NamedTuple):
     kind: MentionKind
     proposed: bool  # a proposal cue ("could do", "would need", "how about") points at it
     accepted: bool  # an acceptance cue is attached ("$500 works for me")
+    # For "$300 more" on our offer: the $300 as written (`amount` is then our offer plus it).
+    increment: Decimal | None = None
 
     @property
     def weight(self) -> float:
@@ -242,10 +261,16 @@ def classify_numbers(text: str, reference: Decimal | None = None) -> list[Number
     masked, phones = _mask_phones(fold_case(text))
     found = [NumberMention(MentionKind.PHONE, start, end) for start, end in phones]
     floor = 0  # words before an earlier amount describe that amount, not the next one
+    previous: MoneyMention | None = None
+    their_ask: Decimal | None = None  # the last amount they proposed so far
     for written in find_written_amounts(masked):
-        mention = _classify(masked, written, reference, floor)
+        base = their_ask if their_ask is not None else reference
+        mention = _classify(masked, written, reference, floor, previous, base)
         if mention is not None:
             found.append(mention)
+        previous = mention.money if mention is not None else None
+        if previous is not None and previous.kind is MentionKind.PROPOSAL:
+            their_ask = previous.amount
         floor = written.end
     found.sort(key=lambda mention: mention.start)
     return _merge_ranges(masked, found)
@@ -271,8 +296,16 @@ def _might_hold_words(text: str) -> bool:
 
 
 def _classify(
-    text: str, written: WrittenAmount, reference: Decimal | None, floor: int
+    text: str,
+    written: WrittenAmount,
+    reference: Decimal | None,
+    floor: int,
+    previous: MoneyMention | None = None,
+    increment_base: Decimal | None = None,
 ) -> NumberMention | None:
+    """What the amount `written` is. `previous` is the amount just before it; an increment
+    ("$300 more") adds to it when joined to it, else to `increment_base` (their last ask in
+    this text, or our offer)."""
     start, end = written.start, written.end
     follow = text[end : end + 24]
     if not written.marked:
@@ -284,14 +317,20 @@ def _classify(
             return NumberMention(MentionKind.COUNT, start, end)
     before = _same_sentence_before(text, start, floor)
     before_cues = _cues_before(before)
+    increment = bool(_INCREMENT_BEFORE.search(before) or _INCREMENT_AFTER.match(text, end))
     if (
         written.bare
+        and not increment
         and min(before_cues.get("proposal", 99), before_cues.get("agreed", 99)) > _BARE_REACH
         and not _near_offer(written.amount, reference)
     ):
         return None  # a plain number nobody offers: not money, not worth a kind
     after, asks = _same_sentence_after(text, end)
     cues = set(before_cues) | _cues_after(after)
+    if increment:
+        # "$1,200 plus $100 for the raw files": on the amount just before it, else our offer.
+        joined = previous is not None and previous.end == floor and len(before) <= _JOIN_REACH
+        return _increment_on(written, previous.amount if previous and joined else increment_base)
     agreed_at = "agreed" in cues  # "happy to move forward at $850"
     proposed = not agreed_at and "proposal" in cues
     if (
@@ -320,6 +359,24 @@ def _classify(
         accepted=agreed_at or "accepted" in cues,
     )
     return NumberMention(kind, start, end, money)
+
+
+def _increment_on(written: WrittenAmount, reference: Decimal | None) -> NumberMention:
+    """ "$300 more": with our offer known, a proposal of that offer plus the $300; without it,
+    an ask for more on an unknown base (the reader must not guess a total)."""
+    total = normalize(reference + written.amount) if reference is not None else written.amount
+    kind = MentionKind.PROPOSAL if reference is not None else MentionKind.INCREMENT
+    money = MoneyMention(
+        amount=total,
+        currency=written.currency,
+        start=written.start,
+        end=written.end,
+        kind=kind,
+        proposed=True,
+        accepted=False,
+        increment=written.amount,
+    )
+    return NumberMention(kind, written.start, written.end, money)
 
 
 def _cues_before(before: str) -> dict[str, int]:

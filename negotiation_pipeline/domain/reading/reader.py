@@ -9,7 +9,9 @@ row of this precedence that applies decides:
     #  signal in the new text                                intent    rate          confidence
     1  an amount they propose now that differs from our       COUNTER   that amount   0.85-0.93
        last offer, even beside accept words ("come up to
-       $1,500 and it's a deal") or questions
+       $1,500 and it's a deal") or questions; money asked on             (our offer
+       top ("$300 more", "another $200") is our offer plus it;            plus theirs)
+       with no offer of ours known, a counter without amount
     2  an explicit decline ("I'll sit this one out"), also      REJECT    none          0.75-0.93
        over talk about price without an amount; a leading
        "No." or a thumbs-down alone
@@ -127,12 +129,17 @@ def _decide(
     ours_back = ours is not None and (ours.accepted or ours.proposed)
     accepting = evidence.clear_acceptance or ours_back
     if proposal is not None and proposal.kind is MentionKind.PROPOSAL:
+        if proposal.increment is not None:
+            confidence = _counter_confidence(evidence, proposal)
+            return _Verdict(Intent.COUNTER, confidence, "more on top of an amount", proposal)
         if proposal.accepted and not proposal.proposed and reference is None:
             return _Verdict(Intent.ACCEPT, 0.8, "accepts an amount, no offer to compare", proposal)
         if proposal.accepted and reference is not None and proposal.amount < reference:
             return _Verdict(Intent.ACCEPT, 0.9, "accepts an amount below our offer", proposal)
         confidence = _counter_confidence(evidence, proposal)
         return _Verdict(Intent.COUNTER, confidence, "new amount", proposal)
+    if any(mention.kind is MentionKind.INCREMENT for mention in mentions):
+        return _Verdict(Intent.COUNTER, 0.8, "more money asked, our offer unknown")
     if evidence.declines:
         return _Verdict(Intent.REJECT, evidence.decline_confidence(), "explicit decline")
     if proposal is not None and not accepting and ours is None:

@@ -579,6 +579,21 @@ def test_a_higher_amount_with_a_deal_word_is_a_counter_the_engine_does_not_agree
     assert outcome.negotiation.agreed_rate != offer
 
 
+@pytest.mark.parametrize("extra", ["another $200", "$200 more", "an extra 200", "+$200"])
+def test_money_asked_on_top_is_never_agreed_as_the_whole_fee(extra: str) -> None:
+    negotiation = opened().negotiation
+    offer = negotiation.our_last_offer
+    assert offer is not None
+    body = f"Add {extra} and it's a deal!" if extra[0] == "+" else f"{extra} and it's a deal!"
+    read = read_reply(body, our_offer=offer)
+    assert (read.intent, read.proposed_rate) == (Intent.COUNTER, offer + 200)
+    outcome = reply(negotiation, read, text=body)
+    assert outcome.negotiation.agreed_rate not in (Decimal(200), offer)
+    # Without our offer to add it to, it is an ask for more, with no total guessed.
+    unknown = read_reply(body)
+    assert (unknown.intent, unknown.proposed_rate) == (Intent.COUNTER, None)
+
+
 @pytest.mark.parametrize(
     ("body", "intent", "rate"),
     [
