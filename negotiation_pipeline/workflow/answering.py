@@ -19,6 +19,7 @@ from negotiation_pipeline.domain.negotiation.engine import (
     handle_reply,
 )
 from negotiation_pipeline.domain.negotiation.held import ReplyThreading
+from negotiation_pipeline.domain.negotiation.pricing import offered_items
 from negotiation_pipeline.domain.reading.reader import read_reply
 from negotiation_pipeline.integrations.mail.mime import ParsedMessage
 from negotiation_pipeline.integrations.mail.thread_headers import (
@@ -151,6 +152,7 @@ def answer(
         confidence_threshold=config.policy.confidence_threshold,
         our_offer=negotiation.our_last_offer,
         vocabulary=config.vocabulary,
+        package=offered_items(campaign, negotiation.levers.scenario),
     )
     # Optional: another reader's view of a low-confidence intent (never of amounts).
     reconsidered = reconsider_reading(

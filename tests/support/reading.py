@@ -9,6 +9,7 @@ from negotiation_pipeline.domain.reading.reader import (
     ReplyReading,
 )
 from negotiation_pipeline.domain.reading.reader import read_reply as read_with
+from negotiation_pipeline.domain.reading.unit_prices import PackageItems
 from negotiation_pipeline.domain.reading.vocabulary import CompiledVocabulary
 from negotiation_pipeline.settings.engine import load_reply_vocabulary
 
@@ -19,10 +20,12 @@ def read_reply(
     confidence_threshold: float = DEFAULT_CONFIDENCE_THRESHOLD,
     our_offer: Decimal | None = None,
     vocabulary: CompiledVocabulary | None = None,
+    package: PackageItems = (),
 ) -> ReplyReading:
     return read_with(
         body,
         confidence_threshold=confidence_threshold,
         our_offer=our_offer,
         vocabulary=vocabulary if vocabulary is not None else load_reply_vocabulary(),
+        package=package,
     )

@@ -165,6 +165,34 @@ def test_full_conversation_reaches_agreement(store: SQLiteStore, mailbox: Maildi
     assert received[-1].metadata is not None and received[-1].metadata["proposed_rate"] == "1500"
 
 
+def test_prices_per_deliverable_are_totalled_over_the_offered_package(
+    store: SQLiteStore, mailbox: MaildirMailbox
+) -> None:
+    # The opening offer covers 1 Instagram Reel and 3 Instagram Stories.
+    _start(store, mailbox, JANE, "sam@gmail.com")
+    mailbox.append_to_inbox(
+        reply_to(_last_sent(mailbox), "I charge $250 per story and $800 per reel.")
+    )
+    mailbox.append_to_inbox(
+        reply_to(
+            _last_sent(mailbox, "sam@gmail.com"),
+            "Thanks! My rate is $300 per story.",
+            sender="Sam <sam@gmail.com>",
+        )
+    )
+    result = _advance(store, mailbox)
+
+    assert result.processed == 2
+    jane = store.audit.query(AuditQuery(thread_id=JANE_THREAD, event_type=EventType.EMAIL_RECEIVED))
+    assert jane[0].metadata is not None and jane[0].metadata["proposed_rate"] == "1550"
+    jane_state = store.states.load(JANE_THREAD)
+    assert jane_state is not None and jane_state.state is NegotiationState.COUNTER_SENT
+    # A price for the stories alone says nothing of the reel: a person totals it, never $300.
+    sam = store.states.load(thread_id_for("cmp-1", "sam@gmail.com"))
+    assert sam is not None and sam.state is NegotiationState.ESCALATED
+    assert load_negotiation(sam).agreed_rate is None
+
+
 def test_duplicate_reply_is_processed_once(store: SQLiteStore, mailbox: MaildirMailbox) -> None:
     _start(store, mailbox)
     raw = reply_to(_last_sent(mailbox), "Could you do $1,500?", message_id="<dup-1@gmail.com>")

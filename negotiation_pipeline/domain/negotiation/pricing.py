@@ -26,7 +26,7 @@ from negotiation_pipeline.domain import record_codec
 from negotiation_pipeline.domain.campaigns.campaign import Campaign
 from negotiation_pipeline.domain.enums import UsageRightsDuration
 from negotiation_pipeline.domain.money import CENTS, THOUSAND, quantize_cents
-from negotiation_pipeline.domain.negotiation.valuation import PackageValuation
+from negotiation_pipeline.domain.negotiation.valuation import PackageValuation, split_items
 
 SCENARIOS = (1, 2, 3)
 
@@ -81,6 +81,12 @@ class PackageBounds:
     def at_fraction(self, fraction: Decimal) -> Decimal:
         """floor + (ceiling − floor) × fraction, unrounded."""
         return self.floor + (self.ceiling - self.floor) * fraction
+
+
+def offered_items(campaign: Campaign, scenario: int) -> tuple[tuple[int, str], ...]:
+    """The deliverables of a scenario as (quantity, item) pairs: what a price per deliverable
+    in a reply is totalled over. Empty when the campaign wrote none."""
+    return tuple(split_items(scenario_text(campaign, scenario) or ""))
 
 
 def scenario_text(campaign: Campaign, scenario: int) -> str | None:

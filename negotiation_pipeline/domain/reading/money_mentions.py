@@ -50,6 +50,9 @@ class MentionKind(StrEnum):
     # More money on top of an offer we cannot name ("another $200", "$300 more" with no offer
     # of ours known): an ask for more, never a total.
     INCREMENT = "increment"
+    # A price per deliverable the reader could not total over the package on the table
+    # ("$300 per story" for a reel and two stories): never a fee as it is (see reader.py).
+    UNIT = "unit"
 
 
 MONEY_KINDS = frozenset({MentionKind.PROPOSAL, MentionKind.OURS, MentionKind.HISTORY})
@@ -102,6 +105,24 @@ _INCREMENT_AFTER = re.compile(
     r"\s?(?:extra\b|on top\b|higher\b|additional\b|"
     r"more(?=\s*(?:$|[.,!?;:)]|(?:and|than|for|to|if|on|please|would|then|i|we|per|each)\b)))"
 )
+# A price per deliverable: "$500 per post", "$450/reel", "$300 a story", "$400 each".
+_DELIVERABLE_WORDS = (
+    r"posts?|reels?|videos?|stor(?:y|ies)|tiktoks?|shorts?|pieces?|deliverables?|integrations?|"
+    r"items?|assets?|carousels?|pins?|tweets?|episodes?|mentions?|slides?|frames?|lives?|"
+    r"streams?|photos?|images?|clips?|blogs?|articles?|newsletters?"
+)
+_PER_UNIT_AFTER = re.compile(
+    r"\s?(?:(?:/|per|an?|for each|for every|every)\s?(?:single |additional |extra |instagram |"
+    r"ig |tiktok |youtube |yt |dedicated )?(?P<unit>" + _DELIVERABLE_WORDS + r")\b"
+    r"|(?P<each>each|apiece|a piece|per piece|a pop)\b)"
+)
+_DELIVERABLE_NOUN = re.compile(rf"\b(?:{_DELIVERABLE_WORDS})\b")
+_COUNT_WORDS = {
+    "one": 1, "a": 1, "an": 1, "single": 1, "two": 2, "three": 3, "four": 4, "five": 5,
+    "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10, "both": 2, "couple of": 2,
+}  # fmt: skip
+_COUNT = r"(?P<count>\d{1,2}|" + "|".join(_COUNT_WORDS) + r")"
+_TIMES_AFTER = re.compile(r"\s?(?:x|×|times)\s?(?P<count>\d{1,2})\b")
 # How close an increment must follow another amount to be added to it ("$1,200 plus $100").
 _JOIN_REACH = 16
 # A bare number ("I could do 1500", "I'm at 2,400") is money only this close after a cue.
@@ -211,6 +232,9 @@ class MoneyMention(NamedTuple):
     accepted: bool  # an acceptance cue is attached ("$500 works for me")
     # For "$300 more" on our offer: the $300 as written (`amount` is then our offer plus it).
     increment: Decimal | None = None
+    # For "$500 per reel": the deliverable it is priced per ("reel"; "" for "each"); None for
+    # a fee, also one totalled from a count beside it ("$400 each for the 3 reels").
+    unit: str | None = None
 
     @property
     def weight(self) -> float:
@@ -349,6 +373,9 @@ def _classify(
         kind = MentionKind.OURS
     else:
         kind = MentionKind.PROPOSAL
+    per_unit = _PER_UNIT_AFTER.match(text, end) if kind is not MentionKind.OURS else None
+    if per_unit is not None:
+        return _per_unit(text, written, per_unit, floor, kind, proposed)
     money = MoneyMention(
         amount=written.amount,
         currency=written.currency,
@@ -377,6 +404,64 @@ def _increment_on(written: WrittenAmount, reference: Decimal | None) -> NumberMe
         increment=written.amount,
     )
     return NumberMention(kind, written.start, written.end, money)
+
+
+def _per_unit(
+    text: str,
+    written: WrittenAmount,
+    per_unit: re.Match[str],
+    floor: int,
+    kind: MentionKind,
+    proposed: bool,
+) -> NumberMention:
+    """ "$500 per reel": with a count of reels in its sentence ("for the 3 reels", "x 3") the
+    total; otherwise the price per reel, marked with its unit for the reader to total over the
+    package on the table."""
+    unit = _singular(per_unit.group("unit") or _noun_before(text, written.start, floor))
+    count = _count_in_sentence(text, written, per_unit, floor, unit)
+    money = MoneyMention(
+        amount=normalize(written.amount * count) if count is not None else written.amount,
+        currency=written.currency,
+        start=written.start,
+        end=per_unit.end(),
+        kind=kind,
+        proposed=proposed or kind is MentionKind.PROPOSAL,
+        accepted=False,
+        unit=None if count is not None else unit,
+    )
+    return NumberMention(kind, written.start, per_unit.end(), money)
+
+
+def _count_in_sentence(
+    text: str, written: WrittenAmount, per_unit: re.Match[str], floor: int, unit: str
+) -> int | None:
+    """How many of `unit` the sentence around a per-unit price names ("3 reels", "x 3")."""
+    times = _TIMES_AFTER.match(text, per_unit.end())
+    if times is not None:
+        return int(times.group("count"))
+    before = _same_sentence_before(text, written.start, floor)
+    after, _ = _same_sentence_after(text, per_unit.end())
+    nouns = rf"(?:{re.escape(unit)}s?|{re.escape(unit[:-1])}ies)" if unit else _DELIVERABLE_WORDS
+    if unit == "story":
+        nouns = r"stor(?:y|ies)"
+    named = re.search(rf"\b{_COUNT}\s(?:[a-z]+\s)?(?:{nouns})\b", before + " " + after)
+    if named is None:
+        return None
+    word = named.group("count")
+    return int(word) if word.isdigit() else _COUNT_WORDS[word]
+
+
+def _noun_before(text: str, start: int, floor: int) -> str:
+    """The deliverable an "each" prices: the last one named before it in its sentence
+    ("stories are $100 each" → "stories"); "" when none is (then it prices every item)."""
+    nouns = _DELIVERABLE_NOUN.findall(_same_sentence_before(text, start, floor))
+    return nouns[-1] if nouns else ""
+
+
+def _singular(word: str) -> str:
+    if word.endswith("ies"):
+        return word[:-3] + "y"
+    return word[:-1] if word.endswith("s") and not word.endswith("ss") else word
 
 
 def _cues_before(before: str) -> dict[str, int]:

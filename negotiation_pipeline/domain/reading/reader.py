@@ -11,7 +11,9 @@ row of this precedence that applies decides:
        last offer, even beside accept words ("come up to
        $1,500 and it's a deal") or questions; money asked on             (our offer
        top ("$300 more", "another $200") is our offer plus it;            plus theirs)
-       with no offer of ours known, a counter without amount
+       with no offer of ours known, a counter without amount;
+       a price per deliverable ("$500 per post") is totalled
+       over the package we offered, or read as UNCLEAR
     2  an explicit decline ("I'll sit this one out"), also      REJECT    none          0.75-0.93
        over talk about price without an amount; a leading
        "No." or a thumbs-down alone
@@ -41,6 +43,7 @@ regret words beside a decline). Below the threshold (config/negotiation_policy.y
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -54,9 +57,11 @@ from negotiation_pipeline.domain.reading.money_mentions import (
     MentionKind,
     MoneyMention,
     find_money_mentions,
+    fold_case,
     proposed_amount,
 )
 from negotiation_pipeline.domain.reading.quoting import split_reply
+from negotiation_pipeline.domain.reading.unit_prices import PackageItems, total_over_package
 from negotiation_pipeline.domain.reading.vocabulary import CompiledVocabulary, Signal
 
 DEFAULT_CONFIDENCE_THRESHOLD = 0.7
@@ -86,18 +91,21 @@ def read_reply(
     confidence_threshold: float = DEFAULT_CONFIDENCE_THRESHOLD,
     our_offer: Decimal | None = None,
     vocabulary: CompiledVocabulary,
+    package: PackageItems = (),
 ) -> ReplyReading:
     """Read one plain-text reply body.
 
     `our_offer` is the last amount we offered; without it the first amount in the quoted
     history (our last email) stands in for it. `vocabulary` holds the editable word lists
-    (loaded from config by the caller, so this module never touches files).
+    (loaded from config by the caller, so this module never touches files). `package` is what
+    that offer covers, as (quantity, item) pairs: a price per deliverable is totalled over it.
     """
     words = vocabulary
     split = split_reply(body)
     text = split.new_text
     reference = our_offer if our_offer is not None else _our_last_amount(split.quoted)
     mentions = find_money_mentions(text, reference) if text else []
+    mentions = _with_unit_prices_totalled(mentions, package, fold_case(text))
     verdict = _decide(gather_evidence(text, mentions, words), mentions, reference)
     intent = verdict.intent if verdict.confidence >= confidence_threshold else Intent.UNCLEAR
     chosen = verdict.amount
@@ -109,6 +117,59 @@ def read_reply(
         new_text=text,
         basis=verdict.basis,
     )
+
+
+def _with_unit_prices_totalled(
+    mentions: list[MoneyMention], package: PackageItems, text: str
+) -> list[MoneyMention]:
+    """Prices per deliverable ("$500 per post") over the package we offered.
+
+    - They total over it, and nothing else is proposed: one proposal of that total.
+    - A fee is stated beside them: the fee, when words beside it say it is the total ("$500
+      per post, $1,200 for all three") or it covers at least what they total to; otherwise
+      ("the reel is $700 and stories are $150 each") no amount can be trusted and every one
+      is set aside as UNIT.
+    - A yes to our amount beside them ("Happy with $1,000! Stories are $100 each"): prices
+      of extras, set aside.
+    - They do not total (an item without a price): set aside as UNIT (never a fee).
+    With no package given they stay as they were read.
+    """
+    units = [mention for mention in mentions if mention.unit is not None]
+    if not units or not package:
+        return mentions
+    rest = [mention for mention in mentions if mention.unit is None]
+    aside = [_set_aside(mention) for mention in units]
+    total = total_over_package(units, package)
+    fees = [mention for mention in rest if mention.kind is MentionKind.PROPOSAL]
+    if fees:
+        trusted = all(
+            _TOTAL_WORDS.search(text, max(0, fee.start - _TOTAL_REACH), fee.end + _TOTAL_REACH)
+            or (total is not None and fee.amount >= total)
+            for fee in fees
+        )
+        if not trusted:
+            rest = [_set_aside(m) if m.kind is MentionKind.PROPOSAL else m for m in rest]
+        return _in_order([*rest, *aside])
+    yes_to_ours = any(m.kind is MentionKind.OURS and m.accepted for m in rest)
+    if total is None or yes_to_ours:
+        return _in_order([*rest, *aside])
+    return _in_order([*rest, units[0]._replace(amount=total, end=units[-1].end, unit=None)])
+
+
+# Words that make a fee beside prices per deliverable the whole fee.
+_TOTAL_WORDS = re.compile(
+    r"\b(?:total|in all|altogether|all in|all-in|bundle|package|for (?:all|everything|both|"
+    r"the (?:whole|full|entire|lot|set|two|three|four|five|six|\d+)))\b"
+)
+_TOTAL_REACH = 40
+
+
+def _set_aside(mention: MoneyMention) -> MoneyMention:
+    return mention._replace(kind=MentionKind.UNIT)
+
+
+def _in_order(mentions: list[MoneyMention]) -> list[MoneyMention]:
+    return sorted(mentions, key=lambda mention: mention.start)
 
 
 def _our_last_amount(quoted: str) -> Decimal | None:
@@ -140,6 +201,10 @@ def _decide(
         return _Verdict(Intent.COUNTER, confidence, "new amount", proposal)
     if any(mention.kind is MentionKind.INCREMENT for mention in mentions):
         return _Verdict(Intent.COUNTER, 0.8, "more money asked, our offer unknown")
+    units = any(mention.kind is MentionKind.UNIT for mention in mentions)
+    if proposal is None and units and not ours_back:
+        # "$500 per post" with no count and no package to count: a person must total it.
+        return _Verdict(Intent.UNCLEAR, 0.0, "a price per deliverable that does not total")
     if evidence.declines:
         return _Verdict(Intent.REJECT, evidence.decline_confidence(), "explicit decline")
     if proposal is not None and not accepting and ours is None:

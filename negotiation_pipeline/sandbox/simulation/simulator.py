@@ -39,6 +39,7 @@ from negotiation_pipeline.domain.negotiation.engine import (
     open_negotiation,
 )
 from negotiation_pipeline.domain.negotiation.follow_up import follow_up_due
+from negotiation_pipeline.domain.negotiation.pricing import offered_items
 from negotiation_pipeline.domain.reading.reader import read_reply
 from negotiation_pipeline.sandbox.simulation.metrics import (
     OfferPoint,
@@ -158,6 +159,7 @@ def _negotiate(
             confidence_threshold=config.policy.confidence_threshold,
             our_offer=negotiation.our_last_offer,
             vocabulary=config.vocabulary,
+            package=offered_items(campaign, negotiation.levers.scenario),
         )
         outcome = handle_reply(negotiation, reading, text, run.person.sender, campaign, config, now)
         if clock:
