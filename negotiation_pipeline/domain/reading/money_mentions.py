@@ -53,6 +53,8 @@ class MentionKind(StrEnum):
     # A price per deliverable the reader could not total over the package on the table
     # ("$300 per story" for a reel and two stories): never a fee as it is (see reader.py).
     UNIT = "unit"
+    # Part of the fee paid at one time ("$500 upfront", "a deposit of $300"): never the fee.
+    PAYMENT = "payment"
 
 
 MONEY_KINDS = frozenset({MentionKind.PROPOSAL, MentionKind.OURS, MentionKind.HISTORY})
@@ -123,6 +125,31 @@ _COUNT_WORDS = {
 }  # fmt: skip
 _COUNT = r"(?P<count>\d{1,2}|" + "|".join(_COUNT_WORDS) + r")"
 _TIMES_AFTER = re.compile(r"\s?(?:x|×|times)\s?(?P<count>\d{1,2})\b")
+# When a part of the fee is paid: "$500 upfront", "$300 on signing", "a deposit of $400".
+_PAYMENT_AFTER = re.compile(
+    r"\s?(?:up ?front|in advance|as (?:a |the )?(?:deposit|advance|down payment)|deposit|"
+    r"(?:paid |payable |due )?(?:on|at|upon|before|after) (?:signing|signature|delivery|posting|"
+    r"approval|publication|completion|go-live|launch)|before (?:i|we) start)"
+)
+_PAYMENT_BEFORE = re.compile(
+    r"(?:deposit|advance|down payment|upfront payment|retainer|installment|instalment|"
+    r"(?:first|second|final|last) (?:half|payment|part|half payment))(?: of| is| would be)?\s?$"
+)
+# More money asked as a multiple or a share of our offer: "double it", "20% higher", "an extra
+# 15%", "bump it by 10%".
+_RAISE_BY = (
+    r"\b(?:bump|raise|increase|go up|come up|move up)(?: it| that| this| the (?:fee|rate|offer"
+    r"|budget))?(?: up)? by "
+)
+_RELATIVE_ASK = re.compile(
+    r"\b(?P<times>double|triple)(?= (?:it|that|this|the (?:offer|fee|rate|budget)|your offer)\b)"
+    r"|\b(?:twice|three times) (?:that|what you (?:offered|proposed)|your offer|the offer)\b"
+    r"|(?:\b(?:an? )?(?:extra|additional|another) |\badd(?:ing)? (?:another |an extra )?"
+    rf"|{_RAISE_BY})"
+    r"(?P<share_before>\d{1,2}(?:\.\d)?)\s?(?:%|percent)"
+    r"|\b(?P<share>\d{1,2}(?:\.\d)?)\s?(?:%|percent) (?:higher|extra|on top|above|increase"
+    r"|more(?=\s*(?:$|[.,!?;:)]|(?:and|than|for|to|if|on|please|would|then)\b)))"
+)
 # How close an increment must follow another amount to be added to it ("$1,200 plus $100").
 _JOIN_REACH = 16
 # A bare number ("I could do 1500", "I'm at 2,400") is money only this close after a cue.
@@ -284,10 +311,14 @@ def classify_numbers(text: str, reference: Decimal | None = None) -> list[Number
         return []
     masked, phones = _mask_phones(fold_case(text))
     found = [NumberMention(MentionKind.PHONE, start, end) for start, end in phones]
+    relative = _relative_asks(masked, reference)
+    found += relative
     floor = 0  # words before an earlier amount describe that amount, not the next one
     previous: MoneyMention | None = None
     their_ask: Decimal | None = None  # the last amount they proposed so far
     for written in find_written_amounts(masked):
+        if any(r.start <= written.start < r.end for r in relative):
+            continue  # the 20 of "20% higher"
         base = their_ask if their_ask is not None else reference
         mention = _classify(masked, written, reference, floor, previous, base)
         if mention is not None:
@@ -316,7 +347,40 @@ def proposed_amount(mentions: list[MoneyMention]) -> MoneyMention | None:
 
 def _might_hold_words(text: str) -> bool:
     lowered = text.lower()
-    return "hundred" in lowered or "thousand" in lowered or "grand" in lowered
+    return any(word in lowered for word in ("hundred", "thousand", "grand", "double", "triple"))
+
+
+def _relative_asks(text: str, reference: Decimal | None) -> list[NumberMention]:
+    """ "Double it", "20% higher": with our offer known, a proposal of that multiple of it;
+    without it, more money asked on an unknown base (INCREMENT)."""
+    found = []
+    for match in _RELATIVE_ASK.finditer(text):
+        times, share = match.group("times"), match.group("share") or match.group("share_before")
+        if share is not None:
+            factor = 1 + Decimal(share) / 100
+        elif times is not None:
+            factor = Decimal(2 if times == "double" else 3)
+        else:
+            factor = Decimal(2 if match.group(0).startswith("twice") else 3)
+        kind = MentionKind.PROPOSAL if reference is not None else MentionKind.INCREMENT
+        total = normalize(reference * factor) if reference is not None else Decimal(0)
+        money = MoneyMention(
+            amount=quantize_total(total),
+            currency=DEFAULT_CURRENCY,
+            start=match.start(),
+            end=match.end(),
+            kind=kind,
+            proposed=True,
+            accepted=False,
+            increment=quantize_total(total - reference) if reference is not None else None,
+        )
+        found.append(NumberMention(kind, match.start(), match.end(), money))
+    return found
+
+
+def quantize_total(amount: Decimal) -> Decimal:
+    """A computed fee to the cent (20% on $1,040 is $1,248, not $1,248.000)."""
+    return normalize(amount.quantize(Decimal("0.01")))
 
 
 def _classify(
@@ -351,6 +415,8 @@ def _classify(
         return None  # a plain number nobody offers: not money, not worth a kind
     after, asks = _same_sentence_after(text, end)
     cues = set(before_cues) | _cues_after(after)
+    if _PAYMENT_AFTER.match(text, end) or _PAYMENT_BEFORE.search(before):
+        return NumberMention(MentionKind.PAYMENT, start, end)
     if increment:
         # "$1,200 plus $100 for the raw files": on the amount just before it, else our offer.
         joined = previous is not None and previous.end == floor and len(before) <= _JOIN_REACH

@@ -579,6 +579,29 @@ def test_a_higher_amount_with_a_deal_word_is_a_counter_the_engine_does_not_agree
     assert outcome.negotiation.agreed_rate != offer
 
 
+@pytest.mark.parametrize(
+    ("body", "factor"),
+    [("Double it and it's a deal!", "2"), ("Go 20% higher and it's a deal!", "1.2")],
+)
+def test_a_multiple_of_our_offer_is_a_counter_at_that_multiple(body: str, factor: str) -> None:
+    negotiation = opened().negotiation
+    offer = negotiation.our_last_offer
+    assert offer is not None
+    read = read_reply(body, our_offer=offer)
+    assert (read.intent, read.proposed_rate) == (Intent.COUNTER, offer * Decimal(factor))
+    assert reply(negotiation, read, text=body).negotiation.agreed_rate != offer
+
+
+@pytest.mark.parametrize(
+    "body", ["$500 upfront, the rest on delivery - deal!", "Deal! A deposit of $500 please."]
+)
+def test_a_part_of_the_fee_paid_at_a_time_is_not_the_fee(body: str) -> None:
+    negotiation = opened().negotiation
+    read = read_reply(body, our_offer=negotiation.our_last_offer)
+    assert read.intent is Intent.ACCEPT and read.proposed_rate != Decimal(500)
+    assert reply(negotiation, read, text=body).negotiation.agreed_rate == negotiation.our_last_offer
+
+
 @pytest.mark.parametrize("extra", ["another $200", "$200 more", "an extra 200", "+$200"])
 def test_money_asked_on_top_is_never_agreed_as_the_whole_fee(extra: str) -> None:
     negotiation = opened().negotiation
