@@ -150,6 +150,12 @@ _RELATIVE_ASK = re.compile(
     r"|\b(?P<share>\d{1,2}(?:\.\d)?)\s?(?:%|percent) (?:higher|extra|on top|above|increase"
     r"|more(?=\s*(?:$|[.,!?;:)]|(?:and|than|for|to|if|on|please|would|then)\b)))"
 )
+# "10% off my usual $1,500", "a 20% discount on my $2,000 rate".
+_DISCOUNT_BEFORE = re.compile(
+    r"\b(?P<share>\d{1,2}(?:\.\d)?)\s?(?:%|percent) (?:off|discount (?:on|from|off))"
+    r"(?: of)?(?: (?:my|the|our))?(?: (?:usual|standard|normal|regular|full|listed))?"
+    r"(?: (?:rate|fee|price))?(?: of)?\s?$"
+)
 # How close an increment must follow another amount to be added to it ("$1,200 plus $100").
 _JOIN_REACH = 16
 # A bare number ("I could do 1500", "I'm at 2,400") is money only this close after a cue.
@@ -175,16 +181,19 @@ _PROPOSAL_CUES = (
     r"(?:i'd|we'd) be at|all in|all-in|for everything|for the (?:whole|full) (?:package|thing)|"
     r"in total|total|package price|i'?d accept|i'?ll take|i'?d take|i'?d go for|"
     r"(?:my|our) number|i need|we need|i'?ll need|unless|hoping for|hoping to get|had in mind|"
+    r"(?:no|not|nothing) (?:less|lower) than|"
     r"closer to|more like|aiming for|thinking(?: more)?(?: like| of| about| around)?|"
     r"in the range of|somewhere around|ballpark|(?:i|we)'?d like|expecting"
 )
 # Someone else's number, usually ours: "your $800 offer", "instead of $800", "$800 is too low".
 _OURS_CUES_BEFORE = (
-    r"your|you offered|offered|you mentioned|you proposed|you quoted|you sent|"
-    r"(?:you're|you are) offering|budget of|budget is|instead of|rather than|up from|down from|"
-    r"than|the proposed|the offered|vs\.?|versus|compared to"
+    r"your|you offered|(?<!was )(?<!were )(?<!been )(?<!got )offered|you mentioned|you proposed|"
+    r"you quoted|you sent|(?:you're|you are) offering|budget of|budget is|instead of|rather than|"
+    r"up from|down from|(?<!less )(?<!lower )than|the proposed|the offered|vs\.?|versus|"
+    r"compared to"
 )
 _HABIT_CUES_BEFORE = (
+    r"(?:was|were|been|got) offered|"
     r"usually|normally|typically|generally|standard|regular|last time|previously|in the past|"
     r"used to|before|got paid|get paid|been paid|other brands|"
     r"brands (?:usually )?pay|went for|charged|my last|earned|landed|"
@@ -415,6 +424,12 @@ def _classify(
         return None  # a plain number nobody offers: not money, not worth a kind
     after, asks = _same_sentence_after(text, end)
     cues = set(before_cues) | _cues_after(after)
+    # The share is a number of its own, so it stands before `floor`: look back from `start`.
+    discount = _DISCOUNT_BEFORE.search(text, max(0, start - _WINDOW_BEFORE), start)
+    if discount is not None:
+        # "10% off my usual $1,500": what they ask now is the discounted amount.
+        share = Decimal(discount.group("share")) / 100
+        return _proposal(written, quantize_total(written.amount * (1 - share)))
     if _PAYMENT_AFTER.match(text, end) or _PAYMENT_BEFORE.search(before):
         return NumberMention(MentionKind.PAYMENT, start, end)
     if increment:
@@ -452,6 +467,19 @@ def _classify(
         accepted=agreed_at or "accepted" in cues,
     )
     return NumberMention(kind, start, end, money)
+
+
+def _proposal(written: WrittenAmount, amount: Decimal) -> NumberMention:
+    money = MoneyMention(
+        amount=amount,
+        currency=written.currency,
+        start=written.start,
+        end=written.end,
+        kind=MentionKind.PROPOSAL,
+        proposed=True,
+        accepted=False,
+    )
+    return NumberMention(MentionKind.PROPOSAL, written.start, written.end, money)
 
 
 def _increment_on(written: WrittenAmount, reference: Decimal | None) -> NumberMention:
