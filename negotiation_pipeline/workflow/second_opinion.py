@@ -38,6 +38,8 @@ class Reconsidered:
 def _not_adopted_because(reading: ReplyReading, opinion: IntentOpinion) -> str | None:
     if opinion.intent is None:
         return f"fell back to the rules: {opinion.fallback_reason or 'no answer'}"
+    if reading.money_unsettled:
+        return "the reply names prices the rules could not total: a person reads it"
     if opinion.intent is Intent.UNCLEAR:
         return "the second opinion is unclear too"
     if opinion.intent is Intent.COUNTER and reading.proposed_rate is None:

@@ -277,6 +277,21 @@ def test_opinions_that_are_not_adopted(intent: Intent | None, reason: str | None
     assert decided.audit["second_opinion"]["fell_back"] == why
 
 
+def test_prices_the_rules_could_not_total_are_never_settled_by_another_reader() -> None:
+    reading = read_reply(
+        "Thanks! My rate is $300 per story.",
+        our_offer=Decimal(1000),
+        package=((1, "Instagram Reel"), (3, "Instagram Stories")),
+    )
+    assert (reading.intent, reading.money_unsettled) == (Intent.UNCLEAR, True)
+    decided = reconsider_reading(reading, _says(Intent.ACCEPT), 0.7)  # type: ignore[arg-type]
+    assert decided.reading is reading
+    assert decided.audit is not None
+    assert decided.audit["second_opinion"]["fell_back"] == (
+        "the reply names prices the rules could not total: a person reads it"
+    )
+
+
 def test_an_adapter_that_raises_costs_nothing_but_the_opinion() -> None:
     def broken(text: str) -> IntentOpinion:
         raise RuntimeError("bug")

@@ -75,6 +75,9 @@ class ReplyReading:
     confidence: float  # 0..1; below the configured threshold the intent is UNCLEAR
     new_text: str  # the reply with quoted history and signature removed
     basis: str = field(default="", compare=False)  # the precedence row that decided
+    # It names prices the rules could not turn into a fee ("$300 per story" for a reel and
+    # stories): a person must read it; no other reader's intent may settle it.
+    money_unsettled: bool = False
 
 
 @dataclass(frozen=True)
@@ -116,6 +119,7 @@ def read_reply(
         confidence=round(verdict.confidence, 3),
         new_text=text,
         basis=verdict.basis,
+        money_unsettled=verdict.basis == _UNSETTLED_UNITS,
     )
 
 
@@ -156,6 +160,7 @@ def _with_unit_prices_totalled(
     return _in_order([*rest, units[0]._replace(amount=total, end=units[-1].end, unit=None)])
 
 
+_UNSETTLED_UNITS = "a price per deliverable that does not total"
 # Words that make a fee beside prices per deliverable the whole fee.
 _TOTAL_WORDS = re.compile(
     r"\b(?:total|in all|altogether|all in|all-in|bundle|package|for (?:all|everything|both|"
@@ -204,7 +209,7 @@ def _decide(
     units = any(mention.kind is MentionKind.UNIT for mention in mentions)
     if proposal is None and units and not ours_back:
         # "$500 per post" with no count and no package to count: a person must total it.
-        return _Verdict(Intent.UNCLEAR, 0.0, "a price per deliverable that does not total")
+        return _Verdict(Intent.UNCLEAR, 0.0, _UNSETTLED_UNITS)
     if evidence.declines:
         return _Verdict(Intent.REJECT, evidence.decline_confidence(), "explicit decline")
     if proposal is not None and not accepting and ours is None:
