@@ -58,3 +58,33 @@ def test_a_folder_is_a_usage_error(tmp_path: Path) -> None:
     code, out, err = _run(tmp_path)
     assert code == EXIT_INVALID and out == ""
     assert "is a directory" in err
+
+
+def _eml(tmp_path: Path, body: str) -> Path:
+    path = tmp_path / "reply.eml"
+    path.write_text(
+        "From: Jamie <jamie@creator.example.test>\nTo: partnerships@agency.test\n"
+        f"Subject: Re: Partnership\nMessage-ID: <r1@creator.example.test>\n\n{body}\n",
+        encoding="utf-8",
+    )
+    return path
+
+
+def test_our_offer_and_package_read_a_price_per_deliverable_as_the_fee(tmp_path: Path) -> None:
+    path = _eml(tmp_path, "Thanks! I charge $500 per post.")
+    alone = json.loads(run_cli("read-reply", str(path)).stdout)
+    assert alone["proposed_rate"] == "500"  # nothing to total it over
+    result = run_cli(
+        "read-reply", str(path), "--our-offer", "1000", "--package", "3 Instagram posts"
+    )
+    assert result.exit_code == EXIT_OK
+    assert json.loads(result.stdout)["proposed_rate"] == "1500"
+    stories = run_cli("read-reply", str(_eml(tmp_path, "My rate is $300 per story.")),
+                      "--our-offer", "1000", "--package", "1 Reel, 3 Stories")  # fmt: skip
+    assert json.loads(stories.stdout)["intent"] == "unclear"
+
+
+def test_an_offer_that_is_not_an_amount_exits_2(tmp_path: Path) -> None:
+    result = run_cli("read-reply", str(_eml(tmp_path, "ok")), "--our-offer", "lots")
+    assert result.exit_code == EXIT_INVALID
+    assert "--our-offer 'lots' is not an amount" in result.stderr
