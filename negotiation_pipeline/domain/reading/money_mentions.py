@@ -511,7 +511,7 @@ def _per_unit(
     """ "$500 per reel": with a count of reels in its sentence ("for the 3 reels", "x 3") the
     total; otherwise the price per reel, marked with its unit for the reader to total over the
     package on the table."""
-    unit = _singular(per_unit.group("unit") or _noun_before(text, written.start, floor))
+    unit = singular(per_unit.group("unit") or _noun_before(text, written.start, floor))
     count = _count_in_sentence(text, written, per_unit, floor, unit)
     money = MoneyMention(
         amount=normalize(written.amount * count) if count is not None else written.amount,
@@ -552,7 +552,8 @@ def _noun_before(text: str, start: int, floor: int) -> str:
     return nouns[-1] if nouns else ""
 
 
-def _singular(word: str) -> str:
+def singular(word: str) -> str:
+    """ "stories" → "story", "reels" → "reel": a deliverable word as one of it."""
     if word.endswith("ies"):
         return word[:-3] + "y"
     return word[:-1] if word.endswith("s") and not word.endswith("ss") else word

@@ -14,7 +14,7 @@ import re
 from collections.abc import Sequence
 from decimal import Decimal
 
-from negotiation_pipeline.domain.reading.money_mentions import MoneyMention, normalize
+from negotiation_pipeline.domain.reading.money_mentions import MoneyMention, normalize, singular
 
 PackageItems = Sequence[tuple[int, str]]
 
@@ -40,7 +40,7 @@ def total_over_package(units: Sequence[MoneyMention], package: PackageItems) -> 
 
 
 def _price_for(item: str, units: Sequence[MoneyMention], *, single_kind: bool) -> Decimal | None:
-    words = {_singular(word) for word in _WORD.findall(item.lower())}
+    words = {singular(word) for word in _WORD.findall(item.lower())}
     for mention in units:
         unit = mention.unit or ""
         if unit in _GENERIC_UNITS or unit in words:
@@ -48,9 +48,3 @@ def _price_for(item: str, units: Sequence[MoneyMention], *, single_kind: bool) -
     if single_kind and len(units) == 1 and (units[0].unit or "") in _LOOSE_UNITS:
         return units[0].amount
     return None
-
-
-def _singular(word: str) -> str:
-    if word.endswith("ies"):
-        return word[:-3] + "y"
-    return word[:-1] if word.endswith("s") and not word.endswith("ss") else word
