@@ -325,15 +325,22 @@ def classify_numbers(text: str, reference: Decimal | None = None) -> list[Number
     floor = 0  # words before an earlier amount describe that amount, not the next one
     previous: MoneyMention | None = None
     their_ask: Decimal | None = None  # the last amount they proposed so far
+    inside_relative = {index for r in relative for index in range(r.start, r.end)}
     for written in find_written_amounts(masked):
-        if any(r.start <= written.start < r.end for r in relative):
+        if written.start in inside_relative:
             continue  # the 20 of "20% higher"
         base = their_ask if their_ask is not None else reference
         mention = _classify(masked, written, reference, floor, previous, base)
         if mention is not None:
             found.append(mention)
         previous = mention.money if mention is not None else None
-        if previous is not None and previous.kind is MentionKind.PROPOSAL:
+        # An increment adds to a stated ask, not to an increment in another sentence ("another
+        # $200. Another $200." is not $400 more); one right after it ("plus $50") still joins.
+        if (
+            previous is not None
+            and previous.kind is MentionKind.PROPOSAL
+            and not previous.increment
+        ):
             their_ask = previous.amount
         floor = written.end
     found.sort(key=lambda mention: mention.start)
