@@ -334,13 +334,9 @@ def classify_numbers(text: str, reference: Decimal | None = None) -> list[Number
         if mention is not None:
             found.append(mention)
         previous = mention.money if mention is not None else None
-        # An increment adds to a stated ask, not to an increment in another sentence ("another
-        # $200. Another $200." is not $400 more); one right after it ("plus $50") still joins.
-        if (
-            previous is not None
-            and previous.kind is MentionKind.PROPOSAL
-            and not previous.increment
-        ):
+        # Extras add up: "Another $200 for the reel. Another $200 for the stories." is $400 on
+        # top of our offer, so an increment's total is the base of the next one.
+        if previous is not None and previous.kind is MentionKind.PROPOSAL:
             their_ask = previous.amount
         floor = written.end
     found.sort(key=lambda mention: mention.start)
