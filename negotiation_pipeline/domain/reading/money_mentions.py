@@ -17,6 +17,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import NamedTuple
 
+from negotiation_pipeline.domain.money import quantize_cents
 from negotiation_pipeline.domain.reading.amount_forms import (
     CURRENCY_SIGNS,
     DEFAULT_CURRENCY,
@@ -374,25 +375,26 @@ def _relative_asks(text: str, reference: Decimal | None) -> list[NumberMention]:
             factor = Decimal(2 if times == "double" else 3)
         else:
             factor = Decimal(2 if match.group(0).startswith("twice") else 3)
-        kind = MentionKind.PROPOSAL if reference is not None else MentionKind.INCREMENT
-        total = normalize(reference * factor) if reference is not None else Decimal(0)
-        money = MoneyMention(
-            amount=quantize_total(total),
-            currency=DEFAULT_CURRENCY,
-            start=match.start(),
-            end=match.end(),
-            kind=kind,
-            proposed=True,
-            accepted=False,
-            increment=quantize_total(total - reference) if reference is not None else None,
+        if reference is None:
+            found.append(_asked(match.start(), match.end(), DEFAULT_CURRENCY, Decimal(0)))
+            continue
+        total = _to_cents(reference * factor)
+        found.append(
+            _asked(
+                match.start(),
+                match.end(),
+                DEFAULT_CURRENCY,
+                total,
+                MentionKind.PROPOSAL,
+                increment=_to_cents(total - reference),
+            )
         )
-        found.append(NumberMention(kind, match.start(), match.end(), money))
     return found
 
 
-def quantize_total(amount: Decimal) -> Decimal:
-    """A computed fee to the cent (20% on $1,040 is $1,248, not $1,248.000)."""
-    return normalize(amount.quantize(Decimal("0.01")))
+def _to_cents(amount: Decimal) -> Decimal:
+    """A computed fee to the cent, half up (20% on $1,040 is $1,248, not $1,248.000)."""
+    return normalize(quantize_cents(amount))
 
 
 def _classify(
@@ -428,11 +430,17 @@ def _classify(
     after, asks = _same_sentence_after(text, end)
     cues = set(before_cues) | _cues_after(after)
     # The share is a number of its own, so it stands before `floor`: look back from `start`.
-    discount = _DISCOUNT_BEFORE.search(text, max(0, start - _WINDOW_BEFORE), start)
+    window_start = max(0, start - _WINDOW_BEFORE)
+    discount = (
+        _DISCOUNT_BEFORE.search(text, window_start, start)
+        if "%" in text[window_start:start] or "percent" in text[window_start:start]
+        else None
+    )
     if discount is not None:
         # "10% off my usual $1,500": what they ask now is the discounted amount.
         share = Decimal(discount.group("share")) / 100
-        return _proposal(written, quantize_total(written.amount * (1 - share)))
+        amount = _to_cents(written.amount * (1 - share))
+        return _asked(start, end, written.currency, amount, MentionKind.PROPOSAL)
     if _PAYMENT_AFTER.match(text, end) or _PAYMENT_BEFORE.search(before):
         return NumberMention(MentionKind.PAYMENT, start, end)
     if increment:
@@ -472,35 +480,41 @@ def _classify(
     return NumberMention(kind, start, end, money)
 
 
-def _proposal(written: WrittenAmount, amount: Decimal) -> NumberMention:
+def _asked(
+    start: int,
+    end: int,
+    currency: str,
+    amount: Decimal,
+    kind: MentionKind = MentionKind.INCREMENT,
+    *,
+    proposed: bool = True,
+    increment: Decimal | None = None,
+    unit: str | None = None,
+) -> NumberMention:
+    """Money they ask for that the reader computed (a total, a discount, our offer plus more)
+    or marked (a price per deliverable), rather than took as written."""
     money = MoneyMention(
         amount=amount,
-        currency=written.currency,
-        start=written.start,
-        end=written.end,
-        kind=MentionKind.PROPOSAL,
-        proposed=True,
-        accepted=False,
-    )
-    return NumberMention(MentionKind.PROPOSAL, written.start, written.end, money)
-
-
-def _increment_on(written: WrittenAmount, reference: Decimal | None) -> NumberMention:
-    """ "$300 more": with our offer known, a proposal of that offer plus the $300; without it,
-    an ask for more on an unknown base (the reader must not guess a total)."""
-    total = normalize(reference + written.amount) if reference is not None else written.amount
-    kind = MentionKind.PROPOSAL if reference is not None else MentionKind.INCREMENT
-    money = MoneyMention(
-        amount=total,
-        currency=written.currency,
-        start=written.start,
-        end=written.end,
+        currency=currency,
+        start=start,
+        end=end,
         kind=kind,
-        proposed=True,
+        proposed=proposed,
         accepted=False,
-        increment=written.amount,
+        increment=increment,
+        unit=unit,
     )
-    return NumberMention(kind, written.start, written.end, money)
+    return NumberMention(kind, start, end, money)
+
+
+def _increment_on(written: WrittenAmount, base: Decimal | None) -> NumberMention:
+    """ "$300 more": with a base known, a proposal of the base plus the $300; without one, an
+    ask for more on an unknown base (the reader must not guess a total)."""
+    start, end, currency = written.start, written.end, written.currency
+    if base is None:
+        return _asked(start, end, currency, written.amount, increment=written.amount)
+    total = normalize(base + written.amount)
+    return _asked(start, end, currency, total, MentionKind.PROPOSAL, increment=written.amount)
 
 
 def _per_unit(
@@ -516,17 +530,15 @@ def _per_unit(
     package on the table."""
     unit = singular(per_unit.group("unit") or _noun_before(text, written.start, floor))
     count = _count_in_sentence(text, written, per_unit, floor, unit)
-    money = MoneyMention(
-        amount=normalize(written.amount * count) if count is not None else written.amount,
-        currency=written.currency,
-        start=written.start,
-        end=per_unit.end(),
-        kind=kind,
+    return _asked(
+        written.start,
+        per_unit.end(),
+        written.currency,
+        normalize(written.amount * count) if count is not None else written.amount,
+        kind,
         proposed=proposed or kind is MentionKind.PROPOSAL,
-        accepted=False,
         unit=None if count is not None else unit,
     )
-    return NumberMention(kind, written.start, per_unit.end(), money)
 
 
 def _count_in_sentence(
@@ -539,8 +551,6 @@ def _count_in_sentence(
     before = _same_sentence_before(text, written.start, floor)
     after, _ = _same_sentence_after(text, per_unit.end())
     nouns = rf"(?:{re.escape(unit)}s?|{re.escape(unit[:-1])}ies)" if unit else _DELIVERABLE_WORDS
-    if unit == "story":
-        nouns = r"stor(?:y|ies)"
     named = re.search(rf"\b{_COUNT}\s(?:[a-z]+\s)?(?:{nouns})\b", before + " " + after)
     if named is None:
         return None

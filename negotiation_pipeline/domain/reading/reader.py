@@ -108,7 +108,7 @@ def read_reply(
     text = split.new_text
     reference = our_offer if our_offer is not None else _our_last_amount(split.quoted)
     mentions = find_money_mentions(text, reference) if text else []
-    mentions = _with_unit_prices_totalled(mentions, package, fold_case(text))
+    mentions = _with_unit_prices_totalled(mentions, package, text)
     verdict = _decide(gather_evidence(text, mentions, words), mentions, reference)
     intent = verdict.intent if verdict.confidence >= confidence_threshold else Intent.UNCLEAR
     chosen = verdict.amount
@@ -146,8 +146,9 @@ def _with_unit_prices_totalled(
     total = total_over_package(units, package)
     fees = [mention for mention in rest if mention.kind is MentionKind.PROPOSAL]
     if fees:
+        folded = fold_case(text)  # mention positions index the folded text as well
         trusted = all(
-            _TOTAL_WORDS.search(text, max(0, fee.start - _TOTAL_REACH), fee.end + _TOTAL_REACH)
+            _TOTAL_WORDS.search(folded, max(0, fee.start - _TOTAL_REACH), fee.end + _TOTAL_REACH)
             or (total is not None and fee.amount >= total)
             for fee in fees
         )
