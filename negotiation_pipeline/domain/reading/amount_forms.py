@@ -54,6 +54,8 @@ _WORD_CODES = {
     "yen": "JPY", "yuan": "CNY", "reais": "BRL", "francs": "CHF", "zloty": "PLN",
     "dirhams": "AED",
 }  # fmt: skip
+# Codes and currency words that may follow a number, longest first ("dollars" before "dollar").
+_CODES_AFTER = "|".join(sorted(_CODES | set(_WORD_CODES), key=len, reverse=True))
 _MARK_BEFORE = re.compile(
     rf"(?:(?P<sym>(?<![a-z])(?:{'|'.join(_DOLLAR_PREFIXES)})\$|[{CURRENCY_SIGNS}])"
     rf"|\b(?P<code>{'|'.join(sorted(_CODES))}|rs\.?)\s?[{CURRENCY_SIGNS}]?)"
@@ -61,7 +63,7 @@ _MARK_BEFORE = re.compile(
 )
 _MULT_AFTER = re.compile(r"\s?(?P<mult>k|mm|m|mil|mio|thousand|grand|hundred)(?![a-z])")
 _MARK_AFTER = re.compile(
-    rf"\s?(?:(?P<code>{'|'.join(sorted(_CODES | set(_WORD_CODES), key=len, reverse=True))})\b"
+    rf"\s?(?:(?P<code>{_CODES_AFTER})\b"
     rf"|(?P<sym>zł|[{CURRENCY_SIGNS}]))"
 )
 # First letters of multipliers and currency marks: a number followed by none of them needs no
@@ -82,7 +84,7 @@ _SCALES = {"hundred": 100, "thousand": 1000, "grand": 1000, "million": 1_000_000
 _WORD_TOKEN = "|".join([*_UNITS, *_SCALES, "a", "and", "half"])
 _WORDS = re.compile(
     rf"(?<![\w-])(?:{_WORD_TOKEN})(?:[\s-]+(?:{_WORD_TOKEN}))*(?![\w-])"
-    rf"(?:\s?(?P<code>{'|'.join(sorted(_CODES | set(_WORD_CODES), key=len, reverse=True))})\b)?"
+    rf"(?:\s?(?P<code>{_CODES_AFTER})\b)?"
 )
 _WORD_HINTS = ("hundred", "thousand", "grand", "dollar", "euro", "buck", "pound", "quid")
 _WORD_TOKEN_RE = re.compile(rf"(?<![\w])(?:{_WORD_TOKEN})(?![\w])")

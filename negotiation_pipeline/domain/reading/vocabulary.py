@@ -382,7 +382,7 @@ def _followed_by(
     if first and then and _is_clitic(then[0]):
         clitic, last = str(then[0])[1:], first[-1]
         if last is None:
-            first, then = first, then[1:]
+            then = then[1:]
         elif last == AMOUNT_MARK:
             then = (clitic, *then[1:])
         else:
