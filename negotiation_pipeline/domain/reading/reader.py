@@ -207,9 +207,9 @@ def _decide(
         return _Verdict(Intent.COUNTER, confidence, "new amount", proposal)
     if any(mention.kind is MentionKind.INCREMENT for mention in mentions):
         return _Verdict(Intent.COUNTER, 0.8, "more money asked, our offer unknown")
-    units = any(mention.kind is MentionKind.UNIT for mention in mentions)
-    if proposal is None and units and not ours_back:
-        # "$500 per post" with no count and no package to count: a person must total it.
+    untotalled = any(mention.kind is MentionKind.UNIT for mention in mentions)
+    if proposal is None and untotalled and not ours_back:
+        # "$300 per story" when the package also holds a reel: a person must total it.
         return _Verdict(Intent.UNCLEAR, 0.0, _UNSETTLED_UNITS)
     if evidence.declines:
         return _Verdict(Intent.REJECT, evidence.decline_confidence(), "explicit decline")
