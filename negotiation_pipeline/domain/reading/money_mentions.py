@@ -99,11 +99,16 @@ _MONTH_BEFORE = re.compile(
 # Money asked on top of the offer: "an extra $300", "another 200", "plus $100 for the raw
 # files", "bump it by $250" before the amount, "$300 more", "$250 on top" after it. After a
 # plain number "more" counts only where nothing it could count follows ("500 more followers").
-_INCREMENT_BEFORE = re.compile(
+# The words before an amount or a share that put it on top of the offer: one list for money
+# ("another $200") and shares ("plus 15%"). "Up" needs what it raises ("up it by 15%"):
+# "engagement is up by 15%" asks for nothing.
+_RAISED = r"(?: it| that| this| the (?:fee|rate|offer|budget))"
+_ON_TOP_BEFORE = (
     r"(?:\b(?:an? )?(?:extra|additional|another)|\bplus|\badd(?:ing)?(?: another| an extra)?"
-    r"|\b(?:bump|raise|increase|up|top)(?: it| that| this| the (?:fee|rate|offer|budget))?"
-    r"(?: up)? by|\+)\s?$"
+    rf"|\b(?:bump|raise|increase|top|go up|come up|move up){_RAISED}?(?: up)? by|\bup{_RAISED} by"
+    r"|\+)\s?"
 )
+_INCREMENT_BEFORE = re.compile(_ON_TOP_BEFORE + "$")
 _INCREMENT_AFTER = re.compile(
     r"\s?(?:extra\b|on top\b|higher\b|additional\b|"
     r"more(?=\s*(?:$|[.,!?;:)]|(?:and|than|for|to|if|on|please|would|then|i|we|per|each)\b)))"
@@ -138,16 +143,12 @@ _PAYMENT_BEFORE = re.compile(
 )
 # More money asked as a multiple or a share of our offer: "double it", "20% higher", "an extra
 # 15%", "bump it by 10%".
-_RAISE_BY = (
-    r"\b(?:bump|raise|increase|go up|come up|move up)(?: it| that| this| the (?:fee|rate|offer"
-    r"|budget))?(?: up)? by "
-)
 _RELATIVE_ASK = re.compile(
     r"\b(?P<times>double|triple)(?= (?:it|that|this|the (?:offer|fee|rate|budget)|your offer)\b)"
     r"|\b(?:twice|three times) (?:that|what you (?:offered|proposed)|your offer|the offer)\b"
-    r"|(?:\b(?:an? )?(?:extra|additional|another) |\badd(?:ing)? (?:another |an extra )?"
-    rf"|{_RAISE_BY})"
-    r"(?P<share_before>\d{1,2}(?:\.\d)?)\s?(?:%|percent)"
+    + "|"
+    + _ON_TOP_BEFORE
+    + r"(?P<share_before>\d{1,2}(?:\.\d)?)\s?(?:%|percent)"
     r"|\b(?P<share>\d{1,2}(?:\.\d)?)\s?(?:%|percent) (?:higher|extra|on top|above|increase"
     r"|more(?=\s*(?:$|[.,!?;:)]|(?:and|than|for|to|if|on|please|would|then)\b)))"
 )
